@@ -1,0 +1,149 @@
+//! What a finding is: [`Diagnostic`], its [`Severity`], its [`Span`] in the source, and its notes.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::registry::RuleMeta;
+
+/// How serious a finding is. Ordered: `Info < Warning < Error`, so `--fail-on` compares with `>=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Advice: worth knowing, rarely wrong to leave.
+    Info,
+    /// Probably a mistake in how work is scheduled.
+    Warning,
+    /// Will misbehave (panic, deadlock, or a file that cannot be read).
+    Error,
+}
+
+impl Severity {
+    /// The lowercase word used in output and configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
+    /// Parses `info`, `warning` (or `warn`) and `error`, case-insensitively.
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s.to_ascii_lowercase().as_str() {
+            "info" | "note" => Some(Severity::Info),
+            "warning" | "warn" => Some(Severity::Warning),
+            "error" | "deny" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A position in a file: 1-based line, 1-based column counted in characters (as rustc and ruff print them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+pub struct Location {
+    /// 1-based line number.
+    pub line: usize,
+    /// 1-based column, in characters (not bytes).
+    pub column: usize,
+}
+
+impl Location {
+    /// A location from 1-based line and column.
+    pub const fn new(line: usize, column: usize) -> Self {
+        Location { line, column }
+    }
+}
+
+/// A half-open range of the source, `start` inclusive and `end` exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+pub struct Span {
+    /// First character of the range.
+    pub start: Location,
+    /// One past the last character of the range.
+    pub end: Location,
+}
+
+impl Span {
+    /// A span from its two ends.
+    pub const fn new(start: Location, end: Location) -> Self {
+        Span { start, end }
+    }
+
+    /// Converts a `proc_macro2` span (with the `span-locations` feature: 1-based lines, 0-based char columns).
+    pub fn from_pm2(span: proc_macro2::Span) -> Self {
+        let (s, e) = (span.start(), span.end());
+        Span { start: Location::new(s.line, s.column + 1), end: Location::new(e.line, e.column + 1) }
+    }
+}
+
+/// A secondary message, optionally pointing at a place in the same file (rustc's `note:` with a span).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Note {
+    /// The text of the note.
+    pub message: String,
+    /// Where the note points, if anywhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
+}
+
+/// One finding of one rule in one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The rule that made it.
+    pub rule: &'static RuleMeta,
+    /// Its severity after configuration overrides.
+    pub severity: Severity,
+    /// One sentence saying what is wrong.
+    pub message: String,
+    /// The file, as the user named it (relative paths stay relative).
+    pub path: PathBuf,
+    /// The primary span.
+    pub span: Span,
+    /// What to do instead (printed as `= help:`).
+    pub help: Option<String>,
+    /// Further context: the enclosing async function, each step of a call chain, a Clippy equivalent.
+    pub notes: Vec<Note>,
+}
+
+impl Diagnostic {
+    /// A diagnostic at `span` with the rule's default severity and no help or notes.
+    pub fn new(rule: &'static RuleMeta, path: impl Into<PathBuf>, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            rule,
+            severity: rule.severity,
+            message: message.into(),
+            path: path.into(),
+            span,
+            help: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Sets the `help:` line.
+    #[must_use]
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a note, pointing at `span` if given.
+    #[must_use]
+    pub fn with_note(mut self, message: impl Into<String>, span: Option<Span>) -> Self {
+        self.notes.push(Note { message: message.into(), span });
+        self
+    }
+
+    /// The order findings are printed in: path, line, column, then rule code and message as tie-breakers,
+    /// so output is the same whatever the thread scheduling.
+    pub fn sort_key(&self) -> (&std::path::Path, Location, Location, &'static str, &str) {
+        (&self.path, self.span.start, self.span.end, self.rule.code, &self.message)
+    }
+}

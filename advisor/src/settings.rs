@@ -1,0 +1,87 @@
+//! What one run is configured to do: which rules are on, at what severity, with which thresholds.
+//!
+//! [`Settings`] is what analyses read. It is built by the CLI from `conc-advisor.toml` (or
+//! `[tool.conc-advisor]` in `pyproject.toml`) and the command-line flags; analyses never parse either.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::diagnostic::Severity;
+use crate::registry::{self, RuleMeta};
+
+/// The configuration one analysis runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Codes of the enabled rules.
+    pub enabled: HashSet<&'static str>,
+    /// Severity overrides by rule code.
+    pub severity: HashMap<&'static str, Severity>,
+    /// Thresholds of the Rust analyses.
+    pub rust: RustSettings,
+    /// Thresholds and switches of the Python analyses.
+    pub python: PythonSettings,
+}
+
+/// Thresholds of the Rust rules (`[rust]` in `conc-advisor.toml`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RustSettings {
+    /// A literal pool size above this is reported as oversubscribing the cores (`max-pool-threads`).
+    pub max_pool_threads: u64,
+    /// A literal range at least this long makes a loop CPU-heavy (`heavy-range`).
+    pub heavy_range: u64,
+    /// Loops nested at least this deep make a loop CPU-heavy (`heavy-loop-depth`).
+    pub heavy_loop_depth: u32,
+}
+
+impl Default for RustSettings {
+    fn default() -> Self {
+        RustSettings { max_pool_threads: 64, heavy_range: 10_000, heavy_loop_depth: 2 }
+    }
+}
+
+/// Switches and thresholds of the Python rules (`[python]` in `conc-advisor.toml`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PythonSettings {
+    /// The code runs on a free-threaded CPython (3.13t/3.14t): threads run Python code in parallel.
+    pub free_threaded: bool,
+    /// A literal `max_workers`/`processes` above this is reported for CPU-bound targets (`max-workers`).
+    pub max_workers: u64,
+    /// A literal range at least this long makes a loop CPU-heavy (`heavy-range`).
+    pub heavy_range: u64,
+}
+
+impl Default for PythonSettings {
+    fn default() -> Self {
+        PythonSettings { free_threaded: false, max_workers: 32, heavy_range: 10_000 }
+    }
+}
+
+impl Default for Settings {
+    /// Every rule enabled at its default severity, default thresholds.
+    fn default() -> Self {
+        Settings {
+            enabled: registry::all().iter().map(|r| r.code).collect(),
+            severity: HashMap::new(),
+            rust: RustSettings::default(),
+            python: PythonSettings::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Settings with only the given rules enabled (plus `syntax-error`, which is always on).
+    pub fn only(rules: &[&'static RuleMeta]) -> Self {
+        let mut enabled: HashSet<&'static str> = rules.iter().map(|r| r.code).collect();
+        enabled.insert(registry::builtin::SYNTAX_ERROR.code);
+        Settings { enabled, ..Settings::default() }
+    }
+
+    /// Whether `rule` runs.
+    pub fn is_enabled(&self, rule: &RuleMeta) -> bool {
+        self.enabled.contains(rule.code)
+    }
+
+    /// The severity `rule`'s findings carry.
+    pub fn severity_of(&self, rule: &RuleMeta) -> Severity {
+        self.severity.get(rule.code).copied().unwrap_or(rule.severity)
+    }
+}

@@ -1,0 +1,125 @@
+//! Which files a run reads: a gitignore-aware walk (the `ignore` crate) that skips hidden entries and
+//! `target/`, follows no symlink loop, and reports what it cannot read instead of stopping.
+
+use std::path::{Path, PathBuf};
+
+/// The languages a file can be analysed as, by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SourceKind {
+    /// `*.rs`
+    Rust,
+    /// `*.py`, `*.pyi`
+    Python,
+}
+
+impl SourceKind {
+    /// The kind of `path`, or `None` for a file no analysis reads.
+    pub fn of(path: &Path) -> Option<SourceKind> {
+        match path.extension()?.to_str()? {
+            "rs" => Some(SourceKind::Rust),
+            "py" | "pyi" => Some(SourceKind::Python),
+            _ => None,
+        }
+    }
+}
+
+/// A file to analyse.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SourceFile {
+    /// The path as the walk produced it (relative when the user named a relative root).
+    pub path: PathBuf,
+    /// How to analyse it.
+    pub kind: SourceKind,
+}
+
+/// What the walk found: the files, and the problems it met on the way (each a complete sentence).
+#[derive(Debug, Default)]
+pub struct Walk {
+    /// Files to analyse, sorted by path.
+    pub files: Vec<SourceFile>,
+    /// Paths that do not exist, directories that cannot be read, symlink loops.
+    pub errors: Vec<String>,
+}
+
+/// Walks `roots` (files or directories) and returns the source files below them.
+///
+/// A root that is a file is taken whatever its ignore status (as ripgrep does with explicit paths), as long as
+/// it has a known extension. `exclude` is applied to every path found (not to explicit file roots).
+pub fn walk(roots: &[PathBuf], exclude: &(dyn Fn(&Path) -> bool + Sync), threads: usize) -> Walk {
+    let mut out = Walk::default();
+    let mut dirs = Vec::new();
+    for root in roots {
+        match std::fs::metadata(root) {
+            Ok(m) if m.is_file() => match SourceKind::of(root) {
+                Some(kind) => out.files.push(SourceFile { path: root.clone(), kind }),
+                None => out.errors.push(format!(
+                    "{}: not a Rust or Python source file (expected `.rs`, `.py` or `.pyi`)",
+                    root.display()
+                )),
+            },
+            Ok(_) => dirs.push(root.clone()),
+            Err(e) => out.errors.push(format!("{}: {}", root.display(), io_message(&e))),
+        }
+    }
+    if let Some((first, rest)) = dirs.split_first() {
+        let mut builder = ignore::WalkBuilder::new(first);
+        for d in rest {
+            builder.add(d);
+        }
+        builder
+            .hidden(true)
+            .git_ignore(true)
+            .git_global(false)
+            .git_exclude(true)
+            .require_git(false)
+            .follow_links(true)
+            .threads(threads.max(1))
+            .filter_entry(|e| !(e.file_type().is_some_and(|t| t.is_dir()) && e.file_name() == "target"));
+        let files = std::sync::Mutex::new(Vec::new());
+        let errors = std::sync::Mutex::new(Vec::new());
+        builder.build_parallel().run(|| {
+            Box::new(|entry| {
+                match entry {
+                    Ok(e) => {
+                        if e.file_type().is_some_and(|t| t.is_file())
+                            && let Some(kind) = SourceKind::of(e.path())
+                            && !exclude(e.path())
+                        {
+                            files.lock().unwrap().push(SourceFile { path: e.path().to_path_buf(), kind });
+                        }
+                    }
+                    Err(err) => errors.lock().unwrap().push(walk_error_message(&err)),
+                }
+                ignore::WalkState::Continue
+            })
+        });
+        out.files.extend(files.into_inner().unwrap());
+        out.errors.extend(errors.into_inner().unwrap());
+    }
+    out.files.sort();
+    out.files.dedup();
+    out.errors.sort();
+    out
+}
+
+/// A sentence for an I/O error, without Rust's `(os error N)` suffix.
+pub fn io_message(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+fn walk_error_message(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::WithPath { path, err } => format!("{}: {}", path.display(), walk_error_message(err)),
+        ignore::Error::WithDepth { err, .. } => walk_error_message(err),
+        ignore::Error::WithLineNumber { line, err } => format!("line {line}: {}", walk_error_message(err)),
+        ignore::Error::Loop { ancestor, child } => {
+            format!("{}: symlink loop (points back to {}); not followed", child.display(), ancestor.display())
+        }
+        ignore::Error::Io(e) => io_message(e),
+        other => other.to_string(),
+    }
+}

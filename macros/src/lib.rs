@@ -1,0 +1,3 @@
+//! `#[profile_concurrency]` (issue 4 fills it in).
+
+#![forbid(unsafe_code)]

@@ -1,0 +1,143 @@
+//! Shared test support: the fixture harness. A fixture is source text with inline expected-diagnostic
+//! markers; [`run_fixture`] analyses it and reports both missing and unexpected findings.
+//!
+//! Markers (Rust `//~`, Python `#~` or `# ~`), naming a rule by name or code, comma-separated for several:
+//! - `//~ name` — a finding of `name` starts on this line;
+//! - `//~^ name` — on the line above (`//~^^` two above, and so on);
+//! - `//~v name` — on the line below (for lines that cannot carry a comment, such as inside a string).
+
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use conc_advisor::engine::analyze_source;
+use conc_advisor::registry::{self, RuleMeta};
+use conc_advisor::settings::Settings;
+use conc_advisor::walk::SourceKind;
+
+/// The workspace's root directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// One expected finding: a rule (by code) starting on a 1-based line.
+pub type Expectation = (usize, &'static str);
+
+/// Parses the markers of a fixture. Returns the expectations, or an error naming a marker whose rule is unknown.
+pub fn parse_markers(source: &str, kind: SourceKind) -> Result<Vec<Expectation>, String> {
+    let mut out = Vec::new();
+    for (idx, line) in source.lines().enumerate() {
+        let lineno = idx + 1;
+        let Some(rest) = marker_text(line, kind) else { continue };
+        let mut rest = rest;
+        let mut target = lineno as isize;
+        if let Some(r) = rest.strip_prefix('v') {
+            target += 1;
+            rest = r;
+        } else {
+            while let Some(r) = rest.strip_prefix('^') {
+                target -= 1;
+                rest = r;
+            }
+        }
+        if target < 1 {
+            return Err(format!("line {lineno}: marker points above the first line"));
+        }
+        for key in rest.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+            let rule =
+                registry::find(key).ok_or_else(|| format!("line {lineno}: marker names unknown rule `{key}`"))?;
+            out.push((target as usize, rule.code));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn marker_text(line: &str, kind: SourceKind) -> Option<&str> {
+    match kind {
+        SourceKind::Rust => line.find("//~").map(|i| &line[i + 3..]),
+        SourceKind::Python => {
+            line.find("#~").map(|i| &line[i + 2..]).or_else(|| line.find("# ~").map(|i| &line[i + 3..]))
+        }
+    }
+}
+
+/// Analyses `path` with only `rule` enabled (and `syntax-error`, unless `rule` is `None`, in which case every rule
+/// is enabled) and compares the findings with the file's markers. Returns a report of what was missing and what
+/// was unexpected, or `Ok(count)` of matched findings.
+pub fn run_fixture(path: &Path, rule: Option<&'static RuleMeta>) -> Result<usize, String> {
+    let kind = SourceKind::of(path).ok_or_else(|| format!("{}: unknown extension", path.display()))?;
+    let source = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let expected = parse_markers(&source, kind).map_err(|e| format!("{}: {e}", path.display()))?;
+    let settings = match rule {
+        Some(r) => Settings::only(&[r]),
+        None => Settings::default(),
+    };
+    let diags = analyze_source(path, kind, &source, &settings);
+    let mut actual: Vec<Expectation> = diags.iter().map(|d| (d.span.start.line, d.rule.code)).collect();
+    actual.sort();
+    let mut remaining: BTreeMap<Expectation, usize> = BTreeMap::new();
+    for e in &expected {
+        *remaining.entry(*e).or_default() += 1;
+    }
+    let mut unexpected = Vec::new();
+    for d in &diags {
+        let key = (d.span.start.line, d.rule.code);
+        match remaining.get_mut(&key) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => unexpected.push(d),
+        }
+    }
+    let missing: Vec<_> = remaining.iter().filter(|(_, n)| **n > 0).collect();
+    if missing.is_empty() && unexpected.is_empty() {
+        return Ok(actual.len());
+    }
+    let mut msg = format!("{}:\n", path.display());
+    for ((line, code), n) in missing {
+        let name = registry::find(code).map_or(*code, |r| r.name);
+        let _ = writeln!(msg, "  missing:    line {line}: {name} ({code}) x{n}");
+    }
+    for d in unexpected {
+        let _ = writeln!(
+            msg,
+            "  unexpected: line {}:{}: {} ({}): {}",
+            d.span.start.line, d.span.start.column, d.rule.name, d.rule.code, d.message
+        );
+    }
+    Err(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_point_at_the_right_lines() {
+        let src = "a //~ syntax-error\nb\n//~^ CA001, CA002\n//~v CA001\nc\n";
+        let m = parse_markers(src, SourceKind::Rust).unwrap();
+        assert_eq!(m, vec![(1, "CA001"), (2, "CA001"), (2, "CA002"), (5, "CA001")]);
+        let py = "x = 1  # ~ CA001\ny #~^ syntax-error\n";
+        assert_eq!(parse_markers(py, SourceKind::Python).unwrap(), vec![(1, "CA001"), (1, "CA001")]);
+    }
+
+    #[test]
+    fn unknown_marker_rule_is_an_error() {
+        let err = parse_markers("x //~ no-such-rule\n", SourceKind::Rust).unwrap_err();
+        assert!(err.contains("no-such-rule"), "{err}");
+    }
+
+    #[test]
+    fn harness_reports_missing_and_unexpected() {
+        let dir = tempfile::tempdir().unwrap();
+        // A syntax error on line 2, but the marker claims line 1: one missing, one unexpected.
+        let p = dir.path().join("bad.rs");
+        std::fs::write(&p, "fn ok() {} //~ syntax-error\nfn broken( {\n").unwrap();
+        let err = run_fixture(&p, Some(&registry::builtin::SYNTAX_ERROR)).unwrap_err();
+        assert!(err.contains("missing:    line 1: syntax-error"), "{err}");
+        assert!(err.contains("unexpected: line 2"), "{err}");
+        std::fs::write(&p, "fn ok() {}\nfn broken( { //~ syntax-error\n").unwrap();
+        assert_eq!(run_fixture(&p, Some(&registry::builtin::SYNTAX_ERROR)), Ok(1));
+    }
+}
