@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod config;
 pub mod diagnostic;
 pub mod engine;
 pub mod output;
@@ -15,6 +16,7 @@ pub mod python;
 pub mod registry;
 pub mod rust;
 pub mod settings;
+pub mod suppress;
 pub mod walk;
 
 pub use diagnostic::{Diagnostic, Location, Note, Severity, Span};

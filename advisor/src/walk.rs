@@ -1,5 +1,6 @@
 //! Which files a run reads: a gitignore-aware walk (the `ignore` crate) that skips hidden entries and
-//! `target/`, follows no symlink loop, and reports what it cannot read instead of stopping.
+//! `target/`, prunes excluded directories, follows symlinks but no symlink loop, and reports what it cannot
+//! read instead of stopping.
 
 use std::path::{Path, PathBuf};
 
@@ -37,21 +38,24 @@ pub struct SourceFile {
 pub struct Walk {
     /// Files to analyse, sorted by path.
     pub files: Vec<SourceFile>,
-    /// Paths that do not exist, directories that cannot be read, symlink loops.
+    /// Paths that do not exist, directories that cannot be read: each makes the exit code 2.
     pub errors: Vec<String>,
+    /// Symlink loops (not followed): reported, but they do not change the exit code.
+    pub warnings: Vec<String>,
 }
 
 /// Walks `roots` (files or directories) and returns the source files below them.
 ///
 /// A root that is a file is taken whatever its ignore status (as ripgrep does with explicit paths), as long as
-/// it has a known extension. `exclude` is applied to every path found (not to explicit file roots).
+/// it has a known extension. `exclude` is applied to every file and directory found below a root (not to the
+/// roots themselves); an excluded directory is not descended into. A leading `./` is dropped from the paths.
 pub fn walk(roots: &[PathBuf], exclude: &(dyn Fn(&Path) -> bool + Sync), threads: usize) -> Walk {
     let mut out = Walk::default();
     let mut dirs = Vec::new();
     for root in roots {
         match std::fs::metadata(root) {
             Ok(m) if m.is_file() => match SourceKind::of(root) {
-                Some(kind) => out.files.push(SourceFile { path: root.clone(), kind }),
+                Some(kind) => out.files.push(SourceFile { path: tidy(root), kind }),
                 None => out.errors.push(format!(
                     "{}: not a Rust or Python source file (expected `.rs`, `.py` or `.pyi`)",
                     root.display()
@@ -77,29 +81,62 @@ pub fn walk(roots: &[PathBuf], exclude: &(dyn Fn(&Path) -> bool + Sync), threads
             .filter_entry(|e| !(e.file_type().is_some_and(|t| t.is_dir()) && e.file_name() == "target"));
         let files = std::sync::Mutex::new(Vec::new());
         let errors = std::sync::Mutex::new(Vec::new());
+        let warnings = std::sync::Mutex::new(Vec::new());
         builder.build_parallel().run(|| {
             Box::new(|entry| {
                 match entry {
                     Ok(e) => {
-                        if e.file_type().is_some_and(|t| t.is_file())
+                        let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+                        if is_dir {
+                            if e.depth() > 0 && exclude(e.path()) {
+                                return ignore::WalkState::Skip;
+                            }
+                        } else if e.file_type().is_some_and(|t| t.is_file())
                             && let Some(kind) = SourceKind::of(e.path())
                             && !exclude(e.path())
                         {
-                            files.lock().unwrap().push(SourceFile { path: e.path().to_path_buf(), kind });
+                            lock(&files).push(SourceFile { path: tidy(e.path()), kind });
                         }
                     }
-                    Err(err) => errors.lock().unwrap().push(walk_error_message(&err)),
+                    Err(err) if is_loop(&err) => lock(&warnings).push(walk_error_message(&err)),
+                    Err(err) => lock(&errors).push(walk_error_message(&err)),
                 }
                 ignore::WalkState::Continue
             })
         });
-        out.files.extend(files.into_inner().unwrap());
-        out.errors.extend(errors.into_inner().unwrap());
+        out.files.extend(files.into_inner().unwrap_or_else(|p| p.into_inner()));
+        out.errors.extend(errors.into_inner().unwrap_or_else(|p| p.into_inner()));
+        out.warnings.extend(warnings.into_inner().unwrap_or_else(|p| p.into_inner()));
     }
     out.files.sort();
     out.files.dedup();
     out.errors.sort();
+    out.warnings.sort();
     out
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The path without a leading `./`.
+fn tidy(path: &Path) -> PathBuf {
+    let mut comps = path.components();
+    if comps.next() == Some(std::path::Component::CurDir) && comps.clone().next().is_some() {
+        comps.as_path().to_path_buf()
+    } else {
+        path.to_path_buf()
+    }
+}
+
+fn is_loop(err: &ignore::Error) -> bool {
+    match err {
+        ignore::Error::Loop { .. } => true,
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => is_loop(err),
+        _ => false,
+    }
 }
 
 /// A sentence for an I/O error, without Rust's `(os error N)` suffix.
