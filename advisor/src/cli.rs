@@ -313,7 +313,7 @@ pub fn write_rules_table(out: &mut dyn Write) -> io::Result<()> {
     let w = rules.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
     writeln!(out, "{:<6} {:<w$} {:<8} SUMMARY", "CODE", "NAME", "SEVERITY")?;
     for r in rules {
-        writeln!(out, "{:<6} {:<w$} {:<8} {}", r.code, r.name, r.severity, r.summary)?;
+        writeln!(out, "{:<6} {:<w$} {:<8} {}", r.code, r.name, r.severity.as_str(), r.summary)?;
     }
     Ok(())
 }
@@ -339,7 +339,7 @@ pub fn explain_text(r: &registry::RuleMeta) -> String {
         s.push_str(&format!(" Overlaps with `{eq}`."));
     }
     s.push_str("\n\n");
-    s.push_str(r.doc.trim());
+    s.push_str(output::rule_doc(r).trim());
     s.push('\n');
     s
 }

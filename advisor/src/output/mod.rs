@@ -61,6 +61,16 @@ pub fn write_report(report: &CheckReport, format: Format, opts: OutputOptions, o
     }
 }
 
+/// A rule's documentation as Markdown: its doc comment with the one space after each `///` removed.
+pub fn rule_doc(rule: &RuleMeta) -> String {
+    let mut out = String::with_capacity(rule.doc.len());
+    for line in rule.doc.trim_end().lines() {
+        out.push_str(line.strip_prefix(' ').unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
 /// `1 finding`, `2 findings`.
 pub(crate) fn plural(n: usize, word: &str) -> String {
     if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }

@@ -31,7 +31,7 @@ pub fn level(s: Severity) -> &'static str {
 
 /// The *What it does* section of a rule's documentation, as one paragraph.
 fn what_it_does(rule: &RuleMeta) -> String {
-    let doc = rule.doc;
+    let doc = super::rule_doc(rule);
     let Some(start) = doc.find("## What it does") else { return rule.summary.to_string() };
     let body = &doc[start + "## What it does".len()..];
     let end = body.find("\n#").unwrap_or(body.len());
@@ -40,7 +40,8 @@ fn what_it_does(rule: &RuleMeta) -> String {
 }
 
 fn rule_descriptor(rule: &RuleMeta) -> Value {
-    let doc = rule.doc.trim();
+    let doc = super::rule_doc(rule);
+    let doc = doc.trim();
     json!({
         "id": rule.code,
         "name": rule.name,
