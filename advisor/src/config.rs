@@ -244,9 +244,44 @@ fn relative_to(base: &Path, path: &Path) -> PathBuf {
     abs.strip_prefix(base).map(Path::to_path_buf).unwrap_or(abs)
 }
 
-/// The absolute form of a path, without resolving symlinks.
+/// `path` (absolute) as messages show it: relative to the working directory when below it.
+fn shown(path: &Path) -> PathBuf {
+    match std::env::current_dir() {
+        Ok(cwd) => path.strip_prefix(&cwd).map_or_else(|_| path.to_path_buf(), Path::to_path_buf),
+        Err(_) => path.to_path_buf(),
+    }
+}
+
+/// The absolute, lexically normalised form of a path (`.` dropped, `..` pops a component), without resolving
+/// symlinks. The working directory is read once per process.
 pub fn absolute(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+    use std::path::Component;
+    static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let joined;
+    let path = if path.is_absolute() {
+        path
+    } else {
+        match CWD.get_or_init(|| std::env::current_dir().ok()) {
+            Some(cwd) => {
+                joined = cwd.join(path);
+                &joined
+            }
+            None => path,
+        }
+    };
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push(c);
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn select_all(selectors: &[String], origin: &str, key: &str) -> Result<Vec<&'static RuleMeta>, String> {
@@ -463,7 +498,7 @@ impl ConfigResolver {
     /// (the run stops before analysing anyway).
     fn load_in(&self, dir: &Path) -> Option<Arc<Resolved>> {
         for name in [CONFIG_FILE, PYPROJECT_FILE] {
-            let path = dir.join(name);
+            let path = shown(&dir.join(name));
             if !path.is_file() {
                 continue;
             }
@@ -553,6 +588,13 @@ mod tests {
         let e =
             Resolved::new(Some(&bad), Some(Path::new("c.toml")), Path::new("/p"), &Overrides::default()).unwrap_err();
         assert!(e.contains("`CA9`"), "{e}");
+    }
+
+    #[test]
+    fn absolute_is_lexical() {
+        assert_eq!(absolute(Path::new("/a/b/../c/./d.rs")), Path::new("/a/c/d.rs"));
+        assert!(absolute(Path::new("x/../y.rs")).ends_with("y.rs"));
+        assert!(absolute(Path::new("x/../y.rs")).is_absolute());
     }
 
     #[test]

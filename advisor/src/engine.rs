@@ -94,8 +94,17 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
     let start = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build();
     let run = || {
+        // Load the configuration of every root first (explicit files are never asked about exclusion), then
+        // the walk loads those of the directories below.
+        for root in &opts.roots {
+            if root.is_dir() {
+                resolver.for_dir(root);
+            } else {
+                resolver.for_path(root);
+            }
+        }
         let exclude = |p: &Path| resolver.for_path(p).is_excluded(p);
-        let walked = walk::walk(&opts.roots, &exclude, opts.jobs.max(1));
+        let walked = walk::walk(&opts.roots, &exclude, opts.jobs);
         let config_errors = resolver.errors();
         if !config_errors.is_empty() {
             return Err(config_errors);
@@ -125,6 +134,12 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
                 }
                 Err(e) => report.errors.push(e),
             }
+        }
+        // Every configuration was loaded before the analysis; this only guards against a path the walk did
+        // not ask about.
+        let config_errors = resolver.errors();
+        if !config_errors.is_empty() {
+            return Err(config_errors);
         }
         report.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         Ok(report)

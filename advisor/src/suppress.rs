@@ -34,10 +34,10 @@
 //!
 //! # Cost and limits
 //!
-//! Only files whose text contains `conc-advisor:` (or, in Python, `noqa`/`NOQA`) are scanned, and only the
-//! lines holding those words are looked at; nothing is parsed again. The comment is found by scanning the line
-//! for the first `//` (`#`) outside a string literal on that line; a directive inside a string literal that
-//! spans several lines is not told apart from a comment.
+//! Only files whose text contains `conc-advisor:` (or, in Python, `noqa`/`NOQA`) are scanned at all; for
+//! them a small lexer finds the line comments (skipping string, raw-string and character literals and block
+//! comments; Python triple-quoted strings), and only comments holding those words are parsed. Nothing is
+//! parsed by `syn` or ruff again. Directives in block comments (`/* … */`) are not recognised.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -137,32 +137,25 @@ pub fn might_have_suppressions(kind: SourceKind, source: &str) -> bool {
 /// Finds every suppression comment of a file.
 pub fn scan(path: &Path, kind: SourceKind, source: &str) -> Suppressions {
     let mut sup = Suppressions::default();
-    // Lines holding a needle, in order (a line is looked at once even if it holds several).
-    let mut candidates: Vec<usize> = Vec::new();
-    let mut needles = vec![DIRECTIVE];
-    if kind == SourceKind::Python {
-        needles.extend(["noqa", "NOQA"]);
-    }
-    for needle in needles {
-        candidates.extend(source.match_indices(needle).map(|(i, _)| i));
-    }
-    if candidates.is_empty() {
+    if !might_have_suppressions(kind, source) {
         return sup;
     }
-    candidates.sort_unstable();
-    let line_starts: Vec<usize> = std::iter::once(0).chain(source.match_indices('\n').map(|(i, _)| i + 1)).collect();
-    let mut seen_line = 0;
-    for offset in candidates {
-        let idx = line_starts.partition_point(|&s| s <= offset) - 1;
+    let has_needle =
+        |t: &str| t.contains(DIRECTIVE) || (kind == SourceKind::Python && (t.contains("noqa") || t.contains("NOQA")));
+    let comments = match kind {
+        SourceKind::Rust => rust_comments(source),
+        SourceKind::Python => python_comments(source),
+    };
+    let mut line_starts: Option<Vec<usize>> = None;
+    for (c_start, _) in comments.into_iter().filter(|&(a, b)| has_needle(&source[a..b])) {
+        let starts = line_starts
+            .get_or_insert_with(|| std::iter::once(0).chain(source.match_indices('\n').map(|(i, _)| i + 1)).collect());
+        let idx = starts.partition_point(|&s| s <= c_start) - 1;
         let lineno = idx + 1;
-        if lineno == seen_line {
-            continue;
-        }
-        seen_line = lineno;
-        let start = line_starts[idx];
-        let end = line_starts.get(idx + 1).map_or(source.len(), |&e| e - 1);
+        let start = starts[idx];
+        let end = starts.get(idx + 1).map_or(source.len(), |&e| e - 1);
         let line = source[start..end].trim_end_matches('\r');
-        let Some(comment_at) = comment_start(line, kind) else { continue };
+        let comment_at = c_start - start;
         let own_line = line[..comment_at].trim().is_empty();
         let mut found = Vec::new();
         match kind {
@@ -178,14 +171,14 @@ pub fn scan(path: &Path, kind: SourceKind, source: &str) -> Suppressions {
                 }
             }
             SourceKind::Python => {
-                // Every `#` of the comment can open a directive.
+                // Every `#` of the comment can open a directive (`# type: ignore  # noqa: CA501`).
                 let comment = &line[comment_at..];
                 for (i, _) in comment.match_indices('#') {
                     let text = comment[i + 1..].trim_start();
                     if let Some(rest) = text.strip_prefix(DIRECTIVE) {
                         let at = line.len() - rest.len();
                         found.push(parse_directive(path, line, lineno, at, rest, &mut sup.unknown));
-                    } else if text.len() >= 4 && text[..4].eq_ignore_ascii_case("noqa") {
+                    } else if text.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("noqa")) {
                         let rest = &text[4..];
                         if rest.chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_') {
                             continue; // `# noqaX` is not a noqa
@@ -200,7 +193,7 @@ pub fn scan(path: &Path, kind: SourceKind, source: &str) -> Suppressions {
                 Some(Directive::File(r)) => sup.add_file(r),
                 Some(Directive::Line(r)) => {
                     if own_line {
-                        let target = next_code_line(source, &line_starts, idx, kind);
+                        let target = next_code_line(source, starts, idx, kind);
                         sup.add_line(target, r.clone());
                     }
                     sup.add_line(lineno, r);
@@ -217,32 +210,146 @@ enum Directive {
     File(Rules),
 }
 
-/// Byte offset of the comment opener (`//` or `#`) outside string literals, if the line has a comment.
-fn comment_start(line: &str, kind: SourceKind) -> Option<usize> {
-    let bytes = line.as_bytes();
-    let mut quote: Option<u8> = None;
+/// The byte ranges of Rust line comments (`//` to the end of the line), found by a small lexer that skips
+/// string, raw-string, byte-string and character literals and block comments, so that `//` inside any of
+/// them is not taken for a comment.
+fn rust_comments(src: &str) -> Vec<(usize, usize)> {
+    let b = src.as_bytes();
+    let n = b.len();
+    let at = |i: usize| b.get(i).copied().unwrap_or(0);
+    let is_ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
+    let line_end = |i: usize| src[i..].find('\n').map_or(n, |e| i + e);
+    // After `r`: `#`* then `"`; returns the number of hashes.
+    let raw_hashes = |j: usize| {
+        let mut k = j;
+        while at(k) == b'#' {
+            k += 1;
+        }
+        (at(k) == b'"').then_some(k - j)
+    };
+    let mut out = Vec::new();
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        match quote {
-            Some(q) => {
-                if b == b'\\' {
-                    i += 1;
-                } else if b == q {
-                    quote = None;
+    while i < n {
+        let c = b[i];
+        match c {
+            b'/' if at(i + 1) == b'/' => {
+                let e = line_end(i);
+                out.push((i, e));
+                i = e;
+            }
+            b'/' if at(i + 1) == b'*' => {
+                let mut depth = 1;
+                i += 2;
+                while i < n && depth > 0 {
+                    if b[i] == b'/' && at(i + 1) == b'*' {
+                        depth += 1;
+                        i += 2;
+                    } else if b[i] == b'*' && at(i + 1) == b'/' {
+                        depth -= 1;
+                        i += 2;
+                    } else {
+                        i += 1;
+                    }
                 }
             }
-            None => match (kind, b) {
-                (SourceKind::Rust, b'"') => quote = Some(b'"'),
-                (SourceKind::Python, b'"' | b'\'') => quote = Some(b),
-                (SourceKind::Rust, b'/') if bytes.get(i + 1) == Some(&b'/') => return Some(i),
-                (SourceKind::Python, b'#') => return Some(i),
-                _ => {}
-            },
+            b'"' => i = skip_quoted(b, i + 1, b'"'),
+            b'\'' => {
+                if at(i + 1) == b'\\' {
+                    // Escaped character literal: '\n', '\'', '\u{..}'.
+                    let mut k = i + 3;
+                    while k < n && b[k] != b'\'' && b[k] != b'\n' {
+                        k += 1;
+                    }
+                    i = k + 1;
+                } else {
+                    let len = src.get(i + 1..).and_then(|s| s.chars().next()).map_or(1, char::len_utf8);
+                    if at(i + 1 + len) == b'\'' {
+                        i += 2 + len; // 'x'
+                    } else {
+                        i += 1; // a lifetime or label
+                    }
+                }
+            }
+            _ if is_ident(c) => {
+                // An identifier, keyword or literal prefix: `r"`, `r#"`, `br"`, `cr"` open raw strings.
+                let s = i;
+                while i < n && is_ident(b[i]) {
+                    i += 1;
+                }
+                let word = &b[s..i];
+                if matches!(word, b"r" | b"br" | b"cr")
+                    && let Some(h) = raw_hashes(i)
+                {
+                    let mut k = i + h + 1;
+                    i = n;
+                    while k < n {
+                        if b[k] == b'"' && (0..h).all(|x| at(k + 1 + x) == b'#') {
+                            i = k + 1 + h;
+                            break;
+                        }
+                        k += 1;
+                    }
+                }
+            }
+            _ => i += 1,
         }
-        i += 1;
     }
-    None
+    out
+}
+
+/// Skips a quoted literal whose body starts at `i`; returns the index after the closing quote.
+fn skip_quoted(b: &[u8], mut i: usize, q: u8) -> usize {
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            c if c == q => return i + 1,
+            _ => i += 1,
+        }
+    }
+    b.len()
+}
+
+/// The byte ranges of Python comments (`#` to the end of the line), skipping string literals (single, double
+/// and triple quoted, with any prefix).
+fn python_comments(src: &str) -> Vec<(usize, usize)> {
+    let b = src.as_bytes();
+    let n = b.len();
+    let at = |i: usize| b.get(i).copied().unwrap_or(0);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < n {
+        match b[i] {
+            b'#' => {
+                let e = src[i..].find('\n').map_or(n, |e| i + e);
+                out.push((i, e));
+                i = e;
+            }
+            q @ (b'"' | b'\'') => {
+                if at(i + 1) == q && at(i + 2) == q {
+                    let mut k = i + 3;
+                    i = n;
+                    while k < n {
+                        if b[k] == b'\\' {
+                            k += 2;
+                        } else if b[k] == q && at(k + 1) == q && at(k + 2) == q {
+                            i = k + 3;
+                            break;
+                        } else {
+                            k += 1;
+                        }
+                    }
+                } else {
+                    let mut k = i + 1;
+                    while k < n && b[k] != q && b[k] != b'\n' {
+                        k += if b[k] == b'\\' { 2 } else { 1 };
+                    }
+                    i = k + 1;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out
 }
 
 /// The 1-based number of the first line after line index `idx` that is not a comment-only line.
@@ -480,6 +587,24 @@ mod tests {
             let sup = scan(Path::new("f"), SourceKind::Rust, &src);
             assert_eq!(sup.unknown.len(), 1, "{bad}");
         }
+    }
+
+    #[test]
+    fn lexers_skip_literals() {
+        let src = "let a = \"x // no\";\nlet b = r#\"// \"no\" \"#; let c = '\"'; // yes\nlet d = '\\''; /* // no */ let e: &'static str = \"\\\" // no\"; // yes2\nlet s = \"multi\n// no\n\";\n";
+        let got: Vec<_> = rust_comments(src).into_iter().map(|(a, b)| &src[a..b]).collect();
+        assert_eq!(got, vec!["// yes", "// yes2"], "{src}");
+        let src = "a = '# no'  # yes\nb = \"\"\"\n# no\n\"\"\"\nc = \"\\\"# no\"  # yes2\n";
+        let got: Vec<_> = python_comments(src).into_iter().map(|(a, b)| &src[a..b]).collect();
+        assert_eq!(got, vec!["# yes", "# yes2"], "{src}");
+    }
+
+    #[test]
+    fn multi_line_strings_do_not_suppress() {
+        let src = format!("const H: &str = \"\nsee `// {}`\n\";\n", d("allow(nope)"));
+        assert!(scan(Path::new("f"), SourceKind::Rust, &src).unknown.is_empty());
+        let src = format!("H = \"\"\"\n# {}\n\"\"\"\n", d("allow(nope)"));
+        assert!(scan(Path::new("f"), SourceKind::Python, &src).unknown.is_empty());
     }
 
     #[test]

@@ -44,7 +44,8 @@ pub struct Walk {
     pub warnings: Vec<String>,
 }
 
-/// Walks `roots` (files or directories) and returns the source files below them.
+/// Walks `roots` (files or directories) with `threads` threads (0: chosen by the `ignore` crate) and returns
+/// the source files below them.
 ///
 /// A root that is a file is taken whatever its ignore status (as ripgrep does with explicit paths), as long as
 /// it has a known extension. `exclude` is applied to every file and directory found below a root (not to the
@@ -77,7 +78,7 @@ pub fn walk(roots: &[PathBuf], exclude: &(dyn Fn(&Path) -> bool + Sync), threads
             .git_exclude(true)
             .require_git(false)
             .follow_links(true)
-            .threads(threads.max(1))
+            .threads(threads)
             .filter_entry(|e| !(e.file_type().is_some_and(|t| t.is_dir()) && e.file_name() == "target"));
         let files = std::sync::Mutex::new(Vec::new());
         let errors = std::sync::Mutex::new(Vec::new());

@@ -257,6 +257,9 @@ fn config_unknown_key_is_exit_2_naming_key_and_file() {
     let err = stderr(&o);
     assert!(err.contains("conc-advisor.toml") && err.contains("selectt"), "{err}");
     assert!(stdout(&o).is_empty(), "nothing is analysed with a broken configuration");
+    let o = run(t.path(), &["check", "a.rs"]);
+    assert_eq!(code(&o), 2, "an explicit file's configuration is read too");
+    assert!(stderr(&o).contains("selectt"), "{}", stderr(&o));
 
     let t = tree(&[("a.rs", "fn f() {}\n"), ("cfg.toml", "[rust]\nmax-pool = 3\n")]);
     let o = run(t.path(), &["check", "--config", "cfg.toml"]);
