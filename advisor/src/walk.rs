@@ -63,6 +63,9 @@ pub fn walk(roots: &[PathBuf], exclude: &(dyn Fn(&Path) -> bool + Sync), threads
                 )),
             },
             Ok(_) => dirs.push(root.clone()),
+            Err(_) if is_broken_link(root) => {
+                out.errors.push(format!("{}: broken symbolic link (its target does not exist)", root.display()))
+            }
             Err(e) => out.errors.push(format!("{}: {}", root.display(), io_message(&e))),
         }
     }
@@ -100,6 +103,8 @@ pub fn walk(roots: &[PathBuf], exclude: &(dyn Fn(&Path) -> bool + Sync), threads
                         }
                     }
                     Err(err) if is_loop(&err) => lock(&warnings).push(walk_error_message(&err)),
+                    // A broken symlink to something no analysis reads does not matter.
+                    Err(err) if error_path(&err).is_some_and(|p| is_broken_link(p) && SourceKind::of(p).is_none()) => {}
                     Err(err) => lock(&errors).push(walk_error_message(&err)),
                 }
                 ignore::WalkState::Continue
@@ -130,6 +135,20 @@ fn tidy(path: &Path) -> PathBuf {
     }
 }
 
+/// The path an error of the walk is about, if it names one.
+fn error_path(err: &ignore::Error) -> Option<&Path> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        _ => None,
+    }
+}
+
+/// A symlink whose target does not exist.
+fn is_broken_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) && std::fs::metadata(path).is_err()
+}
+
 fn is_loop(err: &ignore::Error) -> bool {
     match err {
         ignore::Error::Loop { .. } => true,
@@ -151,11 +170,18 @@ pub fn io_message(e: &std::io::Error) -> String {
 
 fn walk_error_message(err: &ignore::Error) -> String {
     match err {
-        ignore::Error::WithPath { path, err } => format!("{}: {}", path.display(), walk_error_message(err)),
+        ignore::Error::WithPath { path, .. } if is_broken_link(path) => {
+            format!("{}: broken symbolic link (its target does not exist)", tidy(path).display())
+        }
+        ignore::Error::WithPath { path, err } => format!("{}: {}", tidy(path).display(), walk_error_message(err)),
         ignore::Error::WithDepth { err, .. } => walk_error_message(err),
         ignore::Error::WithLineNumber { line, err } => format!("line {line}: {}", walk_error_message(err)),
         ignore::Error::Loop { ancestor, child } => {
-            format!("{}: symlink loop (points back to {}); not followed", child.display(), ancestor.display())
+            format!(
+                "{}: symlink loop (points back to {}); not followed",
+                tidy(child).display(),
+                tidy(ancestor).display()
+            )
         }
         ignore::Error::Io(e) => io_message(e),
         other => other.to_string(),

@@ -114,6 +114,20 @@ fn symlink_loop_is_reported_and_the_run_goes_on() {
     assert_eq!(code(&o), 1, "{}", stderr(&o));
 }
 
+#[cfg(unix)]
+#[test]
+fn broken_symlink_to_a_source_file_is_exit_2_others_do_not_matter() {
+    let t = tree(&[("ok.rs", "fn f() {}\n")]);
+    std::os::unix::fs::symlink("nowhere.txt", t.path().join("notes.txt")).expect("symlink");
+    let o = run(t.path(), &["check"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    std::os::unix::fs::symlink("nowhere.rs", t.path().join("dangling.rs")).expect("symlink");
+    let o = run(t.path(), &["check"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("dangling.rs: broken symbolic link"), "{}", stderr(&o));
+    assert!(stdout(&o).contains("1 file checked"), "{}", stdout(&o));
+}
+
 #[test]
 fn unknown_selector_is_a_usage_error() {
     let t = tree(&[("a.rs", "fn f() {}\n")]);
