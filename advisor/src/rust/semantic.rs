@@ -595,6 +595,16 @@ impl SemanticModel {
     pub fn type_from_syn(&self, t: &Type) -> Ty {
         match t {
             Type::Path(p) if p.qself.is_none() => {
+                if let Some(id) = p.path.get_ident()
+                    && id != "Self"
+                {
+                    // A bare name that names nothing visible here: a generic parameter, or a type from a glob
+                    // or another file. Not evidence of anything.
+                    let n = ident_str(id);
+                    if self.lookup_name(&n, 0).is_none() && types::prelude(&n).is_none() {
+                        return Ty::Unknown;
+                    }
+                }
                 let Some(name) = self.resolve_path_type(&p.path) else { return Ty::Unknown };
                 let args: Vec<Ty> = match p.path.segments.last().map(|s| &s.arguments) {
                     Some(syn::PathArguments::AngleBracketed(a)) => a

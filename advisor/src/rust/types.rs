@@ -180,13 +180,13 @@ fn ctor_return(sem: &SemanticModel, path: &str, args: &[&Expr], depth: u8) -> Ty
             let inner = args.first().map(|a| infer(sem, a, depth + 1)).unwrap_or_default();
             return Ty::Named(ty.to_string(), vec![inner]);
         }
+        if matches!(ty, "std::io::BufReader" | "std::io::BufWriter" | "std::io::LineWriter") && func == "new" {
+            // A buffered reader over a file or socket blocks like the file or socket.
+            return args.first().map(|a| infer(sem, a, depth + 1)).unwrap_or_default();
+        }
         let type_like = ty.rsplit("::").next().is_some_and(|s| s.starts_with(|c: char| c.is_ascii_uppercase()));
         if type_like && CONSTRUCTORS.contains(&func) {
             return Ty::named(ty);
-        }
-        if type_like && matches!(ty, "std::io::BufReader" | "std::io::BufWriter" | "std::io::LineWriter") {
-            // A buffered reader over a file or socket blocks like the file or socket.
-            return args.first().map(|a| infer(sem, a, depth + 1)).unwrap_or_default();
         }
     }
     sem.declared_return(path).cloned().unwrap_or_default()

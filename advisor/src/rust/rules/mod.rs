@@ -153,6 +153,22 @@ impl MethodCallSite<'_> {
     }
 }
 
+/// `e` without the wrappers that keep its value: parentheses, `?`, `.await`, `.unwrap()`, `.expect(..)`.
+/// `File::open(p)?.read(..)`'s receiver strips to the `File::open(p)` call.
+pub fn strip_wrappers(mut e: &Expr) -> &Expr {
+    loop {
+        e = match e {
+            Expr::Paren(p) => &p.expr,
+            Expr::Group(g) => &g.expr,
+            Expr::Try(t) => &t.expr,
+            Expr::Await(a) => &a.base,
+            Expr::Reference(r) => &r.expr,
+            Expr::MethodCall(m) if m.method == "unwrap" || m.method == "expect" => &m.receiver,
+            _ => return e,
+        };
+    }
+}
+
 /// What kind of body [`FnBody`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FnBodyKind {
@@ -282,6 +298,14 @@ macro_rules! rust_rules {
 
 rust_rules! {
     blocking_sleep,
+    blocking_fs,
+    blocking_net,
+    blocking_process,
+    blocking_wait,
+    blocking_http,
+    runtime_in_async,
+    tokio_blocking_method,
+    block_in_place_current_thread,
 }
 
 #[cfg(test)]
