@@ -541,14 +541,15 @@ impl<'ast> Visit<'ast> for Checker<'_> {
 
     fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
         self.visit_expr(&f.expr);
+        let ty = if self.dispatch.types { super::types::element_of(&self.semantic, &f.expr) } else { Ty::Unknown };
         self.semantic.push_scope(ScopeKind::Block);
-        self.semantic.bind_pat(&f.pat, Ty::Unknown);
+        self.semantic.bind_pat(&f.pat, ty);
         self.visit_block(&f.body);
         self.scope_exit();
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        if self.macro_depth >= 8 {
+        if self.macro_depth >= 32 {
             return;
         }
         if let Some(body) = super::macros::parse(mac) {

@@ -145,6 +145,87 @@ fn nesting(b: &[u8]) -> (usize, usize) {
 mod tests {
     use super::*;
 
+    fn run(src: &str) -> Vec<Diagnostic> {
+        analyze(Path::new("src/lib.rs"), src, &Settings::default())
+    }
+
+    #[test]
+    fn odd_inputs_never_panic() {
+        let deep_parens = format!("fn f() {{ let x = {}1{}; }}", "(".repeat(1_000), ")".repeat(1_000));
+        let deep_blocks = format!("async fn f() {{ {} std::thread::sleep(d); {} }}", "{".repeat(500), "}".repeat(500));
+        let long_chain = format!("fn f() {{ let x = 1{}; }}", " + 1".repeat(40_000));
+        let long_method_chain = format!("async fn f() {{ x{}; }}", ".m()".repeat(20_000));
+        let nested_closures = format!("async fn f() {{ {} std::thread::sleep(d) {} }}", "|| ".repeat(300), "");
+        let nested_async =
+            format!("fn f() {{ {} std::thread::sleep(d); {} }}", "async { ".repeat(300), "}".repeat(300));
+        let nested_macros =
+            format!("async fn f() {{ {} std::thread::sleep(d) {} ; }}", "vec![".repeat(200), "]".repeat(200));
+        let inputs: Vec<String> = vec![
+            String::new(),
+            " \n\t\n".into(),
+            "// only a comment\n/* and a block */".into(),
+            "#!/usr/bin/env rust\nfn main() {}".into(),
+            "#![no_std]".into(),
+            "macro_rules! m { ($x:expr) => { $x }; } m!(1); m! { fn g() {} } m![];".into(),
+            "}".into(),
+            "fn f() { let s = \"unterminated; }".into(),
+            "fn é() { let r = r#\"a \" b\"#; let c = '\\''; }".into(),
+            "async fn f() { tokio::select! { } futures::join!(); println!(); vec![;]; assert!(); }".into(),
+            "async fn f() { tokio::select! { x = => {} } m!(,,,); m!{ let = ; } }".into(),
+            "use ::*; use self::*; use super::super::super::*; use a::{self as b, c::*}; fn f() { b(); super::x(); }"
+                .into(),
+            "use a as b; use b as a; async fn f() { a(); b::c(); }".into(),
+            "impl<T> X<T> for [u8; 3] { async fn f(&self) { Self::g(); self.0.h(); } }".into(),
+            "async fn f() { let (a, b, c) = std::sync::mpsc::channel(); let [x, ..] = y; a.recv(); }".into(),
+            deep_parens,
+            deep_blocks,
+            long_chain,
+            long_method_chain,
+            nested_closures,
+            nested_async,
+            nested_macros,
+            "(".repeat(10_000),
+            format!("fn f() {{ {} }}", "-".repeat(100_000)),
+        ];
+        for src in &inputs {
+            let _ = run(src);
+        }
+        // Nesting found in the blocks case is still analysed: the sleep is reported.
+        assert!(run(&inputs[16]).iter().any(|d| d.rule.code == "CA101"));
+        let twenty = format!("async fn f() {{ {} std::thread::sleep(d) {} ; }}", "vec![".repeat(20), "]".repeat(20));
+        assert!(run(&twenty).iter().any(|d| d.rule.code == "CA101"), "inside nested vec! macros");
+        // Too deep to parse safely: one finding, no crash.
+        let too_deep = run(&inputs[22]);
+        assert_eq!(too_deep.len(), 1);
+        assert!(too_deep[0].message.contains("too deep"), "{}", too_deep[0].message);
+    }
+
+    #[test]
+    fn diagnostics_carry_help_and_a_note_at_the_async_fn() {
+        let src = "use std::thread::sleep as nap;\n\nasync fn handler() {\n    nap(d);\n}\n";
+        let d = run(src);
+        assert_eq!(d.len(), 1, "{d:?}");
+        let d = &d[0];
+        assert_eq!(d.rule.code, "CA101");
+        assert_eq!((d.span.start.line, d.span.start.column, d.span.end.column), (4, 5, 11));
+        assert!(d.help.as_deref().unwrap_or_default().contains("tokio::time::sleep(d).await"));
+        let note = &d.notes[0];
+        assert!(note.message.contains("`handler` is an async function"), "{}", note.message);
+        let at = note.span.expect("the note points at the async fn");
+        assert_eq!((at.start.line, at.start.column), (3, 1));
+    }
+
+    #[test]
+    fn disabled_rules_do_no_work_and_report_nothing() {
+        let src = "async fn f() { std::thread::sleep(d); std::fs::read(p); }";
+        let only_fs = Settings::only(&[&rules::blocking_fs::META]);
+        let d = analyze(Path::new("a.rs"), src, &only_fs);
+        assert_eq!(d.iter().map(|d| d.rule.code).collect::<Vec<_>>(), vec!["CA102"]);
+        let none = Settings::only(&[]);
+        assert!(analyze(Path::new("a.rs"), src, &none).is_empty());
+        assert_eq!(analyze(Path::new("a.rs"), "fn (", &none)[0].rule.code, "CA001");
+    }
+
     #[test]
     fn nesting_scan_skips_comments_and_strings() {
         assert_eq!(nesting(b"fn f() { g((1)) }"), (3, 0));

@@ -275,6 +275,36 @@ pub fn method_return(sem: &SemanticModel, recv: &Ty, method: &str) -> Ty {
     }
 }
 
+/// Collections whose iteration yields their first generic argument.
+const COLLECTIONS: &[&str] = &[
+    "std::vec::Vec",
+    "std::collections::VecDeque",
+    "std::collections::HashSet",
+    "std::collections::BTreeSet",
+    "std::collections::LinkedList",
+    "std::option::Option",
+];
+
+/// The type of the items `for x in e` binds: elements of `Vec<T>` (and `iter()`, `iter_mut()`,
+/// `into_iter()`, `drain(..)` of it), the streams of `TcpListener::incoming()`.
+pub fn element_of(sem: &SemanticModel, e: &Expr) -> Ty {
+    let (base, method) = match e {
+        Expr::MethodCall(m) => (&*m.receiver, Some(m.method.to_string())),
+        Expr::Reference(r) => (&*r.expr, None),
+        _ => (e, None),
+    };
+    let t = infer(sem, base, 0);
+    match (&t, method.as_deref()) {
+        (Ty::Named(n, _), Some("incoming")) if n == "std::net::TcpListener" => Ty::named("std::net::TcpStream"),
+        (Ty::Named(n, args), None | Some("iter" | "iter_mut" | "into_iter" | "drain"))
+            if COLLECTIONS.contains(&n.as_str()) =>
+        {
+            args.first().cloned().unwrap_or_default()
+        }
+        _ => Ty::Unknown,
+    }
+}
+
 /// Infers the type of `e` (see [`SemanticModel::type_of`]).
 pub fn infer(sem: &SemanticModel, e: &Expr, depth: u8) -> Ty {
     if depth > 32 {
