@@ -75,15 +75,6 @@ impl Summary {
     pub fn holds_gil(&self) -> bool {
         self.cpu.iter().any(|e| !e.releases_gil)
     }
-
-    fn merge(&mut self, other: &Summary) {
-        self.cpu.extend(other.cpu.iter().cloned());
-        self.io.extend(other.io.iter().cloned());
-        self.weak_io |= other.weak_io;
-        if self.unknown.is_none() {
-            self.unknown.clone_from(&other.unknown);
-        }
-    }
 }
 
 /// How a call counts.

@@ -62,10 +62,10 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
                 &RULE,
                 spawn.range,
                 format!(
-                    "`{name}` is I/O-bound (`{}` at line {}) but runs in worker processes (`{}`): each process \
+                    "`{name}` is I/O-bound (`{}` at {}) but runs in worker processes (`{}`): each process \
                      costs an interpreter and pickling, and waiting on I/O does not need one",
                     ev.what,
-                    cx.line(ev.range),
+                    cx.evidence_place(ev, f),
                     spawn.api
                 ),
             )
