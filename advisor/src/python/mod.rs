@@ -12,6 +12,7 @@ pub mod parse;
 pub mod rules;
 pub mod semantic;
 pub mod summary;
+mod survey;
 
 use std::path::Path;
 

@@ -62,6 +62,9 @@ pub struct CallSite<'m, 'a> {
     pub dropped: bool,
     /// The call is the operand of `await`.
     pub awaited: bool,
+    /// The result is cached: the call is assigned to an attribute or item (`self._pool = …`), or made under
+    /// `if … is None:` (lazy initialisation).
+    pub cached: bool,
 }
 
 /// A pool constructor call (`ThreadPoolExecutor(…)`, `multiprocessing.Pool(…)`).
@@ -249,7 +252,7 @@ impl<'m, 'a> Model<'m, 'a> {
         let mut idx = Indexer { m: &mut m, scope: None, class: None, local: false };
         idx.block(&module.body);
         m.calls_by_func = vec![Vec::new(); m.funcs.len()];
-        let mut col = Collector { m: &mut m, scope: None, in_async: false, loop_range: None, at_import: true };
+        let mut col = Collector { m: &mut m, scope: None, in_async: false, loop_range: None, at_import: true, lazy: 0 };
         col.block(&module.body);
         for (i, c) in m.calls.iter().enumerate() {
             if let Some(f) = c.scope {
@@ -626,6 +629,7 @@ struct Collector<'x, 'm, 'a> {
     in_async: bool,
     loop_range: Option<Range>,
     at_import: bool,
+    lazy: u32,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -633,6 +637,12 @@ struct ExprCtx {
     in_lambda: bool,
     dropped: bool,
     awaited: bool,
+    cached: bool,
+}
+
+/// `x is None`, `x == None`.
+fn tests_none(test: &Expr<'_>) -> bool {
+    matches!(&test.kind, ExprKind::Compare { comparators, .. } if comparators.iter().any(|c| matches!(c.kind, ExprKind::NoneLiteral)))
 }
 
 impl<'m, 'a> Collector<'_, 'm, 'a> {
@@ -685,6 +695,23 @@ impl<'m, 'a> Collector<'_, 'm, 'a> {
                 self.block(orelse);
             }
             StmtKind::Expr(e) => self.expr(e, ExprCtx { dropped: true, ..ExprCtx::default() }),
+            StmtKind::If { test, body, orelse } if tests_none(test) => {
+                self.expr(test, ExprCtx::default());
+                self.lazy += 1;
+                self.block(body);
+                self.lazy -= 1;
+                self.block(orelse);
+            }
+            StmtKind::Assign { targets, value: Some(v) }
+                if targets
+                    .iter()
+                    .any(|t| matches!(t.kind, ExprKind::Attribute { .. } | ExprKind::Subscript { .. })) =>
+            {
+                self.expr(v, ExprCtx { cached: true, ..ExprCtx::default() });
+                for t in targets {
+                    self.expr(t, ExprCtx::default());
+                }
+            }
             StmtKind::ClassDef(c) => {
                 for e in c.decorators.iter().chain(&c.bases) {
                     self.expr(e, ExprCtx::default());
@@ -715,13 +742,14 @@ impl<'m, 'a> Collector<'_, 'm, 'a> {
                     at_import: self.at_import && !ctx.in_lambda,
                     dropped: ctx.dropped,
                     awaited: ctx.awaited,
+                    cached: ctx.cached || self.lazy > 0,
                 });
-                let inner = ExprCtx { dropped: false, awaited: false, ..ctx };
+                let inner = ExprCtx { dropped: false, awaited: false, cached: false, ..ctx };
                 e.for_each_child(&mut |c| self.expr(c, inner));
             }
             ExprKind::Await(v) => self.expr(v, ExprCtx { awaited: true, dropped: false, ..ctx }),
             ExprKind::Lambda { body, .. } => {
-                self.expr(body, ExprCtx { in_lambda: true, dropped: false, awaited: false });
+                self.expr(body, ExprCtx { in_lambda: true, ..ExprCtx::default() });
             }
             ExprKind::Comprehension { .. } => {
                 let saved = self.loop_range;

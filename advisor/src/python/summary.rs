@@ -8,13 +8,14 @@
 //!   `hashlib.pbkdf2_hmac`/`scrypt`; recursion whose results are combined arithmetically (`fib(n-1) + fib(n-2)`).
 //! - **I/O**: `time.sleep`, `open`, `input`, `subprocess`, `os.system`, sockets, `requests`/`httpx`/`urllib`,
 //!   database drivers; methods called on objects these return.
+//! - I/O only under an `if` or in an `except` block is conditional, so *weak*: the function may not do it.
 //! - `print` and logging are *weak* I/O: they neither make a function I/O-bound nor leave a loop CPU-heavy (a
 //!   thread that only prints is not CPU-bound).
 //!
 //! A function with both kinds of evidence, or with a call into code the model cannot see (another module, a
 //! third-party library), is **unknown**; rules stay silent on unknown targets.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use super::ast::{BinOp, Expr, ExprKind, Range, Stmt, StmtKind};
@@ -310,6 +311,8 @@ pub struct Summarizer<'x, 'm, 'a> {
     heavy_range: i64,
     cache: RefCell<HashMap<FuncId, Summary>>,
     in_progress: RefCell<Vec<FuncId>>,
+    /// Depth of `if`/`except` blocks around the statement being scanned: I/O there is conditional, so weak.
+    conditional: Cell<u32>,
 }
 
 #[derive(Default)]
@@ -357,6 +360,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
             heavy_range: i64::try_from(heavy_range).unwrap_or(i64::MAX),
             cache: RefCell::new(HashMap::new()),
             in_progress: RefCell::new(Vec::new()),
+            conditional: Cell::new(0),
         }
     }
 
@@ -376,7 +380,9 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
         self.in_progress.borrow_mut().push(f);
         let mut scan = Scan::default();
         let body = &self.model.funcs[f].def.body;
+        let saved = self.conditional.replace(0);
         self.stmts(f, body, &mut scan);
+        self.conditional.set(saved);
         let mut s = Summary { cpu: scan.cpu, io: scan.io, weak_io: scan.weak_io, unknown: scan.unknown_fn };
         if s.io.is_empty()
             && let Some(r) = self.arithmetic_recursion(f)
@@ -503,6 +509,21 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                 self.expr(f, value, scan);
                 self.expr(f, target, scan);
             }
+            StmtKind::If { test, body, orelse } => {
+                self.expr(f, test, scan);
+                self.conditional.set(self.conditional.get() + 1);
+                self.stmts(f, body, scan);
+                self.stmts(f, orelse, scan);
+                self.conditional.set(self.conditional.get() - 1);
+            }
+            StmtKind::Try { body, handlers, orelse, finalbody } => {
+                self.stmts(f, body, scan);
+                self.conditional.set(self.conditional.get() + 1);
+                handlers.iter().for_each(|h| self.stmts(f, h, scan));
+                self.conditional.set(self.conditional.get() - 1);
+                self.stmts(f, orelse, scan);
+                self.stmts(f, finalbody, scan);
+            }
             StmtKind::With { is_async, .. } => {
                 scan.awaits |= *is_async;
                 s.for_each_expr(&mut |e| self.expr(f, e, scan));
@@ -517,6 +538,9 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
 
     /// What a `for` iterates: a literal range (its length), a computed `range(n)`, or something else.
     fn range_bound(&self, f: FuncId, iter: &Expr<'a>) -> Option<RangeBound> {
+        if let ExprKind::Sequence(items) = &iter.kind {
+            return Some(RangeBound::Literal(i64::try_from(items.len()).unwrap_or(i64::MAX)));
+        }
         let call = iter.as_call()?;
         if self.model.qualify(&call.func, Some(f)).as_deref() != Some("builtins.range") {
             return None;
@@ -546,8 +570,11 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
     ) {
         let clean = inner.io.is_empty() && !inner.weak_io && !inner.awaits && inner.unknown_fn.is_none();
         let big = matches!(bound, Some(RangeBound::Literal(n)) if n >= self.heavy_range);
+        // A loop over a small literal range or a short literal list is evidence of little work, not much.
+        let small = matches!(bound, Some(RangeBound::Literal(n)) if n < self.heavy_range);
         let computing = inner.arith && !inner.unknown_method;
         let heavy = clean
+            && !small
             && (big
                 || (computing && (inner.loops > 0 || bound.is_some()))
                 || (!inner.heavy_calls.is_empty() && !inner.unknown_method));
@@ -567,16 +594,18 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
             } else {
                 format!("{what} doing arithmetic")
             };
+            // Index bookkeeping around GIL-releasing calls (`pos += size`) does not make the loop hold the GIL.
             let releases_gil = !big
-                && !inner.arith
+                && inner.loops == 0
                 && !inner.heavy_calls.is_empty()
                 && inner.heavy_calls.iter().all(|h| h.releases_gil);
             // Report the outermost heavy loop only.
             inner.cpu.retain(|e| !range.contains(e.range) || e.func != f);
             inner.cpu.push(Evidence { range, what: desc, func: f, releases_gil });
         }
-        inner.loops += 1;
-        inner.awaits = false;
+        if !small {
+            inner.loops += 1;
+        }
         outer.absorb(inner);
     }
 
@@ -618,6 +647,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
             ExprKind::Call(call) => {
                 match self.classify_call(f, e) {
                     CallClass::Pure => {}
+                    CallClass::Io(_) if self.conditional.get() > 0 => scan.weak_io = true,
                     CallClass::Io(q) => {
                         scan.io.push(Evidence { range: e.range, what: q, func: f, releases_gil: true });
                     }
@@ -630,7 +660,11 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                     }
                     CallClass::Func(g) => {
                         let s = self.summary(g);
-                        scan.io.extend(s.io.iter().cloned());
+                        if self.conditional.get() > 0 {
+                            scan.weak_io |= !s.io.is_empty();
+                        } else {
+                            scan.io.extend(s.io.iter().cloned());
+                        }
                         scan.weak_io |= s.weak_io;
                         if scan.unknown_fn.is_none() {
                             scan.unknown_fn.clone_from(&s.unknown);
