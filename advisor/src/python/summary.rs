@@ -18,7 +18,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
-use super::ast::{BinOp, Expr, ExprKind, Range, Stmt, StmtKind};
+use super::ast::{BinOp, Expr, ExprKind, Range, Stmt, StmtKind, walk_body_exprs};
 use super::semantic::{FuncId, Model};
 
 /// One piece of evidence.
@@ -32,6 +32,10 @@ pub struct Evidence {
     pub func: FuncId,
     /// The work runs in C code that releases the GIL (hashlib, zlib, bz2, lzma): threads do run it in parallel.
     pub releases_gil: bool,
+    /// Strong evidence of *much* work (a large literal range, nested arithmetic loops, hashing/compression/parsing
+    /// in a loop, arithmetic recursion); weak evidence (`range(n)` or `while` with arithmetic) only says what
+    /// *kind* of work a function does, which is enough for a function handed to a thread or a pool.
+    pub strong: bool,
 }
 
 /// The classification of a function's work.
@@ -348,8 +352,9 @@ fn is_arith(op: BinOp) -> bool {
     !matches!(op, BinOp::BitOr | BinOp::MatMult)
 }
 
+/// Operands that make `+`/`%` concatenation or formatting, not arithmetic.
 fn is_stringy(e: &Expr<'_>) -> bool {
-    matches!(e.kind, ExprKind::Str(_) | ExprKind::Other(_))
+    matches!(e.kind, ExprKind::Str(_) | ExprKind::Other(_) | ExprKind::Sequence(_) | ExprKind::Comprehension { .. })
 }
 
 impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
@@ -392,6 +397,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                 what: "recursion combining its results arithmetically".into(),
                 func: f,
                 releases_gil: false,
+                strong: true,
             });
         }
         self.in_progress.borrow_mut().retain(|&g| g != f);
@@ -426,7 +432,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
             }
             e.for_each_child(&mut |c| visit(c, name, found));
         }
-        walk_function_exprs(&self.model.funcs[f].def.body, &mut |e| visit(e, name, &mut found));
+        walk_body_exprs(&self.model.funcs[f].def.body, &mut |e| visit(e, name, &mut found));
         found
     }
 
@@ -536,6 +542,16 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
         }
     }
 
+    /// The integer value of a constant expression, or of a name bound only to one (`LOOPS = 5`).
+    fn const_of(&self, e: &Expr<'a>, f: FuncId) -> Option<i64> {
+        if let Some(v) = e.const_int() {
+            return Some(v);
+        }
+        let values = self.model.binding(e.as_name()?, Some(f))?;
+        let first = values.first()?.const_int()?;
+        values.iter().all(|v| v.const_int() == Some(first)).then_some(first)
+    }
+
     /// What a `for` iterates: a literal range (its length), a computed `range(n)`, or something else.
     fn range_bound(&self, f: FuncId, iter: &Expr<'a>) -> Option<RangeBound> {
         if let ExprKind::Sequence(items) = &iter.kind {
@@ -545,7 +561,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
         if self.model.qualify(&call.func, Some(f)).as_deref() != Some("builtins.range") {
             return None;
         }
-        let consts: Vec<Option<i64>> = call.args.iter().map(Expr::const_int).collect();
+        let consts: Vec<Option<i64>> = call.args.iter().map(|a| self.const_of(a, f)).collect();
         match consts.as_slice() {
             [Some(n)] => Some(RangeBound::Literal(*n)),
             [Some(a), Some(b), ..] => Some(RangeBound::Literal(b.saturating_sub(*a))),
@@ -594,6 +610,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
             } else {
                 format!("{what} doing arithmetic")
             };
+            let strong = big || (computing && inner.loops > 0) || inner.heavy_calls.iter().any(|h| h.strong);
             // Index bookkeeping around GIL-releasing calls (`pos += size`) does not make the loop hold the GIL.
             let releases_gil = !big
                 && inner.loops == 0
@@ -601,7 +618,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                 && inner.heavy_calls.iter().all(|h| h.releases_gil);
             // Report the outermost heavy loop only.
             inner.cpu.retain(|e| !range.contains(e.range) || e.func != f);
-            inner.cpu.push(Evidence { range, what: desc, func: f, releases_gil });
+            inner.cpu.push(Evidence { range, what: desc, func: f, releases_gil, strong });
         }
         if !small {
             inner.loops += 1;
@@ -649,14 +666,26 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                     CallClass::Pure => {}
                     CallClass::Io(_) if self.conditional.get() > 0 => scan.weak_io = true,
                     CallClass::Io(q) => {
-                        scan.io.push(Evidence { range: e.range, what: q, func: f, releases_gil: true });
+                        scan.io.push(Evidence { range: e.range, what: q, func: f, releases_gil: true, strong: true });
                     }
                     CallClass::WeakIo => scan.weak_io = true,
                     CallClass::HeavyInLoop(q, rel) => {
-                        scan.heavy_calls.push(Evidence { range: e.range, what: q, func: f, releases_gil: rel });
+                        scan.heavy_calls.push(Evidence {
+                            range: e.range,
+                            what: q,
+                            func: f,
+                            releases_gil: rel,
+                            strong: true,
+                        });
                     }
                     CallClass::Heavy(q, rel) => {
-                        scan.cpu.push(Evidence { range: e.range, what: format!("`{q}`"), func: f, releases_gil: rel });
+                        scan.cpu.push(Evidence {
+                            range: e.range,
+                            what: format!("`{q}`"),
+                            func: f,
+                            releases_gil: rel,
+                            strong: true,
+                        });
                     }
                     CallClass::Func(g) => {
                         let s = self.summary(g);
@@ -677,6 +706,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                                 what: self.model.funcs[g].def.name.to_string(),
                                 func: f,
                                 releases_gil: !s.holds_gil(),
+                                strong: s.cpu.iter().any(|e| e.strong),
                             });
                         }
                     }
@@ -684,7 +714,8 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                         if matches!(call.func.kind, ExprKind::Attribute { .. }) && q.starts_with('.') {
                             scan.unknown_method = true;
                         } else if scan.unknown_fn.is_none() {
-                            scan.unknown_fn = Some(Evidence { range: e.range, what: q, func: f, releases_gil: false });
+                            scan.unknown_fn =
+                                Some(Evidence { range: e.range, what: q, func: f, releases_gil: false, strong: false });
                         }
                     }
                 }
@@ -699,17 +730,6 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
 enum RangeBound {
     Literal(i64),
     Unbounded,
-}
-
-/// Calls `f` on every top-level expression of the statements of a function body (not nested `def`s/classes).
-pub fn walk_function_exprs<'s, 'a>(body: &'s [Stmt<'a>], f: &mut dyn FnMut(&'s Expr<'a>)) {
-    for s in body {
-        if matches!(s.kind, StmtKind::FunctionDef(_) | StmtKind::ClassDef(_)) {
-            continue;
-        }
-        s.for_each_expr(&mut *f);
-        s.for_each_block(&mut |b| walk_function_exprs(b, &mut *f));
-    }
 }
 
 #[cfg(test)]
