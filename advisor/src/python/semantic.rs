@@ -112,6 +112,10 @@ pub struct Model<'m, 'a> {
     pub imports: HashMap<&'a str, String>,
     /// Every function.
     pub funcs: Vec<FuncInfo<'m, 'a>>,
+    /// Functions by name.
+    funcs_by_name: HashMap<&'a str, Vec<FuncId>>,
+    /// Functions by the start of their `def` statement.
+    funcs_by_start: HashMap<u32, FuncId>,
     /// Every class, by name, with whether it is local to a function.
     pub classes: HashMap<&'a str, (&'m ClassDef<'a>, bool)>,
     /// Values assigned to names, by scope (`None`: module level).
@@ -240,6 +244,8 @@ impl<'m, 'a> Model<'m, 'a> {
             module,
             imports: HashMap::new(),
             funcs: Vec::new(),
+            funcs_by_name: HashMap::new(),
+            funcs_by_start: HashMap::new(),
             classes: HashMap::new(),
             bindings: HashMap::new(),
             attr_bindings: HashMap::new(),
@@ -251,6 +257,10 @@ impl<'m, 'a> Model<'m, 'a> {
         };
         let mut idx = Indexer { m: &mut m, scope: None, class: None, local: false };
         idx.block(&module.body);
+        for (i, f) in m.funcs.iter().enumerate() {
+            m.funcs_by_name.entry(f.def.name).or_default().push(i);
+            m.funcs_by_start.insert(f.range.start, i);
+        }
         m.calls_by_func = vec![Vec::new(); m.funcs.len()];
         let mut col = Collector { m: &mut m, scope: None, in_async: false, loop_range: None, at_import: true, lazy: 0 };
         col.block(&module.body);
@@ -269,9 +279,11 @@ impl<'m, 'a> Model<'m, 'a> {
         if self.imports.contains_key(name) {
             return None;
         }
+        let candidates = self.funcs_by_name.get(name)?;
         let mut s = scope;
         loop {
-            if let Some(id) = self.funcs.iter().position(|f| f.parent == s && f.class.is_none() && f.def.name == name) {
+            if let Some(&id) = candidates.iter().find(|&&f| self.funcs[f].parent == s && self.funcs[f].class.is_none())
+            {
                 return Some(id);
             }
             match s {
@@ -283,7 +295,7 @@ impl<'m, 'a> Model<'m, 'a> {
 
     /// The method `name` of class `class`.
     pub fn method(&self, class: &str, name: &str) -> Option<FuncId> {
-        self.funcs.iter().position(|f| f.class == Some(class) && f.def.name == name)
+        self.funcs_by_name.get(name)?.iter().copied().find(|&f| self.funcs[f].class == Some(class))
     }
 
     /// The definition a callable expression names: a function, `self.method`, `Class.method`, or the first
@@ -653,7 +665,7 @@ impl<'m, 'a> Collector<'_, 'm, 'a> {
     }
 
     fn func_id(&self, range: Range) -> Option<FuncId> {
-        self.m.funcs.iter().position(|f| f.range == range)
+        self.m.funcs_by_start.get(&range.start).copied()
     }
 
     fn stmt(&mut self, s: &'m Stmt<'a>) {
