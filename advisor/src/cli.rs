@@ -214,6 +214,12 @@ fn warning(msg: &str) {
 }
 
 fn run_check(args: &CheckArgs) -> u8 {
+    // Messages on stderr follow --color too.
+    match args.color {
+        ColorArg::Always => anstream::ColorChoice::Always.write_global(),
+        ColorArg::Never => anstream::ColorChoice::Never.write_global(),
+        ColorArg::Auto => {}
+    }
     let overrides = Overrides {
         select: args.select.clone(),
         extend_select: args.extend_select.clone(),
