@@ -688,8 +688,10 @@ pub fn recommend(c: &Classification, cores: usize, ctx: Context) -> Recommendati
         },
         Verdict::IoBound => {
             let n = io_pool_size(cores, wait, compute);
+            let unbounded = cores as f64 * (1.0 + wait as f64 / (compute.max(1)) as f64);
+            let capped = if unbounded > n as f64 + 0.5 { ", capped" } else { "" };
             let formula = format!(
-                "cores × (1 + wait/compute) = {cores} × (1 + {:.0}%/{:.0}%) ≈ {n}",
+                "cores × (1 + wait/compute) = {cores} × (1 + {:.0}%/{:.0}%) ≈ {n}{capped}",
                 c.blocked_share * 100.0,
                 (c.cpu_share + c.runqueue_share) * 100.0
             );
@@ -1036,6 +1038,10 @@ mod tests {
         assert!(r.text.contains("tokio") && r.text.contains("≈ 40"), "{}", r.text);
         let py = recommend(&class(Verdict::IoBound, 0.10, 0.0, 0.90), 4, Context::thread(Runtime::Python));
         assert!(py.text.contains("ThreadPoolExecutor(max_workers=40)") && py.text.contains("asyncio"), "{}", py.text);
+        // 99.9 % waiting would ask for 2 × 1000 threads: capped, and the text says so.
+        let r = recommend(&class(Verdict::IoBound, 0.001, 0.0, 0.999), 2, Context::sync_fn());
+        assert_eq!(r.pool_size, Some(2 * MAX_IO_POOL_FACTOR));
+        assert!(r.text.contains("capped"), "{}", r.text);
     }
 
     #[test]
