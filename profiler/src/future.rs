@@ -6,6 +6,10 @@
 //! Written without `unsafe`: the wrapper is an `async` block that pins the inner future on its own stack frame
 //! with [`core::pin::pin!`] and drives it through [`core::future::poll_fn`]. Its state is recorded when it is
 //! dropped: on completion, on cancellation (dropped before completion) and while unwinding from a panic.
+//!
+//! Known limit: a wake-up issued by the executor's own thread when it gets around to it (tokio's timer and I/O
+//! drivers on a current-thread runtime) is timestamped late, so the delay shows as idle rather than scheduled;
+//! wake-ups from other threads (channels, `spawn_blocking` results, multi-thread runtimes) are timed exactly.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -97,7 +97,8 @@ impl ThreadProbes {
     }
 }
 
-/// perf software counters of one thread.
+/// perf software counters of one thread. They are read outermost (first at the start, last at the end), so
+/// their window also holds the other probes: a cross-check, slightly larger than the CPU clock's figure.
 #[derive(Debug)]
 pub struct PerfCounters {
     #[cfg(target_os = "linux")]
@@ -110,8 +111,15 @@ impl PerfCounters {
     pub fn open() -> std::io::Result<PerfCounters> {
         use perf_event::Builder;
         use perf_event::events::Software;
+        // Context switches and page faults happen in the kernel: count kernel-side events where allowed
+        // (perf_event_paranoid < 2 or privileged), else user-side only.
         let mk = |kind: Software| -> std::io::Result<perf_event::Counter> {
-            let mut c = Builder::new().kind(kind).observe_self().any_cpu().build()?;
+            let mut b = Builder::new().kind(kind).observe_self().any_cpu();
+            b.include_kernel();
+            let mut c = match b.build() {
+                Ok(c) => c,
+                Err(_) => Builder::new().kind(kind).observe_self().any_cpu().build()?,
+            };
             c.enable()?;
             Ok(c)
         };

@@ -60,3 +60,31 @@ fn report_is_written_at_exit_as_json_or_table() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write the report"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn perf_mode_is_used_or_its_refusal_is_reported() {
+    let dir = std::env::temp_dir().join(format!("conc-profiler-perf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("perf.json");
+    let out = Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", "child", "--test-threads=1"])
+        .env(CHILD, "1")
+        .env("CONC_PROFILER_REPORT", &path)
+        .env("CONC_PROFILER_PERF", "1")
+        .output()
+        .expect("run child");
+    assert!(out.status.success());
+    let report = conc_profiler::Report::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let e = report.entries.iter().find(|e| e.name.ends_with("::child_work")).expect("recorded");
+    let status = &report.measurement.perf_counters;
+    if status == "enabled" {
+        let perf = e.perf.expect("perf counts on entries in perf mode");
+        assert!(perf.task_clock_ns > 0);
+    } else {
+        // Refused: said once on stderr, and noted in the report.
+        assert!(status.starts_with("unavailable"), "{status}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr).matches("perf_event_open refused").count(), 1);
+        assert!(report.notes.iter().any(|n| n.contains("perf")));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
