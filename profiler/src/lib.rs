@@ -91,6 +91,12 @@ pub mod __private {
         Guard
     }
 
+    /// Identity that fixes the output type of an async body (for `?` inference).
+    #[inline(always)]
+    pub fn typed_future<T, F: ::core::future::Future<Output = T>>(fut: F) -> F {
+        fut
+    }
+
     /// Wraps an instrumented async body.
     #[cfg(feature = "enabled")]
     #[inline]
