@@ -23,9 +23,9 @@ fn checksum(data: &[u8], rounds: u32) -> u64 {
     h
 }
 
-/// Waits for a reply over a local socket: the other end answers after a delay.
+/// Waits for a reply over a loopback TCP connection: the other end answers after a delay.
 #[profile_concurrency(expect = "io")]
-fn request(stream: &mut std::os::unix::net::UnixStream) -> std::io::Result<u8> {
+fn request(stream: &mut std::net::TcpStream) -> std::io::Result<u8> {
     use std::io::{Read, Write};
     stream.write_all(b"?")?;
     let mut b = [0u8; 1];
@@ -56,7 +56,11 @@ fn main() -> std::io::Result<()> {
     }
 
     // I/O-bound: a server thread answers each request after 2 ms.
-    let (mut client, mut server) = std::os::unix::net::UnixStream::pair()?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let mut client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    client.set_nodelay(true)?;
+    let (mut server, _) = listener.accept()?;
+    server.set_nodelay(true)?;
     let srv = std::thread::spawn(move || -> std::io::Result<()> {
         use std::io::{Read, Write};
         let mut b = [0u8; 1];

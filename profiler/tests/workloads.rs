@@ -7,6 +7,8 @@
 //! Assertions are on verdicts only (never on durations); the workloads are long enough (tens of milliseconds)
 //! that the verdicts have wide margins even on a shared, noisy machine.
 
+#![cfg(unix)]
+
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
