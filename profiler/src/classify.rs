@@ -368,10 +368,13 @@ pub fn fmt_ns(ns: u64) -> String {
 pub fn classify(t: &Timing, th: &Thresholds) -> Classification {
     let wall = t.wall_ns;
     let blocked = t.blocked();
-    let cpu_share = share(t.cpu_ns, wall);
-    let runqueue_share = share(t.runqueue_ns, wall);
-    let blocked_share = share(blocked, wall);
-    let runnable_share = share(t.cpu_ns.saturating_add(t.runqueue_ns), wall);
+    // Probes read the clocks at slightly different instants, so cpu + run-queue can exceed wall by a little:
+    // divide by the larger, so the three shares never add up to more than 100 %.
+    let denom = wall.max(t.cpu_ns.saturating_add(t.runqueue_ns).saturating_add(blocked));
+    let cpu_share = share(t.cpu_ns, denom);
+    let runqueue_share = share(t.runqueue_ns, denom);
+    let blocked_share = share(blocked, denom);
+    let runnable_share = share(t.cpu_ns.saturating_add(t.runqueue_ns), denom);
     let shares = format!(
         "CPU {}, run queue {}, blocked {} of {} wall",
         pct(cpu_share),
@@ -890,6 +893,10 @@ mod tests {
         // cpu > wall (clock skew) is clamped.
         assert_eq!(classify(&t(10_000, 20_000, 0), &th()).cpu_share, 1.0);
         assert_eq!(t(100, 200, 0).merged(&t(1000, 0, 0)), t(1100, 200, 0));
+        // cpu + run-queue over wall: shares are scaled so they sum to at most 1.
+        let c = classify(&t(100 * MS, 10 * MS, 95 * MS), &th());
+        assert!(c.cpu_share + c.runqueue_share + c.blocked_share <= 1.0 + 1e-9, "{c:?}");
+        assert_eq!(c.verdict, Verdict::Oversubscribed);
     }
 
     #[test]
