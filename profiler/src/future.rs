@@ -70,7 +70,6 @@ impl Wake for Tracker {
 
 /// Per-future accumulators.
 struct State {
-    cs: &'static Callsite,
     idx: usize,
     created: Instant,
     polled: bool,
@@ -98,7 +97,6 @@ struct State {
 impl State {
     fn new(cs: &'static Callsite, created: Instant) -> State {
         State {
-            cs,
             idx: cs.index(),
             created,
             polled: false,
@@ -126,7 +124,7 @@ impl State {
 
     fn poll<F: Future>(&mut self, fut: std::pin::Pin<&mut F>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let long_poll_ns = crate::export::long_poll_ns();
-        let Some(local_ok) = registry::with_local(|l: &Local| {
+        let ready = registry::with_local(|l: &Local| {
             if !self.polled {
                 self.polled = true;
                 self.sampled = l.data.slot(self.idx).is_some_and(should_sample);
@@ -150,12 +148,11 @@ impl State {
                     None => self.idle += now - last,
                 }
             }
-            true
-        }) else {
+        });
+        if ready.is_none() {
             // Thread-local teardown: just forward.
             return fut.poll(cx);
-        };
-        let _ = local_ok;
+        }
 
         // Poll through the wrapping waker on sampled futures.
         let waker = self.tracker.as_ref().map(|(t, w)| {
@@ -286,7 +283,6 @@ impl Drop for State {
         if recorded.is_none() {
             DROPPED_CALLS.fetch_add(1, Ordering::Relaxed);
         }
-        let _ = self.cs;
     }
 }
 
