@@ -20,6 +20,9 @@ fn main() {
     // calls, over the function's total wall time).
     let report = conc_profiler::report();
     let cost = report.measurement.probe_cost_ns.unwrap_or(0);
+    if let Some(e) = report.entries.iter().find(|e| e.name.ends_with("::profiled")) {
+        println!("profiled: {} calls recorded, {} sampled", e.calls.unwrap_or(0), e.sampled_calls.unwrap_or(0));
+    }
     if let Some(e) = report.entries.iter().find(|e| e.name.ends_with("profiled_10us")) {
         let (calls, sampled) = (e.calls.unwrap_or(0), e.sampled_calls.unwrap_or(0));
         println!(
