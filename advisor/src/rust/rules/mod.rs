@@ -4,7 +4,11 @@
 //! [`crate::rust::analyze`] parses a file once with `syn` and runs one visit ([`Checker`]) over it. The
 //! visitor maintains the shared state every rule needs and, at each node, calls the hooks of the enabled
 //! rules that asked for that kind of node (the dispatch table is built from [`RustRule::hooks`], so a
-//! disabled rule or an unused hook costs nothing):
+//! disabled rule or an unused hook costs nothing).
+//!
+//! Hooks fire in source order, pre-order (an outer call before the calls in its receiver and arguments).
+//! Scopes nest as module (id 0) → a function's parameters → its body block → inner blocks, arms and loop
+//! bodies; leaving a body fires, in order: `on_scope_exit(body block)`, `on_fn_exit`, `on_scope_exit(params)`.
 //!
 //! | hook | when | what the rule gets |
 //! |------|------|--------------------|
