@@ -2,7 +2,7 @@
 //! turn parse errors into `syntax-error` diagnostics.
 //!
 //! Layout: [`semantic`] (scopes, `use` resolution, binding types) and [`types`] (what is known about std and
-//! common crates), [`context`] (is this code on the async executor?), [`macros`] (code inside macro
+//! common crates), [`context`] (is this code on the async executor?), `macros` (code inside macro
 //! invocations), [`checker`] (the visitor and the API rules use), [`rules`] (one file per rule, the rule
 //! interface and how to add one).
 

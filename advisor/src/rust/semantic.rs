@@ -105,7 +105,7 @@ pub struct Binding {
     pub scope: usize,
 }
 
-/// What kind of scope a [`Scope`] is.
+/// What kind of scope the innermost scope is (see [`SemanticModel::scope_kind`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScopeKind {
     /// A module: the file, or an inline `mod m { … }`. Name lookup stops here.

@@ -49,7 +49,7 @@
 //!      problems, Example, Use instead, Runtime evidence);
 //!    - `pub struct Rule;` and `impl RustRule for Rule { fn meta(..) { &META } fn hooks(..) { Hooks::CALL } fn
 //!      on_call(..) { … } }` — implement only the hooks you list in `hooks()`.
-//! 2. Add the module name to the [`rust_rules!`] list at the bottom of this file (that one list defines both
+//! 2. Add the module name to the `rust_rules!` list at the bottom of this file (that one list defines both
 //!    [`RULES`] — the code table — and the dispatch list).
 //! 3. Add `fixtures/rust/<kebab-name>.rs` with `//~ kebab-name` markers on bad lines and unmarked good
 //!    (tricky negative) cases; `cargo test -p conc-advisor-tests --test fixtures` runs it.
