@@ -777,3 +777,53 @@ mod tests {
         assert_eq!(m.module_path().join("::"), "crate::t");
     }
 }
+
+#[cfg(test)]
+mod type_tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// The type of the last expression statement of `body`, after binding the `let`s before it.
+    fn ty(items: &str, body: &str) -> Ty {
+        let file = syn::parse_file(items).unwrap();
+        let mut m = SemanticModel::new(Path::new("src/lib.rs"), true);
+        m.push_module(None, &file.items);
+        let block: syn::Block = syn::parse_str(&format!("{{ {body} }}")).unwrap();
+        m.push_block(&block.stmts);
+        let mut last = Ty::Unknown;
+        for s in &block.stmts {
+            match s {
+                Stmt::Local(l) => {
+                    let t = l.init.as_ref().map(|i| m.type_of(&i.expr)).unwrap_or_default();
+                    m.bind_pat(&l.pat, t);
+                }
+                Stmt::Expr(e, _) => last = m.type_of(e),
+                _ => {}
+            }
+        }
+        last
+    }
+
+    #[test]
+    fn constructors_chains_tuples_fields_and_annotations() {
+        let uses = "use std::fs::File; use std::sync::{mpsc, Arc, Mutex}; use std::process::Command;
+                    struct S { rx: Arc<Mutex<mpsc::Receiver<u8>>>, log: File }
+                    fn open_log() -> std::io::Result<File> { todo!() }";
+        assert_eq!(ty(uses, "File::open(p)?"), Ty::named("std::fs::File"));
+        assert_eq!(ty(uses, "let f = File::open(p).unwrap(); f"), Ty::named("std::fs::File"));
+        assert_eq!(ty(uses, "let (tx, rx) = mpsc::channel::<u8>(); rx"), Ty::named("std::sync::mpsc::Receiver"));
+        assert_eq!(ty(uses, "let (tx, rx) = mpsc::channel::<u8>(); tx"), Ty::named("std::sync::mpsc::Sender"));
+        assert_eq!(ty(uses, "Command::new(\"ls\").arg(\"-l\").spawn()?"), Ty::named("std::process::Child"));
+        assert_eq!(ty(uses, "let s = S { rx, log }; s.log"), Ty::named("std::fs::File"));
+        assert!(ty(uses, "let s: S = make(); s.rx.lock().unwrap()").is("std::sync::mpsc::Receiver"));
+        assert_eq!(ty(uses, "open_log()?"), Ty::named("std::fs::File"));
+        assert_eq!(
+            ty(uses, "let v: Arc<Mutex<File>> = x; v"),
+            Ty::Named("std::sync::Mutex".into(), vec![Ty::named("std::fs::File")])
+        );
+        assert_eq!(ty(uses, "let f = File::open(p)?; let f = Vec::<u8>::new(); f"), Ty::named("std::vec::Vec"));
+        assert_eq!(ty(uses, "unknown_fn()"), Ty::Unknown);
+        assert_eq!(ty(uses, "let t: T = x; t"), Ty::Unknown, "a bare unknown name is no evidence");
+    }
+}
