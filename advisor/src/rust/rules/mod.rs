@@ -213,9 +213,11 @@ pub trait RustRule: Sync {
     fn meta(&self) -> &'static RuleMeta;
     /// The hooks this rule implements; only those are called.
     fn hooks(&self) -> Hooks;
-    /// Words of which the source must contain at least one for this rule to possibly fire (checked with a
-    /// fast substring search before the visit; a file no enabled rule can fire on is parsed but not visited).
-    /// Empty (the default): always run. The blocking rules return `&["async"]`: no async code, no executor.
+    /// Words of which the text must contain at least one for this rule to possibly fire outside async code.
+    /// When every active rule declares words, the checker skips what none of them can fire in: a file without
+    /// any of the words (parsed, not visited), and, outside async context, a non-async `fn` or a macro body
+    /// without any of them. Empty (the default): the rule sees everything. The blocking rules return
+    /// `&["async"]`: no async code, no executor.
     fn prefilter(&self) -> &'static [&'static str] {
         &[]
     }
