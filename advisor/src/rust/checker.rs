@@ -537,19 +537,24 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         self.context.pop();
     }
 
-    fn visit_arm(&mut self, arm: &'ast syn::Arm) {
-        self.semantic.push_scope(ScopeKind::Block);
-        self.semantic.bind_pat(&arm.pat, Ty::Unknown);
-        if let Some((_, guard)) = &arm.guard {
-            self.visit_expr(guard);
+    fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
+        self.visit_expr(&m.expr);
+        let ty = if self.dispatch.types { self.semantic.type_of(&m.expr) } else { Ty::Unknown };
+        for arm in &m.arms {
+            self.semantic.push_scope(ScopeKind::Block);
+            self.semantic.bind_pat(&arm.pat, ty.clone());
+            if let Some((_, guard)) = &arm.guard {
+                self.visit_expr(guard);
+            }
+            self.visit_expr(&arm.body);
+            self.scope_exit();
         }
-        self.visit_expr(&arm.body);
-        self.scope_exit();
     }
 
     fn visit_expr_let(&mut self, l: &'ast syn::ExprLet) {
         self.visit_expr(&l.expr);
-        self.semantic.bind_pat(&l.pat, Ty::Unknown);
+        let ty = if self.dispatch.types { self.semantic.type_of(&l.expr) } else { Ty::Unknown };
+        self.semantic.bind_pat(&l.pat, ty);
     }
 
     fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {

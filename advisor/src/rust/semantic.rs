@@ -331,7 +331,16 @@ impl SemanticModel {
                     self.bind_pat(e, parts.get(i).cloned().unwrap_or_default());
                 }
             }
-            Pat::TupleStruct(t) => t.elems.iter().for_each(|e| self.bind_pat(e, Ty::Unknown)),
+            Pat::TupleStruct(t) => {
+                // `Ok(x)` / `Some(x)` of a value whose `Result`/`Option` the model already dropped.
+                let unwraps = t.qself.is_none()
+                    && t.elems.len() == 1
+                    && t.path.segments.last().is_some_and(|s| s.ident == "Ok" || s.ident == "Some");
+                let mut ty = Some(ty).filter(|_| unwraps);
+                for e in &t.elems {
+                    self.bind_pat(e, ty.take().unwrap_or_default());
+                }
+            }
             Pat::Struct(s) => s.fields.iter().for_each(|f| self.bind_pat(&f.pat, Ty::Unknown)),
             Pat::Slice(s) => s.elems.iter().for_each(|e| self.bind_pat(e, Ty::Unknown)),
             Pat::Or(o) => {
