@@ -23,6 +23,9 @@ use syn::{Expr, Item, Pat, Stmt, Type, UseTree};
 
 use super::types;
 
+/// Flag in the resolution depth: do not look names up through glob imports.
+const NO_GLOBS: u8 = 0x80;
+
 /// A fully qualified path such as `std::thread::sleep` or `crate::config::load`.
 pub type QualifiedName = String;
 
@@ -490,7 +493,7 @@ impl SemanticModel {
 
     /// Resolves path segments (as strings) from the current scope.
     pub fn resolve_segments(&self, segs: Vec<String>, leading_colon: bool, depth: u8) -> Option<Vec<String>> {
-        if depth > 8 || segs.is_empty() {
+        if depth & !NO_GLOBS > 8 || segs.is_empty() {
             return None;
         }
         if leading_colon {
@@ -553,6 +556,9 @@ impl SemanticModel {
                 break;
             }
         }
+        if depth & NO_GLOBS != 0 {
+            return None;
+        }
         for s in self.scopes.iter().rev() {
             for (glob, lc) in &s.globs {
                 if let Some(found) = self.lookup_in_glob(glob, *lc, name, depth) {
@@ -574,7 +580,14 @@ impl SemanticModel {
     }
 
     fn lookup_in_glob(&self, glob: &[String], leading_colon: bool, name: &str, depth: u8) -> Option<Vec<String>> {
-        let module = self.resolve_segments(glob.to_vec(), leading_colon, depth + 1)?;
+        // Globs resolving through globs: the search is exponential in the depth (files with many `use …::*`
+        // took minutes); three levels cover real code.
+        if depth & !NO_GLOBS > 3 {
+            return None;
+        }
+        // The module path of a glob resolves through explicit names only: a glob naming a module that another
+        // glob brought in is rare, and allowing it makes every lookup try every glob of every glob.
+        let module = self.resolve_segments(glob.to_vec(), leading_colon, (depth + 1) | NO_GLOBS)?;
         if module.first().is_some_and(|f| f == "crate") {
             // A module of this file that is on the scope stack (an ancestor): look at its own names.
             let idx = self.modules.iter().position(|m| *m == module)?;
@@ -834,5 +847,24 @@ mod type_tests {
         assert_eq!(ty(uses, "let f = File::open(p)?; let f = Vec::<u8>::new(); f"), Ty::named("std::vec::Vec"));
         assert_eq!(ty(uses, "unknown_fn()"), Ty::Unknown);
         assert_eq!(ty(uses, "let t: T = x; t"), Ty::Unknown, "a bare unknown name is no evidence");
+    }
+}
+
+#[cfg(test)]
+mod glob_tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn many_unknown_globs_resolve_in_bounded_time() {
+        // 40 globs of unknown modules: each lookup of an unknown name tries every glob, whose path's first
+        // segment is looked up again through every glob, …; the depth cap keeps this polynomial.
+        let src: String = (0..40).map(|i| format!("use m{i}::*;\n")).collect();
+        let file = syn::parse_file(&src).unwrap();
+        let mut m = SemanticModel::new(Path::new("src/lib.rs"), true);
+        m.push_module(None, &file.items);
+        let p: syn::Path = syn::parse_str("unknown_name").unwrap();
+        assert_eq!(m.resolve_path(&p).as_deref(), Some("unknown_name"));
     }
 }
