@@ -25,24 +25,35 @@ use ast::{LineIndex, Range};
 use semantic::{FuncId, Model};
 use summary::Summarizer;
 
+/// Words at least one of which appears in any file a `CA5xx` rule can report on: every rule needs an
+/// `async def`, a thread, process or pool (`threading`, `_thread`, `concurrent.futures`, `multiprocessing`,
+/// `asyncio.to_thread`) or a fork. A file with none of them is only parsed, for syntax errors.
+const RELEVANT_WORDS: &[&str] = &["async", "hread", "concurrent", "multiprocessing", "fork"];
+
+/// Whether any rule could report on `source` (a necessary condition, checked on the raw text).
+pub fn may_concern_rules(source: &str) -> bool {
+    RELEVANT_WORDS.iter().any(|w| source.contains(w))
+}
+
 /// Analyses one Python file's text.
 pub fn analyze(path: &Path, source: &str, settings: &Settings) -> Vec<Diagnostic> {
-    let lines = LineIndex::new(source);
     let parsed = match parse::parse(source) {
         Ok(p) => p,
         Err(err) => {
             if !settings.is_enabled(&SYNTAX_ERROR) {
                 return Vec::new();
             }
+            let lines = LineIndex::new(source);
             return vec![
                 Diagnostic::new(&SYNTAX_ERROR, path, lines.span(err.range), format!("cannot parse: {}", err.message))
                     .with_help("fix the syntax error; the rest of this file is not checked until it parses"),
             ];
         }
     };
-    if !rules::RULES.iter().any(|r| settings.is_enabled(r)) {
+    if !rules::RULES.iter().any(|r| settings.is_enabled(r)) || !may_concern_rules(source) {
         return Vec::new();
     }
+    let lines = LineIndex::new(source);
     let module = parsed.module();
     let model = Model::build(&module);
     let summaries = Summarizer::new(&model, settings.python.heavy_range);
@@ -144,6 +155,24 @@ mod tests {
         for src in &inputs {
             let _ = all(src);
         }
+    }
+
+    #[test]
+    fn files_without_concurrency_words_are_only_parsed() {
+        assert!(!may_concern_rules("import os\nprint(os.getcwd())\n"));
+        for src in [
+            "import threading",
+            "from _thread import start_new_thread",
+            "async def f(): pass",
+            "import concurrent.futures",
+            "from multiprocessing import Pool",
+            "os.fork()",
+            "x.to_thread(f)",
+        ] {
+            assert!(may_concern_rules(src), "{src}");
+        }
+        // Syntax errors are still reported in such files.
+        assert_eq!(all("print(\n").len(), 1);
     }
 
     #[test]

@@ -65,10 +65,31 @@ const MAX_BRACKET_DEPTH: usize = 200;
 /// Finds a bracket nested deeper than [`MAX_BRACKET_DEPTH`], which could exhaust the parser's stack. Counts
 /// brackets outside comments and (roughly) outside string literals; a false alarm needs 200 unclosed brackets.
 fn too_deep(source: &str) -> Option<Range> {
+    /// Bytes the scan must look at; everything else is skipped in a tight loop.
+    const INTERESTING: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut k = 0;
+        let bytes = b"#\"'([{)]}";
+        while k < bytes.len() {
+            t[bytes[k] as usize] = true;
+            k += 1;
+        }
+        t
+    };
     let bytes = source.as_bytes();
+    // Fewer opening brackets than the limit cannot nest deeper than it.
+    if bytes.iter().filter(|&&b| matches!(b, b'(' | b'[' | b'{')).count() <= MAX_BRACKET_DEPTH {
+        return None;
+    }
     let mut depth = 0usize;
     let mut i = 0;
     while i < bytes.len() {
+        while i < bytes.len() && !INTERESTING[bytes[i] as usize] {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            break;
+        }
         match bytes[i] {
             b'#' => {
                 while i < bytes.len() && bytes[i] != b'\n' {

@@ -68,7 +68,15 @@ const BLOCKING: &[(&str, &str)] = &[
     ("os.popen", "use `await asyncio.create_subprocess_shell(…)`"),
     ("os.wait", "use `asyncio.create_subprocess_exec` and `await proc.wait()`"),
     ("os.waitpid", "use `asyncio.create_subprocess_exec` and `await proc.wait()`"),
-    ("requests.", "use an async client (`httpx.AsyncClient`, `aiohttp`) or `await asyncio.to_thread(…)`"),
+    ("requests.get", "use an async client (`httpx.AsyncClient`, `aiohttp`) or `await asyncio.to_thread(…)`"),
+    ("requests.post", "use an async client (`httpx.AsyncClient`, `aiohttp`) or `await asyncio.to_thread(…)`"),
+    ("requests.put", "use an async client (`httpx.AsyncClient`, `aiohttp`) or `await asyncio.to_thread(…)`"),
+    ("requests.patch", "use an async client (`httpx.AsyncClient`, `aiohttp`) or `await asyncio.to_thread(…)`"),
+    ("requests.delete", "use an async client (`httpx.AsyncClient`, `aiohttp`) or `await asyncio.to_thread(…)`"),
+    ("requests.head", "use an async client (`httpx.AsyncClient`, `aiohttp`) or `await asyncio.to_thread(…)`"),
+    ("requests.options", "use an async client (`httpx.AsyncClient`, `aiohttp`) or `await asyncio.to_thread(…)`"),
+    ("requests.request", "use an async client (`httpx.AsyncClient`, `aiohttp`) or `await asyncio.to_thread(…)`"),
+    ("requests.Session().", "use an async client (`httpx.AsyncClient`, `aiohttp`) or `await asyncio.to_thread(…)`"),
     ("httpx.get", "use `httpx.AsyncClient` and `await client.get(…)`"),
     ("httpx.post", "use `httpx.AsyncClient` and `await client.post(…)`"),
     ("httpx.put", "use `httpx.AsyncClient`"),
@@ -80,7 +88,8 @@ const BLOCKING: &[(&str, &str)] = &[
     ("httpx.Client().", "use `httpx.AsyncClient` and await its methods"),
     ("urllib.request.urlopen", "use an async client (`aiohttp`, `httpx.AsyncClient`) or `asyncio.to_thread`"),
     ("urllib.request.urlretrieve", "use an async client or `asyncio.to_thread`"),
-    ("urllib3.", "use an async client (`aiohttp`, `httpx.AsyncClient`) or `asyncio.to_thread`"),
+    ("urllib3.request", "use an async client (`aiohttp`, `httpx.AsyncClient`) or `asyncio.to_thread`"),
+    ("urllib3.PoolManager().", "use an async client (`aiohttp`, `httpx.AsyncClient`) or `asyncio.to_thread`"),
     ("socket.create_connection", "use `await asyncio.open_connection(…)`"),
     ("socket.getaddrinfo", "use `await loop.getaddrinfo(…)`"),
     ("socket.gethostbyname", "use `await loop.getaddrinfo(…)`"),
@@ -97,7 +106,8 @@ const BLOCKING: &[(&str, &str)] = &[
 ];
 
 fn blocking(q: &str) -> Option<&'static str> {
-    if q == "requests.Session" || q == "httpx.Client" || q == "socket.socket" {
+    // Constructors and exceptions of these modules do not block; only their calls that do I/O are listed.
+    if q.ends_with("()") || q.rsplit('.').next().is_some_and(|last| last.starts_with(char::is_uppercase)) {
         return None;
     }
     BLOCKING.iter().find_map(|(p, help)| {
