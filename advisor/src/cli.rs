@@ -27,6 +27,10 @@ enum Command {
     Check(CheckArgs),
     /// List every rule.
     Rules,
+    /// Run a command (or attach to a pid) and classify its threads and processes from outside.
+    Profile(crate::profile::ProfileArgs),
+    /// Render a saved JSON report again (summary, --html).
+    Report(crate::profile::ReportArgs),
     /// Print a rule's full documentation.
     Explain {
         /// Rule code (`CA101`) or name.
@@ -72,6 +76,8 @@ pub fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         }
+        Command::Profile(args) => crate::profile::run_profile(args),
+        Command::Report(args) => crate::profile::run_report(args),
         Command::Rules => {
             for r in registry::all() {
                 println!("{}  {:<32} {:<8} {}", r.code, r.name, r.severity, r.summary);

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod engine;
 pub mod output;
+pub mod profile;
 pub mod python;
 pub mod registry;
 pub mod rust;
