@@ -1,1 +1,7 @@
-//! conc-profiler: the runtime half of conc-advisor (issue 4 fills it in).
+//! conc-profiler: the runtime half of conc-advisor — classification of measured timings and the versioned report
+//! (the instrumentation behind `#[profile_concurrency]` builds on these).
+
+#![deny(unsafe_code)]
+
+pub mod classify;
+pub mod report;
