@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use conc_advisor::profile::model::{self, AnyReport, ExternalReport, FindingKind, TaskVerdict};
+use conc_advisor::profile::model::{self, AnyReport, ExternalReport, FindingKind, Verdict};
 use conc_advisor::profile::{RunOptions, html, profile_command, profile_pid, trace};
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -73,7 +73,11 @@ fn cpu_bound_python_threads_are_serialised_by_the_gil() {
     assert!(!k.contains(&FindingKind::Fine), "{}", explain(&r));
     let f = r.findings.iter().find(|f| f.kind == FindingKind::Serialised).unwrap();
     assert!(f.message.contains("GIL"), "{}", f.message);
-    assert!(f.recommendation.contains("multiprocessing") && f.recommendation.contains("ProcessPoolExecutor"));
+    assert!(
+        f.recommendation.contains("ProcessPoolExecutor") && f.recommendation.contains("3.13t"),
+        "{}",
+        f.recommendation
+    );
     assert!(f.tids.len() >= 2);
 }
 
@@ -88,7 +92,7 @@ fn cpu_bound_pool_sized_to_the_cores_is_fine() {
     assert!(!k.contains(&FindingKind::Serialised), "{}", explain(&r));
     assert!(!k.contains(&FindingKind::Oversubscribed), "{}", explain(&r));
     // The pool's worker processes were followed.
-    assert!(r.processes.len() > r.cores, "{}", explain(&r));
+    assert!(r.processes.len() > r.cores(), "{}", explain(&r));
 }
 
 #[test]
@@ -104,8 +108,8 @@ fn sixteen_cpu_bound_processes_are_oversubscribed() {
     let k = kinds(&r);
     assert!(k.contains(&FindingKind::Oversubscribed), "expected oversubscribed\n{}", explain(&r));
     let f = r.findings.iter().find(|f| f.kind == FindingKind::Oversubscribed).unwrap();
-    assert_eq!(f.suggested_workers, Some(r.cores));
-    assert!(f.recommendation.contains("Pool("), "{}", f.recommendation);
+    assert_eq!(f.suggested_workers, Some(r.cores()));
+    assert!(f.recommendation.contains(&format!("max_workers={}", r.cores())), "{}", f.recommendation);
     let workers = r.processes.iter().filter(|p| p.python && p.pid != r.root_pid).count();
     assert!(workers >= 16, "saw {workers} worker processes\n{}", explain(&r));
 }
@@ -119,10 +123,10 @@ fn threads_waiting_on_a_local_socket_are_io_bound() {
     let k = kinds(&r);
     assert!(k.contains(&FindingKind::IoBound), "expected I/O-bound\n{}", explain(&r));
     assert!(!k.contains(&FindingKind::Serialised), "{}", explain(&r));
-    let io_threads = r.threads().filter(|(_, t)| t.verdict == TaskVerdict::IoBound).count();
+    let io_threads = r.threads().filter(|(_, t)| t.verdict == Verdict::IoBound).count();
     assert!(io_threads >= 3, "{io_threads} I/O-bound threads\n{}", explain(&r));
     let f = r.findings.iter().find(|f| f.kind == FindingKind::IoBound).unwrap();
-    assert!(f.suggested_workers.unwrap() > r.cores, "{}", f.message);
+    assert!(f.suggested_workers.unwrap() > r.cores(), "{}", f.message);
     assert!(f.recommendation.contains("asyncio"));
 }
 
@@ -134,7 +138,7 @@ fn sleep_is_idle() {
     assert_eq!(kinds(&r), vec![FindingKind::Idle], "{}", explain(&r));
     let p = &r.processes[0];
     assert_eq!(p.name, "sleep");
-    assert_eq!(p.verdict, TaskVerdict::Idle);
+    assert_eq!(p.verdict, Verdict::Idle);
     assert!(p.shares.blocked_by_kind.sleep > 0.3 * p.shares.wall_s, "{}", explain(&r));
 }
 
@@ -180,7 +184,7 @@ fn attaches_to_a_running_process() {
     assert!(r.attached);
     assert_eq!(r.root_pid, pid);
     assert!(r.duration_s < 3.0);
-    assert_eq!(r.processes[0].verdict, TaskVerdict::Idle, "{}", explain(&r));
+    assert_eq!(r.processes[0].verdict, Verdict::Idle, "{}", explain(&r));
     assert!(profile_pid(-5, &o).is_err());
 }
 
@@ -214,12 +218,12 @@ fn json_round_trips_and_renders_again() {
                 let procs: Vec<_> =
                     r.processes.iter().map(|p| (p.pid, p.name.clone(), p.verdict, p.threads.len())).collect();
                 let findings: Vec<_> = r.findings.iter().map(|f| (f.kind, f.message.clone())).collect();
-                (procs, findings, r.timeline.len(), r.command.clone(), r.exit_code, r.cores)
+                (procs, findings, r.timeline.len(), r.command().to_vec(), r.exit_code, r.cores())
             };
             assert_eq!(shape(&back), shape(&r));
             assert!((back.duration_s - r.duration_s).abs() < 1e-9);
         }
-        AnyReport::Other { kind, .. } => panic!("read back as {kind}"),
+        AnyReport::InProcess(_) => panic!("read back as in-process"),
     }
     assert!(model::parse_report("{}").is_err());
     assert!(model::parse_report("not json").is_err());
@@ -304,4 +308,22 @@ fn html_report_renders_in_headless_chromium() {
     assert!(child_grey > 200, "no blocked-on-child bar pixels ({child_grey})");
     assert!(cpu_green > 200, "no on-CPU / cores-used pixels ({cpu_green})");
     assert!(red > 50, "no cores-available line ({red})");
+}
+
+#[test]
+fn external_json_is_a_shared_report_too() {
+    let _g = serial();
+    let (r, _) = sample_report();
+    let json = serde_json::to_string(&r).unwrap();
+    // The in-process profiler's reader accepts it: same schema, kind "external", one entry per process and thread.
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let entries = v["entries"].as_array().unwrap();
+    let threads = r.threads().count();
+    assert_eq!(entries.len(), threads + r.processes.len());
+    for e in entries {
+        assert!(e["classification"]["verdict"].is_string() && e["recommendation"]["text"].is_string());
+        assert!(matches!(e["subject"].as_str(), Some("thread" | "process")));
+    }
+    assert_eq!(v["host"]["cores"].as_u64(), Some(r.cores() as u64));
+    assert!(v["measurement"]["perf_counters"].is_string());
 }

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::model::ExternalReport;
+use super::model::{ExternalReport, Report};
 use super::procfs::WaitKind;
 
 /// Escapes text for HTML content and attributes.
@@ -49,7 +49,7 @@ svg text{font:11px system-ui,sans-serif;fill:#1d2329}.legend span{display:inline
 /// The page for an external report.
 pub fn render(r: &ExternalReport) -> String {
     let mut o = String::new();
-    let cmd = if r.command.is_empty() { format!("pid {}", r.root_pid) } else { r.command.join(" ") };
+    let cmd = if r.command().is_empty() { format!("pid {}", r.root_pid) } else { r.command().join(" ") };
     let _ = write!(
         o,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>conc-advisor profile: {}</title>\
@@ -62,7 +62,7 @@ pub fn render(r: &ExternalReport) -> String {
          cores used {:.2} on average, {:.2} at peak</div>",
         esc(&cmd),
         r.duration_s,
-        r.cores,
+        r.cores(),
         r.exit_code.map(|c| format!(", exit {c}")).unwrap_or_default(),
         if r.python { " (Python)" } else { "" },
         r.mean_cores_used,
@@ -92,7 +92,7 @@ pub fn render(r: &ExternalReport) -> String {
         r.sampler.ticks,
         r.sampler.rate_hz,
         r.sampler.cpu_pct_of_core,
-        r.sources.notes.iter().map(|n| esc(n)).collect::<Vec<_>>().join(" · ")
+        r.base.notes.iter().map(|n| esc(n)).collect::<Vec<_>>().join(" · ")
     );
     o
 }
@@ -126,7 +126,7 @@ fn bars(o: &mut String, r: &ExternalReport) {
     );
     for (i, (p, t)) in rows.iter().enumerate() {
         let y = i as f64 * row_h + 4.0;
-        let label = format!("{} / {} {} — {}", p.pid, t.tid, t.name, t.verdict.label());
+        let label = format!("{} / {} {} — {}", p.pid, t.tid, t.name, t.verdict.as_str());
         let _ = write!(o, "<text x=\"0\" y=\"{:.1}\">{}</text>", y + 12.0, esc(&label));
         let w = t.shares.wall_s.max(1e-9);
         let mut x = label_w;
@@ -172,7 +172,7 @@ fn timeline(o: &mut String, r: &ExternalReport) {
     let ph = h - bottom - top;
     let tmax = r.duration_s.max(r.timeline.last().map(|p| p.t_s).unwrap_or(0.0)).max(1e-3);
     let ymax_data = r.timeline.iter().map(|p| p.cores_used.max(f64::from(p.runnable))).fold(0.0, f64::max);
-    let ymax = ymax_data.max(r.cores as f64).ceil().max(1.0) + 1.0;
+    let ymax = ymax_data.max(r.cores() as f64).ceil().max(1.0) + 1.0;
     let xs = |t: f64| left + pw * (t / tmax);
     let ys = |v: f64| top + ph * (1.0 - (v / ymax).min(1.0));
     let _ = write!(
@@ -201,7 +201,7 @@ fn timeline(o: &mut String, r: &ExternalReport) {
             write!(o, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{t:.1} s</text>", xs(t), top + ph + 18.0);
     }
     // Cores available.
-    let yc = ys(r.cores as f64);
+    let yc = ys(r.cores() as f64);
     let _ = write!(
         o,
         "<line x1=\"{left}\" x2=\"{:.1}\" y1=\"{yc:.1}\" y2=\"{yc:.1}\" stroke=\"#d64545\" stroke-dasharray=\"6 4\"/>\
@@ -209,7 +209,7 @@ fn timeline(o: &mut String, r: &ExternalReport) {
         left + pw,
         left + pw,
         yc - 4.0,
-        r.cores
+        r.cores()
     );
     if !r.timeline.is_empty() {
         // Cores used: a filled area.
@@ -278,27 +278,88 @@ fn table(o: &mut String, r: &ExternalReport) {
         );
     };
     for p in &r.processes {
-        row(o, p.pid.to_string(), String::new(), &p.name, &p.shares, p.verdict.label());
+        row(o, p.pid.to_string(), String::new(), &p.name, &p.shares, p.verdict.as_str());
         if p.threads.len() > 1 {
             for t in &p.threads {
-                row(o, String::new(), t.tid.to_string(), &t.name, &t.shares, t.verdict.label());
+                row(o, String::new(), t.tid.to_string(), &t.name, &t.shares, t.verdict.as_str());
             }
         }
     }
     o.push_str("</table>");
 }
 
-/// Summary and page for a report of another kind (the in-process profiler's), rendered generically from its JSON.
-pub fn render_other(kind: &str, v: &serde_json::Value) -> Result<(String, String), String> {
-    let pretty = serde_json::to_string_pretty(v).map_err(|e| e.to_string())?;
-    let summary = format!("conc-advisor report of kind `{kind}` (no dedicated renderer in this build):\n{pretty}\n");
-    let page = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>conc-advisor report ({k})</title>\
-         <style>{STYLE}</style></head><body><h1>conc-advisor report: {k}</h1><pre>{}</pre></body></html>",
-        esc(&pretty),
-        k = esc(kind)
+/// The page for the in-process profiler's report: a stacked bar per function (on-CPU / run-queue / blocked), its
+/// verdict and recommendation, and the notes.
+pub fn render_in_process(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>conc-advisor report (in-process)</title>\
+         <style>{STYLE}</style></head><body><h1>conc-advisor report: in-process</h1><div class=\"meta\">{} {} on {} \
+         cores ({} {}); {}</div>",
+        esc(&r.tool.name),
+        esc(&r.tool.version),
+        r.host.cores,
+        esc(&r.host.os),
+        esc(&r.host.arch),
+        esc(&r.measurement.sampling)
     );
-    Ok((summary, page))
+    o.push_str("<h2>Where each function's time went</h2><div class=\"legend\">");
+    let blocked = kind_color(WaitKind::Io);
+    let _ = write!(
+        o,
+        "<span><i class=\"sw\" style=\"background:{CPU}\"></i>on-CPU</span><span><i class=\"sw\" \
+         style=\"background:{RUNQ}\"></i>run-queue</span><span><i class=\"sw\" style=\"background:{blocked}\"></i>\
+         blocked</span></div>"
+    );
+    let (label_w, bar_w, row_h) = (330.0, 600.0, 20.0);
+    let rows: Vec<_> = r.entries.iter().take(MAX_BARS).collect();
+    let _ = write!(
+        o,
+        "<svg id=\"bars\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\">",
+        label_w + bar_w + 20.0,
+        rows.len() as f64 * row_h + 10.0
+    );
+    for (i, e) in rows.iter().enumerate() {
+        let y = i as f64 * row_h + 4.0;
+        let c = &e.classification;
+        let _ = write!(o, "<text x=\"0\" y=\"{:.1}\">{} — {}</text>", y + 12.0, esc(&e.name), c.verdict.as_str());
+        let mut x = label_w;
+        for (v, color, what) in
+            [(c.cpu_share, CPU, "on-CPU"), (c.runqueue_share, RUNQ, "run-queue"), (c.blocked_share, blocked, "blocked")]
+        {
+            let width = v.clamp(0.0, 1.0) * bar_w;
+            if width >= 0.05 {
+                let _ = write!(
+                    o,
+                    "<rect class=\"seg\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{width:.1}\" height=\"{:.1}\" \
+                     fill=\"{color}\"><title>{what}: {:.0}%</title></rect>",
+                    row_h - 6.0,
+                    v * 100.0
+                );
+                x += width;
+            }
+        }
+    }
+    o.push_str("</svg><h2>Verdicts and recommendations</h2>");
+    for e in &r.entries {
+        let _ = write!(
+            o,
+            "<div class=\"finding\"><div><b>{}</b>: {} — {}</div><div class=\"rec\">→ {}</div></div>",
+            esc(&e.name),
+            esc(e.classification.verdict.as_str()),
+            esc(&e.classification.evidence),
+            esc(&e.recommendation.text)
+        );
+    }
+    for m in &r.expectations {
+        let _ = write!(o, "<div class=\"finding serialised\">expectation failed: {}</div>", esc(&m.to_string()));
+    }
+    for n in &r.notes {
+        let _ = write!(o, "<p class=\"meta\">note: {}</p>", esc(n));
+    }
+    o.push_str("</body></html>");
+    o
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::model::{ExternalReport, Shares};
+use super::model::{ExternalReport, Report, Shares};
 use super::procfs::WaitKind;
 
 fn blocked_cell(s: &Shares) -> String {
@@ -33,7 +33,7 @@ fn truncate(s: &str, n: usize) -> String {
 /// Renders the summary.
 pub fn render(r: &ExternalReport) -> String {
     let mut o = String::new();
-    let cmd = if r.command.is_empty() { format!("pid {}", r.root_pid) } else { r.command.join(" ") };
+    let cmd = if r.command().is_empty() { format!("pid {}", r.root_pid) } else { r.command().join(" ") };
     let exit = match r.exit_code {
         Some(c) => format!(", exit {c}"),
         None => String::new(),
@@ -43,7 +43,7 @@ pub fn render(r: &ExternalReport) -> String {
         "conc-advisor profile: {} — {:.2} s on {} cores{}{}",
         truncate(&cmd, 80),
         r.duration_s,
-        r.cores,
+        r.cores(),
         exit,
         if r.python { " (Python)" } else { "" }
     );
@@ -67,7 +67,7 @@ pub fn render(r: &ExternalReport) -> String {
             truncate(&blocked_cell(s), 26),
             s.voluntary_per_s,
             s.involuntary_per_s,
-            p.verdict.label()
+            p.verdict.as_str()
         );
         if p.threads.len() > 1 {
             for t in &p.threads {
@@ -85,7 +85,7 @@ pub fn render(r: &ExternalReport) -> String {
                     truncate(&blocked_cell(s), 26),
                     s.voluntary_per_s,
                     s.involuntary_per_s,
-                    t.verdict.label()
+                    t.verdict.as_str()
                 );
             }
         }
@@ -93,7 +93,10 @@ pub fn render(r: &ExternalReport) -> String {
     let _ = writeln!(
         o,
         "\nCores used: {:.2} on average, {:.2} at peak, of {}; {:.1} runnable threads on average.",
-        r.mean_cores_used, r.peak_cores_used, r.cores, r.mean_runnable
+        r.mean_cores_used,
+        r.peak_cores_used,
+        r.cores(),
+        r.mean_runnable
     );
     if let Some(tc) = r.perf.task_clock_s {
         let sampled: f64 = r.processes.iter().map(|p| p.shares.cpu_s).sum();
@@ -109,7 +112,7 @@ pub fn render(r: &ExternalReport) -> String {
         }
         let _ = writeln!(o, ".");
     }
-    for n in &r.sources.notes {
+    for n in &r.base.notes {
         let _ = writeln!(o, "note: {n}");
     }
     let _ = writeln!(
@@ -121,6 +124,21 @@ pub fn render(r: &ExternalReport) -> String {
     for f in &r.findings {
         let _ = writeln!(o, "* {}", f.message);
         let _ = writeln!(o, "  → {}", f.recommendation);
+    }
+    o
+}
+
+/// The summary of an in-process report: the shared human table, then one line per finding.
+pub fn render_in_process(r: &Report) -> String {
+    let mut o =
+        format!("conc-advisor report (in-process, {} {}, {} cores)\n", r.tool.name, r.tool.version, r.host.cores);
+    o.push_str(&r.human_table());
+    let lines = r.summary_lines();
+    if !lines.is_empty() {
+        o.push('\n');
+    }
+    for l in lines {
+        let _ = writeln!(o, "* {l}");
     }
     o
 }

@@ -217,7 +217,7 @@ fn open_perf(tids: &[i32], notes: &mut Vec<String>) -> Option<perf::PerfSet> {
     }
 }
 
-fn sources_of(s: &Sampler, perf: bool, mut notes: Vec<String>) -> Sources {
+fn sources_of(s: &Sampler, perf: bool, notes: &mut Vec<String>) -> Sources {
     let r = s.refused;
     if r.schedstat {
         notes.push(
@@ -232,13 +232,18 @@ fn sources_of(s: &Sampler, perf: bool, mut notes: Vec<String>) -> Sources {
     if !s.children_files() {
         notes.push("no /proc/…/children on this kernel: children found by scanning /proc (costlier)".into());
     }
-    Sources {
-        schedstat: !r.schedstat,
-        syscall: !r.syscall,
-        wchan: !r.wchan,
-        children_file: s.children_files(),
-        perf,
-        notes,
+    Sources { schedstat: !r.schedstat, syscall: !r.syscall, wchan: !r.wchan, children_file: s.children_files(), perf }
+}
+
+/// `measurement.perf_counters` of the shared report: "enabled", "disabled" or "unavailable: <reason>".
+fn perf_status(wanted: bool, opened: bool, notes: &[String]) -> String {
+    match (wanted, opened) {
+        (false, _) => "disabled".into(),
+        (true, true) => "enabled".into(),
+        (true, false) => format!(
+            "unavailable: {}",
+            notes.iter().find(|n| n.contains("perf")).map(String::as_str).unwrap_or("not opened")
+        ),
     }
 }
 
@@ -344,10 +349,11 @@ pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i3
         root_pid: pid,
         attached: false,
         exit_code: Some(code),
-        cores: procfs::cores(),
         sampler: cost(&sampler, opts.rate_hz, cpu_before),
         perf: totals,
-        sources: sources_of(&sampler, perf.is_some(), notes),
+        perf_status: perf_status(opts.perf, perf.is_some(), &notes),
+        sources: sources_of(&sampler, perf.is_some(), &mut notes),
+        notes,
     };
     let report = analysis::build_report(&sampler, info, &analysis::Thresholds::default());
     Ok((Outcome { report, sampler }, code))
@@ -395,10 +401,11 @@ pub fn profile_pid(pid: i32, opts: &RunOptions) -> Result<Outcome, String> {
         root_pid: pid,
         attached: true,
         exit_code: None,
-        cores: procfs::cores(),
         sampler: cost(&sampler, opts.rate_hz, cpu_before),
         perf: totals,
-        sources: sources_of(&sampler, perf.is_some(), notes),
+        perf_status: perf_status(opts.perf, perf.is_some(), &notes),
+        sources: sources_of(&sampler, perf.is_some(), &mut notes),
+        notes,
     };
     let report = analysis::build_report(&sampler, info, &analysis::Thresholds::default());
     Ok(Outcome { report, sampler })
@@ -493,13 +500,7 @@ pub fn run_report(args: ReportArgs) -> ExitCode {
     };
     let (summary, page) = match &report {
         model::AnyReport::External(r) => (human::render(r), html::render(r)),
-        model::AnyReport::Other { kind, value } => match html::render_other(kind, value) {
-            Ok(x) => x,
-            Err(e) => {
-                eprintln!("conc-advisor: {}: {e}", args.file.display());
-                return ExitCode::from(2);
-            }
-        },
+        model::AnyReport::InProcess(r) => (human::render_in_process(r), html::render_in_process(r)),
     };
     let mut errors = Vec::new();
     match &args.output {

@@ -3,14 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::procfs::WaitKind;
+pub use conc_profiler::classify::Verdict;
+pub use conc_profiler::report::{Report, ReportKind, SCHEMA, VERSION};
 
-/// Schema name shared with the in-process profiler's report.
-pub const SCHEMA: &str = "conc-advisor-report";
-/// Schema version of the external report.
-pub const VERSION: u32 = 1;
-/// The `kind` of a report written by `conc-advisor profile`.
-pub const KIND: &str = "external";
+use super::procfs::WaitKind;
 
 /// What a thread or process did over its observed lifetime. Shares are fractions of its observed wall time.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -79,40 +75,6 @@ impl BlockedByKind {
     }
 }
 
-/// The verdict for one thread or process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskVerdict {
-    /// Mostly on a CPU.
-    CpuBound,
-    /// Mostly blocked on I/O (network, pipes, disk) — waiting for the outside world.
-    IoBound,
-    /// Mostly blocked on locks/futexes while wanting to run: serialised behind others (GIL, a mutex).
-    LockBound,
-    /// A real mix of computing and waiting.
-    Mixed,
-    /// Mostly asleep or waiting for children: nothing to speed up here.
-    Idle,
-    /// Wants the CPU, but spends a large share waiting on the run queue.
-    Oversubscribed,
-    /// Observed too briefly to judge.
-    TooShort,
-}
-
-impl TaskVerdict {
-    pub fn label(self) -> &'static str {
-        match self {
-            TaskVerdict::CpuBound => "CPU-bound",
-            TaskVerdict::IoBound => "I/O-bound",
-            TaskVerdict::LockBound => "lock-bound",
-            TaskVerdict::Mixed => "mixed",
-            TaskVerdict::Idle => "idle",
-            TaskVerdict::Oversubscribed => "oversubscribed",
-            TaskVerdict::TooShort => "too short",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadReport {
     pub tid: i32,
@@ -121,7 +83,9 @@ pub struct ThreadReport {
     pub first_seen_s: f64,
     pub last_seen_s: f64,
     pub shares: Shares,
-    pub verdict: TaskVerdict,
+    /// The shared classifier's verdict, refined by the kinds of wait (see `analysis::refine`).
+    pub verdict: Verdict,
+    pub evidence: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,7 +102,8 @@ pub struct ProcessReport {
     /// process with two busy threads shows 200 % on-CPU.
     pub shares: Shares,
     pub max_threads: usize,
-    pub verdict: TaskVerdict,
+    pub verdict: Verdict,
+    pub evidence: String,
     pub threads: Vec<ThreadReport>,
 }
 
@@ -209,8 +174,6 @@ pub struct Sources {
     pub wchan: bool,
     pub children_file: bool,
     pub perf: bool,
-    /// Human notes about refused or degraded sources.
-    pub notes: Vec<String>,
 }
 
 /// The sampler's own cost.
@@ -225,19 +188,19 @@ pub struct SamplerCost {
     pub mean_tick_us: f64,
 }
 
-/// The whole external report.
+/// The whole external report: the shared report (`schema`, `version`, `kind: "external"`, `tool`, `host`,
+/// `command`, `measurement`, `thresholds`, one entry per process and thread with its classification and
+/// recommendation, `notes`) plus what only an outside view has (processes with threads, blocked time by kind of
+/// wait, the timeline, perf totals, the whole-run findings). `conc_profiler::report::Report::from_json` reads it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExternalReport {
-    pub schema: String,
-    pub version: u32,
-    pub kind: String,
-    pub command: Vec<String>,
+    #[serde(flatten)]
+    pub base: Report,
     /// The root pid (the spawned command or the attached process).
     pub root_pid: i32,
     pub attached: bool,
     /// Exit code of the command (signal N → 128 + N), when it was spawned and reaped.
     pub exit_code: Option<i32>,
-    pub cores: usize,
     pub duration_s: f64,
     pub python: bool,
     pub sources: Sources,
@@ -253,6 +216,16 @@ pub struct ExternalReport {
 }
 
 impl ExternalReport {
+    /// Cores of the machine the run was measured on.
+    pub fn cores(&self) -> usize {
+        self.base.host.cores.max(1)
+    }
+
+    /// The profiled command line (empty when attached to a pid whose command line was unreadable).
+    pub fn command(&self) -> &[String] {
+        self.base.command.as_deref().unwrap_or(&[])
+    }
+
     /// Every thread with its process.
     pub fn threads(&self) -> impl Iterator<Item = (&ProcessReport, &ThreadReport)> {
         self.processes.iter().flat_map(|p| p.threads.iter().map(move |t| (p, t)))
@@ -263,11 +236,8 @@ impl ExternalReport {
 #[derive(Debug)]
 pub enum AnyReport {
     External(Box<ExternalReport>),
-    /// Another kind (e.g. the in-process profiler's) with its raw JSON.
-    Other {
-        kind: String,
-        value: serde_json::Value,
-    },
+    /// The in-process profiler's report.
+    InProcess(Box<Report>),
 }
 
 /// Reads any report of the family, checking schema and version.
@@ -278,14 +248,39 @@ pub fn parse_report(text: &str) -> Result<AnyReport, String> {
         return Err(format!("not a conc-advisor report (schema is `{schema}`, expected `{SCHEMA}`)"));
     }
     let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
-    let kind = value.get("kind").and_then(|v| v.as_str()).unwrap_or("").to_string();
-    if kind == KIND {
-        if version != u64::from(VERSION) {
-            return Err(format!("external report version {version} is not supported (this build reads {VERSION})"));
-        }
-        let r: ExternalReport = serde_json::from_value(value).map_err(|e| format!("malformed external report: {e}"))?;
-        Ok(AnyReport::External(Box::new(r)))
-    } else {
-        Ok(AnyReport::Other { kind, value })
+    if version != u64::from(VERSION) {
+        return Err(format!("report version {version} is not supported (this build reads version {VERSION})"));
+    }
+    match value.get("kind").and_then(|v| v.as_str()).unwrap_or("") {
+        "external" => serde_json::from_value(value)
+            .map(|r| AnyReport::External(Box::new(r)))
+            .map_err(|e| format!("malformed external report: {e}")),
+        "in-process" => serde_json::from_value(value)
+            .map(|r| AnyReport::InProcess(Box::new(r)))
+            .map_err(|e| format!("malformed in-process report: {e}")),
+        other => Err(format!("unknown report kind `{other}`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use conc_profiler::classify::{Context, Thresholds, Timing};
+    use conc_profiler::report::Entry;
+
+    use super::*;
+
+    #[test]
+    fn in_process_reports_are_read_and_rendered() {
+        let mut r = Report::new(ReportKind::InProcess, "conc-profiler", "0.1.0");
+        let t = Timing { wall_ns: 100_000_000, cpu_ns: 98_000_000, ..Timing::default() };
+        r.entries.push(Entry::new("demo::spin", Context::sync_fn(), t, 100_000_000, &Thresholds::default(), 2));
+        let json = r.to_json_pretty();
+        let AnyReport::InProcess(back) = parse_report(&json).unwrap() else { panic!("not in-process") };
+        assert_eq!(back.entries.len(), 1);
+        let summary = crate::profile::human::render_in_process(&back);
+        assert!(summary.contains("demo::spin") && summary.contains("cpu-bound"), "{summary}");
+        let page = crate::profile::html::render_in_process(&back);
+        assert!(page.contains("<svg id=\"bars\"") && page.contains("demo::spin"));
+        assert!(parse_report(&json.replace("in-process", "sideways")).is_err());
     }
 }

@@ -43,7 +43,7 @@ pub fn render(s: &Sampler, r: &ExternalReport) -> String {
     let doc = json!({
         "traceEvents": ev,
         "displayTimeUnit": "ms",
-        "otherData": {"tool": "conc-advisor profile", "command": r.command.join(" "), "cores": r.cores},
+        "otherData": {"tool": "conc-advisor profile", "command": r.command().join(" "), "cores": r.cores()},
     });
     serde_json::to_string(&doc).unwrap_or_else(|_| "{\"traceEvents\":[]}".into())
 }
