@@ -327,3 +327,39 @@ fn external_json_is_a_shared_report_too() {
     assert_eq!(v["host"]["cores"].as_u64(), Some(r.cores() as u64));
     assert!(v["measurement"]["perf_counters"].is_string());
 }
+
+#[test]
+fn without_perf_counters_the_verdicts_stand_and_the_report_says_so() {
+    let _g = serial();
+    let cmd = vec!["sleep".to_string(), "0.4".to_string()];
+    let o = RunOptions { perf: false, ..opts() };
+    let (out, code) = profile_command(&cmd, &o).unwrap();
+    assert_eq!(code, 0);
+    let r = out.report;
+    assert_eq!(r.base.measurement.perf_counters, "disabled");
+    assert!(r.perf.task_clock_s.is_none());
+    assert!(r.base.notes.iter().any(|n| n.contains("--no-perf")));
+    assert_eq!(r.processes[0].verdict, Verdict::Idle);
+}
+
+#[test]
+fn report_subcommand_renders_a_saved_report_and_rejects_garbage() {
+    use conc_advisor::profile::{ReportArgs, run_report};
+    let _g = serial();
+    let (r, _) = sample_report();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    std::fs::write(&json, serde_json::to_string(&r).unwrap()).unwrap();
+    let (html_out, txt_out) = (dir.path().join("r.html"), dir.path().join("r.txt"));
+    let _ = run_report(ReportArgs { file: json, html: Some(html_out.clone()), output: Some(txt_out.clone()) });
+    let page = std::fs::read_to_string(&html_out).unwrap();
+    assert!(page.contains("<svg id=\"timeline\""));
+    let txt = std::fs::read_to_string(&txt_out).unwrap();
+    assert!(txt.contains("conc-advisor profile") && txt.contains("VERDICT"), "{txt}");
+    // A file that is not a report produces no output files.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"schema\": \"something-else\"}").unwrap();
+    let bad_html = dir.path().join("bad.html");
+    let _ = run_report(ReportArgs { file: bad, html: Some(bad_html.clone()), output: None });
+    assert!(!bad_html.exists());
+}

@@ -5,7 +5,7 @@
 //! fine, single-core, idle, machine busy) is built from those verdicts and the tree's timeline.
 
 use conc_profiler::classify::{
-    self, Classification, Context, Runtime, Thresholds as SharedThresholds, Timing, Verdict,
+    self, Classification, Context, Runtime, Subject, Thresholds as SharedThresholds, Timing, Verdict,
 };
 use conc_profiler::report::{Entry, Measurement, Report, ReportKind};
 
@@ -320,6 +320,21 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
         findings: Vec::new(),
     };
     report.findings = findings(&report, th);
+    // A process whose threads the whole-run answer found serialised is lock-serialised, whatever its busiest
+    // thread's own verdict (on a busy machine they also wait for a CPU).
+    for f in report.findings.iter().filter(|f| f.kind == FindingKind::Serialised) {
+        for p in report.processes.iter_mut().filter(|p| f.pids.contains(&p.pid)) {
+            p.verdict = Verdict::LockSerialized;
+            p.evidence = format!("{}; {}", f.message, p.evidence);
+            let rt = runtime_of(&p.name, &p.cmdline);
+            let pid = u32::try_from(p.pid).ok();
+            for e in report.base.entries.iter_mut().filter(|e| e.pid == pid && e.subject == Subject::Process) {
+                e.classification.verdict = Verdict::LockSerialized;
+                e.classification.evidence = p.evidence.clone();
+                e.recommendation = classify::recommend(&e.classification, cores, Context::process(rt));
+            }
+        }
+    }
     report
 }
 
@@ -339,7 +354,10 @@ fn process_verdict(threads: &[ThreadReport], group: &Timing, th: &Thresholds) ->
         let b = &t.shares.blocked_by_kind;
         t.shares.cpu_s + t.shares.runq_s + b.io + b.disk + b.lock * 0.5
     };
-    let best = judged.iter().max_by(|a, b| activity(a).total_cmp(&activity(b))).copied();
+    // Idle threads (parked acceptors, joins, timers) do not speak for the process unless all are idle.
+    let active: Vec<&ThreadReport> = judged.iter().copied().filter(|t| t.verdict != Verdict::Idle).collect();
+    let pool = if active.is_empty() { &judged } else { &active };
+    let best = pool.iter().max_by(|a, b| activity(a).total_cmp(&activity(b))).copied();
     match best {
         Some(t) if judged.len() == 1 => (t.verdict, t.evidence.clone()),
         Some(t) => (t.verdict, format!("busiest thread {} ({}): {}", t.tid, t.name, t.evidence)),
