@@ -40,8 +40,9 @@ pub struct Thresholds {
     pub serialised_min_switches_per_s: f64,
     /// Threads shorter than this share of the run (and than `min_wall_s`) do not enter the whole-run answer.
     pub significant_share: f64,
-    /// On-CPU share a serialised thread reaches at least (a busy machine can squeeze it below `idle_cpu`).
-    pub serialised_min_cpu: f64,
+    /// On-CPU + run-queue share a serialised thread reaches at least (on a busy machine most of its wanting to
+    /// run is spent on the run queue).
+    pub serialised_min_busy: f64,
     /// Run-queue wait as a share of (on-CPU + run-queue) of CPU-hungry threads above which the machine is busy.
     pub runq_of_busy: f64,
     /// The tree is oversubscribed when its mean runnable threads (while it has work) exceed cores × this.
@@ -63,7 +64,7 @@ impl Default for Thresholds {
             oversubscribed_factor: 1.25,
             runq_of_busy: 0.25,
             significant_share: 0.2,
-            serialised_min_cpu: 0.05,
+            serialised_min_busy: 0.1,
         }
     }
 }
@@ -406,14 +407,16 @@ pub fn findings(r: &ExternalReport, th: &Thresholds) -> Vec<Finding> {
                 let w = t.shares.wall_s.max(1e-9);
                 let (cpu, runq, lock) = (t.shares.cpu_s / w, t.shares.runq_s / w, t.shares.blocked_by_kind.lock / w);
                 (t.verdict == Verdict::LockSerialized
-                    || (cpu >= th.serialised_min_cpu && lock >= th.lock_share && cpu + runq + lock >= th.hungry))
+                    || (cpu + runq >= th.serialised_min_busy
+                        && lock >= th.lock_share
+                        && cpu + runq + lock >= th.hungry))
                     && t.shares.voluntary_per_s >= th.serialised_min_switches_per_s
             })
             .collect();
         // A thread that mostly waits (a main thread in `join`) is not one of the workers taking turns.
-        let top = hungry.iter().map(|t| t.shares.cpu_s / t.shares.wall_s.max(1e-9)).fold(0.0, f64::max);
-        let hungry: Vec<&ThreadReport> =
-            hungry.into_iter().filter(|t| t.shares.cpu_s / t.shares.wall_s.max(1e-9) >= 0.25 * top).collect();
+        let busy = |t: &ThreadReport| (t.shares.cpu_s + t.shares.runq_s) / t.shares.wall_s.max(1e-9);
+        let top = hungry.iter().map(|t| busy(t)).fold(0.0, f64::max);
+        let hungry: Vec<&ThreadReport> = hungry.into_iter().filter(|t| busy(t) >= 0.25 * top).collect();
         if hungry.len() < 2 || cores < 2.0 {
             continue;
         }

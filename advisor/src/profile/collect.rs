@@ -63,6 +63,9 @@ pub struct ThreadTrack {
     last_kind: Option<WaitKind>,
     pub blocked: BlockedByKind,
     pub alive: bool,
+    /// Ran (or waited for a CPU) during the last interval; a thread that did not cannot have forked, created a
+    /// thread, switched or changed what it waits on, so its `status`, `syscall` and `children` are not re-read.
+    ran: bool,
     pub spans: Vec<StateSpan>,
 }
 
@@ -210,10 +213,17 @@ impl Sampler {
 
     /// Finds new threads of every live process and new child processes.
     fn discover(&mut self, now: f64) {
-        // Up to a few rounds, so a child found this tick has its threads (and children) read this tick too.
+        // Up to a few rounds, so a child found this tick has its threads (and children) found this tick too.
         for _ in 0..4 {
             let before = self.procs.len();
-            let pids: Vec<i32> = self.procs.values().filter(|p| p.alive).map(|p| p.pid).collect();
+            // Only a process one of whose threads ran can have created a thread.
+            let active: BTreeSet<i32> = self.threads.values().filter(|t| t.alive && t.ran).map(|t| t.pid).collect();
+            let pids: Vec<i32> = self
+                .procs
+                .values()
+                .filter(|p| p.alive && (p.threads.is_empty() || active.contains(&p.pid)))
+                .map(|p| p.pid)
+                .collect();
             for pid in pids {
                 self.discover_threads(pid, now);
             }
@@ -264,6 +274,7 @@ impl Sampler {
                     last_kind: None,
                     blocked: BlockedByKind::default(),
                     alive: true,
+                    ran: true,
                     spans: Vec::new(),
                 },
             );
@@ -280,7 +291,7 @@ impl Sampler {
     fn discover_children(&mut self, now: f64) {
         let mut found = Vec::new();
         if self.children_files {
-            for th in self.threads.values().filter(|t| t.alive) {
+            for th in self.threads.values().filter(|t| t.alive && t.ran) {
                 let Some(f) = th.files.as_ref().and_then(|f| f.children.as_ref()) else { continue };
                 if let Ok(text) = procfs::pread_text(f, &mut self.buf) {
                     found.extend(text.split_ascii_whitespace().filter_map(|s| s.parse::<i32>().ok()));
@@ -312,7 +323,9 @@ impl Sampler {
     pub fn tick(&mut self) {
         let started = Instant::now();
         let now = self.now_s();
-        self.discover(now);
+        if self.ticks == 0 {
+            self.discover(now);
+        }
         let dt = (now - self.last_tick_s).max(1e-6);
         let mut cpu_sum_ns: u64 = 0;
         let mut runnable = 0u32;
@@ -336,12 +349,25 @@ impl Sampler {
                 Some(s) => (s.cpu_ns, s.runq_ns),
                 None => ((stat.cpu_ticks as f64 / self.clk_tck * 1e9) as u64, 0),
             };
-            let (vol, invol) = files
-                .status
-                .as_ref()
-                .and_then(|f| procfs::pread_text(f, &mut self.buf).ok().and_then(procfs::parse_status_switches))
-                .unwrap_or((th.last.vol, th.last.invol));
+            // Not run since the last reading: same switches, same wait.
+            let still = sched.is_some()
+                && !initial
+                && th.last_seen_s > th.first_seen_s
+                && cpu_ns == th.last.cpu_ns
+                && runq_ns == th.last.runq_ns
+                && stat.state == th.last_state;
+            th.ran = !still;
+            let (vol, invol) = if still {
+                (th.last.vol, th.last.invol)
+            } else {
+                files
+                    .status
+                    .as_ref()
+                    .and_then(|f| procfs::pread_text(f, &mut self.buf).ok().and_then(procfs::parse_status_switches))
+                    .unwrap_or((th.last.vol, th.last.invol))
+            };
             let kind = match stat.state {
+                'S' | 'I' | 'D' if still && th.last_kind.is_some() => th.last_kind,
                 'D' => Some(WaitKind::Disk),
                 'S' | 'I' => {
                     let by_syscall = files.syscall.as_ref().and_then(|f| {
@@ -454,6 +480,9 @@ impl Sampler {
             });
         }
         self.initial_done = true;
+        // New threads and children of the threads that ran; they are read from the next tick on (counting from
+        // their birth, so nothing of their first interval is lost).
+        self.discover(now);
         self.last_tick_s = now;
         self.ticks += 1;
         self.tick_time += started.elapsed();
