@@ -49,4 +49,10 @@ echo "workload: $cores processes × ${iters} shell-loop iterations (≈ ${work} 
 echo "plain wall (s):    ${plain[*]}"
 echo "profiled wall (s): ${profiled[*]}"
 echo "sampler: ${cost% *}% of one core on average, ${cost#* } µs per tick (from the reports)"
-awk -v p="$mp" -v q="$mq" -v c="$cores" 'BEGIN { printf "slowdown at the default rate (25 Hz): median %.3f s → %.3f s = ratio %.3f (target ≤ 1.02)\n", p, q, q / p }'
+lp=$(printf '%s\n' "${plain[@]}" | sort -n | head -1)
+lq=$(printf '%s\n' "${profiled[@]}" | sort -n | head -1)
+load=$(cut -d' ' -f1 /proc/loadavg)
+awk -v p="$mp" -v q="$mq" -v a="$lp" -v b="$lq" -v c="$cores" -v s="${cost% *}" -v l="$load" 'BEGIN {
+  printf "slowdown at the default rate (25 Hz): median %.3f s → %.3f s = ratio %.3f; fastest %.3f s → %.3f s = ratio %.3f (target ≤ 1.02)\n", p, q, q / p, a, b, b / a
+  printf "bound from the sampler'"'"'s own CPU: 1 + %.2f%% / %d cores = %.4f (load average during the run: %s)\n", s, c, 1 + s / 100 / c, l
+}'
