@@ -1,7 +1,87 @@
-//! conc-profiler: the runtime half of conc-advisor — classification of measured timings and the versioned report
-//! (the instrumentation behind `#[profile_concurrency]` builds on these).
+//! conc-profiler: the runtime half of conc-advisor. `#[profile_concurrency]` instruments functions (sync and
+//! async); this crate measures on-CPU time, run-queue wait and blocked time per function, classifies each as
+//! CPU-bound, I/O-bound, mixed, oversubscribed, lock-serialized or executor-unfriendly, and recommends what to
+//! run it on, with a concrete pool size.
+//!
+//! ```
+//! use conc_profiler::profile_concurrency;
+//!
+//! #[profile_concurrency(expect = "cpu")]
+//! fn checksum(data: &[u8]) -> u64 {
+//!     data.iter().fold(0u64, |h, &b| h.rotate_left(5) ^ u64::from(b))
+//! }
+//!
+//! checksum(&[1, 2, 3]);
+//! let report = conc_profiler::report();
+//! assert!(report.entries.iter().any(|e| e.name.ends_with("checksum")));
+//! println!("{}", report.human_table());
+//! ```
+//!
+//! # Getting the report out
+//!
+//! - In code: [`report()`] (JSON via [`Report::to_json_pretty`], [`Report::human_table`],
+//!   [`Report::summary_lines`]), [`check_expectations()`] / [`assert_expectations()`] in tests.
+//! - Without code: run the program (or `cargo test`) with `CONC_PROFILER_REPORT=out.json` — the report is written
+//!   when the process exits (`out.txt` writes the table; `-` prints the table to stderr; `{pid}` is replaced by
+//!   the process id, useful when several test binaries run). A [`ReportGuard`] writes it when dropped instead.
+//!
+//! # Switches
+//!
+//! - Cargo feature `enabled` (default): without it every instrumented function compiles to its plain body plus
+//!   an unused `static`.
+//! - `CONC_PROFILER=0` at run time, or [`set_enabled(false)`](set_enabled): one relaxed atomic load per call.
+//! - `CONC_PROFILER_PERF=1`: also read perf software counters (task-clock, context switches, migrations, page
+//!   faults) on sampled calls, where `perf_event_open` is allowed; when refused, the profiler says so once and
+//!   the report carries a note.
+//!
+//! # What is measured (Linux; other platforms get wall time only)
+//!
+//! Every call: wall time and a call count, in thread-local slots (no lock, no allocation per call). Sampled
+//! calls (the first 16 per function and thread, then as many as keep the probe cost ≤ 1 % of the function's wall
+//! time, so long calls are always sampled): thread CPU time (`CLOCK_THREAD_CPUTIME_ID`), run-queue wait
+//! (`/proc/thread-self/schedstat`), voluntary/involuntary context switches (`getrusage(RUSAGE_THREAD)`);
+//! blocked = wall − CPU − run-queue. Nested instrumented calls are subtracted to give self figures (the report
+//! keeps inclusive ones too). Async functions are measured per poll, with a wrapping waker on sampled futures
+//! to split idle time (waiting for a wake-up) from scheduled-but-not-polled time (executor saturation).
 
 #![deny(unsafe_code)]
 
 pub mod classify;
+pub mod control;
+pub mod export;
+mod future;
+pub mod probe;
+pub mod registry;
 pub mod report;
+mod span;
+pub mod sys;
+
+pub use classify::{Classification, Recommendation, Thresholds, Timing, Verdict};
+pub use control::set_enabled;
+pub use export::{ReportGuard, assert_expectations, check_expectations, report, set_thresholds};
+pub use report::{Expectation, ExpectationMismatch, Report};
+
+/// Clears everything recorded so far (all threads). Useful to measure phases separately.
+pub fn reset() {
+    registry::reset();
+}
+
+#[cfg(feature = "macros")]
+pub use conc_profiler_macros::profile_concurrency;
+
+/// Used by the code `#[profile_concurrency]` generates; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::registry::{Callsite, Kind};
+    pub use crate::report::Expectation;
+    pub use crate::span::{Guard, enter};
+
+    /// Wraps an instrumented async body.
+    #[inline]
+    pub fn instrument<F: ::core::future::Future>(
+        cs: &'static Callsite,
+        fut: F,
+    ) -> impl ::core::future::Future<Output = F::Output> {
+        crate::future::instrument(cs, fut)
+    }
+}

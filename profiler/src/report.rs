@@ -27,9 +27,11 @@
 //!       "subject": "sync-fn" | "async-fn" | "thread" | "process",
 //!       "runtime": "native" | "python" | "python-free-threaded",
 //!       "pid": 1234 | null, "tid": 1235 | null,
+//!       "location": "src/lib.rs:12" | null,  // functions: where it is defined
 //!       "calls": 10 | null,                  // functions: calls completed (including unwound ones)
 //!       "sampled_calls": 10 | null,          // functions: calls whose CPU/run-queue were probed
 //!       "unwound": 0 | null,                 // functions: calls that ended by a panic
+//!       "cancelled": 0 | null,               // async functions: futures dropped before completion
 //!       "total_wall_ns": 123,                // inclusive wall time of all calls (or the thread's lifetime)
 //!       "timing": { "wall_ns", "cpu_ns", "runqueue_ns", "blocked_ns", "voluntary_switches",
 //!                   "involuntary_switches", "threads", "span_ns", "polls": {…} | null },
@@ -40,7 +42,8 @@
 //!                           "lock-serialized" | "idle" | "blocks-executor" | "cpu-heavy-polls" |
 //!                           "executor-starved" | "insufficient",
 //!                           "cpu_share": 0.97, "runqueue_share": 0.01, "blocked_share": 0.02, "evidence": "…" },
-//!       "recommendation": { "kind": "pool-sized-to-cores" | …, "pool_size": 2 | null, "text": "…" }
+//!       "recommendation": { "kind": "pool-sized-to-cores" | …, "pool_size": 2 | null, "text": "…" },
+//!       "perf": { "task_clock_ns", "context_switches", "cpu_migrations", "page_faults" }  // perf mode only
 //!     }
 //!   ],
 //!   "expectations": [ { "name", "expected": "cpu" | "io", "verdict", "evidence" } ],  // mismatches only
@@ -207,6 +210,9 @@ pub struct Entry {
     /// Thread id (external).
     #[serde(default)]
     pub tid: Option<u32>,
+    /// Functions: source location, `file:line`.
+    #[serde(default)]
+    pub location: Option<String>,
     /// Functions: completed calls, including unwound ones.
     #[serde(default)]
     pub calls: Option<u64>,
@@ -216,6 +222,9 @@ pub struct Entry {
     /// Functions: calls that ended by a panic.
     #[serde(default)]
     pub unwound: Option<u64>,
+    /// Async functions: futures dropped before completion.
+    #[serde(default)]
+    pub cancelled: Option<u64>,
     /// Inclusive wall time of all calls (or the thread's lifetime).
     pub total_wall_ns: u64,
     /// What was classified (self figures of sampled calls).
@@ -230,6 +239,23 @@ pub struct Entry {
     pub classification: Classification,
     /// The advice.
     pub recommendation: Recommendation,
+    /// perf software counters of the sampled calls (perf mode only), a cross-check of `timing`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perf: Option<PerfCounts>,
+}
+
+/// perf software counters summed over sampled calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PerfCounts {
+    /// task-clock (ns): on-CPU time as perf sees it.
+    pub task_clock_ns: u64,
+    /// context switches.
+    pub context_switches: u64,
+    /// CPU migrations.
+    pub cpu_migrations: u64,
+    /// page faults.
+    pub page_faults: u64,
 }
 
 impl Entry {
@@ -251,15 +277,18 @@ impl Entry {
             runtime: ctx.runtime,
             pid: None,
             tid: None,
+            location: None,
             calls: None,
             sampled_calls: None,
             unwound: None,
+            cancelled: None,
             total_wall_ns,
             timing,
             inclusive: None,
             expect: None,
             classification,
             recommendation,
+            perf: None,
         }
     }
 

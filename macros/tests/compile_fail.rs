@@ -1,0 +1,7 @@
+//! Wrong uses of `#[profile_concurrency]` fail to compile with an error pointing at the offending tokens.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/*.rs");
+}

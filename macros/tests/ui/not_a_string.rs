@@ -1,0 +1,8 @@
+use conc_profiler::profile_concurrency;
+
+#[profile_concurrency(name = work)]
+fn work() {}
+
+fn main() {
+    work();
+}

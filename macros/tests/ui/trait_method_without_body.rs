@@ -1,0 +1,8 @@
+use conc_profiler::profile_concurrency;
+
+trait Job {
+    #[profile_concurrency]
+    fn run(&self);
+}
+
+fn main() {}
