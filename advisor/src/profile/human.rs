@@ -30,6 +30,26 @@ fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).chain(['…']).collect() }
 }
 
+/// Cores used over time as one line of block characters (at most 60), scaled to the cores available.
+pub fn sparkline(r: &ExternalReport) -> Option<String> {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    if r.timeline.len() < 2 {
+        return None;
+    }
+    let width = r.timeline.len().min(60);
+    let per = r.timeline.len().div_ceil(width);
+    let cores = r.cores() as f64;
+    Some(
+        r.timeline
+            .chunks(per)
+            .map(|c| {
+                let v = c.iter().map(|p| p.cores_used).sum::<f64>() / c.len() as f64;
+                BARS[((v / cores).clamp(0.0, 1.0) * 7.0).round() as usize]
+            })
+            .collect(),
+    )
+}
+
 /// Renders the summary.
 pub fn render(r: &ExternalReport) -> String {
     let mut o = String::new();
@@ -52,7 +72,10 @@ pub fn render(r: &ExternalReport) -> String {
         "{:>7} {:>7}  {:<16} {:>6} {:>6} {:>6} {:>8}  {:<26} {:>7} {:>7}  VERDICT",
         "PID", "TID", "NAME", "WALL s", "CPU%", "RUNQ%", "BLOCKED%", "BLOCKED BY KIND (%)", "VOL/s", "INVOL/s"
     );
-    for p in &r.processes {
+    let short = |p: &&super::model::ProcessReport| {
+        p.verdict == super::model::Verdict::Insufficient && p.shares.wall_s < 0.1 && r.processes.len() > 8
+    };
+    for p in r.processes.iter().filter(|p| !short(p)) {
         let s = &p.shares;
         let _ = writeln!(
             o,
@@ -90,6 +113,19 @@ pub fn render(r: &ExternalReport) -> String {
             }
         }
     }
+    let hidden: Vec<&super::model::ProcessReport> = r.processes.iter().filter(|p| short(p)).collect();
+    if !hidden.is_empty() {
+        let mut names: Vec<&str> = hidden.iter().map(|p| p.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let _ = writeln!(
+            o,
+            "{:>7}          + {} short-lived processes ({}), each seen < 0.1 s; in the totals, not in the table",
+            "",
+            hidden.len(),
+            truncate(&names.join(", "), 60)
+        );
+    }
     let _ = writeln!(
         o,
         "\nCores used: {:.2} on average, {:.2} at peak, of {}; {:.1} runnable threads on average.",
@@ -98,6 +134,9 @@ pub fn render(r: &ExternalReport) -> String {
         r.cores(),
         r.mean_runnable
     );
+    if let Some(line) = sparkline(r) {
+        let _ = writeln!(o, "Cores used over time (0 to {} cores): {line}", r.cores());
+    }
     if let Some(tc) = r.perf.task_clock_s {
         let sampled: f64 = r.processes.iter().map(|p| p.shares.cpu_s).sum();
         let _ = write!(o, "perf totals (every thread and child, however short): {tc:.2} CPU s (sampled: {sampled:.2})");
