@@ -211,6 +211,12 @@ impl Sampler {
         Some((start_ticks as f64 / self.clk_tck - boot).max(0.0))
     }
 
+    /// Finds the tree's processes and threads now (before the first tick), e.g. to open counters on them.
+    pub fn discover_tree(&mut self) {
+        let now = self.now_s();
+        self.discover(now);
+    }
+
     /// Finds new threads of every live process and new child processes.
     fn discover(&mut self, now: f64) {
         // Up to a few rounds, so a child found this tick has its threads (and children) found this tick too.

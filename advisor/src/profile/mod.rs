@@ -359,6 +359,9 @@ pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i3
     Ok((Outcome { report, sampler }, code))
 }
 
+/// At most this many existing threads get perf counters when attaching (four descriptors each).
+const MAX_PERF_TASKS: usize = 256;
+
 /// Attaches to `pid` and its children until they exit, `duration` passes, or SIGINT/SIGTERM.
 pub fn profile_pid(pid: i32, opts: &RunOptions) -> Result<Outcome, String> {
     if pid <= 0 || !Path::new(&format!("/proc/{pid}/stat")).exists() {
@@ -367,11 +370,15 @@ pub fn profile_pid(pid: i32, opts: &RunOptions) -> Result<Outcome, String> {
     let signals = Signals::install();
     let cpu_before = collect::own_thread_cpu_ns();
     let mut notes = Vec::new();
+    let mut sampler = Sampler::new(pid, false);
+    sampler.discover_tree();
     let mut perf = None;
     if opts.perf {
-        let tids: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/task"))
-            .map(|d| d.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect())
-            .unwrap_or_default();
+        // Counters on every thread of the tree as found now; what they create from now on is inherited.
+        let tids: Vec<i32> = sampler.threads.values().filter(|t| t.alive).map(|t| t.tid).take(MAX_PERF_TASKS).collect();
+        if tids.len() == MAX_PERF_TASKS {
+            notes.push(format!("perf counters opened on the first {MAX_PERF_TASKS} threads only"));
+        }
         perf = open_perf(&tids, &mut notes);
         if perf.is_some() {
             notes.push(
@@ -381,7 +388,6 @@ pub fn profile_pid(pid: i32, opts: &RunOptions) -> Result<Outcome, String> {
     } else {
         notes.push("perf counters off (--no-perf)".into());
     }
-    let mut sampler = Sampler::new(pid, false);
     let stop = Arc::new(AtomicBool::new(false));
     let (int, term) = (Arc::clone(&signals.int), Arc::clone(&signals.term));
     run_loop(

@@ -134,7 +134,8 @@ pub fn syscall_kind(nr: i64) -> WaitKind {
         l::SYS_nanosleep,
         l::SYS_clock_nanosleep,
     ];
-    let child: &[i64] = &[l::SYS_wait4, l::SYS_waitid];
+    // Shells wait for their children in wait4/waitid, or (dash's `wait` builtin) in rt_sigsuspend for SIGCHLD.
+    let child: &[i64] = &[l::SYS_wait4, l::SYS_waitid, l::SYS_rt_sigsuspend];
     let io: &[i64] = &[
         l::SYS_read,
         l::SYS_readv,
