@@ -719,6 +719,99 @@ mod tests {
         assert!(c.evidence.contains("I/O 75%") && c.evidence.contains("sleep 20%"), "{}", c.evidence);
     }
 
+    fn thread(tid: i32, wall: f64, cpu: f64, runq: f64, b: BlockedByKind, vol: u64) -> ThreadReport {
+        let shares = sh(wall, cpu, runq, b, vol);
+        ThreadReport {
+            tid,
+            name: format!("t{tid}"),
+            first_seen_s: 0.0,
+            last_seen_s: wall,
+            verdict: verdict(&shares),
+            evidence: String::new(),
+            shares,
+        }
+    }
+
+    fn report(threads: Vec<ThreadReport>, python: bool, runnable: u32, cores: usize) -> ExternalReport {
+        let mut base = Report::new(ReportKind::External, "t", "0");
+        base.host.cores = cores;
+        let timeline = (1..=20)
+            .map(|i| super::super::model::TimelinePoint {
+                t_s: f64::from(i) * 0.1,
+                cores_used: 1.0,
+                runnable,
+                threads: threads.len() as u32,
+                machine_runnable: Some(runnable),
+            })
+            .collect();
+        let p = ProcessReport {
+            pid: 1,
+            ppid: 0,
+            name: if python { "python3".into() } else { "app".into() },
+            cmdline: Vec::new(),
+            python,
+            first_seen_s: 0.0,
+            last_seen_s: 2.0,
+            shares: Shares::default(),
+            max_threads: threads.len(),
+            verdict: Verdict::Mixed,
+            evidence: String::new(),
+            threads,
+        };
+        ExternalReport {
+            base,
+            root_pid: 1,
+            attached: false,
+            exit_code: Some(0),
+            duration_s: 2.0,
+            python,
+            sources: Sources::default(),
+            sampler: SamplerCost::default(),
+            perf: PerfTotals::default(),
+            mean_cores_used: 1.0,
+            peak_cores_used: 1.0,
+            mean_runnable: f64::from(runnable),
+            processes: vec![p],
+            timeline,
+            findings: Vec::new(),
+        }
+    }
+
+    fn kinds(r: &ExternalReport) -> Vec<FindingKind> {
+        findings(r, &Thresholds::default()).iter().map(|f| f.kind).collect()
+    }
+
+    #[test]
+    fn whole_run_answers_from_synthetic_runs() {
+        let lock = || BlockedByKind { lock: 1.2, ..Default::default() };
+        // Three GIL-bound threads taking turns, plus a main thread parked in join.
+        let mut gil: Vec<ThreadReport> = (2..5).map(|t| thread(t, 2.0, 0.66, 0.1, lock(), 200)).collect();
+        gil.push(thread(1, 2.0, 0.02, 0.0, BlockedByKind { lock: 1.98, ..Default::default() }, 5));
+        let r = report(gil, true, 1, 2);
+        let f = findings(&r, &Thresholds::default());
+        assert_eq!(f[0].kind, FindingKind::Serialised, "{f:?}");
+        assert_eq!(f[0].tids, vec![2, 3, 4]);
+        assert!(f[0].recommendation.contains("ProcessPoolExecutor"), "{}", f[0].recommendation);
+        // The same threads on one core: nothing to gain from processes, so not called serialised.
+        let one_core: Vec<ThreadReport> = (2..5).map(|t| thread(t, 2.0, 0.66, 0.1, lock(), 200)).collect();
+        assert!(!kinds(&report(one_core, true, 1, 1)).contains(&FindingKind::Serialised));
+        // Eight spinning threads with 8 runnable on 2 cores: oversubscribed.
+        let spin: Vec<ThreadReport> = (1..9).map(|t| thread(t, 2.0, 0.5, 1.5, BlockedByKind::default(), 1)).collect();
+        assert_eq!(kinds(&report(spin.clone(), false, 8, 2)), vec![FindingKind::Oversubscribed]);
+        // The same run-queue wait with only 2 runnable threads of ours: the machine is busy, ours is fine.
+        let two: Vec<ThreadReport> = spin.into_iter().take(2).collect();
+        assert_eq!(kinds(&report(two, false, 2, 2)), vec![FindingKind::MachineBusy, FindingKind::Fine]);
+        // Two threads each on a core: fine.
+        let par: Vec<ThreadReport> = (1..3).map(|t| thread(t, 2.0, 1.95, 0.02, BlockedByKind::default(), 1)).collect();
+        assert_eq!(kinds(&report(par, false, 2, 2)), vec![FindingKind::Fine]);
+        // Threads blocked on sockets: I/O-bound, with a pool size above the cores.
+        let io: Vec<ThreadReport> =
+            (1..5).map(|t| thread(t, 2.0, 0.1, 0.0, BlockedByKind { io: 1.9, ..Default::default() }, 50)).collect();
+        let f = findings(&report(io, true, 0, 2), &Thresholds::default());
+        assert_eq!(f[0].kind, FindingKind::IoBound);
+        assert!(f[0].suggested_workers.unwrap() > 2);
+    }
+
     #[test]
     fn python_recognised() {
         assert!(is_python("python3.11", &[]));

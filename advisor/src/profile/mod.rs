@@ -451,7 +451,7 @@ pub fn run_profile(args: ProfileArgs) -> ExitCode {
     let opts = RunOptions {
         rate_hz: args.rate,
         perf: !args.no_perf,
-        progress: !args.quiet && std::io::stderr().is_terminal() && args.output.is_none(),
+        progress: !args.quiet && std::io::stderr().is_terminal(),
         duration: args.duration,
     };
     let (outcome, code) = match (args.pid, args.command.is_empty()) {
