@@ -180,3 +180,26 @@ fn statistics() {
     assert_eq!(v[0]["code"], "CA002");
     assert_eq!(v[0]["count"], 2);
 }
+
+#[test]
+fn human_multiline_span_and_distant_note() {
+    let mut src = String::from("async fn far_away() {\n");
+    for i in 0..20 {
+        src.push_str(&format!("    step({i});\n"));
+    }
+    src.push_str("    let v = vec![\n        1,\n        2,\n    ];\n}\n");
+    let path = PathBuf::from("src/long.rs");
+    let d = Diagnostic::new(&builtin::SYNTAX_ERROR, &path, span(22, 13, 25, 6), "a span over four lines")
+        .with_note("the enclosing async fn", Some(span(1, 1, 1, 19)))
+        .with_help("help text");
+    let mut sources: HashMap<PathBuf, Arc<str>> = HashMap::new();
+    sources.insert(path, Arc::from(src.as_str()));
+    let r = CheckReport {
+        diagnostics: vec![d],
+        sources,
+        files_checked: 1,
+        elapsed: Duration::from_millis(3),
+        ..CheckReport::default()
+    };
+    insta::assert_snapshot!(render(&r, Format::Human, OutputOptions::default()));
+}

@@ -2,7 +2,7 @@
 //! (0 nothing at or above `--fail-on`, 1 findings, 2 usage, configuration or I/O error).
 //!
 //! `check` reads its configuration as [`config`](crate::config) describes, prints findings in the format
-//! [`output`](crate::output) describes, and writes every problem that is not a finding (a missing path, an
+//! [`output`] describes, and writes every problem that is not a finding (a missing path, an
 //! unreadable or non-UTF-8 file, a symlink loop) to stderr as it goes on with the other files.
 
 use std::io::{self, Write};
@@ -220,6 +220,12 @@ fn warning(msg: &str) {
 }
 
 fn run_check(args: &CheckArgs) -> u8 {
+    // Messages on stderr follow --color too.
+    match args.color {
+        ColorArg::Always => anstream::ColorChoice::Always.write_global(),
+        ColorArg::Never => anstream::ColorChoice::Never.write_global(),
+        ColorArg::Auto => {}
+    }
     let overrides = Overrides {
         select: args.select.clone(),
         extend_select: args.extend_select.clone(),

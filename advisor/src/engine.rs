@@ -165,3 +165,62 @@ pub fn read_source(path: &Path) -> Result<Arc<str>, String> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Overrides;
+
+    fn tree(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+        let t = tempfile::TempDir::new().expect("tempdir");
+        for (rel, text) in files {
+            let p = t.path().join(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        }
+        t
+    }
+
+    #[test]
+    fn keeps_text_only_of_files_with_findings_and_goes_past_bad_files() {
+        let t = tree(&[
+            ("a.rs", b"fn f( {}\n"),
+            ("b.rs", b"fn g() {}\n"),
+            ("c.rs", b"\xff\xfe\n"),
+            ("d.py", b"x = 1\n"),
+            ("notes.txt", b"not source\n"),
+        ]);
+        let r = check(&CheckOptions { roots: vec![t.path().to_path_buf()], jobs: 2 }, &Settings::default());
+        assert_eq!(r.files_checked, 3, "a.rs, b.rs and d.py are read; c.rs is not UTF-8");
+        assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+        assert!(r.errors[0].contains("c.rs") && r.errors[0].contains("UTF-8"));
+        assert_eq!(r.diagnostics.len(), 1);
+        assert_eq!(r.sources.len(), 1);
+        assert!(r.sources.keys().all(|p| p.ends_with("a.rs")));
+        assert_eq!(r.files_with_findings(), 1);
+    }
+
+    #[test]
+    fn per_directory_configuration_and_config_errors() {
+        let t = tree(&[
+            ("a.rs", b"fn f( {}\n"),
+            ("quiet/conc-advisor.toml", b"ignore = [\"CA001\"]\n"),
+            ("quiet/b.rs", b"fn f( {}\n"),
+        ]);
+        let opts = CheckOptions { roots: vec![t.path().to_path_buf()], jobs: 1 };
+        let r = check_with(&opts, &ConfigResolver::discover(Overrides::default())).expect("valid configs");
+        let files: Vec<_> = r.diagnostics.iter().map(|d| d.path.file_name().map(|n| n.to_owned())).collect();
+        assert_eq!(files, vec![Some("a.rs".into())]);
+
+        std::fs::write(t.path().join("quiet/conc-advisor.toml"), "ignore = 3\n").expect("write");
+        let errors = check_with(&opts, &ConfigResolver::discover(Overrides::default())).expect_err("invalid config");
+        assert!(errors.iter().any(|e| e.contains("conc-advisor.toml") && e.contains("ignore")), "{errors:?}");
+    }
+
+    #[test]
+    fn empty_directory_checks_nothing() {
+        let t = tree(&[]);
+        let r = check(&CheckOptions { roots: vec![t.path().to_path_buf()], jobs: 0 }, &Settings::default());
+        assert_eq!((r.files_checked, r.diagnostics.len(), r.errors.len()), (0, 0, 0));
+    }
+}

@@ -369,7 +369,7 @@ fn next_code_line(source: &str, line_starts: &[usize], idx: usize, kind: SourceK
 
 /// 1-based character column of byte offset `at` in `line`.
 fn column(line: &str, at: usize) -> usize {
-    line[..at.min(line.len())].chars().count() + 1
+    line.char_indices().take_while(|&(b, _)| b < at).count() + 1
 }
 
 fn unknown(path: &Path, line: &str, lineno: usize, at: usize, len: usize, message: String) -> Diagnostic {
@@ -605,6 +605,44 @@ mod tests {
         assert!(scan(Path::new("f"), SourceKind::Rust, &src).unknown.is_empty());
         let src = format!("H = \"\"\"\n# {}\n\"\"\"\n", d("allow(nope)"));
         assert!(scan(Path::new("f"), SourceKind::Python, &src).unknown.is_empty());
+    }
+
+    #[test]
+    fn odd_input_never_panics() {
+        let dir = d("allow(");
+        let cases = [
+            "\"",
+            "'",
+            "r#",
+            "r#\"",
+            "b'",
+            "'\\",
+            "\"\\",
+            "/*",
+            "/* /* */",
+            "//",
+            "#",
+            "'''",
+            "\"\"\"\\",
+            "é'",
+            "'é",
+            "'é'",
+            "r\"é",
+            "// é conc-advisor: allow(é)",
+            "x = 'é  # noqa: CAé",
+            "# noqa:",
+            "# noqa: ,,, ",
+            "#noqa",
+            "# NOQA: CA001\r\n",
+            "\r\n//\r\n",
+        ];
+        for c in cases {
+            for text in [c.to_string(), format!("{c} // {dir}"), format!("// {dir}{c}"), format!("# {dir}{c}\n{c}")] {
+                for kind in [SourceKind::Rust, SourceKind::Python] {
+                    let _ = apply(Path::new("f"), kind, &text, vec![diag_at(1, &SYNTAX_ERROR)], &Settings::default());
+                }
+            }
+        }
     }
 
     #[test]

@@ -205,6 +205,15 @@ fn every_format_runs() {
         assert_eq!(code(&o), 1, "{f}: {}", stderr(&o));
         assert!(stdout(&o).contains("CA001"), "{f}: {}", stdout(&o));
     }
+    // Machine formats name files relative to the working directory even when given absolute paths.
+    let abs = t.path().canonicalize().expect("canonical").join("a.rs");
+    let abs = abs.to_str().expect("UTF-8 path");
+    let o = Command::new(BIN)
+        .args(["check", "--format", "github", abs])
+        .current_dir(t.path().canonicalize().expect("canonical"))
+        .output()
+        .expect("runs");
+    assert!(stdout(&o).starts_with("::error file=a.rs,line=2,"), "{}", stdout(&o));
     let o = run(t.path(), &["check", "--format", "human", "--color", "always"]);
     assert!(stdout(&o).contains("\x1b["), "--color always colours even into a pipe");
     let o = run(t.path(), &["check", "--format", "human"]);

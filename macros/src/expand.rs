@@ -143,11 +143,10 @@ fn generate(args: &Args, func: ItemFn) -> TokenStream {
 
     let body = if is_async {
         let inner = match &sig.output {
+            // Pin the block's output type so `?` knows its target (the compiler deduces an async block's output
+            // from the `Future<Output = T>` bound).
             ReturnType::Type(_, ty) if !contains_impl_trait(ty) => quote! {
-                async move {
-                    let __conc_profiler_ret: #ty = { #(#stmts)* };
-                    __conc_profiler_ret
-                }
+                #krate::__private::typed_future::<#ty, _>(async move { #(#stmts)* })
             },
             _ => quote!(async move { #(#stmts)* }),
         };

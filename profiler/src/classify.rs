@@ -368,10 +368,13 @@ pub fn fmt_ns(ns: u64) -> String {
 pub fn classify(t: &Timing, th: &Thresholds) -> Classification {
     let wall = t.wall_ns;
     let blocked = t.blocked();
-    let cpu_share = share(t.cpu_ns, wall);
-    let runqueue_share = share(t.runqueue_ns, wall);
-    let blocked_share = share(blocked, wall);
-    let runnable_share = share(t.cpu_ns.saturating_add(t.runqueue_ns), wall);
+    // Probes read the clocks at slightly different instants, so cpu + run-queue can exceed wall by a little:
+    // divide by the larger, so the three shares never add up to more than 100 %.
+    let denom = wall.max(t.cpu_ns.saturating_add(t.runqueue_ns).saturating_add(blocked));
+    let cpu_share = share(t.cpu_ns, denom);
+    let runqueue_share = share(t.runqueue_ns, denom);
+    let blocked_share = share(blocked, denom);
+    let runnable_share = share(t.cpu_ns.saturating_add(t.runqueue_ns), denom);
     let shares = format!(
         "CPU {}, run queue {}, blocked {} of {} wall",
         pct(cpu_share),
@@ -688,8 +691,10 @@ pub fn recommend(c: &Classification, cores: usize, ctx: Context) -> Recommendati
         },
         Verdict::IoBound => {
             let n = io_pool_size(cores, wait, compute);
+            let unbounded = cores as f64 * (1.0 + wait as f64 / (compute.max(1)) as f64);
+            let capped = if unbounded > n as f64 + 0.5 { ", capped" } else { "" };
             let formula = format!(
-                "cores × (1 + wait/compute) = {cores} × (1 + {:.0}%/{:.0}%) ≈ {n}",
+                "cores × (1 + wait/compute) = {cores} × (1 + {:.0}%/{:.0}%) ≈ {n}{capped}",
                 c.blocked_share * 100.0,
                 (c.cpu_share + c.runqueue_share) * 100.0
             );
@@ -888,6 +893,10 @@ mod tests {
         // cpu > wall (clock skew) is clamped.
         assert_eq!(classify(&t(10_000, 20_000, 0), &th()).cpu_share, 1.0);
         assert_eq!(t(100, 200, 0).merged(&t(1000, 0, 0)), t(1100, 200, 0));
+        // cpu + run-queue over wall: shares are scaled so they sum to at most 1.
+        let c = classify(&t(100 * MS, 10 * MS, 95 * MS), &th());
+        assert!(c.cpu_share + c.runqueue_share + c.blocked_share <= 1.0 + 1e-9, "{c:?}");
+        assert_eq!(c.verdict, Verdict::Oversubscribed);
     }
 
     #[test]
@@ -1036,6 +1045,10 @@ mod tests {
         assert!(r.text.contains("tokio") && r.text.contains("≈ 40"), "{}", r.text);
         let py = recommend(&class(Verdict::IoBound, 0.10, 0.0, 0.90), 4, Context::thread(Runtime::Python));
         assert!(py.text.contains("ThreadPoolExecutor(max_workers=40)") && py.text.contains("asyncio"), "{}", py.text);
+        // 99.9 % waiting would ask for 2 × 1000 threads: capped, and the text says so.
+        let r = recommend(&class(Verdict::IoBound, 0.001, 0.0, 0.999), 2, Context::sync_fn());
+        assert_eq!(r.pool_size, Some(2 * MAX_IO_POOL_FACTOR));
+        assert!(r.text.contains("capped"), "{}", r.text);
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //! Written without `unsafe`: the wrapper is an `async` block that pins the inner future on its own stack frame
 //! with [`core::pin::pin!`] and drives it through [`core::future::poll_fn`]. Its state is recorded when it is
 //! dropped: on completion, on cancellation (dropped before completion) and while unwinding from a panic.
+//!
+//! Known limit: a wake-up issued by the executor's own thread when it gets around to it (tokio's timer and I/O
+//! drivers on a current-thread runtime) is timestamped late, so the delay shows as idle rather than scheduled;
+//! wake-ups from other threads (channels, `spawn_blocking` results, multi-thread runtimes) are timed exactly.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -66,7 +70,6 @@ impl Wake for Tracker {
 
 /// Per-future accumulators.
 struct State {
-    cs: &'static Callsite,
     idx: usize,
     created: Instant,
     polled: bool,
@@ -94,7 +97,6 @@ struct State {
 impl State {
     fn new(cs: &'static Callsite, created: Instant) -> State {
         State {
-            cs,
             idx: cs.index(),
             created,
             polled: false,
@@ -122,7 +124,7 @@ impl State {
 
     fn poll<F: Future>(&mut self, fut: std::pin::Pin<&mut F>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let long_poll_ns = crate::export::long_poll_ns();
-        let Some(local_ok) = registry::with_local(|l: &Local| {
+        let ready = registry::with_local(|l: &Local| {
             if !self.polled {
                 self.polled = true;
                 self.sampled = l.data.slot(self.idx).is_some_and(should_sample);
@@ -146,12 +148,11 @@ impl State {
                     None => self.idle += now - last,
                 }
             }
-            true
-        }) else {
+        });
+        if ready.is_none() {
             // Thread-local teardown: just forward.
             return fut.poll(cx);
-        };
-        let _ = local_ok;
+        }
 
         // Poll through the wrapping waker on sampled futures.
         let waker = self.tracker.as_ref().map(|(t, w)| {
@@ -282,7 +283,6 @@ impl Drop for State {
         if recorded.is_none() {
             DROPPED_CALLS.fetch_add(1, Ordering::Relaxed);
         }
-        let _ = self.cs;
     }
 }
 

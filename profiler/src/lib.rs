@@ -45,6 +45,8 @@
 //! to split idle time (waiting for a wake-up) from scheduled-but-not-polled time (executor saturation).
 
 #![deny(unsafe_code)]
+// Without the `enabled` feature the recording machinery is compiled but never called.
+#![cfg_attr(not(feature = "enabled"), allow(dead_code))]
 
 pub mod classify;
 pub mod control;
@@ -74,14 +76,41 @@ pub use conc_profiler_macros::profile_concurrency;
 pub mod __private {
     pub use crate::registry::{Callsite, Kind};
     pub use crate::report::Expectation;
+    #[cfg(feature = "enabled")]
     pub use crate::span::{Guard, enter};
 
+    /// Without the `enabled` feature: a guard with no fields and no `Drop`, so nothing is left to run.
+    #[cfg(not(feature = "enabled"))]
+    #[derive(Debug)]
+    pub struct Guard;
+
+    /// Without the `enabled` feature: does nothing.
+    #[cfg(not(feature = "enabled"))]
+    #[inline(always)]
+    pub fn enter(_cs: &'static Callsite) -> Guard {
+        Guard
+    }
+
+    /// Identity that fixes the output type of an async body (for `?` inference).
+    #[inline(always)]
+    pub fn typed_future<T, F: ::core::future::Future<Output = T>>(fut: F) -> F {
+        fut
+    }
+
     /// Wraps an instrumented async body.
+    #[cfg(feature = "enabled")]
     #[inline]
     pub fn instrument<F: ::core::future::Future>(
         cs: &'static Callsite,
         fut: F,
     ) -> impl ::core::future::Future<Output = F::Output> {
         crate::future::instrument(cs, fut)
+    }
+
+    /// Without the `enabled` feature: returns the body's future unchanged.
+    #[cfg(not(feature = "enabled"))]
+    #[inline(always)]
+    pub fn instrument<F: ::core::future::Future>(_cs: &'static Callsite, fut: F) -> F {
+        fut
     }
 }

@@ -236,3 +236,19 @@ fn user_aliases_do_not_break_expansion() {
     uses_shadowed_names();
     assert_eq!(entry("::uses_shadowed_names").calls, Some(1));
 }
+
+#[profile_concurrency]
+async fn async_panics() -> u32 {
+    std::future::ready(()).await;
+    panic!("async boom")
+}
+
+#[test]
+fn panicking_async_calls_are_recorded_as_unwound() {
+    let r = std::panic::catch_unwind(|| block_on(async_panics()));
+    assert!(r.is_err());
+    let e = entry("::async_panics");
+    assert_eq!(e.calls, Some(1));
+    assert_eq!(e.unwound, Some(1));
+    assert_eq!(e.cancelled, Some(0));
+}

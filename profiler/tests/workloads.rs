@@ -1,10 +1,13 @@
 //! Real workloads through the whole pipeline (instrumentation → probes → registry → classification): spinning
 //! is CPU-bound, sleeping and reading a local socket are I/O-bound, four spinning threads per core are
-//! oversubscribed, an async fn that calls `std::thread::sleep` blocks the executor, nested calls keep self and
+//! oversubscribed, an async fn that calls `std::thread::sleep` blocks the executor, a task woken from another
+//! thread while the executor is blocked is executor-starved, nested calls keep self and
 //! inclusive figures apart, expectations are checked, and concurrent counting loses nothing.
 //!
 //! Assertions are on verdicts only (never on durations); the workloads are long enough (tens of milliseconds)
 //! that the verdicts have wide margins even on a shared, noisy machine.
+
+#![cfg(unix)]
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -163,6 +166,54 @@ fn async_fn_calling_thread_sleep_blocks_the_executor() {
     let polls = good.timing.polls.expect("poll figures");
     assert!(polls.polls >= 8, "{polls:?}");
     assert!(polls.idle_ns > polls.scheduled_ns, "{polls:?}");
+}
+
+#[profile_concurrency]
+async fn hogs_the_executor() {
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(15));
+        tokio::task::yield_now().await;
+    }
+}
+
+#[profile_concurrency]
+async fn waits_for_messages(mut rx: tokio::sync::mpsc::UnboundedReceiver<u32>) -> u32 {
+    let mut n = 0;
+    while rx.recv().await.is_some() {
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn task_woken_from_another_thread_behind_a_blocking_task_is_executor_starved() {
+    let _serial = serial();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    // Another OS thread wakes the receiver every 2 ms; the executor thread is busy with the hog.
+    let sender = std::thread::spawn(move || {
+        for i in 0..30 {
+            std::thread::sleep(Duration::from_millis(2));
+            if tx.send(i).is_err() {
+                break;
+            }
+        }
+    });
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let received = rt.block_on(async {
+        let waiter = tokio::spawn(waits_for_messages(rx));
+        let hog = tokio::spawn(async {
+            for _ in 0..3 {
+                hogs_the_executor().await;
+            }
+        });
+        hog.await.unwrap();
+        waiter.await.unwrap()
+    });
+    sender.join().unwrap();
+    assert_eq!(received, 30);
+    let e = entry("::waits_for_messages");
+    assert_eq!(e.classification.verdict, Verdict::ExecutorStarved, "{}", e.classification.evidence);
+    assert_eq!(entry("::hogs_the_executor").classification.verdict, Verdict::BlocksExecutor);
 }
 
 #[profile_concurrency]

@@ -5,7 +5,8 @@
 //! ::warning file=src/main.rs,line=3,col=5,endLine=3,endColumn=30,title=CA101 blocking-sleep-in-async::message
 //! ```
 //!
-//! Severity `error` gives `::error`, `warning` gives `::warning`, `info` gives `::notice`. The help is appended
+//! `file` is relative to the working directory (where the workflow checked the repository out) when the path
+//! lies below it. Severity `error` gives `::error`, `warning` gives `::warning`, `info` gives `::notice`. The help is appended
 //! to the message on a new line. Values are escaped as the Actions runner expects (`%`, CR and LF everywhere;
 //! `:` and `,` in properties too).
 
@@ -13,6 +14,7 @@ use std::io::{self, Write};
 
 use crate::diagnostic::Severity;
 use crate::engine::CheckReport;
+use crate::output::relative_to_cwd;
 
 /// Writes one workflow command a finding.
 pub fn write(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
@@ -30,7 +32,7 @@ pub fn write(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "::{cmd} file={},line={},col={},endLine={},endColumn={},title={}::{}",
-            escape_property(&d.path.to_string_lossy().replace('\\', "/")),
+            escape_property(&super::json::portable_path(&relative_to_cwd(&d.path))),
             d.span.start.line,
             d.span.start.column,
             d.span.end.line,

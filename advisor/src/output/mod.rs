@@ -71,6 +71,17 @@ pub fn rule_doc(rule: &RuleMeta) -> String {
     out
 }
 
+/// An absolute `path` below the working directory made relative to it; any other path unchanged.
+pub fn relative_to_cwd(path: &std::path::Path) -> std::path::PathBuf {
+    if path.is_absolute()
+        && let Ok(cwd) = std::env::current_dir()
+        && let Ok(rel) = path.strip_prefix(&cwd)
+    {
+        return rel.to_path_buf();
+    }
+    path.to_path_buf()
+}
+
 /// `1 finding`, `2 findings`.
 pub(crate) fn plural(n: usize, word: &str) -> String {
     if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }

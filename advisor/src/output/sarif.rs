@@ -68,11 +68,7 @@ fn encode_uri_path(s: &str) -> String {
 
 /// The artifact location of `path`: relative to the working directory when possible.
 fn artifact_location(path: &Path) -> Value {
-    let rel = if path.is_absolute() {
-        std::env::current_dir().ok().and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
-    } else {
-        Some(path.to_path_buf())
-    };
+    let rel = Some(super::relative_to_cwd(path)).filter(|p| !p.is_absolute());
     match rel {
         Some(rel) => json!({
             "uri": encode_uri_path(&super::json::portable_path(&rel)),

@@ -324,6 +324,8 @@ pub enum ExprKind<'a> {
     },
     /// A tuple, list, set or dict display (a dict's keys and values in order).
     Sequence(Vec<Expr<'a>>),
+    /// `yield` / `yield from`: its operand, if any.
+    Yield(Vec<Expr<'a>>),
     /// Any other expression: its direct sub-expressions in source order.
     Other(Vec<Expr<'a>>),
 }
@@ -410,7 +412,7 @@ impl<'a> Expr<'a> {
                 }
                 elts.iter().for_each(f);
             }
-            ExprKind::Sequence(items) | ExprKind::Other(items) => items.iter().for_each(f),
+            ExprKind::Sequence(items) | ExprKind::Yield(items) | ExprKind::Other(items) => items.iter().for_each(f),
         }
     }
 
@@ -525,6 +527,37 @@ impl<'a> Stmt<'a> {
             _ => {}
         }
     }
+}
+
+/// Calls `f` on every top-level expression of the statements of a function body, not entering nested `def`s
+/// or classes.
+pub fn walk_body_exprs<'s, 'a>(body: &'s [Stmt<'a>], f: &mut dyn FnMut(&'s Expr<'a>)) {
+    for s in body {
+        if matches!(s.kind, StmtKind::FunctionDef(_) | StmtKind::ClassDef(_)) {
+            continue;
+        }
+        s.for_each_expr(&mut *f);
+        s.for_each_block(&mut |b| walk_body_exprs(b, &mut *f));
+    }
+}
+
+/// Whether a function body contains `yield` (outside nested functions and lambdas): calling it only makes a
+/// generator.
+pub fn is_generator(body: &[Stmt<'_>]) -> bool {
+    fn has_yield(e: &Expr<'_>) -> bool {
+        match &e.kind {
+            ExprKind::Yield(_) => true,
+            ExprKind::Lambda { .. } => false,
+            _ => {
+                let mut hit = false;
+                e.for_each_child(&mut |c| hit = hit || has_yield(c));
+                hit
+            }
+        }
+    }
+    let mut hit = false;
+    walk_body_exprs(body, &mut |e| hit = hit || has_yield(e));
+    hit
 }
 
 /// Converts byte offsets into 1-based lines and 1-based character columns.

@@ -12,6 +12,7 @@ pub mod parse;
 pub mod rules;
 pub mod semantic;
 pub mod summary;
+mod survey;
 
 use std::path::Path;
 
@@ -96,6 +97,13 @@ impl Checker<'_, '_, '_> {
         (format!("`{}` is defined here", info.def.name), Some(self.span(info.def.name_range)))
     }
 
+    /// Where a piece of evidence is, for messages: `line 12`, or `line 12, in `helper`` when it was found in a
+    /// function called from `f`.
+    pub fn evidence_place(&self, ev: &summary::Evidence, f: FuncId) -> String {
+        let line = self.line(ev.range);
+        if ev.func == f { format!("line {line}") } else { format!("line {line}, in `{}`", self.func_name(ev.func)) }
+    }
+
     /// The 1-based line of a byte range.
     pub fn line(&self, r: Range) -> usize {
         self.lines.line(r.start)
@@ -153,5 +161,70 @@ mod tests {
         assert_eq!(d.len(), 1, "{d:?}");
         // `    é = 'ü'; ` is 13 characters (15 bytes): `time` starts at character column 14.
         assert_eq!((d[0].span.start.line, d[0].span.start.column), (3, 14));
+    }
+}
+
+#[cfg(test)]
+mod rule_tests {
+    use super::*;
+    use crate::diagnostic::Severity;
+    use crate::registry;
+
+    fn run(src: &str, rule: &str, free_threaded: bool) -> Vec<Diagnostic> {
+        let mut settings = Settings::only(&[registry::find(rule).unwrap()]);
+        settings.python.free_threaded = free_threaded;
+        analyze(Path::new("t.py"), src, &settings)
+    }
+
+    const CPU_THREADS: &str = "import threading\nhits = 0\ndef work(n):\n    global hits\n    hits += 1\n    return sum(i * i for i in range(n))\nfor _ in range(4):\n    threading.Thread(target=work, args=(10,)).start()\n";
+
+    #[test]
+    fn rule_1_changes_advice_and_severity_when_free_threaded() {
+        let gil = run(CPU_THREADS, "cpu-bound-work-on-threads", false);
+        assert_eq!(gil.len(), 1);
+        assert_eq!(gil[0].severity, Severity::Warning);
+        assert!(gil[0].message.contains("the GIL lets one thread run"), "{}", gil[0].message);
+        assert!(gil[0].help.as_deref().unwrap().contains("ProcessPoolExecutor"));
+        let ft = run(CPU_THREADS, "cpu-bound-work-on-threads", true);
+        assert_eq!(ft.len(), 1);
+        assert_eq!(ft[0].severity, Severity::Info);
+        assert!(ft[0].message.contains("free-threaded"), "{}", ft[0].message);
+        assert!(ft[0].help.as_deref().unwrap().contains("sys._is_gil_enabled()"));
+    }
+
+    #[test]
+    fn rule_5_changes_advice_when_free_threaded() {
+        let gil = run(CPU_THREADS, "unlocked-shared-state-in-threads", false);
+        assert_eq!(gil.len(), 1, "{gil:?}");
+        assert!(gil[0].message.contains("the GIL does not make"), "{}", gil[0].message);
+        let ft = run(CPU_THREADS, "unlocked-shared-state-in-threads", true);
+        assert_eq!(ft.len(), 1);
+        assert!(ft[0].message.contains("free-threaded CPython"), "{}", ft[0].message);
+    }
+
+    #[test]
+    fn evidence_in_a_callee_names_it() {
+        let src = "import threading\ndef inner(n):\n    return sum(i * i for i in range(n))\ndef outer(n):\n    return inner(n)\nthreading.Thread(target=outer).start()\n";
+        let d = run(src, "cpu-bound-work-on-threads", false);
+        assert_eq!(d.len(), 1);
+        assert!(d[0].message.contains("line 3, in `inner`"), "{}", d[0].message);
+        assert_eq!(d[0].notes.len(), 2);
+    }
+
+    #[test]
+    fn pool_limit_comes_from_settings() {
+        let src = "from concurrent.futures import ProcessPoolExecutor\ndef crunch(n):\n    return sum(i * i for i in range(n))\ndef run(xs):\n    with ProcessPoolExecutor(max_workers=16) as ex:\n        return list(ex.map(crunch, xs))\n";
+        assert!(run(src, "oversized-or-per-call-pool", false).is_empty());
+        let mut settings = Settings::only(&[registry::find("oversized-or-per-call-pool").unwrap()]);
+        settings.python.max_workers = 8;
+        let d = analyze(Path::new("t.py"), src, &settings);
+        assert_eq!(d.len(), 1);
+        assert!(d[0].message.contains("16 processes"), "{}", d[0].message);
+    }
+
+    #[test]
+    fn disabled_rules_report_nothing() {
+        let settings = Settings::only(&[]);
+        assert!(analyze(Path::new("t.py"), CPU_THREADS, &settings).is_empty());
     }
 }

@@ -353,6 +353,8 @@ fn expr<'a>(x: &'a ra::Expr, depth: u32) -> Expr<'a> {
         | ra::Expr::EllipsisLiteral(_)
         | ra::Expr::BytesLiteral(_)
         | ra::Expr::StringLiteral(_) => ExprKind::Literal,
+        ra::Expr::Yield(y) => ExprKind::Yield(y.value.as_deref().map(e).into_iter().collect()),
+        ra::Expr::YieldFrom(y) => ExprKind::Yield(vec![e(&y.value)]),
         other => {
             let mut c = Children::default();
             visitor::walk_expr(&mut c, other);

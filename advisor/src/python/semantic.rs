@@ -62,6 +62,9 @@ pub struct CallSite<'m, 'a> {
     pub dropped: bool,
     /// The call is the operand of `await`.
     pub awaited: bool,
+    /// The result is cached: the call is assigned to an attribute or item (`self._pool = …`), or made under
+    /// `if … is None:` (lazy initialisation).
+    pub cached: bool,
 }
 
 /// A pool constructor call (`ThreadPoolExecutor(…)`, `multiprocessing.Pool(…)`).
@@ -109,6 +112,10 @@ pub struct Model<'m, 'a> {
     pub imports: HashMap<&'a str, String>,
     /// Every function.
     pub funcs: Vec<FuncInfo<'m, 'a>>,
+    /// Functions by name.
+    funcs_by_name: HashMap<&'a str, Vec<FuncId>>,
+    /// Functions by the start of their `def` statement.
+    funcs_by_start: HashMap<u32, FuncId>,
     /// Every class, by name, with whether it is local to a function.
     pub classes: HashMap<&'a str, (&'m ClassDef<'a>, bool)>,
     /// Values assigned to names, by scope (`None`: module level).
@@ -237,6 +244,8 @@ impl<'m, 'a> Model<'m, 'a> {
             module,
             imports: HashMap::new(),
             funcs: Vec::new(),
+            funcs_by_name: HashMap::new(),
+            funcs_by_start: HashMap::new(),
             classes: HashMap::new(),
             bindings: HashMap::new(),
             attr_bindings: HashMap::new(),
@@ -248,8 +257,12 @@ impl<'m, 'a> Model<'m, 'a> {
         };
         let mut idx = Indexer { m: &mut m, scope: None, class: None, local: false };
         idx.block(&module.body);
+        for (i, f) in m.funcs.iter().enumerate() {
+            m.funcs_by_name.entry(f.def.name).or_default().push(i);
+            m.funcs_by_start.insert(f.range.start, i);
+        }
         m.calls_by_func = vec![Vec::new(); m.funcs.len()];
-        let mut col = Collector { m: &mut m, scope: None, in_async: false, loop_range: None, at_import: true };
+        let mut col = Collector { m: &mut m, scope: None, in_async: false, loop_range: None, at_import: true, lazy: 0 };
         col.block(&module.body);
         for (i, c) in m.calls.iter().enumerate() {
             if let Some(f) = c.scope {
@@ -266,9 +279,11 @@ impl<'m, 'a> Model<'m, 'a> {
         if self.imports.contains_key(name) {
             return None;
         }
+        let candidates = self.funcs_by_name.get(name)?;
         let mut s = scope;
         loop {
-            if let Some(id) = self.funcs.iter().position(|f| f.parent == s && f.class.is_none() && f.def.name == name) {
+            if let Some(&id) = candidates.iter().find(|&&f| self.funcs[f].parent == s && self.funcs[f].class.is_none())
+            {
                 return Some(id);
             }
             match s {
@@ -280,7 +295,7 @@ impl<'m, 'a> Model<'m, 'a> {
 
     /// The method `name` of class `class`.
     pub fn method(&self, class: &str, name: &str) -> Option<FuncId> {
-        self.funcs.iter().position(|f| f.class == Some(class) && f.def.name == name)
+        self.funcs_by_name.get(name)?.iter().copied().find(|&f| self.funcs[f].class == Some(class))
     }
 
     /// The definition a callable expression names: a function, `self.method`, `Class.method`, or the first
@@ -626,6 +641,7 @@ struct Collector<'x, 'm, 'a> {
     in_async: bool,
     loop_range: Option<Range>,
     at_import: bool,
+    lazy: u32,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -633,6 +649,12 @@ struct ExprCtx {
     in_lambda: bool,
     dropped: bool,
     awaited: bool,
+    cached: bool,
+}
+
+/// `x is None`, `x == None`.
+fn tests_none(test: &Expr<'_>) -> bool {
+    matches!(&test.kind, ExprKind::Compare { comparators, .. } if comparators.iter().any(|c| matches!(c.kind, ExprKind::NoneLiteral)))
 }
 
 impl<'m, 'a> Collector<'_, 'm, 'a> {
@@ -643,7 +665,7 @@ impl<'m, 'a> Collector<'_, 'm, 'a> {
     }
 
     fn func_id(&self, range: Range) -> Option<FuncId> {
-        self.m.funcs.iter().position(|f| f.range == range)
+        self.m.funcs_by_start.get(&range.start).copied()
     }
 
     fn stmt(&mut self, s: &'m Stmt<'a>) {
@@ -685,6 +707,23 @@ impl<'m, 'a> Collector<'_, 'm, 'a> {
                 self.block(orelse);
             }
             StmtKind::Expr(e) => self.expr(e, ExprCtx { dropped: true, ..ExprCtx::default() }),
+            StmtKind::If { test, body, orelse } if tests_none(test) => {
+                self.expr(test, ExprCtx::default());
+                self.lazy += 1;
+                self.block(body);
+                self.lazy -= 1;
+                self.block(orelse);
+            }
+            StmtKind::Assign { targets, value: Some(v) }
+                if targets
+                    .iter()
+                    .any(|t| matches!(t.kind, ExprKind::Attribute { .. } | ExprKind::Subscript { .. })) =>
+            {
+                self.expr(v, ExprCtx { cached: true, ..ExprCtx::default() });
+                for t in targets {
+                    self.expr(t, ExprCtx::default());
+                }
+            }
             StmtKind::ClassDef(c) => {
                 for e in c.decorators.iter().chain(&c.bases) {
                     self.expr(e, ExprCtx::default());
@@ -715,13 +754,14 @@ impl<'m, 'a> Collector<'_, 'm, 'a> {
                     at_import: self.at_import && !ctx.in_lambda,
                     dropped: ctx.dropped,
                     awaited: ctx.awaited,
+                    cached: ctx.cached || self.lazy > 0,
                 });
-                let inner = ExprCtx { dropped: false, awaited: false, ..ctx };
+                let inner = ExprCtx { dropped: false, awaited: false, cached: false, ..ctx };
                 e.for_each_child(&mut |c| self.expr(c, inner));
             }
             ExprKind::Await(v) => self.expr(v, ExprCtx { awaited: true, dropped: false, ..ctx }),
             ExprKind::Lambda { body, .. } => {
-                self.expr(body, ExprCtx { in_lambda: true, dropped: false, awaited: false });
+                self.expr(body, ExprCtx { in_lambda: true, ..ExprCtx::default() });
             }
             ExprKind::Comprehension { .. } => {
                 let saved = self.loop_range;

@@ -8,16 +8,17 @@
 //!   `hashlib.pbkdf2_hmac`/`scrypt`; recursion whose results are combined arithmetically (`fib(n-1) + fib(n-2)`).
 //! - **I/O**: `time.sleep`, `open`, `input`, `subprocess`, `os.system`, sockets, `requests`/`httpx`/`urllib`,
 //!   database drivers; methods called on objects these return.
+//! - I/O only under an `if` or in an `except` block is conditional, so *weak*: the function may not do it.
 //! - `print` and logging are *weak* I/O: they neither make a function I/O-bound nor leave a loop CPU-heavy (a
 //!   thread that only prints is not CPU-bound).
 //!
 //! A function with both kinds of evidence, or with a call into code the model cannot see (another module, a
 //! third-party library), is **unknown**; rules stay silent on unknown targets.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
-use super::ast::{BinOp, Expr, ExprKind, Range, Stmt, StmtKind};
+use super::ast::{BinOp, Expr, ExprKind, Range, Stmt, StmtKind, walk_body_exprs};
 use super::semantic::{FuncId, Model};
 
 /// One piece of evidence.
@@ -31,6 +32,10 @@ pub struct Evidence {
     pub func: FuncId,
     /// The work runs in C code that releases the GIL (hashlib, zlib, bz2, lzma): threads do run it in parallel.
     pub releases_gil: bool,
+    /// Strong evidence of *much* work (a large literal range, nested arithmetic loops, hashing/compression/parsing
+    /// in a loop, arithmetic recursion); weak evidence (`range(n)` or `while` with arithmetic) only says what
+    /// *kind* of work a function does, which is enough for a function handed to a thread or a pool.
+    pub strong: bool,
 }
 
 /// The classification of a function's work.
@@ -74,15 +79,6 @@ impl Summary {
     /// Whether some of the CPU work holds the GIL (pure Python bytecode).
     pub fn holds_gil(&self) -> bool {
         self.cpu.iter().any(|e| !e.releases_gil)
-    }
-
-    fn merge(&mut self, other: &Summary) {
-        self.cpu.extend(other.cpu.iter().cloned());
-        self.io.extend(other.io.iter().cloned());
-        self.weak_io |= other.weak_io;
-        if self.unknown.is_none() {
-            self.unknown.clone_from(&other.unknown);
-        }
     }
 }
 
@@ -319,6 +315,8 @@ pub struct Summarizer<'x, 'm, 'a> {
     heavy_range: i64,
     cache: RefCell<HashMap<FuncId, Summary>>,
     in_progress: RefCell<Vec<FuncId>>,
+    /// Depth of `if`/`except` blocks around the statement being scanned: I/O there is conditional, so weak.
+    conditional: Cell<u32>,
 }
 
 #[derive(Default)]
@@ -354,8 +352,9 @@ fn is_arith(op: BinOp) -> bool {
     !matches!(op, BinOp::BitOr | BinOp::MatMult)
 }
 
+/// Operands that make `+`/`%` concatenation or formatting, not arithmetic.
 fn is_stringy(e: &Expr<'_>) -> bool {
-    matches!(e.kind, ExprKind::Str(_) | ExprKind::Other(_))
+    matches!(e.kind, ExprKind::Str(_) | ExprKind::Other(_) | ExprKind::Sequence(_) | ExprKind::Comprehension { .. })
 }
 
 impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
@@ -366,6 +365,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
             heavy_range: i64::try_from(heavy_range).unwrap_or(i64::MAX),
             cache: RefCell::new(HashMap::new()),
             in_progress: RefCell::new(Vec::new()),
+            conditional: Cell::new(0),
         }
     }
 
@@ -385,7 +385,9 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
         self.in_progress.borrow_mut().push(f);
         let mut scan = Scan::default();
         let body = &self.model.funcs[f].def.body;
+        let saved = self.conditional.replace(0);
         self.stmts(f, body, &mut scan);
+        self.conditional.set(saved);
         let mut s = Summary { cpu: scan.cpu, io: scan.io, weak_io: scan.weak_io, unknown: scan.unknown_fn };
         if s.io.is_empty()
             && let Some(r) = self.arithmetic_recursion(f)
@@ -395,6 +397,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                 what: "recursion combining its results arithmetically".into(),
                 func: f,
                 releases_gil: false,
+                strong: true,
             });
         }
         self.in_progress.borrow_mut().retain(|&g| g != f);
@@ -429,7 +432,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
             }
             e.for_each_child(&mut |c| visit(c, name, found));
         }
-        walk_function_exprs(&self.model.funcs[f].def.body, &mut |e| visit(e, name, &mut found));
+        walk_body_exprs(&self.model.funcs[f].def.body, &mut |e| visit(e, name, &mut found));
         found
     }
 
@@ -512,6 +515,21 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                 self.expr(f, value, scan);
                 self.expr(f, target, scan);
             }
+            StmtKind::If { test, body, orelse } => {
+                self.expr(f, test, scan);
+                self.conditional.set(self.conditional.get() + 1);
+                self.stmts(f, body, scan);
+                self.stmts(f, orelse, scan);
+                self.conditional.set(self.conditional.get() - 1);
+            }
+            StmtKind::Try { body, handlers, orelse, finalbody } => {
+                self.stmts(f, body, scan);
+                self.conditional.set(self.conditional.get() + 1);
+                handlers.iter().for_each(|h| self.stmts(f, h, scan));
+                self.conditional.set(self.conditional.get() - 1);
+                self.stmts(f, orelse, scan);
+                self.stmts(f, finalbody, scan);
+            }
             StmtKind::With { is_async, .. } => {
                 scan.awaits |= *is_async;
                 s.for_each_expr(&mut |e| self.expr(f, e, scan));
@@ -524,13 +542,26 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
         }
     }
 
+    /// The integer value of a constant expression, or of a name bound only to one (`LOOPS = 5`).
+    fn const_of(&self, e: &Expr<'a>, f: FuncId) -> Option<i64> {
+        if let Some(v) = e.const_int() {
+            return Some(v);
+        }
+        let values = self.model.binding(e.as_name()?, Some(f))?;
+        let first = values.first()?.const_int()?;
+        values.iter().all(|v| v.const_int() == Some(first)).then_some(first)
+    }
+
     /// What a `for` iterates: a literal range (its length), a computed `range(n)`, or something else.
     fn range_bound(&self, f: FuncId, iter: &Expr<'a>) -> Option<RangeBound> {
+        if let ExprKind::Sequence(items) = &iter.kind {
+            return Some(RangeBound::Literal(i64::try_from(items.len()).unwrap_or(i64::MAX)));
+        }
         let call = iter.as_call()?;
         if self.model.qualify(&call.func, Some(f)).as_deref() != Some("builtins.range") {
             return None;
         }
-        let consts: Vec<Option<i64>> = call.args.iter().map(Expr::const_int).collect();
+        let consts: Vec<Option<i64>> = call.args.iter().map(|a| self.const_of(a, f)).collect();
         match consts.as_slice() {
             [Some(n)] => Some(RangeBound::Literal(*n)),
             [Some(a), Some(b), ..] => Some(RangeBound::Literal(b.saturating_sub(*a))),
@@ -555,8 +586,11 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
     ) {
         let clean = inner.io.is_empty() && !inner.weak_io && !inner.awaits && inner.unknown_fn.is_none();
         let big = matches!(bound, Some(RangeBound::Literal(n)) if n >= self.heavy_range);
+        // A loop over a small literal range or a short literal list is evidence of little work, not much.
+        let small = matches!(bound, Some(RangeBound::Literal(n)) if n < self.heavy_range);
         let computing = inner.arith && !inner.unknown_method;
         let heavy = clean
+            && !small
             && (big
                 || (computing && (inner.loops > 0 || bound.is_some()))
                 || (!inner.heavy_calls.is_empty() && !inner.unknown_method));
@@ -576,16 +610,19 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
             } else {
                 format!("{what} doing arithmetic")
             };
+            let strong = big || (computing && inner.loops > 0) || inner.heavy_calls.iter().any(|h| h.strong);
+            // Index bookkeeping around GIL-releasing calls (`pos += size`) does not make the loop hold the GIL.
             let releases_gil = !big
-                && !inner.arith
+                && inner.loops == 0
                 && !inner.heavy_calls.is_empty()
                 && inner.heavy_calls.iter().all(|h| h.releases_gil);
             // Report the outermost heavy loop only.
             inner.cpu.retain(|e| !range.contains(e.range) || e.func != f);
-            inner.cpu.push(Evidence { range, what: desc, func: f, releases_gil });
+            inner.cpu.push(Evidence { range, what: desc, func: f, releases_gil, strong });
         }
-        inner.loops += 1;
-        inner.awaits = false;
+        if !small {
+            inner.loops += 1;
+        }
         outer.absorb(inner);
     }
 
@@ -627,19 +664,36 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
             ExprKind::Call(call) => {
                 match self.classify_call(f, e) {
                     CallClass::Pure => {}
+                    CallClass::Io(_) if self.conditional.get() > 0 => scan.weak_io = true,
                     CallClass::Io(q) => {
-                        scan.io.push(Evidence { range: e.range, what: q, func: f, releases_gil: true });
+                        scan.io.push(Evidence { range: e.range, what: q, func: f, releases_gil: true, strong: true });
                     }
                     CallClass::WeakIo => scan.weak_io = true,
                     CallClass::HeavyInLoop(q, rel) => {
-                        scan.heavy_calls.push(Evidence { range: e.range, what: q, func: f, releases_gil: rel });
+                        scan.heavy_calls.push(Evidence {
+                            range: e.range,
+                            what: q,
+                            func: f,
+                            releases_gil: rel,
+                            strong: true,
+                        });
                     }
                     CallClass::Heavy(q, rel) => {
-                        scan.cpu.push(Evidence { range: e.range, what: format!("`{q}`"), func: f, releases_gil: rel });
+                        scan.cpu.push(Evidence {
+                            range: e.range,
+                            what: format!("`{q}`"),
+                            func: f,
+                            releases_gil: rel,
+                            strong: true,
+                        });
                     }
                     CallClass::Func(g) => {
                         let s = self.summary(g);
-                        scan.io.extend(s.io.iter().cloned());
+                        if self.conditional.get() > 0 {
+                            scan.weak_io |= !s.io.is_empty();
+                        } else {
+                            scan.io.extend(s.io.iter().cloned());
+                        }
                         scan.weak_io |= s.weak_io;
                         if scan.unknown_fn.is_none() {
                             scan.unknown_fn.clone_from(&s.unknown);
@@ -652,6 +706,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                                 what: self.model.funcs[g].def.name.to_string(),
                                 func: f,
                                 releases_gil: !s.holds_gil(),
+                                strong: s.cpu.iter().any(|e| e.strong),
                             });
                         }
                     }
@@ -659,7 +714,8 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                         if matches!(call.func.kind, ExprKind::Attribute { .. }) && q.starts_with('.') {
                             scan.unknown_method = true;
                         } else if scan.unknown_fn.is_none() {
-                            scan.unknown_fn = Some(Evidence { range: e.range, what: q, func: f, releases_gil: false });
+                            scan.unknown_fn =
+                                Some(Evidence { range: e.range, what: q, func: f, releases_gil: false, strong: false });
                         }
                     }
                 }
@@ -674,17 +730,6 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
 enum RangeBound {
     Literal(i64),
     Unbounded,
-}
-
-/// Calls `f` on every top-level expression of the statements of a function body (not nested `def`s/classes).
-pub fn walk_function_exprs<'s, 'a>(body: &'s [Stmt<'a>], f: &mut dyn FnMut(&'s Expr<'a>)) {
-    for s in body {
-        if matches!(s.kind, StmtKind::FunctionDef(_) | StmtKind::ClassDef(_)) {
-            continue;
-        }
-        s.for_each_expr(&mut *f);
-        s.for_each_block(&mut |b| walk_function_exprs(b, &mut *f));
-    }
 }
 
 #[cfg(test)]

@@ -66,14 +66,14 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
         }
         let Some(ev) = s.cpu.iter().find(|e| !e.releases_gil) else { continue };
         let name = cx.func_name(f).to_string();
-        let ev_line = cx.line(ev.range);
+        let ev_line = cx.evidence_place(ev, f);
         let mut d = if cx.settings.python.free_threaded {
             let mut d = cx
                 .diagnostic(
                     &RULE,
                     spawn.range,
                     format!(
-                        "`{name}` is CPU-bound ({} at line {ev_line}) and runs on threads (`{}`): on free-threaded \
+                        "`{name}` is CPU-bound ({} at {ev_line}) and runs on threads (`{}`): on free-threaded \
                      CPython (3.13t/3.14t) these threads run in parallel, as long as the GIL stays disabled",
                         ev.what, spawn.api
                     ),
@@ -90,7 +90,7 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
                 &RULE,
                 spawn.range,
                 format!(
-                    "`{name}` is CPU-bound ({} at line {ev_line}) but runs on threads (`{}`): the GIL lets one \
+                    "`{name}` is CPU-bound ({} at {ev_line}) but runs on threads (`{}`): the GIL lets one \
                      thread run Python code at a time, so they take turns instead of running in parallel",
                     ev.what, spawn.api
                 ),

@@ -3,21 +3,24 @@
 
 use crate::declare_rule;
 use crate::python::Checker;
+use crate::python::ast::is_generator;
 use crate::python::summary::Kind;
 
 declare_rule! {
     /// ## What it does
-    /// Finds CPU-heavy loops written directly in an `async def` that contain no `await` (loops over large
-    /// ranges, arithmetic over `range(n)`, nested arithmetic loops, hashing/compression/parsing in a loop), and
-    /// direct, non-awaited calls from an `async def` to a function of the same module that is CPU-heavy.
+    /// Finds CPU-heavy loops written directly in an `async def` that contain no `await`, and direct, non-awaited
+    /// calls from an `async def` to a (non-generator) function of the same module that is CPU-heavy. Only strong
+    /// evidence counts here: loops over a literal range of at least `python.heavy-range`, nested loops doing
+    /// arithmetic, hashing/compression/parsing in a loop, arithmetic recursion. (A single `for i in range(n)`
+    /// with arithmetic says what kind of work it is, not how much.)
     ///
     /// ## Why is this bad?
     /// The event loop runs one task at a time; a task only gives way at an `await`. A long computation without
     /// one holds the loop: every other task — requests, timeouts, heartbeats — waits for it.
     ///
     /// ## Known problems
-    /// The rule sees code, not data: a loop over `range(n)` is reported even if `n` is small in practice.
-    /// Suppress it there. Loops in functions of other modules are not followed.
+    /// The rule sees code, not data: a nested loop over two lists is reported even if they are short in
+    /// practice. Suppress it there. Loops in functions of other modules are not followed.
     ///
     /// ## Example
     /// ```python
@@ -57,7 +60,8 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
         if !info.def.is_async {
             continue;
         }
-        let loops = cx.summaries.heavy_loops(f);
+        let mut loops = cx.summaries.heavy_loops(f);
+        loops.retain(|e| e.strong);
         for ev in &loops {
             let d = cx
                 .diagnostic(
@@ -77,14 +81,15 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
                 continue;
             }
             let Some(g) = model.resolve_function(&c.call.func, c.scope) else { continue };
-            if model.funcs[g].def.is_async {
+            // Calling a generator function only makes a generator; an `async def` is awaited elsewhere.
+            if model.funcs[g].def.is_async || is_generator(&model.funcs[g].def.body) {
                 continue;
             }
             let s = cx.summaries.summary(g);
             if s.kind() != Kind::CpuHeavy {
                 continue;
             }
-            let Some(ev) = s.cpu.first() else { continue };
+            let Some(ev) = s.cpu.iter().find(|e| e.strong) else { continue };
             let d = cx
                 .diagnostic(
                     &RULE,

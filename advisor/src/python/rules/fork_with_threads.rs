@@ -3,13 +3,15 @@
 use crate::declare_rule;
 use crate::python::Checker;
 use crate::python::ast::ExprKind;
-use crate::python::semantic::Exec;
+use crate::python::ast::Range;
+use crate::python::semantic::{Exec, FuncId, Model};
 
 declare_rule! {
     /// ## What it does
     /// Finds `os.fork()`, `os.forkpty()`, `pty.fork()`, `multiprocessing.set_start_method("fork")` and
-    /// `multiprocessing.get_context("fork")` in a module that also starts threads (`threading.Thread`,
-    /// thread pools, `asyncio.to_thread`, `loop.run_in_executor`).
+    /// `multiprocessing.get_context("fork")` where the same program path also starts threads
+    /// (`threading.Thread`, thread pools, `asyncio.to_thread`, `loop.run_in_executor`): in the same function, in
+    /// a method of the same class, in a function that calls (or is called by) it, or at import time.
     ///
     /// ## Why is this bad?
     /// `fork()` copies only the calling thread. Locks held by the other threads at that moment — inside
@@ -18,7 +20,9 @@ declare_rule! {
     /// deadlocks in the child`), and 3.14 no longer uses `fork` by default on Linux.
     ///
     /// ## Known problems
-    /// The rule sees that both happen in the module, not their order: forking before any thread starts is safe.
+    /// The rule sees that both happen on related code paths, not their order: forking before any thread starts is
+    /// safe. Forks and threads in unrelated classes of one module (`ForkingMixIn` / `ThreadingMixIn`) are not
+    /// reported.
     ///
     /// ## Example
     /// ```python
@@ -40,17 +44,36 @@ declare_rule! {
     };
 }
 
+/// Whether a fork in `fork` and a thread start in `thread` belong to the same program path: the same function,
+/// threads started at import time, methods of one class, or one function calling the other.
+fn related(model: &Model<'_, '_>, fork: Option<FuncId>, thread: Option<FuncId>) -> bool {
+    let (Some(f), Some(t)) = (fork, thread) else { return true };
+    if f == t {
+        return true;
+    }
+    let class = |x: FuncId| model.funcs[x].class.or_else(|| model.funcs[x].parent.and_then(|p| model.funcs[p].class));
+    if class(f).is_some() && class(f) == class(t) {
+        return true;
+    }
+    model.callees(f).any(|(_, g)| g == t) || model.callees(t).any(|(_, g)| g == f)
+}
+
 /// Reports fork calls in modules that start threads.
 pub fn check(cx: &mut Checker<'_, '_, '_>) {
     let model = cx.model;
-    let thread_start = model
+    let thread_starts: Vec<(Range, Option<FuncId>)> = model
         .spawns
         .iter()
-        .filter(|s| s.exec == Exec::Threads)
-        .map(|s| s.range)
-        .chain(model.pools.iter().filter(|p| p.exec == Exec::Threads).map(|p| model.calls[p.site].range))
-        .min();
-    let Some(thread_start) = thread_start else { return };
+        .filter(|s| s.exec == Exec::Threads && s.site.is_some())
+        .map(|s| (s.range, s.scope))
+        .chain(model.pools.iter().filter(|p| p.exec == Exec::Threads).map(|p| {
+            let c = &model.calls[p.site];
+            (c.range, c.scope)
+        }))
+        .collect();
+    if thread_starts.is_empty() {
+        return;
+    }
     for c in &model.calls {
         let Some(q) = c.qual.as_deref() else { continue };
         let is_fork = match q {
@@ -63,6 +86,9 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
         if !is_fork {
             continue;
         }
+        let Some(&(thread_start, _)) = thread_starts.iter().find(|(_, t)| related(model, c.scope, *t)) else {
+            continue;
+        };
         let shown = if q == "multiprocessing.get_context" {
             "get_context(\"fork\")".to_string()
         } else if q.starts_with("multiprocessing") {

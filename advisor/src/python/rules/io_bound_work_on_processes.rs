@@ -9,7 +9,7 @@ declare_rule! {
     /// ## What it does
     /// Finds I/O-bound functions (sleeping, network, files, subprocesses, database drivers — and no CPU-heavy
     /// work) run in worker processes: `ProcessPoolExecutor.submit/map`, `multiprocessing.Pool.map/apply_async/…`,
-    /// `multiprocessing.Process(target=…)`, `loop.run_in_executor(process_pool, …)`.
+    /// `loop.run_in_executor(process_pool, …)`, and `multiprocessing.Process(target=…)` started in a loop.
     ///
     /// ## Why is this bad?
     /// A worker process costs a whole interpreter (tens of MB) and start-up time, and every argument and result
@@ -18,8 +18,9 @@ declare_rule! {
     ///
     /// ## Known problems
     /// Only targets whose I/O is clear and whose other calls the analysis can see are reported; a worker that
-    /// also calls a library it cannot see is left alone. A process may be chosen on purpose for isolation (a
-    /// crashing driver, a memory leak): suppress the finding there.
+    /// also calls a library it cannot see is left alone. A single `Process(target=…)` is not judged: it is
+    /// often there for isolation (a per-process lock, a signal, a crashing driver). Suppress the finding where a
+    /// pool of processes is chosen on purpose for isolation.
     ///
     /// ## Example
     /// ```python
@@ -50,6 +51,11 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
         if spawn.exec != Exec::Processes {
             continue;
         }
+        // A single `Process` is often there for isolation (a lock, a signal, a crash), not throughput: only
+        // pools and processes started in a loop are judged.
+        if spawn.pool.is_none() && spawn.site.is_none_or(|c| cx.model.calls[c].loop_range.is_none()) {
+            continue;
+        }
         let Some(f) = spawn.target_fn else { continue };
         let s = cx.summaries.summary(f);
         if s.kind() != Kind::IoBound {
@@ -62,10 +68,10 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
                 &RULE,
                 spawn.range,
                 format!(
-                    "`{name}` is I/O-bound (`{}` at line {}) but runs in worker processes (`{}`): each process \
+                    "`{name}` is I/O-bound (`{}` at {}) but runs in worker processes (`{}`): each process \
                      costs an interpreter and pickling, and waiting on I/O does not need one",
                     ev.what,
-                    cx.line(ev.range),
+                    cx.evidence_place(ev, f),
                     spawn.api
                 ),
             )

@@ -21,7 +21,8 @@ declare_rule! {
     /// away the warm workers; for processes that is tens of milliseconds and megabytes per worker, per call.
     ///
     /// ## Known problems
-    /// Only literal sizes are checked. A function called in a loop a handful of times (a test's setup) is
+    /// Only literal sizes are checked. A pool stored in an attribute or item (`self._pool = Pool()`) or created
+    /// under `if … is None:` counts as cached and is not reported as per-call. A function called in a loop a handful of times (a test's setup) is
     /// reported like one called per request.
     ///
     /// ## Example
@@ -94,7 +95,10 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
                 cx.report(d.with_note(msg, span));
             }
         }
-        // Created per call.
+        // Created per call (unless cached: `self._pool = …`, or lazily under `if … is None:`).
+        if site.cached {
+            continue;
+        }
         let short = pool.api.rsplit('.').next().unwrap_or(pool.api);
         if let Some(l) = site.loop_range {
             let d = cx

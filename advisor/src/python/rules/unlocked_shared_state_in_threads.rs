@@ -138,10 +138,7 @@ fn container_kind(model: &Model<'_, '_>, name: &str, f: FuncId) -> Option<&'stat
             },
             _ => None,
         };
-        kind = kind.or(k);
-        if k.is_none() {
-            return None;
-        }
+        kind = kind.or(Some(k?));
     }
     kind
 }

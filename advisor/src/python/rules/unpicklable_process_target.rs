@@ -64,8 +64,8 @@ fn why_unpicklable(model: &Model<'_, '_>, e: &Expr<'_>, scope: Option<FuncId>, d
                 let (_, local) = model.classes.get(name)?;
                 local.then(|| name.to_string())
             };
-            let class = instance_class(value)
-                .or_else(|| model.values_of(value, scope).into_iter().find_map(|v| instance_class(v)))?;
+            let class =
+                instance_class(value).or_else(|| model.values_of(value, scope).into_iter().find_map(instance_class))?;
             Some(format!("`{class}.{attr}`, a method of the local class `{class}`,"))
         }
         ExprKind::Call(c) if model.qualify(&c.func, scope).as_deref() == Some("functools.partial") => {
