@@ -44,6 +44,10 @@ enum Command {
         #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
         format: RulesFormat,
     },
+    /// Run a command (or attach to a pid) and classify its threads and processes from outside.
+    Profile(crate::profile::ProfileArgs),
+    /// Render a saved JSON report again (summary, --html).
+    Report(crate::profile::ReportArgs),
     /// Print a rule's full documentation.
     Explain {
         /// Rule code (`CA101`) or name (`blocking-sleep-in-async`).
@@ -198,6 +202,8 @@ pub fn main() -> ExitCode {
         Command::Check(args) => ExitCode::from(run_check(&args)),
         Command::Rules { format } => ExitCode::from(run_rules(format)),
         Command::Explain { rule } => ExitCode::from(run_explain(&rule)),
+        Command::Profile(args) => crate::profile::run_profile(args),
+        Command::Report(args) => crate::profile::run_report(args),
     }
 }
 

@@ -14,6 +14,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod engine;
 pub mod output;
+pub mod profile;
 pub mod python;
 pub mod registry;
 pub mod rust;

@@ -1,0 +1,365 @@
+//! `conc-advisor profile` on real programs: verdicts for GIL-bound Python threads, a process pool sized to the
+//! cores, 16 CPU-bound processes, threads on a local socket, `sleep`, a shell pipeline, exit statuses, attaching,
+//! and the JSON / HTML / trace outputs (plus a headless-Chromium look at the HTML when chromium is installed).
+//! Assertions are on verdicts with generous margins, never on timings. Runs are serialised: they measure CPU.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use conc_advisor::profile::model::{self, AnyReport, ExternalReport, FindingKind, Verdict};
+use conc_advisor::profile::{RunOptions, html, profile_command, profile_pid, trace};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn opts() -> RunOptions {
+    RunOptions { rate_hz: 25.0, perf: true, progress: false, duration: None }
+}
+
+/// The real interpreter path (not a version-manager shim), or None with a message.
+fn python() -> Option<String> {
+    let out = Command::new("python3").args(["-c", "import sys; print(sys.executable)"]).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let exe = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (!exe.is_empty()).then_some(exe)
+}
+
+macro_rules! need_python {
+    () => {
+        match python() {
+            Some(p) => p,
+            None => {
+                eprintln!("SKIPPED: python3 is not installed; the Python verdict tests need it");
+                return;
+            }
+        }
+    };
+}
+
+fn program(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("programs").join(name).display().to_string()
+}
+
+fn run(cmd: &[&str]) -> (ExternalReport, i32) {
+    let cmd: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+    let (outcome, code) = profile_command(&cmd, &opts()).unwrap_or_else(|(e, _)| panic!("profile failed: {e}"));
+    (outcome.report, code)
+}
+
+fn kinds(r: &ExternalReport) -> Vec<FindingKind> {
+    r.findings.iter().map(|f| f.kind).collect()
+}
+
+fn explain(r: &ExternalReport) -> String {
+    conc_advisor::profile::human::render(r)
+}
+
+#[test]
+fn cpu_bound_python_threads_are_serialised_by_the_gil() {
+    let py = need_python!();
+    let _g = serial();
+    let (r, code) = run(&[&py, &program("gil_threads.py"), "1.5", "3"]);
+    assert_eq!(code, 0);
+    assert!(r.python, "python not recognised\n{}", explain(&r));
+    let k = kinds(&r);
+    assert!(k.contains(&FindingKind::Serialised), "expected serialised\n{}", explain(&r));
+    assert!(!k.contains(&FindingKind::Fine), "{}", explain(&r));
+    let f = r.findings.iter().find(|f| f.kind == FindingKind::Serialised).unwrap();
+    assert!(f.message.contains("GIL"), "{}", f.message);
+    assert!(
+        f.recommendation.contains("ProcessPoolExecutor") && f.recommendation.contains("3.13t"),
+        "{}",
+        f.recommendation
+    );
+    assert!(f.tids.len() >= 2);
+}
+
+#[test]
+fn cpu_bound_pool_sized_to_the_cores_is_fine() {
+    let py = need_python!();
+    let _g = serial();
+    let (r, code) = run(&[&py, &program("pool_cpu.py"), "1.5"]);
+    assert_eq!(code, 0);
+    let k = kinds(&r);
+    assert!(k.contains(&FindingKind::Fine), "expected fine\n{}", explain(&r));
+    assert!(!k.contains(&FindingKind::Serialised), "{}", explain(&r));
+    assert!(!k.contains(&FindingKind::Oversubscribed), "{}", explain(&r));
+    // The pool's worker processes were followed.
+    assert!(r.processes.len() > r.cores(), "{}", explain(&r));
+}
+
+#[test]
+fn sixteen_cpu_bound_processes_are_oversubscribed() {
+    let py = need_python!();
+    if conc_advisor::profile::procfs::cores() > 8 {
+        eprintln!("SKIPPED: 16 processes do not oversubscribe a machine with more than 8 cores");
+        return;
+    }
+    let _g = serial();
+    let (r, code) = run(&[&py, &program("procs16.py"), "1.5", "16"]);
+    assert_eq!(code, 0);
+    let k = kinds(&r);
+    assert!(k.contains(&FindingKind::Oversubscribed), "expected oversubscribed\n{}", explain(&r));
+    let f = r.findings.iter().find(|f| f.kind == FindingKind::Oversubscribed).unwrap();
+    assert_eq!(f.suggested_workers, Some(r.cores()));
+    assert!(f.recommendation.contains(&format!("max_workers={}", r.cores())), "{}", f.recommendation);
+    let workers = r.processes.iter().filter(|p| p.python && p.pid != r.root_pid).count();
+    assert!(workers >= 16, "saw {workers} worker processes\n{}", explain(&r));
+}
+
+#[test]
+fn threads_waiting_on_a_local_socket_are_io_bound() {
+    let py = need_python!();
+    let _g = serial();
+    let (r, code) = run(&[&py, &program("socket_io.py"), "1.5", "6"]);
+    assert_eq!(code, 0);
+    let k = kinds(&r);
+    assert!(k.contains(&FindingKind::IoBound), "expected I/O-bound\n{}", explain(&r));
+    assert!(!k.contains(&FindingKind::Serialised), "{}", explain(&r));
+    let io_threads = r.threads().filter(|(_, t)| t.verdict == Verdict::IoBound).count();
+    assert!(io_threads >= 3, "{io_threads} I/O-bound threads\n{}", explain(&r));
+    let f = r.findings.iter().find(|f| f.kind == FindingKind::IoBound).unwrap();
+    assert!(f.suggested_workers.unwrap() > r.cores(), "{}", f.message);
+    assert!(f.recommendation.contains("asyncio"));
+}
+
+#[test]
+fn sleep_is_idle() {
+    let _g = serial();
+    let (r, code) = run(&["sleep", "0.6"]);
+    assert_eq!(code, 0);
+    assert_eq!(kinds(&r), vec![FindingKind::Idle], "{}", explain(&r));
+    let p = &r.processes[0];
+    assert_eq!(p.name, "sleep");
+    assert_eq!(p.verdict, Verdict::Idle);
+    assert!(p.shares.blocked_by_kind.sleep > 0.3 * p.shares.wall_s, "{}", explain(&r));
+}
+
+#[test]
+fn every_process_of_a_shell_pipeline_is_seen() {
+    let _g = serial();
+    let (r, code) = run(&["sh", "-c", "sleep 0.5 | cat | wc -l > /dev/null"]);
+    assert_eq!(code, 0);
+    let names: Vec<&str> = r.processes.iter().map(|p| p.name.as_str()).collect();
+    for want in ["sh", "sleep", "cat", "wc"] {
+        assert!(names.contains(&want), "{want} not seen in {names:?}");
+    }
+    // The shell waits for its children; the readers wait on a pipe: nothing here computes.
+    let sh = r.processes.iter().find(|p| p.name == "sh").unwrap();
+    assert!(sh.shares.blocked_by_kind.child > 0.0, "{}", explain(&r));
+    assert!(!kinds(&r).contains(&FindingKind::Fine));
+}
+
+#[test]
+fn exit_status_is_the_commands() {
+    let _g = serial();
+    assert_eq!(run(&["sh", "-c", "exit 3"]).1, 3);
+    assert_eq!(run(&["sh", "-c", "kill -9 $$"]).1, 128 + 9);
+    let cmd = vec!["/nonexistent/conc-advisor-test".to_string()];
+    let code = match profile_command(&cmd, &opts()) {
+        Ok((_, code)) => code,
+        Err((_, code)) => i32::from(code),
+    };
+    assert_eq!(code, 127);
+    assert!(profile_command(&[], &opts()).is_err());
+}
+
+#[test]
+fn attaches_to_a_running_process() {
+    let _g = serial();
+    let mut child = Command::new("sleep").arg("5").spawn().unwrap();
+    let pid = child.id() as i32;
+    let o = RunOptions { duration: Some(Duration::from_millis(500)), ..opts() };
+    let out = profile_pid(pid, &o);
+    let _ = child.kill();
+    let _ = child.wait();
+    let r = out.unwrap().report;
+    assert!(r.attached);
+    assert_eq!(r.root_pid, pid);
+    assert!(r.duration_s < 3.0);
+    assert_eq!(r.processes[0].verdict, Verdict::Idle, "{}", explain(&r));
+    assert!(profile_pid(-5, &o).is_err());
+}
+
+fn sample_report() -> (ExternalReport, String) {
+    let (outcome, _) = profile_command(
+        &[
+            "sh".into(),
+            "-c".into(),
+            "sleep 0.3 | cat > /dev/null; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done".into(),
+        ],
+        &opts(),
+    )
+    .unwrap();
+    let trace = trace::render(&outcome.sampler, &outcome.report);
+    (outcome.report, trace)
+}
+
+#[test]
+fn json_round_trips_and_renders_again() {
+    let _g = serial();
+    let (r, _) = sample_report();
+    let json = serde_json::to_string(&r).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["schema"], "conc-advisor-report");
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["kind"], "external");
+    match model::parse_report(&json).unwrap() {
+        AnyReport::External(back) => {
+            // Floats may differ in the last digit; everything else comes back as written.
+            let shape = |r: &ExternalReport| {
+                let procs: Vec<_> =
+                    r.processes.iter().map(|p| (p.pid, p.name.clone(), p.verdict, p.threads.len())).collect();
+                let findings: Vec<_> = r.findings.iter().map(|f| (f.kind, f.message.clone())).collect();
+                (procs, findings, r.timeline.len(), r.command().to_vec(), r.exit_code, r.cores())
+            };
+            assert_eq!(shape(&back), shape(&r));
+            assert!((back.duration_s - r.duration_s).abs() < 1e-9);
+        }
+        AnyReport::InProcess(_) => panic!("read back as in-process"),
+    }
+    assert!(model::parse_report("{}").is_err());
+    assert!(model::parse_report("not json").is_err());
+    assert!(model::parse_report(r#"{"schema":"conc-advisor-report","version":99,"kind":"external"}"#).is_err());
+    let page = html::render(&r);
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("<svg id=\"bars\"") && page.contains("<svg id=\"timeline\""));
+    assert!(!page.contains("<script") && !page.contains("src=") && !page.contains("href="), "self-contained");
+    let threads = r.threads().count();
+    assert!(page.matches("class=\"seg\"").count() >= threads, "a bar segment per thread at least");
+}
+
+#[test]
+fn trace_is_chrome_trace_event_json() {
+    let _g = serial();
+    let (r, trace) = sample_report();
+    let v: serde_json::Value = serde_json::from_str(&trace).unwrap();
+    let events = v["traceEvents"].as_array().unwrap();
+    let x: Vec<_> = events.iter().filter(|e| e["ph"] == "X").collect();
+    assert!(!x.is_empty());
+    for e in &x {
+        assert!(e["ts"].as_f64().unwrap() >= 0.0 && e["dur"].as_f64().unwrap() > 0.0);
+        assert!(e["pid"].is_i64() && e["tid"].is_i64() && e["name"].is_string());
+    }
+    let named: Vec<_> = events.iter().filter(|e| e["ph"] == "M" && e["name"] == "process_name").collect();
+    assert_eq!(named.len(), r.processes.len());
+    assert!(events.iter().any(|e| e["ph"] == "C" && e["name"] == "cores used"));
+}
+
+fn chromium() -> Option<PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|b| {
+        let ok = Command::new(b).arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+        ok.then(|| PathBuf::from(b))
+    })
+}
+
+/// Renders the HTML report of a real run in headless Chromium and checks that the screenshot shows the bars'
+/// and the timeline's colours.
+#[test]
+fn html_report_renders_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        eprintln!("SKIPPED: chromium is not installed (Debian: apt-get install chromium); HTML not rendered");
+        return;
+    };
+    let _g = serial();
+    let (r, _) = sample_report();
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let png = dir.path().join("report.png");
+    std::fs::write(&page, html::render(&r)).unwrap();
+    let status = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-first-run",
+            "--hide-scrollbars",
+            &format!("--user-data-dir={}", dir.path().join("profile").display()),
+            &format!("--screenshot={}", png.display()),
+            "--window-size=1200,1400",
+        ])
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(png.exists(), "no screenshot: {}", String::from_utf8_lossy(&status.stderr));
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let px = info.color_type.samples();
+    let count = |rgb: [u8; 3]| {
+        buf[..info.buffer_size()]
+            .chunks(px)
+            .filter(|c| c.len() >= 3 && c[..3].iter().zip(rgb).all(|(a, b)| a.abs_diff(b) <= 6))
+            .count()
+    };
+    // Blocked-on-child (the shell) and on-CPU bars, the cores-available line.
+    let child_grey = count([0xc9, 0xce, 0xd4]);
+    let cpu_green = count([0x2e, 0x9d, 0x4f]);
+    let red = count([0xd6, 0x45, 0x45]);
+    assert!(child_grey > 200, "no blocked-on-child bar pixels ({child_grey})");
+    assert!(cpu_green > 200, "no on-CPU / cores-used pixels ({cpu_green})");
+    assert!(red > 50, "no cores-available line ({red})");
+}
+
+#[test]
+fn external_json_is_a_shared_report_too() {
+    let _g = serial();
+    let (r, _) = sample_report();
+    let json = serde_json::to_string(&r).unwrap();
+    // The in-process profiler's reader accepts it: same schema, kind "external", one entry per process and thread.
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let entries = v["entries"].as_array().unwrap();
+    let threads = r.threads().count();
+    assert_eq!(entries.len(), threads + r.processes.len());
+    for e in entries {
+        assert!(e["classification"]["verdict"].is_string() && e["recommendation"]["text"].is_string());
+        assert!(matches!(e["subject"].as_str(), Some("thread" | "process")));
+    }
+    assert_eq!(v["host"]["cores"].as_u64(), Some(r.cores() as u64));
+    assert!(v["measurement"]["perf_counters"].is_string());
+}
+
+#[test]
+fn without_perf_counters_the_verdicts_stand_and_the_report_says_so() {
+    let _g = serial();
+    let cmd = vec!["sleep".to_string(), "0.4".to_string()];
+    let o = RunOptions { perf: false, ..opts() };
+    let (out, code) = profile_command(&cmd, &o).unwrap();
+    assert_eq!(code, 0);
+    let r = out.report;
+    assert_eq!(r.base.measurement.perf_counters, "disabled");
+    assert!(r.perf.task_clock_s.is_none());
+    assert!(r.base.notes.iter().any(|n| n.contains("--no-perf")));
+    assert_eq!(r.processes[0].verdict, Verdict::Idle);
+}
+
+#[test]
+fn report_subcommand_renders_a_saved_report_and_rejects_garbage() {
+    use conc_advisor::profile::{ReportArgs, run_report};
+    let _g = serial();
+    let (r, _) = sample_report();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    std::fs::write(&json, serde_json::to_string(&r).unwrap()).unwrap();
+    let (html_out, txt_out) = (dir.path().join("r.html"), dir.path().join("r.txt"));
+    let _ = run_report(ReportArgs { file: json, html: Some(html_out.clone()), output: Some(txt_out.clone()) });
+    let page = std::fs::read_to_string(&html_out).unwrap();
+    assert!(page.contains("<svg id=\"timeline\""));
+    let txt = std::fs::read_to_string(&txt_out).unwrap();
+    assert!(txt.contains("conc-advisor profile") && txt.contains("VERDICT"), "{txt}");
+    // A file that is not a report produces no output files.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"schema\": \"something-else\"}").unwrap();
+    let bad_html = dir.path().join("bad.html");
+    let _ = run_report(ReportArgs { file: bad, html: Some(bad_html.clone()), output: None });
+    assert!(!bad_html.exists());
+}
