@@ -71,8 +71,12 @@ pub fn analyze_source(path: &Path, kind: SourceKind, source: &str, settings: &Se
         SourceKind::Python => crate::python::analyze(path, source, settings),
     };
     diags.retain(|d| settings.is_enabled(d.rule));
+    // Only explicit overrides replace a severity: a rule may lower its own (CA501 is advice on a
+    // free-threaded build), and that must survive.
     for d in &mut diags {
-        d.severity = settings.severity_of(d.rule);
+        if let Some(&severity) = settings.severity.get(d.rule.code) {
+            d.severity = severity;
+        }
     }
     crate::suppress::apply(path, kind, source, diags, settings)
 }
@@ -170,6 +174,7 @@ pub fn read_source(path: &Path) -> Result<Arc<str>, String> {
 mod tests {
     use super::*;
     use crate::config::Overrides;
+    use crate::registry;
 
     fn tree(files: &[(&str, &[u8])]) -> tempfile::TempDir {
         let t = tempfile::TempDir::new().expect("tempdir");
@@ -179,6 +184,25 @@ mod tests {
             std::fs::write(p, text).expect("write");
         }
         t
+    }
+
+    #[test]
+    fn a_severity_a_rule_chose_survives_unless_configuration_overrides_it() {
+        let src = "import threading\n\ndef crunch():\n    total = 0\n    for i in range(10**7):\n        total += i\n    return total\n\nthreading.Thread(target=crunch).start()\n";
+        let rule = registry::find("cpu-bound-work-on-threads").expect("CA501");
+        let mut settings = Settings::only(&[rule]);
+        let gil = analyze_source(Path::new("t.py"), SourceKind::Python, src, &settings);
+        assert_eq!(gil.len(), 1, "{gil:?}");
+        assert_eq!(gil[0].severity, rule.severity);
+        // On a free-threaded build the rule itself lowers the finding to advice; the engine must keep that.
+        settings.python.free_threaded = true;
+        let free = analyze_source(Path::new("t.py"), SourceKind::Python, src, &settings);
+        assert_eq!(free.len(), 1, "{free:?}");
+        assert_eq!(free[0].severity, crate::diagnostic::Severity::Info);
+        // An explicit override in configuration still wins.
+        settings.severity.insert(rule.code, crate::diagnostic::Severity::Error);
+        let forced = analyze_source(Path::new("t.py"), SourceKind::Python, src, &settings);
+        assert_eq!(forced[0].severity, crate::diagnostic::Severity::Error);
     }
 
     #[test]

@@ -139,7 +139,8 @@ fn four_spinning_threads_per_core_are_oversubscribed() {
 
 #[profile_concurrency]
 async fn sleeps_on_executor() {
-    std::thread::sleep(Duration::from_millis(10));
+    // The point of this test: a blocking sleep on the executor, which the profiler must call out.
+    std::thread::sleep(Duration::from_millis(10)); // conc-advisor: allow(blocking-sleep-in-async)
 }
 
 #[profile_concurrency]
@@ -171,7 +172,7 @@ fn async_fn_calling_thread_sleep_blocks_the_executor() {
 #[profile_concurrency]
 async fn hogs_the_executor() {
     for _ in 0..4 {
-        std::thread::sleep(Duration::from_millis(15));
+        std::thread::sleep(Duration::from_millis(15)); // conc-advisor: allow(blocking-sleep-in-async)
         tokio::task::yield_now().await;
     }
 }
