@@ -1,5 +1,6 @@
 //! Which files a run reads: a gitignore-aware walk (the `ignore` crate) that skips hidden entries and
-//! `target/`, follows no symlink loop, and reports what it cannot read instead of stopping.
+//! `target/`, prunes excluded directories, follows symlinks but no symlink loop, and reports what it cannot
+//! read instead of stopping.
 
 use std::path::{Path, PathBuf};
 
@@ -37,27 +38,34 @@ pub struct SourceFile {
 pub struct Walk {
     /// Files to analyse, sorted by path.
     pub files: Vec<SourceFile>,
-    /// Paths that do not exist, directories that cannot be read, symlink loops.
+    /// Paths that do not exist, directories that cannot be read: each makes the exit code 2.
     pub errors: Vec<String>,
+    /// Symlink loops (not followed): reported, but they do not change the exit code.
+    pub warnings: Vec<String>,
 }
 
-/// Walks `roots` (files or directories) and returns the source files below them.
+/// Walks `roots` (files or directories) with `threads` threads (0: chosen by the `ignore` crate) and returns
+/// the source files below them.
 ///
 /// A root that is a file is taken whatever its ignore status (as ripgrep does with explicit paths), as long as
-/// it has a known extension. `exclude` is applied to every path found (not to explicit file roots).
+/// it has a known extension. `exclude` is applied to every file and directory found below a root (not to the
+/// roots themselves); an excluded directory is not descended into. A leading `./` is dropped from the paths.
 pub fn walk(roots: &[PathBuf], exclude: &(dyn Fn(&Path) -> bool + Sync), threads: usize) -> Walk {
     let mut out = Walk::default();
     let mut dirs = Vec::new();
     for root in roots {
         match std::fs::metadata(root) {
             Ok(m) if m.is_file() => match SourceKind::of(root) {
-                Some(kind) => out.files.push(SourceFile { path: root.clone(), kind }),
+                Some(kind) => out.files.push(SourceFile { path: tidy(root), kind }),
                 None => out.errors.push(format!(
                     "{}: not a Rust or Python source file (expected `.rs`, `.py` or `.pyi`)",
                     root.display()
                 )),
             },
             Ok(_) => dirs.push(root.clone()),
+            Err(_) if is_broken_link(root) => {
+                out.errors.push(format!("{}: broken symbolic link (its target does not exist)", root.display()))
+            }
             Err(e) => out.errors.push(format!("{}: {}", root.display(), io_message(&e))),
         }
     }
@@ -73,33 +81,82 @@ pub fn walk(roots: &[PathBuf], exclude: &(dyn Fn(&Path) -> bool + Sync), threads
             .git_exclude(true)
             .require_git(false)
             .follow_links(true)
-            .threads(threads.max(1))
+            .threads(threads)
             .filter_entry(|e| !(e.file_type().is_some_and(|t| t.is_dir()) && e.file_name() == "target"));
         let files = std::sync::Mutex::new(Vec::new());
         let errors = std::sync::Mutex::new(Vec::new());
+        let warnings = std::sync::Mutex::new(Vec::new());
         builder.build_parallel().run(|| {
             Box::new(|entry| {
                 match entry {
                     Ok(e) => {
-                        if e.file_type().is_some_and(|t| t.is_file())
+                        let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+                        if is_dir {
+                            if e.depth() > 0 && exclude(e.path()) {
+                                return ignore::WalkState::Skip;
+                            }
+                        } else if e.file_type().is_some_and(|t| t.is_file())
                             && let Some(kind) = SourceKind::of(e.path())
                             && !exclude(e.path())
                         {
-                            files.lock().unwrap().push(SourceFile { path: e.path().to_path_buf(), kind });
+                            lock(&files).push(SourceFile { path: tidy(e.path()), kind });
                         }
                     }
-                    Err(err) => errors.lock().unwrap().push(walk_error_message(&err)),
+                    Err(err) if is_loop(&err) => lock(&warnings).push(walk_error_message(&err)),
+                    // A broken symlink to something no analysis reads does not matter.
+                    Err(err) if error_path(&err).is_some_and(|p| is_broken_link(p) && SourceKind::of(p).is_none()) => {}
+                    Err(err) => lock(&errors).push(walk_error_message(&err)),
                 }
                 ignore::WalkState::Continue
             })
         });
-        out.files.extend(files.into_inner().unwrap());
-        out.errors.extend(errors.into_inner().unwrap());
+        out.files.extend(files.into_inner().unwrap_or_else(|p| p.into_inner()));
+        out.errors.extend(errors.into_inner().unwrap_or_else(|p| p.into_inner()));
+        out.warnings.extend(warnings.into_inner().unwrap_or_else(|p| p.into_inner()));
     }
     out.files.sort();
     out.files.dedup();
     out.errors.sort();
+    out.warnings.sort();
     out
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The path without a leading `./`.
+fn tidy(path: &Path) -> PathBuf {
+    let mut comps = path.components();
+    if comps.next() == Some(std::path::Component::CurDir) && comps.clone().next().is_some() {
+        comps.as_path().to_path_buf()
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// The path an error of the walk is about, if it names one.
+fn error_path(err: &ignore::Error) -> Option<&Path> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        _ => None,
+    }
+}
+
+/// A symlink whose target does not exist.
+fn is_broken_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) && std::fs::metadata(path).is_err()
+}
+
+fn is_loop(err: &ignore::Error) -> bool {
+    match err {
+        ignore::Error::Loop { .. } => true,
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => is_loop(err),
+        _ => false,
+    }
 }
 
 /// A sentence for an I/O error, without Rust's `(os error N)` suffix.
@@ -113,11 +170,18 @@ pub fn io_message(e: &std::io::Error) -> String {
 
 fn walk_error_message(err: &ignore::Error) -> String {
     match err {
-        ignore::Error::WithPath { path, err } => format!("{}: {}", path.display(), walk_error_message(err)),
+        ignore::Error::WithPath { path, .. } if is_broken_link(path) => {
+            format!("{}: broken symbolic link (its target does not exist)", tidy(path).display())
+        }
+        ignore::Error::WithPath { path, err } => format!("{}: {}", tidy(path).display(), walk_error_message(err)),
         ignore::Error::WithDepth { err, .. } => walk_error_message(err),
         ignore::Error::WithLineNumber { line, err } => format!("line {line}: {}", walk_error_message(err)),
         ignore::Error::Loop { ancestor, child } => {
-            format!("{}: symlink loop (points back to {}); not followed", child.display(), ancestor.display())
+            format!(
+                "{}: symlink loop (points back to {}); not followed",
+                tidy(child).display(),
+                tidy(ancestor).display()
+            )
         }
         ignore::Error::Io(e) => io_message(e),
         other => other.to_string(),

@@ -1,28 +1,235 @@
-//! Rust analysis: parse a file once with `syn`, run the enabled Rust rules over it, and turn parse errors into
-//! `syntax-error` diagnostics.
+//! Rust analysis: parse a file once with `syn`, run one visit that dispatches to the enabled Rust rules, and
+//! turn parse errors into `syntax-error` diagnostics.
+//!
+//! Layout: [`semantic`] (scopes, `use` resolution, binding types) and [`types`] (what is known about std and
+//! common crates), [`context`] (is this code on the async executor?), [`macros`] (code inside macro
+//! invocations), [`checker`] (the visitor and the API rules use), [`rules`] (one file per rule, the rule
+//! interface and how to add one).
 
+pub mod checker;
+pub mod context;
+pub(crate) mod macros;
 pub mod rules;
+pub mod semantic;
+pub mod types;
 
 use std::path::Path;
 
-use crate::diagnostic::{Diagnostic, Span};
+use crate::diagnostic::{Diagnostic, Location, Span};
 use crate::registry::builtin::SYNTAX_ERROR;
 use crate::settings::Settings;
 
-/// Analyses one Rust file's text.
+/// Nesting (delimiters) or operator-chain length above which a file is analysed on a thread with a large stack:
+/// syn's parser, its `Drop` and the visitor all recurse once per level.
+const DEEP: (usize, usize) = (48, 300);
+/// Above this the file is not parsed at all (no stack is safe); it gets a `syntax-error` finding instead.
+const TOO_DEEP: (usize, usize) = (3_000, 60_000);
+/// The stack of the big-stack thread (reserved, not committed).
+const BIG_STACK: usize = 512 << 20;
+
+/// Analyses one Rust file's text. Never panics; a file nested too deeply to parse safely is reported, not
+/// parsed.
 pub fn analyze(path: &Path, source: &str, settings: &Settings) -> Vec<Diagnostic> {
-    let parsed = syn::parse_file(source);
-    let diags = match parsed {
-        Ok(_file) => Vec::new(),
+    let (depth, chain) = nesting(source.as_bytes());
+    if depth > TOO_DEEP.0 || chain > TOO_DEEP.1 {
+        let at = Span::new(Location::new(1, 1), Location::new(1, 1));
+        let what = if depth > TOO_DEEP.0 {
+            format!("{depth} levels of nested brackets")
+        } else {
+            format!("an expression of {chain} chained operators")
+        };
+        return vec![Diagnostic::new(
+            &SYNTAX_ERROR,
+            path,
+            at,
+            format!("cannot analyse: {what} is too deep to parse safely"),
+        )];
+    }
+    if depth <= DEEP.0 && chain <= DEEP.1 {
+        return analyze_here(path, source, settings);
+    }
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("conc-advisor-deep".into())
+            .stack_size(BIG_STACK)
+            .spawn_scoped(s, || analyze_here(path, source, settings))
+            .ok()
+            .and_then(|h| h.join().ok())
+    })
+    .unwrap_or_else(|| {
+        let at = Span::new(Location::new(1, 1), Location::new(1, 1));
+        vec![Diagnostic::new(&SYNTAX_ERROR, path, at, "cannot analyse: the analysis of this file failed")]
+    })
+}
+
+fn analyze_here(path: &Path, source: &str, settings: &Settings) -> Vec<Diagnostic> {
+    let diags = match syn::parse_file(source) {
+        Ok(file) => {
+            let dispatch = rules::Dispatch::new(settings);
+            if dispatch.any { checker::Checker::new(path, settings, &dispatch).run(&file) } else { Vec::new() }
+        }
         Err(err) => vec![syntax_error(path, &err)],
     };
     // Spans index a thread-local source map that grows with every file parsed on this thread; without this,
     // offsets wrap after about 4 GiB of source on one thread.
     proc_macro2::extra::invalidate_current_thread_spans();
-    let _ = settings;
     diags
 }
 
 fn syntax_error(path: &Path, err: &syn::Error) -> Diagnostic {
     Diagnostic::new(&SYNTAX_ERROR, path, Span::from_pm2(err.span()), format!("cannot parse: {err}"))
+}
+
+/// A cheap scan for how deep the syntax tree can get: the maximum bracket nesting, and the longest run of
+/// operator characters between `,`, `;`, `{` and `}` (a left-deep chain such as `a + a + … + a`). Comments,
+/// string and character literals are skipped.
+fn nesting(b: &[u8]) -> (usize, usize) {
+    let (mut depth, mut max_depth, mut run, mut max_run) = (0usize, 0usize, 0usize, 0usize);
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'\'' if b.get(i + 1) == Some(&b'\\') => {
+                i += 2;
+                while i < b.len() && b[i] != b'\'' && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'\'' if b.get(i + 2) == Some(&b'\'') => i += 2,
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                max_depth = max_depth.max(depth);
+                if b[i] == b'{' {
+                    run = 0;
+                }
+            }
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if b[i] == b'}' {
+                    run = 0;
+                }
+            }
+            b',' | b';' => run = 0,
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'&' | b'|' | b'^' | b'.' | b'<' | b'>' | b'=' | b'!' | b'?' => {
+                run += 1;
+                max_run = max_run.max(run);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    (max_depth, max_run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(src: &str) -> Vec<Diagnostic> {
+        analyze(Path::new("src/lib.rs"), src, &Settings::default())
+    }
+
+    #[test]
+    fn odd_inputs_never_panic() {
+        let deep_parens = format!("fn f() {{ let x = {}1{}; }}", "(".repeat(1_000), ")".repeat(1_000));
+        let deep_blocks = format!("async fn f() {{ {} std::thread::sleep(d); {} }}", "{".repeat(500), "}".repeat(500));
+        let long_chain = format!("fn f() {{ let x = 1{}; }}", " + 1".repeat(40_000));
+        let long_method_chain = format!("async fn f() {{ x{}; }}", ".m()".repeat(20_000));
+        let nested_closures = format!("async fn f() {{ {} std::thread::sleep(d) {} }}", "|| ".repeat(300), "");
+        let nested_async =
+            format!("fn f() {{ {} std::thread::sleep(d); {} }}", "async { ".repeat(300), "}".repeat(300));
+        let nested_macros =
+            format!("async fn f() {{ {} std::thread::sleep(d) {} ; }}", "vec![".repeat(200), "]".repeat(200));
+        let inputs: Vec<String> = vec![
+            String::new(),
+            " \n\t\n".into(),
+            "// only a comment\n/* and a block */".into(),
+            "#!/usr/bin/env rust\nfn main() {}".into(),
+            "#![no_std]".into(),
+            "macro_rules! m { ($x:expr) => { $x }; } m!(1); m! { fn g() {} } m![];".into(),
+            "}".into(),
+            "fn f() { let s = \"unterminated; }".into(),
+            "fn é() { let r = r#\"a \" b\"#; let c = '\\''; }".into(),
+            "async fn f() { tokio::select! { } futures::join!(); println!(); vec![;]; assert!(); }".into(),
+            "async fn f() { tokio::select! { x = => {} } m!(,,,); m!{ let = ; } }".into(),
+            "use ::*; use self::*; use super::super::super::*; use a::{self as b, c::*}; fn f() { b(); super::x(); }"
+                .into(),
+            "use a as b; use b as a; async fn f() { a(); b::c(); }".into(),
+            "impl<T> X<T> for [u8; 3] { async fn f(&self) { Self::g(); self.0.h(); } }".into(),
+            "async fn f() { let (a, b, c) = std::sync::mpsc::channel(); let [x, ..] = y; a.recv(); }".into(),
+            deep_parens,
+            deep_blocks,
+            long_chain,
+            long_method_chain,
+            nested_closures,
+            nested_async,
+            nested_macros,
+            "(".repeat(10_000),
+            format!("fn f() {{ {} }}", "-".repeat(100_000)),
+        ];
+        for src in &inputs {
+            let _ = run(src);
+        }
+        // Nesting found in the blocks case is still analysed: the sleep is reported.
+        assert!(run(&inputs[16]).iter().any(|d| d.rule.code == "CA101"));
+        let twenty = format!("async fn f() {{ {} std::thread::sleep(d) {} ; }}", "vec![".repeat(20), "]".repeat(20));
+        assert!(run(&twenty).iter().any(|d| d.rule.code == "CA101"), "inside nested vec! macros");
+        // Too deep to parse safely: one finding, no crash.
+        let too_deep = run(&inputs[22]);
+        assert_eq!(too_deep.len(), 1);
+        assert!(too_deep[0].message.contains("too deep"), "{}", too_deep[0].message);
+    }
+
+    #[test]
+    fn diagnostics_carry_help_and_a_note_at_the_async_fn() {
+        let src = "use std::thread::sleep as nap;\n\nasync fn handler() {\n    nap(d);\n}\n";
+        let d = run(src);
+        assert_eq!(d.len(), 1, "{d:?}");
+        let d = &d[0];
+        assert_eq!(d.rule.code, "CA101");
+        assert_eq!((d.span.start.line, d.span.start.column, d.span.end.column), (4, 5, 11));
+        assert!(d.help.as_deref().unwrap_or_default().contains("tokio::time::sleep(d).await"));
+        let note = &d.notes[0];
+        assert!(note.message.contains("`handler` is an async function"), "{}", note.message);
+        let at = note.span.expect("the note points at the async fn");
+        assert_eq!((at.start.line, at.start.column), (3, 1));
+    }
+
+    #[test]
+    fn disabled_rules_do_no_work_and_report_nothing() {
+        let src = "async fn f() { std::thread::sleep(d); std::fs::read(p); }";
+        let only_fs = Settings::only(&[&rules::blocking_fs::META]);
+        let d = analyze(Path::new("a.rs"), src, &only_fs);
+        assert_eq!(d.iter().map(|d| d.rule.code).collect::<Vec<_>>(), vec!["CA102"]);
+        let none = Settings::only(&[]);
+        assert!(analyze(Path::new("a.rs"), src, &none).is_empty());
+        assert_eq!(analyze(Path::new("a.rs"), "fn (", &none)[0].rule.code, "CA001");
+    }
+
+    #[test]
+    fn nesting_scan_skips_comments_and_strings() {
+        assert_eq!(nesting(b"fn f() { g((1)) }"), (3, 0));
+        assert_eq!(nesting(b"// ((((((\n\"((((\" '(' x"), (0, 0));
+        assert_eq!(nesting(b"a + b + c; d"), (0, 2));
+    }
 }

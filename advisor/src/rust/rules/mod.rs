@@ -1,7 +1,326 @@
-//! The Rust rules, one file each. To add a rule: write its file here with `declare_rule!` and a check function,
-//! add it to [`RULES`], and add `fixtures/rust/<rule-name>.rs`.
+//! The Rust rules, one file each, and the interface they implement ([`RustRule`]).
+//!
+//! # How the analysis runs
+//! [`crate::rust::analyze`] parses a file once with `syn` and runs one visit ([`Checker`]) over it. The
+//! visitor maintains the shared state every rule needs and, at each node, calls the hooks of the enabled
+//! rules that asked for that kind of node (the dispatch table is built from [`RustRule::hooks`], so a
+//! disabled rule or an unused hook costs nothing):
+//!
+//! | hook | when | what the rule gets |
+//! |------|------|--------------------|
+//! | [`on_call`](RustRule::on_call) | every call `f(..)` | [`CallSite`]: the callee resolved through `use` items (`use std::thread::sleep as nap; nap(d)` → `std::thread::sleep`), whether the result is `.await`ed |
+//! | [`on_method_call`](RustRule::on_method_call) | every `recv.m(..)` | [`MethodCallSite`]: the method name, the receiver's [`Ty`] (e.g. `std::fs::File` for `File::open(p)?.read_to_string(..)`), `awaited` |
+//! | [`on_expr`](RustRule::on_expr) | every expression, before its children | the `syn::Expr` |
+//! | [`on_fn`](RustRule::on_fn) / [`on_fn_exit`](RustRule::on_fn_exit) | entering / leaving a body: `fn`, method, closure, async block | [`FnBody`] (signature, attributes, the whole body to walk for function-level analyses) |
+//! | [`on_local`](RustRule::on_local) | after a `let` is bound | the `syn::Local`; its bindings are in the semantic model with their [`scope`](crate::rust::semantic::Binding::scope) |
+//! | [`on_await`](RustRule::on_await) | after the operand of an `.await` is visited (the suspension point) | the `syn::ExprAwait` |
+//! | [`on_scope_exit`](RustRule::on_scope_exit) | leaving a block, arm or loop body; its bindings die | the scope id |
+//! | [`on_item`](RustRule::on_item) | every item, at any depth | the `syn::Item` |
+//! | [`on_file_end`](RustRule::on_file_end) | once, after the visit | — |
+//!
+//! The [`Checker`] passed to every hook gives:
+//! - [`semantic()`](Checker::semantic): path resolution ([`resolve_path`](crate::rust::semantic::SemanticModel::resolve_path),
+//!   [`resolve_callee`](crate::rust::semantic::SemanticModel::resolve_callee)), locals
+//!   ([`local`](crate::rust::semantic::SemanticModel::local)), types
+//!   ([`type_of`](crate::rust::semantic::SemanticModel::type_of)), the module path;
+//! - [`context()`](Checker::context): the frame stack — [`async_frame`](crate::rust::context::ContextStack::async_frame)
+//!   says whether the code runs on the executor (async fn/block/closure, not inside `spawn_blocking`,
+//!   `thread::spawn`, rayon, or a nested non-async `fn`), [`flavor`](crate::rust::context::ContextStack::flavor)
+//!   the runtime flavour when known;
+//! - [`settings()`](Checker::settings) (thresholds in [`RustSettings`](crate::settings::RustSettings));
+//! - [`report`](Checker::report) / [`report_on_executor`](Checker::report_on_executor) (the latter adds the
+//!   note pointing at the enclosing async fn or block, and the Clippy-equivalent note);
+//! - [`state::<T>()`](Checker::state): per-file state of any `Default` type, for rules that accumulate across
+//!   hooks (guards alive across `.await`, lock orders) and report at [`on_scope_exit`](RustRule::on_scope_exit),
+//!   [`on_fn_exit`](RustRule::on_fn_exit) or [`on_file_end`](RustRule::on_file_end).
+//!
+//! Code inside macro invocations whose tokens are expressions or statements (`tokio::select!`, `join!`,
+//! `vec!`, `assert!`, `format!`, …) is visited like any other code, with its real spans.
+//!
+//! # How to add a rule
+//! 1. Create `src/rust/rules/<snake_name>.rs`. In it:
+//!    - `declare_rule! { /// ## What it does … /// ## Why is this bad? … pub static META = { code: "CA1xx",
+//!      name: "kebab-name", severity: Warning, language: Rust, summary: "…" }; }` — the static must be
+//!      called `META`; the doc comment is the `explain` text (sections: What it does, Why is this bad?, Known
+//!      problems, Example, Use instead, Runtime evidence);
+//!    - `pub struct Rule;` and `impl RustRule for Rule { fn meta(..) { &META } fn hooks(..) { Hooks::CALL } fn
+//!      on_call(..) { … } }` — implement only the hooks you list in `hooks()`.
+//! 2. Add the module name to the [`rust_rules!`] list at the bottom of this file (that one list defines both
+//!    [`RULES`] — the code table — and the dispatch list).
+//! 3. Add `fixtures/rust/<kebab-name>.rs` with `//~ kebab-name` markers on bad lines and unmarked good
+//!    (tricky negative) cases; `cargo test -p conc-advisor-tests --test fixtures` runs it.
+//!
+//! See [`blocking_sleep`] for the smallest complete example.
 
+use syn::{Attribute, Block, Expr, ExprCall, ExprMethodCall, Signature};
+
+use crate::diagnostic::Span;
 use crate::registry::RuleMeta;
+pub use crate::rust::checker::Checker;
+pub use crate::rust::semantic::Ty;
 
-/// Every Rust rule.
-pub static RULES: &[&RuleMeta] = &[];
+/// Which hooks a rule implements: the dispatch table calls only these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Hooks(u32);
+
+impl Hooks {
+    /// [`RustRule::on_call`].
+    pub const CALL: Hooks = Hooks(1);
+    /// [`RustRule::on_method_call`] (turns receiver type inference on).
+    pub const METHOD_CALL: Hooks = Hooks(1 << 1);
+    /// [`RustRule::on_expr`].
+    pub const EXPR: Hooks = Hooks(1 << 2);
+    /// [`RustRule::on_fn`].
+    pub const FN: Hooks = Hooks(1 << 3);
+    /// [`RustRule::on_fn_exit`].
+    pub const FN_EXIT: Hooks = Hooks(1 << 4);
+    /// [`RustRule::on_local`].
+    pub const LOCAL: Hooks = Hooks(1 << 5);
+    /// [`RustRule::on_await`].
+    pub const AWAIT: Hooks = Hooks(1 << 6);
+    /// [`RustRule::on_scope_exit`].
+    pub const SCOPE_EXIT: Hooks = Hooks(1 << 7);
+    /// [`RustRule::on_item`].
+    pub const ITEM: Hooks = Hooks(1 << 8);
+    /// [`RustRule::on_file_end`].
+    pub const FILE_END: Hooks = Hooks(1 << 9);
+    /// Ask for binding types even without [`Hooks::METHOD_CALL`] (for [`SemanticModel::type_of`] on locals).
+    ///
+    /// [`SemanticModel::type_of`]: crate::rust::semantic::SemanticModel::type_of
+    pub const TYPES: Hooks = Hooks(1 << 10);
+
+    /// Whether every hook of `other` is in `self`.
+    pub const fn contains(self, other: Hooks) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for Hooks {
+    type Output = Hooks;
+    fn bitor(self, rhs: Hooks) -> Hooks {
+        Hooks(self.0 | rhs.0)
+    }
+}
+
+/// A call `f(args)` as a rule sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct CallSite<'a> {
+    /// The call expression.
+    pub expr: &'a ExprCall,
+    /// The callee's fully qualified path, when the callee is a path that is not a local binding.
+    pub path: Option<&'a str>,
+    /// Whether the call's result is directly `.await`ed.
+    pub awaited: bool,
+}
+
+impl CallSite<'_> {
+    /// Whether the callee resolves to `path`.
+    pub fn is(&self, path: &str) -> bool {
+        self.path == Some(path)
+    }
+
+    /// Whether the callee resolves to one of `paths`.
+    pub fn is_any(&self, paths: &[&str]) -> bool {
+        self.path.is_some_and(|p| paths.contains(&p))
+    }
+
+    /// The span of the whole call.
+    pub fn span(&self) -> Span {
+        let start = Span::from_pm2(syn::spanned::Spanned::span(&self.expr.func)).start;
+        Span::new(start, Span::from_pm2(self.expr.paren_token.span.close()).end)
+    }
+}
+
+/// A method call `receiver.method(args)` as a rule sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct MethodCallSite<'a> {
+    /// The call expression.
+    pub expr: &'a ExprMethodCall,
+    /// The method's name.
+    pub method: &'a str,
+    /// What the receiver's origin makes likely ([`Ty::Unknown`] when nothing is known: then match only
+    /// method names that are unambiguous).
+    pub receiver: &'a Ty,
+    /// Whether the call's result is directly `.await`ed.
+    pub awaited: bool,
+}
+
+impl MethodCallSite<'_> {
+    /// The span from the method name to the closing parenthesis (`read_to_string(&mut s)`).
+    pub fn span(&self) -> Span {
+        let start = Span::from_pm2(self.expr.method.span()).start;
+        Span::new(start, Span::from_pm2(self.expr.paren_token.span.close()).end)
+    }
+}
+
+/// `e` without the wrappers that keep its value: parentheses, `?`, `.await`, `.unwrap()`, `.expect(..)`.
+/// `File::open(p)?.read(..)`'s receiver strips to the `File::open(p)` call.
+pub fn strip_wrappers(mut e: &Expr) -> &Expr {
+    loop {
+        e = match e {
+            Expr::Paren(p) => &p.expr,
+            Expr::Group(g) => &g.expr,
+            Expr::Try(t) => &t.expr,
+            Expr::Await(a) => &a.base,
+            Expr::Reference(r) => &r.expr,
+            Expr::MethodCall(m) if m.method == "unwrap" || m.method == "expect" => &m.receiver,
+            _ => return e,
+        };
+    }
+}
+
+/// What kind of body [`FnBody`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FnBodyKind {
+    /// A free `fn` item (also nested in a block).
+    Item,
+    /// A method or associated function in an `impl` block.
+    ImplMethod,
+    /// A trait method with a default body.
+    TraitMethod,
+    /// A closure (`|x| …`, `async |x| …`).
+    Closure,
+    /// An `async { … }` block.
+    AsyncBlock,
+}
+
+/// A body being entered or left: functions, closures and async blocks. Function-level analyses walk
+/// `block`/`expr` themselves (e.g. with a `syn::visit::Visit`) or accumulate per-file state across the
+/// streaming hooks ([`RustRule::on_local`], [`RustRule::on_await`], [`RustRule::on_scope_exit`]).
+#[derive(Debug, Clone, Copy)]
+pub struct FnBody<'a> {
+    /// What it is.
+    pub kind: FnBodyKind,
+    /// The signature, for functions and methods.
+    pub sig: Option<&'a Signature>,
+    /// The attributes (functions, closures and async blocks).
+    pub attrs: &'a [Attribute],
+    /// The body block (functions, async blocks; closures whose body is a block expression have `expr`).
+    pub block: Option<&'a Block>,
+    /// The body expression of a closure.
+    pub expr: Option<&'a Expr>,
+    /// Whether the body is async (`async fn`, async block, async closure).
+    pub is_async: bool,
+}
+
+/// A Rust rule: its metadata and the hooks it implements. See the module documentation.
+pub trait RustRule: Sync {
+    /// The rule's identity (declared with `declare_rule!` as `META`).
+    fn meta(&self) -> &'static RuleMeta;
+    /// The hooks this rule implements; only those are called.
+    fn hooks(&self) -> Hooks;
+    /// A call `f(..)`.
+    fn on_call(&self, _cx: &mut Checker<'_>, _call: &CallSite<'_>) {}
+    /// A method call `recv.m(..)`.
+    fn on_method_call(&self, _cx: &mut Checker<'_>, _call: &MethodCallSite<'_>) {}
+    /// Any expression, before its children are visited.
+    fn on_expr(&self, _cx: &mut Checker<'_>, _expr: &Expr) {}
+    /// Entering a function, method, closure or async block (its frame is already on the context stack and
+    /// its parameters are bound).
+    fn on_fn(&self, _cx: &mut Checker<'_>, _body: &FnBody<'_>) {}
+    /// Leaving it (its frame is still on the stack).
+    fn on_fn_exit(&self, _cx: &mut Checker<'_>, _body: &FnBody<'_>) {}
+    /// A `let` statement, after its initialiser is visited and its pattern bound.
+    fn on_local(&self, _cx: &mut Checker<'_>, _local: &syn::Local) {}
+    /// An `.await`, after its operand is visited.
+    fn on_await(&self, _cx: &mut Checker<'_>, _await: &syn::ExprAwait) {}
+    /// Leaving scope `scope` (a block, arm or loop body): bindings with this scope id die.
+    fn on_scope_exit(&self, _cx: &mut Checker<'_>, _scope: usize) {}
+    /// Any item, at any depth, before its contents are visited.
+    fn on_item(&self, _cx: &mut Checker<'_>, _item: &syn::Item) {}
+    /// After the whole file is visited.
+    fn on_file_end(&self, _cx: &mut Checker<'_>) {}
+}
+
+/// The enabled rules of one run, by hook.
+#[derive(Default)]
+pub(crate) struct Dispatch {
+    pub calls: Vec<&'static dyn RustRule>,
+    pub method_calls: Vec<&'static dyn RustRule>,
+    pub exprs: Vec<&'static dyn RustRule>,
+    pub fns: Vec<&'static dyn RustRule>,
+    pub fn_exits: Vec<&'static dyn RustRule>,
+    pub locals: Vec<&'static dyn RustRule>,
+    pub awaits: Vec<&'static dyn RustRule>,
+    pub scope_exits: Vec<&'static dyn RustRule>,
+    pub items: Vec<&'static dyn RustRule>,
+    pub file_ends: Vec<&'static dyn RustRule>,
+    /// Whether any enabled rule needs types.
+    pub types: bool,
+    /// Whether any Rust rule is enabled at all.
+    pub any: bool,
+}
+
+impl Dispatch {
+    pub(crate) fn new(settings: &crate::settings::Settings) -> Self {
+        let mut d = Dispatch::default();
+        for &rule in IMPLS {
+            if !settings.is_enabled(rule.meta()) {
+                continue;
+            }
+            d.any = true;
+            let h = rule.hooks();
+            let table: [(Hooks, &mut Vec<&'static dyn RustRule>); 10] = [
+                (Hooks::CALL, &mut d.calls),
+                (Hooks::METHOD_CALL, &mut d.method_calls),
+                (Hooks::EXPR, &mut d.exprs),
+                (Hooks::FN, &mut d.fns),
+                (Hooks::FN_EXIT, &mut d.fn_exits),
+                (Hooks::LOCAL, &mut d.locals),
+                (Hooks::AWAIT, &mut d.awaits),
+                (Hooks::SCOPE_EXIT, &mut d.scope_exits),
+                (Hooks::ITEM, &mut d.items),
+                (Hooks::FILE_END, &mut d.file_ends),
+            ];
+            for (hook, list) in table {
+                if h.contains(hook) {
+                    list.push(rule);
+                }
+            }
+            d.types |= h.contains(Hooks::METHOD_CALL) || h.contains(Hooks::TYPES);
+        }
+        d
+    }
+}
+
+/// Declares the rule modules, the code table [`RULES`] and the dispatch list, from one list.
+macro_rules! rust_rules {
+    ($($module:ident),* $(,)?) => {
+        $(pub mod $module;)*
+
+        /// Every Rust rule (the code table `registry::all` reads).
+        pub static RULES: &[&RuleMeta] = &[$(&$module::META),*];
+
+        /// Every Rust rule's implementation, in the same order as [`RULES`].
+        pub(crate) static IMPLS: &[&dyn RustRule] = &[$(&$module::Rule),*];
+    };
+}
+
+rust_rules! {
+    blocking_sleep,
+    blocking_fs,
+    blocking_net,
+    blocking_process,
+    blocking_wait,
+    blocking_http,
+    runtime_in_async,
+    tokio_blocking_method,
+    block_in_place_current_thread,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_and_impls_agree() {
+        assert_eq!(RULES.len(), IMPLS.len());
+        for (meta, imp) in RULES.iter().zip(IMPLS) {
+            assert_eq!(meta.code, imp.meta().code);
+            assert_ne!(imp.hooks(), Hooks::default(), "{} implements no hook", meta.code);
+            for section in ["## Known problems", "## Example", "## Use instead", "## Runtime evidence"] {
+                assert!(meta.doc.contains(section), "{} has no `{section}`", meta.code);
+            }
+        }
+    }
+}

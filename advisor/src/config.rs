@@ -1,0 +1,613 @@
+//! Configuration files: parsing `conc-advisor.toml` (or `[tool.conc-advisor]` in `pyproject.toml`), discovering
+//! the nearest one for each file, and resolving it together with the command-line flags into the
+//! [`Settings`] analyses read.
+//!
+//! # Keys
+//!
+//! ```toml
+//! # Rule selection. Selectors are codes (`CA101`), names (`blocking-sleep-in-async`), code prefixes (`CA1`)
+//! # or `ALL`. Default: every rule.
+//! select = ["ALL"]
+//! extend-select = []            # added to `select`
+//! ignore = ["CA3"]              # removed from the selection
+//!
+//! exclude = ["vendor/**", "generated"]   # globs of files and directories not to check
+//!
+//! [severity]                    # severity overrides: info | warning | error
+//! CA101 = "error"
+//! CA4 = "info"                  # any selector works as a key
+//!
+//! [per-file-ignores]            # glob -> selectors turned off for matching files
+//! "tests/**" = ["CA1"]
+//! "benches/*.rs" = ["ALL"]
+//!
+//! [rust]
+//! max-pool-threads = 64         # a literal pool size above this oversubscribes the cores
+//! heavy-range = 10000           # a literal range at least this long makes a loop CPU-heavy
+//! heavy-loop-depth = 2          # loops nested this deep make a loop CPU-heavy
+//!
+//! [python]
+//! free-threaded = false         # the code runs on free-threaded CPython (3.13t/3.14t)
+//! max-workers = 32              # a literal max_workers/processes above this is reported for CPU-bound work
+//! heavy-range = 10000
+//! ```
+//!
+//! In `pyproject.toml` the same keys live under `[tool.conc-advisor]` (`[tool.conc-advisor.severity]`, …); a
+//! `pyproject.toml` without that table is not a configuration file. An unknown key, a malformed value or a
+//! selector that names no rule is an error that names the file and the key, and stops the run (exit code 2).
+//!
+//! # Globs
+//!
+//! `exclude` and `per-file-ignores` patterns are matched against the path relative to the directory of the
+//! configuration file (`/`-separated; `*` stays within one path component, `**` crosses them). A pattern with
+//! no `/` also matches a file's or directory's name anywhere below that directory, so `exclude = ["generated"]`
+//! prunes every `generated/` directory. An excluded directory is not descended into. Paths named explicitly on
+//! the command line are checked even when excluded (as ruff and ripgrep do).
+//!
+//! # Discovery (hierarchical, like ruff)
+//!
+//! Without `--config`, each file uses the *nearest* configuration: the first directory, from the file's own
+//! upwards to the filesystem root, holding a `conc-advisor.toml` or a `pyproject.toml` with a
+//! `[tool.conc-advisor]` table (`conc-advisor.toml` wins when a directory has both). The nearest file applies
+//! alone — configurations are not merged with their parents'. With `--config FILE`, that one file applies to
+//! every path and nothing is discovered.
+//!
+//! # Precedence of the command line
+//!
+//! The rules of a file are: the config's `select` (default `ALL`) plus its `extend-select`, minus its
+//! `ignore`, minus the file's `per-file-ignores`. `--select` on the command line replaces the config's
+//! `select`, `extend-select` and `ignore`; `--extend-select` adds to the result and `--ignore` removes from it.
+//! `syntax-error` (`CA001`) stays on unless a selector in an `ignore` names it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+
+use crate::diagnostic::Severity;
+use crate::registry::{self, RuleMeta};
+use crate::settings::Settings;
+
+/// The file name searched for in every directory.
+pub const CONFIG_FILE: &str = "conc-advisor.toml";
+/// The Python project file whose `[tool.conc-advisor]` table is a configuration.
+pub const PYPROJECT_FILE: &str = "pyproject.toml";
+
+/// The keys of a configuration file, as written.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawConfig {
+    /// Rules to run (selectors).
+    pub select: Option<Vec<String>>,
+    /// Rules added to `select`.
+    pub extend_select: Option<Vec<String>>,
+    /// Rules removed from the selection.
+    pub ignore: Option<Vec<String>>,
+    /// Severity overrides: selector → `info` | `warning` | `error`.
+    pub severity: Option<BTreeMap<String, String>>,
+    /// Globs of paths not to check.
+    pub exclude: Option<Vec<String>>,
+    /// Glob → selectors turned off for matching files.
+    pub per_file_ignores: Option<BTreeMap<String, Vec<String>>>,
+    /// `[rust]` thresholds.
+    pub rust: Option<RawRust>,
+    /// `[python]` switches and thresholds.
+    pub python: Option<RawPython>,
+}
+
+/// `[rust]` as written.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawRust {
+    /// See [`RustSettings::max_pool_threads`](crate::settings::RustSettings::max_pool_threads).
+    pub max_pool_threads: Option<u64>,
+    /// See [`RustSettings::heavy_range`](crate::settings::RustSettings::heavy_range).
+    pub heavy_range: Option<u64>,
+    /// See [`RustSettings::heavy_loop_depth`](crate::settings::RustSettings::heavy_loop_depth).
+    pub heavy_loop_depth: Option<u32>,
+}
+
+/// `[python]` as written.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawPython {
+    /// See [`PythonSettings::free_threaded`](crate::settings::PythonSettings::free_threaded).
+    pub free_threaded: Option<bool>,
+    /// See [`PythonSettings::max_workers`](crate::settings::PythonSettings::max_workers).
+    pub max_workers: Option<u64>,
+    /// See [`PythonSettings::heavy_range`](crate::settings::PythonSettings::heavy_range).
+    pub heavy_range: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct Pyproject {
+    tool: Option<PyprojectTool>,
+}
+
+#[derive(Deserialize)]
+struct PyprojectTool {
+    #[serde(rename = "conc-advisor")]
+    conc_advisor: Option<RawConfig>,
+}
+
+/// Reads a configuration file: `conc-advisor.toml` (any name but `pyproject.toml`) or a `pyproject.toml`.
+/// Returns `Ok(None)` for a `pyproject.toml` without a `[tool.conc-advisor]` table.
+pub fn read_config_file(path: &Path) -> Result<Option<RawConfig>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read configuration: {}", path.display(), crate::walk::io_message(&e)))?;
+    parse_config_text(path, &text)
+}
+
+/// Parses the text of a configuration file named `path` (see [`read_config_file`]).
+pub fn parse_config_text(path: &Path, text: &str) -> Result<Option<RawConfig>, String> {
+    let bad = |e: toml::de::Error| format!("{}: invalid configuration: {}", path.display(), e.to_string().trim_end());
+    if path.file_name().is_some_and(|n| n == PYPROJECT_FILE) {
+        // A pyproject.toml that never mentions us is not ours to judge, even if it is broken.
+        if !text.contains("conc-advisor") {
+            return Ok(None);
+        }
+        let p: Pyproject = toml::from_str(text).map_err(bad)?;
+        Ok(p.tool.and_then(|t| t.conc_advisor))
+    } else {
+        toml::from_str(text).map(Some).map_err(bad)
+    }
+}
+
+/// Rule selection given on the command line, applied on top of every configuration.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--select`: replaces the config's selection when given.
+    pub select: Option<Vec<String>>,
+    /// `--extend-select`.
+    pub extend_select: Vec<String>,
+    /// `--ignore`.
+    pub ignore: Vec<String>,
+}
+
+/// One configuration, resolved: the settings its files run with, and the globs that exclude or relax files.
+#[derive(Debug)]
+pub struct Resolved {
+    /// The file it came from (`None`: built-in defaults).
+    pub source: Option<PathBuf>,
+    /// The directory globs are relative to.
+    pub base: PathBuf,
+    /// Settings of every file it governs (before per-file ignores).
+    pub settings: Arc<Settings>,
+    exclude: PathGlobs,
+    per_file_ignores: Vec<(PathGlobs, Vec<&'static RuleMeta>)>,
+}
+
+/// Globs matched against a path relative to a base directory, and (for patterns without `/`) against names.
+#[derive(Debug, Default)]
+struct PathGlobs {
+    full: Option<GlobSet>,
+    names: Option<GlobSet>,
+}
+
+impl PathGlobs {
+    fn new(patterns: &[String], origin: &str) -> Result<Self, String> {
+        let mut full = GlobSetBuilder::new();
+        let mut names = GlobSetBuilder::new();
+        let (mut any_full, mut any_name) = (false, false);
+        for p in patterns {
+            let pat = p.trim_start_matches("./").trim_end_matches('/');
+            let glob = build_glob(pat).map_err(|e| format!("{origin}: invalid glob `{p}`: {e}"))?;
+            if pat.contains('/') {
+                full.add(glob);
+                any_full = true;
+            } else {
+                names.add(glob.clone());
+                full.add(glob);
+                any_name = true;
+                any_full = true;
+            }
+        }
+        let build = |b: GlobSetBuilder, any: bool| -> Result<Option<GlobSet>, String> {
+            if any { b.build().map(Some).map_err(|e| format!("{origin}: {e}")) } else { Ok(None) }
+        };
+        Ok(PathGlobs { full: build(full, any_full)?, names: build(names, any_name)? })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.full.is_none() && self.names.is_none()
+    }
+
+    fn matches(&self, base: &Path, path: &Path) -> bool {
+        if self.is_empty() {
+            return false;
+        }
+        let rel = relative_to(base, path);
+        if let Some(full) = &self.full
+            && full.is_match(&rel)
+        {
+            return true;
+        }
+        if let Some(names) = &self.names
+            && let Some(name) = path.file_name()
+            && names.is_match(name)
+        {
+            return true;
+        }
+        false
+    }
+}
+
+fn build_glob(pat: &str) -> Result<Glob, globset::Error> {
+    GlobBuilder::new(pat).literal_separator(true).build()
+}
+
+/// `path` relative to `base` when it lies below it, else `path` itself.
+fn relative_to(base: &Path, path: &Path) -> PathBuf {
+    let abs = absolute(path);
+    abs.strip_prefix(base).map(Path::to_path_buf).unwrap_or(abs)
+}
+
+/// `path` (absolute) as messages show it: relative to the working directory when below it.
+fn shown(path: &Path) -> PathBuf {
+    match std::env::current_dir() {
+        Ok(cwd) => path.strip_prefix(&cwd).map_or_else(|_| path.to_path_buf(), Path::to_path_buf),
+        Err(_) => path.to_path_buf(),
+    }
+}
+
+/// The absolute, lexically normalised form of a path (`.` dropped, `..` pops a component), without resolving
+/// symlinks. The working directory is read once per process.
+pub fn absolute(path: &Path) -> PathBuf {
+    use std::path::Component;
+    static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let joined;
+    let path = if path.is_absolute() {
+        path
+    } else {
+        match CWD.get_or_init(|| std::env::current_dir().ok()) {
+            Some(cwd) => {
+                joined = cwd.join(path);
+                &joined
+            }
+            None => path,
+        }
+    };
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push(c);
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn select_all(selectors: &[String], origin: &str, key: &str) -> Result<Vec<&'static RuleMeta>, String> {
+    let mut out = Vec::new();
+    for s in selectors {
+        let rules = registry::select(s);
+        if rules.is_empty() {
+            return Err(format!(
+                "{origin}: `{key}` names unknown rule selector `{s}` (expected a code such as `CA101`, a rule name, \
+                 a code prefix such as `CA1`, or `ALL`; `conc-advisor rules` lists them)"
+            ));
+        }
+        out.extend(rules);
+    }
+    Ok(out)
+}
+
+impl Resolved {
+    /// Resolves a configuration (or the defaults, for `None`) with the command-line overrides.
+    /// `source` names the file in messages; `base` is the directory its globs are relative to.
+    pub fn new(
+        raw: Option<&RawConfig>,
+        source: Option<&Path>,
+        base: &Path,
+        overrides: &Overrides,
+    ) -> Result<Resolved, String> {
+        let default = RawConfig::default();
+        let raw = raw.unwrap_or(&default);
+        let origin = source.map_or_else(|| "command line".to_string(), |p| p.display().to_string());
+        let all = || registry::all().to_vec();
+
+        let mut enabled: HashSet<&'static str> = HashSet::new();
+        let mut ignored: Vec<&'static RuleMeta> = Vec::new();
+        match &overrides.select {
+            Some(sel) => enabled.extend(select_all(sel, "command line", "--select")?.iter().map(|r| r.code)),
+            None => {
+                let base_sel = match &raw.select {
+                    Some(sel) => select_all(sel, &origin, "select")?,
+                    None => all(),
+                };
+                enabled.extend(base_sel.iter().map(|r| r.code));
+                if let Some(ext) = &raw.extend_select {
+                    enabled.extend(select_all(ext, &origin, "extend-select")?.iter().map(|r| r.code));
+                }
+                if let Some(ign) = &raw.ignore {
+                    ignored.extend(select_all(ign, &origin, "ignore")?);
+                }
+            }
+        }
+        enabled.extend(select_all(&overrides.extend_select, "command line", "--extend-select")?.iter().map(|r| r.code));
+        ignored.extend(select_all(&overrides.ignore, "command line", "--ignore")?);
+        // syntax-error is always reported unless explicitly ignored.
+        enabled.insert(registry::builtin::SYNTAX_ERROR.code);
+        for r in &ignored {
+            enabled.remove(r.code);
+        }
+
+        let mut settings = Settings { enabled, ..Settings::default() };
+        for (key, value) in raw.severity.iter().flatten() {
+            let sev = Severity::parse(value).ok_or_else(|| {
+                format!("{origin}: `severity.{key}` must be \"info\", \"warning\" or \"error\", not \"{value}\"")
+            })?;
+            for r in select_all(std::slice::from_ref(key), &origin, "severity")? {
+                settings.severity.insert(r.code, sev);
+            }
+        }
+        if let Some(r) = &raw.rust {
+            let s = &mut settings.rust;
+            s.max_pool_threads = r.max_pool_threads.unwrap_or(s.max_pool_threads);
+            s.heavy_range = r.heavy_range.unwrap_or(s.heavy_range);
+            s.heavy_loop_depth = r.heavy_loop_depth.unwrap_or(s.heavy_loop_depth);
+        }
+        if let Some(p) = &raw.python {
+            let s = &mut settings.python;
+            s.free_threaded = p.free_threaded.unwrap_or(s.free_threaded);
+            s.max_workers = p.max_workers.unwrap_or(s.max_workers);
+            s.heavy_range = p.heavy_range.unwrap_or(s.heavy_range);
+        }
+
+        let exclude = PathGlobs::new(raw.exclude.as_deref().unwrap_or(&[]), &format!("{origin}: `exclude`"))?;
+        let mut per_file_ignores = Vec::new();
+        for (pat, sels) in raw.per_file_ignores.iter().flatten() {
+            let globs = PathGlobs::new(std::slice::from_ref(pat), &format!("{origin}: `per-file-ignores`"))?;
+            per_file_ignores.push((globs, select_all(sels, &origin, &format!("per-file-ignores.\"{pat}\""))?));
+        }
+        Ok(Resolved {
+            source: source.map(Path::to_path_buf),
+            base: absolute(base),
+            settings: Arc::new(settings),
+            exclude,
+            per_file_ignores,
+        })
+    }
+
+    /// Resolved settings that apply `settings` to every file, with no globs (the library's plain entry point).
+    pub fn fixed(settings: Settings) -> Resolved {
+        Resolved {
+            source: None,
+            base: PathBuf::new(),
+            settings: Arc::new(settings),
+            exclude: PathGlobs::default(),
+            per_file_ignores: Vec::new(),
+        }
+    }
+
+    /// Whether `exclude` matches `path` (a file or directory found by the walk).
+    pub fn is_excluded(&self, path: &Path) -> bool {
+        self.exclude.matches(&self.base, path)
+    }
+
+    /// The settings of one file: this configuration's, minus its matching `per-file-ignores`.
+    pub fn settings_for(&self, path: &Path) -> Arc<Settings> {
+        let mut off = self.per_file_ignores.iter().filter(|(g, _)| g.matches(&self.base, path)).peekable();
+        if off.peek().is_none() {
+            return Arc::clone(&self.settings);
+        }
+        let mut s = (*self.settings).clone();
+        for (_, rules) in off {
+            for r in rules {
+                s.enabled.remove(r.code);
+            }
+        }
+        Arc::new(s)
+    }
+}
+
+/// Finds the configuration of every file of a run: one fixed configuration (`--config`, or the library's
+/// plain [`Settings`]) or the nearest one discovered upwards from each file, cached by directory. Thread-safe:
+/// the walk and the analysis ask it from many threads.
+#[derive(Debug)]
+pub struct ConfigResolver {
+    fixed: Option<Arc<Resolved>>,
+    overrides: Overrides,
+    defaults: Mutex<Option<Arc<Resolved>>>,
+    /// Directory (absolute) → its configuration.
+    cache: Mutex<HashMap<PathBuf, Arc<Resolved>>>,
+    errors: Mutex<Vec<String>>,
+}
+
+impl ConfigResolver {
+    /// Every file runs with `resolved`.
+    pub fn fixed(resolved: Resolved) -> Self {
+        ConfigResolver {
+            fixed: Some(Arc::new(resolved)),
+            overrides: Overrides::default(),
+            defaults: Mutex::new(None),
+            cache: Mutex::new(HashMap::new()),
+            errors: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Every file runs with the configuration in `path` (`--config`); an error names the file and the key.
+    pub fn from_file(path: &Path, overrides: &Overrides) -> Result<Self, String> {
+        let raw = read_config_file(path)?
+            .ok_or_else(|| format!("{}: no [tool.conc-advisor] table; nothing to configure", path.display()))?;
+        let abs = absolute(path);
+        let base = abs.parent().unwrap_or(Path::new("/"));
+        Ok(Self::fixed(Resolved::new(Some(&raw), Some(path), base, overrides)?))
+    }
+
+    /// Each file runs with the nearest configuration found upwards from its directory.
+    pub fn discover(overrides: Overrides) -> Self {
+        ConfigResolver {
+            fixed: None,
+            overrides,
+            defaults: Mutex::new(None),
+            cache: Mutex::new(HashMap::new()),
+            errors: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Configuration errors met so far (each names a file). A run with any stops before analysing.
+    pub fn errors(&self) -> Vec<String> {
+        let mut e = self.errors.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        e.sort();
+        e.dedup();
+        e
+    }
+
+    /// The configuration of the file or directory `path` (that of its parent directory; a directory's own
+    /// configuration governs what is below it, not the directory itself).
+    pub fn for_path(&self, path: &Path) -> Arc<Resolved> {
+        if let Some(f) = &self.fixed {
+            return Arc::clone(f);
+        }
+        let abs = absolute(path);
+        match abs.parent() {
+            Some(dir) => self.for_dir(dir),
+            None => self.defaults(),
+        }
+    }
+
+    /// The configuration of the files directly in `dir`.
+    pub fn for_dir(&self, dir: &Path) -> Arc<Resolved> {
+        if let Some(f) = &self.fixed {
+            return Arc::clone(f);
+        }
+        let dir = absolute(dir);
+        if let Some(r) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&dir) {
+            return Arc::clone(r);
+        }
+        let resolved = match self.load_in(&dir) {
+            Some(r) => r,
+            None => match dir.parent() {
+                Some(parent) => self.for_dir(parent),
+                None => self.defaults(),
+            },
+        };
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(dir, Arc::clone(&resolved));
+        resolved
+    }
+
+    /// The configuration file in `dir` itself, if any. A broken one is recorded and replaced by the defaults
+    /// (the run stops before analysing anyway).
+    fn load_in(&self, dir: &Path) -> Option<Arc<Resolved>> {
+        for name in [CONFIG_FILE, PYPROJECT_FILE] {
+            let path = shown(&dir.join(name));
+            if !path.is_file() {
+                continue;
+            }
+            let resolved = read_config_file(&path).and_then(|raw| {
+                raw.map(|raw| Resolved::new(Some(&raw), Some(&path), dir, &self.overrides)).transpose()
+            });
+            match resolved {
+                Ok(Some(r)) => return Some(Arc::new(r)),
+                Ok(None) => continue,
+                Err(e) => {
+                    self.errors.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+                    return Some(self.defaults());
+                }
+            }
+        }
+        None
+    }
+
+    fn defaults(&self) -> Arc<Resolved> {
+        let mut d = self.defaults.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = &*d {
+            return Arc::clone(r);
+        }
+        let r = match Resolved::new(None, None, Path::new("/"), &self.overrides) {
+            Ok(r) => Arc::new(r),
+            Err(e) => {
+                self.errors.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+                Arc::new(Resolved::fixed(Settings::default()))
+            }
+        };
+        *d = Some(Arc::clone(&r));
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Option<RawConfig>, String> {
+        parse_config_text(Path::new("conc-advisor.toml"), text)
+    }
+
+    #[test]
+    fn unknown_key_names_the_key_and_file() {
+        let e = parse("selct = [\"CA1\"]\n").unwrap_err();
+        assert!(e.contains("conc-advisor.toml") && e.contains("selct"), "{e}");
+        let e = parse("[rust]\nmax-threads = 3\n").unwrap_err();
+        assert!(e.contains("max-threads"), "{e}");
+    }
+
+    #[test]
+    fn pyproject_without_table_is_not_a_config() {
+        let p = Path::new("pyproject.toml");
+        assert!(parse_config_text(p, "[project]\nname = \"x\"\n").unwrap().is_none());
+        assert!(parse_config_text(p, "this is not toml [").unwrap().is_none());
+        let c = parse_config_text(p, "[tool.conc-advisor]\nignore = [\"CA1\"]\n").unwrap().unwrap();
+        assert_eq!(c.ignore, Some(vec!["CA1".to_string()]));
+        let e = parse_config_text(p, "[tool.conc-advisor]\nbogus = 1\n").unwrap_err();
+        assert!(e.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn selection_severity_and_thresholds() {
+        let raw = parse(
+            "ignore = [\"syntax-error\"]\n[severity]\nCA002 = \"error\"\n[rust]\nheavy-range = 5\n\
+             [python]\nfree-threaded = true\n",
+        )
+        .unwrap()
+        .unwrap();
+        let r = Resolved::new(Some(&raw), None, Path::new("/p"), &Overrides::default()).unwrap();
+        assert!(!r.settings.enabled.contains("CA001"));
+        assert!(r.settings.enabled.contains("CA002"));
+        assert_eq!(r.settings.severity_of(&registry::builtin::UNKNOWN_SUPPRESSION), Severity::Error);
+        assert_eq!(r.settings.rust.heavy_range, 5);
+        assert!(r.settings.python.free_threaded);
+
+        let cli = Overrides { select: Some(vec!["CA002".into()]), ..Overrides::default() };
+        let r = Resolved::new(Some(&raw), None, Path::new("/p"), &cli).unwrap();
+        // --select replaces the config's ignore; syntax-error stays on.
+        assert!(r.settings.enabled.contains("CA001") && r.settings.enabled.contains("CA002"));
+
+        let bad = parse("[severity]\nCA002 = \"loud\"\n").unwrap().unwrap();
+        let e = Resolved::new(Some(&bad), Some(Path::new("c.toml")), Path::new("/p"), &cli).unwrap_err();
+        assert!(e.contains("severity.CA002") && e.contains("c.toml"), "{e}");
+        let bad = parse("select = [\"CA9\"]\n").unwrap().unwrap();
+        let e =
+            Resolved::new(Some(&bad), Some(Path::new("c.toml")), Path::new("/p"), &Overrides::default()).unwrap_err();
+        assert!(e.contains("`CA9`"), "{e}");
+    }
+
+    #[test]
+    fn absolute_is_lexical() {
+        assert_eq!(absolute(Path::new("/a/b/../c/./d.rs")), Path::new("/a/c/d.rs"));
+        assert!(absolute(Path::new("x/../y.rs")).ends_with("y.rs"));
+        assert!(absolute(Path::new("x/../y.rs")).is_absolute());
+    }
+
+    #[test]
+    fn globs() {
+        let raw = parse("exclude = [\"gen\", \"vendor/**\"]\n[per-file-ignores]\n\"tests/**\" = [\"CA0\"]\n")
+            .unwrap()
+            .unwrap();
+        let r = Resolved::new(Some(&raw), None, Path::new("/p"), &Overrides::default()).unwrap();
+        assert!(r.is_excluded(Path::new("/p/vendor/a/b.rs")));
+        assert!(r.is_excluded(Path::new("/p/src/gen")));
+        assert!(!r.is_excluded(Path::new("/p/src/generated.rs")));
+        assert!(!r.is_excluded(Path::new("/p/src/a.rs")));
+        assert!(!r.settings_for(Path::new("/p/tests/x/t.rs")).enabled.contains("CA002"));
+        assert!(r.settings_for(Path::new("/p/src/t.rs")).enabled.contains("CA002"));
+    }
+}

@@ -1,0 +1,165 @@
+//! The `sarif` format: SARIF 2.1.0, as GitHub code scanning and other code-scanning services read it.
+//!
+//! - One run; `tool.driver` is `conc-advisor` with its version and `rules[]`: every rule of the registry in code
+//!   order, each with `id` (the code), `name` (the kebab-case name), `shortDescription` (the one-line summary),
+//!   `fullDescription` (the rule's *What it does* section), `help` (the whole documentation, as text and
+//!   Markdown — what `conc-advisor explain` prints) and `defaultConfiguration.level`.
+//! - `results[]`: one per finding, with `ruleId`, `ruleIndex` (into `rules[]`), `level` (`error`, `warning`,
+//!   or `note` for info), `message.text` (the message, then the help), and one physical location: `uri`
+//!   relative to the working directory (`originalUriBaseId` `%SRCROOT%`; absolute paths outside it become
+//!   `file://` URIs) and a `region` with 1-based `startLine`, `startColumn`, `endLine`, `endColumn`
+//!   (columns in characters, end exclusive, as SARIF's default `unicodeCodePoints` column kind specifies).
+//!   Notes with a span become `relatedLocations`.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::diagnostic::{Diagnostic, Severity, Span};
+use crate::engine::CheckReport;
+use crate::registry::{self, RuleMeta};
+
+/// SARIF's name for a severity.
+pub fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+/// The *What it does* section of a rule's documentation, as one paragraph.
+fn what_it_does(rule: &RuleMeta) -> String {
+    let doc = super::rule_doc(rule);
+    let Some(start) = doc.find("## What it does") else { return rule.summary.to_string() };
+    let body = &doc[start + "## What it does".len()..];
+    let end = body.find("\n#").unwrap_or(body.len());
+    let text = body[..end].split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() { rule.summary.to_string() } else { text }
+}
+
+fn rule_descriptor(rule: &RuleMeta) -> Value {
+    let doc = super::rule_doc(rule);
+    let doc = doc.trim();
+    json!({
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": { "text": rule.summary },
+        "fullDescription": { "text": what_it_does(rule) },
+        "help": { "text": doc, "markdown": doc },
+        "defaultConfiguration": { "level": level(rule.severity) },
+        "properties": { "tags": [format!("{:?}", rule.language).to_lowercase()] },
+    })
+}
+
+/// Percent-encodes what a URI path must not carry raw.
+fn encode_uri_path(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The artifact location of `path`: relative to the working directory when possible.
+fn artifact_location(path: &Path) -> Value {
+    let rel = if path.is_absolute() {
+        std::env::current_dir().ok().and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+    } else {
+        Some(path.to_path_buf())
+    };
+    match rel {
+        Some(rel) => json!({
+            "uri": encode_uri_path(&super::json::portable_path(&rel)),
+            "uriBaseId": "%SRCROOT%",
+        }),
+        None => {
+            let p = super::json::portable_path(path);
+            let p = if p.starts_with('/') { p } else { format!("/{p}") };
+            json!({ "uri": format!("file://{}", encode_uri_path(&p)) })
+        }
+    }
+}
+
+fn region(span: Span) -> Value {
+    json!({
+        "startLine": span.start.line.max(1),
+        "startColumn": span.start.column.max(1),
+        "endLine": span.end.line.max(span.start.line).max(1),
+        "endColumn": span.end.column.max(1),
+    })
+}
+
+fn result(d: &Diagnostic, index: usize) -> Value {
+    let mut text = d.message.clone();
+    if let Some(help) = &d.help {
+        text.push_str("\nhelp: ");
+        text.push_str(help);
+    }
+    let related: Vec<Value> = d
+        .notes
+        .iter()
+        .filter_map(|n| n.span.map(|s| (n, s)))
+        .enumerate()
+        .map(|(i, (n, s))| {
+            json!({
+                "id": i,
+                "message": { "text": n.message },
+                "physicalLocation": { "artifactLocation": artifact_location(&d.path), "region": region(s) },
+            })
+        })
+        .collect();
+    let mut r = json!({
+        "ruleId": d.rule.code,
+        "ruleIndex": index,
+        "level": level(d.severity),
+        "message": { "text": text },
+        "locations": [{
+            "physicalLocation": { "artifactLocation": artifact_location(&d.path), "region": region(d.span) },
+        }],
+    });
+    if !related.is_empty() {
+        r["relatedLocations"] = Value::Array(related);
+    }
+    r
+}
+
+/// Writes the report as a SARIF 2.1.0 log.
+pub fn write(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+    // Every registered rule, plus any rule a finding carries that the registry does not list.
+    let mut rules: Vec<&RuleMeta> = registry::all().to_vec();
+    let mut results = Vec::with_capacity(report.diagnostics.len());
+    for d in &report.diagnostics {
+        let index = match rules.iter().position(|r| r.code == d.rule.code) {
+            Some(i) => i,
+            None => {
+                rules.push(d.rule);
+                rules.len() - 1
+            }
+        };
+        results.push(result(d, index));
+    }
+    let log = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "conc-advisor",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "rules": rules.iter().map(|r| rule_descriptor(r)).collect::<Vec<_>>(),
+                },
+            },
+            "columnKind": "unicodeCodePoints",
+            "originalUriBaseIds": { "%SRCROOT%": { "description": { "text": "the directory conc-advisor ran in" } } },
+            "results": results,
+        }],
+    });
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    writeln!(out)
+}

@@ -1,0 +1,419 @@
+//! The one module that talks to ruff's parser crates (`ruff_python_parser`, `ruff_python_ast`,
+//! `ruff_text_size`, pinned at `=0.0.10`): parse a file, convert ruff's tree into ours ([`super::ast`]), and turn a
+//! parse error into a byte range and a message.
+//!
+//! ruff publishes these crates as internal ones with breaking changes in most releases; when upgrading, this is
+//! the only file to fix. Everything else in the Python analysis reads [`super::ast`].
+//!
+//! Statements and expressions the rules do not distinguish are converted generically with ruff's own visitor
+//! (their direct children are collected), so a call inside an f-string, a `match` case or a `yield` is never lost.
+
+use ruff_python_ast as ra;
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_text_size::{Ranged, TextRange};
+
+use super::ast::{
+    Alias, BinOp, Call, ClassDef, CmpOp, Comprehension, Expr, ExprKind, FunctionDef, Keyword, Module, Range, Stmt,
+    StmtKind, WithItem,
+};
+
+/// Nesting below this depth is not converted (kept as an empty `Other`), so deeply nested input cannot exhaust
+/// the stack of the conversion or of the rules that recurse over the tree.
+const MAX_DEPTH: u32 = 200;
+
+/// A parse error: where and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// Where the parser stopped.
+    pub range: Range,
+    /// The parser's message.
+    pub message: String,
+}
+
+/// A parsed file. Owns ruff's tree; [`ParsedFile::module`] converts it into ours, borrowing from it.
+pub struct ParsedFile {
+    parsed: ruff_python_parser::Parsed<ra::ModModule>,
+}
+
+impl std::fmt::Debug for ParsedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParsedFile").field("statements", &self.parsed.syntax().body.len()).finish()
+    }
+}
+
+/// Parses a module. The first syntax error is returned as an error (ruff recovers and reports more, but a file
+/// with an error is not analysed further).
+pub fn parse(source: &str) -> Result<ParsedFile, SyntaxError> {
+    if source.len() > u32::MAX as usize {
+        return Err(SyntaxError { range: Range::default(), message: "file is larger than 4 GiB".into() });
+    }
+    if let Some(range) = too_deep(source) {
+        return Err(SyntaxError {
+            range,
+            message: format!("brackets nested more than {MAX_BRACKET_DEPTH} deep; not analysed"),
+        });
+    }
+    match ruff_python_parser::parse_module(source) {
+        Ok(parsed) => Ok(ParsedFile { parsed }),
+        Err(err) => Err(SyntaxError { range: range(err.location), message: err.error.to_string() }),
+    }
+}
+
+/// Brackets nested deeper than this make the file unanalysable (CPython's own parser stops at 200).
+const MAX_BRACKET_DEPTH: usize = 200;
+
+/// Finds a bracket nested deeper than [`MAX_BRACKET_DEPTH`], which could exhaust the parser's stack. Counts
+/// brackets outside comments and (roughly) outside string literals; a false alarm needs 200 unclosed brackets.
+fn too_deep(source: &str) -> Option<Range> {
+    let bytes = source.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            q @ (b'"' | b'\'') => {
+                let triple = bytes.get(i + 1) == Some(&q) && bytes.get(i + 2) == Some(&q);
+                i += if triple { 3 } else { 1 };
+                while i < bytes.len() {
+                    if bytes[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if bytes[i] == q && (!triple || (bytes.get(i + 1) == Some(&q) && bytes.get(i + 2) == Some(&q))) {
+                        i += if triple { 2 } else { 0 };
+                        break;
+                    }
+                    if !triple && bytes[i] == b'\n' {
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_BRACKET_DEPTH {
+                    let at = u32::try_from(i).unwrap_or(u32::MAX);
+                    return Some(Range::new(at, at.saturating_add(1)));
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+impl ParsedFile {
+    /// Our tree, borrowing names and strings from ruff's.
+    pub fn module(&self) -> Module<'_> {
+        Module { body: stmts(&self.parsed.syntax().body, 0) }
+    }
+}
+
+fn range(r: TextRange) -> Range {
+    Range::new(r.start().to_u32(), r.end().to_u32())
+}
+
+fn stmts(body: &[ra::Stmt], depth: u32) -> Vec<Stmt<'_>> {
+    body.iter().map(|s| stmt(s, depth + 1)).collect()
+}
+
+fn params(p: &ra::Parameters) -> Vec<&str> {
+    p.posonlyargs
+        .iter()
+        .chain(&p.args)
+        .map(|a| a.parameter.name.as_str())
+        .chain(p.vararg.iter().map(|a| a.name.as_str()))
+        .chain(p.kwonlyargs.iter().map(|a| a.parameter.name.as_str()))
+        .chain(p.kwarg.iter().map(|a| a.name.as_str()))
+        .collect()
+}
+
+fn stmt<'a>(s: &'a ra::Stmt, depth: u32) -> Stmt<'a> {
+    let r = range(s.range());
+    if depth > MAX_DEPTH {
+        return Stmt { range: r, kind: StmtKind::Other { exprs: Vec::new(), body: Vec::new() } };
+    }
+    let e = |x: &'a ra::Expr| expr(x, depth);
+    let kind = match s {
+        ra::Stmt::FunctionDef(f) => {
+            let p = &f.parameters;
+            let mut defaults: Vec<Expr<'_>> = p
+                .posonlyargs
+                .iter()
+                .chain(&p.args)
+                .chain(&p.kwonlyargs)
+                .filter_map(|a| a.default.as_deref())
+                .map(e)
+                .collect();
+            defaults.extend(f.returns.as_deref().map(e));
+            StmtKind::FunctionDef(Box::new(FunctionDef {
+                name: f.name.as_str(),
+                name_range: range(f.name.range),
+                is_async: f.is_async,
+                params: params(p),
+                defaults,
+                decorators: f.decorator_list.iter().map(|d| e(&d.expression)).collect(),
+                body: stmts(&f.body, depth),
+            }))
+        }
+        ra::Stmt::ClassDef(c) => {
+            let bases = c
+                .arguments
+                .as_deref()
+                .map(|a| a.args.iter().chain(a.keywords.iter().map(|k| &k.value)).map(e).collect())
+                .unwrap_or_default();
+            StmtKind::ClassDef(Box::new(ClassDef {
+                name: c.name.as_str(),
+                bases,
+                decorators: c.decorator_list.iter().map(|d| e(&d.expression)).collect(),
+                body: stmts(&c.body, depth),
+            }))
+        }
+        ra::Stmt::Import(i) => StmtKind::Import(i.names.iter().map(alias).collect()),
+        ra::Stmt::ImportFrom(i) => StmtKind::ImportFrom {
+            module: i.module.as_ref().map(|m| m.as_str()),
+            level: i.level,
+            names: i.names.iter().map(alias).collect(),
+        },
+        ra::Stmt::Assign(a) => {
+            StmtKind::Assign { targets: a.targets.iter().map(e).collect(), value: Some(e(&a.value)) }
+        }
+        ra::Stmt::AnnAssign(a) => StmtKind::Assign { targets: vec![e(&a.target)], value: a.value.as_deref().map(e) },
+        ra::Stmt::AugAssign(a) => StmtKind::AugAssign { target: e(&a.target), op: binop(a.op), value: e(&a.value) },
+        ra::Stmt::Expr(x) => StmtKind::Expr(e(&x.value)),
+        ra::Stmt::Return(x) => StmtKind::Return(x.value.as_deref().map(e)),
+        ra::Stmt::For(f) => StmtKind::For {
+            is_async: f.is_async,
+            target: e(&f.target),
+            iter: e(&f.iter),
+            body: stmts(&f.body, depth),
+            orelse: stmts(&f.orelse, depth),
+        },
+        ra::Stmt::While(w) => {
+            StmtKind::While { test: e(&w.test), body: stmts(&w.body, depth), orelse: stmts(&w.orelse, depth) }
+        }
+        ra::Stmt::If(i) => {
+            // `elif`/`else` clauses become a chain of nested `If`s in `orelse`.
+            let mut orelse: Vec<Stmt<'_>> = Vec::new();
+            for clause in i.elif_else_clauses.iter().rev() {
+                let body = stmts(&clause.body, depth);
+                orelse = match &clause.test {
+                    Some(test) => {
+                        vec![Stmt { range: range(clause.range), kind: StmtKind::If { test: e(test), body, orelse } }]
+                    }
+                    None => body,
+                };
+            }
+            StmtKind::If { test: e(&i.test), body: stmts(&i.body, depth), orelse }
+        }
+        ra::Stmt::With(w) => StmtKind::With {
+            is_async: w.is_async,
+            items: w
+                .items
+                .iter()
+                .map(|i| WithItem { context: e(&i.context_expr), var: i.optional_vars.as_deref().map(e) })
+                .collect(),
+            body: stmts(&w.body, depth),
+        },
+        ra::Stmt::Try(t) => StmtKind::Try {
+            body: stmts(&t.body, depth),
+            handlers: t
+                .handlers
+                .iter()
+                .map(|h| match h {
+                    ra::ExceptHandler::ExceptHandler(h) => stmts(&h.body, depth),
+                })
+                .collect(),
+            orelse: stmts(&t.orelse, depth),
+            finalbody: stmts(&t.finalbody, depth),
+        },
+        ra::Stmt::Global(g) => StmtKind::Global(g.names.iter().map(|n| n.as_str()).collect()),
+        ra::Stmt::Nonlocal(g) => StmtKind::Nonlocal(g.names.iter().map(|n| n.as_str()).collect()),
+        other => {
+            let mut c = Children::default();
+            visitor::walk_stmt(&mut c, other);
+            StmtKind::Other {
+                exprs: c.exprs.into_iter().map(e).collect(),
+                body: c.stmts.into_iter().map(|s| stmt(s, depth + 1)).collect(),
+            }
+        }
+    };
+    Stmt { range: r, kind }
+}
+
+fn alias(a: &ra::Alias) -> Alias<'_> {
+    Alias { name: a.name.as_str(), asname: a.asname.as_ref().map(|n| n.as_str()), range: range(a.range) }
+}
+
+fn binop(op: ra::Operator) -> BinOp {
+    match op {
+        ra::Operator::Add => BinOp::Add,
+        ra::Operator::Sub => BinOp::Sub,
+        ra::Operator::Mult => BinOp::Mult,
+        ra::Operator::MatMult => BinOp::MatMult,
+        ra::Operator::Div => BinOp::Div,
+        ra::Operator::Mod => BinOp::Mod,
+        ra::Operator::Pow => BinOp::Pow,
+        ra::Operator::LShift => BinOp::LShift,
+        ra::Operator::RShift => BinOp::RShift,
+        ra::Operator::BitOr => BinOp::BitOr,
+        ra::Operator::BitXor => BinOp::BitXor,
+        ra::Operator::BitAnd => BinOp::BitAnd,
+        ra::Operator::FloorDiv => BinOp::FloorDiv,
+    }
+}
+
+fn cmpop(op: ra::CmpOp) -> CmpOp {
+    match op {
+        ra::CmpOp::Eq => CmpOp::Eq,
+        ra::CmpOp::NotEq => CmpOp::NotEq,
+        ra::CmpOp::In => CmpOp::In,
+        ra::CmpOp::NotIn => CmpOp::NotIn,
+        _ => CmpOp::Other,
+    }
+}
+
+fn comprehensions(gens: &[ra::Comprehension], depth: u32) -> Vec<Comprehension<'_>> {
+    gens.iter()
+        .map(|g| Comprehension {
+            target: expr(&g.target, depth),
+            iter: expr(&g.iter, depth),
+            ifs: g.ifs.iter().map(|x| expr(x, depth)).collect(),
+            is_async: g.is_async,
+        })
+        .collect()
+}
+
+fn expr<'a>(x: &'a ra::Expr, depth: u32) -> Expr<'a> {
+    let r = range(x.range());
+    let depth = depth + 1;
+    if depth > MAX_DEPTH {
+        return Expr { range: r, kind: ExprKind::Other(Vec::new()) };
+    }
+    let e = |y: &'a ra::Expr| expr(y, depth);
+    let b = |y: &'a ra::Expr| Box::new(expr(y, depth));
+    let kind = match x {
+        ra::Expr::Name(n) => ExprKind::Name(n.id.as_str()),
+        ra::Expr::Attribute(a) => ExprKind::Attribute { value: b(&a.value), attr: a.attr.as_str() },
+        ra::Expr::Call(c) => ExprKind::Call(Box::new(Call {
+            func: e(&c.func),
+            args: c.arguments.args.iter().map(e).collect(),
+            keywords: c
+                .arguments
+                .keywords
+                .iter()
+                .map(|k| Keyword { arg: k.arg.as_ref().map(|a| a.as_str()), value: e(&k.value) })
+                .collect(),
+        })),
+        ra::Expr::Lambda(l) => {
+            ExprKind::Lambda { params: l.parameters.as_deref().map(params).unwrap_or_default(), body: b(&l.body) }
+        }
+        ra::Expr::Await(a) => ExprKind::Await(b(&a.value)),
+        ra::Expr::NumberLiteral(n) => match &n.value {
+            ra::Number::Int(i) => ExprKind::Int(i.as_i64()),
+            ra::Number::Float(f) => ExprKind::Float(*f),
+            ra::Number::Complex { .. } => ExprKind::Literal,
+        },
+        ra::Expr::StringLiteral(s) if !s.value.is_implicit_concatenated() => ExprKind::Str(s.value.to_str()),
+        ra::Expr::BinOp(o) => ExprKind::BinOp { op: binop(o.op), left: b(&o.left), right: b(&o.right) },
+        ra::Expr::UnaryOp(u) => ExprKind::Unary(b(&u.operand)),
+        ra::Expr::Compare(c) => ExprKind::Compare {
+            left: b(&c.left),
+            ops: c.ops.iter().map(|o| cmpop(*o)).collect(),
+            comparators: c.comparators.iter().map(e).collect(),
+        },
+        ra::Expr::Subscript(s) => ExprKind::Subscript { value: b(&s.value), slice: b(&s.slice) },
+        ra::Expr::ListComp(c) => {
+            ExprKind::Comprehension { elts: vec![e(&c.elt)], generators: comprehensions(&c.generators, depth) }
+        }
+        ra::Expr::SetComp(c) => {
+            ExprKind::Comprehension { elts: vec![e(&c.elt)], generators: comprehensions(&c.generators, depth) }
+        }
+        ra::Expr::Generator(c) => {
+            ExprKind::Comprehension { elts: vec![e(&c.elt)], generators: comprehensions(&c.generators, depth) }
+        }
+        ra::Expr::DictComp(c) => ExprKind::Comprehension {
+            elts: c.key.as_deref().map(e).into_iter().chain([e(&c.value)]).collect(),
+            generators: comprehensions(&c.generators, depth),
+        },
+        ra::Expr::List(l) => ExprKind::Sequence(l.elts.iter().map(e).collect()),
+        ra::Expr::Tuple(t) => ExprKind::Sequence(t.elts.iter().map(e).collect()),
+        ra::Expr::Set(s) => ExprKind::Sequence(s.elts.iter().map(e).collect()),
+        ra::Expr::Dict(d) => {
+            ExprKind::Sequence(d.items.iter().flat_map(|i| i.key.iter().chain([&i.value])).map(e).collect())
+        }
+        ra::Expr::NoneLiteral(_) => ExprKind::NoneLiteral,
+        ra::Expr::BooleanLiteral(_)
+        | ra::Expr::EllipsisLiteral(_)
+        | ra::Expr::BytesLiteral(_)
+        | ra::Expr::StringLiteral(_) => ExprKind::Literal,
+        other => {
+            let mut c = Children::default();
+            visitor::walk_expr(&mut c, other);
+            ExprKind::Other(c.exprs.into_iter().map(e).collect())
+        }
+    };
+    Expr { range: r, kind }
+}
+
+/// Collects the direct child statements and expressions of one node (ruff's visitor, without recursing).
+#[derive(Default)]
+struct Children<'a> {
+    stmts: Vec<&'a ra::Stmt>,
+    exprs: Vec<&'a ra::Expr>,
+}
+
+impl<'a> Visitor<'a> for Children<'a> {
+    fn visit_stmt(&mut self, stmt: &'a ra::Stmt) {
+        self.stmts.push(stmt);
+    }
+    fn visit_expr(&mut self, expr: &'a ra::Expr) {
+        self.exprs.push(expr);
+    }
+    fn visit_annotation(&mut self, expr: &'a ra::Expr) {
+        self.exprs.push(expr);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_the_constructs_rules_read() {
+        let src = "import threading as t\nfrom a.b import c as d\nasync def f(x, *a, k=1, **kw):\n    await g(x, y=2)\n    match x:\n        case 1:\n            h()\n";
+        let parsed = parse(src).unwrap();
+        let m = parsed.module();
+        assert_eq!(m.body.len(), 3);
+        let StmtKind::Import(names) = &m.body[0].kind else { panic!("{:?}", m.body[0]) };
+        assert_eq!((names[0].name, names[0].asname), ("threading", Some("t")));
+        let StmtKind::FunctionDef(f) = &m.body[2].kind else { panic!() };
+        assert!(f.is_async);
+        assert_eq!(f.params, vec!["x", "a", "k", "kw"]);
+        // The call inside the `match` case survives the generic conversion.
+        let StmtKind::Other { body, .. } = &f.body[1].kind else { panic!("{:?}", f.body[1]) };
+        assert!(!body.is_empty());
+    }
+
+    #[test]
+    fn syntax_errors_have_a_location() {
+        let err = parse("x = 1\ndef f(:\n").unwrap_err();
+        assert!(err.range.start >= 6, "{err:?}");
+        assert!(!err.message.is_empty());
+    }
+
+    #[test]
+    fn deep_brackets_are_refused_not_overflowed() {
+        let src = format!("x = {}1{}\n", "(".repeat(5000), ")".repeat(5000));
+        assert!(parse(&src).is_err());
+        // Brackets inside strings and comments do not count.
+        let ok = format!("s = '{}'\n# {}\n", "(".repeat(500), "[".repeat(500));
+        assert!(parse(&ok).is_ok());
+    }
+}

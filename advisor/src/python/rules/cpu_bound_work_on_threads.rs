@@ -1,0 +1,108 @@
+//! CA501 `cpu-bound-work-on-threads`: CPU-bound Python work handed to threads, which the GIL serialises.
+
+use crate::declare_rule;
+use crate::diagnostic::Severity;
+use crate::python::Checker;
+use crate::python::semantic::Exec;
+use crate::python::summary::Kind;
+
+declare_rule! {
+    /// ## What it does
+    /// Finds CPU-bound functions run on threads: `threading.Thread(target=…)`, `ThreadPoolExecutor.submit/map`,
+    /// `multiprocessing.dummy.Pool` / `ThreadPool`, `loop.run_in_executor(None, …)` and `asyncio.to_thread(…)`.
+    /// The target is followed to its definition in the same module, and through the functions it calls there; it
+    /// counts as CPU-bound only on clear evidence (loops doing arithmetic, nested loops, large ranges, arithmetic
+    /// recursion, parsing in a loop) and no I/O.
+    ///
+    /// ## Why is this bad?
+    /// On the standard (GIL) CPython build only one thread runs Python bytecode at a time. CPU-bound threads take
+    /// turns: four threads finish no sooner than one, and often later (switching and contention). Processes each
+    /// have their own interpreter and GIL and do run in parallel.
+    ///
+    /// ## Free-threaded CPython (3.13t / 3.14t)
+    /// On a free-threaded build (`python3.13t`, `python3.14t`; `sys._is_gil_enabled()` returns `False`) threads
+    /// do run Python code in parallel. With `python.free-threaded = true` this rule reports at `info` severity
+    /// and says so, reminding you that importing an extension not marked free-threading-safe re-enables the GIL.
+    ///
+    /// ## Known problems
+    /// Hashing and compression (`hashlib`, `zlib`, `bz2`, `lzma`) release the GIL on large buffers, so threads
+    /// running only those are *not* reported. Targets defined in another module are not followed. A function
+    /// whose loops are tiny in practice is still reported: the rule sees code, not data sizes.
+    ///
+    /// ## Example
+    /// ```python
+    /// def crunch(n):
+    ///     return sum(i * i for i in range(n))
+    ///
+    /// with ThreadPoolExecutor() as ex:
+    ///     results = list(ex.map(crunch, [10**7] * 4))
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```python
+    /// with ProcessPoolExecutor() as ex:
+    ///     results = list(ex.map(crunch, [10**7] * 4))
+    /// ```
+    pub static RULE = {
+        code: "CA501",
+        name: "cpu-bound-work-on-threads",
+        severity: Warning,
+        language: Python,
+        summary: "CPU-bound Python work on threads is serialised by the GIL",
+    };
+}
+
+/// Reports CPU-bound targets of thread spawns.
+pub fn check(cx: &mut Checker<'_, '_, '_>) {
+    let model = cx.model;
+    for spawn in &model.spawns {
+        if spawn.exec != Exec::Threads {
+            continue;
+        }
+        let Some(f) = spawn.target_fn else { continue };
+        let s = cx.summaries.summary(f);
+        if s.kind() != Kind::CpuHeavy || !s.holds_gil() {
+            continue;
+        }
+        let Some(ev) = s.cpu.iter().find(|e| !e.releases_gil) else { continue };
+        let name = cx.func_name(f).to_string();
+        let ev_line = cx.line(ev.range);
+        let mut d = if cx.settings.python.free_threaded {
+            let mut d = cx
+                .diagnostic(
+                    &RULE,
+                    spawn.range,
+                    format!(
+                        "`{name}` is CPU-bound ({} at line {ev_line}) and runs on threads (`{}`): on free-threaded \
+                     CPython (3.13t/3.14t) these threads run in parallel, as long as the GIL stays disabled",
+                        ev.what, spawn.api
+                    ),
+                )
+                .with_help(
+                    "keep the threads on the free-threaded build, and check at run time that `sys._is_gil_enabled()` \
+                 is False (importing an extension that is not free-threading-ready re-enables the GIL); on a \
+                 standard build use `ProcessPoolExecutor`",
+                );
+            d.severity = Severity::Info;
+            d
+        } else {
+            cx.diagnostic(
+                &RULE,
+                spawn.range,
+                format!(
+                    "`{name}` is CPU-bound ({} at line {ev_line}) but runs on threads (`{}`): the GIL lets one \
+                     thread run Python code at a time, so they take turns instead of running in parallel",
+                    ev.what, spawn.api
+                ),
+            )
+            .with_help(
+                "run it in processes (`concurrent.futures.ProcessPoolExecutor` or `multiprocessing.Pool`); \
+                 on free-threaded CPython 3.13t/3.14t (`sys._is_gil_enabled()` is False) threads do run it in parallel",
+            )
+        };
+        d = d.with_note(format!("CPU-heavy: {}", ev.what), Some(cx.span(ev.range)));
+        let (msg, span) = cx.def_note(f);
+        d = d.with_note(msg, span);
+        cx.report(d);
+    }
+}

@@ -1,0 +1,138 @@
+//! CA506 `oversized-or-per-call-pool`: pools sized far above the cores for CPU-bound work, and pools created
+//! on every call of a function that runs in a loop or per request.
+
+use crate::declare_rule;
+use crate::python::Checker;
+use crate::python::ast::ExprKind;
+use crate::python::semantic::{Exec, FuncId, Model};
+use crate::python::summary::Kind;
+
+declare_rule! {
+    /// ## What it does
+    /// Reports two ways a pool is misplaced:
+    /// - a literal `max_workers=`/`processes=` above `python.max-workers` (default 32) on a pool whose targets
+    ///   are CPU-bound;
+    /// - a `ThreadPoolExecutor`, `ProcessPoolExecutor` or `multiprocessing.Pool` created inside a loop, inside a
+    ///   function called in a loop, or inside a request handler (`@app.route`/`@app.get`/…, `do_GET`, …).
+    ///
+    /// ## Why is this bad?
+    /// CPU-bound work cannot go faster than the cores: workers beyond them only add switching, memory and (for
+    /// processes) start-up time. A pool created per call pays thread or process start-up every time and throws
+    /// away the warm workers; for processes that is tens of milliseconds and megabytes per worker, per call.
+    ///
+    /// ## Known problems
+    /// Only literal sizes are checked. A function called in a loop a handful of times (a test's setup) is
+    /// reported like one called per request.
+    ///
+    /// ## Example
+    /// ```python
+    /// def handle(job):
+    ///     with ProcessPoolExecutor(max_workers=128) as ex:
+    ///         return list(ex.map(crunch, job.parts))
+    ///
+    /// for job in jobs:
+    ///     handle(job)
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```python
+    /// EXECUTOR = ProcessPoolExecutor()  # sized to os.cpu_count(), created once
+    ///
+    /// def handle(job):
+    ///     return list(EXECUTOR.map(crunch, job.parts))
+    /// ```
+    pub static RULE = {
+        code: "CA506",
+        name: "oversized-or-per-call-pool",
+        severity: Warning,
+        language: Python,
+        summary: "a pool far larger than the cores for CPU-bound work, or created on every call",
+    };
+}
+
+const HANDLER_DECORATORS: &[&str] =
+    &["route", "get", "post", "put", "patch", "delete", "api_route", "websocket", "task", "handler"];
+const HANDLER_METHODS: &[&str] = &["do_GET", "do_POST", "do_PUT", "do_DELETE", "do_HEAD", "handle", "handle_request"];
+
+fn is_handler(model: &Model<'_, '_>, f: FuncId) -> bool {
+    let def = model.funcs[f].def;
+    HANDLER_METHODS.contains(&def.name)
+        || def.decorators.iter().any(|d| {
+            let callee = d.as_call().map_or(d, |c| &c.func);
+            matches!(&callee.kind, ExprKind::Attribute { attr, .. } if HANDLER_DECORATORS.contains(attr))
+        })
+}
+
+/// Reports oversized pools for CPU-bound targets and pools created per call.
+pub fn check(cx: &mut Checker<'_, '_, '_>) {
+    let model = cx.model;
+    let limit = i64::try_from(cx.settings.python.max_workers).unwrap_or(i64::MAX);
+    for (p, pool) in model.pools.iter().enumerate() {
+        let site = &model.calls[pool.site];
+        let kind_word = if pool.exec == Exec::Processes { "processes" } else { "threads" };
+        // Oversized for CPU-bound targets.
+        if let (Some(n), Some(expr)) = (pool.workers, pool.workers_expr)
+            && n > limit
+        {
+            let cpu_target = model.spawns.iter().filter(|s| s.pool == Some(p)).find_map(|s| {
+                let f = s.target_fn?;
+                (cx.summaries.summary(f).kind() == Kind::CpuHeavy).then_some(f)
+            });
+            if let Some(f) = cpu_target {
+                let d = cx
+                    .diagnostic(
+                        &RULE,
+                        expr.range,
+                        format!(
+                            "{n} {kind_word} for CPU-bound `{}`: CPU-bound work cannot use more workers than cores \
+                             (limit `python.max-workers` = {limit}); the extra ones only add switching and memory",
+                            cx.func_name(f)
+                        ),
+                    )
+                    .with_help("size the pool to the cores: `max_workers=os.cpu_count()` (the default of `ProcessPoolExecutor`)");
+                let (msg, span) = cx.def_note(f);
+                cx.report(d.with_note(msg, span));
+            }
+        }
+        // Created per call.
+        let short = pool.api.rsplit('.').next().unwrap_or(pool.api);
+        if let Some(l) = site.loop_range {
+            let d = cx
+                .diagnostic(
+                    &RULE,
+                    site.range,
+                    format!("a new `{short}` is created on every iteration of a loop: its {kind_word} start each time"),
+                )
+                .with_help("create the pool once, before the loop, and submit every iteration's work to it")
+                .with_note("the loop", Some(cx.span(l)));
+            cx.report(d);
+            continue;
+        }
+        let Some(f) = site.scope else { continue };
+        let called_in_loop = model
+            .calls
+            .iter()
+            .find(|c| c.loop_range.is_some() && model.resolve_function(&c.call.func, c.scope) == Some(f));
+        let why = if let Some(c) = called_in_loop {
+            Some((format!("`{}` is called in a loop", cx.func_name(f)), Some(cx.span(c.range))))
+        } else if is_handler(model, f) {
+            Some((format!("`{}` handles requests", cx.func_name(f)), Some(cx.span(model.funcs[f].def.name_range))))
+        } else {
+            None
+        };
+        if let Some((why, span)) = why {
+            let d = cx
+                .diagnostic(
+                    &RULE,
+                    site.range,
+                    format!(
+                        "a new `{short}` is created on every call of `{}`: its {kind_word} start each time",
+                        cx.func_name(f)
+                    ),
+                )
+                .with_help("create the pool once (at start-up, or lazily in a module-level variable) and reuse it")
+                .with_note(why, span);
+            cx.report(d);
+        }
+    }
+}

@@ -1,0 +1,766 @@
+//! What a function's work is: CPU-heavy, I/O-bound or unknown, with the evidence, followed through the calls it
+//! makes to other functions of the same module.
+//!
+//! Evidence, deliberately strict so that rules act only on clear cases:
+//! - **CPU**: a loop (`for`, `while`, comprehension) with no I/O, no `await` and no call into unknown code that
+//!   iterates a literal range of at least `heavy-range`, or does arithmetic while iterating `range(n)`, looping
+//!   inside another loop, or spinning in a `while`; hashing, compression or parsing calls inside such a loop;
+//!   `hashlib.pbkdf2_hmac`/`scrypt`; recursion whose results are combined arithmetically (`fib(n-1) + fib(n-2)`).
+//! - **I/O**: `time.sleep`, `open`, `input`, `subprocess`, `os.system`, sockets, `requests`/`httpx`/`urllib`,
+//!   database drivers; methods called on objects these return.
+//! - `print` and logging are *weak* I/O: they neither make a function I/O-bound nor leave a loop CPU-heavy (a
+//!   thread that only prints is not CPU-bound).
+//!
+//! A function with both kinds of evidence, or with a call into code the model cannot see (another module, a
+//! third-party library), is **unknown**; rules stay silent on unknown targets.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use super::ast::{BinOp, Expr, ExprKind, Range, Stmt, StmtKind};
+use super::semantic::{FuncId, Model};
+
+/// One piece of evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    /// Where it is.
+    pub range: Range,
+    /// What it is, for messages (`loop doing arithmetic over range(n)`, `time.sleep`).
+    pub what: String,
+    /// The function it is in.
+    pub func: FuncId,
+    /// The work runs in C code that releases the GIL (hashlib, zlib, bz2, lzma): threads do run it in parallel.
+    pub releases_gil: bool,
+}
+
+/// The classification of a function's work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Clear CPU work and no I/O.
+    CpuHeavy,
+    /// Clear I/O and no CPU work.
+    IoBound,
+    /// Neither, both, or calls into code we cannot see.
+    Unknown,
+}
+
+/// The evidence gathered for a function (including the functions it calls in this module).
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// CPU evidence.
+    pub cpu: Vec<Evidence>,
+    /// Strong I/O evidence.
+    pub io: Vec<Evidence>,
+    /// Printing, logging, or I/O-looking methods on objects of unknown type.
+    pub weak_io: bool,
+    /// The first call into code the model cannot see.
+    pub unknown: Option<Evidence>,
+}
+
+impl Summary {
+    /// The classification.
+    pub fn kind(&self) -> Kind {
+        if self.unknown.is_some() {
+            Kind::Unknown
+        } else if !self.cpu.is_empty() && self.io.is_empty() {
+            Kind::CpuHeavy
+        } else if !self.io.is_empty() && self.cpu.is_empty() {
+            Kind::IoBound
+        } else {
+            Kind::Unknown
+        }
+    }
+
+    /// Whether some of the CPU work holds the GIL (pure Python bytecode).
+    pub fn holds_gil(&self) -> bool {
+        self.cpu.iter().any(|e| !e.releases_gil)
+    }
+
+    fn merge(&mut self, other: &Summary) {
+        self.cpu.extend(other.cpu.iter().cloned());
+        self.io.extend(other.io.iter().cloned());
+        self.weak_io |= other.weak_io;
+        if self.unknown.is_none() {
+            self.unknown.clone_from(&other.unknown);
+        }
+    }
+}
+
+/// How a call counts.
+#[derive(Debug, Clone, PartialEq)]
+enum CallClass {
+    Pure,
+    Io(String),
+    WeakIo,
+    /// Hashing, compression or parsing: CPU work when repeated in a loop.
+    HeavyInLoop(String, bool),
+    /// CPU-heavy on its own (key derivation).
+    Heavy(String, bool),
+    Func(FuncId),
+    Unknown(String),
+}
+
+const IO_PREFIXES: &[&str] = &[
+    "time.sleep",
+    "builtins.open",
+    "builtins.input",
+    "os.system",
+    "os.popen",
+    "os.read",
+    "os.write",
+    "os.wait",
+    "os.waitpid",
+    "os.listdir",
+    "os.scandir",
+    "os.walk",
+    "os.stat",
+    "os.remove",
+    "os.rename",
+    "os.makedirs",
+    "shutil.",
+    "subprocess.",
+    "socket.",
+    "ssl.",
+    "select.",
+    "requests.",
+    "httpx.",
+    "urllib.request.",
+    "urllib3.",
+    "http.client.",
+    "ftplib.",
+    "smtplib.",
+    "imaplib.",
+    "poplib.",
+    "telnetlib.",
+    "sqlite3.",
+    "psycopg2.",
+    "psycopg.",
+    "pymysql.",
+    "MySQLdb.",
+    "mysql.connector.",
+    "redis.",
+    "pymongo.",
+    "boto3.",
+    "paramiko.",
+    "pathlib.Path().read_text",
+    "pathlib.Path().write_text",
+    "pathlib.Path().read_bytes",
+    "pathlib.Path().write_bytes",
+    "pathlib.Path().open",
+    "gzip.open",
+    "bz2.open",
+    "lzma.open",
+    "tarfile.",
+    "zipfile.",
+    "json.load",
+    "json.dump",
+    "pickle.load",
+    "pickle.dump",
+    "csv.",
+];
+
+const WEAK_IO: &[&str] = &["builtins.print", "logging.", "sys.stdout.", "sys.stderr.", "warnings.warn"];
+
+const PURE_PREFIXES: &[&str] = &[
+    "builtins.",
+    "math.",
+    "cmath.",
+    "operator.",
+    "itertools.",
+    "functools.",
+    "random.",
+    "statistics.",
+    "collections.",
+    "heapq.",
+    "bisect.",
+    "copy.",
+    "struct.",
+    "string.",
+    "decimal.",
+    "fractions.",
+    "array.",
+    "base64.",
+    "binascii.",
+    "time.time",
+    "time.perf_counter",
+    "time.monotonic",
+    "time.process_time",
+    "threading.",
+    "queue.",
+    "dataclasses.",
+    "typing.",
+    "enum.",
+    "numbers.",
+    "os.getpid",
+    "os.cpu_count",
+    "os.path.join",
+    "os.path.basename",
+    "os.path.dirname",
+];
+
+/// Hashing, compression and parsing: CPU work when done in a loop. `true`: releases the GIL on large buffers.
+const HEAVY_IN_LOOP: &[(&str, bool)] = &[
+    ("hashlib.", true),
+    ("zlib.", true),
+    ("bz2.", true),
+    ("lzma.", true),
+    ("gzip.compress", true),
+    ("gzip.decompress", true),
+    ("json.loads", false),
+    ("json.dumps", false),
+    ("pickle.loads", false),
+    ("pickle.dumps", false),
+    ("ast.parse", false),
+    ("re.", false),
+    ("xml.etree.ElementTree.fromstring", false),
+    ("tomllib.loads", false),
+];
+
+const HEAVY_ALONE: &[(&str, bool)] = &[("hashlib.pbkdf2_hmac", true), ("hashlib.scrypt", true), ("bcrypt.", true)];
+
+/// Methods of unknown receivers that are cheap data-structure operations.
+const PURE_METHODS: &[&str] = &[
+    "append",
+    "extend",
+    "insert",
+    "pop",
+    "popleft",
+    "appendleft",
+    "remove",
+    "clear",
+    "copy",
+    "items",
+    "keys",
+    "values",
+    "update",
+    "add",
+    "discard",
+    "setdefault",
+    "sort",
+    "reverse",
+    "index",
+    "count",
+    "split",
+    "rsplit",
+    "join",
+    "strip",
+    "lstrip",
+    "rstrip",
+    "lower",
+    "upper",
+    "replace",
+    "startswith",
+    "endswith",
+    "format",
+    "encode",
+    "decode",
+    "hexdigest",
+    "digest",
+    "isdigit",
+    "isalpha",
+    "zfill",
+    "ljust",
+    "rjust",
+    "find",
+    "put",
+    "put_nowait",
+    "task_done",
+    "bit_length",
+    "to_bytes",
+    "from_bytes",
+    "is_integer",
+    "union",
+    "intersection",
+    "difference",
+];
+
+/// Methods of unknown receivers that wait or do I/O.
+const IO_METHODS: &[&str] = &[
+    "recv",
+    "recv_into",
+    "recvfrom",
+    "send",
+    "sendall",
+    "sendto",
+    "accept",
+    "connect",
+    "read",
+    "readline",
+    "readlines",
+    "write",
+    "writelines",
+    "flush",
+    "execute",
+    "executemany",
+    "fetchone",
+    "fetchall",
+    "fetchmany",
+    "commit",
+    "request",
+    "urlopen",
+    "communicate",
+    "wait",
+    "get",
+    "join",
+    "acquire",
+    "result",
+    "sleep",
+    "poll",
+    "select",
+];
+
+fn starts(q: &str, list: &[&str]) -> bool {
+    list.iter().any(|p| q == *p || (q.starts_with(p) && (p.ends_with('.') || q[p.len()..].starts_with(['.', '(']))))
+}
+
+/// Computes and caches function summaries for one module.
+pub struct Summarizer<'x, 'm, 'a> {
+    model: &'x Model<'m, 'a>,
+    heavy_range: i64,
+    cache: RefCell<HashMap<FuncId, Summary>>,
+    in_progress: RefCell<Vec<FuncId>>,
+}
+
+#[derive(Default)]
+struct Scan {
+    arith: bool,
+    io: Vec<Evidence>,
+    weak_io: bool,
+    unknown_fn: Option<Evidence>,
+    unknown_method: bool,
+    awaits: bool,
+    loops: u32,
+    heavy_calls: Vec<Evidence>,
+    cpu: Vec<Evidence>,
+}
+
+impl Scan {
+    fn absorb(&mut self, inner: Scan) {
+        self.arith |= inner.arith;
+        self.io.extend(inner.io);
+        self.weak_io |= inner.weak_io;
+        if self.unknown_fn.is_none() {
+            self.unknown_fn = inner.unknown_fn;
+        }
+        self.unknown_method |= inner.unknown_method;
+        self.awaits |= inner.awaits;
+        self.loops += inner.loops;
+        self.heavy_calls.extend(inner.heavy_calls);
+        self.cpu.extend(inner.cpu);
+    }
+}
+
+fn is_arith(op: BinOp) -> bool {
+    !matches!(op, BinOp::BitOr | BinOp::MatMult)
+}
+
+fn is_stringy(e: &Expr<'_>) -> bool {
+    matches!(e.kind, ExprKind::Str(_) | ExprKind::Other(_))
+}
+
+impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
+    /// A summarizer over `model`; loops over literal ranges of at least `heavy_range` are CPU-heavy.
+    pub fn new(model: &'x Model<'m, 'a>, heavy_range: u64) -> Self {
+        Summarizer {
+            model,
+            heavy_range: i64::try_from(heavy_range).unwrap_or(i64::MAX),
+            cache: RefCell::new(HashMap::new()),
+            in_progress: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &'x Model<'m, 'a> {
+        self.model
+    }
+
+    /// The summary of function `f`, including what it calls in this module.
+    pub fn summary(&self, f: FuncId) -> Summary {
+        if let Some(s) = self.cache.borrow().get(&f) {
+            return s.clone();
+        }
+        if self.in_progress.borrow().contains(&f) || self.in_progress.borrow().len() > 16 {
+            return Summary::default();
+        }
+        self.in_progress.borrow_mut().push(f);
+        let mut scan = Scan::default();
+        let body = &self.model.funcs[f].def.body;
+        self.stmts(f, body, &mut scan);
+        let mut s = Summary { cpu: scan.cpu, io: scan.io, weak_io: scan.weak_io, unknown: scan.unknown_fn };
+        if s.io.is_empty()
+            && let Some(r) = self.arithmetic_recursion(f)
+        {
+            s.cpu.push(Evidence {
+                range: r,
+                what: "recursion combining its results arithmetically".into(),
+                func: f,
+                releases_gil: false,
+            });
+        }
+        self.in_progress.borrow_mut().retain(|&g| g != f);
+        self.cache.borrow_mut().insert(f, s.clone());
+        s
+    }
+
+    /// Heavy loops written directly in `f` (not in the functions it calls), for rules that report loops.
+    pub fn heavy_loops(&self, f: FuncId) -> Vec<Evidence> {
+        let mut s = self.summary(f).cpu;
+        s.retain(|e| e.func == f);
+        s
+    }
+
+    /// `return f(n - 1) + f(n - 2)`: a self-call that is an operand of arithmetic.
+    fn arithmetic_recursion(&self, f: FuncId) -> Option<Range> {
+        let name = self.model.funcs[f].def.name;
+        let mut found = None;
+        fn is_self_call(e: &Expr<'_>, name: &str) -> bool {
+            matches!(&e.kind, ExprKind::Call(c) if c.func.as_name() == Some(name))
+        }
+        fn visit(e: &Expr<'_>, name: &str, found: &mut Option<Range>) {
+            if found.is_some() {
+                return;
+            }
+            if let ExprKind::BinOp { left, right, op } = &e.kind
+                && is_arith(*op)
+                && (is_self_call(left, name) || is_self_call(right, name))
+            {
+                *found = Some(e.range);
+                return;
+            }
+            e.for_each_child(&mut |c| visit(c, name, found));
+        }
+        walk_function_exprs(&self.model.funcs[f].def.body, &mut |e| visit(e, name, &mut found));
+        found
+    }
+
+    fn classify_call(&self, f: FuncId, call_expr: &Expr<'a>) -> CallClass {
+        let Some(call) = call_expr.as_call() else { return CallClass::Pure };
+        let scope = Some(f);
+        if let Some(g) = self.model.resolve_function(&call.func, scope) {
+            return CallClass::Func(g);
+        }
+        if let Some(q) = self.model.qualify(&call.func, scope) {
+            if let Some((_, rel)) = HEAVY_ALONE.iter().find(|(p, _)| starts(&q, &[p])) {
+                return CallClass::Heavy(q, *rel);
+            }
+            if starts(&q, WEAK_IO) {
+                return CallClass::WeakIo;
+            }
+            if starts(&q, IO_PREFIXES) {
+                return CallClass::Io(q);
+            }
+            if let Some((_, rel)) = HEAVY_IN_LOOP.iter().find(|(p, _)| starts(&q, &[p])) {
+                return CallClass::HeavyInLoop(q, *rel);
+            }
+            if starts(&q, PURE_PREFIXES) {
+                return CallClass::Pure;
+            }
+            // A method of a known object (`builtins.open().read`): judge by the method name.
+            if q.contains("()") {
+                return self.method_class(call_expr);
+            }
+            return CallClass::Unknown(q);
+        }
+        match &call.func.kind {
+            ExprKind::Attribute { .. } => self.method_class(call_expr),
+            ExprKind::Name(n) if self.model.classes.contains_key(n) => CallClass::Pure,
+            _ => CallClass::Unknown(call.func.dotted().unwrap_or_else(|| "a computed callable".into())),
+        }
+    }
+
+    fn method_class(&self, call_expr: &Expr<'a>) -> CallClass {
+        let Some(call) = call_expr.as_call() else { return CallClass::Pure };
+        let ExprKind::Attribute { attr, .. } = &call.func.kind else { return CallClass::Pure };
+        if PURE_METHODS.contains(attr) {
+            CallClass::Pure
+        } else if IO_METHODS.contains(attr) {
+            CallClass::WeakIo
+        } else {
+            CallClass::Unknown(format!(".{attr}()"))
+        }
+    }
+
+    fn stmts(&self, f: FuncId, body: &'m [Stmt<'a>], scan: &mut Scan) {
+        for s in body {
+            self.stmt(f, s, scan);
+        }
+    }
+
+    fn stmt(&self, f: FuncId, s: &'m Stmt<'a>, scan: &mut Scan) {
+        match &s.kind {
+            StmtKind::FunctionDef(_) | StmtKind::ClassDef(_) => {}
+            StmtKind::For { is_async, iter, target, body, orelse } => {
+                self.expr(f, iter, scan);
+                let mut inner = Scan { awaits: *is_async, ..Scan::default() };
+                self.expr(f, target, &mut inner);
+                self.stmts(f, body, &mut inner);
+                let range_bound = self.range_bound(f, iter);
+                self.close_loop(f, s.range, "`for` loop", range_bound, inner, scan);
+                self.stmts(f, orelse, scan);
+            }
+            StmtKind::While { test, body, orelse } => {
+                let mut inner = Scan::default();
+                self.expr(f, test, &mut inner);
+                self.stmts(f, body, &mut inner);
+                self.close_loop(f, s.range, "`while` loop", Some(RangeBound::Unbounded), inner, scan);
+                self.stmts(f, orelse, scan);
+            }
+            StmtKind::AugAssign { target, op, value } => {
+                if is_arith(*op) && !is_stringy(value) {
+                    scan.arith = true;
+                }
+                self.expr(f, value, scan);
+                self.expr(f, target, scan);
+            }
+            StmtKind::With { is_async, .. } => {
+                scan.awaits |= *is_async;
+                s.for_each_expr(&mut |e| self.expr(f, e, scan));
+                s.for_each_block(&mut |b| self.stmts(f, b, scan));
+            }
+            _ => {
+                s.for_each_expr(&mut |e| self.expr(f, e, scan));
+                s.for_each_block(&mut |b| self.stmts(f, b, scan));
+            }
+        }
+    }
+
+    /// What a `for` iterates: a literal range (its length), a computed `range(n)`, or something else.
+    fn range_bound(&self, f: FuncId, iter: &Expr<'a>) -> Option<RangeBound> {
+        let call = iter.as_call()?;
+        if self.model.qualify(&call.func, Some(f)).as_deref() != Some("builtins.range") {
+            return None;
+        }
+        let consts: Vec<Option<i64>> = call.args.iter().map(Expr::const_int).collect();
+        match consts.as_slice() {
+            [Some(n)] => Some(RangeBound::Literal(*n)),
+            [Some(a), Some(b), ..] => Some(RangeBound::Literal(b.saturating_sub(*a))),
+            _ => {
+                // `range(len(xs))` iterates a collection: no more CPU evidence than `for x in xs`.
+                let over_len = call.args.iter().any(|a| {
+                    a.as_call().is_some_and(|c| self.model.qualify(&c.func, Some(f)).as_deref() == Some("builtins.len"))
+                });
+                (!over_len).then_some(RangeBound::Unbounded)
+            }
+        }
+    }
+
+    fn close_loop(
+        &self,
+        f: FuncId,
+        range: Range,
+        what: &str,
+        bound: Option<RangeBound>,
+        mut inner: Scan,
+        outer: &mut Scan,
+    ) {
+        let clean = inner.io.is_empty() && !inner.weak_io && !inner.awaits && inner.unknown_fn.is_none();
+        let big = matches!(bound, Some(RangeBound::Literal(n)) if n >= self.heavy_range);
+        let computing = inner.arith && !inner.unknown_method;
+        let heavy = clean
+            && (big
+                || (computing && (inner.loops > 0 || bound.is_some()))
+                || (!inner.heavy_calls.is_empty() && !inner.unknown_method));
+        if heavy {
+            let desc = if big {
+                format!(
+                    "{what} over a range of {}",
+                    match bound {
+                        Some(RangeBound::Literal(n)) => n.to_string(),
+                        _ => String::new(),
+                    }
+                )
+            } else if let Some(h) = inner.heavy_calls.first() {
+                format!("{what} calling `{}`", h.what)
+            } else if inner.loops > 0 {
+                format!("nested {what} doing arithmetic")
+            } else {
+                format!("{what} doing arithmetic")
+            };
+            let releases_gil = !big
+                && !inner.arith
+                && !inner.heavy_calls.is_empty()
+                && inner.heavy_calls.iter().all(|h| h.releases_gil);
+            // Report the outermost heavy loop only.
+            inner.cpu.retain(|e| !range.contains(e.range) || e.func != f);
+            inner.cpu.push(Evidence { range, what: desc, func: f, releases_gil });
+        }
+        inner.loops += 1;
+        inner.awaits = false;
+        outer.absorb(inner);
+    }
+
+    fn expr(&self, f: FuncId, e: &'m Expr<'a>, scan: &mut Scan) {
+        match &e.kind {
+            ExprKind::Lambda { .. } => {}
+            ExprKind::Await(v) => {
+                scan.awaits = true;
+                self.expr(f, v, scan);
+            }
+            ExprKind::BinOp { op, left, right } => {
+                if is_arith(*op) && !(is_stringy(left) || is_stringy(right)) {
+                    scan.arith = true;
+                }
+                self.expr(f, left, scan);
+                self.expr(f, right, scan);
+            }
+            ExprKind::Comprehension { generators, elts } => {
+                if let Some(first) = generators.first() {
+                    self.expr(f, &first.iter, scan);
+                }
+                let mut inner = Scan { awaits: generators.iter().any(|g| g.is_async), ..Scan::default() };
+                for (i, g) in generators.iter().enumerate() {
+                    if i > 0 {
+                        self.expr(f, &g.iter, &mut inner);
+                        inner.loops += 1;
+                    }
+                    self.expr(f, &g.target, &mut inner);
+                    for c in &g.ifs {
+                        self.expr(f, c, &mut inner);
+                    }
+                }
+                for x in elts {
+                    self.expr(f, x, &mut inner);
+                }
+                let bound = generators.first().and_then(|g| self.range_bound(f, &g.iter));
+                self.close_loop(f, e.range, "comprehension", bound, inner, scan);
+            }
+            ExprKind::Call(call) => {
+                match self.classify_call(f, e) {
+                    CallClass::Pure => {}
+                    CallClass::Io(q) => {
+                        scan.io.push(Evidence { range: e.range, what: q, func: f, releases_gil: true });
+                    }
+                    CallClass::WeakIo => scan.weak_io = true,
+                    CallClass::HeavyInLoop(q, rel) => {
+                        scan.heavy_calls.push(Evidence { range: e.range, what: q, func: f, releases_gil: rel });
+                    }
+                    CallClass::Heavy(q, rel) => {
+                        scan.cpu.push(Evidence { range: e.range, what: format!("`{q}`"), func: f, releases_gil: rel });
+                    }
+                    CallClass::Func(g) => {
+                        let s = self.summary(g);
+                        scan.io.extend(s.io.iter().cloned());
+                        scan.weak_io |= s.weak_io;
+                        if scan.unknown_fn.is_none() {
+                            scan.unknown_fn.clone_from(&s.unknown);
+                        }
+                        if !s.cpu.is_empty() {
+                            // A call to CPU-heavy code counts as a heavy call inside a loop, and as CPU evidence.
+                            scan.cpu.extend(s.cpu.iter().cloned());
+                            scan.heavy_calls.push(Evidence {
+                                range: e.range,
+                                what: self.model.funcs[g].def.name.to_string(),
+                                func: f,
+                                releases_gil: !s.holds_gil(),
+                            });
+                        }
+                    }
+                    CallClass::Unknown(q) => {
+                        if matches!(call.func.kind, ExprKind::Attribute { .. }) && q.starts_with('.') {
+                            scan.unknown_method = true;
+                        } else if scan.unknown_fn.is_none() {
+                            scan.unknown_fn = Some(Evidence { range: e.range, what: q, func: f, releases_gil: false });
+                        }
+                    }
+                }
+                e.for_each_child(&mut |c| self.expr(f, c, scan));
+            }
+            _ => e.for_each_child(&mut |c| self.expr(f, c, scan)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum RangeBound {
+    Literal(i64),
+    Unbounded,
+}
+
+/// Calls `f` on every top-level expression of the statements of a function body (not nested `def`s/classes).
+pub fn walk_function_exprs<'s, 'a>(body: &'s [Stmt<'a>], f: &mut dyn FnMut(&'s Expr<'a>)) {
+    for s in body {
+        if matches!(s.kind, StmtKind::FunctionDef(_) | StmtKind::ClassDef(_)) {
+            continue;
+        }
+        s.for_each_expr(&mut *f);
+        s.for_each_block(&mut |b| walk_function_exprs(b, &mut *f));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::python::parse::parse;
+
+    fn kinds(src: &str) -> Vec<(String, Kind)> {
+        let p = parse(src).unwrap();
+        let m = p.module();
+        let model = Model::build(&m);
+        let s = Summarizer::new(&model, 10_000);
+        model.funcs.iter().enumerate().map(|(i, f)| (f.def.name.to_string(), s.summary(i).kind())).collect()
+    }
+
+    #[test]
+    fn classic_examples() {
+        let src = r#"
+import time, hashlib, requests, threading
+def cpu_bound(number):
+    return sum(i * i for i in range(number))
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+def big():
+    for _ in range(10**7):
+        pass
+def nested(m):
+    t = 0
+    for row in m:
+        for x in row:
+            t += x * x
+    return t
+def io_bound(url):
+    return requests.get(url).text
+def sleeper():
+    time.sleep(1)
+def printer(i):
+    for k in range(3):
+        print(i, k)
+def mixed(url):
+    data = requests.get(url).content
+    return sum(b * b for b in range(len(data)) for c in range(3))
+def calls_cpu():
+    return cpu_bound(10)
+def unknown(x):
+    return thirdparty.compute(x)
+def hashing(blocks):
+    for b in blocks:
+        hashlib.sha256(b).digest()
+def just_print():
+    print("hello")
+"#;
+        let k = kinds(src);
+        let get = |n: &str| k.iter().find(|(name, _)| name == n).unwrap().1;
+        assert_eq!(get("cpu_bound"), Kind::CpuHeavy);
+        assert_eq!(get("fib"), Kind::CpuHeavy);
+        assert_eq!(get("big"), Kind::CpuHeavy);
+        assert_eq!(get("nested"), Kind::CpuHeavy);
+        assert_eq!(get("io_bound"), Kind::IoBound);
+        assert_eq!(get("sleeper"), Kind::IoBound);
+        assert_eq!(get("printer"), Kind::Unknown);
+        assert_eq!(get("mixed"), Kind::Unknown);
+        assert_eq!(get("calls_cpu"), Kind::CpuHeavy);
+        assert_eq!(get("unknown"), Kind::Unknown);
+        assert_eq!(get("hashing"), Kind::CpuHeavy);
+        assert_eq!(get("just_print"), Kind::Unknown);
+    }
+
+    #[test]
+    fn hashing_releases_the_gil() {
+        let src = "import hashlib\ndef h(bs):\n    for b in bs:\n        hashlib.sha256(b).digest()\n";
+        let p = parse(src).unwrap();
+        let m = p.module();
+        let model = Model::build(&m);
+        let s = Summarizer::new(&model, 10_000).summary(0);
+        assert_eq!(s.kind(), Kind::CpuHeavy);
+        assert!(!s.holds_gil());
+    }
+}

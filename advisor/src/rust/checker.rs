@@ -1,0 +1,563 @@
+//! The one visit over a parsed file: [`Checker`] walks the syn tree, keeps the semantic model and the context
+//! stack up to date, and calls the enabled rules' hooks (see [`crate::rust::rules`]).
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::path::Path;
+
+use syn::visit::{self, Visit};
+use syn::{Attribute, Block, Expr, Signature};
+
+use super::context::{ContextStack, Frame, FrameKind, OffExecutor, RuntimeFlavor};
+use super::rules::{CallSite, Dispatch, FnBody, FnBodyKind, MethodCallSite};
+use super::semantic::{ScopeKind, SemanticModel, Ty};
+use crate::diagnostic::{Diagnostic, Span};
+use crate::registry::RuleMeta;
+use crate::settings::Settings;
+
+/// The state of the visit that rules see: the semantic model, the context stack, the settings, and where
+/// findings go.
+pub struct Checker<'a> {
+    path: &'a Path,
+    settings: &'a Settings,
+    dispatch: &'a Dispatch,
+    semantic: SemanticModel,
+    context: ContextStack,
+    diagnostics: Vec<Diagnostic>,
+    state: HashMap<TypeId, Box<dyn Any>>,
+    /// Address of the expression an enclosing `.await` applies to.
+    await_target: Option<usize>,
+    /// Closures (by address) that are about to be visited and run off the executor.
+    closure_roles: Vec<(usize, OffExecutor)>,
+    /// Async blocks (by address) that are about to be visited and run under a known runtime flavour.
+    block_flavors: Vec<(usize, RuntimeFlavor)>,
+    macro_depth: u32,
+}
+
+fn addr<T>(t: &T) -> usize {
+    std::ptr::from_ref(t) as usize
+}
+
+fn strip_parens(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip_parens(&p.expr),
+        Expr::Group(g) => strip_parens(&g.expr),
+        _ => e,
+    }
+}
+
+impl<'a> Checker<'a> {
+    pub(crate) fn new(path: &'a Path, settings: &'a Settings, dispatch: &'a Dispatch) -> Self {
+        Checker {
+            path,
+            settings,
+            dispatch,
+            semantic: SemanticModel::new(path, dispatch.types),
+            context: ContextStack::default(),
+            diagnostics: Vec::new(),
+            state: HashMap::new(),
+            await_target: None,
+            closure_roles: Vec::new(),
+            block_flavors: Vec::new(),
+            macro_depth: 0,
+        }
+    }
+
+    /// Visits a whole file and returns the findings.
+    pub(crate) fn run(mut self, file: &syn::File) -> Vec<Diagnostic> {
+        self.visit_file(file);
+        self.diagnostics
+    }
+
+    /// The file being checked.
+    pub fn path(&self) -> &Path {
+        self.path
+    }
+
+    /// The run's settings (thresholds in `settings().rust`).
+    pub fn settings(&self) -> &Settings {
+        self.settings
+    }
+
+    /// The semantic model at the current point of the visit.
+    pub fn semantic(&self) -> &SemanticModel {
+        &self.semantic
+    }
+
+    /// The context stack at the current point of the visit.
+    pub fn context(&self) -> &ContextStack {
+        &self.context
+    }
+
+    /// Per-file state of type `T`, created with `T::default()` on first use. Rules use their own private
+    /// types, so states never collide.
+    pub fn state<T: Default + 'static>(&mut self) -> &mut T {
+        self.state
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(T::default()))
+            .downcast_mut::<T>()
+            .expect("state is keyed by its own TypeId")
+    }
+
+    /// A diagnostic of `rule` in this file, with the Clippy-equivalent note when the rule has one.
+    pub fn diagnostic(&self, rule: &'static RuleMeta, span: Span, message: impl Into<String>) -> Diagnostic {
+        let mut d = Diagnostic::new(rule, self.path, span, message);
+        d.severity = self.settings.severity_of(rule);
+        if let Some(eq) = rule.equivalent {
+            d = d.with_note(format!("same as `{eq}`: enable one of the two"), None);
+        }
+        d
+    }
+
+    /// Records a finding.
+    pub fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// Reports `rule` at `span` if the current code runs on the async executor, with `help` and a note
+    /// pointing at the enclosing async function, block or closure. Returns whether it reported.
+    pub fn report_on_executor(
+        &mut self,
+        rule: &'static RuleMeta,
+        span: Span,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> bool {
+        let Some(frame) = self.context.async_frame() else { return false };
+        let note = (frame.executor_note(), frame.span);
+        let d = self.diagnostic(rule, span, message).with_help(help).with_note(note.0, Some(note.1));
+        self.report(d);
+        true
+    }
+
+    // ---- visiting helpers ----
+
+    fn enter_fn(&mut self, kind: FnBodyKind, attrs: &[Attribute], sig: &Signature, block: &Block) {
+        let is_async = sig.asyncness.is_some();
+        let start = match &sig.asyncness {
+            Some(a) => Span::from_pm2(a.span).start,
+            None => Span::from_pm2(sig.fn_token.span).start,
+        };
+        let frame = Frame {
+            kind: if is_async { FrameKind::AsyncFn } else { FrameKind::Fn },
+            span: Span::new(start, Span::from_pm2(sig.ident.span()).end),
+            name: Some(sig.ident.to_string()),
+            flavor: if is_async { attr_flavor(attrs) } else { RuntimeFlavor::Unknown },
+        };
+        self.context.push(frame);
+        self.semantic.push_scope(ScopeKind::Fn);
+        for input in &sig.inputs {
+            if let syn::FnArg::Typed(pt) = input {
+                let ty = if self.dispatch.types { self.semantic.type_from_syn(&pt.ty) } else { Ty::Unknown };
+                self.semantic.bind_pat(&pt.pat, ty);
+            }
+        }
+        let body = FnBody { kind, sig: Some(sig), attrs, block: Some(block), expr: None, is_async };
+        let d = self.dispatch;
+        for r in &d.fns {
+            r.on_fn(self, &body);
+        }
+        self.visit_block(block);
+        for r in &d.fn_exits {
+            r.on_fn_exit(self, &body);
+        }
+        self.semantic.pop_scope();
+        self.context.pop();
+    }
+
+    fn scope_exit(&mut self) {
+        let d = self.dispatch;
+        if !d.scope_exits.is_empty() {
+            let id = self.semantic.scope_id();
+            for r in &d.scope_exits {
+                r.on_scope_exit(self, id);
+            }
+        }
+        self.semantic.pop_scope();
+    }
+
+    fn mark_closures<'e>(&mut self, args: impl Iterator<Item = &'e Expr>, role: OffExecutor) {
+        for a in args {
+            if let Expr::Closure(c) = strip_parens(a)
+                && c.asyncness.is_none()
+            {
+                self.closure_roles.push((addr(c), role));
+            }
+        }
+    }
+
+    fn handle_call(&mut self, call: &syn::ExprCall, awaited: bool) {
+        let path = self.semantic.resolve_callee(&call.func);
+        if let Some(p) = path.as_deref() {
+            let role = match p {
+                "tokio::task::spawn_blocking"
+                | "async_std::task::spawn_blocking"
+                | "smol::unblock"
+                | "blocking::unblock"
+                | "actix_web::web::block"
+                | "actix_rt::task::spawn_blocking" => Some(OffExecutor::SpawnBlocking),
+                "tokio::task::block_in_place" => Some(OffExecutor::BlockInPlace),
+                "std::thread::spawn" => Some(OffExecutor::Thread),
+                "rayon::spawn" | "rayon::spawn_fifo" | "rayon::join" | "rayon::scope" | "rayon::scope_fifo" => {
+                    Some(OffExecutor::Rayon)
+                }
+                _ => None,
+            };
+            if let Some(role) = role {
+                self.mark_closures(call.args.iter(), role);
+            }
+        }
+        let d = self.dispatch;
+        if !d.calls.is_empty() {
+            let site = CallSite { expr: call, path: path.as_deref(), awaited };
+            for r in &d.calls {
+                r.on_call(self, &site);
+            }
+        }
+    }
+
+    fn handle_method_call(&mut self, call: &syn::ExprMethodCall, awaited: bool) {
+        let method = call.method.to_string();
+        let has_closure = call.args.iter().any(|a| matches!(strip_parens(a), Expr::Closure(_)));
+        let receiver = if self.dispatch.types || method == "block_on" || has_closure {
+            self.semantic.type_of(&call.receiver)
+        } else {
+            Ty::Unknown
+        };
+        if has_closure {
+            let rayon_recv = receiver.starts_with("rayon::") || receiver_chain_is_parallel(&call.receiver);
+            let role = match method.as_str() {
+                "spawn_blocking" => Some(OffExecutor::SpawnBlocking),
+                "spawn" | "spawn_scoped" | "spawn_unchecked" | "execute" if !rayon_recv => Some(OffExecutor::Thread),
+                _ if rayon_recv => Some(OffExecutor::Rayon),
+                _ => None,
+            };
+            if let Some(role) = role {
+                self.mark_closures(call.args.iter(), role);
+            }
+        }
+        if method == "block_on" {
+            let flavor = match receiver.arg(0).and_then(Ty::name) {
+                Some("current_thread") => RuntimeFlavor::CurrentThread,
+                Some("multi_thread") => RuntimeFlavor::MultiThread,
+                _ => RuntimeFlavor::Unknown,
+            };
+            if flavor != RuntimeFlavor::Unknown {
+                for a in &call.args {
+                    if let Expr::Async(b) = strip_parens(a) {
+                        self.block_flavors.push((addr(b), flavor));
+                    }
+                }
+            }
+        }
+        let d = self.dispatch;
+        if !d.method_calls.is_empty() {
+            let site = MethodCallSite { expr: call, method: &method, receiver: &receiver, awaited };
+            for r in &d.method_calls {
+                r.on_method_call(self, &site);
+            }
+        }
+    }
+
+    /// Visits expressions and statements parsed out of a macro invocation.
+    pub(crate) fn visit_macro_body(&mut self, body: &super::macros::MacroBody) {
+        for e in &body.exprs {
+            self.visit_expr(e);
+        }
+        if !body.stmts.is_empty() {
+            self.semantic.push_block(&body.stmts);
+            for s in &body.stmts {
+                self.visit_stmt(s);
+            }
+            self.scope_exit();
+        }
+    }
+}
+
+/// Whether a method-call receiver chain contains a rayon parallel-iterator method (`par_iter`, …).
+fn receiver_chain_is_parallel(mut e: &Expr) -> bool {
+    for _ in 0..16 {
+        match strip_parens(e) {
+            Expr::MethodCall(m) => {
+                let name = m.method.to_string();
+                if name.starts_with("par_") || name.starts_with("into_par_") {
+                    return true;
+                }
+                e = &m.receiver;
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// The runtime flavour an async fn's attributes select: `#[tokio::test]` is current-thread unless
+/// `flavor = "multi_thread"`; `#[tokio::main]` is multi-thread unless `flavor = "current_thread"`; actix's
+/// runtimes are current-thread.
+fn attr_flavor(attrs: &[Attribute]) -> RuntimeFlavor {
+    for attr in attrs {
+        let segs: Vec<String> = attr.path().segments.iter().map(|s| s.ident.to_string()).collect();
+        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        let default = match segs.as_slice() {
+            ["tokio", "test"] => RuntimeFlavor::CurrentThread,
+            ["tokio", "main"] => RuntimeFlavor::MultiThread,
+            ["actix_rt" | "actix_web" | "ntex", "main" | "test"] => return RuntimeFlavor::CurrentThread,
+            _ => continue,
+        };
+        let mut flavor = default;
+        if matches!(attr.meta, syn::Meta::List(_)) {
+            let _ = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("flavor") {
+                    let s: syn::LitStr = meta.value()?.parse()?;
+                    flavor = match s.value().as_str() {
+                        "current_thread" => RuntimeFlavor::CurrentThread,
+                        "multi_thread" => RuntimeFlavor::MultiThread,
+                        _ => default,
+                    };
+                } else if meta.input.peek(syn::Token![=]) {
+                    let _: Expr = meta.value()?.parse()?;
+                }
+                Ok(())
+            });
+        }
+        return flavor;
+    }
+    RuntimeFlavor::Unknown
+}
+
+impl<'ast> Visit<'ast> for Checker<'_> {
+    fn visit_file(&mut self, file: &'ast syn::File) {
+        self.semantic.push_module(None, &file.items);
+        for item in &file.items {
+            self.visit_item(item);
+        }
+        let d = self.dispatch;
+        for r in &d.file_ends {
+            r.on_file_end(self);
+        }
+        self.semantic.pop_scope();
+    }
+
+    fn visit_item(&mut self, item: &'ast syn::Item) {
+        let d = self.dispatch;
+        for r in &d.items {
+            r.on_item(self, item);
+        }
+        visit::visit_item(self, item);
+    }
+
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        if let Some((_, items)) = &m.content {
+            self.semantic.push_module(Some(&m.ident), items);
+            for item in items {
+                self.visit_item(item);
+            }
+            self.semantic.pop_scope();
+        }
+    }
+
+    fn visit_item_use(&mut self, _: &'ast syn::ItemUse) {
+        // Collected when the enclosing module or block is entered.
+    }
+
+    fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
+        self.semantic.push_impl(&i.self_ty);
+        for item in &i.items {
+            self.visit_impl_item(item);
+        }
+        self.semantic.pop_impl();
+    }
+
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        self.enter_fn(FnBodyKind::Item, &f.attrs, &f.sig, &f.block);
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        self.enter_fn(FnBodyKind::ImplMethod, &f.attrs, &f.sig, &f.block);
+    }
+
+    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+        if let Some(block) = &f.default {
+            self.enter_fn(FnBodyKind::TraitMethod, &f.attrs, &f.sig, block);
+        }
+    }
+
+    fn visit_block(&mut self, b: &'ast Block) {
+        self.semantic.push_block(&b.stmts);
+        for s in &b.stmts {
+            self.visit_stmt(s);
+        }
+        self.scope_exit();
+    }
+
+    fn visit_local(&mut self, l: &'ast syn::Local) {
+        let mut ty = Ty::Unknown;
+        if let Some(init) = &l.init {
+            self.visit_expr(&init.expr);
+            if let Some((_, diverge)) = &init.diverge {
+                self.visit_expr(diverge);
+            }
+            if self.dispatch.types {
+                ty = self.semantic.type_of(&init.expr);
+            }
+        }
+        self.semantic.bind_pat(&l.pat, ty);
+        let d = self.dispatch;
+        for r in &d.locals {
+            r.on_local(self, l);
+        }
+    }
+
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        let awaited = self.await_target.is_some_and(|a| a == addr(e));
+        if awaited {
+            self.await_target = None;
+        }
+        let d = self.dispatch;
+        for r in &d.exprs {
+            r.on_expr(self, e);
+        }
+        match e {
+            Expr::Call(c) => self.handle_call(c, awaited),
+            Expr::MethodCall(m) => self.handle_method_call(m, awaited),
+            _ => {}
+        }
+        visit::visit_expr(self, e);
+    }
+
+    fn visit_expr_await(&mut self, a: &'ast syn::ExprAwait) {
+        self.await_target = Some(addr(strip_parens(&a.base)));
+        self.visit_expr(&a.base);
+        self.await_target = None;
+        let d = self.dispatch;
+        for r in &d.awaits {
+            r.on_await(self, a);
+        }
+    }
+
+    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+        let key = addr(c);
+        let role = self.closure_roles.iter().position(|(k, _)| *k == key).map(|i| self.closure_roles.swap_remove(i).1);
+        let is_async = c.asyncness.is_some();
+        let kind = match (is_async, role) {
+            (true, _) => FrameKind::AsyncClosure,
+            (false, Some(r)) => FrameKind::OffExecutor(r),
+            (false, None) => FrameKind::Closure,
+        };
+        let start = match &c.asyncness {
+            Some(a) => Span::from_pm2(a.span).start,
+            None => Span::from_pm2(c.or1_token.span).start,
+        };
+        let frame = Frame {
+            kind,
+            span: Span::new(start, Span::from_pm2(c.or2_token.span).end),
+            name: None,
+            flavor: RuntimeFlavor::Unknown,
+        };
+        self.context.push(frame);
+        self.semantic.push_scope(ScopeKind::Closure);
+        for p in &c.inputs {
+            self.semantic.bind_pat(p, Ty::Unknown);
+        }
+        let body = FnBody {
+            kind: FnBodyKind::Closure,
+            sig: None,
+            attrs: &c.attrs,
+            block: None,
+            expr: Some(&c.body),
+            is_async,
+        };
+        let d = self.dispatch;
+        for r in &d.fns {
+            r.on_fn(self, &body);
+        }
+        self.visit_expr(&c.body);
+        for r in &d.fn_exits {
+            r.on_fn_exit(self, &body);
+        }
+        self.scope_exit();
+        self.context.pop();
+    }
+
+    fn visit_expr_async(&mut self, a: &'ast syn::ExprAsync) {
+        let key = addr(a);
+        let flavor = self
+            .block_flavors
+            .iter()
+            .position(|(k, _)| *k == key)
+            .map_or(RuntimeFlavor::Unknown, |i| self.block_flavors.swap_remove(i).1);
+        let frame = Frame { kind: FrameKind::AsyncBlock, span: Span::from_pm2(a.async_token.span), name: None, flavor };
+        self.context.push(frame);
+        let body = FnBody {
+            kind: FnBodyKind::AsyncBlock,
+            sig: None,
+            attrs: &a.attrs,
+            block: Some(&a.block),
+            expr: None,
+            is_async: true,
+        };
+        let d = self.dispatch;
+        for r in &d.fns {
+            r.on_fn(self, &body);
+        }
+        self.visit_block(&a.block);
+        for r in &d.fn_exits {
+            r.on_fn_exit(self, &body);
+        }
+        self.context.pop();
+    }
+
+    fn visit_arm(&mut self, arm: &'ast syn::Arm) {
+        self.semantic.push_scope(ScopeKind::Block);
+        self.semantic.bind_pat(&arm.pat, Ty::Unknown);
+        if let Some((_, guard)) = &arm.guard {
+            self.visit_expr(guard);
+        }
+        self.visit_expr(&arm.body);
+        self.scope_exit();
+    }
+
+    fn visit_expr_let(&mut self, l: &'ast syn::ExprLet) {
+        self.visit_expr(&l.expr);
+        self.semantic.bind_pat(&l.pat, Ty::Unknown);
+    }
+
+    fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
+        self.semantic.push_scope(ScopeKind::Block);
+        self.visit_expr(&i.cond);
+        self.visit_block(&i.then_branch);
+        self.scope_exit();
+        if let Some((_, e)) = &i.else_branch {
+            self.visit_expr(e);
+        }
+    }
+
+    fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+        self.semantic.push_scope(ScopeKind::Block);
+        self.visit_expr(&w.cond);
+        self.visit_block(&w.body);
+        self.scope_exit();
+    }
+
+    fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+        self.visit_expr(&f.expr);
+        let ty = if self.dispatch.types { super::types::element_of(&self.semantic, &f.expr) } else { Ty::Unknown };
+        self.semantic.push_scope(ScopeKind::Block);
+        self.semantic.bind_pat(&f.pat, ty);
+        self.visit_block(&f.body);
+        self.scope_exit();
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        if self.macro_depth >= 32 {
+            return;
+        }
+        if let Some(body) = super::macros::parse(mac) {
+            self.macro_depth += 1;
+            self.visit_macro_body(&body);
+            self.macro_depth -= 1;
+        }
+    }
+
+    fn visit_attribute(&mut self, _: &'ast Attribute) {}
+}

@@ -1,0 +1,152 @@
+//! Code inside macro invocations: the arguments of macros whose tokens are expressions or statements are
+//! parsed (with `syn::parse2`; the tokens keep their spans) so the rules see them like any other code.
+//!
+//! Handled: `tokio::select!`/`futures::select!` branches (`pat = fut [, if cond] => handler`), `join!`,
+//! `try_join!`, `vec![x; n]`, and any invocation whose tokens parse as comma-separated expressions (`assert!`,
+//! `format!`, `println!`, `write!`, …) or, for brace-delimited invocations, as statements. Template macros
+//! (`quote!`, `macro_rules!`, …) are skipped: their tokens are not code that runs here.
+
+use proc_macro2::TokenStream;
+use syn::parse::{ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::{Expr, Stmt, Token};
+
+/// What a macro invocation contains that can be visited.
+#[derive(Default)]
+pub(crate) struct MacroBody {
+    /// Expressions (arguments, select branches' futures, guards and handlers).
+    pub exprs: Vec<Expr>,
+    /// Statements (brace-delimited bodies).
+    pub stmts: Vec<Stmt>,
+}
+
+/// Macros whose tokens are not code executed at the invocation.
+const SKIP: &[&str] = &[
+    "macro_rules",
+    "quote",
+    "quote_spanned",
+    "parse_quote",
+    "parse_quote_spanned",
+    "format_ident",
+    "include",
+    "include_str",
+    "include_bytes",
+    "concat",
+    "stringify",
+    "env",
+    "option_env",
+    "cfg",
+    "compile_error",
+    "concat_idents",
+    "json",
+    "html",
+    "sql",
+    "query",
+];
+
+/// Parses the body of `mac`, if it is code.
+pub(crate) fn parse(mac: &syn::Macro) -> Option<MacroBody> {
+    let name = mac.path.segments.last()?.ident.to_string();
+    if SKIP.contains(&name.as_str()) || mac.tokens.is_empty() {
+        return None;
+    }
+    let tokens = mac.tokens.clone();
+    if (name == "select" || name == "select_biased")
+        && let Ok(exprs) = parse_select.parse2(tokens.clone())
+    {
+        return Some(MacroBody { exprs, stmts: Vec::new() });
+    }
+    if let Ok(args) = Punctuated::<Expr, Token![,]>::parse_terminated.parse2(tokens.clone()) {
+        return Some(MacroBody { exprs: args.into_iter().collect(), stmts: Vec::new() });
+    }
+    if let Ok(exprs) = parse_repeat.parse2(tokens.clone()) {
+        return Some(MacroBody { exprs, stmts: Vec::new() });
+    }
+    if matches!(mac.delimiter, syn::MacroDelimiter::Brace(_))
+        && let Ok(stmts) = syn::Block::parse_within.parse2(tokens)
+    {
+        return Some(MacroBody { exprs: Vec::new(), stmts });
+    }
+    None
+}
+
+/// `vec![elem; n]`.
+fn parse_repeat(input: ParseStream<'_>) -> syn::Result<Vec<Expr>> {
+    let a: Expr = input.parse()?;
+    input.parse::<Token![;]>()?;
+    let b: Expr = input.parse()?;
+    if !input.is_empty() {
+        return Err(input.error("unexpected tokens"));
+    }
+    Ok(vec![a, b])
+}
+
+/// `tokio::select! { [biased;] pat = fut [, if cond] => handler [,] … [else => handler] }`.
+fn parse_select(input: ParseStream<'_>) -> syn::Result<Vec<Expr>> {
+    let mut out = Vec::new();
+    if input.peek(syn::Ident) && input.fork().parse::<syn::Ident>().is_ok_and(|i| i == "biased") {
+        input.parse::<syn::Ident>()?;
+        input.parse::<Token![;]>()?;
+    }
+    while !input.is_empty() {
+        if input.peek(Token![else]) {
+            input.parse::<Token![else]>()?;
+        } else if input.peek(Token![default]) || input.peek(kw::complete) {
+            input.parse::<TokenStream>().ok();
+            break;
+        } else {
+            syn::Pat::parse_multi_with_leading_vert(input)?;
+            input.parse::<Token![=]>()?;
+            out.push(Expr::parse_without_eager_brace(input)?);
+            if input.peek(Token![,]) && input.peek2(Token![if]) {
+                input.parse::<Token![,]>()?;
+                input.parse::<Token![if]>()?;
+                out.push(Expr::parse_without_eager_brace(input)?);
+            }
+        }
+        input.parse::<Token![=>]>()?;
+        out.push(input.parse()?);
+        if input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+        }
+    }
+    Ok(out)
+}
+
+mod kw {
+    syn::custom_keyword!(complete);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(src: &str) -> Option<MacroBody> {
+        parse(&syn::parse_str::<syn::Macro>(src).unwrap())
+    }
+
+    #[test]
+    fn parses_expression_macros() {
+        assert_eq!(body("println!(\"{}\", a + b)").unwrap().exprs.len(), 2);
+        assert_eq!(body("vec![0u8; n]").unwrap().exprs.len(), 2);
+        assert_eq!(body("assert_eq!(f(x), 3, \"msg {}\", y)").unwrap().exprs.len(), 4);
+        assert!(body("quote! { fn f() {} }").is_none());
+        assert!(body("json!({ \"a\": 1 })").is_none());
+    }
+
+    #[test]
+    fn parses_select_branches() {
+        let b = body(
+            "tokio::select! { biased; v = rx.recv(), if open => { handle(v) } _ = tokio::time::sleep(d) => {}, \
+             else => break }",
+        )
+        .unwrap();
+        assert_eq!(b.exprs.len(), 6);
+    }
+
+    #[test]
+    fn parses_brace_statement_bodies() {
+        let b = body("my_dsl! { let x = f(); g(x); }").unwrap();
+        assert_eq!(b.stmts.len(), 2);
+    }
+}

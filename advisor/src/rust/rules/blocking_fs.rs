@@ -1,0 +1,179 @@
+//! CA102 `blocking-fs-in-async`: blocking file-system I/O (`std::fs`) in async context.
+
+use syn::Expr;
+
+use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, strip_wrappers};
+use crate::declare_rule;
+
+declare_rule! {
+    /// ## What it does
+    /// Reports blocking file-system calls in async context: the `std::fs` functions (`read`,
+    /// `read_to_string`, `write`, `read_dir`, `metadata`, `copy`, `rename`, `remove_*`, `create_dir*`, …),
+    /// `std::fs::File::open`/`create`, `OpenOptions::open`, reads and writes on a `std::fs::File` (including
+    /// through a `BufReader`/`BufWriter` over one), and file-system queries on `std::path::Path`/`PathBuf`
+    /// (`exists`, `is_file`, `metadata`, `read_dir`, …). The receiver must be known to be a std file or path:
+    /// from its constructor (`File::open(p)?`), a typed parameter (`f: &mut std::fs::File`) or a struct field
+    /// declared in the same file.
+    ///
+    /// ## Why is this bad?
+    /// File-system calls block the calling thread until the kernel answers. On a local SSD that is usually
+    /// short, but on a network file system, a slow disk, a large file or under memory pressure it can take
+    /// milliseconds to seconds, during which the executor's worker thread runs no other task.
+    ///
+    /// ## Known problems
+    /// Reading a small configuration file once at startup is harmless in practice; suppress the finding there
+    /// (`// conc-advisor: allow(blocking-fs-in-async)`). Receivers whose type cannot be seen in this file
+    /// (returned by a function in another file) are not reported.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// async fn handler(path: PathBuf) -> Result<String> {
+    ///     let text = std::fs::read_to_string(&path)?;
+    ///     Ok(text)
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust,ignore
+    /// async fn handler(path: PathBuf) -> Result<String> {
+    ///     let text = tokio::fs::read_to_string(&path).await?;
+    ///     Ok(text)
+    /// }
+    /// ```
+    /// or, for many small operations, one `tokio::task::spawn_blocking` around all of them.
+    ///
+    /// ## Runtime evidence
+    /// `#[profile_concurrency]` shows the async function's polls spending most of their wall time blocked
+    /// (off-CPU in I/O wait) rather than on CPU, and other tasks' run-queue wait growing while it runs.
+    pub static META = {
+        code: "CA102",
+        name: "blocking-fs-in-async",
+        severity: Warning,
+        language: Rust,
+        summary: "blocking `std::fs` file I/O in async context stalls the executor thread",
+    };
+}
+
+const FS_FNS: &[&str] = &[
+    "read",
+    "read_to_string",
+    "write",
+    "read_dir",
+    "metadata",
+    "symlink_metadata",
+    "copy",
+    "rename",
+    "remove_file",
+    "remove_dir",
+    "remove_dir_all",
+    "create_dir",
+    "create_dir_all",
+    "canonicalize",
+    "read_link",
+    "hard_link",
+    "set_permissions",
+    "exists",
+];
+
+const FILE_CTORS: &[&str] = &["std::fs::File::open", "std::fs::File::create", "std::fs::File::create_new"];
+
+const FILE_METHODS: &[&str] = &[
+    "read",
+    "read_to_string",
+    "read_to_end",
+    "read_exact",
+    "read_line",
+    "lines",
+    "read_vectored",
+    "write",
+    "write_all",
+    "write_fmt",
+    "write_vectored",
+    "flush",
+    "sync_all",
+    "sync_data",
+    "set_len",
+    "metadata",
+    "seek",
+];
+
+const PATH_METHODS: &[&str] =
+    &["exists", "try_exists", "is_file", "is_dir", "is_symlink", "metadata", "symlink_metadata", "read_dir", "canonicalize", "read_link"];
+
+/// Whether `path` is a blocking `std::fs` function or file constructor.
+fn is_fs_call(path: &str) -> bool {
+    FILE_CTORS.contains(&path) || path.strip_prefix("std::fs::").is_some_and(|f| FS_FNS.contains(&f))
+}
+
+/// Whether `e` (a receiver, wrappers stripped) is itself a reported call, so the chain is reported once.
+fn is_reported_receiver(cx: &Checker<'_>, e: &Expr) -> bool {
+    match strip_wrappers(e) {
+        Expr::Call(c) => cx.semantic().resolve_callee(&c.func).is_some_and(|p| is_fs_call(&p)),
+        Expr::MethodCall(m) => {
+            m.method == "open" && cx.semantic().type_of(&m.receiver).is("std::fs::OpenOptions")
+                || is_reported_receiver(cx, &m.receiver) && FILE_METHODS.contains(&m.method.to_string().as_str())
+        }
+        _ => false,
+    }
+}
+
+/// The rule.
+pub struct Rule;
+
+impl RustRule for Rule {
+    fn meta(&self) -> &'static crate::registry::RuleMeta {
+        &META
+    }
+
+    fn hooks(&self) -> Hooks {
+        Hooks::CALL | Hooks::METHOD_CALL
+    }
+
+    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+        let Some(path) = call.path else { return };
+        if !is_fs_call(path) || call.awaited {
+            return;
+        }
+        let short = path.strip_prefix("std::fs::").unwrap_or(path);
+        cx.report_on_executor(
+            &META,
+            call.span(),
+            format!("`std::fs::{short}` blocks the executor's worker thread on file I/O"),
+            format!("use `tokio::fs::{short}(..).await`, or move the file work into `tokio::task::spawn_blocking`"),
+        );
+    }
+
+    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+        if call.awaited {
+            return;
+        }
+        let m = call.method;
+        let (what, help) = if call.receiver.is("std::fs::OpenOptions") && m == "open" {
+            ("`OpenOptions::open`", "use `tokio::fs::OpenOptions::open(..).await`".to_string())
+        } else if call.receiver.is("std::fs::File") && FILE_METHODS.contains(&m) {
+            (
+                "reading or writing a `std::fs::File`",
+                format!(
+                    "open it as a `tokio::fs::File` and use `AsyncReadExt`/`AsyncWriteExt` (`.{m}(..).await`), or \
+                     do the whole read or write in `tokio::task::spawn_blocking`"
+                ),
+            )
+        } else if call.receiver.is_any(&["std::path::Path", "std::path::PathBuf"]) && PATH_METHODS.contains(&m) {
+            (
+                "a file-system query on a `Path`",
+                format!("use `tokio::fs::{}(path).await`", if m.starts_with("is_") { "metadata" } else { m }),
+            )
+        } else {
+            return;
+        };
+        if is_reported_receiver(cx, &call.expr.receiver) {
+            return;
+        }
+        cx.report_on_executor(
+            &META,
+            call.span(),
+            format!("{what} (`.{m}()`) blocks the executor's worker thread on file I/O"),
+            help,
+        );
+    }
+}

@@ -1,0 +1,355 @@
+//! What the semantic model knows about std and well-known crates: prelude names, glob-importable members,
+//! constructor and method return types, and the type inference of expressions built on them.
+//!
+//! The tables are deliberately small: they cover the receivers the rules ask about (files, sockets, child
+//! processes, channels, locks, runtimes, blocking HTTP clients). Anything else is [`Ty::Unknown`].
+
+use syn::Expr;
+
+use super::semantic::{SemanticModel, Ty};
+
+/// The std path of a prelude name (`Vec` → `std::vec::Vec`), if it is one.
+pub fn prelude(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "Vec" => "std::vec::Vec",
+        "String" => "std::string::String",
+        "Box" => "std::boxed::Box",
+        "Option" => "std::option::Option",
+        "Some" => "std::option::Option::Some",
+        "None" => "std::option::Option::None",
+        "Result" => "std::result::Result",
+        "Ok" => "std::result::Result::Ok",
+        "Err" => "std::result::Result::Err",
+        "drop" => "std::mem::drop",
+        "ToString" => "std::string::ToString",
+        "ToOwned" => "std::borrow::ToOwned",
+        "Default" => "std::default::Default",
+        "Iterator" => "std::iter::Iterator",
+        "IntoIterator" => "std::iter::IntoIterator",
+        "From" => "std::convert::From",
+        "Into" => "std::convert::Into",
+        _ => return None,
+    })
+}
+
+/// Members of modules commonly glob-imported, so `use std::thread::*; sleep(d)` resolves.
+const GLOB_MEMBERS: &[(&str, &[&str])] = &[
+    ("std::thread", &["sleep", "spawn", "scope", "park", "park_timeout", "yield_now", "JoinHandle", "Builder"]),
+    (
+        "std::fs",
+        &[
+            "File",
+            "OpenOptions",
+            "read",
+            "read_to_string",
+            "write",
+            "read_dir",
+            "metadata",
+            "copy",
+            "rename",
+            "remove_file",
+            "remove_dir",
+            "remove_dir_all",
+            "create_dir",
+            "create_dir_all",
+            "canonicalize",
+            "read_link",
+            "hard_link",
+            "symlink_metadata",
+            "set_permissions",
+        ],
+    ),
+    ("std::net", &["TcpStream", "TcpListener", "UdpSocket", "ToSocketAddrs"]),
+    ("std::process", &["Command", "Child", "Stdio"]),
+    ("std::sync::mpsc", &["channel", "sync_channel", "Sender", "SyncSender", "Receiver"]),
+    ("std::sync", &["Mutex", "RwLock", "Condvar", "Barrier", "Arc", "mpsc"]),
+    ("std::io", &["stdin", "Read", "Write", "BufRead", "BufReader", "BufWriter"]),
+    ("tokio::time", &["sleep", "sleep_until", "interval", "timeout", "Duration", "Instant"]),
+    ("tokio::fs", &["File", "OpenOptions", "read", "read_to_string", "write", "read_dir", "metadata"]),
+    ("tokio::task", &["spawn", "spawn_blocking", "block_in_place", "spawn_local", "yield_now"]),
+    ("tokio::runtime", &["Runtime", "Builder", "Handle"]),
+    ("tokio::sync", &["Mutex", "RwLock", "mpsc", "oneshot", "Notify", "Semaphore"]),
+    ("futures::executor", &["block_on"]),
+    ("crossbeam_channel", &["unbounded", "bounded", "Sender", "Receiver"]),
+    ("reqwest::blocking", &["get", "Client"]),
+];
+
+/// Whether `module::*` is known to bring `name` into scope.
+pub fn glob_member(module: &str, name: &str) -> bool {
+    GLOB_MEMBERS.iter().any(|(m, names)| *m == module && names.contains(&name))
+}
+
+/// Lock guards and `RefCell` borrows: method calls auto-deref through them.
+pub fn is_guard(name: &str) -> bool {
+    name.ends_with("Guard") || name == "std::cell::Ref" || name == "std::cell::RefMut"
+}
+
+/// Smart pointers seen through when tracking types.
+pub fn is_transparent(name: &str) -> bool {
+    matches!(name, "std::sync::Arc" | "std::rc::Rc" | "std::boxed::Box" | "std::pin::Pin")
+}
+
+/// `Result<T, _>`/`Option<T>` → `T` (for declared return types: callers use `?` or `unwrap`).
+pub fn strip_fallible(t: Ty) -> Ty {
+    match &t {
+        Ty::Named(n, args) if n.ends_with("Result") || n == "std::option::Option" => {
+            args.first().cloned().unwrap_or_default()
+        }
+        _ => t,
+    }
+}
+
+/// Containers whose `new(v)` keeps `v`'s type as their argument.
+const WRAPPERS: &[&str] = &[
+    "std::sync::Mutex",
+    "std::sync::RwLock",
+    "tokio::sync::Mutex",
+    "tokio::sync::RwLock",
+    "parking_lot::Mutex",
+    "parking_lot::RwLock",
+    "std::cell::RefCell",
+    "std::cell::Cell",
+];
+
+/// Functions (not constructors of the form `Type::new`) whose return type the rules need.
+fn fn_return(path: &str) -> Option<Ty> {
+    let pair = |a: &str, b: &str| Some(Ty::Tuple(vec![Ty::named(a), Ty::named(b)]));
+    match path {
+        "std::thread::spawn" => Some(Ty::named("std::thread::JoinHandle")),
+        "std::sync::mpsc::channel" => pair("std::sync::mpsc::Sender", "std::sync::mpsc::Receiver"),
+        "std::sync::mpsc::sync_channel" => pair("std::sync::mpsc::SyncSender", "std::sync::mpsc::Receiver"),
+        "crossbeam_channel::unbounded" | "crossbeam_channel::bounded" => {
+            pair("crossbeam_channel::Sender", "crossbeam_channel::Receiver")
+        }
+        "tokio::sync::mpsc::channel" => pair("tokio::sync::mpsc::Sender", "tokio::sync::mpsc::Receiver"),
+        "tokio::sync::mpsc::unbounded_channel" => {
+            pair("tokio::sync::mpsc::UnboundedSender", "tokio::sync::mpsc::UnboundedReceiver")
+        }
+        "tokio::sync::oneshot::channel" => pair("tokio::sync::oneshot::Sender", "tokio::sync::oneshot::Receiver"),
+        "std::io::stdin" => Some(Ty::named("std::io::Stdin")),
+        "std::fs::File::options" => Some(Ty::named("std::fs::OpenOptions")),
+        "tokio::runtime::Builder::new_current_thread" => {
+            Some(Ty::Named("tokio::runtime::Builder".into(), vec![Ty::named("current_thread")]))
+        }
+        "tokio::runtime::Builder::new_multi_thread" => {
+            Some(Ty::Named("tokio::runtime::Builder".into(), vec![Ty::named("multi_thread")]))
+        }
+        "reqwest::blocking::get" => Some(Ty::named("reqwest::blocking::Response")),
+        "reqwest::blocking::Client::builder" => Some(Ty::named("reqwest::blocking::ClientBuilder")),
+        "ureq::agent" => Some(Ty::named("ureq::Agent")),
+        "tokio::spawn" | "tokio::task::spawn" | "tokio::task::spawn_blocking" => {
+            Some(Ty::named("tokio::task::JoinHandle"))
+        }
+        p if p.starts_with("ureq::")
+            && matches!(
+                p.rsplit("::").next(),
+                Some("get" | "post" | "put" | "delete" | "head" | "patch" | "request")
+            ) =>
+        {
+            Some(Ty::named("ureq::Request"))
+        }
+        _ => None,
+    }
+}
+
+/// Associated functions that construct their type (`T::new`, `File::open`, `TcpStream::connect`, …).
+const CONSTRUCTORS: &[&str] = &[
+    "new",
+    "open",
+    "create",
+    "create_new",
+    "bind",
+    "connect",
+    "connect_timeout",
+    "with_capacity",
+    "default",
+    "from",
+    "current",
+    "from_std",
+];
+
+fn ctor_return(sem: &SemanticModel, path: &str, args: &[&Expr], depth: u8) -> Ty {
+    if let Some(t) = fn_return(path) {
+        return t;
+    }
+    if let Some((ty, func)) = path.rsplit_once("::") {
+        if is_transparent(ty) && func == "new" {
+            return args.first().map(|a| infer(sem, a, depth + 1)).unwrap_or_default();
+        }
+        if WRAPPERS.contains(&ty) && func == "new" {
+            let inner = args.first().map(|a| infer(sem, a, depth + 1)).unwrap_or_default();
+            return Ty::Named(ty.to_string(), vec![inner]);
+        }
+        if matches!(ty, "std::io::BufReader" | "std::io::BufWriter" | "std::io::LineWriter") && func == "new" {
+            // A buffered reader over a file or socket blocks like the file or socket.
+            return args.first().map(|a| infer(sem, a, depth + 1)).unwrap_or_default();
+        }
+        let type_like = ty.rsplit("::").next().is_some_and(|s| s.starts_with(|c: char| c.is_ascii_uppercase()));
+        if type_like && CONSTRUCTORS.contains(&func) {
+            return Ty::named(ty);
+        }
+    }
+    sem.declared_return(path).cloned().unwrap_or_default()
+}
+
+/// Methods that return their receiver's type (or that `?`/`unwrap` make an identity).
+fn is_identity_method(m: &str) -> bool {
+    matches!(
+        m,
+        "unwrap"
+            | "expect"
+            | "unwrap_or_default"
+            | "unwrap_or_else"
+            | "unwrap_or"
+            | "clone"
+            | "to_owned"
+            | "as_ref"
+            | "as_mut"
+            | "by_ref"
+            | "try_clone"
+            | "borrow_mut_unchecked"
+    )
+}
+
+/// The return type of `recv.method(..)`, as far as the tables know.
+pub fn method_return(sem: &SemanticModel, recv: &Ty, method: &str) -> Ty {
+    if is_identity_method(method) {
+        return recv.clone();
+    }
+    let Ty::Named(name, args) = recv else { return Ty::Unknown };
+    let arg0 = || args.first().cloned().unwrap_or_default();
+    let same = || recv.clone();
+    let named = |n: &str| Ty::named(n);
+    let guard = |n: &str| Ty::Named(n.to_string(), vec![arg0()]);
+    match (name.as_str(), method) {
+        ("std::process::Command", "spawn") => named("std::process::Child"),
+        ("std::process::Command", "output") => named("std::process::Output"),
+        ("std::process::Command", "status") => named("std::process::ExitStatus"),
+        ("std::process::Command", _) => same(),
+        ("tokio::process::Command", "spawn") => named("tokio::process::Child"),
+        ("tokio::process::Command", "output" | "status") => Ty::Unknown,
+        ("tokio::process::Command", _) => same(),
+        ("std::fs::OpenOptions", "open") => named("std::fs::File"),
+        ("std::fs::OpenOptions", _) => same(),
+        ("tokio::fs::OpenOptions", "open") => named("tokio::fs::File"),
+        ("tokio::fs::OpenOptions", _) => same(),
+        ("std::net::TcpListener", "accept") => {
+            Ty::Tuple(vec![named("std::net::TcpStream"), named("std::net::SocketAddr")])
+        }
+        ("std::net::TcpListener", "incoming") => named("std::net::Incoming"),
+        ("std::io::Stdin", "lock") => named("std::io::StdinLock"),
+        ("std::sync::Mutex", "lock" | "try_lock") => guard("std::sync::MutexGuard"),
+        ("std::sync::RwLock", "read" | "try_read") => guard("std::sync::RwLockReadGuard"),
+        ("std::sync::RwLock", "write" | "try_write") => guard("std::sync::RwLockWriteGuard"),
+        ("parking_lot::Mutex", "lock" | "try_lock") => guard("parking_lot::MutexGuard"),
+        ("parking_lot::RwLock", "read") => guard("parking_lot::RwLockReadGuard"),
+        ("parking_lot::RwLock", "write") => guard("parking_lot::RwLockWriteGuard"),
+        ("tokio::sync::Mutex", "lock" | "blocking_lock" | "try_lock") => guard("tokio::sync::MutexGuard"),
+        ("tokio::sync::RwLock", "read" | "blocking_read") => guard("tokio::sync::RwLockReadGuard"),
+        ("tokio::sync::RwLock", "write" | "blocking_write") => guard("tokio::sync::RwLockWriteGuard"),
+        ("std::cell::RefCell", "borrow") => guard("std::cell::Ref"),
+        ("std::cell::RefCell", "borrow_mut") => guard("std::cell::RefMut"),
+        ("std::thread::Builder", "spawn") => named("std::thread::JoinHandle"),
+        ("std::thread::Builder", _) => same(),
+        ("tokio::runtime::Builder", "build") => Ty::Named("tokio::runtime::Runtime".into(), args.clone()),
+        ("tokio::runtime::Builder", _) => same(),
+        ("tokio::runtime::Runtime", "handle") => Ty::Named("tokio::runtime::Handle".into(), args.clone()),
+        ("reqwest::blocking::ClientBuilder", "build") => named("reqwest::blocking::Client"),
+        ("reqwest::blocking::ClientBuilder", _) => same(),
+        ("reqwest::blocking::Client", "get" | "post" | "put" | "delete" | "patch" | "head" | "request") => {
+            named("reqwest::blocking::RequestBuilder")
+        }
+        ("reqwest::blocking::RequestBuilder", "send") => named("reqwest::blocking::Response"),
+        ("reqwest::blocking::RequestBuilder", _) => same(),
+        ("ureq::Agent", "get" | "post" | "put" | "delete" | "patch" | "head" | "request") => named("ureq::Request"),
+        ("ureq::Request", "call" | "send_string" | "send_json" | "send_form" | "send_bytes" | "send") => {
+            named("ureq::Response")
+        }
+        ("ureq::Request", _) => same(),
+        _ => {
+            if is_guard(name) {
+                return method_return(sem, &arg0(), method);
+            }
+            sem.declared_return(&format!("{name}::{method}")).cloned().unwrap_or_default()
+        }
+    }
+}
+
+/// Collections whose iteration yields their first generic argument.
+const COLLECTIONS: &[&str] = &[
+    "std::vec::Vec",
+    "std::collections::VecDeque",
+    "std::collections::HashSet",
+    "std::collections::BTreeSet",
+    "std::collections::LinkedList",
+    "std::option::Option",
+];
+
+/// The type of the items `for x in e` binds: elements of `Vec<T>` (and `iter()`, `iter_mut()`,
+/// `into_iter()`, `drain(..)` of it), the streams of `TcpListener::incoming()`.
+pub fn element_of(sem: &SemanticModel, e: &Expr) -> Ty {
+    let (base, method) = match e {
+        Expr::MethodCall(m) => (&*m.receiver, Some(m.method.to_string())),
+        Expr::Reference(r) => (&*r.expr, None),
+        _ => (e, None),
+    };
+    let t = infer(sem, base, 0);
+    match (&t, method.as_deref()) {
+        (Ty::Named(n, _), Some("incoming")) if n == "std::net::TcpListener" => Ty::named("std::net::TcpStream"),
+        (Ty::Named(n, args), None | Some("iter" | "iter_mut" | "into_iter" | "drain"))
+            if COLLECTIONS.contains(&n.as_str()) =>
+        {
+            args.first().cloned().unwrap_or_default()
+        }
+        _ => Ty::Unknown,
+    }
+}
+
+/// Infers the type of `e` (see [`SemanticModel::type_of`]).
+pub fn infer(sem: &SemanticModel, e: &Expr, depth: u8) -> Ty {
+    if depth > 32 {
+        return Ty::Unknown;
+    }
+    match e {
+        Expr::Paren(p) => infer(sem, &p.expr, depth + 1),
+        Expr::Group(g) => infer(sem, &g.expr, depth + 1),
+        Expr::Reference(r) => infer(sem, &r.expr, depth + 1),
+        Expr::Try(t) => infer(sem, &t.expr, depth + 1),
+        Expr::Await(a) => infer(sem, &a.base, depth + 1),
+        Expr::Path(p) if p.qself.is_none() => {
+            if let Some(id) = p.path.get_ident() {
+                let name = id.to_string();
+                if let Some(b) = sem.local(&name) {
+                    return b.ty.clone();
+                }
+                if name == "self" {
+                    return sem.self_ty().cloned().unwrap_or_default();
+                }
+            }
+            Ty::Unknown
+        }
+        Expr::Call(c) => {
+            let Some(path) = sem.resolve_callee(&c.func) else { return Ty::Unknown };
+            let args: Vec<&Expr> = c.args.iter().collect();
+            ctor_return(sem, &path, &args, depth)
+        }
+        Expr::MethodCall(m) => {
+            let recv = infer(sem, &m.receiver, depth + 1);
+            method_return(sem, &recv, &m.method.to_string())
+        }
+        Expr::Field(f) => {
+            let base = infer(sem, &f.base, depth + 1);
+            match &f.member {
+                syn::Member::Named(n) => sem.field_type(&base, &n.to_string()).cloned().unwrap_or_default(),
+                syn::Member::Unnamed(i) => match base {
+                    Ty::Tuple(parts) => parts.get(i.index as usize).cloned().unwrap_or_default(),
+                    _ => Ty::Unknown,
+                },
+            }
+        }
+        Expr::Struct(s) if s.qself.is_none() => sem.resolve_path(&s.path).map(Ty::named).unwrap_or_default(),
+        Expr::Cast(c) => sem.type_from_syn(&c.ty),
+        Expr::Tuple(t) => Ty::Tuple(t.elems.iter().map(|x| infer(sem, x, depth + 1)).collect()),
+        _ => Ty::Unknown,
+    }
+}
