@@ -296,6 +296,8 @@ macro_rules! rust_rules {
     };
 }
 
+pub(crate) mod locking;
+
 rust_rules! {
     blocking_sleep,
     blocking_fs,
@@ -306,6 +308,7 @@ rust_rules! {
     runtime_in_async,
     tokio_blocking_method,
     block_in_place_current_thread,
+    guard_across_await,
 }
 
 #[cfg(test)]
