@@ -59,11 +59,6 @@ pub(crate) struct Acq {
 }
 
 impl Acq {
-    /// Whether the lock is a thread lock (std or parking_lot), not an async lock or a `RefCell`.
-    pub fn is_sync_lock(&self) -> bool {
-        matches!(self.lib, LockLib::Std | LockLib::ParkingLot)
-    }
-
     /// Whether two acquisitions of the same lock exclude each other.
     pub fn conflicts(&self, other: &Acq) -> bool {
         !matches!((self.mode, other.mode), (LockMode::Shared, LockMode::Shared) | (LockMode::Borrow, LockMode::Borrow))

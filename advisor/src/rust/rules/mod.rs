@@ -309,6 +309,10 @@ rust_rules! {
     tokio_blocking_method,
     block_in_place_current_thread,
     guard_across_await,
+    refcell_across_await,
+    double_lock,
+    lock_order_inversion,
+    blocking_while_locked,
 }
 
 #[cfg(test)]
