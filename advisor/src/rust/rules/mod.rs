@@ -312,7 +312,10 @@ rust_rules! {
     refcell_across_await,
     double_lock,
     lock_order_inversion,
+    lock_check_then_act,
+    lock_in_parallel_loop,
     blocking_while_locked,
+    condvar_wait_without_loop,
 }
 
 #[cfg(test)]
