@@ -316,6 +316,9 @@ rust_rules! {
     lock_in_parallel_loop,
     blocking_while_locked,
     condvar_wait_without_loop,
+    static_mut_shared,
+    unsafe_sync_impl,
+    arc_of_non_sync,
 }
 
 #[cfg(test)]

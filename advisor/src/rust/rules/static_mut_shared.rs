@@ -1,0 +1,206 @@
+//! CA409 `static-mut-shared`: a `static mut` read or written from code that runs on spawned threads or tasks.
+
+use std::collections::{HashMap, HashSet};
+
+use syn::Expr;
+
+use super::{CallSite, Checker, Hooks, RustRule};
+use crate::declare_rule;
+use crate::diagnostic::Span;
+use crate::rust::context::{FrameKind, OffExecutor};
+
+declare_rule! {
+    /// ## What it does
+    /// Reports a read or write of a `static mut` declared in this file from code that runs concurrently with
+    /// other code: a closure handed to `std::thread::spawn`, a scoped thread, `spawn_blocking` or rayon; an
+    /// async block handed to `tokio::spawn`/`async_std::task::spawn`; or a function of this file that such
+    /// code calls or that is itself handed to a spawn function (`thread::spawn(worker)`,
+    /// `tokio::spawn(handler(x))`). One finding per static and function.
+    ///
+    /// ## Why is this bad?
+    /// A `static mut` has no synchronisation: two threads touching it at the same time, at least one writing,
+    /// is a data race — undefined behaviour, not merely a wrong value. The compiler may keep the value in a
+    /// register, tear a write, or reorder it past other memory operations. rustc's `static_mut_refs` lint
+    /// catches references to it, not plain reads and writes.
+    ///
+    /// ## Known problems
+    /// Only calls one level deep from the spawned code, within this file, are followed. An access that is
+    /// protected by an unrelated lock is reported all the same.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// static mut HITS: u64 = 0;
+    /// for _ in 0..4 {
+    ///     std::thread::spawn(|| unsafe { HITS += 1 });
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust,ignore
+    /// static HITS: AtomicU64 = AtomicU64::new(0);
+    /// for _ in 0..4 {
+    ///     std::thread::spawn(|| HITS.fetch_add(1, Ordering::Relaxed));
+    /// }
+    /// ```
+    /// (or a `static M: Mutex<T>`, or a `OnceLock` for one-time initialisation).
+    ///
+    /// ## Runtime evidence
+    /// ThreadSanitizer (`-Zsanitizer=thread`) reports a data race on the static; counts come out short
+    /// under load.
+    pub static META = {
+        code: "CA409",
+        name: "static-mut-shared",
+        severity: Warning,
+        language: Rust,
+        summary: "a `static mut` is accessed from code that runs on spawned threads or tasks (a data race)",
+    };
+}
+
+struct Access {
+    name: String,
+    span: Span,
+    /// Why this code runs concurrently, when the frame stack says so.
+    concurrent: Option<&'static str>,
+    func: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    statics: HashMap<String, Span>,
+    accesses: Vec<Access>,
+    spawned_fns: HashMap<String, &'static str>,
+    spawned_blocks: Vec<Span>,
+}
+
+/// The rule.
+pub struct Rule;
+
+const SPAWNS: &[&str] = &[
+    "std::thread::spawn",
+    "std::thread::Builder::spawn",
+    "tokio::spawn",
+    "tokio::task::spawn",
+    "tokio::task::spawn_blocking",
+    "tokio::task::spawn_local",
+    "async_std::task::spawn",
+    "smol::spawn",
+    "rayon::spawn",
+    "rayon::join",
+];
+
+fn concurrency(cx: &Checker<'_>) -> Option<&'static str> {
+    for f in cx.context().frames().iter().rev() {
+        match f.kind {
+            FrameKind::OffExecutor(OffExecutor::Thread) => return Some("this closure runs on a spawned thread"),
+            FrameKind::OffExecutor(OffExecutor::Rayon) => return Some("this closure runs on rayon's worker threads"),
+            FrameKind::OffExecutor(OffExecutor::SpawnBlocking) => {
+                return Some("this closure runs on the blocking thread pool");
+            }
+            FrameKind::Fn | FrameKind::AsyncFn => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+fn last_segment(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
+}
+
+impl RustRule for Rule {
+    fn meta(&self) -> &'static crate::registry::RuleMeta {
+        &META
+    }
+
+    fn hooks(&self) -> Hooks {
+        Hooks::ITEM | Hooks::EXPR | Hooks::CALL | Hooks::FILE_END
+    }
+
+    fn on_item(&self, cx: &mut Checker<'_>, item: &syn::Item) {
+        if let syn::Item::Static(s) = item
+            && matches!(s.mutability, syn::StaticMutability::Mut(_))
+        {
+            cx.state::<State>().statics.insert(s.ident.to_string(), Span::from_pm2(s.ident.span()));
+        }
+    }
+
+    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+        let spawn = call.is_any(SPAWNS);
+        let inside = concurrency(cx);
+        if spawn {
+            for a in &call.expr.args {
+                match a {
+                    Expr::Path(_) => {
+                        if let Some(n) = last_segment(a) {
+                            cx.state::<State>().spawned_fns.insert(n, "this function is handed to a spawn function");
+                        }
+                    }
+                    Expr::Call(c) => {
+                        if let Some(n) = last_segment(&c.func) {
+                            cx.state::<State>().spawned_fns.insert(n, "this function's future is spawned as a task");
+                        }
+                    }
+                    Expr::Async(b) => {
+                        let s = Span::from_pm2(b.async_token.span).start;
+                        let e = Span::from_pm2(b.block.brace_token.span.close()).end;
+                        cx.state::<State>().spawned_blocks.push(Span::new(s, e));
+                    }
+                    _ => {}
+                }
+            }
+        } else if inside.is_some()
+            && let Some(n) = last_segment(&call.expr.func)
+        {
+            cx.state::<State>().spawned_fns.entry(n).or_insert("this function is called from a spawned thread");
+        }
+    }
+
+    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+        let Expr::Path(p) = e else { return };
+        let Some(id) = p.path.get_ident() else { return };
+        let name = id.to_string();
+        if !name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) || cx.semantic().local(&name).is_some() {
+            return;
+        }
+        let concurrent = concurrency(cx);
+        let func = cx.context().enclosing_fn().and_then(|f| f.name.clone());
+        cx.state::<State>().accesses.push(Access { name, span: Span::from_pm2(id.span()), concurrent, func });
+    }
+
+    fn on_file_end(&self, cx: &mut Checker<'_>) {
+        let st = std::mem::take(cx.state::<State>());
+        let mut done: HashSet<(String, Option<String>)> = HashSet::new();
+        for a in &st.accesses {
+            let Some(decl) = st.statics.get(&a.name) else { continue };
+            let why = a
+                .concurrent
+                .or_else(|| {
+                    st.spawned_blocks
+                        .iter()
+                        .any(|b| b.start <= a.span.start && a.span.end <= b.end)
+                        .then_some("this async block is spawned as a task")
+                })
+                .or_else(|| a.func.as_ref().and_then(|f| st.spawned_fns.get(f).copied()));
+            let Some(why) = why else { continue };
+            if !done.insert((a.name.clone(), a.func.clone())) {
+                continue;
+            }
+            let d = cx
+                .diagnostic(
+                    &META,
+                    a.span,
+                    format!("`static mut {}` is accessed from code that runs concurrently: a data race", a.name),
+                )
+                .with_help(format!(
+                    "make `{}` an atomic (`AtomicUsize`, `AtomicBool`, …), a `static Mutex<_>`, or a `OnceLock` if it is set once",
+                    a.name
+                ))
+                .with_note(why, None)
+                .with_note(format!("`{}` is declared `static mut` here", a.name), Some(*decl));
+            cx.report(d);
+        }
+    }
+}
