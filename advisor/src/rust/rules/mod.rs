@@ -319,6 +319,9 @@ rust_rules! {
     static_mut_shared,
     unsafe_sync_impl,
     arc_of_non_sync,
+    atomic_check_then_act,
+    spin_without_hint,
+    sleep_polling_loop,
 }
 
 #[cfg(test)]
