@@ -19,6 +19,7 @@ use crate::settings::Settings;
 /// findings go.
 pub struct Checker<'a> {
     path: &'a Path,
+    source: &'a str,
     settings: &'a Settings,
     dispatch: &'a Dispatch,
     semantic: SemanticModel,
@@ -47,9 +48,10 @@ fn strip_parens(e: &Expr) -> &Expr {
 }
 
 impl<'a> Checker<'a> {
-    pub(crate) fn new(path: &'a Path, settings: &'a Settings, dispatch: &'a Dispatch) -> Self {
+    pub(crate) fn new(path: &'a Path, source: &'a str, settings: &'a Settings, dispatch: &'a Dispatch) -> Self {
         Checker {
             path,
+            source,
             settings,
             dispatch,
             semantic: SemanticModel::new(path, dispatch.types),
@@ -124,7 +126,7 @@ impl<'a> Checker<'a> {
         help: impl Into<String>,
     ) -> bool {
         let Some(frame) = self.context.async_frame() else { return false };
-        let note = (frame.executor_note(), frame.span);
+        let note = (frame.executor_note(), frame.span());
         let d = self.diagnostic(rule, span, message).with_help(help).with_note(note.0, Some(note.1));
         self.report(d);
         true
@@ -135,13 +137,13 @@ impl<'a> Checker<'a> {
     fn enter_fn(&mut self, kind: FnBodyKind, attrs: &[Attribute], sig: &Signature, block: &Block) {
         let is_async = sig.asyncness.is_some();
         let start = match &sig.asyncness {
-            Some(a) => Span::from_pm2(a.span).start,
-            None => Span::from_pm2(sig.fn_token.span).start,
+            Some(a) => a.span,
+            None => sig.fn_token.span,
         };
         let frame = Frame {
             kind: if is_async { FrameKind::AsyncFn } else { FrameKind::Fn },
-            span: Span::new(start, Span::from_pm2(sig.ident.span()).end),
-            name: Some(sig.ident.to_string()),
+            header: (start, sig.ident.span()),
+            name: if is_async { Some(sig.ident.to_string()) } else { None },
             flavor: if is_async { attr_flavor(attrs) } else { RuntimeFlavor::Unknown },
         };
         self.context.push(frame);
@@ -201,7 +203,7 @@ impl<'a> Checker<'a> {
                 "rayon::spawn" | "rayon::spawn_fifo" | "rayon::join" | "rayon::scope" | "rayon::scope_fifo" => {
                     Some(OffExecutor::Rayon)
                 }
-                _ => None,
+                _ => off_executor_by_name(p),
             };
             if let Some(role) = role {
                 self.mark_closures(call.args.iter(), role);
@@ -217,13 +219,15 @@ impl<'a> Checker<'a> {
     }
 
     fn handle_method_call(&mut self, call: &syn::ExprMethodCall, awaited: bool) {
-        let method = call.method.to_string();
+        let d = self.dispatch;
         let has_closure = call.args.iter().any(|a| matches!(strip_parens(a), Expr::Closure(_)));
-        let receiver = if self.dispatch.types || method == "block_on" || has_closure {
-            self.semantic.type_of(&call.receiver)
-        } else {
-            Ty::Unknown
-        };
+        let block_on = call.method == "block_on";
+        if !has_closure && !block_on && d.method_calls.is_empty() {
+            return;
+        }
+        let method = call.method.to_string();
+        let receiver =
+            if d.types || block_on || has_closure { self.semantic.type_of(&call.receiver) } else { Ty::Unknown };
         if has_closure {
             let rayon_recv = receiver.starts_with("rayon::") || receiver_chain_is_parallel(&call.receiver);
             let role = match method.as_str() {
@@ -236,7 +240,7 @@ impl<'a> Checker<'a> {
                 self.mark_closures(call.args.iter(), role);
             }
         }
-        if method == "block_on" {
+        if block_on {
             let flavor = match receiver.arg(0).and_then(Ty::name) {
                 Some("current_thread") => RuntimeFlavor::CurrentThread,
                 Some("multi_thread") => RuntimeFlavor::MultiThread,
@@ -250,7 +254,6 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let d = self.dispatch;
         if !d.method_calls.is_empty() {
             let site = MethodCallSite { expr: call, method: &method, receiver: &receiver, awaited };
             for r in &d.method_calls {
@@ -272,6 +275,24 @@ impl<'a> Checker<'a> {
             self.scope_exit();
         }
     }
+}
+
+/// Wrappers of the well-known off-executor entry points, recognised by name: `crate::loom::thread::spawn`,
+/// `rt::spawn_blocking`, tokio's `asyncify`, `blocking::unblock`, `spawn_blocking_with(..)`.
+fn off_executor_by_name(path: &str) -> Option<OffExecutor> {
+    let mut segs = path.rsplit("::");
+    let last = segs.next()?;
+    let parent = segs.next();
+    if last.starts_with("spawn_blocking") || last == "asyncify" || last == "unblock" || last == "run_blocking" {
+        return Some(OffExecutor::SpawnBlocking);
+    }
+    if last == "block_in_place" {
+        return Some(OffExecutor::BlockInPlace);
+    }
+    if (last == "spawn" || last == "spawn_unchecked") && parent == Some("thread") || last == "spawn_thread" {
+        return Some(OffExecutor::Thread);
+    }
+    None
 }
 
 /// Whether a method-call receiver chain contains a rayon parallel-iterator method (`par_iter`, …).
@@ -445,15 +466,10 @@ impl<'ast> Visit<'ast> for Checker<'_> {
             (false, None) => FrameKind::Closure,
         };
         let start = match &c.asyncness {
-            Some(a) => Span::from_pm2(a.span).start,
-            None => Span::from_pm2(c.or1_token.span).start,
+            Some(a) => a.span,
+            None => c.or1_token.span,
         };
-        let frame = Frame {
-            kind,
-            span: Span::new(start, Span::from_pm2(c.or2_token.span).end),
-            name: None,
-            flavor: RuntimeFlavor::Unknown,
-        };
+        let frame = Frame { kind, header: (start, c.or2_token.span), name: None, flavor: RuntimeFlavor::Unknown };
         self.context.push(frame);
         self.semantic.push_scope(ScopeKind::Closure);
         for p in &c.inputs {
@@ -486,7 +502,8 @@ impl<'ast> Visit<'ast> for Checker<'_> {
             .iter()
             .position(|(k, _)| *k == key)
             .map_or(RuntimeFlavor::Unknown, |i| self.block_flavors.swap_remove(i).1);
-        let frame = Frame { kind: FrameKind::AsyncBlock, span: Span::from_pm2(a.async_token.span), name: None, flavor };
+        let frame =
+            Frame { kind: FrameKind::AsyncBlock, header: (a.async_token.span, a.async_token.span), name: None, flavor };
         self.context.push(frame);
         let body = FnBody {
             kind: FnBodyKind::AsyncBlock,
@@ -551,6 +568,16 @@ impl<'ast> Visit<'ast> for Checker<'_> {
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         if self.macro_depth >= 32 {
             return;
+        }
+        // Re-parsing a macro body costs a copy of its tokens: skip bodies no active rule can fire in.
+        if let Some(words) = &self.dispatch.macro_words
+            && !self.context.in_async()
+        {
+            let range = mac.delimiter.span().join().byte_range();
+            let text = self.source.get(range).unwrap_or_default();
+            if !words.iter().any(|w| text.contains(w)) {
+                return;
+            }
         }
         if let Some(body) = super::macros::parse(mac) {
             self.macro_depth += 1;

@@ -27,9 +27,20 @@ const TOO_DEEP: (usize, usize) = (3_000, 60_000);
 /// The stack of the big-stack thread (reserved, not committed).
 const BIG_STACK: usize = 512 << 20;
 
-/// Analyses one Rust file's text. Never panics; a file nested too deeply to parse safely is reported, not
-/// parsed.
+/// Analyses one Rust file's text with every registered Rust rule that `settings` enables. Never panics; a file
+/// nested too deeply to parse safely is reported, not parsed.
 pub fn analyze(path: &Path, source: &str, settings: &Settings) -> Vec<Diagnostic> {
+    analyze_with_rules(path, source, settings, rules::IMPLS)
+}
+
+/// Like [`analyze`], with an explicit rule list (of which `settings` still selects): for testing a rule
+/// before it is registered, or a rule in isolation.
+pub fn analyze_with_rules(
+    path: &Path,
+    source: &str,
+    settings: &Settings,
+    rules: &[&'static dyn rules::RustRule],
+) -> Vec<Diagnostic> {
     let (depth, chain) = nesting(source.as_bytes());
     if depth > TOO_DEEP.0 || chain > TOO_DEEP.1 {
         let at = Span::new(Location::new(1, 1), Location::new(1, 1));
@@ -46,13 +57,13 @@ pub fn analyze(path: &Path, source: &str, settings: &Settings) -> Vec<Diagnostic
         )];
     }
     if depth <= DEEP.0 && chain <= DEEP.1 {
-        return analyze_here(path, source, settings);
+        return analyze_here(path, source, settings, rules);
     }
     std::thread::scope(|s| {
         std::thread::Builder::new()
             .name("conc-advisor-deep".into())
             .stack_size(BIG_STACK)
-            .spawn_scoped(s, || analyze_here(path, source, settings))
+            .spawn_scoped(s, || analyze_here(path, source, settings, rules))
             .ok()
             .and_then(|h| h.join().ok())
     })
@@ -62,11 +73,16 @@ pub fn analyze(path: &Path, source: &str, settings: &Settings) -> Vec<Diagnostic
     })
 }
 
-fn analyze_here(path: &Path, source: &str, settings: &Settings) -> Vec<Diagnostic> {
+fn analyze_here(
+    path: &Path,
+    source: &str,
+    settings: &Settings,
+    rules: &[&'static dyn rules::RustRule],
+) -> Vec<Diagnostic> {
     let diags = match syn::parse_file(source) {
         Ok(file) => {
-            let dispatch = rules::Dispatch::new(settings);
-            if dispatch.any { checker::Checker::new(path, settings, &dispatch).run(&file) } else { Vec::new() }
+            let dispatch = rules::Dispatch::new(rules, settings, source);
+            if dispatch.any { checker::Checker::new(path, source, settings, &dispatch).run(&file) } else { Vec::new() }
         }
         Err(err) => vec![syntax_error(path, &err)],
     };

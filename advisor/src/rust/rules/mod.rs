@@ -209,6 +209,12 @@ pub trait RustRule: Sync {
     fn meta(&self) -> &'static RuleMeta;
     /// The hooks this rule implements; only those are called.
     fn hooks(&self) -> Hooks;
+    /// Words of which the source must contain at least one for this rule to possibly fire (checked with a
+    /// fast substring search before the visit; a file no enabled rule can fire on is parsed but not visited).
+    /// Empty (the default): always run. The blocking rules return `&["async"]`: no async code, no executor.
+    fn prefilter(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// A call `f(..)`.
     fn on_call(&self, _cx: &mut Checker<'_>, _call: &CallSite<'_>) {}
     /// A method call `recv.m(..)`.
@@ -245,6 +251,9 @@ pub(crate) struct Dispatch {
     pub scope_exits: Vec<&'static dyn RustRule>,
     pub items: Vec<&'static dyn RustRule>,
     pub file_ends: Vec<&'static dyn RustRule>,
+    /// The union of the active rules' prefilter words, or `None` when an active rule has none (then every
+    /// macro body is parsed; otherwise only those in async context or whose text contains a word).
+    pub macro_words: Option<Vec<&'static str>>,
     /// Whether any enabled rule needs types.
     pub types: bool,
     /// Whether any Rust rule is enabled at all.
@@ -252,13 +261,22 @@ pub(crate) struct Dispatch {
 }
 
 impl Dispatch {
-    pub(crate) fn new(settings: &crate::settings::Settings) -> Self {
-        let mut d = Dispatch::default();
-        for &rule in IMPLS {
+    /// The table for the `rules` that `settings` enables and whose prefilter `source` passes.
+    pub(crate) fn new(rules: &[&'static dyn RustRule], settings: &crate::settings::Settings, source: &str) -> Self {
+        let mut d = Dispatch { macro_words: Some(Vec::new()), ..Dispatch::default() };
+        for &rule in rules {
             if !settings.is_enabled(rule.meta()) {
                 continue;
             }
+            let words = rule.prefilter();
+            if !words.is_empty() && !words.iter().any(|w| source.contains(w)) {
+                continue;
+            }
             d.any = true;
+            match (&mut d.macro_words, words.is_empty()) {
+                (Some(all), false) => all.extend_from_slice(words),
+                (m, _) => *m = None,
+            }
             let h = rule.hooks();
             let table: [(Hooks, &mut Vec<&'static dyn RustRule>); 10] = [
                 (Hooks::CALL, &mut d.calls),
@@ -292,7 +310,7 @@ macro_rules! rust_rules {
         pub static RULES: &[&RuleMeta] = &[$(&$module::META),*];
 
         /// Every Rust rule's implementation, in the same order as [`RULES`].
-        pub(crate) static IMPLS: &[&dyn RustRule] = &[$(&$module::Rule),*];
+        pub static IMPLS: &[&dyn RustRule] = &[$(&$module::Rule),*];
     };
 }
 
