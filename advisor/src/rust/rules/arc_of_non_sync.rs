@@ -107,6 +107,10 @@ impl RustRule for Rule {
         &META
     }
 
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["Arc"]
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::CALL | Hooks::ITEM | Hooks::LOCAL
     }

@@ -173,6 +173,10 @@ impl RustRule for Rule {
         &META
     }
 
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["load("]
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::FN
     }

@@ -67,6 +67,10 @@ impl RustRule for Rule {
         &META
     }
 
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["wait"]
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::EXPR | Hooks::METHOD_CALL
     }

@@ -92,6 +92,10 @@ impl RustRule for Rule {
         &META
     }
 
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["lock(", "read(", "write("]
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::LOCAL | Hooks::EXPR | Hooks::SCOPE_EXIT | Hooks::FN_EXIT | Hooks::TYPES
     }

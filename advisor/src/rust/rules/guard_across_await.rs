@@ -156,6 +156,10 @@ impl RustRule for Rule {
         &META
     }
 
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["await"]
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::LOCAL | Hooks::EXPR | Hooks::AWAIT | Hooks::SCOPE_EXIT | Hooks::FN_EXIT | Hooks::TYPES
     }

@@ -88,6 +88,10 @@ impl RustRule for Rule {
         &META
     }
 
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["lock(", "read(", "write("]
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::EXPR | Hooks::TYPES
     }

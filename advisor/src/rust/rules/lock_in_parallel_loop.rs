@@ -93,6 +93,10 @@ impl RustRule for Rule {
         &META
     }
 
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["par_"]
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::METHOD_CALL
     }

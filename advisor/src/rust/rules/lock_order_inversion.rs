@@ -2,7 +2,7 @@
 
 use syn::Expr;
 
-use super::locking::{Acq, AcqScanner, Guards, LockLib};
+use super::locking::{Acq, AcqScanner, FnNames, Guards, LockLib};
 use super::{Checker, FnBody, Hooks, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
@@ -63,6 +63,7 @@ struct State {
     guards: Guards,
     scanner: AcqScanner,
     edges: Vec<Edge>,
+    fns: FnNames,
 }
 
 /// The rule.
@@ -77,8 +78,12 @@ impl RustRule for Rule {
         &META
     }
 
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["lock(", "read(", "write("]
+    }
+
     fn hooks(&self) -> Hooks {
-        Hooks::LOCAL | Hooks::EXPR | Hooks::SCOPE_EXIT | Hooks::FN_EXIT | Hooks::FILE_END | Hooks::TYPES
+        Hooks::LOCAL | Hooks::EXPR | Hooks::SCOPE_EXIT | Hooks::FN | Hooks::FN_EXIT | Hooks::FILE_END | Hooks::TYPES
     }
 
     fn on_local(&self, cx: &mut Checker<'_>, local: &syn::Local) {
@@ -92,7 +97,7 @@ impl RustRule for Rule {
         let mut st = std::mem::take(cx.state::<State>());
         st.guards.on_expr(e);
         if let Some(acq) = st.scanner.on_expr(cx, e).filter(|a| counts(a) && !a.is_try) {
-            let func = cx.context().enclosing_fn().and_then(|f| f.name.clone()).unwrap_or_default();
+            let func = st.fns.current().unwrap_or_default().to_string();
             for g in st.guards.held(cx) {
                 if g.acq.global != acq.global {
                     st.edges.push(Edge {
@@ -113,8 +118,13 @@ impl RustRule for Rule {
         cx.state::<State>().guards.on_scope_exit(scope);
     }
 
+    fn on_fn(&self, cx: &mut Checker<'_>, body: &FnBody<'_>) {
+        cx.state::<State>().fns.enter(body);
+    }
+
     fn on_fn_exit(&self, cx: &mut Checker<'_>, _body: &FnBody<'_>) {
         let mut st = std::mem::take(cx.state::<State>());
+        st.fns.exit();
         st.guards.on_fn_exit(cx);
         *cx.state::<State>() = st;
     }

@@ -473,3 +473,27 @@ pub(crate) fn mentions(e: &Expr, name: &str) -> bool {
     W { name, found: &mut found }.visit_expr(e);
     found
 }
+
+/// The names of the enclosing `fn` items and methods (closures and async blocks push `None`): feed it from
+/// `on_fn`/`on_fn_exit`.
+#[derive(Default)]
+pub(crate) struct FnNames {
+    stack: Vec<Option<String>>,
+}
+
+impl FnNames {
+    /// Entering a body.
+    pub fn enter(&mut self, body: &super::FnBody<'_>) {
+        self.stack.push(body.sig.map(|s| s.ident.to_string()));
+    }
+
+    /// Leaving a body.
+    pub fn exit(&mut self) {
+        self.stack.pop();
+    }
+
+    /// The innermost named function.
+    pub fn current(&self) -> Option<&str> {
+        self.stack.iter().rev().find_map(|n| n.as_deref())
+    }
+}

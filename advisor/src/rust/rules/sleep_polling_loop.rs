@@ -82,6 +82,10 @@ impl RustRule for Rule {
         &META
     }
 
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["sleep"]
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::EXPR | Hooks::TYPES
     }

@@ -92,6 +92,10 @@ impl RustRule for Rule {
         &META
     }
 
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["load(", "swap(", "compare_exchange"]
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::EXPR
     }

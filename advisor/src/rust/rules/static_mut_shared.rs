@@ -4,7 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use syn::Expr;
 
-use super::{CallSite, Checker, Hooks, RustRule};
+use super::locking::FnNames;
+use super::{CallSite, Checker, FnBody, Hooks, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 use crate::rust::context::{FrameKind, OffExecutor};
@@ -25,7 +26,8 @@ declare_rule! {
     ///
     /// ## Known problems
     /// Only calls one level deep from the spawned code, within this file, are followed. An access that is
-    /// protected by an unrelated lock is reported all the same.
+    /// protected by an unrelated lock is reported all the same. Outside async code, accesses inside macro
+    /// arguments (`println!("{}", X)`) are seen only when the macro's text mentions `static mut`.
     ///
     /// ## Example
     /// ```rust,ignore
@@ -70,6 +72,7 @@ struct State {
     accesses: Vec<Access>,
     spawned_fns: HashMap<String, &'static str>,
     spawned_blocks: Vec<Span>,
+    fns: FnNames,
 }
 
 /// The rule.
@@ -115,8 +118,12 @@ impl RustRule for Rule {
         &META
     }
 
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["static mut"]
+    }
+
     fn hooks(&self) -> Hooks {
-        Hooks::ITEM | Hooks::EXPR | Hooks::CALL | Hooks::FILE_END
+        Hooks::ITEM | Hooks::EXPR | Hooks::CALL | Hooks::FN | Hooks::FN_EXIT | Hooks::FILE_END
     }
 
     fn on_item(&self, cx: &mut Checker<'_>, item: &syn::Item) {
@@ -166,8 +173,16 @@ impl RustRule for Rule {
             return;
         }
         let concurrent = concurrency(cx);
-        let func = cx.context().enclosing_fn().and_then(|f| f.name.clone());
+        let func = cx.state::<State>().fns.current().map(str::to_string);
         cx.state::<State>().accesses.push(Access { name, span: Span::from_pm2(id.span()), concurrent, func });
+    }
+
+    fn on_fn(&self, cx: &mut Checker<'_>, body: &FnBody<'_>) {
+        cx.state::<State>().fns.enter(body);
+    }
+
+    fn on_fn_exit(&self, cx: &mut Checker<'_>, _body: &FnBody<'_>) {
+        cx.state::<State>().fns.exit();
     }
 
     fn on_file_end(&self, cx: &mut Checker<'_>) {

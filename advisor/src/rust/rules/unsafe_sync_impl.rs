@@ -135,6 +135,10 @@ impl RustRule for Rule {
         &META
     }
 
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["unsafe impl"]
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::ITEM | Hooks::FILE_END
     }
