@@ -51,7 +51,7 @@ declare_rule! {
     pub static META = {
         code: "CA412",
         name: "atomic-check-then-act",
-        severity: Warning,
+        severity: Info,
         language: Rust,
         summary: "an atomic is loaded, then stored based on the loaded value (use `compare_exchange`/`fetch_*`)",
     };
@@ -87,6 +87,7 @@ struct Finding {
 /// Walks a body (not closures, async blocks or items: they are bodies of their own).
 struct Walk {
     found: Vec<Finding>,
+    depth: usize,
 }
 
 impl Walk {
@@ -161,7 +162,11 @@ impl<'a> Visit<'a> for Walk {
             }
             _ => {}
         }
-        visit::visit_expr(self, e);
+        if self.depth < 2 * locking::MAX_WALK_DEPTH {
+            self.depth += 1;
+            visit::visit_expr(self, e);
+            self.depth -= 1;
+        }
     }
     fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
     fn visit_expr_async(&mut self, _: &'a syn::ExprAsync) {}
@@ -182,7 +187,7 @@ impl RustRule for Rule {
     }
 
     fn on_fn(&self, cx: &mut Checker<'_>, body: &FnBody<'_>) {
-        let mut w = Walk { found: Vec::new() };
+        let mut w = Walk { found: Vec::new(), depth: 0 };
         if let Some(b) = body.block {
             w.visit_block(b);
         } else if let Some(e) = body.expr {

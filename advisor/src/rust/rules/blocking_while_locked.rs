@@ -16,7 +16,8 @@ declare_rule! {
     /// crossbeam channel (`recv`, `recv_timeout`, `iter`), sending on a bounded std channel, running a child
     /// process to completion (`output`, `status`, `wait`), and blocking HTTP requests.
     ///
-    /// Calls on the guarded value itself (`let mut f = file.lock().unwrap(); f.write_all(..)`,
+    /// Guards named with a leading underscore (`let _lock = MUTEX.lock()`) are not considered: such a lock
+    /// exists to serialise the code that follows, blocking calls included. Calls on the guarded value itself (`let mut f = file.lock().unwrap(); f.write_all(..)`,
     /// `rx_guard.recv()`) are what the lock is for and are not reported; neither is `Condvar::wait`, which
     /// releases the lock.
     ///
@@ -143,7 +144,8 @@ impl RustRule for Rule {
     fn on_local(&self, cx: &mut Checker<'_>, local: &syn::Local) {
         let mut st = std::mem::take(cx.state::<State>());
         st.guards.on_local(cx, local);
-        st.guards.live.retain(|g| matches!(g.acq.lib, LockLib::Std | LockLib::ParkingLot));
+        // A guard named `_x` is never used to reach data: it serialises the code after it, blocking included.
+        st.guards.live.retain(|g| matches!(g.acq.lib, LockLib::Std | LockLib::ParkingLot) && !g.name.starts_with('_'));
         *cx.state::<State>() = st;
     }
 

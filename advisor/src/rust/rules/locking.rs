@@ -359,22 +359,32 @@ impl Guards {
     }
 }
 
+/// How deep the rules' own walks descend into an expression (deeper code is not looked at).
+pub(crate) const MAX_WALK_DEPTH: usize = 24;
+
 /// Calls `f` for every expression in `e` that runs when `e` runs: closures, async blocks and items are not
 /// entered.
 pub(crate) fn walk_inline<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
     struct W<'f, 'a> {
         f: &'f mut dyn FnMut(&'a Expr),
+        depth: usize,
     }
     impl<'a> Visit<'a> for W<'_, 'a> {
         fn visit_expr(&mut self, e: &'a Expr) {
             (self.f)(e);
-            visit::visit_expr(self, e);
+            // The rules' walks run inside the checker's own recursion: bound theirs so that together they
+            // stay within the stack the checker sized for its visit.
+            if self.depth < MAX_WALK_DEPTH {
+                self.depth += 1;
+                visit::visit_expr(self, e);
+                self.depth -= 1;
+            }
         }
         fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
         fn visit_expr_async(&mut self, _: &'a syn::ExprAsync) {}
         fn visit_item(&mut self, _: &'a syn::Item) {}
     }
-    W { f }.visit_expr(e);
+    W { f, depth: 0 }.visit_expr(e);
 }
 
 /// Like [`walk_inline`] over a block.
@@ -459,18 +469,13 @@ pub(crate) fn method_span(m: &ExprMethodCall) -> Span {
 /// Whether `e` mentions the identifier `name` (as a path expression) anywhere.
 pub(crate) fn mentions(e: &Expr, name: &str) -> bool {
     let mut found = false;
-    struct W<'n> {
-        name: &'n str,
-        found: &'n mut bool,
-    }
-    impl<'a> Visit<'a> for W<'_> {
-        fn visit_expr_path(&mut self, p: &'a syn::ExprPath) {
-            if p.path.get_ident().is_some_and(|i| i == self.name) {
-                *self.found = true;
-            }
+    walk_inline(e, &mut |x| {
+        if let Expr::Path(p) = x
+            && p.path.get_ident().is_some_and(|i| i == name)
+        {
+            found = true;
         }
-    }
-    W { name, found: &mut found }.visit_expr(e);
+    });
     found
 }
 

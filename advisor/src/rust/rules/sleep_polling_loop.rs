@@ -45,7 +45,7 @@ declare_rule! {
     pub static META = {
         code: "CA414",
         name: "sleep-polling-loop",
-        severity: Warning,
+        severity: Info,
         language: Rust,
         summary: "a loop sleeps until a shared flag changes (use a Condvar, channel or `Notify`)",
     };

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use syn::Expr;
 
-use super::locking::FnNames;
+use super::locking::{FnNames, Guards};
 use super::{CallSite, Checker, FnBody, Hooks, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
@@ -26,7 +26,9 @@ declare_rule! {
     ///
     /// ## Known problems
     /// Only calls one level deep from the spawned code, within this file, are followed. An access that is
-    /// protected by an unrelated lock is reported all the same. Outside async code, accesses inside macro
+    /// made while a lock guard bound with `let` is alive, or in a function that runs a `Once`
+    /// (`call_once`, `get_or_init`), is taken as ordered by it and not reported; other synchronisation
+    /// is not seen. Outside async code, accesses inside macro
     /// arguments (`println!("{}", X)`) are seen only when the macro's text mentions `static mut`.
     ///
     /// ## Example
@@ -73,6 +75,9 @@ struct State {
     spawned_fns: HashMap<String, &'static str>,
     spawned_blocks: Vec<Span>,
     fns: FnNames,
+    guards: Guards,
+    /// Functions that run a `Once` (`call_once`, `get_or_init`): their accesses are ordered by it.
+    once_fns: HashSet<String>,
 }
 
 /// The rule.
@@ -123,7 +128,15 @@ impl RustRule for Rule {
     }
 
     fn hooks(&self) -> Hooks {
-        Hooks::ITEM | Hooks::EXPR | Hooks::CALL | Hooks::FN | Hooks::FN_EXIT | Hooks::FILE_END
+        Hooks::ITEM
+            | Hooks::EXPR
+            | Hooks::CALL
+            | Hooks::LOCAL
+            | Hooks::SCOPE_EXIT
+            | Hooks::FN
+            | Hooks::FN_EXIT
+            | Hooks::FILE_END
+            | Hooks::TYPES
     }
 
     fn on_item(&self, cx: &mut Checker<'_>, item: &syn::Item) {
@@ -165,11 +178,38 @@ impl RustRule for Rule {
         }
     }
 
+    fn on_local(&self, cx: &mut Checker<'_>, local: &syn::Local) {
+        let mut st = std::mem::take(cx.state::<State>());
+        st.guards.on_local(cx, local);
+        *cx.state::<State>() = st;
+    }
+
+    fn on_scope_exit(&self, cx: &mut Checker<'_>, scope: usize) {
+        cx.state::<State>().guards.on_scope_exit(scope);
+    }
+
     fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+        cx.state::<State>().guards.on_expr(e);
+        if let Expr::MethodCall(m) = e
+            && matches!(m.method.to_string().as_str(), "call_once" | "call_once_force" | "get_or_init" | "get_or_try_init")
+        {
+            let st = cx.state::<State>();
+            if let Some(f) = st.fns.current().map(str::to_string) {
+                st.once_fns.insert(f);
+            }
+            return;
+        }
         let Expr::Path(p) = e else { return };
         let Some(id) = p.path.get_ident() else { return };
         let name = id.to_string();
         if !name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) || cx.semantic().local(&name).is_some() {
+            return;
+        }
+        // Under a lock guard the access is ordered by the lock.
+        let st = std::mem::take(cx.state::<State>());
+        let locked = !st.guards.held(cx).is_empty();
+        *cx.state::<State>() = st;
+        if locked {
             return;
         }
         let concurrent = concurrency(cx);
@@ -182,7 +222,10 @@ impl RustRule for Rule {
     }
 
     fn on_fn_exit(&self, cx: &mut Checker<'_>, _body: &FnBody<'_>) {
-        cx.state::<State>().fns.exit();
+        let mut st = std::mem::take(cx.state::<State>());
+        st.fns.exit();
+        st.guards.on_fn_exit(cx);
+        *cx.state::<State>() = st;
     }
 
     fn on_file_end(&self, cx: &mut Checker<'_>) {
@@ -190,6 +233,9 @@ impl RustRule for Rule {
         let mut done: HashSet<(String, Option<String>)> = HashSet::new();
         for a in &st.accesses {
             let Some(decl) = st.statics.get(&a.name) else { continue };
+            if a.func.as_ref().is_some_and(|f| st.once_fns.contains(f)) {
+                continue;
+            }
             let why = a
                 .concurrent
                 .or_else(|| {

@@ -7,15 +7,16 @@ use syn::visit::{self, Visit};
 
 use super::{Checker, Hooks, RustRule};
 use crate::declare_rule;
-use crate::diagnostic::{Severity, Span};
+use crate::diagnostic::Span;
 
 declare_rule! {
     /// ## What it does
     /// Reports `unsafe impl Sync for T` where the struct `T` (declared in this file) has a field of type
-    /// `Cell`, `RefCell` or `Rc` (at any depth of its type), and `unsafe impl Send for T` where it holds an
-    /// `Rc`. A field of type `UnsafeCell` or a raw pointer in a `Sync` type with no lock (`Mutex`, `RwLock`)
-    /// and no atomic field anywhere in the struct is reported as `info`: that can be correct, but only with
-    /// synchronisation the compiler cannot see.
+    /// `Cell`, `RefCell` or `Rc` (at any depth of its type, outside `PhantomData`), and `unsafe impl Send for
+    /// T` where it holds an `Rc` — when no field of `T` is a lock, an atomic or a `Once`/`OnceCell`
+    /// (`Lazy`-style types guard their `Cell` with one). Raw pointers and `UnsafeCell` are not reported: they
+    /// are how correct synchronised types are built. The rule is `info`: on the bench corpus every remaining
+    /// case was a deliberate single-owner design.
     ///
     /// ## Why is this bad?
     /// `Cell` and `RefCell` mutate through shared references without any synchronisation; `Rc` updates its
@@ -44,7 +45,7 @@ declare_rule! {
     pub static META = {
         code: "CA410",
         name: "unsafe-sync-impl",
-        severity: Warning,
+        severity: Info,
         language: Rust,
         summary: "`unsafe impl Sync`/`Send` for a type with unsynchronised interior mutability",
     };
@@ -52,7 +53,8 @@ declare_rule! {
 
 #[derive(Default, Clone)]
 struct Fields {
-    /// (field name, what is unsynchronised, span, strong): strong = Cell/RefCell/Rc.
+    /// (field name, what is unsynchronised, span, strong): strong = Cell/RefCell/Rc, else a raw pointer or
+    /// `UnsafeCell` (kept for the message, not reported).
     bad: Vec<(String, &'static str, Span, bool)>,
     has_rc: Option<(String, Span)>,
     synced: bool,
@@ -92,9 +94,10 @@ impl<'a> Visit<'a> for TypeScan {
                     self.rc = true;
                     self.cell = self.cell.or(Some("Rc"));
                 }
+                "PhantomData" => return,
                 "UnsafeCell" => self.raw = Some("UnsafeCell"),
                 "NonNull" => self.raw = Some("NonNull"),
-                "Mutex" | "RwLock" | "Condvar" | "OnceLock" | "Once" | "LazyLock" | "ReentrantMutex" => {
+                "Mutex" | "RwLock" | "Condvar" | "OnceLock" | "Once" | "OnceCell" | "LazyLock" | "ReentrantMutex" => {
                     self.synced = true;
                 }
                 _ if n.starts_with("Atomic") => self.synced = true,
@@ -174,18 +177,18 @@ impl RustRule for Rule {
         let st = std::mem::take(cx.state::<State>());
         for imp in &st.impls {
             let Some(fields) = st.structs.get(&imp.ty) else { continue };
+            // Only `Cell`/`RefCell`/`Rc` count, and only in a struct with no lock, atomic or `Once` anywhere:
+            // raw pointers and `UnsafeCell` are how sound synchronised types are built.
+            if fields.synced {
+                continue;
+            }
             let found = if imp.trait_name == "Send" {
-                fields.has_rc.as_ref().map(|(n, s)| (n.clone(), "Rc", *s, true))
+                fields.has_rc.as_ref().map(|(n, s)| (n.clone(), "Rc", *s))
             } else {
-                fields
-                    .bad
-                    .iter()
-                    .find(|b| b.3)
-                    .or_else(|| fields.bad.iter().find(|_| !fields.synced))
-                    .map(|(n, w, s, strong)| (n.clone(), *w, *s, *strong))
+                fields.bad.iter().find(|b| b.3).map(|(n, w, s, _)| (n.clone(), *w, *s))
             };
-            let Some((field, what, field_span, strong)) = found else { continue };
-            let mut d = cx
+            let Some((field, what, field_span)) = found else { continue };
+            let d = cx
                 .diagnostic(
                     &META,
                     imp.span,
@@ -202,9 +205,6 @@ impl RustRule for Rule {
                     _ => "document the synchronisation that makes this sound (`// SAFETY: …`), or guard the field with a lock or atomics",
                 })
                 .with_note(format!("`{field}` is declared here"), Some(field_span));
-            if !strong {
-                d.severity = d.severity.min(Severity::Info);
-            }
             cx.report(d);
         }
     }
