@@ -16,7 +16,9 @@ declare_rule! {
     /// crossbeam channel (`recv`, `recv_timeout`, `iter`), sending on a bounded std channel, running a child
     /// process to completion (`output`, `status`, `wait`), and blocking HTTP requests.
     ///
-    /// Guards named with a leading underscore (`let _lock = MUTEX.lock()`) are not considered: such a lock
+    /// Blocking calls in the branch of an `if` that tests the guard (`if cache.is_none() { *cache =
+    /// Some(load()?) }`) are lazy initialisation under the lock and are not reported. Guards named with a
+    /// leading underscore (`let _lock = MUTEX.lock()`) are not considered: such a lock
     /// exists to serialise the code that follows, blocking calls included. Calls on the guarded value itself (`let mut f = file.lock().unwrap(); f.write_all(..)`,
     /// `rx_guard.recv()`) are what the lock is for and are not reported; neither is `Condvar::wait`, which
     /// releases the lock.
@@ -58,6 +60,9 @@ declare_rule! {
 #[derive(Default)]
 struct State {
     guards: Guards,
+    /// Branches of an `if` whose condition reads a held guard (`if g.is_none() { g = Some(load()) }`): lazy
+    /// initialisation under the lock, which is what a `OnceLock` would do too. (guard name, branch span).
+    lazy_init: Vec<(String, Span)>,
 }
 
 /// The rule.
@@ -118,6 +123,10 @@ fn held(cx: &mut Checker<'_>) -> Vec<Guard> {
 }
 
 fn report(cx: &mut Checker<'_>, span: Span, what: &str, g: &Guard) {
+    let lazy = cx.state::<State>().lazy_init.iter().any(|(n, r)| *n == g.name && r.start <= span.start && span.end <= r.end);
+    if lazy {
+        return;
+    }
     let d = cx
         .diagnostic(&META, span, format!("{what} while the lock guard `{}` is held", g.name))
         .with_help(format!(
@@ -151,6 +160,18 @@ impl RustRule for Rule {
 
     fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
         cx.state::<State>().guards.on_expr(e);
+        if let Expr::If(i) = e
+            && !cx.state::<State>().guards.live.is_empty()
+        {
+            let names: Vec<String> = held(cx).into_iter().map(|g| g.name).collect();
+            let open = Span::from_pm2(i.then_branch.brace_token.span.open()).start;
+            let close = Span::from_pm2(i.then_branch.brace_token.span.close()).end;
+            for n in names {
+                if locking::mentions(&i.cond, &n) {
+                    cx.state::<State>().lazy_init.push((n, Span::new(open, close)));
+                }
+            }
+        }
     }
 
     fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
