@@ -502,3 +502,51 @@ impl FnNames {
         self.stack.iter().rev().find_map(|n| n.as_deref())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::settings::Settings;
+
+    fn expr(s: &str) -> Expr {
+        syn::parse_str(s).expect("test expression parses")
+    }
+
+    #[test]
+    fn receiver_paths() {
+        assert_eq!(path_key(&expr("self.state.inner")).as_deref(), Some("self.state.inner"));
+        assert_eq!(path_key(&expr("(&*m)")).as_deref(), Some("m"));
+        assert_eq!(path_key(&expr("self.0.clone()")).as_deref(), Some("self.0"));
+        assert_eq!(path_key(&expr("crate::STATE")).as_deref(), Some("crate::STATE"));
+        assert_eq!(path_key(&expr("self.get()")), None);
+        assert_eq!(path_key(&expr("v[0]")), None);
+        assert_eq!(key_root("self.a.b"), "self");
+    }
+
+    #[test]
+    fn atomics_need_an_ordering_argument() {
+        assert!(atomic_load(&expr("x.load(Ordering::SeqCst)")).is_some());
+        assert!(atomic_load(&expr("x.load(Relaxed)")).is_some());
+        assert!(atomic_load(&expr("cache.load(\"k\")")).is_none());
+        assert!(atomic_store(&expr("x.store(1, Ordering::Release)")).is_some());
+        assert!(atomic_store(&expr("x.store(1, 2)")).is_none());
+        assert!(mentions(&expr("a + f(b)"), "b"));
+        assert!(!mentions(&expr("a + f(|b| b)"), "c"));
+    }
+
+    #[test]
+    fn same_field_in_two_types_is_two_locks() {
+        let src = "struct A { m: std::sync::Mutex<u8>, n: std::sync::Mutex<u8> }
+                   struct B { m: std::sync::Mutex<u8>, n: std::sync::Mutex<u8> }
+                   impl A { fn f(&self) { let a = self.m.lock().unwrap(); let b = self.n.lock().unwrap(); } }
+                   impl B { fn g(&self) { let b = self.n.lock().unwrap(); let a = self.m.lock().unwrap(); } }";
+        let settings = Settings::only(&[&super::super::lock_order_inversion::META]);
+        assert!(crate::rust::analyze(Path::new("src/lib.rs"), src, &settings).is_empty());
+        let swapped = src.replace("impl B", "impl A");
+        let d = crate::rust::analyze(Path::new("src/lib.rs"), &swapped, &settings);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].notes.len(), 3);
+    }
+}
