@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use syn::Expr;
 
-use super::locking::{FnNames, Guards};
+use super::locking::{self, FnNames, Guards};
 use super::{CallSite, Checker, FnBody, Hooks, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
@@ -181,6 +181,28 @@ impl RustRule for Rule {
     fn on_local(&self, cx: &mut Checker<'_>, local: &syn::Local) {
         let mut st = std::mem::take(cx.state::<State>());
         st.guards.on_local(cx, local);
+        // Here any `let g = x.lock()` (of a lock type this file cannot see, e.g. a static `SpinMutex`) counts:
+        // a guard only silences findings.
+        if let syn::Pat::Ident(id) = &local.pat
+            && let Some(init) = &local.init
+            && let Some((m, _, false)) = locking::unwrap_acq(&init.expr)
+            && m.args.is_empty()
+            && matches!(m.method.to_string().as_str(), "lock" | "write" | "read")
+            && !st.guards.live.iter().any(|g| g.name == id.ident.to_string())
+        {
+            let name = id.ident.to_string();
+            let scope = cx.semantic().local(&name).map_or_else(|| cx.semantic().scope_id(), |b| b.scope);
+            let span = Span::from_pm2(id.ident.span());
+            let acq = locking::Acq {
+                mode: locking::LockMode::Exclusive,
+                lib: locking::LockLib::ParkingLot,
+                key: None,
+                global: None,
+                span,
+                is_try: false,
+            };
+            st.guards.live.push(locking::Guard { name, acq, scope, depth: cx.context().frames().len(), span });
+        }
         *cx.state::<State>() = st;
     }
 
@@ -191,7 +213,11 @@ impl RustRule for Rule {
     fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
         cx.state::<State>().guards.on_expr(e);
         if let Expr::MethodCall(m) = e
-            && matches!(m.method.to_string().as_str(), "call_once" | "call_once_force" | "get_or_init" | "get_or_try_init")
+            && matches!(
+                m.method.to_string().as_str(),
+                "call_once" | "call_once_force" | "get_or_init" | "get_or_try_init" | "init" | "initialize"
+            )
+            && m.args.iter().any(|a| matches!(a, Expr::Closure(_)))
         {
             let st = cx.state::<State>();
             if let Some(f) = st.fns.current().map(str::to_string) {
