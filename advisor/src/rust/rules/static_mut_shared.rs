@@ -188,7 +188,7 @@ impl RustRule for Rule {
             && let Some((m, _, false)) = locking::unwrap_acq(&init.expr)
             && m.args.is_empty()
             && matches!(m.method.to_string().as_str(), "lock" | "write" | "read")
-            && !st.guards.live.iter().any(|g| g.name == id.ident.to_string())
+            && !st.guards.live.iter().any(|g| id.ident == g.name)
         {
             let name = id.ident.to_string();
             let scope = cx.semantic().local(&name).map_or_else(|| cx.semantic().scope_id(), |b| b.scope);
