@@ -2,7 +2,7 @@
 //! turn parse errors into `syntax-error` diagnostics.
 //!
 //! Layout: [`semantic`] (scopes, `use` resolution, binding types) and [`types`] (what is known about std and
-//! common crates), [`context`] (is this code on the async executor?), [`macros`] (code inside macro
+//! common crates), [`context`] (is this code on the async executor?), `macros` (code inside macro
 //! invocations), [`checker`] (the visitor and the API rules use), [`rules`] (one file per rule, the rule
 //! interface and how to add one).
 
@@ -206,6 +206,14 @@ mod tests {
         for src in &inputs {
             let _ = run(src);
         }
+        // Just under the big-stack thresholds: analysed on the caller's thread (a test thread has the same
+        // 2 MiB stack as a rayon worker), in a debug build, without overflowing.
+        let mixed = format!("async fn f() {{ {} std::thread::sleep(d) {} }}", "{ g((".repeat(15), ")) }".repeat(15));
+        assert_eq!(nesting(mixed.as_bytes()).0, 47);
+        assert!(run(&mixed).iter().any(|d| d.rule.code == "CA101"));
+        let chain = format!("async fn f() {{ std::thread::sleep(d{}); }}", " + 1".repeat(290));
+        assert!(nesting(chain.as_bytes()).1 < DEEP.1);
+        assert!(run(&chain).iter().any(|d| d.rule.code == "CA101"));
         // Nesting found in the blocks case is still analysed: the sleep is reported.
         assert!(run(&inputs[16]).iter().any(|d| d.rule.code == "CA101"));
         let twenty = format!("async fn f() {{ {} std::thread::sleep(d) {} ; }}", "vec![".repeat(20), "]".repeat(20));

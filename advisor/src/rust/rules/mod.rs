@@ -4,7 +4,11 @@
 //! [`crate::rust::analyze`] parses a file once with `syn` and runs one visit ([`Checker`]) over it. The
 //! visitor maintains the shared state every rule needs and, at each node, calls the hooks of the enabled
 //! rules that asked for that kind of node (the dispatch table is built from [`RustRule::hooks`], so a
-//! disabled rule or an unused hook costs nothing):
+//! disabled rule or an unused hook costs nothing).
+//!
+//! Hooks fire in source order, pre-order (an outer call before the calls in its receiver and arguments).
+//! Scopes nest as module (id 0) → a function's parameters → its body block → inner blocks, arms and loop
+//! bodies; leaving a body fires, in order: `on_scope_exit(body block)`, `on_fn_exit`, `on_scope_exit(params)`.
 //!
 //! | hook | when | what the rule gets |
 //! |------|------|--------------------|
@@ -45,7 +49,7 @@
 //!      problems, Example, Use instead, Runtime evidence);
 //!    - `pub struct Rule;` and `impl RustRule for Rule { fn meta(..) { &META } fn hooks(..) { Hooks::CALL } fn
 //!      on_call(..) { … } }` — implement only the hooks you list in `hooks()`.
-//! 2. Add the module name to the [`rust_rules!`] list at the bottom of this file (that one list defines both
+//! 2. Add the module name to the `rust_rules!` list at the bottom of this file (that one list defines both
 //!    [`RULES`] — the code table — and the dispatch list).
 //! 3. Add `fixtures/rust/<kebab-name>.rs` with `//~ kebab-name` markers on bad lines and unmarked good
 //!    (tricky negative) cases; `cargo test -p conc-advisor-tests --test fixtures` runs it.
@@ -209,9 +213,11 @@ pub trait RustRule: Sync {
     fn meta(&self) -> &'static RuleMeta;
     /// The hooks this rule implements; only those are called.
     fn hooks(&self) -> Hooks;
-    /// Words of which the source must contain at least one for this rule to possibly fire (checked with a
-    /// fast substring search before the visit; a file no enabled rule can fire on is parsed but not visited).
-    /// Empty (the default): always run. The blocking rules return `&["async"]`: no async code, no executor.
+    /// Words of which the text must contain at least one for this rule to possibly fire outside async code.
+    /// When every active rule declares words, the checker skips what none of them can fire in: a file without
+    /// any of the words (parsed, not visited), and, outside async context, a non-async `fn` or a macro body
+    /// without any of them. Empty (the default): the rule sees everything. The blocking rules return
+    /// `&["async"]`: no async code, no executor.
     fn prefilter(&self) -> &'static [&'static str] {
         &[]
     }
