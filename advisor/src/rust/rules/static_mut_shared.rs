@@ -28,8 +28,8 @@ declare_rule! {
     /// Only calls one level deep from the spawned code, within this file, are followed. An access that is
     /// made while a lock guard bound with `let` is alive, or in a function that runs a `Once`
     /// (`call_once`, `get_or_init`), is taken as ordered by it and not reported; other synchronisation
-    /// is not seen. Outside async code, accesses inside macro
-    /// arguments (`println!("{}", X)`) are seen only when the macro's text mentions `static mut`.
+    /// is not seen. Outside async code, accesses inside macro arguments (`println!("{}", X)`) are seen only
+    /// when the macro's text mentions `unsafe` or `spawn`.
     ///
     /// ## Example
     /// ```rust,ignore
@@ -124,7 +124,7 @@ impl RustRule for Rule {
     }
 
     fn prefilter(&self) -> &'static [&'static str] {
-        &["static mut"]
+        &["unsafe", "spawn"]
     }
 
     fn hooks(&self) -> Hooks {
