@@ -320,6 +320,8 @@ macro_rules! rust_rules {
     };
 }
 
+pub(crate) mod locking;
+
 rust_rules! {
     blocking_sleep,
     blocking_fs,
@@ -330,6 +332,20 @@ rust_rules! {
     runtime_in_async,
     tokio_blocking_method,
     block_in_place_current_thread,
+    guard_across_await,
+    refcell_across_await,
+    double_lock,
+    lock_order_inversion,
+    lock_check_then_act,
+    lock_in_parallel_loop,
+    blocking_while_locked,
+    condvar_wait_without_loop,
+    static_mut_shared,
+    unsafe_sync_impl,
+    arc_of_non_sync,
+    atomic_check_then_act,
+    spin_without_hint,
+    sleep_polling_loop,
 }
 
 #[cfg(test)]

@@ -1,0 +1,211 @@
+//! CA407 `blocking-while-locked`: sleeping, blocking I/O, joining a thread or receiving from a channel while a
+//! lock guard is alive.
+
+use syn::Expr;
+
+use super::locking::{self, Guard, Guards, LockLib};
+use super::{CallSite, Checker, FnBody, Hooks, MethodCallSite, RustRule, Ty};
+use crate::declare_rule;
+use crate::diagnostic::Span;
+
+declare_rule! {
+    /// ## What it does
+    /// Reports a blocking call made while a guard of a thread lock (std or parking_lot `Mutex`/`RwLock`)
+    /// bound with `let` is alive in the same function: `std::thread::sleep`, `thread::park`, `std::fs`
+    /// functions and `File::open`/`create`, `TcpStream::connect`, joining a thread, receiving from a std or
+    /// crossbeam channel (`recv`, `recv_timeout`, `iter`), sending on a bounded std channel, running a child
+    /// process to completion (`output`, `status`, `wait`), and blocking HTTP requests.
+    ///
+    /// Blocking calls in the branch of an `if` that tests the guard (`if cache.is_none() { *cache =
+    /// Some(load()?) }`) are lazy initialisation under the lock and are not reported. Guards named with a
+    /// leading underscore (`let _lock = MUTEX.lock()`) are not considered: such a lock
+    /// exists to serialise the code that follows, blocking calls included. Calls on the guarded value itself (`let mut f = file.lock().unwrap(); f.write_all(..)`,
+    /// `rx_guard.recv()`) are what the lock is for and are not reported; neither is `Condvar::wait`, which
+    /// releases the lock.
+    ///
+    /// ## Why is this bad?
+    /// Every other thread that needs the lock waits for the whole sleep, disk or network round-trip, or for
+    /// another thread to finish: the lock turns parallel work into serial work, and if the awaited thread
+    /// needs the same lock, it deadlocks.
+    ///
+    /// ## Known problems
+    /// Blocking inside a called function is not seen. Guards bound by `if let`/`match` patterns are not
+    /// tracked.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// let mut cache = self.cache.lock().unwrap();
+    /// let body = std::fs::read_to_string(path)?;
+    /// cache.insert(path.to_owned(), body);
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust,ignore
+    /// let body = std::fs::read_to_string(path)?;
+    /// self.cache.lock().unwrap().insert(path.to_owned(), body);
+    /// ```
+    ///
+    /// ## Runtime evidence
+    /// `#[profile_concurrency]` classifies the other functions that take this lock as lock-serialized, and
+    /// this one as blocked (off-CPU) while holding it.
+    pub static META = {
+        code: "CA407",
+        name: "blocking-while-locked",
+        severity: Warning,
+        language: Rust,
+        summary: "a blocking call (sleep, I/O, join, recv) is made while a lock guard is held",
+    };
+}
+
+#[derive(Default)]
+struct State {
+    guards: Guards,
+    /// Branches of an `if` whose condition reads a held guard (`if g.is_none() { g = Some(load()) }`): lazy
+    /// initialisation under the lock, which is what a `OnceLock` would do too. (guard name, branch span).
+    lazy_init: Vec<(String, Span)>,
+}
+
+/// The rule.
+pub struct Rule;
+
+const BLOCKING_FNS: &[&str] = &[
+    "std::thread::sleep",
+    "std::thread::park",
+    "std::thread::park_timeout",
+    "std::fs::read",
+    "std::fs::read_to_string",
+    "std::fs::write",
+    "std::fs::copy",
+    "std::fs::read_dir",
+    "std::fs::create_dir_all",
+    "std::fs::remove_dir_all",
+    "std::fs::remove_file",
+    "std::fs::rename",
+    "std::fs::File::open",
+    "std::fs::File::create",
+    "std::net::TcpStream::connect",
+    "std::net::TcpStream::connect_timeout",
+    "reqwest::blocking::get",
+];
+
+fn blocking_method(r: &Ty, m: &str) -> Option<&'static str> {
+    if r.is_any(&["std::thread::JoinHandle", "std::thread::ScopedJoinHandle"]) && m == "join" {
+        return Some("joining a thread");
+    }
+    if r.is_any(&["std::sync::mpsc::Receiver", "crossbeam_channel::Receiver"])
+        && matches!(m, "recv" | "recv_timeout" | "recv_deadline" | "iter")
+    {
+        return Some("receiving from a channel");
+    }
+    if r.is("std::sync::mpsc::SyncSender") && m == "send" {
+        return Some("sending on a bounded channel");
+    }
+    if r.is("std::process::Command") && matches!(m, "output" | "status") {
+        return Some("running a child process");
+    }
+    if r.is("std::process::Child") && matches!(m, "wait" | "wait_with_output") {
+        return Some("waiting for a child process");
+    }
+    if (r.is("reqwest::blocking::RequestBuilder") && m == "send") || (r.is("ureq::Request") && m == "call") {
+        return Some("a blocking HTTP request");
+    }
+    if r.name().is_none() && matches!(m, "recv_timeout" | "recv_deadline") {
+        return Some("receiving from a channel");
+    }
+    None
+}
+
+fn held(cx: &mut Checker<'_>) -> Vec<Guard> {
+    let st = std::mem::take(cx.state::<State>());
+    let held = st.guards.held(cx);
+    *cx.state::<State>() = st;
+    held
+}
+
+fn report(cx: &mut Checker<'_>, span: Span, what: &str, g: &Guard) {
+    let lazy = cx.state::<State>().lazy_init.iter().any(|(n, r)| *n == g.name && r.start <= span.start && span.end <= r.end);
+    if lazy {
+        return;
+    }
+    let d = cx
+        .diagnostic(&META, span, format!("{what} while the lock guard `{}` is held", g.name))
+        .with_help(format!(
+            "do the blocking work before taking the lock or after releasing it (end `{}`'s block or `drop({})` first)",
+            g.name, g.name
+        ))
+        .with_note(format!("`{}` holds the lock from here", g.name), Some(g.span));
+    cx.report(d);
+}
+
+impl RustRule for Rule {
+    fn meta(&self) -> &'static crate::registry::RuleMeta {
+        &META
+    }
+
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["lock(", "read(", "write("]
+    }
+
+    fn hooks(&self) -> Hooks {
+        Hooks::LOCAL | Hooks::EXPR | Hooks::CALL | Hooks::METHOD_CALL | Hooks::SCOPE_EXIT | Hooks::FN_EXIT
+    }
+
+    fn on_local(&self, cx: &mut Checker<'_>, local: &syn::Local) {
+        let mut st = std::mem::take(cx.state::<State>());
+        st.guards.on_local(cx, local);
+        // A guard named `_x` is never used to reach data: it serialises the code after it, blocking included.
+        st.guards.live.retain(|g| matches!(g.acq.lib, LockLib::Std | LockLib::ParkingLot) && !g.name.starts_with('_'));
+        *cx.state::<State>() = st;
+    }
+
+    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+        cx.state::<State>().guards.on_expr(e);
+        if let Expr::If(i) = e
+            && !cx.state::<State>().guards.live.is_empty()
+        {
+            let names: Vec<String> = held(cx).into_iter().map(|g| g.name).collect();
+            let open = Span::from_pm2(i.then_branch.brace_token.span.open()).start;
+            let close = Span::from_pm2(i.then_branch.brace_token.span.close()).end;
+            for n in names {
+                if locking::mentions(&i.cond, &n) {
+                    cx.state::<State>().lazy_init.push((n, Span::new(open, close)));
+                }
+            }
+        }
+    }
+
+    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+        if cx.state::<State>().guards.live.is_empty() || !call.is_any(BLOCKING_FNS) {
+            return;
+        }
+        let Some(g) = held(cx).into_iter().last() else { return };
+        let what = format!("`{}`", call.path.unwrap_or_default());
+        report(cx, call.span(), &what, &g);
+    }
+
+    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+        if cx.state::<State>().guards.live.is_empty() {
+            return;
+        }
+        let Some(what) = blocking_method(call.receiver, call.method) else { return };
+        let held = held(cx);
+        // Blocking on the guarded value itself is what the lock is for.
+        let root = locking::path_key(&call.expr.receiver);
+        let root = root.as_deref().map(locking::key_root);
+        if held.iter().any(|g| Some(g.name.as_str()) == root) {
+            return;
+        }
+        let Some(g) = held.into_iter().last() else { return };
+        report(cx, call.span(), &format!("{what} (`.{}()`)", call.method), &g);
+    }
+
+    fn on_scope_exit(&self, cx: &mut Checker<'_>, scope: usize) {
+        cx.state::<State>().guards.on_scope_exit(scope);
+    }
+
+    fn on_fn_exit(&self, cx: &mut Checker<'_>, _body: &FnBody<'_>) {
+        let mut st = std::mem::take(cx.state::<State>());
+        st.guards.on_fn_exit(cx);
+        *cx.state::<State>() = st;
+    }
+}

@@ -1,0 +1,119 @@
+//! CA408 `condvar-wait-without-loop`: `Condvar::wait` not inside a loop that re-checks the predicate.
+
+use syn::Expr;
+
+use super::locking;
+use super::{Checker, Hooks, MethodCallSite, RustRule};
+use crate::declare_rule;
+use crate::diagnostic::Span;
+
+declare_rule! {
+    /// ## What it does
+    /// Reports `Condvar::wait` and `wait_timeout` (std) and `wait`/`wait_for`/`wait_until` (parking_lot)
+    /// called outside any `loop`, `while` or `for` of the same function. The receiver must be known to be a
+    /// `Condvar` (a constructor, a typed parameter, a field declared in this file), or be named like one
+    /// (`cvar`, `condvar`, `cond`, `cv`) and be passed one guard.
+    ///
+    /// ## Why is this bad?
+    /// A condition variable can wake up spuriously, and by the time the woken thread re-acquires the lock
+    /// another thread may already have consumed what was signalled. Code that waits once and then assumes
+    /// the condition holds reads an empty queue or an unset flag. The predicate must be re-checked under
+    /// the lock after every wake-up.
+    ///
+    /// ## Known problems
+    /// A wait inside a loop is accepted without checking that the loop re-tests the predicate.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// let mut ready = lock.lock().unwrap();
+    /// if !*ready {
+    ///     ready = cvar.wait(ready).unwrap();
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust,ignore
+    /// let ready = cvar.wait_while(lock.lock().unwrap(), |ready| !*ready).unwrap();
+    /// ```
+    ///
+    /// ## Runtime evidence
+    /// Intermittent failures (an empty queue, a missing value) right after a wake-up, more frequent under
+    /// load.
+    pub static META = {
+        code: "CA408",
+        name: "condvar-wait-without-loop",
+        severity: Warning,
+        language: Rust,
+        summary: "`Condvar::wait` outside a loop re-checking the predicate (use `wait_while`)",
+    };
+}
+
+#[derive(Default)]
+struct State {
+    /// Loop bodies seen so far: (start, end, frame depth).
+    loops: Vec<(Span, usize)>,
+}
+
+/// The rule.
+pub struct Rule;
+
+fn looks_like_condvar(key: &str) -> bool {
+    let last = key.rsplit(['.', ':']).next().unwrap_or(key).to_ascii_lowercase();
+    last.contains("cvar") || last.contains("condvar") || last.contains("cond") || last == "cv" || last.ends_with("_cv")
+}
+
+impl RustRule for Rule {
+    fn meta(&self) -> &'static crate::registry::RuleMeta {
+        &META
+    }
+
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["wait"]
+    }
+
+    fn hooks(&self) -> Hooks {
+        Hooks::EXPR | Hooks::METHOD_CALL
+    }
+
+    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+        let body = match e {
+            Expr::While(w) => &w.body,
+            Expr::Loop(l) => &l.body,
+            Expr::ForLoop(f) => &f.body,
+            _ => return,
+        };
+        let open = Span::from_pm2(body.brace_token.span.open());
+        let close = Span::from_pm2(body.brace_token.span.close());
+        let depth = cx.context().frames().len();
+        cx.state::<State>().loops.push((Span::new(open.start, close.end), depth));
+    }
+
+    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+        let m = call.method;
+        let n = call.expr.args.len();
+        let std_cv = call.receiver.is("std::sync::Condvar");
+        let pl_cv = call.receiver.is("parking_lot::Condvar");
+        let named = call.receiver.name().is_none()
+            && locking::path_key(&call.expr.receiver).is_some_and(|k| looks_like_condvar(&k));
+        let is_wait = (std_cv && matches!((m, n), ("wait", 1) | ("wait_timeout", 2)))
+            || (pl_cv && matches!((m, n), ("wait", 1) | ("wait_for" | "wait_until", 2)))
+            || (named && matches!((m, n), ("wait", 1) | ("wait_timeout", 2)));
+        if !is_wait {
+            return;
+        }
+        let span = call.span();
+        let depth = cx.context().frames().len();
+        let in_loop =
+            cx.state::<State>().loops.iter().any(|(l, d)| *d <= depth && l.start <= span.start && span.end <= l.end);
+        if in_loop {
+            return;
+        }
+        let d = cx
+            .diagnostic(&META, span, format!("`Condvar::{m}` is not in a loop that re-checks the condition"))
+            .with_help(format!(
+                "use `{}` with the predicate, or call it in `while !condition {{ guard = cvar.{m}(guard)…; }}`",
+                if m == "wait" { "cvar.wait_while(guard, |state| !ready(state))" } else { "wait_timeout_while" }
+            ));
+        cx.report(d);
+    }
+}

@@ -1,0 +1,226 @@
+//! CA401 `lock-guard-across-await`: a std or parking_lot `Mutex`/`RwLock` guard alive across an `.await`.
+
+use syn::Expr;
+
+use super::locking::{self, Guards, LockLib};
+use super::{Checker, FnBody, Hooks, RustRule};
+use crate::declare_rule;
+use crate::diagnostic::Span;
+
+declare_rule! {
+    /// ## What it does
+    /// Reports a guard of a thread lock — `std::sync::Mutex`/`RwLock` or `parking_lot::Mutex`/`RwLock` — that
+    /// is bound with `let` and still alive at an `.await` of the same async function or block. The guard ends
+    /// at the end of its block, at `drop(guard)`, or when it is moved into a call; a guard ended before the
+    /// `.await` is not reported. It also reports a lock taken in the scrutinee of a `match`, `if let` or
+    /// `while let` (the temporary guard lives through the whole body) when the body `.await`s.
+    ///
+    /// tokio's and other async locks (`lock().await`) are made for this and are never reported.
+    ///
+    /// ## Why is this bad?
+    /// While the task is suspended at the `.await`, the lock stays taken. Any other task that locks it blocks
+    /// its executor thread (not just itself) until this task is polled again; if that task is on the same
+    /// worker thread (or the runtime is current-thread), this task can never be polled again: a deadlock.
+    /// The future is also `!Send`, so it cannot be `tokio::spawn`ed.
+    ///
+    /// ## Known problems
+    /// A guard stored in a struct, returned from a helper, or bound by a pattern in `if let`/`match` is not
+    /// tracked. A guard dropped in only one branch of an `if` is treated as dropped.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// async fn bump(state: &std::sync::Mutex<State>) {
+    ///     let mut s = state.lock().unwrap();
+    ///     s.count += 1;
+    ///     save(&s).await;
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust,ignore
+    /// async fn bump(state: &std::sync::Mutex<State>) {
+    ///     let snapshot = {
+    ///         let mut s = state.lock().unwrap();
+    ///         s.count += 1;
+    ///         s.clone()
+    ///     }; // guard dropped here
+    ///     save(&snapshot).await;
+    /// }
+    /// ```
+    /// or, when the lock must be held across the `.await`, `tokio::sync::Mutex` (`state.lock().await`).
+    ///
+    /// ## Runtime evidence
+    /// `#[profile_concurrency]` classifies the functions contending for the lock as lock-serialized: their
+    /// blocked time grows with the time this task spends suspended while holding it.
+    pub static META = {
+        code: "CA401",
+        name: "lock-guard-across-await",
+        severity: Warning,
+        language: Rust,
+        summary: "a std or parking_lot lock guard is held across an `.await`",
+        equivalent: "clippy::await_holding_lock",
+    };
+}
+
+#[derive(Default)]
+struct State {
+    guards: Guards,
+    reported: Vec<Span>,
+}
+
+/// The rule.
+pub struct Rule;
+
+fn is_thread_lock(lib: LockLib) -> bool {
+    matches!(lib, LockLib::Std | LockLib::ParkingLot)
+}
+
+/// The first `.await` that runs in `e` (not in closures or async blocks).
+pub(crate) fn first_await(e: &Expr) -> Option<Span> {
+    let mut found = None;
+    locking::walk_inline(e, &mut |x| {
+        if found.is_none()
+            && let Expr::Await(a) = x
+        {
+            found = Some(Span::from_pm2(a.await_token.span));
+        }
+    });
+    found
+}
+
+/// The first `.await` in a block.
+pub(crate) fn first_await_block(b: &syn::Block) -> Option<Span> {
+    let mut found = None;
+    locking::walk_block_inline(b, &mut |x| {
+        if found.is_none()
+            && let Expr::Await(a) = x
+        {
+            found = Some(Span::from_pm2(a.await_token.span));
+        }
+    });
+    found
+}
+
+/// The scrutinee and the body a temporary in the scrutinee lives through: `match s { arms }`, `if let P = s
+/// { then }`, `while let P = s { body }`.
+pub(crate) enum Body<'a> {
+    Arms(&'a [syn::Arm]),
+    Block(&'a syn::Block),
+}
+
+/// The scrutinee of a `match`/`if let`/`while let` and the body its temporaries live through.
+pub(crate) fn scrutinee(e: &Expr) -> Option<(&Expr, Body<'_>)> {
+    match e {
+        Expr::Match(m) => Some((&m.expr, Body::Arms(&m.arms))),
+        Expr::If(i) => match &*i.cond {
+            Expr::Let(l) => Some((&l.expr, Body::Block(&i.then_branch))),
+            _ => None,
+        },
+        Expr::While(w) => match &*w.cond {
+            Expr::Let(l) => Some((&l.expr, Body::Block(&w.body))),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+impl Body<'_> {
+    /// The first `.await` the body runs.
+    pub(crate) fn first_await(&self) -> Option<Span> {
+        match self {
+            Body::Arms(arms) => arms.iter().find_map(|a| {
+                a.guard.as_ref().and_then(|(_, g)| first_await(g)).or_else(|| first_await(&a.body))
+            }),
+            Body::Block(b) => first_await_block(b),
+        }
+    }
+
+    /// The acquisitions the body runs.
+    pub(crate) fn acquisitions(&self, cx: &Checker<'_>) -> Vec<locking::Acq> {
+        match self {
+            Body::Arms(arms) => arms
+                .iter()
+                .flat_map(|a| {
+                    let mut v = a.guard.as_ref().map(|(_, g)| locking::acquisitions_in(cx, g)).unwrap_or_default();
+                    v.extend(locking::acquisitions_in(cx, &a.body));
+                    v
+                })
+                .collect(),
+            Body::Block(b) => locking::acquisitions_in_block(cx, b),
+        }
+    }
+}
+
+impl RustRule for Rule {
+    fn meta(&self) -> &'static crate::registry::RuleMeta {
+        &META
+    }
+
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["await"]
+    }
+
+    fn hooks(&self) -> Hooks {
+        Hooks::LOCAL | Hooks::EXPR | Hooks::AWAIT | Hooks::SCOPE_EXIT | Hooks::FN_EXIT | Hooks::TYPES
+    }
+
+    fn on_local(&self, cx: &mut Checker<'_>, local: &syn::Local) {
+        let mut st = std::mem::take(cx.state::<State>());
+        st.guards.on_local(cx, local);
+        st.guards.live.retain(|g| is_thread_lock(g.acq.lib) && !g.acq.is_try);
+        *cx.state::<State>() = st;
+    }
+
+    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+        cx.state::<State>().guards.on_expr(e);
+        if !cx.context().in_async() {
+            return;
+        }
+        let Some((scrut, body)) = scrutinee(e) else { return };
+        let Some(acq) = locking::acquisitions_in(cx, scrut).into_iter().find(|a| is_thread_lock(a.lib) && !a.is_try)
+        else {
+            return;
+        };
+        let Some(at) = body.first_await() else { return };
+        let d = cx
+            .diagnostic(&META, acq.span, "this lock's guard is a temporary of the scrutinee and lives across an `.await`")
+            .with_help("bind the value you need before the `match`/`if let` (`let v = m.lock().unwrap().get(k).cloned();`) so the guard drops first")
+            .with_note("the guard is still held at this `.await`", Some(at));
+        cx.report(d);
+    }
+
+    fn on_await(&self, cx: &mut Checker<'_>, aw: &syn::ExprAwait) {
+        let at = Span::from_pm2(aw.await_token.span);
+        let st = std::mem::take(cx.state::<State>());
+        let held = st.guards.in_frame(cx);
+        *cx.state::<State>() = st;
+        for g in held {
+            if cx.state::<State>().reported.contains(&g.span) {
+                continue;
+            }
+            cx.state::<State>().reported.push(g.span);
+            let what = match g.acq.lib {
+                LockLib::ParkingLot => "parking_lot",
+                _ => "std",
+            };
+            let d = cx
+                .diagnostic(&META, g.span, format!("`{}` holds a {what} lock guard across an `.await`", g.name))
+                .with_help(format!(
+                    "end the guard before the `.await` (put it in a block, or `drop({})`), or use `tokio::sync::Mutex` if it must be held",
+                    g.name
+                ))
+                .with_note("the guard is still held at this `.await`", Some(at));
+            cx.report(d);
+        }
+    }
+
+    fn on_scope_exit(&self, cx: &mut Checker<'_>, scope: usize) {
+        cx.state::<State>().guards.on_scope_exit(scope);
+    }
+
+    fn on_fn_exit(&self, cx: &mut Checker<'_>, _body: &FnBody<'_>) {
+        let mut st = std::mem::take(cx.state::<State>());
+        st.guards.on_fn_exit(cx);
+        *cx.state::<State>() = st;
+    }
+}
