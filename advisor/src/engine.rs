@@ -40,8 +40,8 @@ pub struct CheckReport {
 /// The result of analysing one file's text.
 pub type FileResult = Vec<Diagnostic>;
 
-/// A file's text with its findings.
-type Analysed = (Arc<str>, FileResult);
+/// A file's text with its findings and, for Rust, its call-graph facts.
+type Analysed = (Arc<str>, FileResult, Option<crate::rust::callgraph::FileFacts>);
 
 /// Analyses one file's text with the analysis its kind calls for. Pure: no I/O, no global state.
 pub fn analyze_source(path: &Path, kind: SourceKind, source: &str, settings: &Settings) -> FileResult {
@@ -55,6 +55,25 @@ pub fn analyze_source(path: &Path, kind: SourceKind, source: &str, settings: &Se
     diags
 }
 
+/// Like [`analyze_source`], but a Rust file's call-graph facts are returned instead of being linked as a
+/// crate of their own: [`check`] links the facts of all files of a crate with
+/// [`link_all`](crate::rust::callgraph::link_all).
+pub fn analyze_source_for_crate(
+    path: &Path,
+    kind: SourceKind,
+    source: &str,
+    settings: &Settings,
+) -> (FileResult, Option<crate::rust::callgraph::FileFacts>) {
+    let (mut diags, facts) = match kind {
+        SourceKind::Rust => crate::rust::analyze_with_facts(path, source, settings),
+        SourceKind::Python => (crate::python::analyze(path, source, settings), None),
+    };
+    for d in &mut diags {
+        d.severity = settings.severity_of(d.rule);
+    }
+    (diags, facts)
+}
+
 /// Runs a check with one set of settings for every file.
 pub fn check(opts: &CheckOptions, settings: &Settings) -> CheckReport {
     let start = Instant::now();
@@ -66,16 +85,25 @@ pub fn check(opts: &CheckOptions, settings: &Settings) -> CheckReport {
             .into_par_iter()
             .map(|file| {
                 let r = read_source(&file.path).map(|text| {
-                    let diags = analyze_source(&file.path, file.kind, &text, settings);
-                    (text, diags)
+                    let (diags, facts) = analyze_source_for_crate(&file.path, file.kind, &text, settings);
+                    (text, diags, facts)
                 });
                 (file, r)
             })
             .collect();
         let mut report = CheckReport { errors: walked.errors, ..CheckReport::default() };
+        // The crate-level phase of the call graph (facts only; no source is parsed again).
+        let mut crate_facts = Vec::new();
+        let mut texts: HashMap<PathBuf, Arc<str>> = HashMap::new();
         for (file, r) in results {
             match r {
-                Ok((text, diags)) => {
+                Ok((text, diags, facts)) => {
+                    if let Some(f) = facts {
+                        if !f.sites.is_empty() || !f.deferred.is_empty() {
+                            texts.insert(file.path.clone(), text.clone());
+                        }
+                        crate_facts.push(f);
+                    }
                     report.files_checked += 1;
                     if !diags.is_empty() {
                         report.sources.insert(file.path.clone(), text);
@@ -84,6 +112,13 @@ pub fn check(opts: &CheckOptions, settings: &Settings) -> CheckReport {
                 }
                 Err(e) => report.errors.push(e),
             }
+        }
+        for mut d in crate::rust::callgraph::link_all(crate_facts, settings) {
+            d.severity = settings.severity_of(d.rule);
+            if let Some(text) = texts.get(&d.path) {
+                report.sources.entry(d.path.clone()).or_insert_with(|| text.clone());
+            }
+            report.diagnostics.push(d);
         }
         report.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         report

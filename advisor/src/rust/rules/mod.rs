@@ -306,6 +306,13 @@ rust_rules! {
     runtime_in_async,
     tokio_blocking_method,
     block_in_place_current_thread,
+    cpu_heavy_in_async,
+    cpu_heavy_in_spawn_blocking,
+    rayon_in_async,
+    thread_per_item,
+    thread_per_connection,
+    oversized_pool,
+    nested_pool,
 }
 
 #[cfg(test)]
