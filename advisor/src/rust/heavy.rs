@@ -212,7 +212,13 @@ struct Walker<'s> {
     depth: u32,
     /// Whether the walk is inside an async block nested in the body (its awaits do not count).
     nested_async: u32,
+    /// Expression nesting below the walk's root: past [`MAX_NESTING`] the walk stops descending, so it never
+    /// adds more than a bounded amount of stack to the visit it runs inside.
+    level: u32,
 }
+
+/// How deep below its root an evidence walk descends.
+pub const MAX_NESTING: u32 = 96;
 
 impl Walker<'_> {
     fn enter_loop(&mut self, iter: Option<&Expr>, body: &syn::Block, cond: Option<&Expr>) {
@@ -248,6 +254,14 @@ impl Walker<'_> {
 }
 
 impl<'ast> Visit<'ast> for Walker<'_> {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        if self.level >= MAX_NESTING {
+            return;
+        }
+        self.level += 1;
+        visit::visit_expr(self, e);
+        self.level -= 1;
+    }
     fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
         self.enter_loop(Some(&f.expr), &f.body, None);
     }
@@ -308,8 +322,12 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             for e in &body.exprs {
                 self.visit_expr(e);
             }
-            for s in &body.stmts {
-                self.visit_stmt(s);
+            if self.level < MAX_NESTING {
+                self.level += 8;
+                for s in &body.stmts {
+                    self.visit_stmt(s);
+                }
+                self.level -= 8;
             }
         }
     }
@@ -317,7 +335,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
 
 /// Walks `e` (a loop, a closure body) and returns what it found.
 pub fn body_facts(sem: &SemanticModel, e: &Expr) -> BodyFacts {
-    let mut w = Walker { sem, facts: BodyFacts::default(), depth: 0, nested_async: 0 };
+    let mut w = Walker { sem, facts: BodyFacts::default(), depth: 0, nested_async: 0, level: 0 };
     w.visit_expr(e);
     w.facts
 }
@@ -370,4 +388,49 @@ pub fn loop_evidence(cx: &mut Checker<'_>, e: &Expr) -> Option<String> {
     }
     cx.state::<LoopState>().answers.insert(key, answer.clone());
     answer
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::settings::Settings;
+
+    fn codes(src: &str) -> Vec<&'static str> {
+        crate::rust::analyze(Path::new("src/lib.rs"), src, &Settings::default()).iter().map(|d| d.rule.code).collect()
+    }
+
+    #[test]
+    fn literal_ranges_and_thresholds() {
+        let r = |s: &str| super::literal_range_len(&syn::parse_str(s).unwrap());
+        assert_eq!(r("0..1_000_000"), Some(1_000_000));
+        assert_eq!(r("1..=10"), Some(10));
+        assert_eq!(r("(0..1 << 20).rev()"), Some(1 << 20));
+        assert_eq!(r("0..n"), None);
+        assert!(codes("async fn f() { for i in 0..10_000 { g(i); } }").contains(&"CA201"));
+        assert!(!codes("async fn f() { for i in 0..9_999 { g(i); } }").contains(&"CA201"));
+        let mut strict = Settings::default();
+        strict.rust.heavy_range = 100;
+        let d = crate::rust::analyze(Path::new("src/lib.rs"), "async fn f() { for i in 0..500 { g(i); } }", &strict);
+        assert_eq!(d.iter().filter(|d| d.rule.code == "CA201").count(), 1);
+    }
+
+    #[test]
+    fn only_the_outermost_heavy_loop_is_reported() {
+        let src = "async fn f(g: Vec<Vec<Vec<u8>>>) { for a in &g { for b in a { for c in b { h(c); } } } }";
+        assert_eq!(codes(src).iter().filter(|c| **c == "CA201").count(), 1);
+    }
+
+    #[test]
+    fn deep_loop_bodies_stay_within_a_small_stack() {
+        let src =
+            format!("async fn f(v: Vec<u8>) {{ for x in v {{ for y in w {{ let z = a{}; }} }} }}", ".m()".repeat(250));
+        let out = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || codes(&src))
+            .expect("thread")
+            .join()
+            .expect("no overflow");
+        assert!(out.contains(&"CA201"), "{out:?}");
+    }
 }

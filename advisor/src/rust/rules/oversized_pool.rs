@@ -70,9 +70,18 @@ fn lit(e: &Expr) -> Option<u64> {
 struct FindCores<'s> {
     sem: &'s SemanticModel,
     found: bool,
+    level: u32,
 }
 
 impl<'ast> Visit<'ast> for FindCores<'_> {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        if self.found || self.level >= crate::rust::heavy::MAX_NESTING {
+            return;
+        }
+        self.level += 1;
+        syn::visit::visit_expr(self, e);
+        self.level -= 1;
+    }
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
         if let Some(p) = self.sem.resolve_callee(&c.func)
             && matches!(p.as_str(), "std::thread::available_parallelism" | "num_cpus::get" | "num_cpus::get_physical")
@@ -84,7 +93,7 @@ impl<'ast> Visit<'ast> for FindCores<'_> {
 }
 
 fn mentions_cores(sem: &SemanticModel, e: &Expr) -> bool {
-    let mut f = FindCores { sem, found: false };
+    let mut f = FindCores { sem, found: false, level: 0 };
     f.visit_expr(e);
     f.found
 }

@@ -109,9 +109,18 @@ fn chain_has(e: &Expr, pred: &dyn Fn(&str) -> bool) -> bool {
 struct FindMethod<'a> {
     names: &'a [&'a str],
     found: bool,
+    level: u32,
 }
 
 impl<'ast> Visit<'ast> for FindMethod<'_> {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        if self.found || self.level >= heavy::MAX_NESTING {
+            return;
+        }
+        self.level += 1;
+        syn::visit::visit_expr(self, e);
+        self.level -= 1;
+    }
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
         if self.names.iter().any(|n| m.method == n) {
             self.found = true;
@@ -124,8 +133,14 @@ impl<'ast> Visit<'ast> for FindMethod<'_> {
 }
 
 fn calls_method(e: &Expr, names: &[&str]) -> bool {
-    let mut f = FindMethod { names, found: false };
+    let mut f = FindMethod { names, found: false, level: 0 };
     f.visit_expr(e);
+    f.found
+}
+
+fn block_calls_method(b: &syn::Block, names: &[&str]) -> bool {
+    let mut f = FindMethod { names, found: false, level: 0 };
+    f.visit_block(b);
     f.found
 }
 
@@ -159,8 +174,7 @@ pub fn track_loop(cx: &mut Checker<'_>, e: &Expr) {
             }
         }
         Expr::Loop(l) => {
-            let body = Expr::Block(syn::ExprBlock { attrs: Vec::new(), label: None, block: l.body.clone() });
-            if calls_method(&body, &["accept"]) { LoopClass::Connections } else { LoopClass::Data }
+            if block_calls_method(&l.body, &["accept"]) { LoopClass::Connections } else { LoopClass::Data }
         }
         _ => return,
     };
