@@ -352,8 +352,6 @@ pub struct Summary {
     pub blocks: HashMap<&'static str, Reach<usize>>,
     /// If the function is CPU-heavy, the shortest chain to the evidence.
     pub heavy: Option<Reach<usize>>,
-    /// Every lock taken by the function or its callees (paths, first-seen order: its own locks first).
-    pub locks: Vec<String>,
 }
 
 /// The functions of one crate with their resolved calls and propagated summaries.
@@ -363,6 +361,8 @@ pub struct CrateGraph<'f> {
     by_last: HashMap<&'f str, Vec<FnId>>,
     methods: HashMap<&'f str, Vec<FnId>>,
     summaries: HashMap<FnId, Summary>,
+    /// Resolved calls of the sync functions (to sync functions).
+    forward: HashMap<FnId, Vec<FnId>>,
 }
 
 /// Method names too common on std and extern types to resolve by name alone.
@@ -549,7 +549,7 @@ impl<'f> CrateGraph<'f> {
                 }
             }
         }
-        let mut g = CrateGraph { files, by_key, by_last, methods, summaries: HashMap::new() };
+        let mut g = CrateGraph { files, by_key, by_last, methods, summaries: HashMap::new(), forward: HashMap::new() };
         g.propagate();
         g
     }
@@ -682,30 +682,32 @@ impl<'f> CrateGraph<'f> {
                 }
             }
         }
-        // Locks: own locks, then each callee's (transitively), each path once; iterative DFS with a visited set
-        // per function, so recursion terminates.
-        for &id in &ids {
-            let mut seen: HashSet<FnId> = HashSet::new();
-            let mut locks: Vec<String> = Vec::new();
-            let mut stack = vec![id];
-            while let Some(cur) = stack.pop() {
-                if !seen.insert(cur) {
-                    continue;
-                }
-                for l in &self.fn_facts(cur).locks {
-                    if !locks.contains(&l.path) {
-                        locks.push(l.path.clone());
-                    }
-                }
-                if let Some(next) = forward.get(&cur) {
-                    stack.extend(next.iter().rev());
+        self.summaries = summaries;
+        self.forward = forward;
+    }
+
+    /// Every lock a function takes itself or through its (sync, crate-local) callees, by path, each once: its
+    /// own in source order first, then its callees' depth-first. Computed on demand (a DFS with a visited
+    /// set, so recursion terminates); this is what a crate-wide lock-order analysis asks for the calls made
+    /// while a guard is held.
+    pub fn transitive_locks(&self, id: FnId) -> Vec<&'f str> {
+        let mut seen: HashSet<FnId> = HashSet::new();
+        let mut locks: Vec<&'f str> = Vec::new();
+        let mut stack = vec![id];
+        while let Some(cur) = stack.pop() {
+            if !seen.insert(cur) {
+                continue;
+            }
+            for l in &self.fn_facts(cur).locks {
+                if !locks.contains(&l.path.as_str()) {
+                    locks.push(&l.path);
                 }
             }
-            if !locks.is_empty() {
-                summaries.entry(id).or_default().locks = locks;
+            if let Some(next) = self.forward.get(&cur) {
+                stack.extend(next.iter().rev());
             }
         }
-        self.summaries = summaries;
+        locks
     }
 
     /// The chain from `start` following `next` steps of a reach (bounded by the number of functions).
@@ -1012,7 +1014,7 @@ mod tests {
         let t = g.functions().find(|i| g.fn_facts(*i).name == "transfer").unwrap();
         assert_eq!(g.fn_facts(t).key, "crate::bank::Bank::transfer");
         assert_eq!(g.fn_facts(t).locks[0].path, "crate::bank::Bank.a");
-        assert_eq!(g.summary(t).unwrap().locks, vec!["crate::bank::Bank.a", "crate::bank::Bank.b"]);
+        assert_eq!(g.transitive_locks(t), vec!["crate::bank::Bank.a", "crate::bank::Bank.b"]);
         let out = link(&files, &Settings::default());
         assert_eq!(out.len(), 2, "{out:#?}");
     }

@@ -565,6 +565,11 @@ impl SemanticModel {
     }
 
     fn lookup_in_glob(&self, glob: &[String], leading_colon: bool, name: &str, depth: u8) -> Option<Vec<String>> {
+        // Globs resolving through globs: the search is exponential in the depth (files with many `use …::*`
+        // took minutes); three levels cover real code.
+        if depth > 3 {
+            return None;
+        }
         let module = self.resolve_segments(glob.to_vec(), leading_colon, depth + 1)?;
         if module.first().is_some_and(|f| f == "crate") {
             // A module of this file that is on the scope stack (an ancestor): look at its own names.
