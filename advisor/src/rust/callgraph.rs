@@ -765,6 +765,17 @@ fn chain_notes(
     (notes, names)
 }
 
+/// A finding of `rule` in `path` with the configured severity and the rule's Clippy-equivalent note (as
+/// [`Checker::diagnostic`](super::checker::Checker::diagnostic) makes them).
+fn new_diagnostic(rule: &'static RuleMeta, path: &Path, span: Span, msg: String, settings: &Settings) -> Diagnostic {
+    let mut d = Diagnostic::new(rule, path, span, msg);
+    d.severity = settings.severity_of(rule);
+    if let Some(eq) = rule.equivalent {
+        d = d.with_note(format!("same as `{eq}`: enable one of the two"), None);
+    }
+    d
+}
+
 fn push_notes(mut d: Diagnostic, notes: Vec<(String, Option<Span>)>) -> Diagnostic {
     for (m, s) in notes {
         d = d.with_note(m, s);
@@ -842,8 +853,7 @@ fn site_findings(g: &CrateGraph<'_>, file: &FileFacts, site: &Site, id: FnId, se
                 std::iter::once(site.caller.clone()).chain(names.iter().cloned()).collect::<Vec<_>>().join(" → "),
                 what
             );
-            let mut d = Diagnostic::new(fact.rule, &file.path, site.span, msg);
-            d.severity = settings.severity_of(fact.rule);
+            let mut d = new_diagnostic(fact.rule, &file.path, site.span, msg, settings);
             d = d
                 .with_help(format!(
                     "run `{}` in `tokio::task::spawn_blocking` (or make it async); at the blocking call: {}",
@@ -874,10 +884,9 @@ fn site_findings(g: &CrateGraph<'_>, file: &FileFacts, site: &Site, id: FnId, se
             SiteContext::SpawnBlocking => "on tokio's blocking pool (sized for blocking I/O, up to 512 threads)",
         };
         let msg = format!(
-            "{} calls {}, which does CPU-heavy work ({}) {where_}: {} → {}",
+            "{} calls {}, which does CPU-heavy work {where_}: {} → {}",
             site.caller,
             names[0],
-            ev.reason,
             std::iter::once(site.caller.clone()).chain(names.iter().cloned()).collect::<Vec<_>>().join(" → "),
             ev.reason
         );
@@ -893,8 +902,7 @@ fn site_findings(g: &CrateGraph<'_>, file: &FileFacts, site: &Site, id: FnId, se
                 callee.name
             ),
         };
-        let mut d = Diagnostic::new(rule, &file.path, site.span, msg);
-        d.severity = settings.severity_of(rule);
+        let mut d = new_diagnostic(rule, &file.path, site.span, msg, settings);
         d = d.with_help(help).with_note(site.frame_note.0.clone(), Some(site.frame_note.1));
         d = push_notes(d, notes);
         let end_file = g.file_of(reach.end.0);

@@ -243,8 +243,10 @@ impl<'a> Checker<'a> {
                 self.mark_closures(call.args.iter(), role);
             }
         }
+        // An awaited call builds a future: blocking, if any, happens when it is polled, in code checked itself.
         if let Some(p) = path.as_deref()
             && p.starts_with("crate::")
+            && !awaited
         {
             let span = CallSite { expr: call, path: None, awaited }.span();
             self.record_call(super::callgraph::Callee::Path(p.to_string()), span);

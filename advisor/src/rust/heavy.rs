@@ -58,14 +58,6 @@ const HEAVY_PREFIXES: &[&str] = &[
     "snap::",
     "miniz_oxide::",
     "image::",
-    "serde_json::from_",
-    "serde_json::to_",
-    "bincode::",
-    "rmp_serde::",
-    "ciborium::",
-    "serde_yaml::from_",
-    "toml::from_str",
-    "quick_xml::de::",
     "regex::Regex::new",
     "aes_gcm::",
     "chacha20poly1305::",
@@ -221,6 +213,8 @@ struct Walker<'s> {
 pub const MAX_NESTING: u32 = 96;
 
 impl Walker<'_> {
+    /// Only `for` loops over something other than a small literal range count as nesting: `loop`/`while`
+    /// (retry, poll and state-machine loops) run an unknown, usually small, number of times.
     fn enter_loop(&mut self, iter: Option<&Expr>, body: &syn::Block, cond: Option<&Expr>) {
         let len = iter.and_then(literal_range_len);
         if let Some(n) = len {
@@ -232,7 +226,7 @@ impl Walker<'_> {
         if let Some(c) = cond {
             self.visit_expr(c);
         }
-        let counts = len.is_none_or(|n| n > 16);
+        let counts = iter.is_some() && len.is_none_or(|n| n > 16);
         if counts {
             self.depth += 1;
             self.facts.loop_depth = self.facts.loop_depth.max(self.depth);
@@ -277,10 +271,13 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         }
         visit::visit_expr_await(self, a);
     }
-    fn visit_expr_async(&mut self, a: &'ast syn::ExprAsync) {
-        self.nested_async += 1;
-        visit::visit_expr_async(self, a);
-        self.nested_async -= 1;
+    fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {
+        // A nested async block is another future (usually a spawned task): judged on its own when visited.
+    }
+    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+        if c.asyncness.is_none() {
+            visit::visit_expr_closure(self, c);
+        }
     }
     fn visit_item(&mut self, _: &'ast syn::Item) {}
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
@@ -298,7 +295,13 @@ impl<'ast> Visit<'ast> for Walker<'_> {
                 self.facts.crate_calls.push(Callee::Path(p.clone()));
             }
             let heavy = HEAVY_PREFIXES.iter().any(|h| p.starts_with(h));
+            let elsewhere = runs_elsewhere(p.rsplit("::").next().unwrap_or_default());
             self.note_call(p, heavy);
+            if elsewhere {
+                // The closure runs on another thread or pool: not this body's work.
+                self.visit_expr(&c.func);
+                return;
+            }
         }
         visit::visit_expr_call(self, c);
     }
@@ -314,7 +317,12 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             self.facts.crate_calls.push(Callee::Method { name: name.clone(), ty: None });
         }
         let heavy = HEAVY_METHODS.contains(&name.as_str());
+        let elsewhere = runs_elsewhere(&name);
         self.note_call(name, heavy);
+        if elsewhere {
+            self.visit_expr(&m.receiver);
+            return;
+        }
         visit::visit_expr_method_call(self, m);
     }
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
@@ -331,6 +339,11 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             }
         }
     }
+}
+
+/// Whether a call or method of this name runs its closure argument on another thread or pool.
+fn runs_elsewhere(name: &str) -> bool {
+    name.starts_with("spawn") || matches!(name, "unblock" | "block_in_place" | "execute" | "block")
 }
 
 /// Walks `e` (a loop, a closure body) and returns what it found.

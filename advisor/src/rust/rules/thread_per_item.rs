@@ -144,9 +144,10 @@ fn block_calls_method(b: &syn::Block, names: &[&str]) -> bool {
     f.found
 }
 
-fn classify_iter(e: &Expr, max: u64) -> LoopClass {
-    if let Some(n) = heavy::literal_range_len(e) {
-        return if n <= max { LoopClass::Bounded } else { LoopClass::Data };
+fn classify_iter(e: &Expr) -> LoopClass {
+    if heavy::literal_range_len(e).is_some() {
+        // A literal count is not data-dependent (a literal pool size is `oversized-pool`'s business).
+        return LoopClass::Bounded;
     }
     let stripped = crate::rust::rules::strip_wrappers(e);
     if let Expr::Range(r) = stripped {
@@ -165,7 +166,7 @@ fn classify_iter(e: &Expr, max: u64) -> LoopClass {
 /// Records a loop for the thread rules (idempotent: several rules call it for the same loop).
 pub fn track_loop(cx: &mut Checker<'_>, e: &Expr) {
     let class = match e {
-        Expr::ForLoop(f) => classify_iter(&f.expr, cx.settings().rust.max_pool_threads),
+        Expr::ForLoop(f) => classify_iter(&f.expr),
         Expr::While(w) => {
             if calls_method(&w.cond, &["accept", "incoming"]) {
                 LoopClass::Connections
