@@ -183,6 +183,8 @@ pub struct Collector {
     facts: FileFacts,
     /// Indices into `facts.fns` of the functions being visited, innermost last.
     stack: Vec<usize>,
+    /// Whether each function on `stack` has a foreign ABI (`extern "C" fn`).
+    extern_fn: Vec<bool>,
 }
 
 /// Where the current code runs, for recording.
@@ -213,6 +215,7 @@ impl Collector {
     }
 
     /// Entering a function body.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn enter_fn(
         &mut self,
         key: String,
@@ -220,8 +223,10 @@ impl Collector {
         is_method: bool,
         has_self: bool,
         is_async: bool,
+        is_extern: bool,
         span: Span,
     ) {
+        self.extern_fn.push(is_extern);
         self.facts.fns.push(FnFacts {
             key,
             name,
@@ -240,6 +245,7 @@ impl Collector {
     /// Leaving it.
     pub(crate) fn exit_fn(&mut self) {
         self.stack.pop();
+        self.extern_fn.pop();
     }
 
     fn current_sync(&mut self, cx: &ContextStack) -> Option<&mut FnFacts> {
@@ -283,6 +289,11 @@ impl Collector {
         message: &str,
         help: &str,
     ) {
+        // Only in the function's own body (not in a closure, which may run on another thread: `Arbiter::new(||
+        // …)`, a callback), and not in an `extern` callback (called by foreign code, often on its own thread).
+        if cx.innermost().is_none_or(|f| f.kind != FrameKind::Fn) || self.extern_fn.last() == Some(&true) {
+            return;
+        }
         if let Some(f) = self.current_sync(cx) {
             f.blocks.push(BlockFact { rule, span, message: message.to_string(), help: help.to_string() });
         }

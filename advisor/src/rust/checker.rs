@@ -161,7 +161,8 @@ impl<'a> Checker<'a> {
         };
         let (key, is_method) = self.fn_key(kind, sig);
         let has_self = sig.receiver().is_some();
-        self.facts.enter_fn(key, sig.ident.to_string(), is_method, has_self, is_async, frame.span);
+        let is_extern = sig.abi.is_some();
+        self.facts.enter_fn(key, sig.ident.to_string(), is_method, has_self, is_async, is_extern, frame.span);
         self.context.push(frame);
         self.semantic.push_scope(ScopeKind::Fn);
         for input in &sig.inputs {
@@ -233,6 +234,10 @@ impl<'a> Checker<'a> {
                 | "actix_web::web::block"
                 | "actix_rt::task::spawn_blocking" => Some(OffExecutor::SpawnBlocking),
                 "tokio::task::block_in_place" => Some(OffExecutor::BlockInPlace),
+                // A runtime's own `spawn_blocking`/`unblock` called from inside that crate (`crate::task::…`).
+                p if p.starts_with("crate::") && (p.ends_with("::spawn_blocking") || p.ends_with("::unblock")) => {
+                    Some(OffExecutor::SpawnBlocking)
+                }
                 "std::thread::spawn" => Some(OffExecutor::Thread),
                 "rayon::spawn" | "rayon::spawn_fifo" | "rayon::join" | "rayon::scope" | "rayon::scope_fifo" => {
                     Some(OffExecutor::Rayon)
