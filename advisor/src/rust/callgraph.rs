@@ -268,9 +268,9 @@ impl Collector {
                 let Some(frame) = cx.async_frame().or_else(|| cx.enclosing_fn()) else { return };
                 let caller = frame.name.clone().map_or_else(|| "this async block".to_string(), |n| format!("`{n}`"));
                 let frame_note = match context {
-                    SiteContext::Async => (frame.executor_note(), frame.span),
+                    SiteContext::Async => (frame.executor_note(), frame.span()),
                     SiteContext::SpawnBlocking => match cx.innermost() {
-                        Some(inner) => ("this closure runs on the blocking pool".to_string(), inner.span),
+                        Some(inner) => ("this closure runs on the blocking pool".to_string(), inner.span()),
                         None => (String::new(), span),
                     },
                 };

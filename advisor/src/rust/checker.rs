@@ -19,6 +19,7 @@ use crate::settings::Settings;
 /// findings go.
 pub struct Checker<'a> {
     path: &'a Path,
+    source: &'a str,
     settings: &'a Settings,
     dispatch: &'a Dispatch,
     semantic: SemanticModel,
@@ -49,9 +50,10 @@ fn strip_parens(e: &Expr) -> &Expr {
 }
 
 impl<'a> Checker<'a> {
-    pub(crate) fn new(path: &'a Path, settings: &'a Settings, dispatch: &'a Dispatch) -> Self {
+    pub(crate) fn new(path: &'a Path, source: &'a str, settings: &'a Settings, dispatch: &'a Dispatch) -> Self {
         Checker {
             path,
+            source,
             settings,
             dispatch,
             semantic: SemanticModel::new(path, dispatch.types),
@@ -139,7 +141,7 @@ impl<'a> Checker<'a> {
             }
             return false;
         };
-        let note = (frame.executor_note(), frame.span);
+        let note = (frame.executor_note(), frame.span());
         let d = self.diagnostic(rule, span, message).with_help(help).with_note(note.0, Some(note.1));
         self.report(d);
         true
@@ -147,22 +149,36 @@ impl<'a> Checker<'a> {
 
     // ---- visiting helpers ----
 
+    /// Whether the text of `span` contains none of the active rules' prefilter words (so no active rule can
+    /// fire in it unless it runs in async context).
+    fn irrelevant(&self, span: proc_macro2::Span) -> bool {
+        let Some(words) = &self.dispatch.macro_words else { return false };
+        let text = self.source.get(span.byte_range()).unwrap_or_default();
+        !words.iter().any(|w| text.contains(w))
+    }
+
     fn enter_fn(&mut self, kind: FnBodyKind, attrs: &[Attribute], sig: &Signature, block: &Block) {
         let is_async = sig.asyncness.is_some();
+        // A sync function whose text holds none of the prefilter words cannot contain anything the active
+        // rules report: skip it (most of a typical file).
+        // The call graph needs every sync function's calls, though (see `Dispatch::chains`).
+        if !is_async && !self.dispatch.chains && self.irrelevant(block.brace_token.span.join()) {
+            return;
+        }
         let start = match &sig.asyncness {
-            Some(a) => Span::from_pm2(a.span).start,
-            None => Span::from_pm2(sig.fn_token.span).start,
+            Some(a) => a.span,
+            None => sig.fn_token.span,
         };
         let frame = Frame {
             kind: if is_async { FrameKind::AsyncFn } else { FrameKind::Fn },
-            span: Span::new(start, Span::from_pm2(sig.ident.span()).end),
-            name: Some(sig.ident.to_string()),
+            header: (start, sig.ident.span()),
+            name: if is_async { Some(sig.ident.to_string()) } else { None },
             flavor: if is_async { attr_flavor(attrs) } else { RuntimeFlavor::Unknown },
         };
         let (key, is_method) = self.fn_key(kind, sig);
         let has_self = sig.receiver().is_some();
         let is_extern = sig.abi.is_some();
-        self.facts.enter_fn(key, sig.ident.to_string(), is_method, has_self, is_async, is_extern, frame.span);
+        self.facts.enter_fn(key, sig.ident.to_string(), is_method, has_self, is_async, is_extern, frame.span());
         self.context.push(frame);
         self.semantic.push_scope(ScopeKind::Fn);
         for input in &sig.inputs {
@@ -180,7 +196,7 @@ impl<'a> Checker<'a> {
         for r in &d.fn_exits {
             r.on_fn_exit(self, &body);
         }
-        self.semantic.pop_scope();
+        self.scope_exit();
         self.context.pop();
         self.facts.exit_fn();
     }
@@ -242,7 +258,7 @@ impl<'a> Checker<'a> {
                 "rayon::spawn" | "rayon::spawn_fifo" | "rayon::join" | "rayon::scope" | "rayon::scope_fifo" => {
                     Some(OffExecutor::Rayon)
                 }
-                _ => None,
+                _ => off_executor_by_name(p),
             };
             if let Some(role) = role {
                 self.mark_closures(call.args.iter(), role);
@@ -266,13 +282,15 @@ impl<'a> Checker<'a> {
     }
 
     fn handle_method_call(&mut self, call: &syn::ExprMethodCall, awaited: bool) {
-        let method = call.method.to_string();
+        let d = self.dispatch;
         let has_closure = call.args.iter().any(|a| matches!(strip_parens(a), Expr::Closure(_)));
-        let receiver = if self.dispatch.types || method == "block_on" || has_closure {
-            self.semantic.type_of(&call.receiver)
-        } else {
-            Ty::Unknown
-        };
+        let block_on = call.method == "block_on";
+        if !has_closure && !block_on && d.method_calls.is_empty() {
+            return;
+        }
+        let method = call.method.to_string();
+        let receiver =
+            if d.types || block_on || has_closure { self.semantic.type_of(&call.receiver) } else { Ty::Unknown };
         if has_closure {
             let rayon_recv = receiver.starts_with("rayon::") || receiver_chain_is_parallel(&call.receiver);
             let role = match method.as_str() {
@@ -285,7 +303,7 @@ impl<'a> Checker<'a> {
                 self.mark_closures(call.args.iter(), role);
             }
         }
-        if method == "block_on" {
+        if block_on {
             let flavor = match receiver.arg(0).and_then(Ty::name) {
                 Some("current_thread") => RuntimeFlavor::CurrentThread,
                 Some("multi_thread") => RuntimeFlavor::MultiThread,
@@ -300,7 +318,6 @@ impl<'a> Checker<'a> {
             }
         }
         self.record_method_call(call, &method, &receiver, awaited);
-        let d = self.dispatch;
         if !d.method_calls.is_empty() {
             let site = MethodCallSite { expr: call, method: &method, receiver: &receiver, awaited };
             for r in &d.method_calls {
@@ -383,6 +400,24 @@ impl<'a> Checker<'a> {
             self.scope_exit();
         }
     }
+}
+
+/// Wrappers of the well-known off-executor entry points, recognised by name: `crate::loom::thread::spawn`,
+/// `rt::spawn_blocking`, tokio's `asyncify`, `blocking::unblock`, `spawn_blocking_with(..)`.
+fn off_executor_by_name(path: &str) -> Option<OffExecutor> {
+    let mut segs = path.rsplit("::");
+    let last = segs.next()?;
+    let parent = segs.next();
+    if last.starts_with("spawn_blocking") || last == "asyncify" || last == "unblock" || last == "run_blocking" {
+        return Some(OffExecutor::SpawnBlocking);
+    }
+    if last == "block_in_place" {
+        return Some(OffExecutor::BlockInPlace);
+    }
+    if (last == "spawn" || last == "spawn_unchecked") && parent == Some("thread") || last == "spawn_thread" {
+        return Some(OffExecutor::Thread);
+    }
+    None
 }
 
 /// Whether a method-call receiver chain contains a rayon parallel-iterator method (`par_iter`, …).
@@ -556,15 +591,10 @@ impl<'ast> Visit<'ast> for Checker<'_> {
             (false, None) => FrameKind::Closure,
         };
         let start = match &c.asyncness {
-            Some(a) => Span::from_pm2(a.span).start,
-            None => Span::from_pm2(c.or1_token.span).start,
+            Some(a) => a.span,
+            None => c.or1_token.span,
         };
-        let frame = Frame {
-            kind,
-            span: Span::new(start, Span::from_pm2(c.or2_token.span).end),
-            name: None,
-            flavor: RuntimeFlavor::Unknown,
-        };
+        let frame = Frame { kind, header: (start, c.or2_token.span), name: None, flavor: RuntimeFlavor::Unknown };
         self.context.push(frame);
         self.semantic.push_scope(ScopeKind::Closure);
         for p in &c.inputs {
@@ -597,7 +627,8 @@ impl<'ast> Visit<'ast> for Checker<'_> {
             .iter()
             .position(|(k, _)| *k == key)
             .map_or(RuntimeFlavor::Unknown, |i| self.block_flavors.swap_remove(i).1);
-        let frame = Frame { kind: FrameKind::AsyncBlock, span: Span::from_pm2(a.async_token.span), name: None, flavor };
+        let frame =
+            Frame { kind: FrameKind::AsyncBlock, header: (a.async_token.span, a.async_token.span), name: None, flavor };
         self.context.push(frame);
         let body = FnBody {
             kind: FnBodyKind::AsyncBlock,
@@ -618,19 +649,24 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         self.context.pop();
     }
 
-    fn visit_arm(&mut self, arm: &'ast syn::Arm) {
-        self.semantic.push_scope(ScopeKind::Block);
-        self.semantic.bind_pat(&arm.pat, Ty::Unknown);
-        if let Some((_, guard)) = &arm.guard {
-            self.visit_expr(guard);
+    fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
+        self.visit_expr(&m.expr);
+        let ty = if self.dispatch.types { self.semantic.type_of(&m.expr) } else { Ty::Unknown };
+        for arm in &m.arms {
+            self.semantic.push_scope(ScopeKind::Block);
+            self.semantic.bind_pat(&arm.pat, ty.clone());
+            if let Some((_, guard)) = &arm.guard {
+                self.visit_expr(guard);
+            }
+            self.visit_expr(&arm.body);
+            self.scope_exit();
         }
-        self.visit_expr(&arm.body);
-        self.scope_exit();
     }
 
     fn visit_expr_let(&mut self, l: &'ast syn::ExprLet) {
         self.visit_expr(&l.expr);
-        self.semantic.bind_pat(&l.pat, Ty::Unknown);
+        let ty = if self.dispatch.types { self.semantic.type_of(&l.expr) } else { Ty::Unknown };
+        self.semantic.bind_pat(&l.pat, ty);
     }
 
     fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
@@ -663,6 +699,10 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         if self.macro_depth >= 32 {
             return;
         }
+        // Re-parsing a macro body costs a copy of its tokens: skip bodies no active rule can fire in.
+        if !self.context.in_async() && self.irrelevant(mac.delimiter.span().join()) {
+            return;
+        }
         if let Some(body) = super::macros::parse(mac) {
             self.macro_depth += 1;
             self.visit_macro_body(&body);
@@ -671,4 +711,151 @@ impl<'ast> Visit<'ast> for Checker<'_> {
     }
 
     fn visit_attribute(&mut self, _: &'ast Attribute) {}
+}
+
+#[cfg(test)]
+mod tests {
+    //! The rule interface as a rule author sees it: hooks fire in source order with the semantic model and
+    //! context stack in the state the documentation promises.
+
+    use std::path::Path;
+
+    use super::*;
+    use crate::rust::rules::{Hooks, RustRule};
+
+    crate::declare_rule! {
+        /// ## What it does
+        /// Test-only: records the hook events.
+        ///
+        /// ## Why is this bad?
+        /// It is not.
+        static PROBE = {
+            code: "CA199",
+            name: "test-probe",
+            severity: Info,
+            language: Rust,
+            summary: "records hook events",
+        };
+    }
+
+    #[derive(Default)]
+    struct Events(Vec<String>);
+
+    struct Probe;
+
+    impl Probe {
+        fn log(cx: &mut Checker<'_>, event: String) {
+            let line = cx.state::<Events>();
+            line.0.push(event);
+        }
+    }
+
+    impl RustRule for Probe {
+        fn meta(&self) -> &'static RuleMeta {
+            &PROBE
+        }
+        fn hooks(&self) -> Hooks {
+            Hooks::CALL
+                | Hooks::METHOD_CALL
+                | Hooks::FN
+                | Hooks::FN_EXIT
+                | Hooks::LOCAL
+                | Hooks::AWAIT
+                | Hooks::SCOPE_EXIT
+                | Hooks::FILE_END
+        }
+        fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+            let e = format!("call {} async={}", call.path.unwrap_or("?"), cx.context().in_async());
+            Self::log(cx, e);
+        }
+        fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+            let e = format!("method {} on {:?} awaited={}", call.method, call.receiver.name(), call.awaited);
+            Self::log(cx, e);
+        }
+        fn on_fn(&self, cx: &mut Checker<'_>, body: &FnBody<'_>) {
+            let e = format!("enter {:?} async={}", body.kind, body.is_async);
+            Self::log(cx, e);
+        }
+        fn on_fn_exit(&self, cx: &mut Checker<'_>, body: &FnBody<'_>) {
+            Self::log(cx, format!("exit {:?}", body.kind));
+        }
+        fn on_local(&self, cx: &mut Checker<'_>, local: &syn::Local) {
+            let syn::Pat::Ident(p) = &local.pat else { return };
+            let b = cx.semantic().local(&p.ident.to_string()).cloned();
+            let e = format!(
+                "let {} : {:?} scope={}",
+                p.ident,
+                b.as_ref().and_then(|b| b.ty.name().map(str::to_string)),
+                b.map_or(0, |b| b.scope)
+            );
+            Self::log(cx, e);
+        }
+        fn on_await(&self, cx: &mut Checker<'_>, _: &syn::ExprAwait) {
+            Self::log(cx, "await".into());
+        }
+        fn on_scope_exit(&self, cx: &mut Checker<'_>, scope: usize) {
+            Self::log(cx, format!("scope_exit {scope}"));
+        }
+        fn on_file_end(&self, cx: &mut Checker<'_>) {
+            let events = std::mem::take(&mut cx.state::<Events>().0);
+            let d = cx.diagnostic(&PROBE, Span::default(), events.join("\n"));
+            cx.report(d);
+        }
+    }
+
+    static PROBE_RULE: Probe = Probe;
+
+    fn events(src: &str) -> Vec<String> {
+        let settings = Settings { enabled: ["CA199"].into_iter().collect(), ..Settings::default() };
+        let d = crate::rust::analyze_with_rules(Path::new("src/lib.rs"), src, &settings, &[&PROBE_RULE]);
+        assert_eq!(d.len(), 1, "{d:?}");
+        d[0].message.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn hooks_fire_in_order_with_scopes_types_and_awaits() {
+        let ev = events(
+            "use std::sync::Mutex;
+             async fn f(m: &Mutex<u32>) {
+                 let g = m.lock().unwrap();
+                 {
+                     let h = std::fs::File::open(p)?;
+                 }
+                 tokio::time::sleep(d).await;
+                 std::thread::spawn(|| {});
+             }",
+        );
+        let expected = [
+            "enter Item async=true",
+            // Pre-order: the outer call before the calls in its receiver.
+            "method unwrap on Some(\"std::sync::MutexGuard\") awaited=false",
+            "method lock on Some(\"std::sync::Mutex\") awaited=false",
+            "let g : Some(\"std::sync::MutexGuard\") scope=2",
+            "call std::fs::File::open async=true",
+            "let h : Some(\"std::fs::File\") scope=3",
+            "scope_exit 3",
+            "call tokio::time::sleep async=true",
+            "await",
+            "call std::thread::spawn async=true",
+            "enter Closure async=false",
+            // A body's block ends, then the body, then its parameters' scope.
+            "scope_exit 4",
+            "exit Closure",
+            "scope_exit 3",
+            "scope_exit 2",
+            "exit Item",
+            "scope_exit 1",
+        ];
+        assert_eq!(ev, expected, "\n{}", ev.join("\n"));
+    }
+
+    #[test]
+    fn awaited_method_calls_are_marked() {
+        let ev = events("async fn f(rx: &mut tokio::sync::mpsc::Receiver<u8>) { rx.recv().await; rx.try_recv(); }");
+        assert!(
+            ev.contains(&"method recv on Some(\"tokio::sync::mpsc::Receiver\") awaited=true".to_string()),
+            "{ev:?}"
+        );
+        assert!(ev.contains(&"method try_recv on Some(\"tokio::sync::mpsc::Receiver\") awaited=false".to_string()));
+    }
 }

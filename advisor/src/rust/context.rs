@@ -59,15 +59,21 @@ pub enum RuntimeFlavor {
 pub struct Frame {
     /// What it is.
     pub kind: FrameKind,
-    /// The span of its header (`async fn name`, the `async` keyword of a block, the closure's `|…|`).
-    pub span: Span,
-    /// The function's name, for functions.
+    /// Where its header starts and ends (`async fn name`, the `async` keyword of a block, the closure's
+    /// `|…|`), as raw spans: converted to a [`Span`] by [`Frame::span`] only when a diagnostic needs it.
+    pub header: (proc_macro2::Span, proc_macro2::Span),
+    /// The function's name, for async functions (what notes print).
     pub name: Option<String>,
     /// The runtime flavour this frame is known to run under.
     pub flavor: RuntimeFlavor,
 }
 
 impl Frame {
+    /// The span of the frame's header.
+    pub fn span(&self) -> Span {
+        Span::new(Span::from_pm2(self.header.0).start, Span::from_pm2(self.header.1).end)
+    }
+
     /// The note diagnostics attach to point at this frame ("this async function runs on the executor").
     pub fn executor_note(&self) -> String {
         match (self.kind, &self.name) {
@@ -152,7 +158,8 @@ mod tests {
     use super::*;
 
     fn frame(kind: FrameKind) -> Frame {
-        Frame { kind, span: Span::default(), name: None, flavor: RuntimeFlavor::Unknown }
+        let s = proc_macro2::Span::call_site();
+        Frame { kind, header: (s, s), name: None, flavor: RuntimeFlavor::Unknown }
     }
 
     #[test]

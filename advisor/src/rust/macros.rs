@@ -44,30 +44,44 @@ const SKIP: &[&str] = &[
     "query",
 ];
 
-/// Parses the body of `mac`, if it is code.
+/// Parses the body of `mac`, if it is code. The tokens are copied once (into syn's buffer); the alternatives
+/// are tried on forks of it.
 pub(crate) fn parse(mac: &syn::Macro) -> Option<MacroBody> {
-    let name = mac.path.segments.last()?.ident.to_string();
-    if SKIP.contains(&name.as_str()) || mac.tokens.is_empty() {
+    let last = &mac.path.segments.last()?.ident;
+    if mac.tokens.is_empty() || SKIP.iter().any(|s| last == s) {
         return None;
     }
-    let tokens = mac.tokens.clone();
-    if (name == "select" || name == "select_biased")
-        && let Ok(exprs) = parse_select.parse2(tokens.clone())
-    {
-        return Some(MacroBody { exprs, stmts: Vec::new() });
-    }
-    if let Ok(args) = Punctuated::<Expr, Token![,]>::parse_terminated.parse2(tokens.clone()) {
-        return Some(MacroBody { exprs: args.into_iter().collect(), stmts: Vec::new() });
-    }
-    if let Ok(exprs) = parse_repeat.parse2(tokens.clone()) {
-        return Some(MacroBody { exprs, stmts: Vec::new() });
-    }
-    if matches!(mac.delimiter, syn::MacroDelimiter::Brace(_))
-        && let Ok(stmts) = syn::Block::parse_within.parse2(tokens)
-    {
-        return Some(MacroBody { exprs: Vec::new(), stmts });
-    }
-    None
+    let select = last == "select" || last == "select_biased";
+    let brace = matches!(mac.delimiter, syn::MacroDelimiter::Brace(_));
+    let parser = |input: ParseStream<'_>| -> syn::Result<MacroBody> {
+        let attempt = |f: &dyn Fn(ParseStream<'_>) -> syn::Result<MacroBody>| {
+            let fork = input.fork();
+            match f(&fork) {
+                Ok(body) if fork.is_empty() => Some(body),
+                _ => None,
+            }
+        };
+        let found = (if select { attempt(&|i| parse_select(i).map(exprs)) } else { None })
+            .or_else(|| {
+                attempt(&|i| Punctuated::<Expr, Token![,]>::parse_terminated(i).map(|p| exprs(p.into_iter().collect())))
+            })
+            .or_else(|| attempt(&|i| parse_repeat(i).map(exprs)))
+            .or_else(|| {
+                if brace {
+                    attempt(&|i| syn::Block::parse_within(i).map(|stmts| MacroBody { exprs: Vec::new(), stmts }))
+                } else {
+                    None
+                }
+            });
+        // Consume the input either way: `parse2` insists on it.
+        input.parse::<TokenStream>()?;
+        found.ok_or_else(|| input.error("not code"))
+    };
+    parser.parse2(mac.tokens.clone()).ok()
+}
+
+fn exprs(exprs: Vec<Expr>) -> MacroBody {
+    MacroBody { exprs, stmts: Vec::new() }
 }
 
 /// `vec![elem; n]`.

@@ -2,7 +2,7 @@
 //! turn parse errors into `syntax-error` diagnostics.
 //!
 //! Layout: [`semantic`] (scopes, `use` resolution, binding types) and [`types`] (what is known about std and
-//! common crates), [`context`] (is this code on the async executor?), [`macros`] (code inside macro
+//! common crates), [`context`] (is this code on the async executor?), `macros` (code inside macro
 //! invocations), [`checker`] (the visitor and the API rules use), [`rules`] (one file per rule, the rule
 //! interface and how to add one).
 
@@ -29,11 +29,22 @@ const TOO_DEEP: (usize, usize) = (3_000, 60_000);
 /// The stack of the big-stack thread (reserved, not committed).
 const BIG_STACK: usize = 512 << 20;
 
-/// Analyses one Rust file's text as a crate of its own: the file's findings plus those of the call graph of
-/// its own functions (see [`callgraph`]). Never panics; a file nested too deeply to parse safely is reported,
-/// not parsed.
+/// Analyses one Rust file's text with every registered Rust rule that `settings` enables, as a crate of its
+/// own: the file's findings plus those of the call graph of its own functions (see [`callgraph`]). Never
+/// panics; a file nested too deeply to parse safely is reported, not parsed.
 pub fn analyze(path: &Path, source: &str, settings: &Settings) -> Vec<Diagnostic> {
-    let (mut diags, facts) = analyze_with_facts(path, source, settings);
+    analyze_with_rules(path, source, settings, rules::IMPLS)
+}
+
+/// Like [`analyze`], with an explicit rule list (of which `settings` still selects): for testing a rule
+/// before it is registered, or a rule in isolation.
+pub fn analyze_with_rules(
+    path: &Path,
+    source: &str,
+    settings: &Settings,
+    rules: &[&'static dyn rules::RustRule],
+) -> Vec<Diagnostic> {
+    let (mut diags, facts) = analyze_collect(path, source, settings, rules);
     if let Some(facts) = facts {
         diags.extend(callgraph::link(std::slice::from_ref(&facts), settings));
     }
@@ -48,6 +59,15 @@ pub fn analyze_with_facts(
     source: &str,
     settings: &Settings,
 ) -> (Vec<Diagnostic>, Option<callgraph::FileFacts>) {
+    analyze_collect(path, source, settings, rules::IMPLS)
+}
+
+fn analyze_collect(
+    path: &Path,
+    source: &str,
+    settings: &Settings,
+    rules: &[&'static dyn rules::RustRule],
+) -> (Vec<Diagnostic>, Option<callgraph::FileFacts>) {
     let (depth, chain) = nesting(source.as_bytes());
     if depth > TOO_DEEP.0 || chain > TOO_DEEP.1 {
         let at = Span::new(Location::new(1, 1), Location::new(1, 1));
@@ -60,13 +80,13 @@ pub fn analyze_with_facts(
         return (vec![d], None);
     }
     if depth <= DEEP.0 && chain <= DEEP.1 {
-        return analyze_here(path, source, settings);
+        return analyze_here(path, source, settings, rules);
     }
     std::thread::scope(|s| {
         std::thread::Builder::new()
             .name("conc-advisor-deep".into())
             .stack_size(BIG_STACK)
-            .spawn_scoped(s, || analyze_here(path, source, settings))
+            .spawn_scoped(s, || analyze_here(path, source, settings, rules))
             .ok()
             .and_then(|h| h.join().ok())
     })
@@ -76,12 +96,17 @@ pub fn analyze_with_facts(
     })
 }
 
-fn analyze_here(path: &Path, source: &str, settings: &Settings) -> (Vec<Diagnostic>, Option<callgraph::FileFacts>) {
+fn analyze_here(
+    path: &Path,
+    source: &str,
+    settings: &Settings,
+    rules: &[&'static dyn rules::RustRule],
+) -> (Vec<Diagnostic>, Option<callgraph::FileFacts>) {
     let diags = match syn::parse_file(source) {
         Ok(file) => {
-            let dispatch = rules::Dispatch::new(settings);
+            let dispatch = rules::Dispatch::new(rules, settings, source);
             if dispatch.any {
-                let (d, f) = checker::Checker::new(path, settings, &dispatch).run_with_facts(&file);
+                let (d, f) = checker::Checker::new(path, source, settings, &dispatch).run_with_facts(&file);
                 (d, Some(f))
             } else {
                 (Vec::new(), None)
@@ -209,6 +234,14 @@ mod tests {
         for src in &inputs {
             let _ = run(src);
         }
+        // Just under the big-stack thresholds: analysed on the caller's thread (a test thread has the same
+        // 2 MiB stack as a rayon worker), in a debug build, without overflowing.
+        let mixed = format!("async fn f() {{ {} std::thread::sleep(d) {} }}", "{ g((".repeat(15), ")) }".repeat(15));
+        assert_eq!(nesting(mixed.as_bytes()).0, 47);
+        assert!(run(&mixed).iter().any(|d| d.rule.code == "CA101"));
+        let chain = format!("async fn f() {{ std::thread::sleep(d{}); }}", " + 1".repeat(290));
+        assert!(nesting(chain.as_bytes()).1 < DEEP.1);
+        assert!(run(&chain).iter().any(|d| d.rule.code == "CA101"));
         // Nesting found in the blocks case is still analysed: the sleep is reported.
         assert!(run(&inputs[16]).iter().any(|d| d.rule.code == "CA101"));
         let twenty = format!("async fn f() {{ {} std::thread::sleep(d) {} ; }}", "vec![".repeat(20), "]".repeat(20));

@@ -23,6 +23,9 @@ use syn::{Expr, Item, Pat, Stmt, Type, UseTree};
 
 use super::types;
 
+/// Flag in the resolution depth: do not look names up through glob imports.
+const NO_GLOBS: u8 = 0x80;
+
 /// A fully qualified path such as `std::thread::sleep` or `crate::config::load`.
 pub type QualifiedName = String;
 
@@ -105,7 +108,7 @@ pub struct Binding {
     pub scope: usize,
 }
 
-/// What kind of scope a [`Scope`] is.
+/// What kind of scope the innermost scope is (see [`SemanticModel::scope_kind`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScopeKind {
     /// A module: the file, or an inline `mod m { … }`. Name lookup stops here.
@@ -331,7 +334,16 @@ impl SemanticModel {
                     self.bind_pat(e, parts.get(i).cloned().unwrap_or_default());
                 }
             }
-            Pat::TupleStruct(t) => t.elems.iter().for_each(|e| self.bind_pat(e, Ty::Unknown)),
+            Pat::TupleStruct(t) => {
+                // `Ok(x)` / `Some(x)` of a value whose `Result`/`Option` the model already dropped.
+                let unwraps = t.qself.is_none()
+                    && t.elems.len() == 1
+                    && t.path.segments.last().is_some_and(|s| s.ident == "Ok" || s.ident == "Some");
+                let mut ty = Some(ty).filter(|_| unwraps);
+                for e in &t.elems {
+                    self.bind_pat(e, ty.take().unwrap_or_default());
+                }
+            }
             Pat::Struct(s) => s.fields.iter().for_each(|f| self.bind_pat(&f.pat, Ty::Unknown)),
             Pat::Slice(s) => s.elems.iter().for_each(|e| self.bind_pat(e, Ty::Unknown)),
             Pat::Or(o) => {
@@ -481,7 +493,7 @@ impl SemanticModel {
 
     /// Resolves path segments (as strings) from the current scope.
     pub fn resolve_segments(&self, segs: Vec<String>, leading_colon: bool, depth: u8) -> Option<Vec<String>> {
-        if depth > 8 || segs.is_empty() {
+        if depth & !NO_GLOBS > 8 || segs.is_empty() {
             return None;
         }
         if leading_colon {
@@ -544,6 +556,9 @@ impl SemanticModel {
                 break;
             }
         }
+        if depth & NO_GLOBS != 0 {
+            return None;
+        }
         for s in self.scopes.iter().rev() {
             for (glob, lc) in &s.globs {
                 if let Some(found) = self.lookup_in_glob(glob, *lc, name, depth) {
@@ -567,10 +582,12 @@ impl SemanticModel {
     fn lookup_in_glob(&self, glob: &[String], leading_colon: bool, name: &str, depth: u8) -> Option<Vec<String>> {
         // Globs resolving through globs: the search is exponential in the depth (files with many `use …::*`
         // took minutes); three levels cover real code.
-        if depth > 3 {
+        if depth & !NO_GLOBS > 3 {
             return None;
         }
-        let module = self.resolve_segments(glob.to_vec(), leading_colon, depth + 1)?;
+        // The module path of a glob resolves through explicit names only: a glob naming a module that another
+        // glob brought in is rare, and allowing it makes every lookup try every glob of every glob.
+        let module = self.resolve_segments(glob.to_vec(), leading_colon, (depth + 1) | NO_GLOBS)?;
         if module.first().is_some_and(|f| f == "crate") {
             // A module of this file that is on the scope stack (an ancestor): look at its own names.
             let idx = self.modules.iter().position(|m| *m == module)?;
@@ -780,5 +797,74 @@ mod tests {
         assert_eq!(res(&m, "sleep").as_deref(), Some("std::thread::sleep"));
         assert_eq!(res(&m, "fs::read").as_deref(), Some("tokio::fs::read"));
         assert_eq!(m.module_path().join("::"), "crate::t");
+    }
+}
+
+#[cfg(test)]
+mod type_tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// The type of the last expression statement of `body`, after binding the `let`s before it.
+    fn ty(items: &str, body: &str) -> Ty {
+        let file = syn::parse_file(items).unwrap();
+        let mut m = SemanticModel::new(Path::new("src/lib.rs"), true);
+        m.push_module(None, &file.items);
+        let block: syn::Block = syn::parse_str(&format!("{{ {body} }}")).unwrap();
+        m.push_block(&block.stmts);
+        let mut last = Ty::Unknown;
+        for s in &block.stmts {
+            match s {
+                Stmt::Local(l) => {
+                    let t = l.init.as_ref().map(|i| m.type_of(&i.expr)).unwrap_or_default();
+                    m.bind_pat(&l.pat, t);
+                }
+                Stmt::Expr(e, _) => last = m.type_of(e),
+                _ => {}
+            }
+        }
+        last
+    }
+
+    #[test]
+    fn constructors_chains_tuples_fields_and_annotations() {
+        let uses = "use std::fs::File; use std::sync::{mpsc, Arc, Mutex}; use std::process::Command;
+                    struct S { rx: Arc<Mutex<mpsc::Receiver<u8>>>, log: File }
+                    fn open_log() -> std::io::Result<File> { todo!() }";
+        assert_eq!(ty(uses, "File::open(p)?"), Ty::named("std::fs::File"));
+        assert_eq!(ty(uses, "let f = File::open(p).unwrap(); f"), Ty::named("std::fs::File"));
+        assert_eq!(ty(uses, "let (tx, rx) = mpsc::channel::<u8>(); rx"), Ty::named("std::sync::mpsc::Receiver"));
+        assert_eq!(ty(uses, "let (tx, rx) = mpsc::channel::<u8>(); tx"), Ty::named("std::sync::mpsc::Sender"));
+        assert_eq!(ty(uses, "Command::new(\"ls\").arg(\"-l\").spawn()?"), Ty::named("std::process::Child"));
+        assert_eq!(ty(uses, "let s = S { rx, log }; s.log"), Ty::named("std::fs::File"));
+        assert!(ty(uses, "let s: S = make(); s.rx.lock().unwrap()").is("std::sync::mpsc::Receiver"));
+        assert_eq!(ty(uses, "open_log()?"), Ty::named("std::fs::File"));
+        assert_eq!(
+            ty(uses, "let v: Arc<Mutex<File>> = x; v"),
+            Ty::Named("std::sync::Mutex".into(), vec![Ty::named("std::fs::File")])
+        );
+        assert_eq!(ty(uses, "let f = File::open(p)?; let f = Vec::<u8>::new(); f"), Ty::named("std::vec::Vec"));
+        assert_eq!(ty(uses, "unknown_fn()"), Ty::Unknown);
+        assert_eq!(ty(uses, "let t: T = x; t"), Ty::Unknown, "a bare unknown name is no evidence");
+    }
+}
+
+#[cfg(test)]
+mod glob_tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn many_unknown_globs_resolve_in_bounded_time() {
+        // 40 globs of unknown modules: each lookup of an unknown name tries every glob, whose path's first
+        // segment is looked up again through every glob, …; the depth cap keeps this polynomial.
+        let src: String = (0..40).map(|i| format!("use m{i}::*;\n")).collect();
+        let file = syn::parse_file(&src).unwrap();
+        let mut m = SemanticModel::new(Path::new("src/lib.rs"), true);
+        m.push_module(None, &file.items);
+        let p: syn::Path = syn::parse_str("unknown_name").unwrap();
+        assert_eq!(m.resolve_path(&p).as_deref(), Some("unknown_name"));
     }
 }

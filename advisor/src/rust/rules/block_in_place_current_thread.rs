@@ -58,6 +58,10 @@ impl RustRule for Rule {
         &META
     }
 
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["block_in_place"]
+    }
+
     fn hooks(&self) -> Hooks {
         // TYPES: `let rt = Builder::new_current_thread()…build()?; rt.block_on(async { … })` needs `rt`'s type.
         Hooks::CALL | Hooks::TYPES

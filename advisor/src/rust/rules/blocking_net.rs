@@ -86,6 +86,10 @@ impl RustRule for Rule {
         &META
     }
 
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["async"]
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::CALL | Hooks::METHOD_CALL
     }

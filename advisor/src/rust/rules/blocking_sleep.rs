@@ -60,6 +60,10 @@ impl RustRule for Rule {
         &META
     }
 
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["async"]
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::CALL
     }

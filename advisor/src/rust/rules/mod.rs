@@ -4,7 +4,11 @@
 //! [`crate::rust::analyze`] parses a file once with `syn` and runs one visit ([`Checker`]) over it. The
 //! visitor maintains the shared state every rule needs and, at each node, calls the hooks of the enabled
 //! rules that asked for that kind of node (the dispatch table is built from [`RustRule::hooks`], so a
-//! disabled rule or an unused hook costs nothing):
+//! disabled rule or an unused hook costs nothing).
+//!
+//! Hooks fire in source order, pre-order (an outer call before the calls in its receiver and arguments).
+//! Scopes nest as module (id 0) → a function's parameters → its body block → inner blocks, arms and loop
+//! bodies; leaving a body fires, in order: `on_scope_exit(body block)`, `on_fn_exit`, `on_scope_exit(params)`.
 //!
 //! | hook | when | what the rule gets |
 //! |------|------|--------------------|
@@ -45,7 +49,7 @@
 //!      problems, Example, Use instead, Runtime evidence);
 //!    - `pub struct Rule;` and `impl RustRule for Rule { fn meta(..) { &META } fn hooks(..) { Hooks::CALL } fn
 //!      on_call(..) { … } }` — implement only the hooks you list in `hooks()`.
-//! 2. Add the module name to the [`rust_rules!`] list at the bottom of this file (that one list defines both
+//! 2. Add the module name to the `rust_rules!` list at the bottom of this file (that one list defines both
 //!    [`RULES`] — the code table — and the dispatch list).
 //! 3. Add `fixtures/rust/<kebab-name>.rs` with `//~ kebab-name` markers on bad lines and unmarked good
 //!    (tricky negative) cases; `cargo test -p conc-advisor-tests --test fixtures` runs it.
@@ -209,6 +213,14 @@ pub trait RustRule: Sync {
     fn meta(&self) -> &'static RuleMeta;
     /// The hooks this rule implements; only those are called.
     fn hooks(&self) -> Hooks;
+    /// Words of which the text must contain at least one for this rule to possibly fire outside async code.
+    /// When every active rule declares words, the checker skips what none of them can fire in: a file without
+    /// any of the words (parsed, not visited), and, outside async context, a non-async `fn` or a macro body
+    /// without any of them. Empty (the default): the rule sees everything. The blocking rules return
+    /// `&["async"]`: no async code, no executor.
+    fn prefilter(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// A call `f(..)`.
     fn on_call(&self, _cx: &mut Checker<'_>, _call: &CallSite<'_>) {}
     /// A method call `recv.m(..)`.
@@ -245,6 +257,13 @@ pub(crate) struct Dispatch {
     pub scope_exits: Vec<&'static dyn RustRule>,
     pub items: Vec<&'static dyn RustRule>,
     pub file_ends: Vec<&'static dyn RustRule>,
+    /// The union of the active rules' prefilter words, or `None` when an active rule has none (then every
+    /// macro body is parsed; otherwise only those in async context or whose text contains a word).
+    pub macro_words: Option<Vec<&'static str>>,
+    /// Whether any enabled rule uses the crate-wide call graph (blocking CA1xx, executor load CA2xx, threads
+    /// CA3xx): then every sync function is visited, since chains from async code run through functions
+    /// that hold none of the prefilter words.
+    pub chains: bool,
     /// Whether any enabled rule needs types.
     pub types: bool,
     /// Whether any Rust rule is enabled at all.
@@ -252,13 +271,26 @@ pub(crate) struct Dispatch {
 }
 
 impl Dispatch {
-    pub(crate) fn new(settings: &crate::settings::Settings) -> Self {
-        let mut d = Dispatch::default();
-        for &rule in IMPLS {
+    /// The table for the `rules` that `settings` enables and whose prefilter `source` passes.
+    pub(crate) fn new(rules: &[&'static dyn RustRule], settings: &crate::settings::Settings, source: &str) -> Self {
+        let mut d = Dispatch { macro_words: Some(Vec::new()), ..Dispatch::default() };
+        for &rule in rules {
             if !settings.is_enabled(rule.meta()) {
                 continue;
             }
+            let words = rule.prefilter();
+            // A blocking rule (CA1xx) also feeds the call graph from files without async code (the helpers
+            // async code calls): its file-level prefilter cannot apply.
+            let feeds_graph = rule.meta().code.starts_with("CA1");
+            if !feeds_graph && !words.is_empty() && !words.iter().any(|w| source.contains(w)) {
+                continue;
+            }
             d.any = true;
+            d.chains |= matches!(rule.meta().code.get(..3), Some("CA1" | "CA2" | "CA3"));
+            match (&mut d.macro_words, words.is_empty()) {
+                (Some(all), false) => all.extend_from_slice(words),
+                (m, _) => *m = None,
+            }
             let h = rule.hooks();
             let table: [(Hooks, &mut Vec<&'static dyn RustRule>); 10] = [
                 (Hooks::CALL, &mut d.calls),
@@ -292,7 +324,7 @@ macro_rules! rust_rules {
         pub static RULES: &[&RuleMeta] = &[$(&$module::META),*];
 
         /// Every Rust rule's implementation, in the same order as [`RULES`].
-        pub(crate) static IMPLS: &[&dyn RustRule] = &[$(&$module::Rule),*];
+        pub static IMPLS: &[&dyn RustRule] = &[$(&$module::Rule),*];
     };
 }
 

@@ -53,6 +53,10 @@ impl RustRule for Rule {
         &META
     }
 
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["async"]
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::METHOD_CALL
     }
