@@ -59,26 +59,52 @@ impl CheckReport {
 /// The result of analysing one file's text.
 pub type FileResult = Vec<Diagnostic>;
 
-/// What a worker hands back for one file: the text (only when there are findings) and the findings.
-type Analysed = (Option<Arc<str>>, FileResult);
+/// What a worker hands back for one file: the text (kept only when the file has findings, or call sites the
+/// crate phase may report on), the findings, and for Rust the file's call-graph facts.
+type Analysed = (Option<Arc<str>>, FileResult, Option<crate::rust::callgraph::FileFacts>);
 
 /// Analyses one file's text with the analysis its kind calls for, then applies what every language shares:
 /// disabled rules are dropped, severity overrides applied, and suppression comments honoured (see
 /// [`suppress`](crate::suppress)). Pure: no I/O, no global state.
 pub fn analyze_source(path: &Path, kind: SourceKind, source: &str, settings: &Settings) -> FileResult {
-    let mut diags = match kind {
+    let diags = match kind {
         SourceKind::Rust => crate::rust::analyze(path, source, settings),
         SourceKind::Python => crate::python::analyze(path, source, settings),
     };
+    finish(path, kind, source, diags, settings)
+}
+
+/// What every language shares after analysis: disabled rules dropped, explicit severity overrides applied (a
+/// rule may lower its own finding — CA501 is advice on a free-threaded build — and that must survive), and
+/// suppression comments honoured.
+fn finish(path: &Path, kind: SourceKind, source: &str, mut diags: FileResult, settings: &Settings) -> FileResult {
+    apply_settings(&mut diags, settings);
+    crate::suppress::apply(path, kind, source, diags, settings)
+}
+
+fn apply_settings(diags: &mut FileResult, settings: &Settings) {
     diags.retain(|d| settings.is_enabled(d.rule));
-    // Only explicit overrides replace a severity: a rule may lower its own (CA501 is advice on a
-    // free-threaded build), and that must survive.
-    for d in &mut diags {
+    for d in diags {
         if let Some(&severity) = settings.severity.get(d.rule.code) {
             d.severity = severity;
         }
     }
-    crate::suppress::apply(path, kind, source, diags, settings)
+}
+
+/// Like [`analyze_source`], but a Rust file's call-graph facts are returned instead of being linked as a
+/// crate of their own: [`check_with`] links the facts of all files of a crate with
+/// [`link_all`](crate::rust::callgraph::link_all).
+pub fn analyze_source_for_crate(
+    path: &Path,
+    kind: SourceKind,
+    source: &str,
+    settings: &Settings,
+) -> (FileResult, Option<crate::rust::callgraph::FileFacts>) {
+    let (diags, facts) = match kind {
+        SourceKind::Rust => crate::rust::analyze_with_facts(path, source, settings),
+        SourceKind::Python => (crate::python::analyze(path, source, settings), None),
+    };
+    (finish(path, kind, source, diags, settings), facts)
 }
 
 /// Runs a check with one set of settings for every file (no configuration files are read).
@@ -119,24 +145,47 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
             .map(|file| {
                 let r = read_source(&file.path).map(|text| {
                     let settings = resolver.for_path(&file.path).settings_for(&file.path);
-                    let diags = analyze_source(&file.path, file.kind, &text, &settings);
-                    // Keep the text only for snippets of findings: memory stays bounded by the files in flight.
-                    (if diags.is_empty() { None } else { Some(text) }, diags)
+                    let (diags, facts) = analyze_source_for_crate(&file.path, file.kind, &text, &settings);
+                    // Keep the text only for snippets of findings and for call sites the crate phase may report
+                    // on: memory stays bounded by the files in flight.
+                    let keep = !diags.is_empty()
+                        || facts.as_ref().is_some_and(|f| !f.sites.is_empty() || !f.deferred.is_empty());
+                    (keep.then_some(text), diags, facts)
                 });
                 (file, r)
             })
             .collect();
         let mut report = CheckReport { errors: walked.errors, warnings: walked.warnings, ..CheckReport::default() };
+        let mut crate_facts = Vec::new();
+        let mut texts: HashMap<PathBuf, Arc<str>> = HashMap::new();
         for (file, r) in results {
             match r {
-                Ok((text, diags)) => {
+                Ok((text, diags, facts)) => {
                     report.files_checked += 1;
+                    crate_facts.extend(facts);
                     if let Some(text) = text {
-                        report.sources.insert(file.path.clone(), text);
-                        report.diagnostics.extend(diags);
+                        texts.insert(file.path.clone(), text);
                     }
+                    report.diagnostics.extend(diags);
                 }
                 Err(e) => report.errors.push(e),
+            }
+        }
+        // The crate-level phase of the call graph: facts only, no source is parsed again. Linked findings go
+        // through the same settings and suppressions as the others, with the settings of their own file.
+        for d in crate::rust::callgraph::link_all(crate_facts, &Settings::default()) {
+            let path = d.path.clone();
+            let Some(text) = texts.get(&path) else { continue };
+            let settings = resolver.for_path(&path).settings_for(&path);
+            let mut linked = vec![d];
+            apply_settings(&mut linked, &settings);
+            let suppressions = crate::suppress::scan(&path, SourceKind::Rust, text);
+            linked.retain(|d| !suppressions.covers(d));
+            report.diagnostics.extend(linked);
+        }
+        for d in &report.diagnostics {
+            if let Some(text) = texts.get(&d.path) {
+                report.sources.entry(d.path.clone()).or_insert_with(|| text.clone());
             }
         }
         // Every configuration was loaded before the analysis; this only guards against a path the walk did

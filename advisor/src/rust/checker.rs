@@ -33,6 +33,8 @@ pub struct Checker<'a> {
     /// Async blocks (by address) that are about to be visited and run under a known runtime flavour.
     block_flavors: Vec<(usize, RuntimeFlavor)>,
     macro_depth: u32,
+    /// Per-file facts for the crate-wide call graph.
+    facts: super::callgraph::Collector,
 }
 
 fn addr<T>(t: &T) -> usize {
@@ -62,13 +64,19 @@ impl<'a> Checker<'a> {
             closure_roles: Vec::new(),
             block_flavors: Vec::new(),
             macro_depth: 0,
+            facts: super::callgraph::Collector::new(path),
         }
     }
 
-    /// Visits a whole file and returns the findings.
-    pub(crate) fn run(mut self, file: &syn::File) -> Vec<Diagnostic> {
+    /// Visits a whole file and returns the findings and the facts for the crate-wide call graph.
+    pub(crate) fn run_with_facts(mut self, file: &syn::File) -> (Vec<Diagnostic>, super::callgraph::FileFacts) {
         self.visit_file(file);
-        self.diagnostics
+        (self.diagnostics, self.facts.finish())
+    }
+
+    /// The call-graph facts of this file (rules record CPU-heavy evidence and deferred findings here).
+    pub fn facts(&mut self) -> (&mut super::callgraph::Collector, &ContextStack) {
+        (&mut self.facts, &self.context)
     }
 
     /// The file being checked.
@@ -125,7 +133,14 @@ impl<'a> Checker<'a> {
         message: impl Into<String>,
         help: impl Into<String>,
     ) -> bool {
-        let Some(frame) = self.context.async_frame() else { return false };
+        let Some(frame) = self.context.async_frame() else {
+            // Blocking calls (CA1xx) in a sync function go into its call-graph summary.
+            if rule.code.starts_with("CA1") {
+                let (message, help) = (message.into(), help.into());
+                self.facts.on_block(&self.context, rule, span, &message, &help);
+            }
+            return false;
+        };
         let note = (frame.executor_note(), frame.span());
         let d = self.diagnostic(rule, span, message).with_help(help).with_note(note.0, Some(note.1));
         self.report(d);
@@ -146,7 +161,8 @@ impl<'a> Checker<'a> {
         let is_async = sig.asyncness.is_some();
         // A sync function whose text holds none of the prefilter words cannot contain anything the active
         // rules report: skip it (most of a typical file).
-        if !is_async && self.irrelevant(block.brace_token.span.join()) {
+        // The call graph needs every sync function's calls, though (see `Dispatch::chains`).
+        if !is_async && !self.dispatch.chains && self.irrelevant(block.brace_token.span.join()) {
             return;
         }
         let start = match &sig.asyncness {
@@ -159,6 +175,10 @@ impl<'a> Checker<'a> {
             name: if is_async { Some(sig.ident.to_string()) } else { None },
             flavor: if is_async { attr_flavor(attrs) } else { RuntimeFlavor::Unknown },
         };
+        let (key, is_method) = self.fn_key(kind, sig);
+        let has_self = sig.receiver().is_some();
+        let is_extern = sig.abi.is_some();
+        self.facts.enter_fn(key, sig.ident.to_string(), is_method, has_self, is_async, is_extern, frame.span());
         self.context.push(frame);
         self.semantic.push_scope(ScopeKind::Fn);
         for input in &sig.inputs {
@@ -178,6 +198,24 @@ impl<'a> Checker<'a> {
         }
         self.scope_exit();
         self.context.pop();
+        self.facts.exit_fn();
+    }
+
+    /// The qualified name of a function being entered, and whether it is a method.
+    fn fn_key(&self, kind: FnBodyKind, sig: &Signature) -> (String, bool) {
+        let name = sig.ident.to_string();
+        let name = name.strip_prefix("r#").unwrap_or(&name);
+        let is_method = matches!(kind, FnBodyKind::ImplMethod | FnBodyKind::TraitMethod);
+        let owner = match self.semantic.self_ty().and_then(Ty::name) {
+            Some(t) if is_method => t.to_string(),
+            _ => self.semantic.module_path().join("::"),
+        };
+        (format!("{owner}::{name}"), is_method)
+    }
+
+    /// Records a call to a crate-local function for the call graph.
+    fn record_call(&mut self, callee: super::callgraph::Callee, span: Span) {
+        self.facts.on_call(&self.context, callee, span);
     }
 
     fn scope_exit(&mut self) {
@@ -212,6 +250,10 @@ impl<'a> Checker<'a> {
                 | "actix_web::web::block"
                 | "actix_rt::task::spawn_blocking" => Some(OffExecutor::SpawnBlocking),
                 "tokio::task::block_in_place" => Some(OffExecutor::BlockInPlace),
+                // A runtime's own `spawn_blocking`/`unblock` called from inside that crate (`crate::task::…`).
+                p if p.starts_with("crate::") && (p.ends_with("::spawn_blocking") || p.ends_with("::unblock")) => {
+                    Some(OffExecutor::SpawnBlocking)
+                }
                 "std::thread::spawn" => Some(OffExecutor::Thread),
                 "rayon::spawn" | "rayon::spawn_fifo" | "rayon::join" | "rayon::scope" | "rayon::scope_fifo" => {
                     Some(OffExecutor::Rayon)
@@ -221,6 +263,14 @@ impl<'a> Checker<'a> {
             if let Some(role) = role {
                 self.mark_closures(call.args.iter(), role);
             }
+        }
+        // An awaited call builds a future: blocking, if any, happens when it is polled, in code checked itself.
+        if let Some(p) = path.as_deref()
+            && p.starts_with("crate::")
+            && !awaited
+        {
+            let span = CallSite { expr: call, path: None, awaited }.span();
+            self.record_call(super::callgraph::Callee::Path(p.to_string()), span);
         }
         let d = self.dispatch;
         if !d.calls.is_empty() {
@@ -267,11 +317,73 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        self.record_method_call(call, &method, &receiver, awaited);
         if !d.method_calls.is_empty() {
             let site = MethodCallSite { expr: call, method: &method, receiver: &receiver, awaited };
             for r in &d.method_calls {
                 r.on_method_call(self, &site);
             }
+        }
+    }
+
+    /// Records a method call for the call graph: on `self` (the `impl`'s type), on a receiver of a known
+    /// crate type, or by name (resolved at link time when exactly one crate method has it); and lock
+    /// acquisitions (`lock`/`read`/`write` on a mutex or lock) by field path.
+    fn record_method_call(&mut self, call: &syn::ExprMethodCall, method: &str, receiver: &Ty, awaited: bool) {
+        if awaited {
+            return;
+        }
+        let recv = strip_parens(&call.receiver);
+        let is_self = matches!(recv, Expr::Path(p) if p.path.is_ident("self"));
+        let ty = if is_self {
+            self.semantic.self_ty().and_then(Ty::name).map(str::to_string)
+        } else {
+            receiver.deref_guards().name().filter(|n| n.starts_with("crate::")).map(str::to_string)
+        };
+        if matches!(method, "lock" | "read" | "write")
+            && call.args.is_empty()
+            && (method == "lock" || receiver.deref_guards().name().is_some_and(|n| n.ends_with("RwLock")))
+            && let Some(path) = self.lock_path(recv)
+        {
+            let span = MethodCallSite { expr: call, method, receiver, awaited }.span();
+            self.facts.on_lock(path, method, span);
+        }
+        if ty.is_none() && super::callgraph::AMBIGUOUS_METHODS.contains(&method) {
+            return;
+        }
+        if ty.is_none() && receiver.name().is_some() && !is_self {
+            // A receiver of a known type from outside the crate.
+            return;
+        }
+        let span = MethodCallSite { expr: call, method, receiver, awaited }.span();
+        self.record_call(super::callgraph::Callee::Method { name: method.to_string(), ty }, span);
+    }
+
+    /// The field path naming a lock: `self.a.b` → `<Self type>.a.b`, a static → its qualified name, else the
+    /// receiver as written (`state.inner`).
+    fn lock_path(&self, e: &Expr) -> Option<String> {
+        match strip_parens(e) {
+            Expr::Field(f) => {
+                let base = self.lock_path(&f.base)?;
+                let member = match &f.member {
+                    syn::Member::Named(n) => n.to_string(),
+                    syn::Member::Unnamed(i) => i.index.to_string(),
+                };
+                Some(format!("{base}.{member}"))
+            }
+            Expr::Path(p) if p.path.is_ident("self") => {
+                Some(self.semantic.self_ty().and_then(Ty::name).unwrap_or("self").to_string())
+            }
+            Expr::Path(p) => match p.path.get_ident() {
+                Some(id) if self.semantic.local(&id.to_string()).is_some() => Some(id.to_string()),
+                _ => self.semantic.resolve_path(&p.path),
+            },
+            Expr::MethodCall(m) if m.method == "borrow" || m.method == "as_ref" || m.method == "clone" => {
+                self.lock_path(&m.receiver)
+            }
+            Expr::Reference(r) => self.lock_path(&r.expr),
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => self.lock_path(&u.expr),
+            _ => None,
         }
     }
 

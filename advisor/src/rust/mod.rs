@@ -6,8 +6,10 @@
 //! invocations), [`checker`] (the visitor and the API rules use), [`rules`] (one file per rule, the rule
 //! interface and how to add one).
 
+pub mod callgraph;
 pub mod checker;
 pub mod context;
+pub mod heavy;
 pub(crate) mod macros;
 pub mod rules;
 pub mod semantic;
@@ -27,8 +29,9 @@ const TOO_DEEP: (usize, usize) = (3_000, 60_000);
 /// The stack of the big-stack thread (reserved, not committed).
 const BIG_STACK: usize = 512 << 20;
 
-/// Analyses one Rust file's text with every registered Rust rule that `settings` enables. Never panics; a file
-/// nested too deeply to parse safely is reported, not parsed.
+/// Analyses one Rust file's text with every registered Rust rule that `settings` enables, as a crate of its
+/// own: the file's findings plus those of the call graph of its own functions (see [`callgraph`]). Never
+/// panics; a file nested too deeply to parse safely is reported, not parsed.
 pub fn analyze(path: &Path, source: &str, settings: &Settings) -> Vec<Diagnostic> {
     analyze_with_rules(path, source, settings, rules::IMPLS)
 }
@@ -41,6 +44,30 @@ pub fn analyze_with_rules(
     settings: &Settings,
     rules: &[&'static dyn rules::RustRule],
 ) -> Vec<Diagnostic> {
+    let (mut diags, facts) = analyze_collect(path, source, settings, rules);
+    if let Some(facts) = facts {
+        diags.extend(callgraph::link(std::slice::from_ref(&facts), settings));
+    }
+    diags
+}
+
+/// Analyses one Rust file's text and returns its findings and its facts for the crate-wide call graph
+/// (`None` when the file was not parsed). The caller joins the facts of all files of a crate with
+/// [`callgraph::link_all`]. Never panics.
+pub fn analyze_with_facts(
+    path: &Path,
+    source: &str,
+    settings: &Settings,
+) -> (Vec<Diagnostic>, Option<callgraph::FileFacts>) {
+    analyze_collect(path, source, settings, rules::IMPLS)
+}
+
+fn analyze_collect(
+    path: &Path,
+    source: &str,
+    settings: &Settings,
+    rules: &[&'static dyn rules::RustRule],
+) -> (Vec<Diagnostic>, Option<callgraph::FileFacts>) {
     let (depth, chain) = nesting(source.as_bytes());
     if depth > TOO_DEEP.0 || chain > TOO_DEEP.1 {
         let at = Span::new(Location::new(1, 1), Location::new(1, 1));
@@ -49,12 +76,8 @@ pub fn analyze_with_rules(
         } else {
             format!("an expression of {chain} chained operators")
         };
-        return vec![Diagnostic::new(
-            &SYNTAX_ERROR,
-            path,
-            at,
-            format!("cannot analyse: {what} is too deep to parse safely"),
-        )];
+        let d = Diagnostic::new(&SYNTAX_ERROR, path, at, format!("cannot analyse: {what} is too deep to parse safely"));
+        return (vec![d], None);
     }
     if depth <= DEEP.0 && chain <= DEEP.1 {
         return analyze_here(path, source, settings, rules);
@@ -69,7 +92,7 @@ pub fn analyze_with_rules(
     })
     .unwrap_or_else(|| {
         let at = Span::new(Location::new(1, 1), Location::new(1, 1));
-        vec![Diagnostic::new(&SYNTAX_ERROR, path, at, "cannot analyse: the analysis of this file failed")]
+        (vec![Diagnostic::new(&SYNTAX_ERROR, path, at, "cannot analyse: the analysis of this file failed")], None)
     })
 }
 
@@ -78,13 +101,18 @@ fn analyze_here(
     source: &str,
     settings: &Settings,
     rules: &[&'static dyn rules::RustRule],
-) -> Vec<Diagnostic> {
+) -> (Vec<Diagnostic>, Option<callgraph::FileFacts>) {
     let diags = match syn::parse_file(source) {
         Ok(file) => {
             let dispatch = rules::Dispatch::new(rules, settings, source);
-            if dispatch.any { checker::Checker::new(path, source, settings, &dispatch).run(&file) } else { Vec::new() }
+            if dispatch.any {
+                let (d, f) = checker::Checker::new(path, source, settings, &dispatch).run_with_facts(&file);
+                (d, Some(f))
+            } else {
+                (Vec::new(), None)
+            }
         }
-        Err(err) => vec![syntax_error(path, &err)],
+        Err(err) => (vec![syntax_error(path, &err)], None),
     };
     // Spans index a thread-local source map that grows with every file parsed on this thread; without this,
     // offsets wrap after about 4 GiB of source on one thread.

@@ -260,6 +260,10 @@ pub(crate) struct Dispatch {
     /// The union of the active rules' prefilter words, or `None` when an active rule has none (then every
     /// macro body is parsed; otherwise only those in async context or whose text contains a word).
     pub macro_words: Option<Vec<&'static str>>,
+    /// Whether any enabled rule uses the crate-wide call graph (blocking CA1xx, executor load CA2xx, threads
+    /// CA3xx): then every sync function is visited, since chains from async code run through functions
+    /// that hold none of the prefilter words.
+    pub chains: bool,
     /// Whether any enabled rule needs types.
     pub types: bool,
     /// Whether any Rust rule is enabled at all.
@@ -275,10 +279,14 @@ impl Dispatch {
                 continue;
             }
             let words = rule.prefilter();
-            if !words.is_empty() && !words.iter().any(|w| source.contains(w)) {
+            // A blocking rule (CA1xx) also feeds the call graph from files without async code (the helpers
+            // async code calls): its file-level prefilter cannot apply.
+            let feeds_graph = rule.meta().code.starts_with("CA1");
+            if !feeds_graph && !words.is_empty() && !words.iter().any(|w| source.contains(w)) {
                 continue;
             }
             d.any = true;
+            d.chains |= matches!(rule.meta().code.get(..3), Some("CA1" | "CA2" | "CA3"));
             match (&mut d.macro_words, words.is_empty()) {
                 (Some(all), false) => all.extend_from_slice(words),
                 (m, _) => *m = None,
@@ -332,6 +340,13 @@ rust_rules! {
     runtime_in_async,
     tokio_blocking_method,
     block_in_place_current_thread,
+    cpu_heavy_in_async,
+    cpu_heavy_in_spawn_blocking,
+    rayon_in_async,
+    thread_per_item,
+    thread_per_connection,
+    oversized_pool,
+    nested_pool,
     guard_across_await,
     refcell_across_await,
     double_lock,

@@ -1,0 +1,141 @@
+//! CA201 `cpu-heavy-in-async`: CPU-heavy work (a heavy loop that never yields, password hashing, a call to a
+//! crate-local CPU-heavy function) run directly on the async executor.
+
+use syn::Expr;
+
+use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule};
+use crate::declare_rule;
+use crate::rust::heavy;
+
+declare_rule! {
+    /// ## What it does
+    /// Reports CPU-heavy work run directly in async context (an `async fn`, an async block or closure, a
+    /// future handed to `tokio::spawn`), when it is heavy by clear evidence:
+    /// - a loop with no `.await` (or `yield_now`) in its body that iterates a literal range of at least
+    ///   `heavy-range` items (`[rust] heavy-range`, default 10 000), nests loops at least `heavy-loop-depth`
+    ///   deep (default 2; loops over a literal range of at most 16 items do not count), or calls a hashing,
+    ///   compression, crypto, serialisation or sort function on every iteration;
+    /// - a call that is slow by design (`bcrypt::hash`/`verify`, `argon2`'s `hash_password`/`verify_password`,
+    ///   `scrypt`, `pbkdf2`);
+    /// - a call to a function of the same crate that does any of the above, directly or through its callees
+    ///   (the crate-wide call graph; the chain is shown, with a note at each step).
+    ///
+    /// A short loop (over the headers of a request, a small literal range) and a loop that awaits in its body
+    /// are not reported.
+    ///
+    /// ## Why is this bad?
+    /// An executor runs many tasks on a few worker threads and switches tasks only at `.await`. A loop that
+    /// computes for milliseconds without awaiting holds its worker thread the whole time: every other task on
+    /// that thread waits (latency spikes, timeouts, missed heartbeats); on a current-thread runtime the whole
+    /// program stops.
+    ///
+    /// ## Known problems
+    /// The evidence is syntactic: a nested loop over two tiny collections is reported although it is cheap
+    /// (suppress it), and a single loop over a huge collection doing arithmetic is not. Iterator chains
+    /// (`.iter().map(..).sum()`) are not loops here. Functions called through trait objects or generics are
+    /// not followed by the call graph.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// async fn checksum(data: Vec<u8>) -> u64 {
+    ///     let mut h = 0u64;
+    ///     for round in 0..1_000_000 {
+    ///         h = h.rotate_left(5) ^ u64::from(data[round % data.len()]);
+    ///     }
+    ///     h
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust,ignore
+    /// async fn checksum(data: Vec<u8>) -> u64 {
+    ///     // A short burst: the blocking pool.
+    ///     tokio::task::spawn_blocking(move || compute(&data)).await.unwrap()
+    /// }
+    /// // Real compute: rayon, with the result sent back over a oneshot channel.
+    /// let (tx, rx) = tokio::sync::oneshot::channel();
+    /// rayon::spawn(move || { let _ = tx.send(compute(&data)); });
+    /// let sum = rx.await?;
+    /// ```
+    ///
+    /// ## Runtime evidence
+    /// `#[profile_concurrency]` classifies the async function as CPU-bound (on-CPU time ≈ wall time of its
+    /// polls), with single polls lasting milliseconds; other tasks on the runtime show run-queue wait of the
+    /// same length.
+    pub static META = {
+        code: "CA201",
+        name: "cpu-heavy-in-async",
+        severity: Warning,
+        language: Rust,
+        summary: "CPU-heavy work (a loop that never yields, password hashing, a heavy crate function) on the async executor",
+    };
+}
+
+/// The help every finding of this rule carries.
+pub const HELP: &str = "for a short burst move it into `tokio::task::spawn_blocking`; for real compute run it on \
+                        rayon (`rayon::spawn`) and send the result back over a `tokio::sync::oneshot` channel";
+
+/// The rule.
+pub struct Rule;
+
+fn mark_or_report(cx: &mut Checker<'_>, span: crate::diagnostic::Span, what: &str) {
+    if cx.context().in_async() {
+        cx.report_on_executor(
+            &META,
+            span,
+            format!("{what} runs on the executor's worker thread: no other task runs there until it returns"),
+            HELP,
+        );
+    } else {
+        let (facts, ctx) = cx.facts();
+        facts.on_heavy(ctx, what, span);
+    }
+}
+
+impl RustRule for Rule {
+    fn meta(&self) -> &'static crate::registry::RuleMeta {
+        &META
+    }
+
+    fn hooks(&self) -> Hooks {
+        Hooks::EXPR | Hooks::CALL | Hooks::METHOD_CALL
+    }
+
+    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+        if !matches!(e, Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_)) {
+            return;
+        }
+        let Some(reason) = heavy::loop_evidence(cx, e) else { return };
+        if !cx.context().in_async() {
+            return;
+        }
+        let Some(span) = heavy::loop_header_span(e) else { return };
+        cx.report_on_executor(
+            &META,
+            span,
+            format!(
+                "CPU-heavy loop ({reason}) with no `.await` in its body runs on the executor's worker thread: no \
+                 other task runs there until it ends"
+            ),
+            HELP,
+        );
+    }
+
+    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+        let Some(p) = call.path else { return };
+        if heavy::heavy_by_design(p) {
+            mark_or_report(cx, call.span(), &format!("`{p}` (slow by design)"));
+        } else if heavy::RAYON_FNS.contains(&p) && !cx.context().in_async() {
+            // rayon in async is CA203's finding; in a sync function it is evidence the function is heavy.
+            mark_or_report(cx, call.span(), &format!("rayon parallel work (`{p}`)"));
+        }
+    }
+
+    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+        if heavy::heavy_method_by_design(call.method) && !call.awaited {
+            mark_or_report(cx, call.span(), &format!("`{}` (password hashing, slow by design)", call.method));
+        } else if heavy::RAYON_METHODS.contains(&call.method) && !cx.context().in_async() {
+            mark_or_report(cx, call.span(), &format!("rayon parallel work (`{}`)", call.method));
+        }
+    }
+}

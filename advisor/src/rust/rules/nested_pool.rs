@@ -1,0 +1,165 @@
+//! CA304 `nested-pool`: a thread pool or runtime built inside work that a pool runs (inside a rayon closure,
+//! a nested `install`), or a thread per item whose body runs rayon work.
+
+use syn::Expr;
+
+use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule};
+use crate::declare_rule;
+use crate::rust::context::{FrameKind, OffExecutor};
+use crate::rust::rules::thread_per_item::{self, LoopClass, Spawn};
+
+declare_rule! {
+    /// ## What it does
+    /// Reports pools nested in pool work:
+    /// - a rayon `ThreadPoolBuilder::build`/`build_global`, a tokio `Runtime::new()` or runtime `Builder::build`
+    ///   inside a closure rayon runs (`par_iter().map(|x| …)`, `rayon::join`, `scope`, `install`);
+    /// - `pool.install(..)` inside rayon work (a nested `install`);
+    /// - a thread spawned per item of a loop whose body runs rayon parallel work.
+    ///
+    /// Nested parallel iterators (`par_iter` inside a `par_iter` closure) share rayon's global pool and are
+    /// fine: they are not reported.
+    ///
+    /// ## Why is this bad?
+    /// Each pool sizes itself to the cores. A pool built per work item (or per thread) multiplies the
+    /// threads: N items × cores threads compete for the same cores, and building a pool or runtime costs
+    /// thread creation every time. A nested `install` blocks a worker of the outer pool while the inner pool
+    /// works. Threads per item that each fan out on rayon make the items compete with each other for the one
+    /// global pool while adding their own threads.
+    ///
+    /// ## Known problems
+    /// Only closures passed directly to rayon are seen as rayon work; a pool built in a function that rayon
+    /// work calls is not followed.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// files.par_iter().for_each(|f| {
+    ///     let rt = tokio::runtime::Runtime::new().unwrap();
+    ///     rt.block_on(upload(f));
+    /// });
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust,ignore
+    /// let rt = tokio::runtime::Runtime::new()?; // once, outside
+    /// files.par_iter().for_each(|f| rt.block_on(upload(f)));
+    /// // better: make the I/O async end to end and drop rayon for it.
+    /// ```
+    ///
+    /// ## Runtime evidence
+    /// `#[profile_concurrency]` shows thread counts far above the cores and run-queue wait on the pool's work
+    /// (classified *oversubscribed*).
+    pub static META = {
+        code: "CA304",
+        name: "nested-pool",
+        severity: Warning,
+        language: Rust,
+        summary: "a pool or runtime built inside pool work, a nested `install`, or a thread per item running rayon",
+    };
+}
+
+/// Whether the current code runs in a closure handed to rayon (up to the enclosing function).
+fn in_rayon(cx: &Checker<'_>) -> bool {
+    for f in cx.context().frames().iter().rev() {
+        match f.kind {
+            FrameKind::OffExecutor(OffExecutor::Rayon) => return true,
+            FrameKind::Fn | FrameKind::AsyncFn | FrameKind::OffExecutor(_) => return false,
+            _ => continue,
+        }
+    }
+    false
+}
+
+const HELP: &str = "build the pool or runtime once, outside the parallel work, and share it (or use rayon's global \
+                    pool: nested `par_iter` is fine)";
+
+fn chain_starts_at(cx: &Checker<'_>, mut e: &Expr, pred: &dyn Fn(&str) -> bool) -> bool {
+    for _ in 0..32 {
+        match e {
+            Expr::MethodCall(m) => e = &m.receiver,
+            Expr::Paren(p) => e = &p.expr,
+            Expr::Call(c) => return cx.semantic().resolve_callee(&c.func).is_some_and(|p| pred(&p)),
+            _ => return false,
+        }
+    }
+    false
+}
+
+fn check_spawn(cx: &mut Checker<'_>, spawn: Spawn<'_>) {
+    if !matches!(thread_per_item::spawn_in_loop(cx, spawn.span), Some(LoopClass::Data | LoopClass::Connections)) {
+        return;
+    }
+    let facts = thread_per_item::closure_facts(cx, spawn.closure);
+    let Some(r) = facts.rayon else { return };
+    let d = cx
+        .diagnostic(
+            &META,
+            spawn.span,
+            format!(
+                "a thread is spawned per item and each runs rayon parallel work (`{r}`): the threads compete for \
+                 one pool on top of their own"
+            ),
+        )
+        .with_help("drop the per-item threads and run the items on rayon directly (`items.par_iter()…`)");
+    cx.report(d);
+}
+
+/// The rule.
+pub struct Rule;
+
+impl RustRule for Rule {
+    fn meta(&self) -> &'static crate::registry::RuleMeta {
+        &META
+    }
+
+    fn hooks(&self) -> Hooks {
+        Hooks::EXPR | Hooks::CALL | Hooks::METHOD_CALL
+    }
+
+    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+        thread_per_item::track_loop(cx, e);
+    }
+
+    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+        thread_per_item::track_scope(cx, call);
+        if let Some(s) = thread_per_item::spawn_of_call(call) {
+            check_spawn(cx, s);
+            return;
+        }
+        if call.is("tokio::runtime::Runtime::new") && in_rayon(cx) {
+            let d = cx
+                .diagnostic(&META, call.span(), "a tokio runtime is built inside rayon work: one runtime (and its worker threads) per item")
+                .with_help(HELP);
+            cx.report(d);
+        }
+    }
+
+    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+        if let Some(s) = thread_per_item::spawn_of_method(cx, call) {
+            check_spawn(cx, s);
+            return;
+        }
+        let what = match call.method {
+            "build" | "build_global" | "build_scoped"
+                if call.receiver.is_any(&["rayon::ThreadPoolBuilder", "tokio::runtime::Builder"])
+                    || chain_starts_at(cx, &call.expr.receiver, &|p| {
+                        p.ends_with("ThreadPoolBuilder::new")
+                            || p.ends_with("ThreadPoolBuilder::default")
+                            || p.starts_with("tokio::runtime::Builder::new")
+                    }) =>
+            {
+                "a thread pool or runtime is built inside rayon work: one pool (and its threads) per item"
+            }
+            "install"
+                if call.receiver.starts_with("rayon::")
+                    || matches!(call.expr.args.first(), Some(Expr::Closure(_))) && call.receiver.name().is_none() =>
+            {
+                "a nested `install`: a worker of the outer pool blocks while the inner pool runs the closure"
+            }
+            _ => return,
+        };
+        if in_rayon(cx) {
+            let d = cx.diagnostic(&META, call.span(), what).with_help(HELP);
+            cx.report(d);
+        }
+    }
+}

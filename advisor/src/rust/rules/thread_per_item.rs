@@ -1,0 +1,332 @@
+//! CA301 `thread-per-item`: `std::thread::spawn` (or a scoped or `Builder` spawn) once per item of
+//! data-dependent input, for CPU-heavy work: more CPU-bound threads than cores. Also the loop tracking the
+//! other thread rules share ([`spawn_in_loop`]).
+
+use syn::Expr;
+use syn::visit::Visit;
+
+use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule};
+use crate::declare_rule;
+use crate::diagnostic::Span;
+use crate::rust::callgraph::{Deferred, Want};
+use crate::rust::heavy::{self, BodyFacts};
+use crate::rust::semantic::SemanticModel;
+
+declare_rule! {
+    /// ## What it does
+    /// Reports a thread spawned on every iteration of a loop over data-dependent or unbounded input (a
+    /// collection's items, `lines()`, `while let Some(job) = rx.recv()`, `loop { … }`, `0..items.len()`, a
+    /// literal range longer than `max-pool-threads`) when the thread's closure is CPU-heavy: a heavy loop,
+    /// hashing per iteration, rayon work, or a call to a crate-local CPU-heavy function (crate-wide call
+    /// graph). `std::thread::spawn`, `thread::Builder::spawn` and scoped threads (`s.spawn` in
+    /// `std::thread::scope`) count.
+    ///
+    /// Not reported: loops over chunks (`data.chunks(len / cores)`: the fix), over a literal range of at most
+    /// `max-pool-threads`, over `0..n` where `n` is not a collection's length, and threads whose work is not
+    /// CPU-heavy by evidence (I/O-bound thread-per-connection is `thread-per-connection`'s advice).
+    ///
+    /// ## Why is this bad?
+    /// Rust has no GIL: CPU-bound threads run in parallel only up to the number of cores. One thread per item
+    /// runs as many CPU-bound threads as there are items; beyond the cores they only time-slice, each costs a
+    /// stack (2 MiB reserved by default) and a kernel thread, and a large input exhausts memory or the thread
+    /// limit (`spawn` panics, `Builder::spawn` errors).
+    ///
+    /// ## Known problems
+    /// Whether the closure is CPU-heavy is judged from syntax and from the crate's own functions; a closure
+    /// calling heavy code in another crate is not reported. A loop known to have few items (a fixed list of
+    /// shards) is reported when its work is heavy; suppress it.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// let handles: Vec<_> = files.into_iter().map(|f| f).collect::<Vec<_>>();
+    /// for file in files {
+    ///     handles.push(std::thread::spawn(move || hash_file(&file)));
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust,ignore
+    /// let results: Vec<_> = files.par_iter().map(|f| hash_file(f)).collect();
+    /// // or scoped threads over one chunk per core:
+    /// let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    /// std::thread::scope(|s| {
+    ///     for chunk in files.chunks(files.len().div_ceil(cores)) {
+    ///         s.spawn(move || chunk.iter().map(hash_file).collect::<Vec<_>>());
+    ///     }
+    /// });
+    /// ```
+    ///
+    /// ## Runtime evidence
+    /// `#[profile_concurrency]` classifies the spawned work as *oversubscribed*: CPU-bound with run-queue
+    /// wait growing with the number of threads, and recommends a pool of `available_parallelism()` threads.
+    pub static META = {
+        code: "CA301",
+        name: "thread-per-item",
+        severity: Warning,
+        language: Rust,
+        summary: "a CPU-heavy thread spawned per item of unbounded input: more CPU-bound threads than cores",
+    };
+}
+
+/// What a loop iterates, as far as the thread rules care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoopClass {
+    /// A bounded number of iterations: a small literal range, chunks, `0..n_workers`.
+    Bounded,
+    /// One iteration per item of data-dependent or unbounded input.
+    Data,
+    /// One iteration per accepted connection (`incoming()`, `accept()`).
+    Connections,
+}
+
+#[derive(Default)]
+struct Loops {
+    /// Loops seen, (address, whole span, class); pruned as the visit moves past them.
+    open: Vec<(usize, Span, LoopClass)>,
+    /// Names bound to a `std::thread::scope` closure's scope parameter.
+    scope_params: Vec<String>,
+}
+
+fn chain_has(e: &Expr, pred: &dyn Fn(&str) -> bool) -> bool {
+    let mut e = e;
+    for _ in 0..32 {
+        match e {
+            Expr::MethodCall(m) => {
+                if pred(&m.method.to_string()) {
+                    return true;
+                }
+                e = &m.receiver;
+            }
+            Expr::Paren(p) => e = &p.expr,
+            Expr::Reference(r) => e = &r.expr,
+            Expr::Try(t) => e = &t.expr,
+            _ => return false,
+        }
+    }
+    false
+}
+
+struct FindMethod<'a> {
+    names: &'a [&'a str],
+    found: bool,
+    level: u32,
+}
+
+impl<'ast> Visit<'ast> for FindMethod<'_> {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        if self.found || self.level >= heavy::MAX_NESTING {
+            return;
+        }
+        self.level += 1;
+        syn::visit::visit_expr(self, e);
+        self.level -= 1;
+    }
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if self.names.iter().any(|n| m.method == n) {
+            self.found = true;
+        }
+        if !self.found {
+            syn::visit::visit_expr_method_call(self, m);
+        }
+    }
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+fn calls_method(e: &Expr, names: &[&str]) -> bool {
+    let mut f = FindMethod { names, found: false, level: 0 };
+    f.visit_expr(e);
+    f.found
+}
+
+fn block_calls_method(b: &syn::Block, names: &[&str]) -> bool {
+    let mut f = FindMethod { names, found: false, level: 0 };
+    f.visit_block(b);
+    f.found
+}
+
+fn classify_iter(e: &Expr) -> LoopClass {
+    if heavy::literal_range_len(e).is_some() {
+        // A literal count is not data-dependent (a literal pool size is `oversized-pool`'s business).
+        return LoopClass::Bounded;
+    }
+    let stripped = crate::rust::rules::strip_wrappers(e);
+    if let Expr::Range(r) = stripped {
+        let len_bound = r.end.as_deref().is_some_and(|end| calls_method(end, &["len", "count"]));
+        return if len_bound { LoopClass::Data } else { LoopClass::Bounded };
+    }
+    if chain_has(stripped, &|m| m.contains("chunks") || m == "take") {
+        return LoopClass::Bounded;
+    }
+    if chain_has(stripped, &|m| m == "incoming") {
+        return LoopClass::Connections;
+    }
+    LoopClass::Data
+}
+
+/// Records a loop for the thread rules (idempotent: several rules call it for the same loop).
+pub fn track_loop(cx: &mut Checker<'_>, e: &Expr) {
+    let class = match e {
+        Expr::ForLoop(f) => classify_iter(&f.expr),
+        Expr::While(w) => {
+            if calls_method(&w.cond, &["accept", "incoming"]) {
+                LoopClass::Connections
+            } else {
+                LoopClass::Data
+            }
+        }
+        Expr::Loop(l) => {
+            if block_calls_method(&l.body, &["accept"]) { LoopClass::Connections } else { LoopClass::Data }
+        }
+        _ => return,
+    };
+    let key = std::ptr::from_ref(e) as usize;
+    let span = {
+        use syn::spanned::Spanned;
+        Span::from_pm2(e.span())
+    };
+    let st = cx.state::<Loops>();
+    if st.open.iter().any(|(k, _, _)| *k == key) {
+        return;
+    }
+    st.open.retain(|(_, s, _)| s.end > span.start);
+    st.open.push((key, span, class));
+}
+
+/// Records the scope parameter of `std::thread::scope(|s| …)` so `s.spawn(..)` is known to spawn a thread.
+pub fn track_scope(cx: &mut Checker<'_>, call: &CallSite<'_>) {
+    if !call.is("std::thread::scope") {
+        return;
+    }
+    if let Some(Expr::Closure(c)) = call.expr.args.first()
+        && let Some(syn::Pat::Ident(p)) = c.inputs.first()
+    {
+        let name = p.ident.to_string();
+        let st = cx.state::<Loops>();
+        if !st.scope_params.contains(&name) {
+            st.scope_params.push(name);
+        }
+    }
+}
+
+/// A thread spawn found at a call: its closure and the span to report.
+pub struct Spawn<'a> {
+    /// The closure run on the new thread.
+    pub closure: &'a syn::ExprClosure,
+    /// The span of the spawn call.
+    pub span: Span,
+}
+
+fn first_closure(args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>) -> Option<&syn::ExprClosure> {
+    args.iter().find_map(|a| match a {
+        Expr::Closure(c) => Some(c),
+        Expr::Paren(p) => match &*p.expr {
+            Expr::Closure(c) => Some(c),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// The spawn of an OS thread a call is, if it is one: `std::thread::spawn(closure)`.
+pub fn spawn_of_call<'a>(call: &CallSite<'a>) -> Option<Spawn<'a>> {
+    if !call.is("std::thread::spawn") {
+        return None;
+    }
+    Some(Spawn { closure: first_closure(&call.expr.args)?, span: call.span() })
+}
+
+/// The spawn of an OS thread a method call is: `Builder::new()…spawn(closure)`, `s.spawn(closure)` in a
+/// `std::thread::scope`.
+pub fn spawn_of_method<'a>(cx: &mut Checker<'_>, call: &MethodCallSite<'a>) -> Option<Spawn<'a>> {
+    if !matches!(call.method, "spawn" | "spawn_scoped") {
+        return None;
+    }
+    let builder = call.receiver.is_any(&["std::thread::Builder", "std::thread::Scope"])
+        || receiver_chain_calls(cx.semantic(), &call.expr.receiver, "std::thread::Builder::new");
+    let scoped = match crate::rust::rules::strip_wrappers(&call.expr.receiver) {
+        Expr::Path(p) => p.path.get_ident().is_some_and(|id| cx.state::<Loops>().scope_params.contains(&id.to_string())),
+        _ => false,
+    };
+    if !(builder || scoped) {
+        return None;
+    }
+    Some(Spawn { closure: first_closure(&call.expr.args)?, span: call.span() })
+}
+
+fn receiver_chain_calls(sem: &SemanticModel, mut e: &Expr, path: &str) -> bool {
+    for _ in 0..32 {
+        match e {
+            Expr::MethodCall(m) => e = &m.receiver,
+            Expr::Try(t) => e = &t.expr,
+            Expr::Paren(p) => e = &p.expr,
+            Expr::Call(c) => return sem.resolve_callee(&c.func).is_some_and(|p| p == path),
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// The class of the innermost loop enclosing `at` (in the current function), if any.
+pub fn spawn_in_loop(cx: &mut Checker<'_>, at: Span) -> Option<LoopClass> {
+    let st = cx.state::<Loops>();
+    st.open.retain(|(_, s, _)| s.end > at.start);
+    st.open.iter().rev().find(|(_, s, _)| s.start <= at.start && at.end <= s.end).map(|(_, _, c)| *c)
+}
+
+/// What the closure's body shows.
+pub fn closure_facts(cx: &Checker<'_>, c: &syn::ExprClosure) -> BodyFacts {
+    heavy::body_facts(cx.semantic(), &c.body)
+}
+
+fn check(cx: &mut Checker<'_>, spawn: Spawn<'_>) {
+    if !matches!(spawn_in_loop(cx, spawn.span), Some(LoopClass::Data | LoopClass::Connections)) {
+        return;
+    }
+    let facts = closure_facts(cx, spawn.closure);
+    let help = "run the items on a pool sized to the cores: `items.par_iter().for_each(..)` (rayon), or \
+                `std::thread::scope` with one thread per chunk of `available_parallelism()` chunks";
+    let reason = facts.heavy_reason_per_item(&cx.settings().rust);
+    let message = |why: &str| {
+        format!("a thread is spawned for every item of the loop and its work is CPU-heavy ({why}): more CPU-bound threads than cores")
+    };
+    if let Some(r) = reason {
+        let d = cx.diagnostic(&META, spawn.span, message(&r)).with_help(help);
+        cx.report(d);
+    } else if !facts.crate_calls.is_empty() {
+        let d = cx.diagnostic(&META, spawn.span, message("it calls a CPU-heavy function of this crate")).with_help(help);
+        let (f, _) = cx.facts();
+        f.defer(Deferred { callees: facts.crate_calls, want: Want::Heavy, diagnostic: d });
+    }
+}
+
+/// The rule.
+pub struct Rule;
+
+impl RustRule for Rule {
+    fn meta(&self) -> &'static crate::registry::RuleMeta {
+        &META
+    }
+
+    fn hooks(&self) -> Hooks {
+        Hooks::EXPR | Hooks::CALL | Hooks::METHOD_CALL
+    }
+
+    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+        track_loop(cx, e);
+        // Fills the call-graph summaries (CPU-heavy functions) that deferred findings wait for.
+        let _ = heavy::loop_evidence(cx, e);
+    }
+
+    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+        track_scope(cx, call);
+        if let Some(s) = spawn_of_call(call) {
+            check(cx, s);
+        }
+    }
+
+    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+        if let Some(s) = spawn_of_method(cx, call) {
+            check(cx, s);
+        }
+    }
+}
