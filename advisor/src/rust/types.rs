@@ -32,33 +32,34 @@ pub fn prelude(name: &str) -> Option<&'static str> {
     })
 }
 
-/// Members of modules commonly glob-imported, so `use std::thread::*; sleep(d)` resolves.
+/// The free functions of `std::fs`: each is a member of `use std::fs::*`, and each does blocking file I/O (CA102
+/// reads this same list).
+pub const STD_FS_FNS: &[&str] = &[
+    "read",
+    "read_to_string",
+    "write",
+    "read_dir",
+    "metadata",
+    "symlink_metadata",
+    "copy",
+    "rename",
+    "remove_file",
+    "remove_dir",
+    "remove_dir_all",
+    "create_dir",
+    "create_dir_all",
+    "canonicalize",
+    "read_link",
+    "hard_link",
+    "set_permissions",
+    "exists",
+];
+
+/// Members of modules commonly glob-imported, so `use std::thread::*; sleep(d)` resolves. `std::fs`'s free
+/// functions are [`STD_FS_FNS`].
 const GLOB_MEMBERS: &[(&str, &[&str])] = &[
     ("std::thread", &["sleep", "spawn", "scope", "park", "park_timeout", "yield_now", "JoinHandle", "Builder"]),
-    (
-        "std::fs",
-        &[
-            "File",
-            "OpenOptions",
-            "read",
-            "read_to_string",
-            "write",
-            "read_dir",
-            "metadata",
-            "copy",
-            "rename",
-            "remove_file",
-            "remove_dir",
-            "remove_dir_all",
-            "create_dir",
-            "create_dir_all",
-            "canonicalize",
-            "read_link",
-            "hard_link",
-            "symlink_metadata",
-            "set_permissions",
-        ],
-    ),
+    ("std::fs", &["File", "OpenOptions"]),
     ("std::net", &["TcpStream", "TcpListener", "UdpSocket", "ToSocketAddrs"]),
     ("std::process", &["Command", "Child", "Stdio"]),
     ("std::sync::mpsc", &["channel", "sync_channel", "Sender", "SyncSender", "Receiver"]),
@@ -77,6 +78,7 @@ const GLOB_MEMBERS: &[(&str, &[&str])] = &[
 /// Whether `module::*` is known to bring `name` into scope.
 pub fn glob_member(module: &str, name: &str) -> bool {
     GLOB_MEMBERS.iter().any(|(m, names)| *m == module && names.contains(&name))
+        || (module == "std::fs" && STD_FS_FNS.contains(&name))
 }
 
 /// Lock guards and `RefCell` borrows: method calls auto-deref through them.

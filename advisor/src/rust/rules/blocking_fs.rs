@@ -4,6 +4,7 @@ use syn::Expr;
 
 use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, strip_wrappers};
 use crate::declare_rule;
+use crate::rust::types::STD_FS_FNS;
 
 declare_rule! {
     /// ## What it does
@@ -54,26 +55,6 @@ declare_rule! {
     };
 }
 
-const FS_FNS: &[&str] = &[
-    "read",
-    "read_to_string",
-    "write",
-    "read_dir",
-    "metadata",
-    "symlink_metadata",
-    "copy",
-    "rename",
-    "remove_file",
-    "remove_dir",
-    "remove_dir_all",
-    "create_dir",
-    "create_dir_all",
-    "canonicalize",
-    "read_link",
-    "hard_link",
-    "set_permissions",
-    "exists",
-];
 
 const FILE_CTORS: &[&str] = &["std::fs::File::open", "std::fs::File::create", "std::fs::File::create_new"];
 
@@ -102,7 +83,7 @@ const PATH_METHODS: &[&str] =
 
 /// Whether `path` is a blocking `std::fs` function or file constructor.
 fn is_fs_call(path: &str) -> bool {
-    FILE_CTORS.contains(&path) || path.strip_prefix("std::fs::").is_some_and(|f| FS_FNS.contains(&f))
+    FILE_CTORS.contains(&path) || path.strip_prefix("std::fs::").is_some_and(|f| STD_FS_FNS.contains(&f))
 }
 
 /// Whether `e` (a receiver, wrappers stripped) is itself a reported call, so the chain is reported once.
