@@ -312,6 +312,41 @@ struct WordIndex {
     automaton: aho_corasick::AhoCorasick,
     /// Each pattern's word.
     words: Vec<&'static str>,
+    /// For each pattern, the patterns it contains (itself included): a match of one is a match of those too.
+    contains: Vec<Vec<usize>>,
+}
+
+impl WordIndex {
+    fn new(mut words: Vec<&'static str>) -> Self {
+        words.sort_unstable();
+        words.dedup();
+        let contains: Vec<Vec<usize>> =
+            words.iter().map(|w| (0..words.len()).filter(|&j| w.contains(words[j])).collect()).collect();
+        // Leftmost-longest matching reports no two overlapping matches. That loses nothing when every overlap
+        // between two words is a containment (covered by `contains`); otherwise (a suffix of one word begins
+        // another) the automaton must report every match.
+        let overlap = words.iter().any(|a| {
+            words.iter().any(|b| {
+                a != b && !a.contains(b) && !b.contains(a) && (1..a.len().min(b.len())).any(|k| a.ends_with(&b[..k]))
+            })
+        });
+        let kind = if overlap { aho_corasick::MatchKind::Standard } else { aho_corasick::MatchKind::LeftmostLongest };
+        let automaton = aho_corasick::AhoCorasick::builder()
+            .match_kind(kind)
+            .build(&words)
+            .expect("a few short literal words always compile");
+        WordIndex { automaton, words, contains }
+    }
+
+    /// Every match in `text`: its start and pattern.
+    fn matches<'t>(&'t self, text: &'t str) -> Box<dyn Iterator<Item = (usize, usize)> + 't> {
+        let m = |m: aho_corasick::Match| (m.start(), m.pattern().as_usize());
+        if self.automaton.match_kind() == aho_corasick::MatchKind::Standard {
+            Box::new(self.automaton.find_overlapping_iter(text).map(m))
+        } else {
+            Box::new(self.automaton.find_iter(text).map(m))
+        }
+    }
 }
 
 /// The word index of `rules` (cached by the list's address: the registered list, and the few lists tests use).
@@ -323,14 +358,7 @@ fn word_index(rules: &[&'static dyn RustRule]) -> std::sync::Arc<WordIndex> {
     if let Some((_, _, w)) = cache.iter().find(|(a, n, _)| (*a, *n) == key) {
         return w.clone();
     }
-    let mut words: Vec<&'static str> = rules.iter().flat_map(|r| r.prefilter().iter().copied()).collect();
-    words.sort_unstable();
-    words.dedup();
-    let automaton = aho_corasick::AhoCorasick::builder()
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build(&words)
-        .expect("a few short literal words always compile");
-    let index = Arc::new(WordIndex { automaton, words });
+    let index = Arc::new(WordIndex::new(rules.iter().flat_map(|r| r.prefilter().iter().copied()).collect()));
     cache.push((key.0, key.1, index.clone()));
     index
 }
@@ -348,22 +376,20 @@ impl Dispatch {
         // Which rules (by position in `rules`) have each word, then one pass over the text.
         let enabled: Vec<&'static dyn RustRule> =
             rules.iter().copied().filter(|r| settings.is_enabled(r.meta())).take(RuleSet::BITS as usize).collect();
-        let by_word: Vec<RuleSet> = index
-            .words
-            .iter()
-            .map(|w| {
-                enabled.iter().enumerate().filter(|(_, r)| r.prefilter().contains(w)).fold(0, |m, (i, _)| m | 1 << i)
-            })
-            .collect();
+        let with_word = |w: &str| {
+            enabled.iter().enumerate().filter(|(_, r)| r.prefilter().contains(&w)).fold(0, |m, (i, _)| m | 1 << i)
+        };
+        let by_word: Vec<RuleSet> =
+            index.contains.iter().map(|inner| inner.iter().fold(0, |m, &j| m | with_word(index.words[j]))).collect();
         let mut words = Vec::new();
         let mut present: RuleSet = 0;
         if by_word.iter().any(|&m| m != 0) {
-            for m in index.automaton.find_overlapping_iter(source) {
-                let rules = by_word[m.pattern().as_usize()];
+            for (at, pattern) in index.matches(source) {
+                let rules = by_word[pattern];
                 if rules != 0 {
                     present |= rules;
                     // Offsets above 4 GiB cannot occur: such a file is not read.
-                    words.push((u32::try_from(m.start()).unwrap_or(u32::MAX), rules));
+                    words.push((u32::try_from(at).unwrap_or(u32::MAX), rules));
                 }
             }
         }
@@ -476,6 +502,30 @@ rust_rules! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_index_finds_every_word_with_or_without_overlapping_matches() {
+        // Contained words only: one leftmost-longest pass; `spawn_blocking` counts as `spawn` too.
+        let index = WordIndex::new(vec!["spawn", "spawn_blocking", "lock(", "async"]);
+        assert_eq!(index.automaton.match_kind(), aho_corasick::MatchKind::LeftmostLongest);
+        let found = |index: &WordIndex, text: &str| {
+            let mut w: Vec<&str> =
+                index.matches(text).flat_map(|(_, p)| index.contains[p].iter().map(|&j| index.words[j])).collect();
+            w.sort_unstable();
+            w.dedup();
+            w
+        };
+        assert_eq!(found(&index, "x.spawn_blocking(|| m.lock())"), vec!["lock(", "spawn", "spawn_blocking"]);
+        // `unblock` ends where `block_in_place` begins: every match must be reported.
+        let index = WordIndex::new(vec!["unblock", "block_in_place"]);
+        assert_eq!(index.automaton.match_kind(), aho_corasick::MatchKind::Standard);
+        assert_eq!(found(&index, "unblock_in_place"), vec!["block_in_place", "unblock"]);
+        // The registered rules' words.
+        let all = WordIndex::new(IMPLS.iter().flat_map(|r| r.prefilter().iter().copied()).collect());
+        for w in &all.words {
+            assert!(found(&all, &format!("x {w} y")).contains(w), "{w}");
+        }
+    }
 
     #[test]
     fn rules_and_impls_agree() {
