@@ -92,8 +92,10 @@ pub fn render(r: &ExternalReport) -> String {
         "{:>7} {:>7}  {:<16} {:>6} {:>5} {:>5} {:>5} {:>8}  {:<26} {:>7} {:>7}  VERDICT",
         "PID", "TID", "NAME", "WALL s", "CORES", "CPU%", "RUNQ%", "BLOCKED%", "BLOCKED BY KIND (%)", "VOL/s", "INVOL/s"
     );
+    // Processes seen for less than 0.1 s (shell subshells such as a version manager's shim forks, `$(…)`
+    // helpers) are summarised in one line below the table; the command's own process is always a row.
     let short = |p: &&super::model::ProcessReport| {
-        p.verdict == super::model::Verdict::Insufficient && p.shares.wall_s < 0.1 && r.processes.len() > 8
+        p.verdict == super::model::Verdict::Insufficient && p.shares.wall_s < 0.1 && p.pid != r.root_pid
     };
     for p in r.processes.iter().filter(|p| !short(p)) {
         row(&mut o, &p.pid.to_string(), "", &truncate(&p.name, 16), &p.shares, p.verdict.as_str());
@@ -111,9 +113,10 @@ pub fn render(r: &ExternalReport) -> String {
         names.dedup();
         let _ = writeln!(
             o,
-            "{:>7}          + {} short-lived processes ({}), each seen < 0.1 s; in the totals, not in the table",
+            "{:>7}          + {} short-lived process{} ({}), each seen < 0.1 s; in the totals, not in the table",
             "",
             hidden.len(),
+            if hidden.len() == 1 { "" } else { "es" },
             truncate(&names.join(", "), 60)
         );
     }
@@ -271,6 +274,25 @@ mod tests {
         // The HTML table says the same.
         let page = super::super::html::render(&r);
         assert!(page.contains("<td>2.00</td><td>0.45</td><td>15</td><td>5</td><td>80</td><td>80</td>"), "{page}");
+    }
+
+    #[test]
+    fn short_lived_helper_processes_are_one_line() {
+        let mut r = three_thread_report();
+        for pid in [21, 22, 23] {
+            let mut p = r.processes[0].clone();
+            (p.pid, p.name, p.verdict, p.threads) = (pid, "bash".into(), Verdict::Insufficient, Vec::new());
+            p.shares = process_shares(0.02, &[&shares_of(0.02, 0.0, 0.0, BlockedByKind::default(), 1, 0)]);
+            r.processes.push(p);
+        }
+        let out = render(&r);
+        assert!(!out.lines().any(|l| l.trim_start().starts_with("21 ")), "{out}");
+        assert!(out.contains("+ 3 short-lived processes (bash), each seen < 0.1 s"), "{out}");
+        // The command's own process stays a row however short.
+        r.root_pid = 21;
+        let out = render(&r);
+        assert!(out.lines().any(|l| l.trim_start().starts_with("21 ")), "{out}");
+        assert!(out.contains("+ 2 short-lived processes (bash)"), "{out}");
     }
 
     #[test]
