@@ -12,7 +12,8 @@
 # register-only integer mixing, ITERS calibrated once to about SECONDS of CPU per thread, and prints its own
 # wall time (first to last instruction) and its own CPU time (getrusage: user + sys, all threads). Each run is
 # measured from outside as well (wait4: wall time and the CPU of everything the run spawned), so a profiled
-# run gives the profiler process's own CPU = (CPU of the whole run) − (CPU of the workload).
+# run gives the profiler process's own CPU = (CPU of the whole run) − (CPU of the workload from its `main` on;
+# the launcher and exec before `main`, about a millisecond, are counted as the profiler's, erring high).
 #
 # Two scenarios, each as PAIRS interleaved plain/profiled pairs (order alternating, ABBA, so drift cancels):
 #   all cores busy   THREADS = cores: the sampler competes with the program for CPU; every cycle it takes is
