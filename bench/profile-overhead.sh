@@ -5,15 +5,16 @@
 # Usage: bench/profile-overhead.sh [PAIRS] [SECONDS_OF_CPU_PER_THREAD] [BUDGET_SECONDS]
 #        (defaults 16, 1.0, 150; the script stops adding pairs when a scenario's share of the budget is used up)
 #        PROFILE_ARGS="--no-perf" (or "--rate 50", …) adds options to the profiled runs; default: none, i.e. the
-#        default rate with perf counters.
+#        default rate with perf counters. CONTROL=1 runs the plain command on both sides (an A/A check: the ratios
+#        it prints are the harness's noise floor on this machine at this load).
 #
 # The workload is a fixed amount of work, not a fixed time: a small compiled program (bench/overhead-spin.rs,
 # built with the toolchain's rustc into a temporary directory) runs THREADS threads of ITERS rounds of
 # register-only integer mixing, ITERS calibrated once to about SECONDS of CPU per thread, and prints its own
 # wall time (first to last instruction) and its own CPU time (getrusage: user + sys, all threads). Each run is
 # measured from outside as well (wait4: wall time and the CPU of everything the run spawned), so a profiled
-# run gives the profiler process's own CPU = (CPU of the whole run) − (CPU of the workload from its `main` on;
-# the launcher and exec before `main`, about a millisecond, are counted as the profiler's, erring high).
+# run gives the profiler process's own CPU = (CPU of the whole run) − (CPU of the workload from its `main` on)
+# − (the median of the same difference in plain runs: exec, loader and exit, about a millisecond).
 #
 # Two scenarios, each as PAIRS interleaved plain/profiled pairs (order alternating, ABBA, so drift cancels):
 #   all cores busy   THREADS = cores: the sampler competes with the program for CPU; every cycle it takes is
@@ -43,6 +44,7 @@ import os, re, statistics, subprocess, sys, time
 
 bin_, tmp, pairs, work, budget = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
 extra = os.environ.get("PROFILE_ARGS", "").split()
+control = os.environ.get("CONTROL") == "1"
 spin = os.path.join(tmp, "spin")
 cores = os.cpu_count() or 1
 summary = os.path.join(tmp, "summary.txt")
@@ -86,12 +88,14 @@ def scenario(name, threads, deadline):
     while k < pairs and (k < 5 or time.monotonic() < deadline):
         a = [spin, str(threads), str(iters)]
         b = [bin_, "profile", "-q", "-o", summary, *extra, "--", spin, str(threads), str(iters)]
+        if control:
+            b = a
         for which in ((0, 1) if k % 2 == 0 else (1, 0)):
             if which == 0:
                 plain.append(run(a))
             else:
                 prof.append(run(b))
-                m = re.search(r"Sampler: \d+ ticks at ([\d.]+) Hz, ([\d.]+) CPU s \([\d.]+% of one core, (\d+) µs per tick\)",
+                m = None if control else re.search(r"Sampler: \d+ ticks at ([\d.]+) Hz, ([\d.]+) CPU s \([\d.]+% of one core, (\d+) µs per tick\)",
                               open(summary, encoding="utf-8").read())
                 if m:
                     rate = m.group(1)
@@ -101,7 +105,9 @@ def scenario(name, threads, deadline):
     r_cpu = [b[3] / a[3] for a, b in zip(plain, prof)]
     r_wall = [b[2] / a[2] for a, b in zip(plain, prof)]
     r_e2e = [b[0] / a[0] for a, b in zip(plain, prof)]
-    own_cpu = sum(b[1] - b[3] for b in prof)
+    # What a plain run costs outside the workload's `main` (exec, loader, exit) is not the profiler's.
+    base = statistics.median(a[1] - a[3] for a in plain)
+    own_cpu = max(0.0, sum(b[1] - b[3] - base for b in prof))
     own_wall = sum(b[0] for b in prof)
     share = own_cpu / own_wall  # of one core
     print(f"\n{name}: {threads} thread(s) × {iters} iterations (≈ {work:.2f} CPU s each) on {cores} cores, "
@@ -129,10 +135,12 @@ def scenario(name, threads, deadline):
           f"{share * 100:.2f}% of one core; of which the sampling loop {steady * 100:.2f}% of one core "
           f"(median {statistics.median(tick_us) if tick_us else float('nan'):.0f} µs a tick) and "
           f"{fixed * 1000:.1f} ms once per run (start, perf counters, analysis, report)")
-    return share, statistics.median(r_cpu), statistics.median(r_wall)
+    return share, statistics.median(r_cpu), statistics.median(r_wall), rate
 
 
 start = time.monotonic()
+if control:
+    print("CONTROL=1: an A/A check, both sides of every pair run the plain workload (\"profiled\" below is plain)")
 print(f"conc-advisor profile{' ' + ' '.join(extra) if extra else ''} overhead — load average at start {load()} "
       f"on {cores} cores")
 results = {}
@@ -141,18 +149,19 @@ for i, (name, threads) in enumerate(scen):
     share_of_rest = (budget - (time.monotonic() - start)) / (len(scen) - i)
     results[name] = scenario(name, threads, time.monotonic() + share_of_rest)
 print(f"\nload average at end {load()}; took {time.monotonic() - start:.0f} s")
-share, cpu_r, wall_r = results["all cores busy"]
+share, cpu_r, wall_r, rate = results["all cores busy"]
+at = f"at {rate or '?'} Hz" + (" with " + " ".join(extra) if extra else " (the default rate)")
 def verdict(x):
     return "meets the target ≤ 1.02" if x <= 1.02 else "MISSES the target ≤ 1.02"
 
 
-print(f"\nSLOWDOWN at the default rate, all {cores} cores busy (no idle core: every cycle the profiler takes is "
+print(f"\nSLOWDOWN {at}, all {cores} cores busy (no idle core: every cycle the profiler takes is "
       f"taken from the program): the profiler process used {share * 100:.2f}% of one core = {share / cores * 100:.2f}% "
       f"of the machine → ratio {1 + share / cores:.4f}, {verdict(1 + share / cores)} (at worst "
       f"{1 + share:.4f} if all of it came out of one critical thread); measured directly: median workload wall ratio "
       f"{wall_r:.4f} (noisy on a shared machine), CPU ratio {cpu_r:.4f}")
 if "an idle core" in results:
-    share2, cpu2, wall2 = results["an idle core"]
-    print(f"SLOWDOWN at the default rate, with an idle core (the profiler's {share2 * 100:.2f}% of a core runs beside "
+    share2, cpu2, wall2, _ = results["an idle core"]
+    print(f"SLOWDOWN {at}, with an idle core (the profiler's {share2 * 100:.2f}% of a core runs beside "
           f"the program): median workload CPU ratio {cpu2:.4f}, {verdict(cpu2)}; wall ratio {wall2:.4f}")
 PY
