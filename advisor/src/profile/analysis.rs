@@ -69,13 +69,17 @@ impl Default for Thresholds {
     }
 }
 
-fn shares_of(wall_s: f64, cpu_s: f64, runq_s: f64, blocked: BlockedByKind, vol: u64, invol: u64) -> Shares {
+/// A thread's shares: blocked time is what is left of `wall_s` after CPU and run-queue; percentages and rates are
+/// of `wall_s`.
+pub fn shares_of(wall_s: f64, cpu_s: f64, runq_s: f64, blocked: BlockedByKind, vol: u64, invol: u64) -> Shares {
     // Below a millisecond of observation, shares and rates would be noise (or infinite): report them as zero.
     let wall = if wall_s < 1e-3 { f64::INFINITY } else { wall_s };
     let blocked_s = (wall_s - cpu_s - runq_s).max(0.0);
     Shares {
         wall_s,
+        thread_s: wall_s,
         cpu_s,
+        cores: cpu_s / wall,
         runq_s,
         blocked_s,
         blocked_by_kind: blocked,
@@ -86,6 +90,40 @@ fn shares_of(wall_s: f64, cpu_s: f64, runq_s: f64, blocked: BlockedByKind, vol: 
         involuntary_switches: invol,
         voluntary_per_s: vol as f64 / wall,
         involuntary_per_s: invol as f64 / wall,
+    }
+}
+
+/// A process's shares from its threads' and its lifetime (`span_s`): seconds and switches summed over the
+/// threads; percentages are shares of the threads' summed time (so they stay within 100 % and add up like a
+/// thread's), `cores` is CPU seconds per second of the lifetime (two busy threads: 2.0), rates are per second
+/// of the lifetime.
+pub fn process_shares(span_s: f64, threads: &[&Shares]) -> Shares {
+    let mut blocked_by_kind = BlockedByKind::default();
+    for t in threads {
+        blocked_by_kind.add(&t.blocked_by_kind);
+    }
+    let sum = |f: fn(&Shares) -> f64| threads.iter().map(|t| f(t)).sum::<f64>();
+    let (thread_s, cpu_s, runq_s, blocked_s) =
+        (sum(|t| t.wall_s), sum(|t| t.cpu_s), sum(|t| t.runq_s), sum(|t| t.blocked_s));
+    let vol: u64 = threads.iter().map(|t| t.voluntary_switches).sum();
+    let invol: u64 = threads.iter().map(|t| t.involuntary_switches).sum();
+    let tt = if thread_s < 1e-3 { f64::INFINITY } else { thread_s };
+    let span = if span_s < 1e-3 { f64::INFINITY } else { span_s };
+    Shares {
+        wall_s: span_s,
+        thread_s,
+        cpu_s,
+        cores: cpu_s / span,
+        runq_s,
+        blocked_s,
+        blocked_by_kind,
+        on_cpu_pct: 100.0 * cpu_s / tt,
+        runq_pct: 100.0 * runq_s / tt,
+        blocked_pct: 100.0 * blocked_s / tt,
+        voluntary_switches: vol,
+        involuntary_switches: invol,
+        voluntary_per_s: vol as f64 / span,
+        involuntary_per_s: invol as f64 / span,
     }
 }
 
@@ -207,17 +245,9 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
     for p in s.procs.values() {
         let runtime = runtime_of(&p.name, &p.cmdline);
         let mut threads = Vec::new();
-        let (mut cpu, mut runq, mut vol, mut invol, mut wall_sum) = (0.0, 0.0, 0, 0, 0.0);
-        let mut blocked = BlockedByKind::default();
         for key in &p.threads {
             let Some(t) = s.thread(key) else { continue };
             let sh = thread_shares(t);
-            cpu += sh.cpu_s;
-            runq += sh.runq_s;
-            wall_sum += sh.wall_s;
-            blocked.add(&sh.blocked_by_kind);
-            vol += sh.voluntary_switches;
-            invol += sh.involuntary_switches;
             let c = refine(classify::classify(&timing_of(&sh), &th.shared), &sh, th);
             let mut e = Entry::new(
                 format!("{}/{} {}", p.pid, t.tid, t.name),
@@ -245,19 +275,15 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
         let first = threads.iter().map(|t| t.first_seen_s).fold(p.first_seen_s, f64::min);
         let last = threads.iter().map(|t| t.last_seen_s).fold(p.last_seen_s, f64::max);
         let span = (last - first).max(0.0);
-        let mut shares = shares_of(span, cpu, runq, blocked, vol, invol);
-        // A process's blocked time is the sum of its threads' (it can exceed its wall time).
-        let b = &shares.blocked_by_kind;
-        shares.blocked_s = b.lock + b.io + b.disk + b.sleep + b.child + b.other;
-        shares.blocked_pct = 100.0 * shares.blocked_s / span.max(1e-9);
+        let shares = process_shares(span, &threads.iter().map(|t| &t.shares).collect::<Vec<_>>());
         // The process as a group for the shared classifier: wall summed over threads, span its lifetime.
         let group = Timing {
-            wall_ns: ns(wall_sum),
-            cpu_ns: ns(cpu),
-            runqueue_ns: ns(runq),
+            wall_ns: ns(shares.thread_s),
+            cpu_ns: ns(shares.cpu_s),
+            runqueue_ns: ns(shares.runq_s),
             blocked_ns: ns(shares.blocked_s),
-            voluntary_switches: vol,
-            involuntary_switches: invol,
+            voluntary_switches: shares.voluntary_switches,
+            involuntary_switches: shares.involuntary_switches,
             threads: threads.len() as u64,
             span_ns: ns(span),
             polls: None,

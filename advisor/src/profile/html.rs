@@ -252,26 +252,26 @@ fn timeline(o: &mut String, r: &ExternalReport) {
 
 fn table(o: &mut String, r: &ExternalReport) {
     o.push_str(
-        "<table><tr><th>PID</th><th>TID</th><th class=\"l\">name</th><th>wall s</th><th>CPU %</th><th>run-queue %</th>\
-         <th>blocked %</th><th>lock %</th><th>I/O %</th><th>sleep %</th><th>vol/s</th><th>invol/s</th>\
+        "<table><tr><th>PID</th><th>TID</th><th class=\"l\">name</th><th>wall s</th><th title=\"CPU seconds per wall second; a \
+         process can exceed 1\">cores</th><th>CPU %</th><th>run-queue %</th><th>blocked %</th><th>lock %</th><th>I/O %</th><th>sleep %</th><th>vol/s</th><th>invol/s</th>\
          <th class=\"l\">verdict</th></tr>",
     );
     let row = |o: &mut String, pid: String, tid: String, name: &str, s: &super::model::Shares, v: &str| {
-        let w = s.wall_s.max(1e-9);
         let b = &s.blocked_by_kind;
         let _ = write!(
             o,
-            "<tr><td>{pid}</td><td>{tid}</td><td class=\"l\">{}</td><td>{:.2}</td><td>{:.0}</td><td>{:.0}</td>\
-             <td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td>\
+            "<tr><td>{pid}</td><td>{tid}</td><td class=\"l\">{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.0}</td>\
+             <td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td>\
              <td class=\"l\">{}</td></tr>",
             esc(name),
             s.wall_s,
+            s.cores_busy(),
             s.on_cpu_pct,
             s.runq_pct,
             s.blocked_pct,
-            100.0 * b.lock / w,
-            100.0 * (b.io + b.disk) / w,
-            100.0 * b.sleep / w,
+            s.pct_of_thread_time(b.lock),
+            s.pct_of_thread_time(b.io + b.disk),
+            s.pct_of_thread_time(b.sleep),
             s.voluntary_per_s,
             s.involuntary_per_s,
             esc(v)
@@ -285,7 +285,10 @@ fn table(o: &mut String, r: &ExternalReport) {
             }
         }
     }
-    o.push_str("</table>");
+    o.push_str(
+        "</table><p class=\"meta\">CPU, run-queue and blocked % are shares of thread time (a process's summed over \
+         its threads, so none exceeds 100 %); cores is CPU seconds per wall second.</p>",
+    );
 }
 
 /// The page for the in-process profiler's report: a stacked bar per function (on-CPU / run-queue / blocked), its

@@ -8,25 +8,59 @@ pub use conc_profiler::report::{Report, ReportKind, SCHEMA, VERSION};
 
 use super::procfs::WaitKind;
 
-/// What a thread or process did over its observed lifetime. Shares are fractions of its observed wall time.
+/// What a thread or process did over its observed lifetime.
+///
+/// The percentages are shares of the subject's *thread-time* (`thread_s`): for a thread its observed wall time,
+/// for a process the sum of its threads' observed wall times, so on-CPU + run-queue + blocked ≈ 100 % in every
+/// row and a process of three threads blocked 80 % of the time shows 80 %, not 240 %. How many cores a process
+/// kept busy (what `top` shows as a CPU % above 100) is `cores` = CPU seconds per second of its wall time.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Shares {
-    /// Observed wall time, seconds.
+    /// Observed wall time, seconds (a process: from its first thread seen to its last).
     pub wall_s: f64,
+    /// Thread-seconds observed: `wall_s` for a thread, the sum over its threads for a process (the denominator
+    /// of the percentages). Reports written before this field existed read it as 0 (then `wall_s` is used).
+    #[serde(default)]
+    pub thread_s: f64,
     /// Time on a CPU, seconds (schedstat; summed over threads for a process).
     pub cpu_s: f64,
-    /// Time runnable but waiting for a CPU, seconds.
+    /// Cores kept busy on average: `cpu_s / wall_s` (at most 1 for a thread; up to the thread count for a
+    /// process).
+    #[serde(default)]
+    pub cores: f64,
+    /// Time runnable but waiting for a CPU, seconds (summed over threads for a process).
     pub runq_s: f64,
-    /// Time blocked, seconds (wall − cpu − run-queue), and how it splits by kind of wait.
+    /// Time blocked, seconds (thread-time − cpu − run-queue, summed over threads for a process), and how it
+    /// splits by kind of wait (sampled).
     pub blocked_s: f64,
     pub blocked_by_kind: BlockedByKind,
+    /// Shares of `thread_s`, in percent (each at most 100).
     pub on_cpu_pct: f64,
     pub runq_pct: f64,
     pub blocked_pct: f64,
     pub voluntary_switches: u64,
     pub involuntary_switches: u64,
+    /// Switches per second of `wall_s` (a process: summed over its threads).
     pub voluntary_per_s: f64,
     pub involuntary_per_s: f64,
+}
+
+impl Shares {
+    /// The denominator of the percentages: thread-seconds (`wall_s` for reports that predate `thread_s`).
+    pub fn thread_time_s(&self) -> f64 {
+        if self.thread_s > 0.0 { self.thread_s } else { self.wall_s }
+    }
+
+    /// Cores kept busy on average (`cores`, or computed for reports that predate it).
+    pub fn cores_busy(&self) -> f64 {
+        if self.cores > 0.0 || self.wall_s < 1e-3 { self.cores } else { self.cpu_s / self.wall_s }
+    }
+
+    /// A number of seconds as a percentage of the thread-time (0 when nothing was observed).
+    pub fn pct_of_thread_time(&self, seconds: f64) -> f64 {
+        let d = self.thread_time_s();
+        if d < 1e-9 { 0.0 } else { 100.0 * seconds / d }
+    }
 }
 
 /// Blocked seconds split by kind of wait.
@@ -98,8 +132,8 @@ pub struct ProcessReport {
     pub python: bool,
     pub first_seen_s: f64,
     pub last_seen_s: f64,
-    /// Totals over the process's threads; shares are relative to the process's observed wall time, so a
-    /// process with two busy threads shows 200 % on-CPU.
+    /// Totals over the process's threads; percentages are shares of its threads' summed time (at most 100 %),
+    /// `shares.cores` the cores it kept busy (two busy threads: 2.0).
     pub shares: Shares,
     pub max_threads: usize,
     pub verdict: Verdict,
