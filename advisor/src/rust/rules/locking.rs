@@ -49,8 +49,8 @@ pub(crate) struct Acq {
     pub lib: LockLib,
     /// The lock's receiver path in this function (`self.state`, `m`), when it is a plain path.
     pub key: Option<String>,
-    /// A crate-wide name for the lock (`Server.state` for `self.state` in `impl Server`, a static's path),
-    /// when there is one.
+    /// A crate-wide name for the lock (`crate::net::Server.state` for `self.state` in `impl Server`, a
+    /// static's qualified path), when there is one.
     pub global: Option<String>,
     /// The span of the method name to the closing parenthesis.
     pub span: Span,
@@ -105,7 +105,7 @@ pub(crate) fn key_root(key: &str) -> &str {
 fn global_key(cx: &Checker<'_>, key: &str) -> Option<String> {
     let root = key_root(key);
     if root == "self" {
-        let ty = cx.semantic().self_ty()?.name()?.rsplit("::").next()?.to_string();
+        let ty = cx.semantic().self_ty()?.name()?;
         return Some(format!("{ty}{}", &key[4..]));
     }
     if key.contains("::") || root.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
