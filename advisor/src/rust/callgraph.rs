@@ -231,12 +231,17 @@ pub struct FileFacts {
 }
 
 impl FileFacts {
-    /// Whether the crate phase may report a finding in this file (the engine keeps its text for snippets).
+    /// Whether the crate phase may report a finding in this file (the engine keeps its text for snippets): it
+    /// has call sites in async context, deferred findings, lock orders, or calls to crate-local functions made
+    /// while a guard is held.
     pub fn may_report(&self) -> bool {
         !self.sites.is_empty()
             || !self.deferred.is_empty()
             || !self.lock_orders.is_empty()
-            || !self.held_calls.is_empty()
+            || self
+                .held_calls
+                .iter()
+                .any(|h| self.fns.get(h.func).is_some_and(|f| f.calls.iter().any(|c| c.span == h.span)))
     }
 }
 
@@ -632,6 +637,13 @@ pub const AMBIGUOUS_METHODS: &[&str] = &[
 impl<'f> CrateGraph<'f> {
     /// Builds the graph of a crate from its files' facts and propagates the summaries.
     pub fn build(files: &'f [FileFacts]) -> Self {
+        let mut g = Self::index(files);
+        g.propagate();
+        g
+    }
+
+    /// Indexes the functions of a crate for resolving calls, without propagating summaries.
+    pub fn index(files: &'f [FileFacts]) -> Self {
         let mut by_key: HashMap<&str, Vec<FnId>> = HashMap::new();
         let mut by_last: HashMap<&str, Vec<FnId>> = HashMap::new();
         let mut methods: HashMap<&str, Vec<FnId>> = HashMap::new();
@@ -647,9 +659,7 @@ impl<'f> CrateGraph<'f> {
                 }
             }
         }
-        let mut g = CrateGraph { files, by_key, by_last, methods, summaries: HashMap::new(), forward: HashMap::new() };
-        g.propagate();
-        g
+        CrateGraph { files, by_key, by_last, methods, summaries: HashMap::new(), forward: HashMap::new() }
     }
 
     /// The facts of a function.
@@ -891,7 +901,9 @@ pub fn link(files: &[FileFacts], settings: &Settings) -> Vec<Diagnostic> {
     if !orders && files.iter().all(|f| f.sites.is_empty() && f.deferred.is_empty()) {
         return Vec::new();
     }
-    let g = CrateGraph::build(files);
+    let calls = files.iter().any(|f| !f.sites.is_empty() || !f.deferred.is_empty());
+    // The lock-order comparison only resolves calls: without call sites, the summaries are not computed.
+    let g = if calls { CrateGraph::build(files) } else { CrateGraph::index(files) };
     let mut out = Vec::new();
     if orders {
         out.extend(lock_order_findings(&g, settings));
@@ -1366,6 +1378,10 @@ mod tests {
                    fn b_then_a() { let b = B.lock().unwrap(); let a = A.lock().unwrap(); }\n";
         let f = facts("p/src/lib.rs", src);
         assert_eq!(f.held_calls.iter().filter(|h| h.held.lock == "crate::A").count(), 2, "{:#?}", f.held_calls);
+        assert!(f.may_report());
+        // Calls made under a guard that reach no crate function give the crate phase nothing to report here.
+        let other = facts("p/src/other.rs", "fn f(v: &mut Vec<u8>) { let a = crate::A.lock().unwrap(); v.push(1); }");
+        assert!(!other.held_calls.is_empty() && !other.may_report(), "{other:#?}");
         let out = lock_findings(vec![f.clone()]);
         assert_eq!(out.len(), 1, "{out:#?}");
         assert_eq!(out[0].span.start.line, 9, "{out:#?}");
