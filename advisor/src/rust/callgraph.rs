@@ -1024,14 +1024,13 @@ fn lock_order_findings(g: &CrateGraph<'_>, settings: &Settings) -> Vec<Diagnosti
     }
     let mut out = Vec::new();
     for idx in pairs.values_mut() {
-        idx.sort_by(|&x, &y| {
-            let (ox, oy) = (&orders[x], &orders[y]);
-            (&g.files[ox.file].path, site(ox).start, ox.via.is_some()).cmp(&(
-                &g.files[oy.file].path,
-                site(oy).start,
-                oy.via.is_some(),
-            ))
-        });
+        // By place, then (for calls reaching several functions, `#[cfg]` variants) by the callee's acquisition:
+        // the same finding whatever the order of the files.
+        let key = |o: &OrderAt<'_>| {
+            let callee = o.via.map(|(id, _)| (g.file_of(id), o.taken.span.start));
+            (&g.files[o.file].path, site(o).start, callee)
+        };
+        idx.sort_by(|&x, &y| key(&orders[x]).cmp(&key(&orders[y])));
         let found = idx.iter().enumerate().find_map(|(j, &l)| {
             let later = &orders[l];
             idx[..j]
