@@ -2,7 +2,8 @@
 
 use syn::Expr;
 
-use super::locking::{Acq, AcqScanner, Guards, LockLib, LockMode};
+use super::guard_across_await::{Body, scrutinee};
+use super::locking::{self, Acq, AcqScanner, Guards, LockLib, LockMode};
 use super::{Checker, FnBody, Hooks, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
@@ -26,7 +27,8 @@ declare_rule! {
     /// global order: always take `A` before `B`.
     ///
     /// ## Known problems
-    /// Only guards bound with `let` count as held. Calls are followed one level only (a lock taken by a
+    /// Only guards bound with `let`, and locks taken in the scrutinee of a `match`/`if let`/`while let` (held
+    /// through its body), count as held. Calls are followed one level only (a lock taken by a
     /// callee's callee is not seen), and a callee is found only where the call graph resolves it. Two values
     /// of the same type (`self.a` of two different `Bank`s) count as the same lock, as they do for a
     /// lock-order discipline. Locks reached through a binding (`let s = &self.state; s.lock()`) or a getter
@@ -85,6 +87,53 @@ fn call_span(e: &Expr) -> Option<Span> {
     Some(Span::new(start, Span::from_pm2(close).end))
 }
 
+/// The calls a `match`/`if let`/`while let` body runs (not in closures or async blocks), by the span the call
+/// graph records.
+fn body_calls(body: &Body<'_>) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut add = |x: &Expr| out.extend(call_span(x));
+    match body {
+        Body::Arms(arms) => {
+            for a in *arms {
+                if let Some((_, g)) = &a.guard {
+                    locking::walk_inline(g, &mut add);
+                }
+                locking::walk_inline(&a.body, &mut add);
+            }
+        }
+        Body::Block(b) => locking::walk_block_inline(b, &mut add),
+    }
+    out
+}
+
+/// A lock taken in the scrutinee of a `match`/`if let`/`while let` is held through its body (the guard is a
+/// temporary of the scrutinee, or moved into the pattern): the locks the body takes, and the calls it makes,
+/// come after it.
+fn scrutinee_orders(cx: &mut Checker<'_>, e: &Expr) {
+    let Some((scrut, body)) = scrutinee(e) else { return };
+    let held: Vec<LockUse> =
+        locking::acquisitions_in(cx, scrut).iter().filter(|a| counts(a)).filter_map(|a| lock_use(a, a.span)).collect();
+    if held.is_empty() {
+        return;
+    }
+    let taken: Vec<LockUse> = body
+        .acquisitions(cx)
+        .iter()
+        .filter(|a| counts(a) && !a.is_try)
+        .filter_map(|a| lock_use(a, a.span))
+        .collect();
+    let calls = body_calls(&body);
+    let (facts, _) = cx.facts();
+    for h in &held {
+        for t in taken.iter().filter(|t| t.lock != h.lock) {
+            facts.on_lock_order(h.clone(), t.clone());
+        }
+        for &span in &calls {
+            facts.on_held_call(h.clone(), span);
+        }
+    }
+}
+
 impl RustRule for Rule {
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
@@ -106,6 +155,7 @@ impl RustRule for Rule {
     }
 
     fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+        scrutinee_orders(cx, e);
         let mut st = std::mem::take(cx.state::<State>());
         st.guards.on_expr(e);
         let acq = st.scanner.on_expr(cx, e).filter(|a| counts(a) && !a.is_try);
