@@ -32,7 +32,9 @@ declare_rule! {
     /// callee's callee is not seen), and a callee is found only where the call graph resolves it. Two values
     /// of the same type (`self.a` of two different `Bank`s) count as the same lock, as they do for a
     /// lock-order discipline. Locks reached through a binding (`let s = &self.state; s.lock()`) or a getter
-    /// have no crate-wide name and are not compared. The comparison runs when the crate is linked (facts of
+    /// have no crate-wide name and are not compared. A lock must be recognisable in its file: a std or
+    /// parking_lot type known there, or a `lock()` whose result is unwrapped; a crate's own wrapper type
+    /// (tokio's `loom` `Mutex`) is not. The comparison runs when the crate is linked (facts of
     /// each file, no second parse); a file analysed alone is a crate of its own.
     ///
     /// ## Example
