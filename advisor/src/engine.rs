@@ -93,15 +93,17 @@ fn apply_settings(diags: &mut FileResult, settings: &Settings) {
 
 /// Like [`analyze_source`], but a Rust file's call-graph facts are returned instead of being linked as a
 /// crate of their own: [`check_with`] links the facts of all files of a crate with
-/// [`link_all`](crate::rust::callgraph::link_all).
+/// [`link_all`](crate::rust::callgraph::link_all). `graph`: whether the file's crate needs the call graph
+/// (some file of it holds [`GRAPH_ROOT_WORDS`](crate::rust::GRAPH_ROOT_WORDS)).
 pub fn analyze_source_for_crate(
     path: &Path,
     kind: SourceKind,
     source: &str,
     settings: &Settings,
+    graph: bool,
 ) -> (FileResult, Option<crate::rust::callgraph::FileFacts>) {
     let (diags, facts) = match kind {
-        SourceKind::Rust => crate::rust::analyze_with_facts(path, source, settings),
+        SourceKind::Rust => crate::rust::analyze_with_facts(path, source, settings, graph),
         SourceKind::Python => (crate::python::analyze(path, source, settings), None),
     };
     (finish(path, kind, source, diags, settings), facts)
@@ -139,13 +141,15 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
         if !config_errors.is_empty() {
             return Err(config_errors);
         }
+        let rooted = graph_rooted_crates(&walked.files);
         let results: Vec<(SourceFile, Result<Analysed, String>)> = walked
             .files
             .into_par_iter()
             .map(|file| {
                 let r = read_source(&file.path).map(|text| {
                     let settings = resolver.for_path(&file.path).settings_for(&file.path);
-                    let (diags, facts) = analyze_source_for_crate(&file.path, file.kind, &text, &settings);
+                    let graph = rooted.contains(&crate::rust::callgraph::crate_root(&file.path));
+                    let (diags, facts) = analyze_source_for_crate(&file.path, file.kind, &text, &settings, graph);
                     // Keep the text only for snippets of findings and for call sites the crate phase may report
                     // on: memory stays bounded by the files in flight.
                     let keep =
@@ -203,6 +207,23 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
     }?;
     report.elapsed = start.elapsed();
     Ok(report)
+}
+
+/// The crates ([`crate_root`](crate::rust::callgraph::crate_root)) of which some Rust file holds code the call
+/// graph starts from ([`GRAPH_ROOT_WORDS`](crate::rust::GRAPH_ROOT_WORDS)). A pass over the text alone, crates
+/// in parallel, before the analysis reads each file again: texts are not kept, so memory stays bounded by the
+/// files in flight, and a crate's files are read only until one holds a root. A file that cannot be read is
+/// reported by the analysis.
+fn graph_rooted_crates(files: &[SourceFile]) -> std::collections::HashSet<PathBuf> {
+    let mut crates: HashMap<PathBuf, Vec<&Path>> = HashMap::new();
+    for f in files.iter().filter(|f| f.kind == SourceKind::Rust) {
+        crates.entry(crate::rust::callgraph::crate_root(&f.path)).or_default().push(&f.path);
+    }
+    crates
+        .into_par_iter()
+        .filter(|(_, paths)| paths.iter().any(|p| std::fs::read(p).is_ok_and(crate::rust::has_graph_roots)))
+        .map(|(root, _)| root)
+        .collect()
 }
 
 /// Reads a file as UTF-8, with a message that says what went wrong when it cannot.
@@ -288,6 +309,47 @@ mod tests {
         std::fs::write(t.path().join("quiet/conc-advisor.toml"), "ignore = 3\n").expect("write");
         let errors = check_with(&opts, &ConfigResolver::discover(Overrides::default())).expect_err("invalid config");
         assert!(errors.iter().any(|e| e.contains("conc-advisor.toml") && e.contains("ignore")), "{errors:?}");
+    }
+
+    #[test]
+    fn call_graph_facts_come_from_files_without_roots_of_a_rooted_crate() {
+        let t = tree(&[
+            (
+                "app/src/lib.rs",
+                b"mod config;\nuse crate::config::load;\n\nasync fn handler() {\n    let _ = load();\n}\n",
+            ),
+            // No async code, no rule's word: parsed only because the crate's call graph needs it.
+            ("app/src/config.rs", b"pub fn load() -> String {\n    std::fs::read_to_string(\"a.toml\").unwrap()\n}\n"),
+        ]);
+        let r = check(&CheckOptions { roots: vec![t.path().to_path_buf()], jobs: 2 }, &Settings::default());
+        let found: Vec<_> = r.diagnostics.iter().map(|d| (d.rule.code, d.span.start.line)).collect();
+        assert_eq!(found, vec![("CA102", 5)], "{:?}", r.diagnostics);
+        assert!(r.diagnostics[0].notes.iter().any(|n| n.message.contains("read_to_string")), "{:?}", r.diagnostics);
+    }
+
+    #[test]
+    fn a_file_no_rule_needs_is_only_lexed() {
+        let t = tree(&[
+            // Unbalanced: the lexer reports it.
+            ("util/src/a.rs", b"fn f( {}\n"),
+            // A grammar error with no rule's word and no root in the crate: not parsed, so not reported.
+            ("util/src/b.rs", b"fn g() { let = 1; }\n"),
+            // The same in a crate that needs parsing is reported.
+            ("app/src/lib.rs", b"async fn g() { let = 1; }\n"),
+        ]);
+        let r = check(&CheckOptions { roots: vec![t.path().to_path_buf()], jobs: 1 }, &Settings::default());
+        let found: Vec<_> = r
+            .diagnostics
+            .iter()
+            .map(|d| (d.path.strip_prefix(t.path()).expect("inside").to_owned(), d.rule.code))
+            .collect();
+        assert_eq!(
+            found,
+            vec![(PathBuf::from("app/src/lib.rs"), "CA001"), (PathBuf::from("util/src/a.rs"), "CA001")],
+            "{:?}",
+            r.diagnostics
+        );
+        assert_eq!(r.files_checked, 3);
     }
 
     #[test]

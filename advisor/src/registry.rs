@@ -109,6 +109,11 @@ pub mod builtin {
         /// A file that does not parse cannot be checked: none of its findings can be reported. The run goes
         /// on with the other files.
         ///
+        /// ## Known problems
+        /// A Rust file that no enabled rule can fire in and whose crate needs no call graph (no file of it holds
+        /// `async`, `spawn`, …) is only lexed, not parsed: unbalanced delimiters and unterminated literals are
+        /// reported there, other syntax errors are left to `rustc`. Every file the analysis needs is parsed.
+        ///
         /// ## Example
         /// ```rust,ignore
         /// fn main( {

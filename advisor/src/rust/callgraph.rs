@@ -1237,7 +1237,7 @@ mod tests {
     use super::*;
 
     fn facts(path: &str, src: &str) -> FileFacts {
-        let (_, f) = crate::rust::analyze_with_facts(Path::new(path), src, &Settings::default());
+        let (_, f) = crate::rust::analyze_with_facts(Path::new(path), src, &Settings::default(), true);
         f.expect("parses")
     }
 

@@ -19,7 +19,6 @@ use crate::settings::Settings;
 /// findings go.
 pub struct Checker<'a> {
     path: &'a Path,
-    source: &'a str,
     settings: &'a Settings,
     dispatch: &'a Dispatch,
     semantic: SemanticModel,
@@ -33,6 +32,9 @@ pub struct Checker<'a> {
     /// Async blocks (by address) that are about to be visited and run under a known runtime flavour.
     block_flavors: Vec<(usize, RuntimeFlavor)>,
     macro_depth: u32,
+    /// The rules whose hooks run at this point: all of them, except inside a sync function, where only the
+    /// ungated rules and those with a prefilter word in the function's text run.
+    active: super::rules::RuleSet,
     /// Per-file facts for the crate-wide call graph.
     facts: super::callgraph::Collector,
 }
@@ -50,10 +52,9 @@ fn strip_parens(e: &Expr) -> &Expr {
 }
 
 impl<'a> Checker<'a> {
-    pub(crate) fn new(path: &'a Path, source: &'a str, settings: &'a Settings, dispatch: &'a Dispatch) -> Self {
+    pub(crate) fn new(path: &'a Path, settings: &'a Settings, dispatch: &'a Dispatch) -> Self {
         Checker {
             path,
-            source,
             settings,
             dispatch,
             semantic: SemanticModel::new(path, dispatch.types),
@@ -64,6 +65,7 @@ impl<'a> Checker<'a> {
             closure_roles: Vec::new(),
             block_flavors: Vec::new(),
             macro_depth: 0,
+            active: dispatch.all,
             facts: super::callgraph::Collector::new(path),
         }
     }
@@ -149,21 +151,25 @@ impl<'a> Checker<'a> {
 
     // ---- visiting helpers ----
 
-    /// Whether the text of `span` contains none of the active rules' prefilter words (so no active rule can
-    /// fire in it unless it runs in async context).
-    fn irrelevant(&self, span: proc_macro2::Span) -> bool {
-        let Some(words) = &self.dispatch.macro_words else { return false };
-        let text = self.source.get(span.byte_range()).unwrap_or_default();
-        !words.iter().any(|w| text.contains(w))
+    /// The rules with a prefilter word in the text of `span`.
+    fn words_in(&self, span: proc_macro2::Span) -> super::rules::RuleSet {
+        self.dispatch.words_in(span.byte_range())
     }
 
     fn enter_fn(&mut self, kind: FnBodyKind, attrs: &[Attribute], sig: &Signature, block: &Block) {
         let is_async = sig.asyncness.is_some();
-        // A sync function whose text holds none of the prefilter words cannot contain anything the active
-        // rules report: skip it (most of a typical file).
-        // The call graph needs every sync function's calls, though (see `Dispatch::chains`).
-        if !is_async && !self.dispatch.chains && self.irrelevant(block.brace_token.span.join()) {
-            return;
+        // In a sync function only the rules with a word in its text can fire (see `RustRule::prefilter`). One
+        // with none of the words holds nothing for the active rules: skip it (most of a typical file), unless
+        // the call graph needs its calls (see `Dispatch::chains`).
+        let outer = self.active;
+        if !is_async {
+            let words = self.words_in(block.brace_token.span.join()) & self.dispatch.all;
+            if words == 0 && !self.dispatch.chains {
+                return;
+            }
+            self.active = self.dispatch.ungated | words;
+        } else {
+            self.active = self.dispatch.all;
         }
         let start = match &sig.asyncness {
             Some(a) => a.span,
@@ -189,16 +195,17 @@ impl<'a> Checker<'a> {
         }
         let body = FnBody { kind, sig: Some(sig), attrs, block: Some(block), expr: None, is_async };
         let d = self.dispatch;
-        for r in &d.fns {
+        for r in super::rules::active(&d.fns, self.active) {
             r.on_fn(self, &body);
         }
         self.visit_block(block);
-        for r in &d.fn_exits {
+        for r in super::rules::active(&d.fn_exits, self.active) {
             r.on_fn_exit(self, &body);
         }
         self.scope_exit();
         self.context.pop();
         self.facts.exit_fn();
+        self.active = outer;
     }
 
     /// The qualified name of a function being entered, and whether it is a method.
@@ -222,7 +229,7 @@ impl<'a> Checker<'a> {
         let d = self.dispatch;
         if !d.scope_exits.is_empty() {
             let id = self.semantic.scope_id();
-            for r in &d.scope_exits {
+            for r in super::rules::active(&d.scope_exits, self.active) {
                 r.on_scope_exit(self, id);
             }
         }
@@ -275,7 +282,7 @@ impl<'a> Checker<'a> {
         let d = self.dispatch;
         if !d.calls.is_empty() {
             let site = CallSite { expr: call, path: path.as_deref(), awaited };
-            for r in &d.calls {
+            for r in super::rules::active(&d.calls, self.active) {
                 r.on_call(self, &site);
             }
         }
@@ -320,7 +327,7 @@ impl<'a> Checker<'a> {
         self.record_method_call(call, &method, &receiver, awaited);
         if !d.method_calls.is_empty() {
             let site = MethodCallSite { expr: call, method: &method, receiver: &receiver, awaited };
-            for r in &d.method_calls {
+            for r in super::rules::active(&d.method_calls, self.active) {
                 r.on_method_call(self, &site);
             }
         }
@@ -478,7 +485,7 @@ impl<'ast> Visit<'ast> for Checker<'_> {
             self.visit_item(item);
         }
         let d = self.dispatch;
-        for r in &d.file_ends {
+        for r in super::rules::active(&d.file_ends, self.active) {
             r.on_file_end(self);
         }
         self.semantic.pop_scope();
@@ -486,7 +493,7 @@ impl<'ast> Visit<'ast> for Checker<'_> {
 
     fn visit_item(&mut self, item: &'ast syn::Item) {
         let d = self.dispatch;
-        for r in &d.items {
+        for r in super::rules::active(&d.items, self.active) {
             r.on_item(self, item);
         }
         visit::visit_item(self, item);
@@ -549,7 +556,7 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         }
         self.semantic.bind_pat(&l.pat, ty);
         let d = self.dispatch;
-        for r in &d.locals {
+        for r in super::rules::active(&d.locals, self.active) {
             r.on_local(self, l);
         }
     }
@@ -560,7 +567,11 @@ impl<'ast> Visit<'ast> for Checker<'_> {
             self.await_target = None;
         }
         let d = self.dispatch;
-        for r in &d.exprs {
+        // Every loop is judged once for the call graph's CPU-heavy summaries, whichever rules run here.
+        if d.heavy_facts && matches!(e, Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_)) {
+            let _ = super::heavy::loop_evidence(self, e);
+        }
+        for r in super::rules::active(&d.exprs, self.active) {
             r.on_expr(self, e);
         }
         match e {
@@ -576,7 +587,7 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         self.visit_expr(&a.base);
         self.await_target = None;
         let d = self.dispatch;
-        for r in &d.awaits {
+        for r in super::rules::active(&d.awaits, self.active) {
             r.on_await(self, a);
         }
     }
@@ -596,6 +607,10 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         };
         let frame = Frame { kind, header: (start, c.or2_token.span), name: None, flavor: RuntimeFlavor::Unknown };
         self.context.push(frame);
+        let outer = self.active;
+        if is_async {
+            self.active = self.dispatch.all;
+        }
         self.semantic.push_scope(ScopeKind::Closure);
         for p in &c.inputs {
             self.semantic.bind_pat(p, Ty::Unknown);
@@ -609,15 +624,16 @@ impl<'ast> Visit<'ast> for Checker<'_> {
             is_async,
         };
         let d = self.dispatch;
-        for r in &d.fns {
+        for r in super::rules::active(&d.fns, self.active) {
             r.on_fn(self, &body);
         }
         self.visit_expr(&c.body);
-        for r in &d.fn_exits {
+        for r in super::rules::active(&d.fn_exits, self.active) {
             r.on_fn_exit(self, &body);
         }
         self.scope_exit();
         self.context.pop();
+        self.active = outer;
     }
 
     fn visit_expr_async(&mut self, a: &'ast syn::ExprAsync) {
@@ -630,6 +646,8 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         let frame =
             Frame { kind: FrameKind::AsyncBlock, header: (a.async_token.span, a.async_token.span), name: None, flavor };
         self.context.push(frame);
+        // Async code: every rule runs, whatever the words of the enclosing sync function.
+        let outer = std::mem::replace(&mut self.active, self.dispatch.all);
         let body = FnBody {
             kind: FnBodyKind::AsyncBlock,
             sig: None,
@@ -639,14 +657,15 @@ impl<'ast> Visit<'ast> for Checker<'_> {
             is_async: true,
         };
         let d = self.dispatch;
-        for r in &d.fns {
+        for r in super::rules::active(&d.fns, self.active) {
             r.on_fn(self, &body);
         }
         self.visit_block(&a.block);
-        for r in &d.fn_exits {
+        for r in super::rules::active(&d.fn_exits, self.active) {
             r.on_fn_exit(self, &body);
         }
         self.context.pop();
+        self.active = outer;
     }
 
     fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
@@ -699,8 +718,9 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         if self.macro_depth >= 32 {
             return;
         }
-        // Re-parsing a macro body costs a copy of its tokens: skip bodies no active rule can fire in.
-        if !self.context.in_async() && self.irrelevant(mac.delimiter.span().join()) {
+        // Re-parsing a macro body costs a copy of its tokens: outside async code, skip bodies that hold no word of
+        // a rule active here.
+        if !self.context.in_async() && self.words_in(mac.delimiter.span().join()) & self.active == 0 {
             return;
         }
         if let Some(body) = super::macros::parse(mac) {

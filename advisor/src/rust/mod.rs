@@ -29,6 +29,20 @@ const TOO_DEEP: (usize, usize) = (3_000, 60_000);
 /// The stack of the big-stack thread (reserved, not committed).
 const BIG_STACK: usize = 512 << 20;
 
+/// Words without which a text holds no code the crate-wide call graph starts from: async code (CA1xx and
+/// CA201 chains), closures handed to `spawn_blocking` or one of its wrappers (CA202), spawned threads (CA301's
+/// deferred findings). A crate none of whose files holds one needs no call graph: then its sync functions are
+/// visited only for the rules whose words they hold, and a file no rule can fire in is not parsed.
+pub const GRAPH_ROOT_WORDS: &[&str] = &["async", "spawn", "unblock", "asyncify", "run_blocking"];
+
+/// Whether `source` (text or bytes) holds one of [`GRAPH_ROOT_WORDS`].
+pub fn has_graph_roots(source: impl AsRef<[u8]>) -> bool {
+    static WORDS: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+    WORDS
+        .get_or_init(|| aho_corasick::AhoCorasick::new(GRAPH_ROOT_WORDS).expect("five short literal words compile"))
+        .is_match(source.as_ref())
+}
+
 /// Analyses one Rust file's text with every registered Rust rule that `settings` enables, as a crate of its
 /// own: the file's findings plus those of the call graph of its own functions (see [`callgraph`]). Never
 /// panics; a file nested too deeply to parse safely is reported, not parsed.
@@ -44,7 +58,7 @@ pub fn analyze_with_rules(
     settings: &Settings,
     rules: &[&'static dyn rules::RustRule],
 ) -> Vec<Diagnostic> {
-    let (mut diags, facts) = analyze_collect(path, source, settings, rules);
+    let (mut diags, facts) = analyze_collect(path, source, settings, rules, has_graph_roots(source));
     if let Some(facts) = facts {
         diags.extend(callgraph::link(std::slice::from_ref(&facts), settings));
     }
@@ -53,13 +67,15 @@ pub fn analyze_with_rules(
 
 /// Analyses one Rust file's text and returns its findings and its facts for the crate-wide call graph
 /// (`None` when the file was not parsed). The caller joins the facts of all files of a crate with
-/// [`callgraph::link_all`]. Never panics.
+/// [`callgraph::link_all`]. `graph`: whether some file of the crate holds [`GRAPH_ROOT_WORDS`] (else no
+/// facts are gathered, see there). Never panics.
 pub fn analyze_with_facts(
     path: &Path,
     source: &str,
     settings: &Settings,
+    graph: bool,
 ) -> (Vec<Diagnostic>, Option<callgraph::FileFacts>) {
-    analyze_collect(path, source, settings, rules::IMPLS)
+    analyze_collect(path, source, settings, rules::IMPLS, graph)
 }
 
 fn analyze_collect(
@@ -67,6 +83,7 @@ fn analyze_collect(
     source: &str,
     settings: &Settings,
     rules: &[&'static dyn rules::RustRule],
+    graph: bool,
 ) -> (Vec<Diagnostic>, Option<callgraph::FileFacts>) {
     let (depth, chain) = nesting(source.as_bytes());
     if depth > TOO_DEEP.0 || chain > TOO_DEEP.1 {
@@ -79,14 +96,26 @@ fn analyze_collect(
         let d = Diagnostic::new(&SYNTAX_ERROR, path, at, format!("cannot analyse: {what} is too deep to parse safely"));
         return (vec![d], None);
     }
+    let dispatch = rules::Dispatch::new(rules, settings, source, graph);
+    if !dispatch.any {
+        // No rule can fire here and the call graph needs nothing from it: the text is only lexed, so that
+        // unbalanced delimiters and unterminated literals are still reported.
+        if let Err(e) = source.parse::<proc_macro2::TokenStream>() {
+            let d = syntax_error(path, &syn::Error::from(e));
+            proc_macro2::extra::invalidate_current_thread_spans();
+            return (vec![d], None);
+        }
+        proc_macro2::extra::invalidate_current_thread_spans();
+        return (Vec::new(), None);
+    }
     if depth <= DEEP.0 && chain <= DEEP.1 {
-        return analyze_here(path, source, settings, rules);
+        return analyze_here(path, source, settings, &dispatch);
     }
     std::thread::scope(|s| {
         std::thread::Builder::new()
             .name("conc-advisor-deep".into())
             .stack_size(BIG_STACK)
-            .spawn_scoped(s, || analyze_here(path, source, settings, rules))
+            .spawn_scoped(s, || analyze_here(path, source, settings, &dispatch))
             .ok()
             .and_then(|h| h.join().ok())
     })
@@ -100,17 +129,12 @@ fn analyze_here(
     path: &Path,
     source: &str,
     settings: &Settings,
-    rules: &[&'static dyn rules::RustRule],
+    dispatch: &rules::Dispatch,
 ) -> (Vec<Diagnostic>, Option<callgraph::FileFacts>) {
     let diags = match syn::parse_file(source) {
         Ok(file) => {
-            let dispatch = rules::Dispatch::new(rules, settings, source);
-            if dispatch.any {
-                let (d, f) = checker::Checker::new(path, source, settings, &dispatch).run_with_facts(&file);
-                (d, Some(f))
-            } else {
-                (Vec::new(), None)
-            }
+            let (d, f) = checker::Checker::new(path, settings, dispatch).run_with_facts(&file);
+            (d, dispatch.chains.then_some(f))
         }
         Err(err) => (vec![syntax_error(path, &err)], None),
     };

@@ -97,6 +97,16 @@ impl RustRule for Rule {
         &META
     }
 
+    /// It reports only in async code; in sync code it records the call graph's evidence (password hashing,
+    /// rayon work; loops are judged by the checker), so it sees every function where the graph is needed.
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["async"]
+    }
+
+    fn feeds_graph(&self) -> bool {
+        true
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::EXPR | Hooks::CALL | Hooks::METHOD_CALL
     }

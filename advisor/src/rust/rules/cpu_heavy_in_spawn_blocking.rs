@@ -80,6 +80,12 @@ impl RustRule for Rule {
         &META
     }
 
+    /// The closure must be handed to `spawn_blocking` (or a wrapper recognised by name) in this text; in async
+    /// code (`actix_web::web::block`) the rule sees everything.
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["spawn_blocking", "unblock", "asyncify", "run_blocking"]
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::EXPR
     }

@@ -215,11 +215,22 @@ pub trait RustRule: Sync {
     fn hooks(&self) -> Hooks;
     /// Words of which the text must contain at least one for this rule to possibly fire outside async code.
     /// When every active rule declares words, the checker skips what none of them can fire in: a file without
-    /// any of the words (parsed, not visited), and, outside async context, a non-async `fn` or a macro body
-    /// without any of them. Empty (the default): the rule sees everything. The blocking rules return
-    /// `&["async"]`: no async code, no executor.
+    /// any of the words (parsed, not visited); outside async context, a non-async `fn` or a macro body without
+    /// any of them; and, when the call graph needs every function visited, this rule's hooks in a non-async
+    /// `fn` whose text holds none of its words. Empty (the default): the rule sees everything. The blocking
+    /// rules return `&["async"]`: no async code, no executor (they still see every function, for the call
+    /// graph's blocking facts).
+    ///
+    /// Words are matched against the text as written, so an import renamed to a name without any of the words
+    /// (`use std::thread::spawn as go;`) hides its use in a sync function from the rule.
     fn prefilter(&self) -> &'static [&'static str] {
         &[]
+    }
+    /// Whether the rule records facts for the crate-wide call graph in sync code (blocking calls, CPU-heavy
+    /// work): then, where the graph is needed, it sees every function whatever its words. The blocking rules
+    /// (CA1xx) do.
+    fn feeds_graph(&self) -> bool {
+        self.meta().code.starts_with("CA1")
     }
     /// A call `f(..)`.
     fn on_call(&self, _cx: &mut Checker<'_>, _call: &CallSite<'_>) {}
@@ -244,55 +255,143 @@ pub trait RustRule: Sync {
     fn on_file_end(&self, _cx: &mut Checker<'_>) {}
 }
 
-/// The enabled rules of one run, by hook.
+/// A set of a [`Dispatch`]'s rules, one bit each.
+pub(crate) type RuleSet = u64;
+
+/// A rule in a hook list, with its bit in the [`Dispatch`]'s [`RuleSet`]s.
+#[derive(Clone, Copy)]
+pub(crate) struct Hooked {
+    pub bit: RuleSet,
+    pub rule: &'static dyn RustRule,
+}
+
+/// The rules of `list` that are in `active`.
+pub(crate) fn active(list: &[Hooked], active: RuleSet) -> impl Iterator<Item = &'static dyn RustRule> + '_ {
+    list.iter().filter(move |h| h.bit & active != 0).map(|h| h.rule)
+}
+
+/// The enabled rules of one file, by hook, and where in the file their prefilter words occur.
 #[derive(Default)]
 pub(crate) struct Dispatch {
-    pub calls: Vec<&'static dyn RustRule>,
-    pub method_calls: Vec<&'static dyn RustRule>,
-    pub exprs: Vec<&'static dyn RustRule>,
-    pub fns: Vec<&'static dyn RustRule>,
-    pub fn_exits: Vec<&'static dyn RustRule>,
-    pub locals: Vec<&'static dyn RustRule>,
-    pub awaits: Vec<&'static dyn RustRule>,
-    pub scope_exits: Vec<&'static dyn RustRule>,
-    pub items: Vec<&'static dyn RustRule>,
-    pub file_ends: Vec<&'static dyn RustRule>,
-    /// The union of the active rules' prefilter words, or `None` when an active rule has none (then every
-    /// macro body is parsed; otherwise only those in async context or whose text contains a word).
-    pub macro_words: Option<Vec<&'static str>>,
+    pub calls: Vec<Hooked>,
+    pub method_calls: Vec<Hooked>,
+    pub exprs: Vec<Hooked>,
+    pub fns: Vec<Hooked>,
+    pub fn_exits: Vec<Hooked>,
+    pub locals: Vec<Hooked>,
+    pub awaits: Vec<Hooked>,
+    pub scope_exits: Vec<Hooked>,
+    pub items: Vec<Hooked>,
+    pub file_ends: Vec<Hooked>,
+    /// Every rule of this table.
+    pub all: RuleSet,
+    /// The rules that see every function whatever its words: those without prefilter words, and, where the
+    /// call graph is needed, those that feed it ([`RustRule::feeds_graph`]).
+    pub ungated: RuleSet,
+    /// Where the rules' words occur: `(byte offset, rules with that word)`, by offset. Empty when a rule has
+    /// no words (then [`Dispatch::words_in`] answers "every rule").
+    words: Vec<(u32, RuleSet)>,
+    /// Whether every rule of the table has words (else nothing can be skipped by words).
+    pub gated: bool,
     /// Whether any enabled rule uses the crate-wide call graph (blocking CA1xx, executor load CA2xx, threads
     /// CA3xx): then every sync function is visited, since chains from async code run through functions
     /// that hold none of the prefilter words.
     pub chains: bool,
+    /// Whether any enabled rule consumes CPU-heavy summaries (CA2xx, CA3xx): then the checker judges every
+    /// loop once ([`heavy::loop_evidence`](crate::rust::heavy::loop_evidence)), whichever rules are active
+    /// where it stands.
+    pub heavy_facts: bool,
     /// Whether any enabled rule needs types.
     pub types: bool,
-    /// Whether any Rust rule is enabled at all.
+    /// Whether the file is visited at all: a rule can fire in it, or the call graph needs its facts.
     pub any: bool,
 }
 
+/// The prefilter words of a list of rules, compiled once per list into one Aho-Corasick automaton.
+struct WordIndex {
+    automaton: aho_corasick::AhoCorasick,
+    /// Each pattern's word.
+    words: Vec<&'static str>,
+}
+
+/// The word index of `rules` (cached by the list's address: the registered list, and the few lists tests use).
+fn word_index(rules: &[&'static dyn RustRule]) -> std::sync::Arc<WordIndex> {
+    use std::sync::{Arc, Mutex};
+    static CACHE: Mutex<Vec<(usize, usize, Arc<WordIndex>)>> = Mutex::new(Vec::new());
+    let key = (rules.as_ptr() as usize, rules.len());
+    let mut cache = CACHE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, _, w)) = cache.iter().find(|(a, n, _)| (*a, *n) == key) {
+        return w.clone();
+    }
+    let mut words: Vec<&'static str> = rules.iter().flat_map(|r| r.prefilter().iter().copied()).collect();
+    words.sort_unstable();
+    words.dedup();
+    let automaton = aho_corasick::AhoCorasick::builder()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(&words)
+        .expect("a few short literal words always compile");
+    let index = Arc::new(WordIndex { automaton, words });
+    cache.push((key.0, key.1, index.clone()));
+    index
+}
+
 impl Dispatch {
-    /// The table for the `rules` that `settings` enables and whose prefilter `source` passes.
-    pub(crate) fn new(rules: &[&'static dyn RustRule], settings: &crate::settings::Settings, source: &str) -> Self {
-        let mut d = Dispatch { macro_words: Some(Vec::new()), ..Dispatch::default() };
-        for &rule in rules {
-            if !settings.is_enabled(rule.meta()) {
-                continue;
+    /// The table for the `rules` that `settings` enables and whose prefilter `source` passes. `graph`: whether
+    /// the file's crate needs the call graph (see [`GRAPH_ROOT_WORDS`](crate::rust::GRAPH_ROOT_WORDS)).
+    pub(crate) fn new(
+        rules: &[&'static dyn RustRule],
+        settings: &crate::settings::Settings,
+        source: &str,
+        graph: bool,
+    ) -> Self {
+        let index = word_index(rules);
+        // Which rules (by position in `rules`) have each word, then one pass over the text.
+        let enabled: Vec<&'static dyn RustRule> =
+            rules.iter().copied().filter(|r| settings.is_enabled(r.meta())).take(RuleSet::BITS as usize).collect();
+        let by_word: Vec<RuleSet> = index
+            .words
+            .iter()
+            .map(|w| {
+                enabled.iter().enumerate().filter(|(_, r)| r.prefilter().contains(w)).fold(0, |m, (i, _)| m | 1 << i)
+            })
+            .collect();
+        let mut words = Vec::new();
+        let mut present: RuleSet = 0;
+        if by_word.iter().any(|&m| m != 0) {
+            for m in index.automaton.find_overlapping_iter(source) {
+                let rules = by_word[m.pattern().as_usize()];
+                if rules != 0 {
+                    present |= rules;
+                    // Offsets above 4 GiB cannot occur: such a file is not read.
+                    words.push((u32::try_from(m.start()).unwrap_or(u32::MAX), rules));
+                }
             }
+        }
+        words.sort_unstable_by_key(|&(at, _)| at);
+        let mut d = Dispatch { words, gated: true, ..Dispatch::default() };
+        for (i, &rule) in enabled.iter().enumerate() {
+            let bit: RuleSet = 1 << i;
+            // The call graph's facts come from every file, whether or not the rule that reports on them can
+            // fire in this one.
+            let family = rule.meta().code.get(..3);
+            d.chains |= graph && matches!(family, Some("CA1" | "CA2" | "CA3"));
+            d.heavy_facts |= graph && matches!(family, Some("CA2" | "CA3"));
             let words = rule.prefilter();
-            // A blocking rule (CA1xx) also feeds the call graph from files without async code (the helpers
-            // async code calls): its file-level prefilter cannot apply.
-            let feeds_graph = rule.meta().code.starts_with("CA1");
-            if !feeds_graph && !words.is_empty() && !words.iter().any(|w| source.contains(w)) {
+            // A rule that feeds the call graph does so from files without async code too (the helpers async
+            // code calls): then its prefilter applies neither to the file nor to sync functions.
+            let feeds_graph = graph && rule.feeds_graph();
+            if !feeds_graph && !words.is_empty() && present & bit == 0 {
                 continue;
             }
-            d.any = true;
-            d.chains |= matches!(rule.meta().code.get(..3), Some("CA1" | "CA2" | "CA3"));
-            match (&mut d.macro_words, words.is_empty()) {
-                (Some(all), false) => all.extend_from_slice(words),
-                (m, _) => *m = None,
+            d.all |= bit;
+            if words.is_empty() {
+                d.gated = false;
+            }
+            if words.is_empty() || feeds_graph {
+                d.ungated |= bit;
             }
             let h = rule.hooks();
-            let table: [(Hooks, &mut Vec<&'static dyn RustRule>); 10] = [
+            let table: [(Hooks, &mut Vec<Hooked>); 10] = [
                 (Hooks::CALL, &mut d.calls),
                 (Hooks::METHOD_CALL, &mut d.method_calls),
                 (Hooks::EXPR, &mut d.exprs),
@@ -306,12 +405,23 @@ impl Dispatch {
             ];
             for (hook, list) in table {
                 if h.contains(hook) {
-                    list.push(rule);
+                    list.push(Hooked { bit, rule });
                 }
             }
             d.types |= h.contains(Hooks::METHOD_CALL) || h.contains(Hooks::TYPES);
         }
+        d.any = d.all != 0 || d.chains;
         d
+    }
+
+    /// The rules with a prefilter word inside the byte range `range` of the file (every rule when some rule
+    /// has no words).
+    pub(crate) fn words_in(&self, range: std::ops::Range<usize>) -> RuleSet {
+        if !self.gated {
+            return self.all;
+        }
+        let from = self.words.partition_point(|&(at, _)| (at as usize) < range.start);
+        self.words[from..].iter().take_while(|&&(at, _)| (at as usize) < range.end).fold(0, |m, &(_, r)| m | r)
     }
 }
 

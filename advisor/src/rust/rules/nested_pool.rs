@@ -111,6 +111,11 @@ impl RustRule for Rule {
         &META
     }
 
+    /// Rayon work or a spawned thread must be in this text for a pool built inside it.
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["par_", "rayon", "spawn", "install", "join", "scope"]
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::EXPR | Hooks::CALL | Hooks::METHOD_CALL
     }

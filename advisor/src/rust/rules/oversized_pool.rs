@@ -179,6 +179,11 @@ impl RustRule for Rule {
         &META
     }
 
+    /// Pool constructors and size setters.
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["ThreadPool", "Pool::new", "num_threads", "worker_threads", "max_blocking_threads"]
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::CALL | Hooks::METHOD_CALL
     }

@@ -61,6 +61,11 @@ impl RustRule for Rule {
         &META
     }
 
+    /// Fires only in async code.
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["async"]
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::CALL | Hooks::METHOD_CALL
     }

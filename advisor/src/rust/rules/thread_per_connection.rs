@@ -80,6 +80,11 @@ impl RustRule for Rule {
         &META
     }
 
+    /// The spawn must be in this text.
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["spawn"]
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::EXPR | Hooks::CALL | Hooks::METHOD_CALL
     }

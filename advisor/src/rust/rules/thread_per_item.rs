@@ -307,14 +307,19 @@ impl RustRule for Rule {
         &META
     }
 
+    /// The spawn must be in this text.
+    fn prefilter(&self) -> &'static [&'static str] {
+        &["spawn"]
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::EXPR | Hooks::CALL | Hooks::METHOD_CALL
     }
 
     fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+        // The call-graph summaries (CPU-heavy functions) that deferred findings wait for are filled by the
+        // checker, which judges every loop (`Dispatch::heavy_facts`).
         track_loop(cx, e);
-        // Fills the call-graph summaries (CPU-heavy functions) that deferred findings wait for.
-        let _ = heavy::loop_evidence(cx, e);
     }
 
     fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
