@@ -231,6 +231,12 @@ pub struct FileFacts {
 }
 
 impl FileFacts {
+    /// Whether the file holds facts for the crate-wide lock-order comparison (CA404), which needs no async
+    /// code: these facts are kept even in a crate that needs no call graph otherwise.
+    pub fn has_lock_facts(&self) -> bool {
+        !self.lock_orders.is_empty() || !self.held_calls.is_empty() || !self.lock_acquires.is_empty()
+    }
+
     /// Whether the crate phase may report a finding in this file (the engine keeps its text for snippets): it
     /// has call sites in async context, deferred findings, lock orders, or calls to crate-local functions made
     /// while a guard is held.
@@ -1348,6 +1354,16 @@ mod tests {
         assert_eq!((&swapped[0].path, swapped[0].span), (&d.path, d.span));
         // Another crate's `Bank` is another lock.
         assert!(lock_findings(vec![bank, facts("q/src/audit.rs", AUDIT)]).is_empty());
+    }
+
+    #[test]
+    fn lock_orders_are_compared_in_a_crate_without_async_code() {
+        let sync = |path: &str, src: &str| {
+            let (_, f) = crate::rust::analyze_with_facts(Path::new(path), src, &Settings::default(), false);
+            f.expect("lock facts are kept without the call graph")
+        };
+        let out = lock_findings(vec![sync("p/src/bank.rs", BANK), sync("p/src/audit.rs", AUDIT)]);
+        assert_eq!(out.len(), 1, "{out:#?}");
     }
 
     #[test]
