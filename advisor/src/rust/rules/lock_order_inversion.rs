@@ -161,7 +161,8 @@ impl RustRule for Rule {
         let mut st = std::mem::take(cx.state::<State>());
         st.guards.on_expr(e);
         let acq = st.scanner.on_expr(cx, e).filter(|a| counts(a) && !a.is_try);
-        let held = if st.guards.live.is_empty() { Vec::new() } else { st.guards.held(cx) };
+        let wanted = acq.is_some() || matches!(e, Expr::Call(_) | Expr::MethodCall(_));
+        let held = if st.guards.live.is_empty() || !wanted { Vec::new() } else { st.guards.held(cx) };
         if let Some(acq) = acq {
             if let Some(taken) = lock_use(&acq, acq.span) {
                 for g in &held {
