@@ -1364,6 +1364,13 @@ mod tests {
         };
         let out = lock_findings(vec![sync("p/src/bank.rs", BANK), sync("p/src/audit.rs", AUDIT)]);
         assert_eq!(out.len(), 1, "{out:#?}");
+        // And through a call.
+        let src = "use std::sync::Mutex;\nstatic A: Mutex<u32> = Mutex::new(0);\nstatic B: Mutex<u32> = Mutex::new(0);\n\
+                   fn take_b() { *B.lock().unwrap() += 1; }\n\
+                   fn holds_a() { let a = A.lock().unwrap(); take_b(); }\n";
+        let other = "fn b_then_a() { let b = crate::B.lock().unwrap(); let a = crate::A.lock().unwrap(); }\n";
+        let out = lock_findings(vec![sync("p/src/lib.rs", src), sync("p/src/other.rs", other)]);
+        assert_eq!(out.len(), 1, "{out:#?}");
     }
 
     #[test]
