@@ -1,8 +1,9 @@
 //! Runs every fixture under `fixtures/rust` and `fixtures/python` with its rule (the file stem is the rule's
-//! name) and checks that every rule has a fixture.
+//! name), every crate fixture under `fixtures/rust/crates` (a directory named after its rule, checked as one
+//! crate) and checks that every rule has a fixture.
 
 use conc_advisor::registry::{self, Language};
-use conc_advisor_tests::{run_fixture, workspace_root};
+use conc_advisor_tests::{run_crate_fixture, run_fixture, workspace_root};
 
 #[test]
 fn every_fixture_matches_its_markers() {
@@ -34,6 +35,36 @@ fn every_fixture_matches_its_markers() {
     }
     assert!(failures.is_empty(), "fixture mismatches:\n{failures}");
     eprintln!("{checked} fixtures matched");
+}
+
+#[test]
+fn every_crate_fixture_matches_its_markers() {
+    let dir = workspace_root().join("fixtures/rust/crates");
+    let mut dirs: Vec<_> = std::fs::read_dir(&dir)
+        .expect("fixtures/rust/crates exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let mut failures = String::new();
+    let mut matched = 0;
+    for d in &dirs {
+        let name = d.file_name().and_then(|s| s.to_str()).unwrap_or_default();
+        let rule = match (registry::find(name), name.starts_with("mixed")) {
+            (Some(r), _) => Some(r),
+            (None, true) => None,
+            (None, false) => {
+                failures.push_str(&format!("{}: the directory names no rule\n", d.display()));
+                continue;
+            }
+        };
+        match run_crate_fixture(d, rule) {
+            Ok(n) => matched += n,
+            Err(e) => failures.push_str(&e),
+        }
+    }
+    assert!(failures.is_empty(), "crate fixture mismatches:\n{failures}");
+    assert!(matched > 0, "no crate fixture found anything in {}", dir.display());
 }
 
 #[test]

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use conc_advisor::engine::analyze_source;
+use conc_advisor::diagnostic::Diagnostic;
+use conc_advisor::engine::{self, CheckOptions, analyze_source};
 use conc_advisor::registry::{self, RuleMeta};
 use conc_advisor::settings::Settings;
 use conc_advisor::walk::SourceKind;
@@ -76,15 +77,21 @@ pub fn run_fixture(path: &Path, rule: Option<&'static RuleMeta>) -> Result<usize
         None => Settings::default(),
     };
     let diags = analyze_source(path, kind, &source, &settings);
-    let mut actual: Vec<Expectation> = diags.iter().map(|d| (d.span.start.line, d.rule.code)).collect();
-    actual.sort();
-    let mut remaining: BTreeMap<Expectation, usize> = BTreeMap::new();
-    for e in &expected {
-        *remaining.entry(*e).or_default() += 1;
+    compare(&[(path.to_path_buf(), expected)], &diags)
+}
+
+/// Compares findings with the expectations of each file (by path); `Ok(count)` of matched findings, or a report
+/// of what was missing and what was unexpected, per file.
+fn compare(expected: &[(PathBuf, Vec<Expectation>)], diags: &[Diagnostic]) -> Result<usize, String> {
+    let mut remaining: BTreeMap<(&Path, Expectation), usize> = BTreeMap::new();
+    for (path, exps) in expected {
+        for e in exps {
+            *remaining.entry((path.as_path(), *e)).or_default() += 1;
+        }
     }
     let mut unexpected = Vec::new();
-    for d in &diags {
-        let key = (d.span.start.line, d.rule.code);
+    for d in diags {
+        let key = (d.path.as_path(), (d.span.start.line, d.rule.code));
         match remaining.get_mut(&key) {
             Some(n) if *n > 0 => *n -= 1,
             _ => unexpected.push(d),
@@ -92,21 +99,71 @@ pub fn run_fixture(path: &Path, rule: Option<&'static RuleMeta>) -> Result<usize
     }
     let missing: Vec<_> = remaining.iter().filter(|(_, n)| **n > 0).collect();
     if missing.is_empty() && unexpected.is_empty() {
-        return Ok(actual.len());
+        return Ok(diags.len());
     }
-    let mut msg = format!("{}:\n", path.display());
-    for ((line, code), n) in missing {
-        let name = registry::find(code).map_or(*code, |r| r.name);
-        let _ = writeln!(msg, "  missing:    line {line}: {name} ({code}) x{n}");
+    let mut msg = String::new();
+    for (path, _) in expected {
+        let missing: Vec<_> = missing.iter().filter(|((p, _), _)| *p == path.as_path()).collect();
+        let unexpected: Vec<_> = unexpected.iter().filter(|d| d.path == *path).collect();
+        if missing.is_empty() && unexpected.is_empty() {
+            continue;
+        }
+        let _ = writeln!(msg, "{}:", path.display());
+        for ((_, (line, code)), n) in missing {
+            let name = registry::find(code).map_or(*code, |r| r.name);
+            let _ = writeln!(msg, "  missing:    line {line}: {name} ({code}) x{n}");
+        }
+        for d in unexpected {
+            let _ = writeln!(
+                msg,
+                "  unexpected: line {}:{}: {} ({}): {}",
+                d.span.start.line, d.span.start.column, d.rule.name, d.rule.code, d.message
+            );
+        }
     }
-    for d in unexpected {
-        let _ = writeln!(
-            msg,
-            "  unexpected: line {}:{}: {} ({}): {}",
-            d.span.start.line, d.span.start.column, d.rule.name, d.rule.code, d.message
-        );
+    for d in unexpected.iter().filter(|d| !expected.iter().any(|(p, _)| *p == d.path)) {
+        let _ = writeln!(msg, "{}:\n  unexpected: {}: {}", d.path.display(), d.rule.code, d.message);
     }
     Err(msg)
+}
+
+/// Checks the directory `dir` as one project (every crate in it linked as a whole, as `conc-advisor check`
+/// does) with only `rule` enabled (every rule when `None`), and compares the findings with the markers of all
+/// its files. Returns `Ok(count)` of matched findings or a report of missing and unexpected findings per file.
+pub fn run_crate_fixture(dir: &Path, rule: Option<&'static RuleMeta>) -> Result<usize, String> {
+    let settings = match rule {
+        Some(r) => Settings::only(&[r]),
+        None => Settings::default(),
+    };
+    let report = engine::check(&CheckOptions { roots: vec![dir.to_path_buf()], jobs: 1 }, &settings);
+    if !report.errors.is_empty() {
+        return Err(format!("{}: {}\n", dir.display(), report.errors.join("; ")));
+    }
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+        for e in entries.filter_map(Result::ok) {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if SourceKind::of(&p).is_some() {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("{}: no source files\n", dir.display()));
+    }
+    let mut expected = Vec::new();
+    for p in files {
+        let kind = SourceKind::of(&p).ok_or_else(|| format!("{}: unknown extension", p.display()))?;
+        let source = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let exps = parse_markers(&source, kind).map_err(|e| format!("{}: {e}", p.display()))?;
+        expected.push((p, exps));
+    }
+    compare(&expected, &report.diagnostics)
 }
 
 #[cfg(test)]

@@ -152,8 +152,8 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
                     let (diags, facts) = analyze_source_for_crate(&file.path, file.kind, &text, &settings, graph);
                     // Keep the text only for snippets of findings and for call sites the crate phase may report
                     // on: memory stays bounded by the files in flight.
-                    let keep = !diags.is_empty()
-                        || facts.as_ref().is_some_and(|f| !f.sites.is_empty() || !f.deferred.is_empty());
+                    let keep =
+                        !diags.is_empty() || facts.as_ref().is_some_and(crate::rust::callgraph::FileFacts::may_report);
                     (keep.then_some(text), diags, facts)
                 });
                 (file, r)

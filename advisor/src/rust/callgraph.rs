@@ -96,6 +96,52 @@ pub struct LockFact {
     pub span: Span,
 }
 
+/// A lock as one place takes or holds it, named crate-wide (locks in local variables have no such name and are
+/// not recorded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockUse {
+    /// The lock's crate-wide name: a field path qualified by the `impl`'s type (`crate::bank::Bank.accounts`
+    /// for `self.accounts` in `impl Bank`), or a static's qualified path (`crate::state::CONFIG`).
+    pub lock: String,
+    /// A read lock of an `RwLock`: two of them do not exclude each other.
+    pub shared: bool,
+    /// For a held lock, its guard's binding; for a taken lock, the acquisition (`lock()`).
+    pub span: Span,
+}
+
+/// Lock `held` is held (its guard alive) while lock `taken` is acquired, in function `func` of the file.
+#[derive(Debug, Clone)]
+pub struct LockOrder {
+    /// Index into [`FileFacts::fns`] of the function.
+    pub func: usize,
+    /// The lock held.
+    pub held: LockUse,
+    /// The lock acquired while it is held.
+    pub taken: LockUse,
+}
+
+/// A call made while a guard is alive, in function `func` of the file: the crate phase resolves the call (by its
+/// span, through the function's [`CallEdge`]s or the file's [`Site`]s) and takes the callee's own acquisitions as
+/// taken while `held` is held (one level).
+#[derive(Debug, Clone)]
+pub struct HeldCall {
+    /// Index into [`FileFacts::fns`] of the caller.
+    pub func: usize,
+    /// The lock held.
+    pub held: LockUse,
+    /// The call's span (as the call graph records it).
+    pub span: Span,
+}
+
+/// A lock a sync function acquires in its own body (not in closures run elsewhere), for [`HeldCall`]s.
+#[derive(Debug, Clone)]
+pub struct LockAcquire {
+    /// Index into [`FileFacts::fns`] of the function.
+    pub func: usize,
+    /// The lock.
+    pub lock: LockUse,
+}
+
 /// What the visit learned about one function.
 #[derive(Debug, Clone)]
 pub struct FnFacts {
@@ -175,6 +221,34 @@ pub struct FileFacts {
     pub sites: Vec<Site>,
     /// Findings waiting for callee summaries.
     pub deferred: Vec<Deferred>,
+    /// Pairs of locks taken in order (one held while the other is acquired), for the crate-wide lock-order
+    /// comparison (CA404).
+    pub lock_orders: Vec<LockOrder>,
+    /// Calls made while a guard is alive (CA404, one level through calls).
+    pub held_calls: Vec<HeldCall>,
+    /// Locks the sync functions acquire themselves (CA404, the callee side of [`HeldCall`]s).
+    pub lock_acquires: Vec<LockAcquire>,
+}
+
+impl FileFacts {
+    /// Whether the file holds facts for the crate-wide lock-order comparison (CA404), which needs no async
+    /// code: these facts are kept even in a crate that needs no call graph otherwise.
+    pub fn has_lock_facts(&self) -> bool {
+        !self.lock_orders.is_empty() || !self.held_calls.is_empty() || !self.lock_acquires.is_empty()
+    }
+
+    /// Whether the crate phase may report a finding in this file (the engine keeps its text for snippets): it
+    /// has call sites in async context, deferred findings, lock orders, or calls to crate-local functions made
+    /// while a guard is held.
+    pub fn may_report(&self) -> bool {
+        !self.sites.is_empty()
+            || !self.deferred.is_empty()
+            || !self.lock_orders.is_empty()
+            || self
+                .held_calls
+                .iter()
+                .any(|h| self.fns.get(h.func).is_some_and(|f| f.calls.iter().any(|c| c.span == h.span)))
+    }
 }
 
 /// Collects [`FileFacts`] during the visit.
@@ -312,6 +386,30 @@ impl Collector {
             && let Some(f) = self.facts.fns.get_mut(i)
         {
             f.locks.push(LockFact { path, method: method.to_string(), span });
+        }
+    }
+
+    /// Lock `held` is held while `taken` is acquired, in the innermost function being visited.
+    pub(crate) fn on_lock_order(&mut self, held: LockUse, taken: LockUse) {
+        if let Some(&func) = self.stack.last() {
+            self.facts.lock_orders.push(LockOrder { func, held, taken });
+        }
+    }
+
+    /// A call at `span` made while `held` is held, in the innermost function being visited.
+    pub(crate) fn on_held_call(&mut self, held: LockUse, span: Span) {
+        if let Some(&func) = self.stack.last() {
+            self.facts.held_calls.push(HeldCall { func, held, span });
+        }
+    }
+
+    /// A lock acquired at this point: recorded when it runs as part of the innermost sync function's body
+    /// (through plain closures), so that callers holding another lock see it.
+    pub(crate) fn on_lock_acquire(&mut self, cx: &ContextStack, lock: LockUse) {
+        if self.current_sync(cx).is_some()
+            && let Some(&func) = self.stack.last()
+        {
+            self.facts.lock_acquires.push(LockAcquire { func, lock });
         }
     }
 
@@ -545,6 +643,13 @@ pub const AMBIGUOUS_METHODS: &[&str] = &[
 impl<'f> CrateGraph<'f> {
     /// Builds the graph of a crate from its files' facts and propagates the summaries.
     pub fn build(files: &'f [FileFacts]) -> Self {
+        let mut g = Self::index(files);
+        g.propagate();
+        g
+    }
+
+    /// Indexes the functions of a crate for resolving calls, without propagating summaries.
+    pub fn index(files: &'f [FileFacts]) -> Self {
         let mut by_key: HashMap<&str, Vec<FnId>> = HashMap::new();
         let mut by_last: HashMap<&str, Vec<FnId>> = HashMap::new();
         let mut methods: HashMap<&str, Vec<FnId>> = HashMap::new();
@@ -560,9 +665,7 @@ impl<'f> CrateGraph<'f> {
                 }
             }
         }
-        let mut g = CrateGraph { files, by_key, by_last, methods, summaries: HashMap::new(), forward: HashMap::new() };
-        g.propagate();
-        g
+        CrateGraph { files, by_key, by_last, methods, summaries: HashMap::new(), forward: HashMap::new() }
     }
 
     /// The facts of a function.
@@ -799,11 +902,18 @@ fn push_notes(mut d: Diagnostic, notes: Vec<(String, Option<Span>)>) -> Diagnost
 /// turned out CPU-heavy). `heavy_rules` gives the rules reported for calls to CPU-heavy functions, by site
 /// context. Findings are created with each rule's default severity and are not yet filtered by settings.
 pub fn link(files: &[FileFacts], settings: &Settings) -> Vec<Diagnostic> {
-    if files.iter().all(|f| f.sites.is_empty() && f.deferred.is_empty()) {
+    let orders = settings.is_enabled(&super::rules::lock_order_inversion::META)
+        && files.iter().any(|f| !f.lock_orders.is_empty() || !f.held_calls.is_empty());
+    if !orders && files.iter().all(|f| f.sites.is_empty() && f.deferred.is_empty()) {
         return Vec::new();
     }
-    let g = CrateGraph::build(files);
+    let calls = files.iter().any(|f| !f.sites.is_empty() || !f.deferred.is_empty());
+    // The lock-order comparison only resolves calls: without call sites, the summaries are not computed.
+    let g = if calls { CrateGraph::build(files) } else { CrateGraph::index(files) };
     let mut out = Vec::new();
+    if orders {
+        out.extend(lock_order_findings(&g, settings));
+    }
     for file in files {
         for site in &file.sites {
             for id in g.resolve(&site.callee) {
@@ -836,6 +946,173 @@ pub fn link(files: &[FileFacts], settings: &Settings) -> Vec<Diagnostic> {
     dedup(&mut out);
     out.retain(|d| settings.is_enabled(d.rule));
     out
+}
+
+/// One place where a lock is acquired while another is held: directly, or (`via`) by a call to a crate-local
+/// function that acquires it (the callee and its acquisition's span).
+struct OrderAt<'f> {
+    file: usize,
+    func: usize,
+    held: &'f LockUse,
+    taken: &'f LockUse,
+    via: Option<(FnId, Span)>,
+}
+
+/// The short name of a crate-wide lock name for messages: `crate::bank::Bank.accounts` → `Bank.accounts`,
+/// `crate::state::CONFIG` → `CONFIG`.
+fn short_lock(lock: &str) -> &str {
+    let head = lock.split('.').next().unwrap_or(lock);
+    head.rfind("::").map_or(lock, |i| &lock[i + 2..])
+}
+
+/// The callee of the call at `span` in function `func` of file `fi`, as the visit recorded it.
+fn callee_at<'f>(g: &CrateGraph<'f>, fi: usize, func: usize, span: Span) -> Option<&'f Callee> {
+    let file = &g.files[fi];
+    let own = file.fns.get(func).and_then(|f| f.calls.iter().find(|c| c.span == span)).map(|c| &c.callee);
+    own.or_else(|| file.sites.iter().find(|s| s.span == span).map(|s| &s.callee))
+}
+
+/// Every place of the crate where one named lock is acquired while another is held: the recorded orders, and
+/// one level through calls made while a guard is alive (the callee's own acquisitions, each lock once).
+fn lock_orders<'f>(g: &CrateGraph<'f>) -> Vec<OrderAt<'f>> {
+    let mut acquires: HashMap<FnId, Vec<&'f LockUse>> = HashMap::new();
+    for (fi, file) in g.files.iter().enumerate() {
+        for a in &file.lock_acquires {
+            let v = acquires.entry((fi, a.func)).or_default();
+            if !v.iter().any(|l| l.lock == a.lock.lock) {
+                v.push(&a.lock);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (fi, file) in g.files.iter().enumerate() {
+        for o in &file.lock_orders {
+            out.push(OrderAt { file: fi, func: o.func, held: &o.held, taken: &o.taken, via: None });
+        }
+        for hc in &file.held_calls {
+            let Some(callee) = callee_at(g, fi, hc.func, hc.span) else { continue };
+            for id in g.resolve(callee) {
+                if id == (fi, hc.func) || g.fn_facts(id).is_async {
+                    continue;
+                }
+                for l in acquires.get(&id).map_or(&[][..], Vec::as_slice) {
+                    if l.lock != hc.held.lock {
+                        out.push(OrderAt {
+                            file: fi,
+                            func: hc.func,
+                            held: &hc.held,
+                            taken: l,
+                            via: Some((id, hc.span)),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// CA404 across the crate: two locks acquired in opposite orders in two places (each place: one lock held
+/// while the other is acquired, directly or by a call). Reported once per pair of locks, at the place that
+/// comes later in (path, line) order, with notes at both places.
+fn lock_order_findings(g: &CrateGraph<'_>, settings: &Settings) -> Vec<Diagnostic> {
+    use std::collections::BTreeMap;
+    let rule = &super::rules::lock_order_inversion::META;
+    let orders = lock_orders(g);
+    // Where a place is: for a call, the call site (`via`'s span is the call; `taken.span` is in the callee).
+    let site = |o: &OrderAt<'_>| o.via.map_or(o.taken.span, |(_, s)| s);
+    let mut pairs: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    for (i, o) in orders.iter().enumerate() {
+        let (a, b) = (o.held.lock.as_str(), o.taken.lock.as_str());
+        if a != b {
+            pairs.entry(if a < b { (a, b) } else { (b, a) }).or_default().push(i);
+        }
+    }
+    let mut out = Vec::new();
+    for idx in pairs.values_mut() {
+        // By place, then (for calls reaching several functions, `#[cfg]` variants) by the callee's acquisition:
+        // the same finding whatever the order of the files.
+        let key = |o: &OrderAt<'_>| {
+            let callee = o.via.map(|(id, _)| (g.file_of(id), o.taken.span.start));
+            (&g.files[o.file].path, site(o).start, callee)
+        };
+        idx.sort_by(|&x, &y| key(&orders[x]).cmp(&key(&orders[y])));
+        let found = idx.iter().enumerate().find_map(|(j, &l)| {
+            let later = &orders[l];
+            idx[..j]
+                .iter()
+                .map(|&e| &orders[e])
+                .find(|earlier| {
+                    earlier.held.lock == later.taken.lock
+                    && earlier.taken.lock == later.held.lock
+                    && !(earlier.file == later.file && earlier.held.span == later.held.span)
+                    // `A` held in one place and acquired in the other must exclude each other, and so must `B`.
+                    && !(earlier.held.shared && later.taken.shared)
+                    && !(earlier.taken.shared && later.held.shared)
+                })
+                .map(|earlier| (earlier, later))
+        });
+        let Some((earlier, later)) = found else { continue };
+        out.push(inversion(g, rule, earlier, later, settings));
+    }
+    out
+}
+
+fn inversion(
+    g: &CrateGraph<'_>,
+    rule: &'static RuleMeta,
+    earlier: &OrderAt<'_>,
+    later: &OrderAt<'_>,
+    settings: &Settings,
+) -> Diagnostic {
+    let path = &g.files[later.file].path;
+    let name = |o: &OrderAt<'_>| g.files[o.file].fns.get(o.func).map_or("?", |f| f.name.as_str());
+    let (a, b) = (short_lock(&later.held.lock), short_lock(&later.taken.lock));
+    let how = |o: &OrderAt<'_>| match o.via {
+        Some((id, _)) => format!(" (by the call to `{}`)", g.fn_facts(id).name),
+        None => String::new(),
+    };
+    let msg = format!(
+        "`{b}` is locked{} while `{a}` is held in `{}`, but `{}` locks `{a}`{} while `{b}` is held: the two can deadlock",
+        how(later),
+        name(later),
+        name(earlier),
+        how(earlier),
+    );
+    let later_site = later.via.map_or(later.taken.span, |(_, s)| s);
+    let mut d = new_diagnostic(rule, path, later_site, msg, settings)
+        .with_help(format!(
+            "take the two locks in one order everywhere (e.g. always `{b}` before `{a}`), or never hold both"
+        ))
+        .with_note(format!("`{a}` is held from here"), Some(later.held.span));
+    if let Some((id, _)) = later.via {
+        d = with_note_at(d, g, path, format!("`{}` locks `{b}` here", g.fn_facts(id).name), id.0, later.taken.span);
+    }
+    let earlier_site = earlier.via.map_or(earlier.taken.span, |(_, s)| s);
+    let what = match earlier.via {
+        Some((id, _)) => format!(
+            "the opposite order: `{}` calls `{}`, which locks `{a}`, while `{b}` is held",
+            name(earlier),
+            g.fn_facts(id).name
+        ),
+        None => format!("the opposite order: `{}` locks `{a}` here while `{b}` is held", name(earlier)),
+    };
+    d = with_note_at(d, g, path, what, earlier.file, earlier_site);
+    d = with_note_at(d, g, path, format!("`{b}` is held from here"), earlier.file, earlier.held.span);
+    if let Some((id, _)) = earlier.via {
+        d = with_note_at(d, g, path, format!("`{}` locks `{a}` here", g.fn_facts(id).name), id.0, earlier.taken.span);
+    }
+    d
+}
+
+/// A note at `span` of file `fi`: with the span when that file is the finding's, else as `path:line` text.
+fn with_note_at(d: Diagnostic, g: &CrateGraph<'_>, finding: &Path, msg: String, fi: usize, span: Span) -> Diagnostic {
+    let file = &g.files[fi].path;
+    if file == finding {
+        d.with_note(msg, Some(span))
+    } else {
+        d.with_note(format!("{msg} ({})", at(file, span)), None)
+    }
 }
 
 fn dedup(out: &mut Vec<Diagnostic>) {
@@ -1036,6 +1313,107 @@ mod tests {
         assert_eq!(g.transitive_locks(t), vec!["crate::bank::Bank.a", "crate::bank::Bank.b"]);
         let out = link(&files, &Settings::default());
         assert_eq!(out.len(), 2, "{out:#?}");
+    }
+
+    const BANK: &str = "use std::sync::Mutex;\npub struct Bank { pub a: Mutex<u32>, pub b: Mutex<u32> }\n\
+                        impl Bank {\n    pub fn ab(&self) {\n        let x = self.a.lock().unwrap();\n        \
+                        let y = self.b.lock().unwrap();\n    }\n}\n";
+    const AUDIT: &str = "use crate::bank::Bank;\nimpl Bank {\n    fn ba(&self) {\n        \
+                         let y = self.b.lock().unwrap();\n        let x = self.a.lock().unwrap();\n    }\n}\n";
+
+    fn lock_findings(files: Vec<FileFacts>) -> Vec<Diagnostic> {
+        let mut out = link_all(files, &Settings::default());
+        out.retain(|d| d.rule.code == "CA404");
+        out
+    }
+
+    #[test]
+    fn lock_orders_are_compared_across_files_and_reported_once() {
+        let bank = facts("p/src/bank.rs", BANK);
+        let audit = facts("p/src/audit.rs", AUDIT);
+        assert_eq!(bank.lock_orders.len(), 1);
+        assert_eq!(bank.lock_orders[0].held.lock, "crate::bank::Bank.a");
+        assert_eq!(audit.lock_orders[0].held.lock, "crate::bank::Bank.b");
+        let out = lock_findings(vec![bank.clone(), audit.clone()]);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        let d = &out[0];
+        // The later of the two places by path: bank.rs sorts after audit.rs.
+        assert_eq!(d.path, Path::new("p/src/bank.rs"));
+        assert_eq!(d.span.start.line, 6);
+        assert!(d.message.contains("`Bank.b` is locked while `Bank.a` is held in `ab`"), "{}", d.message);
+        let texts: Vec<&str> = d.notes.iter().map(|n| n.message.as_str()).collect();
+        assert!(
+            texts.iter().any(|t| t.contains("`ba` locks `Bank.a` here") && t.contains("p/src/audit.rs:5")),
+            "{texts:?}"
+        );
+        assert!(d.notes.iter().filter(|n| n.message.contains("audit.rs")).all(|n| n.span.is_none()));
+        assert!(d.notes.iter().any(|n| n.span.is_some_and(|s| s.start.line == 5)), "a note at the held guard");
+        // The order of the files does not change the finding.
+        let swapped = lock_findings(vec![audit.clone(), bank.clone()]);
+        assert_eq!(swapped.len(), 1);
+        assert_eq!((&swapped[0].path, swapped[0].span), (&d.path, d.span));
+        // Another crate's `Bank` is another lock.
+        assert!(lock_findings(vec![bank, facts("q/src/audit.rs", AUDIT)]).is_empty());
+    }
+
+    #[test]
+    fn lock_orders_are_compared_in_a_crate_without_async_code() {
+        let sync = |path: &str, src: &str| {
+            let (_, f) = crate::rust::analyze_with_facts(Path::new(path), src, &Settings::default(), false);
+            f.expect("lock facts are kept without the call graph")
+        };
+        let out = lock_findings(vec![sync("p/src/bank.rs", BANK), sync("p/src/audit.rs", AUDIT)]);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        // And through a call.
+        let src = "use std::sync::Mutex;\nstatic A: Mutex<u32> = Mutex::new(0);\nstatic B: Mutex<u32> = Mutex::new(0);\n\
+                   fn take_b() { *B.lock().unwrap() += 1; }\n\
+                   fn holds_a() { let a = A.lock().unwrap(); take_b(); }\n";
+        let other = "fn b_then_a() { let b = crate::B.lock().unwrap(); let a = crate::A.lock().unwrap(); }\n";
+        let out = lock_findings(vec![sync("p/src/lib.rs", src), sync("p/src/other.rs", other)]);
+        assert_eq!(out.len(), 1, "{out:#?}");
+    }
+
+    #[test]
+    fn an_inversion_inside_one_file_is_reported_once_also_when_another_file_repeats_it() {
+        let both = format!(
+            "{BANK}impl Bank {{\n    fn ba(&self) {{\n        let y = self.b.lock().unwrap();\n        \
+                            let x = self.a.lock().unwrap();\n    }}\n}}\n"
+        );
+        let one = facts("p/src/bank.rs", &both);
+        let single = link(std::slice::from_ref(&one), &Settings::default());
+        assert_eq!(single.iter().filter(|d| d.rule.code == "CA404").count(), 1, "{single:#?}");
+        let out = lock_findings(vec![one, facts("p/src/audit.rs", AUDIT)]);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        // Disabled: nothing.
+        let only_other = Settings::only(&[&super::super::rules::blocking_sleep::META]);
+        assert!(link(&[facts("p/src/bank.rs", &both)], &only_other).is_empty());
+    }
+
+    #[test]
+    fn a_lock_taken_by_a_callee_while_a_guard_is_held_counts_one_level() {
+        let src = "use std::sync::Mutex;\nstatic A: Mutex<u32> = Mutex::new(0);\nstatic B: Mutex<u32> = Mutex::new(0);\n\
+                   fn take_b() { *B.lock().unwrap() += 1; }\n\
+                   fn via() { take_c_then_b(); }\n\
+                   fn take_c_then_b() { take_b(); }\n\
+                   fn holds_a() { let a = A.lock().unwrap(); take_b(); }\n\
+                   fn holds_a_two_levels() { let a = A.lock().unwrap(); via(); }\n\
+                   fn b_then_a() { let b = B.lock().unwrap(); let a = A.lock().unwrap(); }\n";
+        let f = facts("p/src/lib.rs", src);
+        assert_eq!(f.held_calls.iter().filter(|h| h.held.lock == "crate::A").count(), 2, "{:#?}", f.held_calls);
+        assert!(f.may_report());
+        // Calls made under a guard that reach no crate function give the crate phase nothing to report here.
+        let other = facts("p/src/other.rs", "fn f(v: &mut Vec<u8>) { let a = crate::A.lock().unwrap(); v.push(1); }");
+        assert!(!other.held_calls.is_empty() && !other.may_report(), "{other:#?}");
+        let out = lock_findings(vec![f.clone()]);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(out[0].span.start.line, 9, "{out:#?}");
+        assert!(out[0].notes.iter().any(|n| n.message.contains("`take_b` locks `B` here")), "{:#?}", out[0].notes);
+        // Only one level: without `holds_a`, the two-level chain is not followed.
+        let src2 = src.replace("fn holds_a() { let a = A.lock().unwrap(); take_b(); }", "");
+        assert!(lock_findings(vec![facts("p/src/lib.rs", &src2)]).is_empty());
+        assert_eq!(short_lock("crate::bank::Bank.accounts.inner"), "Bank.accounts.inner");
+        assert_eq!(short_lock("crate::CONFIG"), "CONFIG");
+        assert_eq!(short_lock("X"), "X");
     }
 
     #[test]

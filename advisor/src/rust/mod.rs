@@ -134,7 +134,9 @@ fn analyze_here(
     let diags = match syn::parse_file(source) {
         Ok(file) => {
             let (d, f) = checker::Checker::new(path, settings, dispatch).run_with_facts(&file);
-            (d, dispatch.chains.then_some(f))
+            // Lock orders (CA404) are compared crate-wide in every crate, with or without async code.
+            let keep = dispatch.chains || f.has_lock_facts();
+            (d, keep.then_some(f))
         }
         Err(err) => (vec![syntax_error(path, &err)], None),
     };

@@ -1,9 +1,10 @@
 //! CA408 `condvar-wait-without-loop`: `Condvar::wait` not inside a loop that re-checks the predicate.
 
-use syn::Expr;
+use syn::visit::{self, Visit};
+use syn::{Expr, Pat};
 
 use super::locking;
-use super::{Checker, Hooks, MethodCallSite, RustRule};
+use super::{Checker, FnBody, Hooks, MethodCallSite, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 
@@ -19,6 +20,11 @@ declare_rule! {
     /// another thread may already have consumed what was signalled. Code that waits once and then assumes
     /// the condition holds reads an empty queue or an unset flag. The predicate must be re-checked under
     /// the lock after every wake-up.
+    ///
+    /// A std wait whose returned guard is thrown away (`let (_m, _timed_out) = cvar.wait_timeout(m, d)?;`,
+    /// `let _ = cvar.wait(m);`, `cvar.wait(m).unwrap();`) is not reported: the code does not read the protected
+    /// state as if the condition held. This is the `park`/`park_timeout` idiom (tokio, `parking`), where a
+    /// spurious wake-up is allowed and the caller re-checks an atomic state.
     ///
     /// ## Known problems
     /// A wait inside a loop is accepted without checking that the loop re-tests the predicate.
@@ -52,6 +58,68 @@ declare_rule! {
 struct State {
     /// Loop bodies seen so far: (start, end, frame depth).
     loops: Vec<(Span, usize)>,
+    /// Method calls whose result (the guard) is thrown away, by the span of the method name.
+    discarded: Vec<Span>,
+}
+
+/// Whether a pattern throws its value away: `_`, `_name`, or a tuple whose first element (the guard of
+/// `wait_timeout`'s `(guard, timeout)`) does.
+fn discards(p: &Pat) -> bool {
+    match p {
+        Pat::Wild(_) => true,
+        Pat::Ident(i) => i.subpat.is_none() && i.ident.to_string().starts_with('_'),
+        Pat::Type(t) => discards(&t.pat),
+        Pat::Tuple(t) => t.elems.first().is_some_and(discards),
+        _ => false,
+    }
+}
+
+/// The method call an expression's value comes from, through `.unwrap()`, `.expect(..)`, `?`, parentheses and
+/// `.0`.
+fn value_call(mut e: &Expr) -> Option<&syn::ExprMethodCall> {
+    for _ in 0..8 {
+        e = match e {
+            Expr::Paren(p) => &p.expr,
+            Expr::Try(t) => &t.expr,
+            Expr::Field(f) if matches!(&f.member, syn::Member::Unnamed(i) if i.index == 0) => &f.base,
+            Expr::MethodCall(m) if matches!(m.method.to_string().as_str(), "unwrap" | "expect") => &m.receiver,
+            Expr::MethodCall(m) => return Some(m),
+            _ => return None,
+        };
+    }
+    None
+}
+
+/// Collects the method calls of a body whose value is thrown away.
+#[derive(Default)]
+struct Discarded(Vec<Span>);
+
+impl Discarded {
+    fn push(&mut self, e: &Expr) {
+        if let Some(m) = value_call(e) {
+            self.0.push(Span::from_pm2(m.method.span()));
+        }
+    }
+}
+
+impl<'a> Visit<'a> for Discarded {
+    fn visit_local(&mut self, l: &'a syn::Local) {
+        if let Some(init) = &l.init
+            && discards(&l.pat)
+        {
+            self.push(&init.expr);
+        }
+        visit::visit_local(self, l);
+    }
+
+    fn visit_stmt(&mut self, s: &'a syn::Stmt) {
+        if let syn::Stmt::Expr(e, Some(_)) = s {
+            self.push(e);
+        }
+        visit::visit_stmt(self, s);
+    }
+
+    fn visit_item(&mut self, _: &'a syn::Item) {}
 }
 
 /// The rule.
@@ -72,7 +140,15 @@ impl RustRule for Rule {
     }
 
     fn hooks(&self) -> Hooks {
-        Hooks::EXPR | Hooks::METHOD_CALL
+        Hooks::EXPR | Hooks::METHOD_CALL | Hooks::FN
+    }
+
+    fn on_fn(&self, cx: &mut Checker<'_>, body: &FnBody<'_>) {
+        // Closures and async blocks are scanned with their enclosing function.
+        let Some(block) = body.block.filter(|_| body.sig.is_some()) else { return };
+        let mut d = Discarded::default();
+        d.visit_block(block);
+        cx.state::<State>().discarded.extend(d.0);
     }
 
     fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
@@ -99,6 +175,12 @@ impl RustRule for Rule {
             || (pl_cv && matches!((m, n), ("wait", 1) | ("wait_for" | "wait_until", 2)))
             || (named && matches!((m, n), ("wait", 1) | ("wait_timeout", 2)));
         if !is_wait {
+            return;
+        }
+        // A std guard thrown away: the code does not go on as if the condition held (parking_lot's waits take
+        // `&mut guard` and return no guard).
+        let method_span = Span::from_pm2(call.expr.method.span());
+        if !pl_cv && cx.state::<State>().discarded.contains(&method_span) {
             return;
         }
         let span = call.span();

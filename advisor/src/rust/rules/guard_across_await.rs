@@ -12,7 +12,8 @@ declare_rule! {
     /// Reports a guard of a thread lock — `std::sync::Mutex`/`RwLock` or `parking_lot::Mutex`/`RwLock` — that
     /// is bound with `let` and still alive at an `.await` of the same async function or block. The guard ends
     /// at the end of its block, at `drop(guard)`, or when it is moved into a call; a guard ended before the
-    /// `.await` is not reported. It also reports a lock taken in the scrutinee of a `match`, `if let` or
+    /// `.await` is not reported. Moved to another binding (`let h = g;`) it lives on as `h`; shadowed
+    /// (`let g = *g + 1;`) or reborrowed (`let g = &mut *g;`) it stays alive to the end of its block. It also reports a lock taken in the scrutinee of a `match`, `if let` or
     /// `while let` (the temporary guard lives through the whole body) when the body `.await`s.
     ///
     /// tokio's and other async locks (`lock().await`) are made for this and are never reported.

@@ -2,18 +2,24 @@
 
 use syn::Expr;
 
-use super::locking::{Acq, AcqScanner, FnNames, Guards, LockLib};
+use super::guard_across_await::{Body, scrutinee};
+use super::locking::{self, Acq, AcqScanner, Guards, LockLib, LockMode};
 use super::{Checker, FnBody, Hooks, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
+use crate::rust::callgraph::LockUse;
 
 declare_rule! {
     /// ## What it does
-    /// Reports two locks taken in opposite orders: lock `A` then (while `A`'s guard is alive) lock `B` in one
-    /// function, and `B` then `A` in another place. Locks are named crate-wide by their field path
-    /// (`self.accounts` in `impl Bank` is `Bank.accounts`) or by the static they are (`CONFIG`); locks in local
-    /// variables have no crate-wide name and are not compared. Both places are shown. Two read locks of an
-    /// `RwLock` do not exclude each other and do not count.
+    /// Reports two locks taken in opposite orders anywhere in the crate: lock `A` then (while `A`'s guard is
+    /// alive) lock `B` in one function, and `B` then `A` in another place, in the same file or another file of
+    /// the crate. Locks are named crate-wide by their field path qualified by the `impl`'s type
+    /// (`self.accounts` in `impl Bank` is `crate::bank::Bank.accounts`, shown as `Bank.accounts`) or by the
+    /// static they are (`CONFIG`); locks in local variables have no crate-wide name and are not compared.
+    /// A lock counts as taken also when, while `A` is held, the function calls a crate-local function that
+    /// takes `B` in its own body (one level of calls). Both places are shown (a place in another file as
+    /// `path:line`); each inverted pair is reported once. Two read locks of an `RwLock` do not exclude each
+    /// other and do not count.
     ///
     /// ## Why is this bad?
     /// When two threads run the two places at the same time, each takes its first lock and waits forever
@@ -21,9 +27,15 @@ declare_rule! {
     /// global order: always take `A` before `B`.
     ///
     /// ## Known problems
-    /// Only orders visible in one file are compared, and only guards bound with `let` count as held. Two
-    /// values of the same type (`self.a` of two different `Bank`s) count as the same lock, as they do for a
-    /// lock-order discipline.
+    /// Only guards bound with `let`, and locks taken in the scrutinee of a `match`/`if let`/`while let` (held
+    /// through its body), count as held. Calls are followed one level only (a lock taken by a
+    /// callee's callee is not seen), and a callee is found only where the call graph resolves it. Two values
+    /// of the same type (`self.a` of two different `Bank`s) count as the same lock, as they do for a
+    /// lock-order discipline. Locks reached through a binding (`let s = &self.state; s.lock()`) or a getter
+    /// have no crate-wide name and are not compared. A lock must be recognisable in its file: a std or
+    /// parking_lot type known there, or a `lock()` whose result is unwrapped; a crate's own wrapper type
+    /// (tokio's `loom` `Mutex`) is not. The comparison runs when the crate is linked (facts of
+    /// each file, no second parse); a file analysed alone is a crate of its own.
     ///
     /// ## Example
     /// ```rust,ignore
@@ -48,29 +60,80 @@ declare_rule! {
     };
 }
 
-#[derive(Debug, Clone)]
-struct Edge {
-    first: String,
-    second: String,
-    first_acq: Acq,
-    second_acq: Acq,
-    guard_span: Span,
-    func: String,
-}
-
 #[derive(Default)]
 struct State {
     guards: Guards,
     scanner: AcqScanner,
-    edges: Vec<Edge>,
-    fns: FnNames,
 }
 
-/// The rule.
+/// The rule: it records facts for the call graph (pairs of locks taken in order, calls made while a guard is
+/// alive, the locks each function takes); [`crate::rust::callgraph::link`] compares them across the crate.
 pub struct Rule;
 
 fn counts(a: &Acq) -> bool {
     a.lib != LockLib::Cell && a.global.is_some()
+}
+
+fn lock_use(a: &Acq, span: Span) -> Option<LockUse> {
+    Some(LockUse { lock: a.global.clone()?, shared: a.mode == LockMode::Shared, span })
+}
+
+/// The span the call graph records for a call (the callee's path or the method name to the closing
+/// parenthesis).
+fn call_span(e: &Expr) -> Option<Span> {
+    let (start, close) = match e {
+        Expr::Call(c) => (Span::from_pm2(syn::spanned::Spanned::span(&c.func)).start, c.paren_token.span.close()),
+        Expr::MethodCall(m) => (Span::from_pm2(m.method.span()).start, m.paren_token.span.close()),
+        _ => return None,
+    };
+    Some(Span::new(start, Span::from_pm2(close).end))
+}
+
+/// The calls a `match`/`if let`/`while let` body runs (not in closures or async blocks), by the span the call
+/// graph records.
+fn body_calls(body: &Body<'_>) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut add = |x: &Expr| out.extend(call_span(x));
+    match body {
+        Body::Arms(arms) => {
+            for a in *arms {
+                if let Some((_, g)) = &a.guard {
+                    locking::walk_inline(g, &mut add);
+                }
+                locking::walk_inline(&a.body, &mut add);
+            }
+        }
+        Body::Block(b) => locking::walk_block_inline(b, &mut add),
+    }
+    out
+}
+
+/// A lock taken in the scrutinee of a `match`/`if let`/`while let` is held through its body (the guard is a
+/// temporary of the scrutinee, or moved into the pattern): the locks the body takes, and the calls it makes,
+/// come after it.
+fn scrutinee_orders(cx: &mut Checker<'_>, e: &Expr) {
+    let Some((scrut, body)) = scrutinee(e) else { return };
+    let held: Vec<LockUse> =
+        locking::acquisitions_in(cx, scrut).iter().filter(|a| counts(a)).filter_map(|a| lock_use(a, a.span)).collect();
+    if held.is_empty() {
+        return;
+    }
+    let taken: Vec<LockUse> = body
+        .acquisitions(cx)
+        .iter()
+        .filter(|a| counts(a) && !a.is_try)
+        .filter_map(|a| lock_use(a, a.span))
+        .collect();
+    let calls = body_calls(&body);
+    let (facts, _) = cx.facts();
+    for h in &held {
+        for t in taken.iter().filter(|t| t.lock != h.lock) {
+            facts.on_lock_order(h.clone(), t.clone());
+        }
+        for &span in &calls {
+            facts.on_held_call(h.clone(), span);
+        }
+    }
 }
 
 impl RustRule for Rule {
@@ -83,7 +146,7 @@ impl RustRule for Rule {
     }
 
     fn hooks(&self) -> Hooks {
-        Hooks::LOCAL | Hooks::EXPR | Hooks::SCOPE_EXIT | Hooks::FN | Hooks::FN_EXIT | Hooks::FILE_END | Hooks::TYPES
+        Hooks::LOCAL | Hooks::EXPR | Hooks::SCOPE_EXIT | Hooks::FN_EXIT | Hooks::TYPES
     }
 
     fn on_local(&self, cx: &mut Checker<'_>, local: &syn::Local) {
@@ -94,20 +157,30 @@ impl RustRule for Rule {
     }
 
     fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+        scrutinee_orders(cx, e);
         let mut st = std::mem::take(cx.state::<State>());
         st.guards.on_expr(e);
-        if let Some(acq) = st.scanner.on_expr(cx, e).filter(|a| counts(a) && !a.is_try) {
-            let func = st.fns.current().unwrap_or_default().to_string();
-            for g in st.guards.held(cx) {
-                if g.acq.global != acq.global {
-                    st.edges.push(Edge {
-                        first: g.acq.global.clone().unwrap_or_default(),
-                        second: acq.global.clone().unwrap_or_default(),
-                        first_acq: g.acq.clone(),
-                        second_acq: acq.clone(),
-                        guard_span: g.span,
-                        func: func.clone(),
-                    });
+        let acq = st.scanner.on_expr(cx, e).filter(|a| counts(a) && !a.is_try);
+        let wanted = acq.is_some() || matches!(e, Expr::Call(_) | Expr::MethodCall(_));
+        let held = if st.guards.live.is_empty() || !wanted { Vec::new() } else { st.guards.held(cx) };
+        if let Some(acq) = acq {
+            if let Some(taken) = lock_use(&acq, acq.span) {
+                for g in &held {
+                    if g.acq.global != acq.global
+                        && let Some(h) = lock_use(&g.acq, g.span)
+                    {
+                        cx.facts().0.on_lock_order(h, taken.clone());
+                    }
+                }
+                let (facts, context) = cx.facts();
+                facts.on_lock_acquire(context, taken);
+            }
+        } else if !held.is_empty()
+            && let Some(span) = call_span(e)
+        {
+            for g in &held {
+                if let Some(h) = lock_use(&g.acq, g.span) {
+                    cx.facts().0.on_held_call(h, span);
                 }
             }
         }
@@ -118,68 +191,9 @@ impl RustRule for Rule {
         cx.state::<State>().guards.on_scope_exit(scope);
     }
 
-    fn on_fn(&self, cx: &mut Checker<'_>, body: &FnBody<'_>) {
-        cx.state::<State>().fns.enter(body);
-    }
-
     fn on_fn_exit(&self, cx: &mut Checker<'_>, _body: &FnBody<'_>) {
         let mut st = std::mem::take(cx.state::<State>());
-        st.fns.exit();
         st.guards.on_fn_exit(cx);
         *cx.state::<State>() = st;
-    }
-
-    fn on_file_end(&self, cx: &mut Checker<'_>) {
-        let edges = std::mem::take(&mut cx.state::<State>().edges);
-        let mut done: Vec<(String, String)> = Vec::new();
-        for (j, later) in edges.iter().enumerate() {
-            for earlier in &edges[..j] {
-                if earlier.first != later.second || earlier.second != later.first {
-                    continue;
-                }
-                if earlier.guard_span == later.guard_span {
-                    continue;
-                }
-                // `A` held in one place and acquired in the other must exclude each other, and so must `B`.
-                if !earlier.first_acq.conflicts(&later.second_acq) || !earlier.second_acq.conflicts(&later.first_acq) {
-                    continue;
-                }
-                let pair = if later.first < later.second {
-                    (later.first.clone(), later.second.clone())
-                } else {
-                    (later.second.clone(), later.first.clone())
-                };
-                if done.contains(&pair) {
-                    continue;
-                }
-                done.push(pair);
-                let place = |f: &str| if f.is_empty() { String::new() } else { format!(" in `{f}`") };
-                let d = cx
-                    .diagnostic(
-                        &META,
-                        later.second_acq.span,
-                        format!(
-                            "`{}` is locked while `{}` is held{}, but elsewhere{} `{}` is locked while `{}` is held",
-                            later.second,
-                            later.first,
-                            place(&later.func),
-                            place(&earlier.func),
-                            earlier.second,
-                            earlier.first
-                        ),
-                    )
-                    .with_help(format!(
-                        "take the two locks in one order everywhere (e.g. always `{}` before `{}`), or never hold both",
-                        earlier.first, earlier.second
-                    ))
-                    .with_note(format!("`{}` is held from here", later.first), Some(later.guard_span))
-                    .with_note(
-                        format!("the opposite order: `{}` is locked here while `{}` is held", earlier.second, earlier.first),
-                        Some(earlier.second_acq.span),
-                    )
-                    .with_note(format!("`{}` is held from here", earlier.first), Some(earlier.guard_span));
-                cx.report(d);
-            }
-        }
     }
 }

@@ -49,8 +49,8 @@ pub(crate) struct Acq {
     pub lib: LockLib,
     /// The lock's receiver path in this function (`self.state`, `m`), when it is a plain path.
     pub key: Option<String>,
-    /// A crate-wide name for the lock (`Server.state` for `self.state` in `impl Server`, a static's path),
-    /// when there is one.
+    /// A crate-wide name for the lock (`crate::net::Server.state` for `self.state` in `impl Server`, a
+    /// static's qualified path), when there is one.
     pub global: Option<String>,
     /// The span of the method name to the closing parenthesis.
     pub span: Span,
@@ -62,6 +62,14 @@ impl Acq {
     /// Whether two acquisitions of the same lock exclude each other.
     pub fn conflicts(&self, other: &Acq) -> bool {
         !matches!((self.mode, other.mode), (LockMode::Shared, LockMode::Shared) | (LockMode::Borrow, LockMode::Borrow))
+    }
+}
+
+fn strip_parens(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip_parens(&p.expr),
+        Expr::Group(g) => strip_parens(&g.expr),
+        _ => e,
     }
 }
 
@@ -105,7 +113,7 @@ pub(crate) fn key_root(key: &str) -> &str {
 fn global_key(cx: &Checker<'_>, key: &str) -> Option<String> {
     let root = key_root(key);
     if root == "self" {
-        let ty = cx.semantic().self_ty()?.name()?.rsplit("::").next()?.to_string();
+        let ty = cx.semantic().self_ty()?.name()?;
         return Some(format!("{ty}{}", &key[4..]));
     }
     if key.contains("::") || root.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
@@ -266,6 +274,8 @@ pub(crate) struct Guard {
     pub depth: usize,
     /// The span of the binding's identifier.
     pub span: Span,
+    /// A later `let` reused the name: the guard is alive but `name` now means another value.
+    pub shadowed: bool,
 }
 
 /// The let-bound guards alive at the current point of the visit.
@@ -284,25 +294,51 @@ fn pat_ident(p: &Pat) -> Option<&syn::Ident> {
 }
 
 impl Guards {
-    /// Records the guard a `let` binds (call after the binding is in the semantic model), and forgets guards
-    /// the `let` shadows or moves (`let h = g;`).
+    /// Records the guard a `let` binds (call after the binding is in the semantic model). A guard moved to a
+    /// new binding (`let h = g;`) lives on under that name; one moved into a pattern is forgotten; one
+    /// borrowed (`let r = &mut *g;`) or shadowed (`let g = *g + 1;`) stays alive under its own name until its
+    /// scope ends (shadowing drops nothing).
     pub fn on_local(&mut self, cx: &Checker<'_>, local: &syn::Local) {
         let init = local.init.as_ref().map(|i| &*i.expr);
-        if let Some(Expr::Path(p)) = init.map(strip)
-            && let Some(id) = p.path.get_ident()
-        {
-            let n = id.to_string();
-            self.live.retain(|g| g.name != n);
+        let bound = pat_ident(&local.pat);
+        let moves = init.is_some_and(|i| matches!(strip_parens(i), Expr::Path(_)));
+        if !moves && let Some(id) = bound {
+            // A shadowed guard can no longer be named (`drop(g)` now means the new `g`), but it is still alive.
+            let name = id.to_string();
+            for g in self.live.iter_mut().filter(|g| g.name == name) {
+                g.shadowed = true;
+            }
         }
-        let Some(id) = pat_ident(&local.pat) else { return };
+        if let Some(init) = init
+            && let Expr::Path(p) = strip(init)
+            && let Some(src) = p.path.get_ident()
+        {
+            let src = src.to_string();
+            if moves && let Some(i) = self.live.iter().rposition(|g| !g.shadowed && g.name == src) {
+                match bound {
+                    Some(id) => {
+                        let name = id.to_string();
+                        self.live[i].scope =
+                            cx.semantic().local(&name).map_or_else(|| cx.semantic().scope_id(), |b| b.scope);
+                        self.live[i].name = name;
+                    }
+                    // `let _ = g;` binds nothing and moves nothing.
+                    None if matches!(local.pat, Pat::Wild(_)) => {}
+                    None => {
+                        self.live.remove(i);
+                    }
+                }
+            }
+            return;
+        }
+        let Some(id) = bound else { return };
         let name = id.to_string();
-        self.live.retain(|g| g.name != name);
         let Some(init) = init else { return };
         let Some((m, wrapped, awaited)) = unwrap_acq(init) else { return };
         let Some(acq) = classify(cx, m, wrapped, awaited) else { return };
         let scope = cx.semantic().local(&name).map_or_else(|| cx.semantic().scope_id(), |b| b.scope);
         let depth = cx.context().frames().len();
-        self.live.push(Guard { name, acq, scope, depth, span: Span::from_pm2(id.span()) });
+        self.live.push(Guard { name, acq, scope, depth, span: Span::from_pm2(id.span()), shadowed: false });
     }
 
     /// Forgets guards passed by value to a call (`drop(g)`, `consume(g)`, `cv.wait(g)`).
@@ -322,7 +358,7 @@ impl Guards {
                 && let Some(id) = p.path.get_ident()
             {
                 let n = id.to_string();
-                self.live.retain(|g| g.name != n);
+                self.live.retain(|g| g.shadowed || g.name != n);
             }
         }
     }

@@ -201,7 +201,7 @@ impl RustRule for Rule {
                 span,
                 is_try: false,
             };
-            st.guards.live.push(locking::Guard { name, acq, scope, depth: cx.context().frames().len(), span });
+            st.guards.live.push(locking::Guard { name, acq, scope, depth: cx.context().frames().len(), span, shadowed: false });
         }
         *cx.state::<State>() = st;
     }
