@@ -1,8 +1,9 @@
 //! Runs every fixture under `fixtures/rust` and `fixtures/python` with its rule (the file stem is the rule's
-//! name) and checks that every rule has a fixture.
+//! name) and checks that every rule has a fixture. Every subdirectory of those is a multi-file project checked
+//! as one run with every rule enabled ([`check_dir_fixture`]).
 
 use conc_advisor::registry::{self, Language};
-use conc_advisor_tests::{run_fixture, workspace_root};
+use conc_advisor_tests::{check_dir_fixture, run_fixture, workspace_root};
 
 #[test]
 fn every_fixture_matches_its_markers() {
@@ -51,4 +52,26 @@ fn every_rule_has_a_fixture() {
         })
         .collect();
     assert!(missing.is_empty(), "rules without a fixture: {missing:?}");
+}
+
+#[test]
+fn every_directory_fixture_matches_its_markers() {
+    let mut failures = String::new();
+    let mut checked = 0;
+    for dir in ["fixtures/rust", "fixtures/python"] {
+        let Ok(entries) = std::fs::read_dir(workspace_root().join(dir)) else { continue };
+        let mut dirs: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+        dirs.sort();
+        for d in dirs {
+            match check_dir_fixture(&d) {
+                Ok(n) => {
+                    assert!(n > 0, "{}: a directory fixture without any expected finding", d.display());
+                    checked += 1;
+                }
+                Err(e) => failures.push_str(&e),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "directory fixture mismatches:\n{failures}");
+    assert!(checked > 0, "no directory fixture found");
 }

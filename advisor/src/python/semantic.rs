@@ -110,6 +110,10 @@ pub struct Model<'m, 'a> {
     pub module: &'m Module<'a>,
     /// Local name → qualified name, from every import in the file.
     pub imports: HashMap<&'a str, String>,
+    /// Local name → `(level, dotted rest)` of relative imports (`from ..work import crunch as c` gives
+    /// `c → (2, "work.crunch")`). Kept apart from `imports`: only the project phase, which knows the module's
+    /// name, resolves them ([`super::project`]); within one module they stay unresolved.
+    pub rel_imports: HashMap<&'a str, (u32, String)>,
     /// Every function.
     pub funcs: Vec<FuncInfo<'m, 'a>>,
     /// Functions by name.
@@ -243,6 +247,7 @@ impl<'m, 'a> Model<'m, 'a> {
         let mut m = Model {
             module,
             imports: HashMap::new(),
+            rel_imports: HashMap::new(),
             funcs: Vec::new(),
             funcs_by_name: HashMap::new(),
             funcs_by_start: HashMap::new(),
@@ -583,6 +588,13 @@ impl<'m, 'a> Indexer<'_, 'm, 'a> {
             }
             StmtKind::ImportFrom { module, level, names } => {
                 if *level > 0 {
+                    for a in names.iter().filter(|a| a.name != "*") {
+                        let rest = match module {
+                            Some(m) => format!("{m}.{}", a.name),
+                            None => a.name.to_string(),
+                        };
+                        self.m.rel_imports.insert(a.asname.unwrap_or(a.name), (*level, rest));
+                    }
                     return;
                 }
                 let Some(module) = module else { return };

@@ -1,6 +1,9 @@
 //! CA502 `io-bound-work-on-processes`: I/O-bound work handed to worker processes.
 
+use std::path::Path;
+
 use crate::declare_rule;
+use crate::diagnostic::{Diagnostic, Span};
 use crate::python::Checker;
 use crate::python::semantic::Exec;
 use crate::python::summary::Kind;
@@ -63,21 +66,24 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
         }
         let Some(ev) = s.io.first() else { continue };
         let name = cx.func_name(f).to_string();
-        let d = cx
-            .diagnostic(
-                &RULE,
-                spawn.range,
-                format!(
-                    "`{name}` is I/O-bound (`{}` at {}) but runs in worker processes (`{}`): each process \
-                     costs an interpreter and pickling, and waiting on I/O does not need one",
-                    ev.what,
-                    cx.evidence_place(ev, f),
-                    spawn.api
-                ),
-            )
-            .with_help("use `concurrent.futures.ThreadPoolExecutor` (blocking I/O releases the GIL) or asyncio")
+        let d = finding(cx.path, cx.span(spawn.range), &name, &ev.what, &cx.evidence_place(ev, f), &spawn.api)
             .with_note(format!("I/O: `{}`", ev.what), Some(cx.span(ev.range)));
         let (msg, span) = cx.def_note(f);
         cx.report(d.with_note(msg, span));
     }
+}
+
+/// The finding for I/O-bound `name` (evidence `what` at `place`) run in processes through `api`, without notes;
+/// shared with the project phase ([`crate::python::project`]).
+pub fn finding(path: &Path, span: Span, name: &str, what: &str, place: &str, api: &str) -> Diagnostic {
+    Diagnostic::new(
+        &RULE,
+        path,
+        span,
+        format!(
+            "`{name}` is I/O-bound (`{what}` at {place}) but runs in worker processes (`{api}`): each process \
+             costs an interpreter and pickling, and waiting on I/O does not need one"
+        ),
+    )
+    .with_help("use `concurrent.futures.ThreadPoolExecutor` (blocking I/O releases the GIL) or asyncio")
 }
