@@ -261,7 +261,9 @@ pub(super) fn collect(cx: &Checker<'_, '_, '_>, project: &Summarizer<'_, '_, '_>
                 }
             }
         };
-        let judged_for_io = spawn.pool.is_some() || spawn.site.is_some_and(|c| model.calls[c].loop_range.is_some());
+        // As in CA502's per-file check: pools and processes started in a loop, outside test functions.
+        let judged_for_io = (spawn.pool.is_some() || spawn.site.is_some_and(|c| model.calls[c].loop_range.is_some()))
+            && !model.in_test_function(spawn.scope);
         let pool = spawn.pool.and_then(|p| {
             let ctor = &model.pools[p];
             let (n, expr) = (ctor.workers?, ctor.workers_expr?);

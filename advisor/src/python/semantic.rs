@@ -298,6 +298,18 @@ impl<'m, 'a> Model<'m, 'a> {
         }
     }
 
+    /// Whether `scope` is, or is nested in, a test function (`def test…`: unittest and pytest style).
+    pub fn in_test_function(&self, scope: Option<FuncId>) -> bool {
+        let mut s = scope;
+        while let Some(f) = s {
+            if self.funcs[f].def.name.starts_with("test") {
+                return true;
+            }
+            s = self.funcs[f].parent;
+        }
+        false
+    }
+
     /// The method `name` of class `class`.
     pub fn method(&self, class: &str, name: &str) -> Option<FuncId> {
         self.funcs_by_name.get(name)?.iter().copied().find(|&f| self.funcs[f].class == Some(class))
