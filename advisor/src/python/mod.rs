@@ -81,8 +81,9 @@ pub fn analyze_with_facts(
         return (Vec::new(), None);
     }
     let lines = LineIndex::new(source);
-    let tree = parsed.module();
-    let model = Model::build(&tree);
+    let tree = if run_rules { parsed.module() } else { parsed.module_outline() };
+    // A module no rule reports on only needs the index its summaries read.
+    let model = if run_rules { Model::build(&tree) } else { Model::build_index(&tree) };
     let summaries = Summarizer::new(&model, settings.python.heavy_range);
     let mut checker =
         Checker { path, lines: &lines, settings, model: &model, summaries: &summaries, diagnostics: Vec::new() };

@@ -45,7 +45,25 @@ impl ModuleName {
     /// The module name of `path`, asking the file system which directories are packages (hold an
     /// `__init__.py`).
     pub fn discover(path: &Path) -> Self {
-        Self::for_path(path, &|d| d.join("__init__.py").is_file())
+        thread_local! {
+            /// Directories already asked about, per worker thread (the files of a directory are usually
+            /// analysed one after another).
+            static PACKAGES: RefCell<HashMap<std::ffi::OsString, bool>> = RefCell::new(HashMap::new());
+        }
+        Self::for_path(path, &|d| {
+            PACKAGES.with(|c| {
+                if let Some(&p) = c.borrow().get(d.as_os_str()) {
+                    return p;
+                }
+                let p = d.join("__init__.py").is_file();
+                let mut c = c.borrow_mut();
+                if c.len() > 4096 {
+                    c.clear();
+                }
+                c.insert(d.as_os_str().to_owned(), p);
+                p
+            })
+        })
     }
 
     /// The module name of `path`, with `is_package_dir` telling which directories are packages.
@@ -113,7 +131,9 @@ pub struct CallFact {
 /// other modules.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FnFacts {
-    /// Its name.
+    /// Its name. (Functions whose summary is unknown whatever the other modules hold — they call code no
+    /// module can hold, or do both CPU work and I/O — have no facts: a name that resolves to nothing is unknown
+    /// too.)
     pub name: String,
     /// The span of its name.
     pub span: Span,
@@ -129,8 +149,6 @@ pub struct FnFacts {
     pub io: Vec<EvidenceFact>,
     /// Printing, logging, conditional I/O.
     pub weak_io: bool,
-    /// It calls code no module of the project can hold (an unknown callable, a computed one).
-    pub unknown: bool,
     /// Its calls to imported names.
     pub calls: Vec<CallFact>,
 }
@@ -227,6 +245,8 @@ pub(super) fn collect(cx: &Checker<'_, '_, '_>, project: &Summarizer<'_, '_, '_>
             b.add(id, true);
         }
     }
+    // Stored functions are few: most call code no module of the project holds.
+    b.funcs.shrink_to_fit();
     let mut sites = Vec::new();
     let mut pools: Vec<PoolFact> = Vec::new();
     let mut pool_index: HashMap<usize, usize> = HashMap::new();
@@ -242,7 +262,10 @@ pub(super) fn collect(cx: &Checker<'_, '_, '_>, project: &Summarizer<'_, '_, '_>
                 if s.unknown.is_some() || s.external.is_empty() {
                     continue;
                 }
-                Target::Local(b.add(f, false))
+                match b.add(f, false) {
+                    Some(i) => Target::Local(i),
+                    None => continue,
+                }
             }
             None => {
                 let Some(mut t) = spawn.target else { continue };
@@ -342,13 +365,19 @@ struct Builder<'c, 'x, 'm, 'a, 'p> {
 }
 
 impl Builder<'_, '_, '_, '_, '_> {
-    fn add(&mut self, f: FuncId, top_level: bool) -> usize {
+    /// Stores the facts of `f` and returns their index; `None` (nothing stored) when its summary is unknown
+    /// whatever the other modules hold: it calls code no module can hold, or does both CPU work and I/O. The
+    /// link phase treats a name it cannot resolve the same way.
+    fn add(&mut self, f: FuncId, top_level: bool) -> Option<usize> {
         if let Some(&i) = self.index.get(&f) {
-            return i;
+            return Some(i);
         }
         let cx = self.cx;
         let def = cx.model.funcs[f].def;
         let s = self.project.summary(f);
+        if s.unknown.is_some() || (!s.cpu.is_empty() && !s.io.is_empty()) {
+            return None;
+        }
         let ev = |e: &Evidence| EvidenceFact {
             what: e.what.clone(),
             span: cx.span(e.range),
@@ -382,11 +411,10 @@ impl Builder<'_, '_, '_, '_, '_> {
             cpu,
             io,
             weak_io: s.weak_io,
-            unknown: s.unknown.is_some(),
             calls,
         });
         self.index.insert(f, self.funcs.len() - 1);
-        self.funcs.len() - 1
+        Some(self.funcs.len() - 1)
     }
 }
 
@@ -525,9 +553,6 @@ impl<'f> Project<'f> {
                 return None;
             }
             let f = &self.files[node.0].funcs[node.1];
-            if f.unknown {
-                return None;
-            }
             out.cpu.extend(f.cpu.iter().map(|e| (node.0, e.clone())));
             if !conditional {
                 out.io.extend(f.io.iter().map(|e| (node.0, e.clone())));
@@ -577,6 +602,51 @@ impl<'f> Project<'f> {
         };
         self.note(d, site_file, node.0, text, f.span)
     }
+}
+
+/// What the project phase saw, for the survey: sites by target, how many resolved, and the joined kinds.
+#[cfg(test)]
+pub(super) fn describe(files: &[FileFacts]) -> String {
+    let p = Project::new(files);
+    let (mut local, mut imported, mut resolved, mut cpu, mut io, mut unknown) = (0, 0, 0, 0, 0, 0);
+    let mut unresolved: HashMap<&str, usize> = HashMap::new();
+    for (fi, file) in files.iter().enumerate() {
+        for site in &file.sites {
+            let node = match &site.target {
+                Target::Local(i) => {
+                    local += 1;
+                    Some((fi, *i))
+                }
+                Target::Imported(q) => {
+                    imported += 1;
+                    let n = p.resolve(q, fi);
+                    if n.is_none() {
+                        *unresolved.entry(q.as_str()).or_default() += 1;
+                    }
+                    n
+                }
+            };
+            let Some(node) = node else { continue };
+            resolved += 1;
+            match p.joined(node).map(|j| j.kind()) {
+                Some(Kind::CpuHeavy) => cpu += 1,
+                Some(Kind::IoBound) => io += 1,
+                _ => unknown += 1,
+            }
+        }
+    }
+    let funcs: usize = files.iter().map(|f| f.funcs.len()).sum();
+    let calls: usize = files.iter().map(|f| f.async_calls.len()).sum();
+    let mut top: Vec<_> = unresolved.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    top.truncate(10);
+    format!(
+        "project phase: {} files, {funcs} functions; sites {} (local target {local}, imported {imported}), \
+         resolved {resolved}: CPU-heavy {cpu}, I/O-bound {io}, unknown {unknown}; async calls {calls}; \
+         most frequent unresolved targets: {top:?}",
+        files.len(),
+        local + imported
+    )
 }
 
 /// The project phase: joins the facts of all Python files of a run and returns the findings that need another

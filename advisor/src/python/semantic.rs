@@ -244,6 +244,22 @@ pub fn is_main_guard(test: &Expr<'_>) -> bool {
 impl<'m, 'a> Model<'m, 'a> {
     /// Builds the model of `module`.
     pub fn build(module: &'m Module<'a>) -> Self {
+        let mut m = Self::build_index(module);
+        let mut col = Collector { m: &mut m, scope: None, in_async: false, loop_range: None, at_import: true, lazy: 0 };
+        col.block(&module.body);
+        for (i, c) in m.calls.iter().enumerate() {
+            if let Some(f) = c.scope {
+                m.calls_by_func[f].push(i);
+            }
+        }
+        m.find_pools_and_spawns();
+        m
+    }
+
+    /// Builds only the index of `module` (imports, functions, classes, bindings): enough for summaries
+    /// ([`super::summary`]), with no call sites, pools or spawns. For modules no rule reports on, whose functions
+    /// other modules may still run on threads.
+    pub fn build_index(module: &'m Module<'a>) -> Self {
         let mut m = Model {
             module,
             imports: HashMap::new(),
@@ -267,14 +283,6 @@ impl<'m, 'a> Model<'m, 'a> {
             m.funcs_by_start.insert(f.range.start, i);
         }
         m.calls_by_func = vec![Vec::new(); m.funcs.len()];
-        let mut col = Collector { m: &mut m, scope: None, in_async: false, loop_range: None, at_import: true, lazy: 0 };
-        col.block(&module.body);
-        for (i, c) in m.calls.iter().enumerate() {
-            if let Some(f) = c.scope {
-                m.calls_by_func[f].push(i);
-            }
-        }
-        m.find_pools_and_spawns();
         m
     }
 

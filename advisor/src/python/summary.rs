@@ -567,6 +567,10 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
 
     fn stmts(&self, f: FuncId, body: &'m [Stmt<'a>], scan: &mut Scan) {
         for s in body {
+            // In project mode a function that calls unknown code has no facts: the rest need not be read.
+            if self.project.is_some() && scan.unknown_fn.is_some() {
+                return;
+            }
             self.stmt(f, s, scan);
         }
     }
