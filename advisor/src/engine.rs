@@ -208,7 +208,7 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
         // through the same settings and suppressions as the others, with the settings of their own file.
         let rust_linked = crate::rust::callgraph::link_all(crate_facts, &Settings::default());
         // The project phase of the Python analysis: files in walk order, so its findings are deterministic.
-        python_facts.sort_by(|a, b| a.path.cmp(&b.path));
+        python_facts.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
         let python_linked = crate::python::project::link(&python_facts);
         drop(python_facts);
         let linked_all = rust_linked

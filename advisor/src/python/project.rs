@@ -445,6 +445,9 @@ const MAX_REEXPORT: u32 = 8;
 struct Project<'f> {
     files: &'f [FileFacts],
     modules: HashMap<&'f str, Vec<usize>>,
+    /// Files by the last component of their module name (the stem, or the package directory), for the
+    /// fallback lookup by path.
+    by_last: HashMap<&'f str, Vec<usize>>,
     top: Vec<HashMap<&'f str, usize>>,
     imports: Vec<HashMap<&'f str, &'f str>>,
     by_suffix: RefCell<HashMap<String, Option<usize>>>,
@@ -454,8 +457,11 @@ struct Project<'f> {
 impl<'f> Project<'f> {
     fn new(files: &'f [FileFacts]) -> Self {
         let mut modules: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_last: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, f) in files.iter().enumerate() {
             modules.entry(f.module.name.as_str()).or_default().push(i);
+            let last = f.module.name.rsplit('.').next().unwrap_or_default();
+            by_last.entry(last).or_default().push(i);
         }
         let top = files
             .iter()
@@ -472,6 +478,7 @@ impl<'f> Project<'f> {
         Project {
             files,
             modules,
+            by_last,
             top,
             imports,
             by_suffix: RefCell::new(HashMap::new()),
@@ -496,10 +503,12 @@ impl<'f> Project<'f> {
         let want: Vec<&str> = name.split('.').collect();
         let mut found = None;
         let mut n = 0;
-        for (i, f) in self.files.iter().enumerate() {
-            let mut comps: Vec<&str> = f.path.components().filter_map(|c| c.as_os_str().to_str()).collect::<Vec<_>>();
-            let Some(last) = comps.pop() else { continue };
-            let stem = last.strip_suffix(".py").unwrap_or(last);
+        let last = want.last().copied().unwrap_or_default();
+        for &i in self.by_last.get(last).map(Vec::as_slice).unwrap_or_default() {
+            let f = &self.files[i];
+            let mut comps: Vec<&str> = f.path.components().filter_map(|c| c.as_os_str().to_str()).collect();
+            let Some(file) = comps.pop() else { continue };
+            let stem = file.strip_suffix(".py").unwrap_or(file);
             if stem != "__init__" {
                 comps.push(stem);
             }

@@ -5,7 +5,8 @@
 //! handed to threads or processes ([`Spawn`]) with their target followed to its definition.
 //!
 //! Resolution is deliberately conservative: a name the model cannot resolve stays unresolved, and rules stay
-//! silent on it. Only the module being analysed is indexed (calls into other files are "unknown").
+//! silent on it. Only the module being analysed is indexed (calls into other files are "unknown" here; the
+//! project phase, [`super::project`], follows them using the relative imports kept in [`Model::rel_imports`]).
 
 use std::collections::HashMap;
 

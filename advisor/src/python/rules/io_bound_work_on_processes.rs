@@ -26,8 +26,8 @@ declare_rule! {
     /// test function (`def test…`) are not judged either: tests start processes to exercise them. Suppress the
     /// finding where a pool of processes is chosen on purpose for isolation.
     ///
-    /// Precision: on the CPython 3.11–3.13 standard libraries, 160 installed packages and ten projects that use
-    /// process pools (black, flake8, pylint, joblib, loky, pebble, mpire, dask, pytest-xdist, sphinx), the only
+    /// Precision: on the CPython 3.10–3.13 standard libraries, the packages installed for Python 3.11
+    /// (site-packages and Debian's dist-packages) and ten projects that use process pools (black, flake8, pylint, joblib, loky, pebble, mpire, dask, pytest-xdist, sphinx), the only
     /// finding before the test-function exclusion was a false positive in multiprocessing's own tests; after it,
     /// there is none. Real code rarely hands a process pool work whose every call the analysis can see, so the
     /// rule keeps `info` severity until a larger sample of findings has been reviewed.
