@@ -333,6 +333,32 @@ mod tests {
     }
 
     #[test]
+    fn python_targets_in_other_files_are_linked_with_each_files_settings_and_suppressions() {
+        let work = b"def crunch(n):\n    t = 0\n    for i in range(n):\n        t += i * i\n    return t\n";
+        let spawn = b"import threading\nfrom pkg.work import crunch\nthreading.Thread(target=crunch).start()\n";
+        let t = tree(&[
+            ("pkg/__init__.py", b""),
+            ("pkg/work.py", work),
+            ("pkg/a.py", spawn),
+            ("pkg/b.py", b"import threading\nfrom pkg.work import crunch\nthreading.Thread(target=crunch).start()  # noqa: CA501\n"),
+            ("pkg/quiet/__init__.py", b""),
+            ("pkg/quiet/conc-advisor.toml", b"ignore = [\"CA501\"]\n"),
+            ("pkg/quiet/c.py", spawn),
+        ]);
+        let opts = CheckOptions { roots: vec![t.path().to_path_buf()], jobs: 2 };
+        let r = check_with(&opts, &ConfigResolver::discover(Overrides::default())).expect("valid configs");
+        let found: Vec<_> = r
+            .diagnostics
+            .iter()
+            .map(|d| (d.path.strip_prefix(t.path()).unwrap_or(&d.path).to_path_buf(), d.span.start.line, d.rule.code))
+            .collect();
+        // `b.py` is suppressed by `# noqa`, `quiet/c.py` by its directory's configuration.
+        assert_eq!(found, vec![(PathBuf::from("pkg/a.py"), 3, "CA501")], "{:?}", r.diagnostics);
+        // The text of the file with the linked finding is kept for its snippet.
+        assert!(r.sources.keys().any(|p| p.ends_with("pkg/a.py")));
+    }
+
+    #[test]
     fn empty_directory_checks_nothing() {
         let t = tree(&[]);
         let r = check(&CheckOptions { roots: vec![t.path().to_path_buf()], jobs: 0 }, &Settings::default());
