@@ -1,9 +1,10 @@
 //! Runs every fixture under `fixtures/rust` and `fixtures/python` with its rule (the file stem is the rule's
-//! name), every crate fixture under `fixtures/rust/crates` (a directory named after its rule, checked as one
-//! crate) and checks that every rule has a fixture.
+//! name), every directory fixture (`fixtures/rust/crates/*`, `fixtures/python/*/`: a multi-file project checked as
+//! one run, with the rule the directory is named after or, for any other name, every rule; see
+//! [`check_dir_fixture`]), and checks that every rule has a fixture.
 
 use conc_advisor::registry::{self, Language};
-use conc_advisor_tests::{run_crate_fixture, run_fixture, workspace_root};
+use conc_advisor_tests::{check_dir_fixture, run_fixture, workspace_root};
 
 #[test]
 fn every_fixture_matches_its_markers() {
@@ -38,36 +39,6 @@ fn every_fixture_matches_its_markers() {
 }
 
 #[test]
-fn every_crate_fixture_matches_its_markers() {
-    let dir = workspace_root().join("fixtures/rust/crates");
-    let mut dirs: Vec<_> = std::fs::read_dir(&dir)
-        .expect("fixtures/rust/crates exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    let mut failures = String::new();
-    let mut matched = 0;
-    for d in &dirs {
-        let name = d.file_name().and_then(|s| s.to_str()).unwrap_or_default();
-        let rule = match (registry::find(name), name.starts_with("mixed")) {
-            (Some(r), _) => Some(r),
-            (None, true) => None,
-            (None, false) => {
-                failures.push_str(&format!("{}: the directory names no rule\n", d.display()));
-                continue;
-            }
-        };
-        match run_crate_fixture(d, rule) {
-            Ok(n) => matched += n,
-            Err(e) => failures.push_str(&e),
-        }
-    }
-    assert!(failures.is_empty(), "crate fixture mismatches:\n{failures}");
-    assert!(matched > 0, "no crate fixture found anything in {}", dir.display());
-}
-
-#[test]
 fn every_rule_has_a_fixture() {
     let root = workspace_root();
     let missing: Vec<_> = registry::all()
@@ -82,4 +53,27 @@ fn every_rule_has_a_fixture() {
         })
         .collect();
     assert!(missing.is_empty(), "rules without a fixture: {missing:?}");
+}
+
+#[test]
+fn every_directory_fixture_matches_its_markers() {
+    let mut failures = String::new();
+    let mut checked = 0;
+    for dir in ["fixtures/rust/crates", "fixtures/python"] {
+        let Ok(entries) = std::fs::read_dir(workspace_root().join(dir)) else { continue };
+        let mut dirs: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+        dirs.sort();
+        for d in dirs {
+            let rule = d.file_name().and_then(|s| s.to_str()).and_then(registry::find);
+            match check_dir_fixture(&d, rule) {
+                Ok(n) => {
+                    assert!(n > 0, "{}: a directory fixture without any expected finding", d.display());
+                    checked += 1;
+                }
+                Err(e) => failures.push_str(&e),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "directory fixture mismatches:\n{failures}");
+    assert!(checked >= 3, "expected the Rust crate fixtures and the Python project, found {checked}");
 }

@@ -1,5 +1,7 @@
 //! Shared test support: the fixture harness. A fixture is source text with inline expected-diagnostic
-//! markers; [`run_fixture`] analyses it and reports both missing and unexpected findings.
+//! markers; [`run_fixture`] analyses it and reports both missing and unexpected findings. A directory fixture
+//! (a small multi-file project) is checked as one run by [`check_dir_fixture`], with the markers of all its
+//! files.
 //!
 //! Markers (Rust `//~`, Python `#~` or `# ~`), naming a rule by name or code, comma-separated for several:
 //! - `//~ name` — a finding of `name` starts on this line;
@@ -13,7 +15,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use conc_advisor::diagnostic::Diagnostic;
-use conc_advisor::engine::{self, CheckOptions, analyze_source};
+use conc_advisor::engine::{CheckOptions, analyze_source, check};
 use conc_advisor::registry::{self, RuleMeta};
 use conc_advisor::settings::Settings;
 use conc_advisor::walk::SourceKind;
@@ -127,43 +129,73 @@ fn compare(expected: &[(PathBuf, Vec<Expectation>)], diags: &[Diagnostic]) -> Re
     Err(msg)
 }
 
-/// Checks the directory `dir` as one project (every crate in it linked as a whole, as `conc-advisor check`
-/// does) with only `rule` enabled (every rule when `None`), and compares the findings with the markers of all
-/// its files. Returns `Ok(count)` of matched findings or a report of missing and unexpected findings per file.
-pub fn run_crate_fixture(dir: &Path, rule: Option<&'static RuleMeta>) -> Result<usize, String> {
+/// Runs `engine::check` on the directory `dir` as one project (every crate in it linked as a whole, as
+/// `conc-advisor check` does; one job) with only `rule` enabled (every rule when `None`), and compares the
+/// findings with the markers of all its `.rs` and `.py` files. Returns the number of matched findings, or a
+/// report of what was missing and what was unexpected, by file (paths relative to `dir`). Files that cannot be
+/// read, and other run errors, fail the fixture too.
+pub fn check_dir_fixture(dir: &Path, rule: Option<&'static RuleMeta>) -> Result<usize, String> {
+    fn files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+        let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for e in entries {
+            let p = e.map_err(|e| format!("{}: {e}", dir.display()))?.path();
+            if p.is_dir() {
+                files(&p, out)?;
+            } else if SourceKind::of(&p).is_some() {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let mut paths = Vec::new();
+    files(dir, &mut paths)?;
+    paths.sort();
+    let rel = |p: &Path| p.strip_prefix(dir).unwrap_or(p).display().to_string();
+    let mut remaining: BTreeMap<(String, usize, &'static str), usize> = BTreeMap::new();
+    for p in &paths {
+        let kind = SourceKind::of(p).ok_or_else(|| format!("{}: unknown extension", p.display()))?;
+        let source = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        for (line, code) in parse_markers(&source, kind).map_err(|e| format!("{}: {e}", p.display()))? {
+            *remaining.entry((rel(p), line, code)).or_default() += 1;
+        }
+    }
     let settings = match rule {
         Some(r) => Settings::only(&[r]),
         None => Settings::default(),
     };
-    let report = engine::check(&CheckOptions { roots: vec![dir.to_path_buf()], jobs: 1 }, &settings);
-    if !report.errors.is_empty() {
-        return Err(format!("{}: {}\n", dir.display(), report.errors.join("; ")));
+    let report = check(&CheckOptions { roots: vec![dir.to_path_buf()], jobs: 1 }, &settings);
+    let mut msg = String::new();
+    for e in &report.errors {
+        let _ = writeln!(msg, "  error:      {e}");
     }
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
-        for e in entries.filter_map(Result::ok) {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if SourceKind::of(&p).is_some() {
-                files.push(p);
+    let mut matched = 0;
+    let mut unexpected = Vec::new();
+    for d in &report.diagnostics {
+        match remaining.get_mut(&(rel(&d.path), d.span.start.line, d.rule.code)) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                matched += 1;
             }
+            _ => unexpected.push(d),
         }
     }
-    files.sort();
-    if files.is_empty() {
-        return Err(format!("{}: no source files\n", dir.display()));
+    for ((file, line, code), n) in remaining.iter().filter(|(_, n)| **n > 0) {
+        let name = registry::find(code).map_or(*code, |r| r.name);
+        let _ = writeln!(msg, "  missing:    {file}:{line}: {name} ({code}) x{n}");
     }
-    let mut expected = Vec::new();
-    for p in files {
-        let kind = SourceKind::of(&p).ok_or_else(|| format!("{}: unknown extension", p.display()))?;
-        let source = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-        let exps = parse_markers(&source, kind).map_err(|e| format!("{}: {e}", p.display()))?;
-        expected.push((p, exps));
+    for d in unexpected {
+        let _ = writeln!(
+            msg,
+            "  unexpected: {}:{}:{}: {} ({}): {}",
+            rel(&d.path),
+            d.span.start.line,
+            d.span.start.column,
+            d.rule.name,
+            d.rule.code,
+            d.message
+        );
     }
-    compare(&expected, &report.diagnostics)
+    if msg.is_empty() { Ok(matched) } else { Err(format!("{}:\n{msg}", dir.display())) }
 }
 
 #[cfg(test)]
@@ -196,5 +228,32 @@ mod tests {
         assert!(err.contains("unexpected: line 2"), "{err}");
         std::fs::write(&p, "fn ok() {}\nfn broken( { //~ syntax-error\n").unwrap();
         assert_eq!(run_fixture(&p, Some(&registry::builtin::SYNTAX_ERROR)), Ok(1));
+    }
+
+    #[test]
+    fn directory_harness_reports_missing_and_unexpected_by_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
+        std::fs::write(dir.path().join("pkg/__init__.py"), "").unwrap();
+        std::fs::write(
+            dir.path().join("pkg/work.py"),
+            "def crunch(n):\n    t = 0\n    for i in range(n):\n        t += i * i\n    return t\n",
+        )
+        .unwrap();
+        let main = dir.path().join("pkg/main.py");
+        // The finding is on line 3 (found through `pkg/work.py`), but the marker claims line 2.
+        std::fs::write(&main, "import threading  # ~ cpu-bound-work-on-threads\nfrom pkg.work import crunch\nthreading.Thread(target=crunch).start()\n").unwrap();
+        std::fs::write(dir.path().join("lib.rs"), "fn broken( {\n").unwrap();
+        let err = check_dir_fixture(dir.path(), None).unwrap_err();
+        assert!(err.contains("missing:    pkg/main.py:1: cpu-bound-work-on-threads"), "{err}");
+        assert!(err.contains("unexpected: pkg/main.py:3:"), "{err}");
+        assert!(err.contains("unexpected: lib.rs:1:"), "{err}");
+        std::fs::write(
+            &main,
+            "import threading\nfrom pkg.work import crunch\nthreading.Thread(target=crunch).start()  # ~ CA501\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("lib.rs"), "fn broken( { //~ syntax-error\n").unwrap();
+        assert_eq!(check_dir_fixture(dir.path(), None), Ok(2));
     }
 }

@@ -1,6 +1,11 @@
 //! One `check` run: walk the roots, find each file's configuration, read and analyse every file in parallel
 //! (rayon, `--jobs`), apply suppressions, and return the findings in a deterministic order (path, line, column,
 //! then rule and message) together with what could not be read.
+//!
+//! After the per-file phase come two link phases over the facts the files returned (no file is parsed again):
+//! Rust call-graph facts are linked per crate ([`link_all`](crate::rust::callgraph::link_all)), Python facts
+//! across all Python files of the run ([`python::project::link`](crate::python::project::link)). Their findings
+//! go through the settings and suppressions of the file they are in, like every other finding.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -60,8 +65,17 @@ impl CheckReport {
 pub type FileResult = Vec<Diagnostic>;
 
 /// What a worker hands back for one file: the text (kept only when the file has findings, or call sites the
-/// crate phase may report on), the findings, and for Rust the file's call-graph facts.
-type Analysed = (Option<Arc<str>>, FileResult, Option<crate::rust::callgraph::FileFacts>);
+/// crate or project phase may report on), the findings, and the file's facts for those phases.
+type Analysed = (Option<Arc<str>>, FileResult, Facts);
+
+/// A file's facts for the link phases.
+#[derive(Debug, Default)]
+enum Facts {
+    #[default]
+    None,
+    Rust(crate::rust::callgraph::FileFacts),
+    Python(crate::python::project::FileFacts),
+}
 
 /// Analyses one file's text with the analysis its kind calls for, then applies what every language shares:
 /// disabled rules are dropped, severity overrides applied, and suppression comments honoured (see
@@ -148,12 +162,26 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
             .map(|file| {
                 let r = read_source(&file.path).map(|text| {
                     let settings = resolver.for_path(&file.path).settings_for(&file.path);
-                    let graph = rooted.contains(&crate::rust::callgraph::crate_root(&file.path));
-                    let (diags, facts) = analyze_source_for_crate(&file.path, file.kind, &text, &settings, graph);
-                    // Keep the text only for snippets of findings and for call sites the crate phase may report
+                    let (diags, facts) = match file.kind {
+                        SourceKind::Rust => {
+                            let graph = rooted.contains(&crate::rust::callgraph::crate_root(&file.path));
+                            let (d, f) = analyze_source_for_crate(&file.path, file.kind, &text, &settings, graph);
+                            (d, f.map_or(Facts::None, Facts::Rust))
+                        }
+                        SourceKind::Python => {
+                            let module = crate::python::project::ModuleName::discover(&file.path);
+                            let (d, f) = crate::python::analyze_with_facts(&file.path, &text, &settings, Some(module));
+                            (finish(&file.path, file.kind, &text, d, &settings), f.map_or(Facts::None, Facts::Python))
+                        }
+                    };
+                    // Keep the text only for snippets of findings and for call sites the link phases may report
                     // on: memory stays bounded by the files in flight.
-                    let keep =
-                        !diags.is_empty() || facts.as_ref().is_some_and(crate::rust::callgraph::FileFacts::may_report);
+                    let keep = !diags.is_empty()
+                        || match &facts {
+                            Facts::None => false,
+                            Facts::Rust(f) => f.may_report(),
+                            Facts::Python(f) => f.has_sites(),
+                        };
                     (keep.then_some(text), diags, facts)
                 });
                 (file, r)
@@ -161,12 +189,17 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
             .collect();
         let mut report = CheckReport { errors: walked.errors, warnings: walked.warnings, ..CheckReport::default() };
         let mut crate_facts = Vec::new();
+        let mut python_facts = Vec::new();
         let mut texts: HashMap<PathBuf, Arc<str>> = HashMap::new();
         for (file, r) in results {
             match r {
                 Ok((text, diags, facts)) => {
                     report.files_checked += 1;
-                    crate_facts.extend(facts);
+                    match facts {
+                        Facts::None => {}
+                        Facts::Rust(f) => crate_facts.push(f),
+                        Facts::Python(f) => python_facts.push(f),
+                    }
                     if let Some(text) = text {
                         texts.insert(file.path.clone(), text);
                     }
@@ -177,13 +210,22 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
         }
         // The crate-level phase of the call graph: facts only, no source is parsed again. Linked findings go
         // through the same settings and suppressions as the others, with the settings of their own file.
-        for d in crate::rust::callgraph::link_all(crate_facts, &Settings::default()) {
+        let rust_linked = crate::rust::callgraph::link_all(crate_facts, &Settings::default());
+        // The project phase of the Python analysis: files in walk order, so its findings are deterministic.
+        python_facts.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+        let python_linked = crate::python::project::link(&python_facts);
+        drop(python_facts);
+        let linked_all = rust_linked
+            .into_iter()
+            .map(|d| (SourceKind::Rust, d))
+            .chain(python_linked.into_iter().map(|d| (SourceKind::Python, d)));
+        for (kind, d) in linked_all {
             let path = d.path.clone();
             let Some(text) = texts.get(&path) else { continue };
             let settings = resolver.for_path(&path).settings_for(&path);
             let mut linked = vec![d];
             apply_settings(&mut linked, &settings);
-            let suppressions = crate::suppress::scan(&path, SourceKind::Rust, text);
+            let suppressions = crate::suppress::scan(&path, kind, text);
             linked.retain(|d| !suppressions.covers(d));
             report.diagnostics.extend(linked);
         }
@@ -350,6 +392,32 @@ mod tests {
             r.diagnostics
         );
         assert_eq!(r.files_checked, 3);
+    }
+
+    #[test]
+    fn python_targets_in_other_files_are_linked_with_each_files_settings_and_suppressions() {
+        let work = b"def crunch(n):\n    t = 0\n    for i in range(n):\n        t += i * i\n    return t\n";
+        let spawn = b"import threading\nfrom pkg.work import crunch\nthreading.Thread(target=crunch).start()\n";
+        let t = tree(&[
+            ("pkg/__init__.py", b""),
+            ("pkg/work.py", work),
+            ("pkg/a.py", spawn),
+            ("pkg/b.py", b"import threading\nfrom pkg.work import crunch\nthreading.Thread(target=crunch).start()  # noqa: CA501\n"),
+            ("pkg/quiet/__init__.py", b""),
+            ("pkg/quiet/conc-advisor.toml", b"ignore = [\"CA501\"]\n"),
+            ("pkg/quiet/c.py", spawn),
+        ]);
+        let opts = CheckOptions { roots: vec![t.path().to_path_buf()], jobs: 2 };
+        let r = check_with(&opts, &ConfigResolver::discover(Overrides::default())).expect("valid configs");
+        let found: Vec<_> = r
+            .diagnostics
+            .iter()
+            .map(|d| (d.path.strip_prefix(t.path()).unwrap_or(&d.path).to_path_buf(), d.span.start.line, d.rule.code))
+            .collect();
+        // `b.py` is suppressed by `# noqa`, `quiet/c.py` by its directory's configuration.
+        assert_eq!(found, vec![(PathBuf::from("pkg/a.py"), 3, "CA501")], "{:?}", r.diagnostics);
+        // The text of the file with the linked finding is kept for its snippet.
+        assert!(r.sources.keys().any(|p| p.ends_with("pkg/a.py")));
     }
 
     #[test]

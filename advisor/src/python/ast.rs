@@ -560,30 +560,39 @@ pub fn is_generator(body: &[Stmt<'_>]) -> bool {
     hit
 }
 
-/// Converts byte offsets into 1-based lines and 1-based character columns.
+/// Converts byte offsets into 1-based lines and 1-based character columns. The line starts are found on first
+/// use: most modules never need a location.
 #[derive(Debug)]
 pub struct LineIndex<'s> {
     source: &'s str,
     /// Byte offset where each line starts.
-    starts: Vec<u32>,
-    ascii: bool,
+    starts: std::cell::OnceCell<Vec<u32>>,
+    ascii: std::cell::OnceCell<bool>,
 }
 
 impl<'s> LineIndex<'s> {
-    /// Indexes `source`'s line starts (`\n`, `\r\n` and lone `\r` end a line, as in Python).
+    /// An index of `source`'s line starts (`\n`, `\r\n` and lone `\r` end a line, as in Python).
     pub fn new(source: &'s str) -> Self {
-        let bytes = source.as_bytes();
-        let mut starts = vec![0u32];
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\n' => starts.push(clamp_u32(i + 1)),
-                b'\r' if bytes.get(i + 1) != Some(&b'\n') => starts.push(clamp_u32(i + 1)),
-                _ => {}
+        LineIndex { source, starts: std::cell::OnceCell::new(), ascii: std::cell::OnceCell::new() }
+    }
+
+    fn starts(&self) -> &[u32] {
+        self.starts.get_or_init(|| {
+            let mut starts = vec![0u32];
+            if !self.source.contains('\r') {
+                starts.extend(self.source.match_indices('\n').map(|(i, _)| clamp_u32(i + 1)));
+                return starts;
             }
-            i += 1;
-        }
-        LineIndex { source, starts, ascii: source.is_ascii() }
+            let bytes = self.source.as_bytes();
+            for (i, &b) in bytes.iter().enumerate() {
+                match b {
+                    b'\n' => starts.push(clamp_u32(i + 1)),
+                    b'\r' if bytes.get(i + 1) != Some(&b'\n') => starts.push(clamp_u32(i + 1)),
+                    _ => {}
+                }
+            }
+            starts
+        })
     }
 
     /// The location of byte `offset` (clamped to the source, and moved back to a character boundary).
@@ -592,9 +601,11 @@ impl<'s> LineIndex<'s> {
         while !self.source.is_char_boundary(off) {
             off -= 1;
         }
-        let line = self.starts.partition_point(|&s| s as usize <= off).max(1);
-        let start = self.starts[line - 1] as usize;
-        let column = if self.ascii { off - start } else { self.source[start..off].chars().count() };
+        let starts = self.starts();
+        let line = starts.partition_point(|&s| s as usize <= off).max(1);
+        let start = starts[line - 1] as usize;
+        let ascii = *self.ascii.get_or_init(|| self.source.is_ascii());
+        let column = if ascii { off - start } else { self.source[start..off].chars().count() };
         Location::new(line, column + 1)
     }
 

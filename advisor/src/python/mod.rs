@@ -4,11 +4,14 @@
 //! the enabled `CA5xx` rules ([`rules`]) through one [`Checker`]. A file that does not parse gets one
 //! `syntax-error` diagnostic and the run goes on.
 //!
-//! Scope: one module at a time. A target defined in another file of the project, or a call into another file,
-//! is "unknown" and the rules stay silent on it.
+//! [`analyze`] sees one module: a target defined in another file, or a call into another file, is "unknown"
+//! and the rules stay silent on it. [`analyze_with_facts`] also returns the module's [`project::FileFacts`],
+//! and the engine's project phase ([`project::link`]) follows those targets and calls into the other files of
+//! the run.
 
 pub mod ast;
 pub mod parse;
+pub mod project;
 pub mod rules;
 pub mod semantic;
 pub mod summary;
@@ -37,30 +40,61 @@ pub fn may_concern_rules(source: &str) -> bool {
 
 /// Analyses one Python file's text.
 pub fn analyze(path: &Path, source: &str, settings: &Settings) -> Vec<Diagnostic> {
+    analyze_with_facts(path, source, settings, None).0
+}
+
+/// Analyses one Python file's text like [`analyze`] (the same findings), and when `module` is given (the file's
+/// module name, [`project::ModuleName::discover`]) and a Python rule is enabled, also returns the facts the
+/// project phase needs. A file that does not parse has no facts.
+pub fn analyze_with_facts(
+    path: &Path,
+    source: &str,
+    settings: &Settings,
+    module: Option<project::ModuleName>,
+) -> (Vec<Diagnostic>, Option<project::FileFacts>) {
     let parsed = match parse::parse(source) {
         Ok(p) => p,
         Err(err) => {
             if !settings.is_enabled(&SYNTAX_ERROR) {
-                return Vec::new();
+                return (Vec::new(), None);
             }
             let lines = LineIndex::new(source);
-            return vec![
-                Diagnostic::new(&SYNTAX_ERROR, path, lines.span(err.range), format!("cannot parse: {}", err.message))
+            return (
+                vec![
+                    Diagnostic::new(
+                        &SYNTAX_ERROR,
+                        path,
+                        lines.span(err.range),
+                        format!("cannot parse: {}", err.message),
+                    )
                     .with_help("fix the syntax error; the rest of this file is not checked until it parses"),
-            ];
+                ],
+                None,
+            );
         }
     };
-    if !rules::RULES.iter().any(|r| settings.is_enabled(r)) || !may_concern_rules(source) {
-        return Vec::new();
+    let any_rule = rules::RULES.iter().any(|r| settings.is_enabled(r));
+    let run_rules = any_rule && may_concern_rules(source);
+    // A module without concurrency words can still define the functions other modules run on threads.
+    let module_name = module.filter(|_| any_rule);
+    if !run_rules && module_name.is_none() {
+        return (Vec::new(), None);
     }
     let lines = LineIndex::new(source);
-    let module = parsed.module();
-    let model = Model::build(&module);
+    let tree = if run_rules { parsed.module() } else { parsed.module_outline() };
+    // A module no rule reports on only needs the index its summaries read.
+    let model = if run_rules { Model::build(&tree) } else { Model::build_index(&tree) };
     let summaries = Summarizer::new(&model, settings.python.heavy_range);
     let mut checker =
         Checker { path, lines: &lines, settings, model: &model, summaries: &summaries, diagnostics: Vec::new() };
-    rules::run(&mut checker);
-    checker.diagnostics
+    if run_rules {
+        rules::run(&mut checker);
+    }
+    let facts = module_name.map(|name| {
+        let in_project = Summarizer::for_project(&model, settings.python.heavy_range, &name);
+        project::collect(&checker, &in_project, name.clone())
+    });
+    (checker.diagnostics, facts)
 }
 
 /// What a rule sees: the model, the summaries, the settings, and where to put findings.
@@ -152,9 +186,16 @@ mod tests {
             "\r\n\r\nx = 1\r".into(),
             "\0".into(),
         ];
-        for src in &inputs {
+        let mut facts = Vec::new();
+        for (i, src) in inputs.iter().enumerate() {
             let _ = all(src);
+            let path = format!("p/m{i}.py");
+            let module = project::ModuleName::for_path(Path::new(&path), &|_| false);
+            let (_, f) = analyze_with_facts(Path::new(&path), src, &Settings::default(), Some(module));
+            facts.extend(f);
         }
+        // The project phase over the same odd modules (they import and spawn each other's names).
+        let _ = project::link(&facts);
     }
 
     #[test]

@@ -134,6 +134,37 @@ impl ParsedFile {
     pub fn module(&self) -> Module<'_> {
         Module { body: stmts(&self.parsed.syntax().body, 0) }
     }
+
+    /// Our tree without the bodies of module-level classes (their names and bases stay): what the project
+    /// phase needs of a module no rule reports on, whose module-level functions other modules may run.
+    pub fn module_outline(&self) -> Module<'_> {
+        let body = self
+            .parsed
+            .syntax()
+            .body
+            .iter()
+            .map(|s| match s {
+                ra::Stmt::ClassDef(c) => {
+                    let bases = c
+                        .arguments
+                        .as_deref()
+                        .map(|a| a.args.iter().chain(a.keywords.iter().map(|k| &k.value)).map(|x| expr(x, 1)).collect())
+                        .unwrap_or_default();
+                    Stmt {
+                        range: range(s.range()),
+                        kind: StmtKind::ClassDef(Box::new(ClassDef {
+                            name: c.name.as_str(),
+                            bases,
+                            decorators: Vec::new(),
+                            body: Vec::new(),
+                        })),
+                    }
+                }
+                _ => stmt(s, 1),
+            })
+            .collect();
+        Module { body }
+    }
 }
 
 fn range(r: TextRange) -> Range {

@@ -5,7 +5,8 @@
 //! handed to threads or processes ([`Spawn`]) with their target followed to its definition.
 //!
 //! Resolution is deliberately conservative: a name the model cannot resolve stays unresolved, and rules stay
-//! silent on it. Only the module being analysed is indexed (calls into other files are "unknown").
+//! silent on it. Only the module being analysed is indexed (calls into other files are "unknown" here; the
+//! project phase, [`super::project`], follows them using the relative imports kept in [`Model::rel_imports`]).
 
 use std::collections::HashMap;
 
@@ -110,6 +111,10 @@ pub struct Model<'m, 'a> {
     pub module: &'m Module<'a>,
     /// Local name → qualified name, from every import in the file.
     pub imports: HashMap<&'a str, String>,
+    /// Local name → `(level, dotted rest)` of relative imports (`from ..work import crunch as c` gives
+    /// `c → (2, "work.crunch")`). Kept apart from `imports`: only the project phase, which knows the module's
+    /// name, resolves them ([`super::project`]); within one module they stay unresolved.
+    pub rel_imports: HashMap<&'a str, (u32, String)>,
     /// Every function.
     pub funcs: Vec<FuncInfo<'m, 'a>>,
     /// Functions by name.
@@ -240,9 +245,26 @@ pub fn is_main_guard(test: &Expr<'_>) -> bool {
 impl<'m, 'a> Model<'m, 'a> {
     /// Builds the model of `module`.
     pub fn build(module: &'m Module<'a>) -> Self {
+        let mut m = Self::build_index(module);
+        let mut col = Collector { m: &mut m, scope: None, in_async: false, loop_range: None, at_import: true, lazy: 0 };
+        col.block(&module.body);
+        for (i, c) in m.calls.iter().enumerate() {
+            if let Some(f) = c.scope {
+                m.calls_by_func[f].push(i);
+            }
+        }
+        m.find_pools_and_spawns();
+        m
+    }
+
+    /// Builds only the index of `module` (imports, functions, classes, bindings): enough for summaries
+    /// ([`super::summary`]), with no call sites, pools or spawns. For modules no rule reports on, whose functions
+    /// other modules may still run on threads.
+    pub fn build_index(module: &'m Module<'a>) -> Self {
         let mut m = Model {
             module,
             imports: HashMap::new(),
+            rel_imports: HashMap::new(),
             funcs: Vec::new(),
             funcs_by_name: HashMap::new(),
             funcs_by_start: HashMap::new(),
@@ -262,14 +284,6 @@ impl<'m, 'a> Model<'m, 'a> {
             m.funcs_by_start.insert(f.range.start, i);
         }
         m.calls_by_func = vec![Vec::new(); m.funcs.len()];
-        let mut col = Collector { m: &mut m, scope: None, in_async: false, loop_range: None, at_import: true, lazy: 0 };
-        col.block(&module.body);
-        for (i, c) in m.calls.iter().enumerate() {
-            if let Some(f) = c.scope {
-                m.calls_by_func[f].push(i);
-            }
-        }
-        m.find_pools_and_spawns();
         m
     }
 
@@ -291,6 +305,18 @@ impl<'m, 'a> Model<'m, 'a> {
                 None => return None,
             }
         }
+    }
+
+    /// Whether `scope` is, or is nested in, a test function (`def test…`: unittest and pytest style).
+    pub fn in_test_function(&self, scope: Option<FuncId>) -> bool {
+        let mut s = scope;
+        while let Some(f) = s {
+            if self.funcs[f].def.name.starts_with("test") {
+                return true;
+            }
+            s = self.funcs[f].parent;
+        }
+        false
     }
 
     /// The method `name` of class `class`.
@@ -583,6 +609,13 @@ impl<'m, 'a> Indexer<'_, 'm, 'a> {
             }
             StmtKind::ImportFrom { module, level, names } => {
                 if *level > 0 {
+                    for a in names.iter().filter(|a| a.name != "*") {
+                        let rest = match module {
+                            Some(m) => format!("{m}.{}", a.name),
+                            None => a.name.to_string(),
+                        };
+                        self.m.rel_imports.insert(a.asname.unwrap_or(a.name), (*level, rest));
+                    }
                     return;
                 }
                 let Some(module) = module else { return };

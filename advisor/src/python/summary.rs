@@ -14,11 +14,18 @@
 //!
 //! A function with both kinds of evidence, or with a call into code the model cannot see (another module, a
 //! third-party library), is **unknown**; rules stay silent on unknown targets.
+//!
+//! In *project mode* ([`Summarizer::for_project`]) a call to an imported name that no list above knows
+//! (`from pkg.work import crunch`, `w.crunch(…)` after `import pkg.work as w`, `from .util import f`) is not
+//! unknown but an [`ExtCall`] naming the absolute target (`pkg.work.crunch`): the project phase
+//! ([`super::project`]) resolves it to the other file's function and joins the summaries. A loop that makes
+//! such a call is not counted as CPU evidence (its callee is not seen here).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use super::ast::{BinOp, Expr, ExprKind, Range, Stmt, StmtKind, walk_body_exprs};
+use super::project::ModuleName;
 use super::semantic::{FuncId, Model};
 
 /// One piece of evidence.
@@ -60,12 +67,27 @@ pub struct Summary {
     pub weak_io: bool,
     /// The first call into code the model cannot see.
     pub unknown: Option<Evidence>,
+    /// Calls to functions of other modules of the project (project mode only; empty otherwise).
+    pub external: Vec<ExtCall>,
+}
+
+/// A call to an imported function, named absolutely, for the project phase to resolve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtCall {
+    /// The absolute dotted name of the callee (`pkg.work.crunch`).
+    pub qual: String,
+    /// The call.
+    pub range: Range,
+    /// The function it is made in.
+    pub func: FuncId,
+    /// Made only under an `if` or in an `except` block: the callee's I/O is conditional.
+    pub conditional: bool,
 }
 
 impl Summary {
     /// The classification.
     pub fn kind(&self) -> Kind {
-        if self.unknown.is_some() {
+        if self.unknown.is_some() || !self.external.is_empty() {
             Kind::Unknown
         } else if !self.cpu.is_empty() && self.io.is_empty() {
             Kind::CpuHeavy
@@ -93,6 +115,8 @@ enum CallClass {
     /// CPU-heavy on its own (key derivation).
     Heavy(String, bool),
     Func(FuncId),
+    /// A function of another module of the project (project mode).
+    External(String),
     Unknown(String),
 }
 
@@ -309,10 +333,21 @@ fn starts(q: &str, list: &[&str]) -> bool {
     list.iter().any(|p| q == *p || (q.starts_with(p) && (p.ends_with('.') || q[p.len()..].starts_with(['.', '(']))))
 }
 
+/// Whether a qualified name is one the summaries classify by list (I/O, printing and logging, pure, hashing
+/// and parsing): a call to it is never a call into another module of the project.
+pub fn is_listed_api(q: &str) -> bool {
+    starts(q, IO_PREFIXES)
+        || starts(q, WEAK_IO)
+        || starts(q, PURE_PREFIXES)
+        || HEAVY_IN_LOOP.iter().chain(HEAVY_ALONE).any(|(p, _)| starts(q, &[p]))
+}
+
 /// Computes and caches function summaries for one module.
 pub struct Summarizer<'x, 'm, 'a> {
     model: &'x Model<'m, 'a>,
     heavy_range: i64,
+    /// The module's name, in project mode.
+    project: Option<&'x ModuleName>,
     cache: RefCell<HashMap<FuncId, Summary>>,
     in_progress: RefCell<Vec<FuncId>>,
     /// Depth of `if`/`except` blocks around the statement being scanned: I/O there is conditional, so weak.
@@ -326,6 +361,7 @@ struct Scan {
     weak_io: bool,
     unknown_fn: Option<Evidence>,
     unknown_method: bool,
+    external: Vec<ExtCall>,
     awaits: bool,
     loops: u32,
     heavy_calls: Vec<Evidence>,
@@ -341,6 +377,7 @@ impl Scan {
             self.unknown_fn = inner.unknown_fn;
         }
         self.unknown_method |= inner.unknown_method;
+        self.external.extend(inner.external);
         self.awaits |= inner.awaits;
         self.loops += inner.loops;
         self.heavy_calls.extend(inner.heavy_calls);
@@ -363,10 +400,43 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
         Summarizer {
             model,
             heavy_range: i64::try_from(heavy_range).unwrap_or(i64::MAX),
+            project: None,
             cache: RefCell::new(HashMap::new()),
             in_progress: RefCell::new(Vec::new()),
             conditional: Cell::new(0),
         }
+    }
+
+    /// A summarizer in project mode: calls to imported names become [`ExtCall`]s (resolved against `module`
+    /// for relative imports) instead of unknown calls.
+    pub fn for_project(model: &'x Model<'m, 'a>, heavy_range: u64, module: &'x ModuleName) -> Self {
+        Summarizer { project: Some(module), ..Self::new(model, heavy_range) }
+    }
+
+    /// In project mode, the absolute name of a callable expression rooted in an import (`crunch` after
+    /// `from pkg.work import crunch` → `pkg.work.crunch`; `w.crunch` after `import pkg.work as w`; relative
+    /// imports resolved against the module's name). `None` outside project mode, for names defined in this
+    /// module, and for anything else.
+    pub fn external_name(&self, func: &Expr<'a>) -> Option<String> {
+        let module = self.project?;
+        let dotted = func.dotted()?;
+        let (root, rest) = match dotted.split_once('.') {
+            Some((r, rest)) => (r, Some(rest)),
+            None => (dotted.as_str(), None),
+        };
+        if self.model.lookup_function(root, None).is_some() || self.model.classes.contains_key(root) {
+            return None;
+        }
+        let base = if let Some(q) = self.model.imports.get(root) {
+            q.clone()
+        } else {
+            let (level, name) = self.model.rel_imports.get(root)?;
+            module.resolve_relative(*level, name)?
+        };
+        Some(match rest {
+            Some(rest) => format!("{base}.{rest}"),
+            None => base,
+        })
     }
 
     /// The model.
@@ -388,7 +458,13 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
         let saved = self.conditional.replace(0);
         self.stmts(f, body, &mut scan);
         self.conditional.set(saved);
-        let mut s = Summary { cpu: scan.cpu, io: scan.io, weak_io: scan.weak_io, unknown: scan.unknown_fn };
+        let mut s = Summary {
+            cpu: scan.cpu,
+            io: scan.io,
+            weak_io: scan.weak_io,
+            unknown: scan.unknown_fn,
+            external: scan.external,
+        };
         if s.io.is_empty()
             && let Some(r) = self.arithmetic_recursion(f)
         {
@@ -462,7 +538,13 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
             if q.contains("()") {
                 return self.method_class(call_expr);
             }
+            if let Some(e) = self.external_name(&call.func) {
+                return CallClass::External(e);
+            }
             return CallClass::Unknown(q);
+        }
+        if let Some(e) = self.external_name(&call.func) {
+            return CallClass::External(e);
         }
         match &call.func.kind {
             ExprKind::Attribute { .. } => self.method_class(call_expr),
@@ -485,6 +567,10 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
 
     fn stmts(&self, f: FuncId, body: &'m [Stmt<'a>], scan: &mut Scan) {
         for s in body {
+            // In project mode a function that calls unknown code has no facts: the rest need not be read.
+            if self.project.is_some() && scan.unknown_fn.is_some() {
+                return;
+            }
             self.stmt(f, s, scan);
         }
     }
@@ -584,7 +670,11 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
         mut inner: Scan,
         outer: &mut Scan,
     ) {
-        let clean = inner.io.is_empty() && !inner.weak_io && !inner.awaits && inner.unknown_fn.is_none();
+        let clean = inner.io.is_empty()
+            && !inner.weak_io
+            && !inner.awaits
+            && inner.unknown_fn.is_none()
+            && inner.external.is_empty();
         let big = matches!(bound, Some(RangeBound::Literal(n)) if n >= self.heavy_range);
         // A loop over a small literal range or a short literal list is evidence of little work, not much.
         let small = matches!(bound, Some(RangeBound::Literal(n)) if n < self.heavy_range);
@@ -698,6 +788,12 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                         if scan.unknown_fn.is_none() {
                             scan.unknown_fn.clone_from(&s.unknown);
                         }
+                        let conditional = self.conditional.get() > 0;
+                        scan.external.extend(
+                            s.external
+                                .iter()
+                                .map(|x| ExtCall { conditional: x.conditional || conditional, ..x.clone() }),
+                        );
                         if !s.cpu.is_empty() {
                             // A call to CPU-heavy code counts as a heavy call inside a loop, and as CPU evidence.
                             scan.cpu.extend(s.cpu.iter().cloned());
@@ -709,6 +805,14 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                                 strong: s.cpu.iter().any(|e| e.strong),
                             });
                         }
+                    }
+                    CallClass::External(qual) => {
+                        scan.external.push(ExtCall {
+                            qual,
+                            range: e.range,
+                            func: f,
+                            conditional: self.conditional.get() > 0,
+                        });
                     }
                     CallClass::Unknown(q) => {
                         if matches!(call.func.kind, ExprKind::Attribute { .. }) && q.starts_with('.') {

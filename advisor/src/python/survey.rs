@@ -1,5 +1,6 @@
 //! A manual survey (an `#[ignore]`d test): runs every Python rule over the installed CPython standard library,
-//! prints the number of findings per rule, and writes every finding to `$CONC_ADVISOR_SURVEY_OUT` (default
+//! per file and then through the project phase ([`super::project::link`], as `check` does; no suppressions),
+//! prints the number of findings per rule and what the project phase saw, and writes every finding to `$CONC_ADVISOR_SURVEY_OUT` (default
 //! `target/python-survey.txt`) for review by hand. Run with
 //! `cargo test -p conc-advisor --lib python::survey -- --ignored --nocapture`; set `CONC_ADVISOR_SURVEY_ROOT` to
 //! survey another tree. It also proves nothing panics on a large, varied corpus (including files that do not
@@ -49,27 +50,40 @@ mod tests {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         let mut report = String::new();
         let mut lines = 0usize;
+        let mut findings = Vec::new();
+        let mut facts = Vec::new();
         for p in &paths {
             let Ok(src) = std::fs::read_to_string(p) else { continue };
             lines += src.lines().count();
-            for d in super::super::analyze(p, &src, &settings) {
-                *counts.entry(d.rule.code).or_default() += 1;
-                let _ = writeln!(
-                    report,
-                    "{}:{}:{}: {} {}: {}",
-                    p.display(),
-                    d.span.start.line,
-                    d.span.start.column,
-                    d.rule.code,
-                    d.rule.name,
-                    d.message
-                );
-            }
+            let module = super::super::project::ModuleName::discover(p);
+            let (d, f) = super::super::analyze_with_facts(p, &src, &settings, Some(module));
+            findings.extend(d);
+            facts.extend(f);
+        }
+        let stats = super::super::project::describe(&facts);
+        let linked = super::super::project::link(&facts);
+        let n_linked = linked.len();
+        findings.extend(linked);
+        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        for d in findings {
+            *counts.entry(d.rule.code).or_default() += 1;
+            let _ = writeln!(
+                report,
+                "{}:{}:{}: {} {}: {}",
+                d.path.display(),
+                d.span.start.line,
+                d.span.start.column,
+                d.rule.code,
+                d.rule.name,
+                d.message
+            );
         }
         let out = std::env::var("CONC_ADVISOR_SURVEY_OUT")
             .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target/python-survey.txt").into());
         std::fs::write(&out, &report).expect("write survey");
         eprintln!("{} files, {lines} lines under {}", paths.len(), root.display());
+        eprintln!("{stats}");
+        eprintln!("findings of the project phase: {n_linked}");
         for (code, n) in &counts {
             eprintln!("{code}: {n}");
         }

@@ -1,7 +1,9 @@
 //! CA501 `cpu-bound-work-on-threads`: CPU-bound Python work handed to threads, which the GIL serialises.
 
+use std::path::Path;
+
 use crate::declare_rule;
-use crate::diagnostic::Severity;
+use crate::diagnostic::{Diagnostic, Severity, Span};
 use crate::python::Checker;
 use crate::python::semantic::Exec;
 use crate::python::summary::Kind;
@@ -10,8 +12,8 @@ declare_rule! {
     /// ## What it does
     /// Finds CPU-bound functions run on threads: `threading.Thread(target=…)`, `ThreadPoolExecutor.submit/map`,
     /// `multiprocessing.dummy.Pool` / `ThreadPool`, `loop.run_in_executor(None, …)` and `asyncio.to_thread(…)`.
-    /// The target is followed to its definition in the same module, and through the functions it calls there; it
-    /// counts as CPU-bound only on clear evidence (loops doing arithmetic, nested loops, large ranges, arithmetic
+    /// The target is followed to its definition, in the same module or another module of the project, and
+    /// through the functions it calls (across modules too); it counts as CPU-bound only on clear evidence (loops doing arithmetic, nested loops, large ranges, arithmetic
     /// recursion, parsing in a loop) and no I/O.
     ///
     /// ## Why is this bad?
@@ -26,7 +28,8 @@ declare_rule! {
     ///
     /// ## Known problems
     /// Hashing and compression (`hashlib`, `zlib`, `bz2`, `lzma`) release the GIL on large buffers, so threads
-    /// running only those are *not* reported. Targets defined in another module are not followed. A function
+    /// running only those are *not* reported. Targets defined in another module of the project are followed
+    /// there (`from pkg.work import crunch`), but a target that calls a third-party library stays unknown. A function
     /// whose loops are tiny in practice is still reported: the rule sees code, not data sizes.
     ///
     /// ## Example
@@ -67,42 +70,62 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
         let Some(ev) = s.cpu.iter().find(|e| !e.releases_gil) else { continue };
         let name = cx.func_name(f).to_string();
         let ev_line = cx.evidence_place(ev, f);
-        let mut d = if cx.settings.python.free_threaded {
-            let mut d = cx
-                .diagnostic(
-                    &RULE,
-                    spawn.range,
-                    format!(
-                        "`{name}` is CPU-bound ({} at {ev_line}) and runs on threads (`{}`): on free-threaded \
-                     CPython (3.13t/3.14t) these threads run in parallel, as long as the GIL stays disabled",
-                        ev.what, spawn.api
-                    ),
-                )
-                .with_help(
-                    "keep the threads on the free-threaded build, and check at run time that `sys._is_gil_enabled()` \
-                 is False (importing an extension that is not free-threading-ready re-enables the GIL); on a \
-                 standard build use `ProcessPoolExecutor`",
-                );
-            d.severity = Severity::Info;
-            d
-        } else {
-            cx.diagnostic(
-                &RULE,
-                spawn.range,
-                format!(
-                    "`{name}` is CPU-bound ({} at {ev_line}) but runs on threads (`{}`): the GIL lets one \
-                     thread run Python code at a time, so they take turns instead of running in parallel",
-                    ev.what, spawn.api
-                ),
-            )
-            .with_help(
-                "run it in processes (`concurrent.futures.ProcessPoolExecutor` or `multiprocessing.Pool`); \
-                 on free-threaded CPython 3.13t/3.14t (`sys._is_gil_enabled()` is False) threads do run it in parallel",
-            )
-        };
-        d = d.with_note(format!("CPU-heavy: {}", ev.what), Some(cx.span(ev.range)));
+        let d = finding(
+            cx.path,
+            cx.span(spawn.range),
+            &name,
+            &ev.what,
+            &ev_line,
+            &spawn.api,
+            cx.settings.python.free_threaded,
+        )
+        .with_note(format!("CPU-heavy: {}", ev.what), Some(cx.span(ev.range)));
         let (msg, span) = cx.def_note(f);
-        d = d.with_note(msg, span);
-        cx.report(d);
+        cx.report(d.with_note(msg, span));
+    }
+}
+
+/// The finding for CPU-bound `name` (evidence `what` at `place`) run on threads through `api`, without notes;
+/// shared with the project phase ([`crate::python::project`]), which follows targets into other files.
+pub fn finding(
+    path: &Path,
+    span: Span,
+    name: &str,
+    what: &str,
+    place: &str,
+    api: &str,
+    free_threaded: bool,
+) -> Diagnostic {
+    if free_threaded {
+        let mut d = Diagnostic::new(
+            &RULE,
+            path,
+            span,
+            format!(
+                "`{name}` is CPU-bound ({what} at {place}) and runs on threads (`{api}`): on free-threaded \
+                 CPython (3.13t/3.14t) these threads run in parallel, as long as the GIL stays disabled"
+            ),
+        )
+        .with_help(
+            "keep the threads on the free-threaded build, and check at run time that `sys._is_gil_enabled()` \
+             is False (importing an extension that is not free-threading-ready re-enables the GIL); on a \
+             standard build use `ProcessPoolExecutor`",
+        );
+        d.severity = Severity::Info;
+        d
+    } else {
+        Diagnostic::new(
+            &RULE,
+            path,
+            span,
+            format!(
+                "`{name}` is CPU-bound ({what} at {place}) but runs on threads (`{api}`): the GIL lets one \
+                 thread run Python code at a time, so they take turns instead of running in parallel"
+            ),
+        )
+        .with_help(
+            "run it in processes (`concurrent.futures.ProcessPoolExecutor` or `multiprocessing.Pool`); \
+             on free-threaded CPython 3.13t/3.14t (`sys._is_gil_enabled()` is False) threads do run it in parallel",
+        )
     }
 }

@@ -1,7 +1,10 @@
 //! CA504 `cpu-loop-in-async-def`: CPU-heavy loops (or calls to CPU-heavy functions) inside `async def` that never
 //! await.
 
+use std::path::Path;
+
 use crate::declare_rule;
+use crate::diagnostic::{Diagnostic, Span};
 use crate::python::Checker;
 use crate::python::ast::is_generator;
 use crate::python::summary::Kind;
@@ -9,7 +12,8 @@ use crate::python::summary::Kind;
 declare_rule! {
     /// ## What it does
     /// Finds CPU-heavy loops written directly in an `async def` that contain no `await`, and direct, non-awaited
-    /// calls from an `async def` to a (non-generator) function of the same module that is CPU-heavy. Only strong
+    /// calls from an `async def` to a (non-generator) function of the same module, or of another module of the
+    /// project, that is CPU-heavy. Only strong
     /// evidence counts here: loops over a literal range of at least `python.heavy-range`, nested loops doing
     /// arithmetic, hashing/compression/parsing in a loop, arithmetic recursion. (A single `for i in range(n)`
     /// with arithmetic says what kind of work it is, not how much.)
@@ -20,7 +24,7 @@ declare_rule! {
     ///
     /// ## Known problems
     /// The rule sees code, not data: a nested loop over two lists is reported even if they are short in
-    /// practice. Suppress it there. Loops in functions of other modules are not followed.
+    /// practice. Suppress it there. Functions of third-party libraries are not followed.
     ///
     /// ## Example
     /// ```python
@@ -90,18 +94,21 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
                 continue;
             }
             let Some(ev) = s.cpu.iter().find(|e| e.strong) else { continue };
-            let d = cx
-                .diagnostic(
-                    &RULE,
-                    c.range,
-                    format!(
-                        "call to CPU-heavy `{}` inside `async def {}` holds the event loop until it returns",
-                        model.funcs[g].def.name, info.def.name
-                    ),
-                )
-                .with_help(HELP)
+            let d = call_finding(cx.path, cx.span(c.range), model.funcs[g].def.name, info.def.name)
                 .with_note(format!("CPU-heavy: {}", ev.what), Some(cx.span(ev.range)));
             cx.report(d);
         }
     }
+}
+
+/// The finding for a call to CPU-heavy `callee` inside `async def caller`, without notes; shared with the
+/// project phase ([`crate::python::project`]), which follows calls into other modules.
+pub fn call_finding(path: &Path, span: Span, callee: &str, caller: &str) -> Diagnostic {
+    Diagnostic::new(
+        &RULE,
+        path,
+        span,
+        format!("call to CPU-heavy `{callee}` inside `async def {caller}` holds the event loop until it returns"),
+    )
+    .with_help(HELP)
 }
