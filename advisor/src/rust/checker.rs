@@ -2,7 +2,6 @@
 //! stack up to date, and calls the enabled rules' hooks (see [`crate::rust::rules`]).
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
 use std::path::Path;
 
 use syn::visit::{self, Visit};
@@ -24,7 +23,8 @@ pub struct Checker<'a> {
     semantic: SemanticModel,
     context: ContextStack,
     diagnostics: Vec<Diagnostic>,
-    state: HashMap<TypeId, Box<dyn Any>>,
+    /// Rules' per-file states, by type (a handful: a linear search beats hashing).
+    state: Vec<(TypeId, Box<dyn Any>)>,
     /// Address of the expression an enclosing `.await` applies to.
     await_target: Option<usize>,
     /// Closures (by address) that are about to be visited and run off the executor.
@@ -60,7 +60,7 @@ impl<'a> Checker<'a> {
             semantic: SemanticModel::new(path, dispatch.types),
             context: ContextStack::default(),
             diagnostics: Vec::new(),
-            state: HashMap::new(),
+            state: Vec::new(),
             await_target: None,
             closure_roles: Vec::new(),
             block_flavors: Vec::new(),
@@ -104,11 +104,15 @@ impl<'a> Checker<'a> {
     /// Per-file state of type `T`, created with `T::default()` on first use. Rules use their own private
     /// types, so states never collide.
     pub fn state<T: Default + 'static>(&mut self) -> &mut T {
-        self.state
-            .entry(TypeId::of::<T>())
-            .or_insert_with(|| Box::new(T::default()))
-            .downcast_mut::<T>()
-            .expect("state is keyed by its own TypeId")
+        let id = TypeId::of::<T>();
+        let i = match self.state.iter().position(|(t, _)| *t == id) {
+            Some(i) => i,
+            None => {
+                self.state.push((id, Box::new(T::default())));
+                self.state.len() - 1
+            }
+        };
+        self.state[i].1.downcast_mut::<T>().expect("state is keyed by its own TypeId")
     }
 
     /// A diagnostic of `rule` in this file, with the Clippy-equivalent note when the rule has one.

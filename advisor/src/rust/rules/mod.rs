@@ -322,30 +322,23 @@ impl WordIndex {
         words.dedup();
         let contains: Vec<Vec<usize>> =
             words.iter().map(|w| (0..words.len()).filter(|&j| w.contains(words[j])).collect()).collect();
-        // Leftmost-longest matching reports no two overlapping matches. That loses nothing when every overlap
-        // between two words is a containment (covered by `contains`); otherwise (a suffix of one word begins
-        // another) the automaton must report every match.
-        let overlap = words.iter().any(|a| {
-            words.iter().any(|b| {
-                a != b && !a.contains(b) && !b.contains(a) && (1..a.len().min(b.len())).any(|k| a.ends_with(&b[..k]))
-            })
-        });
-        let kind = if overlap { aho_corasick::MatchKind::Standard } else { aho_corasick::MatchKind::LeftmostLongest };
         let automaton = aho_corasick::AhoCorasick::builder()
-            .match_kind(kind)
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
             .build(&words)
             .expect("a few short literal words always compile");
         WordIndex { automaton, words, contains }
     }
 
-    /// Every match in `text`: its start and pattern.
-    fn matches<'t>(&'t self, text: &'t str) -> Box<dyn Iterator<Item = (usize, usize)> + 't> {
-        let m = |m: aho_corasick::Match| (m.start(), m.pattern().as_usize());
-        if self.automaton.match_kind() == aho_corasick::MatchKind::Standard {
-            Box::new(self.automaton.find_overlapping_iter(text).map(m))
-        } else {
-            Box::new(self.automaton.find_iter(text).map(m))
-        }
+    /// Every match in `text`: its start and pattern. Each search resumes one byte after the last match's
+    /// start, so a word that begins inside another (`lock()` in `unblock()`) is found too; a word that a
+    /// longer one begins with (`spawn` in `spawn_blocking`) is in `contains`.
+    fn matches<'t>(&'t self, text: &'t str) -> impl Iterator<Item = (usize, usize)> + 't {
+        let mut from = 0;
+        std::iter::from_fn(move || {
+            let m = self.automaton.find(aho_corasick::Input::new(text).range(from..))?;
+            from = m.start() + 1;
+            Some((m.start(), m.pattern().as_usize()))
+        })
     }
 }
 
@@ -504,10 +497,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn word_index_finds_every_word_with_or_without_overlapping_matches() {
-        // Contained words only: one leftmost-longest pass; `spawn_blocking` counts as `spawn` too.
-        let index = WordIndex::new(vec!["spawn", "spawn_blocking", "lock(", "async"]);
-        assert_eq!(index.automaton.match_kind(), aho_corasick::MatchKind::LeftmostLongest);
+    fn word_index_finds_every_word_also_inside_another() {
         let found = |index: &WordIndex, text: &str| {
             let mut w: Vec<&str> =
                 index.matches(text).flat_map(|(_, p)| index.contains[p].iter().map(|&j| index.words[j])).collect();
@@ -515,11 +505,13 @@ mod tests {
             w.dedup();
             w
         };
-        assert_eq!(found(&index, "x.spawn_blocking(|| m.lock())"), vec!["lock(", "spawn", "spawn_blocking"]);
-        // `unblock` ends where `block_in_place` begins: every match must be reported.
-        let index = WordIndex::new(vec!["unblock", "block_in_place"]);
-        assert_eq!(index.automaton.match_kind(), aho_corasick::MatchKind::Standard);
-        assert_eq!(found(&index, "unblock_in_place"), vec!["block_in_place", "unblock"]);
+        // `spawn_blocking` begins with `spawn`; `lock()` begins inside `unblock`.
+        let index = WordIndex::new(vec!["spawn", "spawn_blocking", "lock()", "unblock", "async"]);
+        assert_eq!(
+            found(&index, "x.spawn_blocking(|| m.lock()); unblock()"),
+            vec!["lock()", "spawn", "spawn_blocking", "unblock"]
+        );
+        assert_eq!(found(&index, "no words here"), Vec::<&str>::new());
         // The registered rules' words.
         let all = WordIndex::new(IMPLS.iter().flat_map(|r| r.prefilter().iter().copied()).collect());
         for w in &all.words {
