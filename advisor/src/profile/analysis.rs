@@ -72,25 +72,8 @@ impl Default for Thresholds {
 /// A thread's shares: blocked time is what is left of `wall_s` after CPU and run-queue; percentages and rates are
 /// of `wall_s`.
 pub fn shares_of(wall_s: f64, cpu_s: f64, runq_s: f64, blocked: BlockedByKind, vol: u64, invol: u64) -> Shares {
-    // Below a millisecond of observation, shares and rates would be noise (or infinite): report them as zero.
-    let wall = if wall_s < 1e-3 { f64::INFINITY } else { wall_s };
     let blocked_s = (wall_s - cpu_s - runq_s).max(0.0);
-    Shares {
-        wall_s,
-        thread_s: wall_s,
-        cpu_s,
-        cores: cpu_s / wall,
-        runq_s,
-        blocked_s,
-        blocked_by_kind: blocked,
-        on_cpu_pct: 100.0 * cpu_s / wall,
-        runq_pct: 100.0 * runq_s / wall,
-        blocked_pct: 100.0 * blocked_s / wall,
-        voluntary_switches: vol,
-        involuntary_switches: invol,
-        voluntary_per_s: vol as f64 / wall,
-        involuntary_per_s: invol as f64 / wall,
-    }
+    from_sums(wall_s, wall_s, cpu_s, runq_s, blocked_s, blocked, (vol, invol))
 }
 
 /// A process's shares from its threads' and its lifetime (`span_s`): seconds and switches summed over the
@@ -103,10 +86,24 @@ pub fn process_shares(span_s: f64, threads: &[&Shares]) -> Shares {
         blocked_by_kind.add(&t.blocked_by_kind);
     }
     let sum = |f: fn(&Shares) -> f64| threads.iter().map(|t| f(t)).sum::<f64>();
-    let (thread_s, cpu_s, runq_s, blocked_s) =
-        (sum(|t| t.wall_s), sum(|t| t.cpu_s), sum(|t| t.runq_s), sum(|t| t.blocked_s));
     let vol: u64 = threads.iter().map(|t| t.voluntary_switches).sum();
     let invol: u64 = threads.iter().map(|t| t.involuntary_switches).sum();
+    let (thread_s, cpu_s, runq_s, blocked_s) =
+        (sum(|t| t.wall_s), sum(|t| t.cpu_s), sum(|t| t.runq_s), sum(|t| t.blocked_s));
+    from_sums(span_s, thread_s, cpu_s, runq_s, blocked_s, blocked_by_kind, (vol, invol))
+}
+
+/// Shares from summed seconds: percentages of `thread_s`, `cores` and switch rates per second of `span_s`.
+/// Below a millisecond of observation, shares and rates would be noise (or infinite): they are zero.
+fn from_sums(
+    span_s: f64,
+    thread_s: f64,
+    cpu_s: f64,
+    runq_s: f64,
+    blocked_s: f64,
+    blocked_by_kind: BlockedByKind,
+    (vol, invol): (u64, u64),
+) -> Shares {
     let tt = if thread_s < 1e-3 { f64::INFINITY } else { thread_s };
     let span = if span_s < 1e-3 { f64::INFINITY } else { span_s };
     Shares {
