@@ -154,10 +154,25 @@ fn syntax_error(path: &Path, err: &syn::Error) -> Diagnostic {
 /// operator characters between `,`, `;`, `{` and `}` (a left-deep chain such as `a + a + … + a`). Comments,
 /// string and character literals are skipped.
 fn nesting(b: &[u8]) -> (usize, usize) {
+    /// The bytes the scan acts on; the others (most of a file) are skipped in a tight loop.
+    const INTERESTING: [bool; 256] = {
+        let mut t = [false; 256];
+        let bytes = b"/\"'([{)]},;+-*%&|^.<>=!?";
+        let mut k = 0;
+        while k < bytes.len() {
+            t[bytes[k] as usize] = true;
+            k += 1;
+        }
+        t
+    };
     let (mut depth, mut max_depth, mut run, mut max_run) = (0usize, 0usize, 0usize, 0usize);
     let mut i = 0;
     while i < b.len() {
-        match b[i] {
+        while i < b.len() && !INTERESTING[usize::from(b[i])] {
+            i += 1;
+        }
+        let Some(&c) = b.get(i) else { break };
+        match c {
             b'/' if b.get(i + 1) == Some(&b'/') => {
                 while i < b.len() && b[i] != b'\n' {
                     i += 1;

@@ -310,14 +310,20 @@ pub(crate) struct Dispatch {
 /// The prefilter words of a list of rules, compiled once per list into one Aho-Corasick automaton.
 struct WordIndex {
     automaton: aho_corasick::AhoCorasick,
-    /// Each pattern's word.
+    /// Each pattern's word (kept for the tests).
+    #[cfg(test)]
     words: Vec<&'static str>,
     /// For each pattern, the patterns it contains (itself included): a match of one is a match of those too.
+    #[cfg(test)]
     contains: Vec<Vec<usize>>,
+    /// For each pattern, the rules (bit = position in the list, the first 64) with a word it contains, itself
+    /// or one inside it.
+    rules: Vec<RuleSet>,
 }
 
 impl WordIndex {
-    fn new(mut words: Vec<&'static str>) -> Self {
+    fn new(rules: &[&'static dyn RustRule]) -> Self {
+        let mut words: Vec<&'static str> = rules.iter().flat_map(|r| r.prefilter().iter().copied()).collect();
         words.sort_unstable();
         words.dedup();
         let contains: Vec<Vec<usize>> =
@@ -326,7 +332,23 @@ impl WordIndex {
             .match_kind(aho_corasick::MatchKind::LeftmostLongest)
             .build(&words)
             .expect("a few short literal words always compile");
-        WordIndex { automaton, words, contains }
+        let with_word = |w: &str| {
+            rules
+                .iter()
+                .take(RuleSet::BITS as usize)
+                .enumerate()
+                .filter(|(_, r)| r.prefilter().contains(&w))
+                .fold(0, |m, (i, _)| m | 1 << i)
+        };
+        let rules = contains.iter().map(|inner| inner.iter().fold(0, |m, &j| m | with_word(words[j]))).collect();
+        WordIndex {
+            automaton,
+            rules,
+            #[cfg(test)]
+            words,
+            #[cfg(test)]
+            contains,
+        }
     }
 
     /// Every match in `text`: its start and pattern. Each search resumes one byte after the last match's
@@ -351,7 +373,7 @@ fn word_index(rules: &[&'static dyn RustRule]) -> std::sync::Arc<WordIndex> {
     if let Some((_, _, w)) = cache.iter().find(|(a, n, _)| (*a, *n) == key) {
         return w.clone();
     }
-    let index = Arc::new(WordIndex::new(rules.iter().flat_map(|r| r.prefilter().iter().copied()).collect()));
+    let index = Arc::new(WordIndex::new(rules));
     cache.push((key.0, key.1, index.clone()));
     index
 }
@@ -366,19 +388,19 @@ impl Dispatch {
         graph: bool,
     ) -> Self {
         let index = word_index(rules);
-        // Which rules (by position in `rules`) have each word, then one pass over the text.
-        let enabled: Vec<&'static dyn RustRule> =
-            rules.iter().copied().filter(|r| settings.is_enabled(r.meta())).take(RuleSet::BITS as usize).collect();
-        let with_word = |w: &str| {
-            enabled.iter().enumerate().filter(|(_, r)| r.prefilter().contains(&w)).fold(0, |m, (i, _)| m | 1 << i)
-        };
-        let by_word: Vec<RuleSet> =
-            index.contains.iter().map(|inner| inner.iter().fold(0, |m, &j| m | with_word(index.words[j]))).collect();
+        // A rule's bit is its position in `rules` (the first 64): which rules have each word is known once per
+        // list, and one pass over the text finds the words.
+        let enabled: RuleSet = rules
+            .iter()
+            .take(RuleSet::BITS as usize)
+            .enumerate()
+            .filter(|(_, r)| settings.is_enabled(r.meta()))
+            .fold(0, |m, (i, _)| m | 1 << i);
         let mut words = Vec::new();
         let mut present: RuleSet = 0;
-        if by_word.iter().any(|&m| m != 0) {
+        if index.rules.iter().any(|&m| m & enabled != 0) {
             for (at, pattern) in index.matches(source) {
-                let rules = by_word[pattern];
+                let rules = index.rules[pattern] & enabled;
                 if rules != 0 {
                     present |= rules;
                     // Offsets above 4 GiB cannot occur: such a file is not read.
@@ -388,8 +410,11 @@ impl Dispatch {
         }
         words.sort_unstable_by_key(|&(at, _)| at);
         let mut d = Dispatch { words, gated: true, ..Dispatch::default() };
-        for (i, &rule) in enabled.iter().enumerate() {
+        for (i, &rule) in rules.iter().take(RuleSet::BITS as usize).enumerate() {
             let bit: RuleSet = 1 << i;
+            if enabled & bit == 0 {
+                continue;
+            }
             // The call graph's facts come from every file, whether or not the rule that reports on them can
             // fire in this one.
             let family = rule.meta().code.get(..3);
@@ -496,6 +521,21 @@ rust_rules! {
 mod tests {
     use super::*;
 
+    /// A rule that only has words.
+    struct Words(&'static [&'static str]);
+
+    impl RustRule for Words {
+        fn meta(&self) -> &'static RuleMeta {
+            RULES[0]
+        }
+        fn hooks(&self) -> Hooks {
+            Hooks::CALL
+        }
+        fn prefilter(&self) -> &'static [&'static str] {
+            self.0
+        }
+    }
+
     #[test]
     fn word_index_finds_every_word_also_inside_another() {
         let found = |index: &WordIndex, text: &str| {
@@ -506,14 +546,15 @@ mod tests {
             w
         };
         // `spawn_blocking` begins with `spawn`; `lock()` begins inside `unblock`.
-        let index = WordIndex::new(vec!["spawn", "spawn_blocking", "lock()", "unblock", "async"]);
+        let index = WordIndex::new(&[&Words(&["spawn", "spawn_blocking", "lock()"]), &Words(&["unblock", "async"])]);
+        assert_eq!(index.rules[index.words.iter().position(|w| *w == "spawn_blocking").unwrap()], 0b01);
         assert_eq!(
             found(&index, "x.spawn_blocking(|| m.lock()); unblock()"),
             vec!["lock()", "spawn", "spawn_blocking", "unblock"]
         );
         assert_eq!(found(&index, "no words here"), Vec::<&str>::new());
         // The registered rules' words.
-        let all = WordIndex::new(IMPLS.iter().flat_map(|r| r.prefilter().iter().copied()).collect());
+        let all = WordIndex::new(IMPLS);
         for w in &all.words {
             assert!(found(&all, &format!("x {w} y")).contains(w), "{w}");
         }
