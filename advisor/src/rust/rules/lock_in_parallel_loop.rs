@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use syn::visit::{self, Visit};
 use syn::{Expr, ExprClosure};
 
-use super::locking::{self, LockLib};
+use super::locking::{self, LockLib, LockMode};
 use super::{Checker, Hooks, MethodCallSite, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
@@ -25,6 +25,7 @@ declare_rule! {
     ///
     /// ## Known problems
     /// A lock taken once per large chunk (`par_chunks(100_000)`) costs little; it is reported all the same.
+    /// `RwLock::read()` is not reported: readers run in parallel (they still contend on the lock's cache line).
     ///
     /// ## Example
     /// ```rust,ignore
@@ -119,6 +120,8 @@ impl RustRule for Rule {
             let local = bound_names(c);
             let found = locking::acquisitions_in(cx, &c.body).into_iter().find(|a| {
                 matches!(a.lib, LockLib::Std | LockLib::ParkingLot)
+                    // Readers of an `RwLock` do not exclude each other.
+                    && !matches!(a.mode, LockMode::Shared)
                     && !a.is_try
                     && a.key.as_deref().is_some_and(|k| !local.contains(locking::key_root(k)))
             });
