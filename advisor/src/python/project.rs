@@ -8,7 +8,9 @@
 //! in the same file:
 //! - CA501 `cpu-bound-work-on-threads`, CA502 `io-bound-work-on-processes` (the target's summary),
 //! - CA504 `cpu-loop-in-async-def` (an `async def` calling a CPU-heavy function of another module),
-//! - CA506 `oversized-or-per-call-pool` (an oversized pool whose CPU-bound target is in another module).
+//! - CA506 `oversized-or-per-call-pool` (an oversized pool whose CPU-bound target is in another module),
+//! - CA505 `unlocked-shared-state-in-threads` (a function of another module run on several threads updates
+//!   shared state without a lock: reported in the function's file, with a note at the spawn site).
 //!
 //! Module names come from the path: the nearest directory upward without `__init__.py` is the import root
 //! ([`ModuleName::discover`]); a dotted name that matches no module exactly may still match a file by the end
@@ -25,6 +27,7 @@ use super::Checker;
 use super::ast::{ExprKind, is_generator};
 use super::rules::{
     cpu_bound_work_on_threads, cpu_loop_in_async_def, io_bound_work_on_processes, oversized_or_per_call_pool,
+    unlocked_shared_state_in_threads,
 };
 use super::semantic::{Exec, FuncId};
 use super::summary::{Evidence, Kind, Summarizer, is_listed_api};
@@ -177,6 +180,37 @@ pub struct SiteFact {
     pub judged_for_io: bool,
     /// The oversized pool it is submitted to (index into [`FileFacts::pools`]).
     pub pool: Option<usize>,
+    /// The target runs on several threads at once whatever other sites do: it is submitted to a pool or
+    /// started in a loop (as CA505 judges targets of its own module).
+    pub several: bool,
+}
+
+/// A statement CA505 would report if a function reaching it ran on several threads: an unlocked update of
+/// shared state, with the finding's text already made with the file's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RaceFact {
+    /// The statement (or the read).
+    pub span: Span,
+    /// The finding's message.
+    pub message: String,
+    /// The finding's help.
+    pub help: &'static str,
+    /// The function the statement is in.
+    pub in_fn: String,
+    /// The span of that function's name.
+    pub fn_span: Span,
+}
+
+/// A module-level function that would race if run on several threads (through itself or the functions it calls
+/// in its module), and whose races the per-file rule did not already report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RacyFnFacts {
+    /// Its name.
+    pub name: String,
+    /// How many times its own module starts it on threads.
+    pub local_thread_spawns: usize,
+    /// Its races: indices into [`FileFacts::races`], in source order.
+    pub races: Vec<usize>,
 }
 
 /// A pool with a literal size above the limit that the per-file analysis could not judge.
@@ -223,12 +257,24 @@ pub struct FileFacts {
     pub imports: Vec<(String, String)>,
     /// The file's `python.free-threaded` setting (CA501's advice).
     pub free_threaded: bool,
+    /// Unlocked updates of shared state that CA505 would report if a function reaching them ran on several
+    /// threads (empty when CA505 is off for this file).
+    pub races: Vec<RaceFact>,
+    /// Module-level functions reaching some of [`FileFacts::races`].
+    pub racy: Vec<RacyFnFacts>,
 }
 
 impl FileFacts {
-    /// Whether the link phase may report anything in this file.
+    /// Whether this file holds sites the link phase reports on (CA501, CA502, CA504, CA506) or that make it
+    /// report in another file (CA505).
     pub fn has_sites(&self) -> bool {
         !self.sites.is_empty() || !self.async_calls.is_empty()
+    }
+
+    /// Whether the link phase may report anything in this file: at its sites, or at its races when another file
+    /// runs its functions on threads.
+    pub fn may_report(&self) -> bool {
+        self.has_sites() || !self.racy.is_empty()
     }
 }
 
@@ -310,6 +356,7 @@ pub(super) fn collect(cx: &Checker<'_, '_, '_>, project: &Summarizer<'_, '_, '_>
                 pools.len() - 1
             }))
         });
+        let several = spawn.pool.is_some() || spawn.site.is_some_and(|c| model.calls[c].loop_range.is_some());
         sites.push(SiteFact {
             span: cx.span(spawn.range),
             exec: spawn.exec,
@@ -317,6 +364,7 @@ pub(super) fn collect(cx: &Checker<'_, '_, '_>, project: &Summarizer<'_, '_, '_>
             target,
             judged_for_io,
             pool,
+            several,
         });
     }
     let mut async_calls = Vec::new();
@@ -345,6 +393,11 @@ pub(super) fn collect(cx: &Checker<'_, '_, '_>, project: &Summarizer<'_, '_, '_>
         }
     }
     imports.sort();
+    let (races, racy) = if cx.settings.is_enabled(&unlocked_shared_state_in_threads::RULE) {
+        collect_races(cx)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     FileFacts {
         path: cx.path.to_path_buf(),
         module,
@@ -354,7 +407,68 @@ pub(super) fn collect(cx: &Checker<'_, '_, '_>, project: &Summarizer<'_, '_, '_>
         async_calls,
         imports,
         free_threaded: cx.settings.python.free_threaded,
+        races,
+        racy,
     }
+}
+
+/// At most this many functions of a module are followed from one function for CA505.
+const MAX_RACE_CALLEES: usize = 256;
+
+/// CA505's facts: for each module-level function, the unlocked updates of shared state it reaches in its module
+/// (what CA505 reports when the function runs on several threads), leaving out the functions the per-file rule
+/// already reports on (they run on several threads from this module).
+fn collect_races(cx: &Checker<'_, '_, '_>) -> (Vec<RaceFact>, Vec<RacyFnFacts>) {
+    use unlocked_shared_state_in_threads::{advice, module_callees, multi_threaded, unlocked_updates};
+    let model = cx.model;
+    let reported: HashSet<FuncId> = multi_threaded(model).into_iter().collect();
+    let mut races: Vec<RaceFact> = Vec::new();
+    // Each function's own races, as indices into `races`, computed once.
+    let mut own: HashMap<FuncId, Vec<usize>> = HashMap::new();
+    let mut racy = Vec::new();
+    for (f, info) in model.funcs.iter().enumerate() {
+        if info.parent.is_some() || info.class.is_some() {
+            continue;
+        }
+        let mut seen: HashSet<FuncId> = HashSet::new();
+        let mut stack = vec![f];
+        let mut found: Vec<usize> = Vec::new();
+        while let Some(g) = stack.pop() {
+            if seen.len() > MAX_RACE_CALLEES || !seen.insert(g) {
+                continue;
+            }
+            if !reported.contains(&g) {
+                let ids = own.entry(g).or_insert_with(|| {
+                    let name = cx.func_name(g);
+                    unlocked_updates(model, g)
+                        .into_iter()
+                        .map(|(range, what)| {
+                            let (message, help) = advice(&what, name, cx.settings.python.free_threaded);
+                            races.push(RaceFact {
+                                span: cx.span(range),
+                                message,
+                                help,
+                                in_fn: name.to_string(),
+                                fn_span: cx.span(model.funcs[g].def.name_range),
+                            });
+                            races.len() - 1
+                        })
+                        .collect()
+                });
+                found.extend(ids.iter().copied());
+            }
+            stack.extend(module_callees(model, g));
+        }
+        if found.is_empty() {
+            continue;
+        }
+        found.sort_by_key(|&i| races[i].span);
+        found.dedup();
+        let local_thread_spawns =
+            model.spawns.iter().filter(|s| s.exec == Exec::Threads && s.target_fn == Some(f)).count();
+        racy.push(RacyFnFacts { name: info.def.name.to_string(), local_thread_spawns, races: found });
+    }
+    (races, racy)
 }
 
 struct Builder<'c, 'x, 'm, 'a, 'p> {
@@ -449,6 +563,8 @@ struct Project<'f> {
     /// fallback lookup by path.
     by_last: HashMap<&'f str, Vec<usize>>,
     top: Vec<HashMap<&'f str, usize>>,
+    /// Per file, its racy functions by name (index into [`FileFacts::racy`]).
+    racy: Vec<HashMap<&'f str, usize>>,
     imports: Vec<HashMap<&'f str, &'f str>>,
     by_suffix: RefCell<HashMap<String, Option<usize>>>,
     joined: RefCell<HashMap<Node, Option<std::rc::Rc<Joined>>>>,
@@ -475,11 +591,14 @@ impl<'f> Project<'f> {
             })
             .collect();
         let imports = files.iter().map(|f| f.imports.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()).collect();
+        let racy =
+            files.iter().map(|f| f.racy.iter().enumerate().map(|(i, r)| (r.name.as_str(), i)).collect()).collect();
         Project {
             files,
             modules,
             by_last,
             top,
+            racy,
             imports,
             by_suffix: RefCell::new(HashMap::new()),
             joined: RefCell::new(HashMap::new()),
@@ -531,6 +650,27 @@ impl<'f> Project<'f> {
             let m = self.module(module, from)?;
             if let Some(&f) = self.top[m].get(name) {
                 return Some((m, f));
+            }
+            let next = self.imports[m].get(name)?;
+            qual = (*next).to_string();
+            from = m;
+        }
+        None
+    }
+
+    /// The racy function (file index, index into [`FileFacts::racy`]) an absolute dotted name denotes, seen from
+    /// file `from`; `None` when it denotes a function without races, or nothing the project holds.
+    fn resolve_racy(&self, qual: &str, from: usize) -> Option<Node> {
+        let mut qual = qual.to_string();
+        let mut from = from;
+        for _ in 0..MAX_REEXPORT {
+            let (module, name) = qual.rsplit_once('.')?;
+            let m = self.module(module, from)?;
+            if let Some(&r) = self.racy[m].get(name) {
+                return Some((m, r));
+            }
+            if self.top[m].contains_key(name) {
+                return None;
             }
             let next = self.imports[m].get(name)?;
             qual = (*next).to_string();
@@ -739,7 +879,51 @@ pub fn link(files: &[FileFacts]) -> Vec<Diagnostic> {
             out.push(p.def_note(d, fi, node));
         }
     }
+    link_races(&p, &mut out);
     out
+}
+
+/// CA505 across files: a function of one module that another module runs on several threads (submitted to a
+/// thread pool, started in a loop, or started by more than one site) gets the findings CA505 would have made
+/// had the spawn been in its own module, in its own file, each with a note at a spawn site. One finding per
+/// statement, in file and source order.
+fn link_races(p: &Project<'_>, out: &mut Vec<Diagnostic>) {
+    // Racy function → its thread sites in other files (file, site), in file and site order.
+    let mut spawned: std::collections::BTreeMap<Node, Vec<(usize, &SiteFact)>> = std::collections::BTreeMap::new();
+    for (fi, file) in p.files.iter().enumerate() {
+        for site in file.sites.iter().filter(|s| s.exec == Exec::Threads) {
+            let Target::Imported(q) = &site.target else { continue };
+            let Some(node) = p.resolve_racy(q, fi) else { continue };
+            if node.0 != fi {
+                spawned.entry(node).or_default().push((fi, site));
+            }
+        }
+    }
+    let mut done: HashSet<(usize, usize)> = HashSet::new();
+    for ((df, ri), sites) in spawned {
+        let file = &p.files[df];
+        let racy = &file.racy[ri];
+        let several = sites.iter().any(|(_, s)| s.several) || sites.len() + racy.local_thread_spawns > 1;
+        if !several {
+            continue;
+        }
+        let (sf, site) = sites[0];
+        for &i in &racy.races {
+            if !done.insert((df, i)) {
+                continue;
+            }
+            let race = &file.races[i];
+            let d = Diagnostic::new(&unlocked_shared_state_in_threads::RULE, &file.path, race.span, &race.message)
+                .with_help(race.help)
+                .with_note(format!("`{}` is defined here", race.in_fn), Some(race.fn_span));
+            let text = format!("`{}` is run on threads (`{}`)", racy.name, site.api);
+            let mut d = p.note(d, df, sf, text, site.span);
+            if sites.len() > 1 {
+                d = d.with_note(format!("and at {} more site(s) in other files", sites.len() - 1), None);
+            }
+            out.push(d);
+        }
+    }
 }
 
 #[cfg(test)]
