@@ -1016,6 +1016,77 @@ mod tests {
         assert!(linked.is_empty(), "{linked:?}");
     }
 
+    /// Counters without any concurrency word: the module is only indexed by the per-file analysis.
+    const COUNTERS: &str = "hits = 0\nseen = {}\nlock = make_lock()\n\ndef bump(n):\n    global hits\n    hits += n\n\ndef remember(k, v):\n    if k not in seen:\n        seen[k] = v\n    bump(1)\n\ndef guarded(n):\n    global hits\n    with lock:\n        hits += n\n\ndef acquires(n):\n    global hits\n    lock.acquire()\n    hits += n\n    lock.release()\n";
+
+    fn ca505(linked: &[Diagnostic]) -> Vec<(&Path, usize)> {
+        linked.iter().filter(|d| d.rule.code == "CA505").map(|d| (d.path.as_path(), d.span.start.line)).collect()
+    }
+
+    #[test]
+    fn unlocked_updates_of_functions_run_on_threads_elsewhere_are_reported_where_they_are() {
+        assert!(!crate::python::may_concern_rules(COUNTERS), "the counters module is only indexed");
+        let main = "import threading\nfrom pkg.counters import bump, remember\nfor _ in range(4):\n    threading.Thread(target=bump, args=(1,)).start()\nfrom concurrent.futures import ThreadPoolExecutor\nwith ThreadPoolExecutor() as ex:\n    ex.submit(remember, 1, 2)\n";
+        let files = [("r/pkg/counters.py", COUNTERS), ("r/pkg/main.py", main)];
+        let (per_file, linked) = run(&files, &["r/pkg"], &Settings::default());
+        assert!(per_file.iter().all(|d| d.rule.code != "CA505"), "{per_file:?}");
+        // `hits += n` once, though `bump` is reached from two sites (directly and through `remember`).
+        let counters = Path::new("r/pkg/counters.py");
+        assert_eq!(ca505(&linked), [(counters, 7), (counters, 10)], "{linked:?}");
+        let d = linked.iter().find(|d| d.rule.code == "CA505").expect("finding");
+        assert!(d.message.contains("in `bump`, which runs on several threads: the GIL"), "{}", d.message);
+        assert!(d.help.as_deref().is_some_and(|h| h.contains("threading.Lock")));
+        assert_eq!(d.notes[0].message, "`bump` is defined here");
+        assert_eq!(d.notes[0].span.map(|s| s.start.line), Some(5));
+        assert_eq!(d.notes[1].message, "`bump` is run on threads (`threading.Thread`) at r/pkg/main.py:4");
+        // The definition file's setting decides the advice.
+        let mut ft = Settings::default();
+        ft.python.free_threaded = true;
+        let (_, linked) = run(&files, &["r/pkg"], &ft);
+        assert!(linked.iter().filter(|d| d.rule.code == "CA505").all(|d| d.message.contains("free-threaded")));
+        // CA505 off in the definition's file: no facts, no finding.
+        let mut off = Settings::default();
+        off.enabled.remove("CA505");
+        let (_, linked) = run(&files, &["r/pkg"], &off);
+        assert!(ca505(&linked).is_empty(), "{linked:?}");
+    }
+
+    #[test]
+    fn one_thread_processes_locks_and_local_spawns_stay_silent_or_are_not_repeated() {
+        let counters = Path::new("r/pkg/counters.py");
+        let silent = [
+            // Started once, on one thread.
+            "import threading\nfrom pkg.counters import bump\nthreading.Thread(target=bump, args=(1,)).start()\n",
+            // A process pool: each process has its own globals.
+            "from concurrent.futures import ProcessPoolExecutor\nfrom pkg.counters import bump\nwith ProcessPoolExecutor() as px:\n    px.submit(bump, 1)\n",
+            // Under `with lock:`, or with `acquire()`.
+            "import threading\nfrom pkg.counters import guarded, acquires\nfor _ in range(4):\n    threading.Thread(target=guarded, args=(1,)).start()\n    threading.Thread(target=acquires, args=(1,)).start()\n",
+            // Imported, never handed to threads.
+            "import threading\nfrom pkg.counters import bump\nfor _ in range(4):\n    threading.Thread(target=print).start()\n    bump(1)\n",
+        ];
+        for main in silent {
+            let (_, linked) =
+                run(&[("r/pkg/counters.py", COUNTERS), ("r/pkg/main.py", main)], &["r/pkg"], &Settings::default());
+            assert!(ca505(&linked).is_empty(), "{main}: {linked:?}");
+        }
+        // Two sites starting it once each: several threads; one finding, both sites named.
+        let a = "import threading\nfrom pkg.counters import bump\nthreading.Thread(target=bump, args=(1,)).start()\n";
+        let files = [("r/pkg/a.py", a), ("r/pkg/b.py", a), ("r/pkg/counters.py", COUNTERS)];
+        let (_, linked) = run(&files, &["r/pkg"], &Settings::default());
+        assert_eq!(ca505(&linked), [(counters, 7)], "{linked:?}");
+        assert!(linked[0].notes.iter().any(|n| n.message.ends_with("at r/pkg/a.py:3")), "{:?}", linked[0].notes);
+        assert!(linked[0].notes.iter().any(|n| n.message.contains("1 more site")), "{:?}", linked[0].notes);
+        // Its own module already runs it on several threads: reported once, by the per-file rule.
+        let own = format!(
+            "import threading\n{COUNTERS}for _ in range(2):\n    threading.Thread(target=bump, args=(1,)).start()\n"
+        );
+        let main = "import threading\nfrom pkg.counters import bump\nfor _ in range(4):\n    threading.Thread(target=bump, args=(1,)).start()\n";
+        let (per_file, linked) =
+            run(&[("r/pkg/counters.py", &own), ("r/pkg/main.py", main)], &["r/pkg"], &Settings::default());
+        assert_eq!(ca505(&per_file), [(counters, 8)], "{per_file:?}");
+        assert!(ca505(&linked).is_empty(), "{linked:?}");
+    }
+
     #[test]
     fn facts_exist_for_files_without_concurrency_words_but_not_when_python_rules_are_off() {
         let (_, f) = crate::python::analyze_with_facts(

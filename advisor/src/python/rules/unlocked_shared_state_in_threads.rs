@@ -22,6 +22,11 @@ declare_rule! {
     /// Shared means a module-level name (or a `nonlocal` of the enclosing function) bound to a plain `{}`, `[]`,
     /// `dict()`, `list()` or `defaultdict(…)`; a `queue.Queue` is not reported.
     ///
+    /// A target imported from another file of the project (`from pkg.work import bump;
+    /// threading.Thread(target=bump)`) is followed by the project phase: the finding is in `bump`'s file, with
+    /// a note at the spawn site. It counts as running on several threads when it is submitted to a thread pool,
+    /// started in a loop, or started by more than one site.
+    ///
     /// ## Why is this bad?
     /// `hits += 1` is a read, an add and a write: a thread switch between them loses an update. The GIL does not
     /// make it atomic; it only makes the race rarer. Check-then-set lets two threads both miss and both compute
@@ -34,7 +39,9 @@ declare_rule! {
     ///
     /// ## Known problems
     /// Locks taken with `lock.acquire()` are recognised only coarsely (the whole function counts as locked).
-    /// Attributes (`self.count += 1`) are not tracked.
+    /// Attributes (`self.count += 1`) are not tracked. Across files, only the imported target and the
+    /// functions it calls in its own module are searched: a local target that calls an imported function, or an
+    /// imported target that calls into a third module, is not followed.
     ///
     /// ## Example
     /// ```python
