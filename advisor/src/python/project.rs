@@ -419,12 +419,21 @@ const MAX_RACE_CALLEES: usize = 256;
 /// (what CA505 reports when the function runs on several threads), leaving out the functions the per-file rule
 /// already reports on (they run on several threads from this module).
 fn collect_races(cx: &Checker<'_, '_, '_>) -> (Vec<RaceFact>, Vec<RacyFnFacts>) {
-    use unlocked_shared_state_in_threads::{advice, module_callees, multi_threaded, unlocked_updates};
+    use unlocked_shared_state_in_threads::{
+        advice, declares_shared, module_callees, module_has_containers, multi_threaded, unlocked_updates_with,
+    };
     let model = cx.model;
     let reported: HashSet<FuncId> = multi_threaded(model).into_iter().collect();
+    let containers = module_has_containers(model);
+    // Nothing can race: no container at module level, no `global`, no nested function (whose enclosing
+    // function may hold containers).
+    if !containers && (0..model.funcs.len()).all(|f| model.funcs[f].parent.is_none() && !declares_shared(model, f)) {
+        return (Vec::new(), Vec::new());
+    }
     let mut races: Vec<RaceFact> = Vec::new();
-    // Each function's own races, as indices into `races`, computed once.
+    // Each function's own races (indices into `races`) and callees, computed once.
     let mut own: HashMap<FuncId, Vec<usize>> = HashMap::new();
+    let mut callees: HashMap<FuncId, Vec<FuncId>> = HashMap::new();
     let mut racy = Vec::new();
     for (f, info) in model.funcs.iter().enumerate() {
         if info.parent.is_some() || info.class.is_some() {
@@ -440,7 +449,7 @@ fn collect_races(cx: &Checker<'_, '_, '_>) -> (Vec<RaceFact>, Vec<RacyFnFacts>) 
             if !reported.contains(&g) {
                 let ids = own.entry(g).or_insert_with(|| {
                     let name = cx.func_name(g);
-                    unlocked_updates(model, g)
+                    unlocked_updates_with(model, g, containers)
                         .into_iter()
                         .map(|(range, what)| {
                             let (message, help) = advice(&what, name, cx.settings.python.free_threaded);
@@ -457,7 +466,7 @@ fn collect_races(cx: &Checker<'_, '_, '_>) -> (Vec<RaceFact>, Vec<RacyFnFacts>) 
                 });
                 found.extend(ids.iter().copied());
             }
-            stack.extend(module_callees(model, g));
+            stack.extend(callees.entry(g).or_insert_with(|| module_callees(model, g)).iter().copied());
         }
         if found.is_empty() {
             continue;
@@ -1068,6 +1077,22 @@ mod tests {
             let (_, linked) =
                 run(&[("r/pkg/counters.py", COUNTERS), ("r/pkg/main.py", main)], &["r/pkg"], &Settings::default());
             assert!(ca505(&linked).is_empty(), "{main}: {linked:?}");
+        }
+        // A module with a `global` counter and no container, one with neither (nothing to search), and one whose
+        // function checks-then-sets a container of its enclosing function through a nested helper.
+        let loop_main =
+            "import threading\nfrom pkg.c import bump\nfor _ in range(4):\n    threading.Thread(target=bump).start()\n";
+        for (c, want) in [
+            ("hits = 0\ndef bump():\n    global hits\n    hits += 1\n", vec![4]),
+            ("hits = 0\ndef bump():\n    x = 1\n    x += 1\n    return x\n", vec![]),
+            (
+                "def bump():\n    memo = {}\n    def put(k):\n        if k not in memo:\n            memo[k] = 1\n    put(1)\n",
+                vec![4],
+            ),
+        ] {
+            let (_, linked) = run(&[("r/pkg/c.py", c), ("r/pkg/main.py", loop_main)], &["r/pkg"], &Settings::default());
+            let lines: Vec<usize> = ca505(&linked).into_iter().map(|(_, l)| l).collect();
+            assert_eq!(lines, want, "{c}: {linked:?}");
         }
         // Two sites starting it once each: several threads; one finding, both sites named.
         let a = "import threading\nfrom pkg.counters import bump\nthreading.Thread(target=bump, args=(1,)).start()\n";

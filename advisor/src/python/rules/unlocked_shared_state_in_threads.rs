@@ -133,21 +133,29 @@ fn container_kind(model: &Model<'_, '_>, name: &str, f: FuncId) -> Option<&'stat
     let values = model.binding(name, info.parent).or_else(|| model.module_names.get(name).cloned())?;
     let mut kind = None;
     for v in values {
-        let k = match &v.kind {
-            ExprKind::Sequence(_) => {
-                // `{}`/`{…: …}` and `[]` are the plain containers; a tuple is immutable.
-                Some("container")
-            }
-            ExprKind::Call(c) => match model.qualify(&c.func, info.parent).as_deref() {
-                Some("builtins.dict" | "collections.defaultdict" | "collections.OrderedDict") => Some("dict"),
-                Some("builtins.list") => Some("list"),
-                _ => None,
-            },
-            _ => None,
-        };
-        kind = kind.or(Some(k?));
+        kind = kind.or(Some(container_value(model, v, info.parent)?));
     }
     kind
+}
+
+/// A plain dict or list value, seen from `scope`.
+fn container_value(model: &Model<'_, '_>, v: &Expr<'_>, scope: Option<FuncId>) -> Option<&'static str> {
+    match &v.kind {
+        // `{}`/`{…: …}` and `[]` are the plain containers; a tuple is immutable.
+        ExprKind::Sequence(_) => Some("container"),
+        ExprKind::Call(c) => match model.qualify(&c.func, scope).as_deref() {
+            Some("builtins.dict" | "collections.defaultdict" | "collections.OrderedDict") => Some("dict"),
+            Some("builtins.list") => Some("list"),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether some module-level name is bound to a plain dict or list. When none is, a module-level function can
+/// only race through its `global` names.
+pub(crate) fn module_has_containers(model: &Model<'_, '_>) -> bool {
+    model.module_level_values().any(|v| container_value(model, v, None).is_some())
 }
 
 fn local_binding(model: &Model<'_, '_>, name: &str, f: FuncId) -> bool {
@@ -337,11 +345,25 @@ fn calls_acquire(model: &Model<'_, '_>, f: FuncId) -> bool {
 /// The unlocked updates of shared state written in `f` itself (not in the functions it calls): their ranges and
 /// what they are. Empty when `f` takes a lock with `acquire()` (coarsely, the whole function counts as locked).
 pub(crate) fn unlocked_updates(model: &Model<'_, '_>, f: FuncId) -> Vec<(Range, String)> {
-    if calls_acquire(model, f) {
-        return Vec::new();
-    }
+    unlocked_updates_with(model, f, true)
+}
+
+/// Whether `f` declares some `global` or `nonlocal` name.
+pub(crate) fn declares_shared(model: &Model<'_, '_>, f: FuncId) -> bool {
     let mut declared = HashSet::new();
     declared_names(&model.funcs[f].def.body, &mut declared);
+    !declared.is_empty()
+}
+
+/// [`unlocked_updates`], told whether the module binds some name to a plain container
+/// ([`module_has_containers`]): a module-level function of a module that binds none, and that declares no
+/// `global`, has none and is not searched.
+pub(crate) fn unlocked_updates_with(model: &Model<'_, '_>, f: FuncId, containers: bool) -> Vec<(Range, String)> {
+    let mut declared = HashSet::new();
+    declared_names(&model.funcs[f].def.body, &mut declared);
+    if (declared.is_empty() && !containers && model.funcs[f].parent.is_none()) || calls_acquire(model, f) {
+        return Vec::new();
+    }
     let mut finder = Finder { model, f, declared, locked: 0, appended: HashSet::new(), out: Vec::new() };
     finder.block(&model.funcs[f].def.body);
     finder.out
