@@ -420,7 +420,8 @@ const MAX_RACE_CALLEES: usize = 256;
 /// already reports on (they run on several threads from this module).
 fn collect_races(cx: &Checker<'_, '_, '_>) -> (Vec<RaceFact>, Vec<RacyFnFacts>) {
     use unlocked_shared_state_in_threads::{
-        advice, declares_shared, module_callees, module_has_containers, multi_threaded, unlocked_updates_with,
+        CONTAINER_WORDS, advice, declares_shared, module_callees, module_has_containers, multi_threaded,
+        unlocked_updates_with,
     };
     let model = cx.model;
     let reported: HashSet<FuncId> = multi_threaded(model).into_iter().collect();
@@ -430,9 +431,36 @@ fn collect_races(cx: &Checker<'_, '_, '_>) -> (Vec<RaceFact>, Vec<RacyFnFacts>) 
     if !containers && (0..model.funcs.len()).all(|f| model.funcs[f].parent.is_none() && !declares_shared(model, f)) {
         return (Vec::new(), Vec::new());
     }
+    // Each function's own races (indices into `races`), computed once; a function the per-file rule already
+    // reports on has none here.
     let mut races: Vec<RaceFact> = Vec::new();
-    // Each function's own races (indices into `races`) and callees, computed once.
-    let mut own: HashMap<FuncId, Vec<usize>> = HashMap::new();
+    let mut own: Vec<Vec<usize>> = vec![Vec::new(); model.funcs.len()];
+    for (g, slot) in own.iter_mut().enumerate() {
+        if reported.contains(&g) {
+            continue;
+        }
+        // Most functions hold none of the words a container update needs: not searched.
+        let text = cx.lines.text(model.funcs[g].range);
+        if !declares_shared(model, g) && !CONTAINER_WORDS.iter().any(|w| text.contains(w)) {
+            continue;
+        }
+        let name = cx.func_name(g);
+        for (range, what) in unlocked_updates_with(model, g, containers) {
+            let (message, help) = advice(&what, name, cx.settings.python.free_threaded);
+            races.push(RaceFact {
+                span: cx.span(range),
+                message,
+                help,
+                in_fn: name.to_string(),
+                fn_span: cx.span(model.funcs[g].def.name_range),
+            });
+            slot.push(races.len() - 1);
+        }
+    }
+    if races.is_empty() {
+        return (races, Vec::new());
+    }
+    // Then what each module-level function reaches through the functions it calls in this module.
     let mut callees: HashMap<FuncId, Vec<FuncId>> = HashMap::new();
     let mut racy = Vec::new();
     for (f, info) in model.funcs.iter().enumerate() {
@@ -446,26 +474,7 @@ fn collect_races(cx: &Checker<'_, '_, '_>) -> (Vec<RaceFact>, Vec<RacyFnFacts>) 
             if seen.len() > MAX_RACE_CALLEES || !seen.insert(g) {
                 continue;
             }
-            if !reported.contains(&g) {
-                let ids = own.entry(g).or_insert_with(|| {
-                    let name = cx.func_name(g);
-                    unlocked_updates_with(model, g, containers)
-                        .into_iter()
-                        .map(|(range, what)| {
-                            let (message, help) = advice(&what, name, cx.settings.python.free_threaded);
-                            races.push(RaceFact {
-                                span: cx.span(range),
-                                message,
-                                help,
-                                in_fn: name.to_string(),
-                                fn_span: cx.span(model.funcs[g].def.name_range),
-                            });
-                            races.len() - 1
-                        })
-                        .collect()
-                });
-                found.extend(ids.iter().copied());
-            }
+            found.extend(own[g].iter().copied());
             stack.extend(callees.entry(g).or_insert_with(|| module_callees(model, g)).iter().copied());
         }
         if found.is_empty() {

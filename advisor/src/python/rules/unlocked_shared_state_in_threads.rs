@@ -348,6 +348,10 @@ pub(crate) fn unlocked_updates(model: &Model<'_, '_>, f: FuncId) -> Vec<(Range, 
     unlocked_updates_with(model, f, true)
 }
 
+/// Words one of which is in the text of any function with a finding that declares no `global` or `nonlocal`
+/// name: check-then-set needs `not in`, reads after appending need `append`, `extend` or `insert`.
+pub(crate) const CONTAINER_WORDS: &[&str] = &["not", "append", "extend", "insert"];
+
 /// Whether `f` declares some `global` or `nonlocal` name.
 pub(crate) fn declares_shared(model: &Model<'_, '_>, f: FuncId) -> bool {
     let mut declared = HashSet::new();
