@@ -463,8 +463,14 @@ fn collect_races(cx: &Checker<'_, '_, '_>) -> (Vec<RaceFact>, Vec<RacyFnFacts>) 
     // Then what each module-level function reaches through the functions it calls in this module.
     let mut callees: HashMap<FuncId, Vec<FuncId>> = HashMap::new();
     let mut racy = Vec::new();
+    let top_level = |f: FuncId| model.funcs[f].parent.is_none() && model.funcs[f].class.is_none();
+    // A later `def` of the same name is the one importers get.
+    let mut last: HashMap<&str, FuncId> = HashMap::new();
+    for f in (0..model.funcs.len()).filter(|&f| top_level(f)) {
+        last.insert(model.funcs[f].def.name, f);
+    }
     for (f, info) in model.funcs.iter().enumerate() {
-        if info.parent.is_some() || info.class.is_some() {
+        if !top_level(f) || last.get(info.def.name) != Some(&f) {
             continue;
         }
         let mut seen: HashSet<FuncId> = HashSet::new();
@@ -485,6 +491,9 @@ fn collect_races(cx: &Checker<'_, '_, '_>) -> (Vec<RaceFact>, Vec<RacyFnFacts>) 
         let local_thread_spawns =
             model.spawns.iter().filter(|s| s.exec == Exec::Threads && s.target_fn == Some(f)).count();
         racy.push(RacyFnFacts { name: info.def.name.to_string(), local_thread_spawns, races: found });
+    }
+    if racy.is_empty() {
+        races.clear();
     }
     (races, racy)
 }
@@ -1087,13 +1096,16 @@ mod tests {
                 run(&[("r/pkg/counters.py", COUNTERS), ("r/pkg/main.py", main)], &["r/pkg"], &Settings::default());
             assert!(ca505(&linked).is_empty(), "{main}: {linked:?}");
         }
-        // A module with a `global` counter and no container, one with neither (nothing to search), and one whose
-        // function checks-then-sets a container of its enclosing function through a nested helper.
+        // A module with a `global` counter and no container, one with neither (nothing to search), one that
+        // redefines the function, and one whose function checks-then-sets a container of its enclosing function
+        // through a nested helper.
         let loop_main =
             "import threading\nfrom pkg.c import bump\nfor _ in range(4):\n    threading.Thread(target=bump).start()\n";
         for (c, want) in [
             ("hits = 0\ndef bump():\n    global hits\n    hits += 1\n", vec![4]),
             ("hits = 0\ndef bump():\n    x = 1\n    x += 1\n    return x\n", vec![]),
+            // The later `def` is the one imported.
+            ("hits = 0\ndef bump():\n    global hits\n    hits += 1\ndef bump():\n    pass\n", vec![]),
             (
                 "def bump():\n    memo = {}\n    def put(k):\n        if k not in memo:\n            memo[k] = 1\n    put(1)\n",
                 vec![4],
