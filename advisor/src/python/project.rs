@@ -946,7 +946,7 @@ fn link_races(p: &Project<'_>, out: &mut Vec<Diagnostic>) {
             let text = format!("`{}` is run on threads (`{}`)", racy.name, site.api);
             let mut d = p.note(d, df, sf, text, site.span);
             if sites.len() > 1 {
-                d = d.with_note(format!("and at {} more site(s) in other files", sites.len() - 1), None);
+                d = d.with_note(format!("and at {} more site(s)", sites.len() - 1), None);
             }
             out.push(d);
         }
