@@ -180,7 +180,7 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
                         || match &facts {
                             Facts::None => false,
                             Facts::Rust(f) => f.may_report(),
-                            Facts::Python(f) => f.has_sites(),
+                            Facts::Python(f) => f.may_report(),
                         };
                     (keep.then_some(text), diags, facts)
                 });

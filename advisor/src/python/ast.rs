@@ -595,6 +595,12 @@ impl<'s> LineIndex<'s> {
         })
     }
 
+    /// The source text of a byte range; empty when the range is not within the source or not on character
+    /// boundaries.
+    pub fn text(&self, r: Range) -> &'s str {
+        self.source.get(r.start as usize..r.end as usize).unwrap_or_default()
+    }
+
     /// The location of byte `offset` (clamped to the source, and moved back to a character boundary).
     pub fn location(&self, offset: u32) -> Location {
         let mut off = (offset as usize).min(self.source.len());

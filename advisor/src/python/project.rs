@@ -8,7 +8,9 @@
 //! in the same file:
 //! - CA501 `cpu-bound-work-on-threads`, CA502 `io-bound-work-on-processes` (the target's summary),
 //! - CA504 `cpu-loop-in-async-def` (an `async def` calling a CPU-heavy function of another module),
-//! - CA506 `oversized-or-per-call-pool` (an oversized pool whose CPU-bound target is in another module).
+//! - CA506 `oversized-or-per-call-pool` (an oversized pool whose CPU-bound target is in another module),
+//! - CA505 `unlocked-shared-state-in-threads` (a function of another module run on several threads updates
+//!   shared state without a lock: reported in the function's file, with a note at the spawn site).
 //!
 //! Module names come from the path: the nearest directory upward without `__init__.py` is the import root
 //! ([`ModuleName::discover`]); a dotted name that matches no module exactly may still match a file by the end
@@ -25,6 +27,7 @@ use super::Checker;
 use super::ast::{ExprKind, is_generator};
 use super::rules::{
     cpu_bound_work_on_threads, cpu_loop_in_async_def, io_bound_work_on_processes, oversized_or_per_call_pool,
+    unlocked_shared_state_in_threads,
 };
 use super::semantic::{Exec, FuncId};
 use super::summary::{Evidence, Kind, Summarizer, is_listed_api};
@@ -177,6 +180,37 @@ pub struct SiteFact {
     pub judged_for_io: bool,
     /// The oversized pool it is submitted to (index into [`FileFacts::pools`]).
     pub pool: Option<usize>,
+    /// The target runs on several threads at once whatever other sites do: it is submitted to a pool or
+    /// started in a loop (as CA505 judges targets of its own module).
+    pub several: bool,
+}
+
+/// A statement CA505 would report if a function reaching it ran on several threads: an unlocked update of
+/// shared state, with the finding's text already made with the file's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RaceFact {
+    /// The statement (or the read).
+    pub span: Span,
+    /// The finding's message.
+    pub message: String,
+    /// The finding's help.
+    pub help: &'static str,
+    /// The function the statement is in.
+    pub in_fn: String,
+    /// The span of that function's name.
+    pub fn_span: Span,
+}
+
+/// A module-level function that would race if run on several threads (through itself or the functions it calls
+/// in its module), and whose races the per-file rule did not already report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RacyFnFacts {
+    /// Its name.
+    pub name: String,
+    /// How many times its own module starts it on threads.
+    pub local_thread_spawns: usize,
+    /// Its races: indices into [`FileFacts::races`], in source order.
+    pub races: Vec<usize>,
 }
 
 /// A pool with a literal size above the limit that the per-file analysis could not judge.
@@ -223,12 +257,24 @@ pub struct FileFacts {
     pub imports: Vec<(String, String)>,
     /// The file's `python.free-threaded` setting (CA501's advice).
     pub free_threaded: bool,
+    /// Unlocked updates of shared state that CA505 would report if a function reaching them ran on several
+    /// threads (empty when CA505 is off for this file).
+    pub races: Vec<RaceFact>,
+    /// Module-level functions reaching some of [`FileFacts::races`].
+    pub racy: Vec<RacyFnFacts>,
 }
 
 impl FileFacts {
-    /// Whether the link phase may report anything in this file.
+    /// Whether this file holds sites the link phase reports on (CA501, CA502, CA504, CA506) or that make it
+    /// report in another file (CA505).
     pub fn has_sites(&self) -> bool {
         !self.sites.is_empty() || !self.async_calls.is_empty()
+    }
+
+    /// Whether the link phase may report anything in this file: at its sites, or at its races when another file
+    /// runs its functions on threads.
+    pub fn may_report(&self) -> bool {
+        self.has_sites() || !self.racy.is_empty()
     }
 }
 
@@ -310,6 +356,7 @@ pub(super) fn collect(cx: &Checker<'_, '_, '_>, project: &Summarizer<'_, '_, '_>
                 pools.len() - 1
             }))
         });
+        let several = spawn.pool.is_some() || spawn.site.is_some_and(|c| model.calls[c].loop_range.is_some());
         sites.push(SiteFact {
             span: cx.span(spawn.range),
             exec: spawn.exec,
@@ -317,6 +364,7 @@ pub(super) fn collect(cx: &Checker<'_, '_, '_>, project: &Summarizer<'_, '_, '_>
             target,
             judged_for_io,
             pool,
+            several,
         });
     }
     let mut async_calls = Vec::new();
@@ -345,6 +393,11 @@ pub(super) fn collect(cx: &Checker<'_, '_, '_>, project: &Summarizer<'_, '_, '_>
         }
     }
     imports.sort();
+    let (races, racy) = if cx.settings.is_enabled(&unlocked_shared_state_in_threads::RULE) {
+        collect_races(cx)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     FileFacts {
         path: cx.path.to_path_buf(),
         module,
@@ -354,7 +407,95 @@ pub(super) fn collect(cx: &Checker<'_, '_, '_>, project: &Summarizer<'_, '_, '_>
         async_calls,
         imports,
         free_threaded: cx.settings.python.free_threaded,
+        races,
+        racy,
     }
+}
+
+/// At most this many functions of a module are followed from one function for CA505.
+const MAX_RACE_CALLEES: usize = 256;
+
+/// CA505's facts: for each module-level function, the unlocked updates of shared state it reaches in its module
+/// (what CA505 reports when the function runs on several threads), leaving out the functions the per-file rule
+/// already reports on (they run on several threads from this module).
+fn collect_races(cx: &Checker<'_, '_, '_>) -> (Vec<RaceFact>, Vec<RacyFnFacts>) {
+    use unlocked_shared_state_in_threads::{
+        CONTAINER_WORDS, advice, declares_shared, module_callees, module_has_containers, multi_threaded,
+        unlocked_updates_with,
+    };
+    let model = cx.model;
+    let reported: HashSet<FuncId> = multi_threaded(model).into_iter().collect();
+    let containers = module_has_containers(model);
+    // Nothing can race: no container at module level, no `global`, no nested function (whose enclosing
+    // function may hold containers).
+    if !containers && (0..model.funcs.len()).all(|f| model.funcs[f].parent.is_none() && !declares_shared(model, f)) {
+        return (Vec::new(), Vec::new());
+    }
+    // Each function's own races (indices into `races`), computed once; a function the per-file rule already
+    // reports on has none here.
+    let mut races: Vec<RaceFact> = Vec::new();
+    let mut own: Vec<Vec<usize>> = vec![Vec::new(); model.funcs.len()];
+    for (g, slot) in own.iter_mut().enumerate() {
+        if reported.contains(&g) {
+            continue;
+        }
+        // Most functions hold none of the words a container update needs: not searched.
+        let text = cx.lines.text(model.funcs[g].range);
+        if !declares_shared(model, g) && !CONTAINER_WORDS.iter().any(|w| text.contains(w)) {
+            continue;
+        }
+        let name = cx.func_name(g);
+        for (range, what) in unlocked_updates_with(model, g, containers) {
+            let (message, help) = advice(&what, name, cx.settings.python.free_threaded);
+            races.push(RaceFact {
+                span: cx.span(range),
+                message,
+                help,
+                in_fn: name.to_string(),
+                fn_span: cx.span(model.funcs[g].def.name_range),
+            });
+            slot.push(races.len() - 1);
+        }
+    }
+    if races.is_empty() {
+        return (races, Vec::new());
+    }
+    // Then what each module-level function reaches through the functions it calls in this module.
+    let mut callees: HashMap<FuncId, Vec<FuncId>> = HashMap::new();
+    let mut racy = Vec::new();
+    let top_level = |f: FuncId| model.funcs[f].parent.is_none() && model.funcs[f].class.is_none();
+    // A later `def` of the same name is the one importers get.
+    let mut last: HashMap<&str, FuncId> = HashMap::new();
+    for f in (0..model.funcs.len()).filter(|&f| top_level(f)) {
+        last.insert(model.funcs[f].def.name, f);
+    }
+    for (f, info) in model.funcs.iter().enumerate() {
+        if !top_level(f) || last.get(info.def.name) != Some(&f) {
+            continue;
+        }
+        let mut seen: HashSet<FuncId> = HashSet::new();
+        let mut stack = vec![f];
+        let mut found: Vec<usize> = Vec::new();
+        while let Some(g) = stack.pop() {
+            if seen.len() > MAX_RACE_CALLEES || !seen.insert(g) {
+                continue;
+            }
+            found.extend(own[g].iter().copied());
+            stack.extend(callees.entry(g).or_insert_with(|| module_callees(model, g)).iter().copied());
+        }
+        if found.is_empty() {
+            continue;
+        }
+        found.sort_by_key(|&i| races[i].span);
+        found.dedup();
+        let local_thread_spawns =
+            model.spawns.iter().filter(|s| s.exec == Exec::Threads && s.target_fn == Some(f)).count();
+        racy.push(RacyFnFacts { name: info.def.name.to_string(), local_thread_spawns, races: found });
+    }
+    if racy.is_empty() {
+        races.clear();
+    }
+    (races, racy)
 }
 
 struct Builder<'c, 'x, 'm, 'a, 'p> {
@@ -449,6 +590,8 @@ struct Project<'f> {
     /// fallback lookup by path.
     by_last: HashMap<&'f str, Vec<usize>>,
     top: Vec<HashMap<&'f str, usize>>,
+    /// Per file, its racy functions by name (index into [`FileFacts::racy`]).
+    racy: Vec<HashMap<&'f str, usize>>,
     imports: Vec<HashMap<&'f str, &'f str>>,
     by_suffix: RefCell<HashMap<String, Option<usize>>>,
     joined: RefCell<HashMap<Node, Option<std::rc::Rc<Joined>>>>,
@@ -475,11 +618,14 @@ impl<'f> Project<'f> {
             })
             .collect();
         let imports = files.iter().map(|f| f.imports.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()).collect();
+        let racy =
+            files.iter().map(|f| f.racy.iter().enumerate().map(|(i, r)| (r.name.as_str(), i)).collect()).collect();
         Project {
             files,
             modules,
             by_last,
             top,
+            racy,
             imports,
             by_suffix: RefCell::new(HashMap::new()),
             joined: RefCell::new(HashMap::new()),
@@ -531,6 +677,27 @@ impl<'f> Project<'f> {
             let m = self.module(module, from)?;
             if let Some(&f) = self.top[m].get(name) {
                 return Some((m, f));
+            }
+            let next = self.imports[m].get(name)?;
+            qual = (*next).to_string();
+            from = m;
+        }
+        None
+    }
+
+    /// The racy function (file index, index into [`FileFacts::racy`]) an absolute dotted name denotes, seen from
+    /// file `from`; `None` when it denotes a function without races, or nothing the project holds.
+    fn resolve_racy(&self, qual: &str, from: usize) -> Option<Node> {
+        let mut qual = qual.to_string();
+        let mut from = from;
+        for _ in 0..MAX_REEXPORT {
+            let (module, name) = qual.rsplit_once('.')?;
+            let m = self.module(module, from)?;
+            if let Some(&r) = self.racy[m].get(name) {
+                return Some((m, r));
+            }
+            if self.top[m].contains_key(name) {
+                return None;
             }
             let next = self.imports[m].get(name)?;
             qual = (*next).to_string();
@@ -739,7 +906,51 @@ pub fn link(files: &[FileFacts]) -> Vec<Diagnostic> {
             out.push(p.def_note(d, fi, node));
         }
     }
+    link_races(&p, &mut out);
     out
+}
+
+/// CA505 across files: a function of one module that another module runs on several threads (submitted to a
+/// thread pool, started in a loop, or started by more than one site) gets the findings CA505 would have made
+/// had the spawn been in its own module, in its own file, each with a note at a spawn site. One finding per
+/// statement, in file and source order.
+fn link_races(p: &Project<'_>, out: &mut Vec<Diagnostic>) {
+    // Racy function → its thread sites in other files (file, site), in file and site order.
+    let mut spawned: std::collections::BTreeMap<Node, Vec<(usize, &SiteFact)>> = std::collections::BTreeMap::new();
+    for (fi, file) in p.files.iter().enumerate() {
+        for site in file.sites.iter().filter(|s| s.exec == Exec::Threads) {
+            let Target::Imported(q) = &site.target else { continue };
+            let Some(node) = p.resolve_racy(q, fi) else { continue };
+            if node.0 != fi {
+                spawned.entry(node).or_default().push((fi, site));
+            }
+        }
+    }
+    let mut done: HashSet<(usize, usize)> = HashSet::new();
+    for ((df, ri), sites) in spawned {
+        let file = &p.files[df];
+        let racy = &file.racy[ri];
+        let several = sites.iter().any(|(_, s)| s.several) || sites.len() + racy.local_thread_spawns > 1;
+        if !several {
+            continue;
+        }
+        let (sf, site) = sites[0];
+        for &i in &racy.races {
+            if !done.insert((df, i)) {
+                continue;
+            }
+            let race = &file.races[i];
+            let d = Diagnostic::new(&unlocked_shared_state_in_threads::RULE, &file.path, race.span, &race.message)
+                .with_help(race.help)
+                .with_note(format!("`{}` is defined here", race.in_fn), Some(race.fn_span));
+            let text = format!("`{}` is run on threads (`{}`)", racy.name, site.api);
+            let mut d = p.note(d, df, sf, text, site.span);
+            if sites.len() > 1 {
+                d = d.with_note(format!("and at {} more site(s)", sites.len() - 1), None);
+            }
+            out.push(d);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -830,6 +1041,96 @@ mod tests {
         let work = "import time\ndef crunch(n):\n    time.sleep(1)\n";
         let (_, linked) = run(&[("r/pkg/work.py", work), ("r/pkg/main.py", MAIN)], &["r/pkg"], &Settings::default());
         assert!(linked.is_empty(), "{linked:?}");
+    }
+
+    /// Counters without any concurrency word: the module is only indexed by the per-file analysis.
+    const COUNTERS: &str = "hits = 0\nseen = {}\nlock = make_lock()\n\ndef bump(n):\n    global hits\n    hits += n\n\ndef remember(k, v):\n    if k not in seen:\n        seen[k] = v\n    bump(1)\n\ndef guarded(n):\n    global hits\n    with lock:\n        hits += n\n\ndef acquires(n):\n    global hits\n    lock.acquire()\n    hits += n\n    lock.release()\n";
+
+    fn ca505(linked: &[Diagnostic]) -> Vec<(&Path, usize)> {
+        linked.iter().filter(|d| d.rule.code == "CA505").map(|d| (d.path.as_path(), d.span.start.line)).collect()
+    }
+
+    #[test]
+    fn unlocked_updates_of_functions_run_on_threads_elsewhere_are_reported_where_they_are() {
+        assert!(!crate::python::may_concern_rules(COUNTERS), "the counters module is only indexed");
+        let main = "import threading\nfrom pkg.counters import bump, remember\nfor _ in range(4):\n    threading.Thread(target=bump, args=(1,)).start()\nfrom concurrent.futures import ThreadPoolExecutor\nwith ThreadPoolExecutor() as ex:\n    ex.submit(remember, 1, 2)\n";
+        let files = [("r/pkg/counters.py", COUNTERS), ("r/pkg/main.py", main)];
+        let (per_file, linked) = run(&files, &["r/pkg"], &Settings::default());
+        assert!(per_file.iter().all(|d| d.rule.code != "CA505"), "{per_file:?}");
+        // `hits += n` once, though `bump` is reached from two sites (directly and through `remember`).
+        let counters = Path::new("r/pkg/counters.py");
+        assert_eq!(ca505(&linked), [(counters, 7), (counters, 10)], "{linked:?}");
+        let d = linked.iter().find(|d| d.rule.code == "CA505").expect("finding");
+        assert!(d.message.contains("in `bump`, which runs on several threads: the GIL"), "{}", d.message);
+        assert!(d.help.as_deref().is_some_and(|h| h.contains("threading.Lock")));
+        assert_eq!(d.notes[0].message, "`bump` is defined here");
+        assert_eq!(d.notes[0].span.map(|s| s.start.line), Some(5));
+        assert_eq!(d.notes[1].message, "`bump` is run on threads (`threading.Thread`) at r/pkg/main.py:4");
+        // The definition file's setting decides the advice.
+        let mut ft = Settings::default();
+        ft.python.free_threaded = true;
+        let (_, linked) = run(&files, &["r/pkg"], &ft);
+        assert!(linked.iter().filter(|d| d.rule.code == "CA505").all(|d| d.message.contains("free-threaded")));
+        // CA505 off in the definition's file: no facts, no finding.
+        let mut off = Settings::default();
+        off.enabled.remove("CA505");
+        let (_, linked) = run(&files, &["r/pkg"], &off);
+        assert!(ca505(&linked).is_empty(), "{linked:?}");
+    }
+
+    #[test]
+    fn one_thread_processes_locks_and_local_spawns_stay_silent_or_are_not_repeated() {
+        let counters = Path::new("r/pkg/counters.py");
+        let silent = [
+            // Started once, on one thread.
+            "import threading\nfrom pkg.counters import bump\nthreading.Thread(target=bump, args=(1,)).start()\n",
+            // A process pool: each process has its own globals.
+            "from concurrent.futures import ProcessPoolExecutor\nfrom pkg.counters import bump\nwith ProcessPoolExecutor() as px:\n    px.submit(bump, 1)\n",
+            // Under `with lock:`, or with `acquire()`.
+            "import threading\nfrom pkg.counters import guarded, acquires\nfor _ in range(4):\n    threading.Thread(target=guarded, args=(1,)).start()\n    threading.Thread(target=acquires, args=(1,)).start()\n",
+            // Imported, never handed to threads.
+            "import threading\nfrom pkg.counters import bump\nfor _ in range(4):\n    threading.Thread(target=print).start()\n    bump(1)\n",
+        ];
+        for main in silent {
+            let (_, linked) =
+                run(&[("r/pkg/counters.py", COUNTERS), ("r/pkg/main.py", main)], &["r/pkg"], &Settings::default());
+            assert!(ca505(&linked).is_empty(), "{main}: {linked:?}");
+        }
+        // A module with a `global` counter and no container, one with neither (nothing to search), one that
+        // redefines the function, and one whose function checks-then-sets a container of its enclosing function
+        // through a nested helper.
+        let loop_main =
+            "import threading\nfrom pkg.c import bump\nfor _ in range(4):\n    threading.Thread(target=bump).start()\n";
+        for (c, want) in [
+            ("hits = 0\ndef bump():\n    global hits\n    hits += 1\n", vec![4]),
+            ("hits = 0\ndef bump():\n    x = 1\n    x += 1\n    return x\n", vec![]),
+            // The later `def` is the one imported.
+            ("hits = 0\ndef bump():\n    global hits\n    hits += 1\ndef bump():\n    pass\n", vec![]),
+            (
+                "def bump():\n    memo = {}\n    def put(k):\n        if k not in memo:\n            memo[k] = 1\n    put(1)\n",
+                vec![4],
+            ),
+        ] {
+            let (_, linked) = run(&[("r/pkg/c.py", c), ("r/pkg/main.py", loop_main)], &["r/pkg"], &Settings::default());
+            let lines: Vec<usize> = ca505(&linked).into_iter().map(|(_, l)| l).collect();
+            assert_eq!(lines, want, "{c}: {linked:?}");
+        }
+        // Two sites starting it once each: several threads; one finding, both sites named.
+        let a = "import threading\nfrom pkg.counters import bump\nthreading.Thread(target=bump, args=(1,)).start()\n";
+        let files = [("r/pkg/a.py", a), ("r/pkg/b.py", a), ("r/pkg/counters.py", COUNTERS)];
+        let (_, linked) = run(&files, &["r/pkg"], &Settings::default());
+        assert_eq!(ca505(&linked), [(counters, 7)], "{linked:?}");
+        assert!(linked[0].notes.iter().any(|n| n.message.ends_with("at r/pkg/a.py:3")), "{:?}", linked[0].notes);
+        assert!(linked[0].notes.iter().any(|n| n.message.contains("1 more site")), "{:?}", linked[0].notes);
+        // Its own module already runs it on several threads: reported once, by the per-file rule.
+        let own = format!(
+            "import threading\n{COUNTERS}for _ in range(2):\n    threading.Thread(target=bump, args=(1,)).start()\n"
+        );
+        let main = "import threading\nfrom pkg.counters import bump\nfor _ in range(4):\n    threading.Thread(target=bump, args=(1,)).start()\n";
+        let (per_file, linked) =
+            run(&[("r/pkg/counters.py", &own), ("r/pkg/main.py", main)], &["r/pkg"], &Settings::default());
+        assert_eq!(ca505(&per_file), [(counters, 8)], "{per_file:?}");
+        assert!(ca505(&linked).is_empty(), "{linked:?}");
     }
 
     #[test]

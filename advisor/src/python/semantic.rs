@@ -423,6 +423,11 @@ impl<'m, 'a> Model<'m, 'a> {
         }
     }
 
+    /// Every value assigned to a name at module level (class bodies included: their scope is the module's).
+    pub fn module_level_values(&self) -> impl Iterator<Item = &'m Expr<'a>> + '_ {
+        self.bindings.values().flatten().filter(|(scope, _)| scope.is_none()).map(|(_, e)| *e)
+    }
+
     /// The values assigned to a name or attribute expression (`pool`, `self.pool`).
     pub fn values_of(&self, e: &Expr<'a>, scope: Option<FuncId>) -> Vec<&'m Expr<'a>> {
         match &e.kind {

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use crate::declare_rule;
 use crate::python::Checker;
-use crate::python::ast::{CmpOp, Expr, ExprKind, Range, Stmt, StmtKind};
+use crate::python::ast::{CmpOp, Expr, ExprKind, Range, Stmt, StmtKind, walk_body_exprs};
 use crate::python::semantic::{Exec, FuncId, Model};
 
 declare_rule! {
@@ -22,6 +22,11 @@ declare_rule! {
     /// Shared means a module-level name (or a `nonlocal` of the enclosing function) bound to a plain `{}`, `[]`,
     /// `dict()`, `list()` or `defaultdict(…)`; a `queue.Queue` is not reported.
     ///
+    /// A target imported from another file of the project (`from pkg.work import bump;
+    /// threading.Thread(target=bump)`) is followed by the project phase: the finding is in `bump`'s file, with
+    /// a note at the spawn site. It counts as running on several threads when it is submitted to a thread pool,
+    /// started in a loop, or started by more than one site.
+    ///
     /// ## Why is this bad?
     /// `hits += 1` is a read, an add and a write: a thread switch between them loses an update. The GIL does not
     /// make it atomic; it only makes the race rarer. Check-then-set lets two threads both miss and both compute
@@ -34,7 +39,9 @@ declare_rule! {
     ///
     /// ## Known problems
     /// Locks taken with `lock.acquire()` are recognised only coarsely (the whole function counts as locked).
-    /// Attributes (`self.count += 1`) are not tracked.
+    /// Attributes (`self.count += 1`) are not tracked. Across files, only the imported target and the
+    /// functions it calls in its own module are searched: a local target that calls an imported function, or an
+    /// imported target that calls into a third module, is not followed.
     ///
     /// ## Example
     /// ```python
@@ -66,7 +73,7 @@ declare_rule! {
 }
 
 /// Functions that run on more than one thread, with the functions they call in this module.
-fn multi_threaded(model: &Model<'_, '_>) -> Vec<FuncId> {
+pub(crate) fn multi_threaded(model: &Model<'_, '_>) -> Vec<FuncId> {
     let mut roots: Vec<FuncId> = Vec::new();
     for (i, s) in model.spawns.iter().enumerate() {
         if s.exec != Exec::Threads {
@@ -126,21 +133,29 @@ fn container_kind(model: &Model<'_, '_>, name: &str, f: FuncId) -> Option<&'stat
     let values = model.binding(name, info.parent).or_else(|| model.module_names.get(name).cloned())?;
     let mut kind = None;
     for v in values {
-        let k = match &v.kind {
-            ExprKind::Sequence(_) => {
-                // `{}`/`{…: …}` and `[]` are the plain containers; a tuple is immutable.
-                Some("container")
-            }
-            ExprKind::Call(c) => match model.qualify(&c.func, info.parent).as_deref() {
-                Some("builtins.dict" | "collections.defaultdict" | "collections.OrderedDict") => Some("dict"),
-                Some("builtins.list") => Some("list"),
-                _ => None,
-            },
-            _ => None,
-        };
-        kind = kind.or(Some(k?));
+        kind = kind.or(Some(container_value(model, v, info.parent)?));
     }
     kind
+}
+
+/// A plain dict or list value, seen from `scope`.
+fn container_value(model: &Model<'_, '_>, v: &Expr<'_>, scope: Option<FuncId>) -> Option<&'static str> {
+    match &v.kind {
+        // `{}`/`{…: …}` and `[]` are the plain containers; a tuple is immutable.
+        ExprKind::Sequence(_) => Some("container"),
+        ExprKind::Call(c) => match model.qualify(&c.func, scope).as_deref() {
+            Some("builtins.dict" | "collections.defaultdict" | "collections.OrderedDict") => Some("dict"),
+            Some("builtins.list") => Some("list"),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether some module-level name is bound to a plain dict or list. When none is, a module-level function can
+/// only race through its `global` names.
+pub(crate) fn module_has_containers(model: &Model<'_, '_>) -> bool {
+    model.module_level_values().any(|v| container_value(model, v, None).is_some())
 }
 
 fn local_binding(model: &Model<'_, '_>, name: &str, f: FuncId) -> bool {
@@ -306,43 +321,111 @@ fn declared_names<'a>(body: &[Stmt<'a>], out: &mut HashSet<&'a str>) {
     }
 }
 
+/// Whether `f` calls some `….acquire()` (outside nested functions and classes). Read from the syntax tree, so
+/// that it also works on a model built as an index only (a module no rule reports on, whose functions other
+/// modules may run on threads).
 fn calls_acquire(model: &Model<'_, '_>, f: FuncId) -> bool {
-    model.calls_by_func[f]
-        .iter()
-        .any(|&i| matches!(&model.calls[i].call.func.kind, ExprKind::Attribute { attr: "acquire", .. }))
+    fn visit(e: &Expr<'_>, found: &mut bool) {
+        if *found {
+            return;
+        }
+        if let ExprKind::Call(c) = &e.kind
+            && matches!(&c.func.kind, ExprKind::Attribute { attr: "acquire", .. })
+        {
+            *found = true;
+            return;
+        }
+        e.for_each_child(&mut |c| visit(c, found));
+    }
+    let mut found = false;
+    walk_body_exprs(&model.funcs[f].def.body, &mut |e| visit(e, &mut found));
+    found
+}
+
+/// The unlocked updates of shared state written in `f` itself (not in the functions it calls): their ranges and
+/// what they are. Empty when `f` takes a lock with `acquire()` (coarsely, the whole function counts as locked).
+pub(crate) fn unlocked_updates(model: &Model<'_, '_>, f: FuncId) -> Vec<(Range, String)> {
+    unlocked_updates_with(model, f, true)
+}
+
+/// Words one of which is in the text of any function with a finding that declares no `global` or `nonlocal`
+/// name: check-then-set needs `not in`, reads after appending need `append`, `extend` or `insert`.
+pub(crate) const CONTAINER_WORDS: &[&str] = &["not", "append", "extend", "insert"];
+
+/// Whether `f` declares some `global` or `nonlocal` name.
+pub(crate) fn declares_shared(model: &Model<'_, '_>, f: FuncId) -> bool {
+    let mut declared = HashSet::new();
+    declared_names(&model.funcs[f].def.body, &mut declared);
+    !declared.is_empty()
+}
+
+/// [`unlocked_updates`], told whether the module binds some name to a plain container
+/// ([`module_has_containers`]): a module-level function of a module that binds none, and that declares no
+/// `global`, has none and is not searched.
+pub(crate) fn unlocked_updates_with(model: &Model<'_, '_>, f: FuncId, containers: bool) -> Vec<(Range, String)> {
+    let mut declared = HashSet::new();
+    declared_names(&model.funcs[f].def.body, &mut declared);
+    if (declared.is_empty() && !containers && model.funcs[f].parent.is_none()) || calls_acquire(model, f) {
+        return Vec::new();
+    }
+    let mut finder = Finder { model, f, declared, locked: 0, appended: HashSet::new(), out: Vec::new() };
+    finder.block(&model.funcs[f].def.body);
+    finder.out
+}
+
+/// The functions `f` calls that are defined in the same module, found from the syntax tree (so that it also works
+/// on a model built as an index only), in order of first call.
+pub(crate) fn module_callees(model: &Model<'_, '_>, f: FuncId) -> Vec<FuncId> {
+    let mut out = Vec::new();
+    let mut visit = |e: &Expr<'_>| {
+        fn calls<'s, 'a>(e: &'s Expr<'a>, out: &mut Vec<&'s Expr<'a>>) {
+            if let ExprKind::Call(c) = &e.kind {
+                out.push(&c.func);
+            }
+            e.for_each_child(&mut |c| calls(c, out));
+        }
+        let mut funcs = Vec::new();
+        calls(e, &mut funcs);
+        for func in funcs {
+            if let Some(g) = model.resolve_function(func, Some(f))
+                && !out.contains(&g)
+            {
+                out.push(g);
+            }
+        }
+    };
+    walk_body_exprs(&model.funcs[f].def.body, &mut visit);
+    out
+}
+
+/// The message and help of a finding: `what` was found in `name`, which runs on several threads.
+pub(crate) fn advice(what: &str, name: &str, free_threaded: bool) -> (String, &'static str) {
+    if free_threaded {
+        (
+            format!(
+                "{what} without a lock in `{name}`, which runs on several threads: on free-threaded CPython the \
+                 threads run truly in parallel and updates are lost under any load"
+            ),
+            "guard the update with a `threading.Lock` (`with lock:`), or hand results over a `queue.Queue`; \
+             built-in dicts and lists stay consistent without the GIL, read-modify-write sequences do not",
+        )
+    } else {
+        (
+            format!(
+                "{what} without a lock in `{name}`, which runs on several threads: the GIL does not make \
+                 read-modify-write atomic, so updates can be lost"
+            ),
+            "guard the update with a `threading.Lock` (`with lock:`), or hand results over a `queue.Queue`",
+        )
+    }
 }
 
 /// Reports unlocked updates of shared state in multi-threaded functions.
 pub fn check(cx: &mut Checker<'_, '_, '_>) {
     let model = cx.model;
     for f in multi_threaded(model) {
-        if calls_acquire(model, f) {
-            continue;
-        }
-        let mut declared = HashSet::new();
-        declared_names(&model.funcs[f].def.body, &mut declared);
-        let mut finder = Finder { model, f, declared, locked: 0, appended: HashSet::new(), out: Vec::new() };
-        finder.block(&model.funcs[f].def.body);
-        for (range, what) in finder.out {
-            let name = cx.func_name(f).to_string();
-            let (message, help) = if cx.settings.python.free_threaded {
-                (
-                    format!(
-                        "{what} without a lock in `{name}`, which runs on several threads: on free-threaded CPython \
-                         the threads run truly in parallel and updates are lost under any load"
-                    ),
-                    "guard the update with a `threading.Lock` (`with lock:`), or hand results over a `queue.Queue`; \
-                     built-in dicts and lists stay consistent without the GIL, read-modify-write sequences do not",
-                )
-            } else {
-                (
-                    format!(
-                        "{what} without a lock in `{name}`, which runs on several threads: the GIL does not make \
-                         read-modify-write atomic, so updates can be lost"
-                    ),
-                    "guard the update with a `threading.Lock` (`with lock:`), or hand results over a `queue.Queue`",
-                )
-            };
+        for (range, what) in unlocked_updates(model, f) {
+            let (message, help) = advice(&what, cx.func_name(f), cx.settings.python.free_threaded);
             let d = cx.diagnostic(&RULE, range, message).with_help(help);
             let (msg, span) = cx.def_note(f);
             cx.report(d.with_note(msg, span));
