@@ -105,24 +105,6 @@ fn apply_settings(diags: &mut FileResult, settings: &Settings) {
     }
 }
 
-/// Like [`analyze_source`], but a Rust file's call-graph facts are returned instead of being linked as a
-/// crate of their own: [`check_with`] links the facts of all files of a crate with
-/// [`link_all`](crate::rust::callgraph::link_all). `graph`: whether the file's crate needs the call graph
-/// (some file of it holds [`GRAPH_ROOT_WORDS`](crate::rust::GRAPH_ROOT_WORDS)).
-pub fn analyze_source_for_crate(
-    path: &Path,
-    kind: SourceKind,
-    source: &str,
-    settings: &Settings,
-    graph: bool,
-) -> (FileResult, Option<crate::rust::callgraph::FileFacts>) {
-    let (diags, facts) = match kind {
-        SourceKind::Rust => crate::rust::analyze_with_facts(path, source, settings, graph),
-        SourceKind::Python => (crate::python::analyze(path, source, settings), None),
-    };
-    (finish(path, kind, source, diags, settings), facts)
-}
-
 /// Runs a check with one set of settings for every file (no configuration files are read).
 pub fn check(opts: &CheckOptions, settings: &Settings) -> CheckReport {
     let resolver = ConfigResolver::fixed(Resolved::fixed(settings.clone()));
@@ -165,8 +147,8 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
                     let (diags, facts) = match file.kind {
                         SourceKind::Rust => {
                             let graph = rooted.contains(&crate::rust::callgraph::crate_root(&file.path));
-                            let (d, f) = analyze_source_for_crate(&file.path, file.kind, &text, &settings, graph);
-                            (d, f.map_or(Facts::None, Facts::Rust))
+                            let (d, f) = crate::rust::analyze_with_facts(&file.path, &text, &settings, graph);
+                            (finish(&file.path, file.kind, &text, d, &settings), f.map_or(Facts::None, Facts::Rust))
                         }
                         SourceKind::Python => {
                             let module = crate::python::project::ModuleName::discover(&file.path);

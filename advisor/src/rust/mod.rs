@@ -32,7 +32,7 @@ const BIG_STACK: usize = 512 << 20;
 /// Words without which a text holds no code the crate-wide call graph starts from: async code (CA1xx and
 /// CA201 chains), closures handed to `spawn_blocking` or one of its wrappers (CA202), spawned threads (CA301's
 /// deferred findings). A crate none of whose files holds one needs no call graph: then its sync functions are
-/// visited only for the rules whose words they hold, and a file no rule can fire in is not parsed.
+/// visited only for the rules whose words they hold, and a file no rule can fire in is only lexed.
 pub const GRAPH_ROOT_WORDS: &[&str] = &["async", "spawn", "unblock", "asyncify", "run_blocking"];
 
 /// Whether `source` (text or bytes) holds one of [`GRAPH_ROOT_WORDS`].
@@ -100,13 +100,10 @@ fn analyze_collect(
     if !dispatch.any {
         // No rule can fire here and the call graph needs nothing from it: the text is only lexed, so that
         // unbalanced delimiters and unterminated literals are still reported.
-        if let Err(e) = source.parse::<proc_macro2::TokenStream>() {
-            let d = syntax_error(path, &syn::Error::from(e));
-            proc_macro2::extra::invalidate_current_thread_spans();
-            return (vec![d], None);
-        }
+        let lexed = source.parse::<proc_macro2::TokenStream>().map(drop);
+        let diags = lexed.err().map(|e| syntax_error(path, &syn::Error::from(e))).into_iter().collect();
         proc_macro2::extra::invalidate_current_thread_spans();
-        return (Vec::new(), None);
+        return (diags, None);
     }
     if depth <= DEEP.0 && chain <= DEEP.1 {
         return analyze_here(path, source, settings, &dispatch);
