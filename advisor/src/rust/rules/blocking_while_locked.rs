@@ -143,7 +143,7 @@ impl RustRule for Rule {
     }
 
     fn prefilter(&self) -> &'static [&'static str] {
-        &["lock()", "read()", "write()"]
+        locking::ACQUIRE_WORDS
     }
 
     fn hooks(&self) -> Hooks {

@@ -12,6 +12,10 @@ use super::{Checker, Ty};
 use crate::diagnostic::Span;
 use crate::rust::context::FrameKind;
 
+/// The prefilter words of the rules that track lock guards: an acquisition takes no argument (`lock()`,
+/// `read()`, `write()`, and `try_*` variants), so an I/O `read(&mut buf)` does not count.
+pub(crate) const ACQUIRE_WORDS: &[&str] = &["lock()", "read()", "write()"];
+
 /// What an acquisition takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LockMode {
