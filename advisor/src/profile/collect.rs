@@ -262,6 +262,14 @@ impl Sampler {
             if self.threads.contains_key(&key) {
                 continue;
             }
+            if tid == pid {
+                // The process may have exec'd since `add_process` read its name (the start trampoline does):
+                // the tick renames a process only when its main thread's name changes from this reading.
+                if let Some(p) = self.procs.get_mut(&pid).filter(|p| p.name != stat.comm) {
+                    p.name = stat.comm.clone();
+                    p.cmdline = procfs::read_cmdline(pid);
+                }
+            }
             let first_seen =
                 if self.initial_done { self.born_at(stat.start_ticks).unwrap_or(now).min(now) } else { now };
             self.threads.insert(

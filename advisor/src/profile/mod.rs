@@ -540,4 +540,26 @@ mod tests {
         assert!(parse_rate("0").is_err());
         assert_eq!(parse_rate("25").unwrap(), 25.0);
     }
+
+    /// The held command exec's before the first tick finds its threads: the process takes the new name
+    /// (once seen as `sh` in CI, when the exec won that race).
+    #[test]
+    fn a_command_that_execs_before_the_first_tick_is_named_after_it() {
+        let mut notes = Vec::new();
+        let mut spawned = spawn(&["sleep".into(), "0.3".into()], true, &mut notes).unwrap();
+        if !spawned.held {
+            return; // no /bin/sh here: nothing is exec'd, nothing to rename
+        }
+        let pid = spawned.child.id() as i32;
+        let mut sampler = Sampler::new(pid, true);
+        assert_eq!(sampler.procs[&pid].name, "sh");
+        release(&mut spawned).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while procfs::read_cmdline(pid).first().is_some_and(|a| a != "sleep") && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        sampler.tick();
+        let _ = spawned.child.wait();
+        assert_eq!(sampler.procs[&pid].name, "sleep");
+    }
 }
