@@ -234,7 +234,7 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
 }
 
 /// The crates ([`crate_root`](crate::rust::callgraph::crate_root)) of which some Rust file holds code the call
-/// graph starts from ([`GRAPH_ROOT_WORDS`](crate::rust::GRAPH_ROOT_WORDS)). A pass over the text alone, crates
+/// graph starts from ([`GRAPH_ROOT_IDENTS`](crate::rust::GRAPH_ROOT_IDENTS)). A pass over the text alone, crates
 /// in parallel, before the analysis reads each file again: texts are not kept, so memory stays bounded by the
 /// files in flight, and a crate's files are read only until one holds a root. A file that cannot be read is
 /// reported by the analysis.

@@ -111,8 +111,10 @@ pub mod builtin {
         ///
         /// ## Known problems
         /// A Rust file that no enabled rule can fire in and whose crate needs no call graph (no file of it holds
-        /// `async`, `spawn`, …) is only lexed, not parsed: unbalanced delimiters and unterminated literals are
-        /// reported there, other syntax errors are left to `rustc`. Every file the analysis needs is parsed.
+        /// `async`, `spawn`, … in its code) is only lexed, not parsed: unbalanced delimiters and unterminated
+        /// literals are reported there, other syntax errors are left to `rustc`. Likewise, where no call graph
+        /// is needed, the body of a sync function that holds none of the enabled rules' words is not parsed
+        /// (its delimiters and literals are still checked). Everything the analysis needs is parsed.
         ///
         /// ## Example
         /// ```rust,ignore

@@ -12,6 +12,7 @@ pub mod context;
 pub mod heavy;
 pub(crate) mod macros;
 pub mod rules;
+pub(crate) mod scan;
 pub mod semantic;
 pub mod types;
 
@@ -29,18 +30,38 @@ const TOO_DEEP: (usize, usize) = (3_000, 60_000);
 /// The stack of the big-stack thread (reserved, not committed).
 const BIG_STACK: usize = 512 << 20;
 
-/// Words without which a text holds no code the crate-wide call graph starts from: async code (CA1xx and
-/// CA201 chains), closures handed to `spawn_blocking` or one of its wrappers (CA202), spawned threads (CA301's
-/// deferred findings). A crate none of whose files holds one needs no call graph: then its sync functions are
-/// visited only for the rules whose words they hold, and a file no rule can fire in is only lexed.
-pub const GRAPH_ROOT_WORDS: &[&str] = &["async", "spawn", "unblock", "asyncify", "run_blocking"];
+/// The identifiers without which a text holds no code the crate-wide call graph starts from: the `async`
+/// keyword (CA1xx and CA201 chains), `spawn_blocking` (any name starting so) and the wrappers `unblock`,
+/// `asyncify`, `run_blocking` whose closures CA202 follows, and `spawn`/`spawn_scoped`, the threads whose
+/// deferred findings CA301 completes. A crate none of whose files holds one of them in its code (comments,
+/// literals, raw identifiers such as `r#async` and longer names such as `fdatasync` or `posix_spawnattr_t` do
+/// not count) needs no call graph: then its sync functions are visited only for the rules whose words they
+/// hold, and a file no rule can fire in is only lexed.
+pub const GRAPH_ROOT_IDENTS: &[&str] = &["async", "spawn", "spawn_scoped", "unblock", "asyncify", "run_blocking"];
 
-/// Whether `source` (text or bytes) holds one of [`GRAPH_ROOT_WORDS`].
+/// Whether an identifier is one of [`GRAPH_ROOT_IDENTS`].
+fn is_graph_root(ident: &[u8]) -> bool {
+    GRAPH_ROOT_IDENTS.iter().any(|r| r.as_bytes() == ident) || ident.starts_with(b"spawn_blocking")
+}
+
+/// Whether `source` (text or bytes) holds one of [`GRAPH_ROOT_IDENTS`] in its code.
 pub fn has_graph_roots(source: impl AsRef<[u8]>) -> bool {
     static WORDS: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
-    WORDS
-        .get_or_init(|| aho_corasick::AhoCorasick::new(GRAPH_ROOT_WORDS).expect("five short literal words compile"))
-        .is_match(source.as_ref())
+    let text = source.as_ref();
+    // Each root identifier holds one of these words: most texts hold none, and in the others only the
+    // identifiers that hold one are compared.
+    let words = WORDS.get_or_init(|| {
+        aho_corasick::AhoCorasick::new(["async", "spawn", "unblock", "asyncify", "run_blocking"])
+            .expect("five short literal words compile")
+    });
+    let mut found = words.find_iter(text).map(|m| m.range()).peekable();
+    if found.peek().is_none() {
+        return false;
+    }
+    scan::Tokens::new(text).filter(|(kind, _)| *kind == scan::Kind::Ident).any(|(_, ident)| {
+        while found.next_if(|w| w.start < ident.start).is_some() {}
+        found.peek().is_some_and(|w| w.end <= ident.end) && is_graph_root(&text[ident])
+    })
 }
 
 /// Analyses one Rust file's text with every registered Rust rule that `settings` enables, as a crate of its
@@ -67,7 +88,7 @@ pub fn analyze_with_rules(
 
 /// Analyses one Rust file's text and returns its findings and its facts for the crate-wide call graph
 /// (`None` when the file was not parsed). The caller joins the facts of all files of a crate with
-/// [`callgraph::link_all`]. `graph`: whether some file of the crate holds [`GRAPH_ROOT_WORDS`] (else no
+/// [`callgraph::link_all`]. `graph`: whether some file of the crate holds [`GRAPH_ROOT_IDENTS`] (else no
 /// facts are gathered, see there). Never panics.
 pub fn analyze_with_facts(
     path: &Path,
@@ -128,7 +149,12 @@ fn analyze_here(
     settings: &Settings,
     dispatch: &rules::Dispatch,
 ) -> (Vec<Diagnostic>, Option<callgraph::FileFacts>) {
-    let diags = match syn::parse_file(source) {
+    // Should the blanked text not parse, the text itself is parsed (and its error reported).
+    let parsed = match blank_unneeded(source, dispatch).as_deref().map(syn::parse_file) {
+        Some(Ok(file)) => Ok(file),
+        _ => syn::parse_file(source),
+    };
+    let diags = match parsed {
         Ok(file) => {
             let (d, f) = checker::Checker::new(path, settings, dispatch).run_with_facts(&file);
             // Lock orders (CA404) are compared crate-wide in every crate, with or without async code.
@@ -141,6 +167,17 @@ fn analyze_here(
     // offsets wrap after about 4 GiB of source on one thread.
     proc_macro2::extra::invalidate_current_thread_spans();
     diags
+}
+
+/// `source` with the bodies the checker would skip unvisited blanked (see [`scan::blank_bodies`]), so that
+/// they are not parsed either; `None` when there are none. Where the call graph needs every function
+/// ([`Dispatch::chains`](rules::Dispatch::chains)) nothing is skipped. Otherwise a non-async `fn` whose body
+/// holds none of the active rules' words is skipped by `Checker::enter_fn`; the same test decides here.
+fn blank_unneeded(source: &str, dispatch: &rules::Dispatch) -> Option<String> {
+    if dispatch.chains || !dispatch.gated {
+        return None;
+    }
+    scan::blank_bodies(source, |body| dispatch.words_in(body) & dispatch.all == 0)
 }
 
 fn syntax_error(path: &Path, err: &syn::Error) -> Diagnostic {
@@ -314,6 +351,64 @@ mod tests {
         let none = Settings::only(&[]);
         assert!(analyze(Path::new("a.rs"), src, &none).is_empty());
         assert_eq!(analyze(Path::new("a.rs"), "fn (", &none)[0].rule.code, "CA001");
+    }
+
+    /// Every fixture, with all rules and with each rule alone: the checker's findings and call-graph facts are
+    /// the same whether the bodies it skips were blanked before parsing or not.
+    #[test]
+    fn blanking_the_bodies_the_checker_skips_changes_nothing() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/rust");
+        let mut files = Vec::new();
+        let mut dirs = vec![root];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).expect("fixtures are readable").flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    files.push(p);
+                }
+            }
+        }
+        let mut configs = vec![Settings::default()];
+        configs.extend(rules::RULES.iter().map(|m| Settings::only(&[m])));
+        let mut blanked_runs = 0;
+        for path in &files {
+            let src = std::fs::read_to_string(path).expect("fixtures are UTF-8");
+            for settings in &configs {
+                let dispatch = rules::Dispatch::new(rules::IMPLS, settings, &src, has_graph_roots(&src));
+                let Some(blanked) = blank_unneeded(&src, &dispatch) else { continue };
+                blanked_runs += 1;
+                let run = |text: &str| {
+                    let file = syn::parse_file(text).expect("fixtures parse, blanked or not");
+                    let (d, f) = checker::Checker::new(path, settings, &dispatch).run_with_facts(&file);
+                    proc_macro2::extra::invalidate_current_thread_spans();
+                    (format!("{d:?}"), format!("{f:?}"))
+                };
+                assert_eq!(run(&src), run(&blanked), "{}", path.display());
+            }
+        }
+        assert!(blanked_runs > 50, "only {blanked_runs} runs blanked anything: the test would prove little");
+    }
+
+    #[test]
+    fn graph_roots_are_identifiers_of_code() {
+        for (text, rooted) in [
+            ("async fn f() {}", true),
+            ("fn f() { let x = async { 1 }; }", true),
+            ("fn f() { tokio::task::spawn_blocking(|| ()); }", true),
+            ("fn f() { rt.spawn_blocking_with(g); }", true),
+            ("fn f() { std::thread::spawn(g); }", true),
+            ("fn f() { s.spawn_scoped(g); }", true),
+            ("fn f() { smol::unblock(g); }", true),
+            ("// async spawn\nfn f() {}", false),
+            ("/// runs `tokio::spawn`\nfn f() {}", false),
+            ("fn f() { let s = \"spawn async\"; }", false),
+            ("fn fdatasync() {} type T = posix_spawnattr_t; fn spawner() {}", false),
+            ("struct S { r#async: u8 }", false),
+        ] {
+            assert_eq!(has_graph_roots(text), rooted, "{text}");
+        }
     }
 
     #[test]

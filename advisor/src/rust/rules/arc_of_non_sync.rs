@@ -111,6 +111,11 @@ impl RustRule for Rule {
         &["Arc"]
     }
 
+    /// The wrapped type is named in the file: `Cell`, `RefCell` or `Rc`.
+    fn file_may_fire(&self, source: &str) -> bool {
+        source.contains("Cell") || source.contains("Rc")
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::CALL | Hooks::ITEM | Hooks::LOCAL
     }

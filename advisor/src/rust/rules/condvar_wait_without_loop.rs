@@ -139,6 +139,19 @@ impl RustRule for Rule {
         &["wait"]
     }
 
+    /// The receiver is a `Condvar` this file names, or is named like one (`cond`, `cvar`, `cv`, any case).
+    fn file_may_fire(&self, source: &str) -> bool {
+        static NAMES: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+        NAMES
+            .get_or_init(|| {
+                aho_corasick::AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(["cond", "cv"])
+                    .expect("two short literal words compile")
+            })
+            .is_match(source)
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::EXPR | Hooks::METHOD_CALL | Hooks::FN
     }

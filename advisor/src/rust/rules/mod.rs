@@ -226,6 +226,13 @@ pub trait RustRule: Sync {
     fn prefilter(&self) -> &'static [&'static str] {
         &[]
     }
+    /// Whether this file's text can hold what the rule reports at all; asked once per file in which some of
+    /// its [`prefilter`](RustRule::prefilter) words occur (default: yes). For a rule whose findings need a
+    /// declaration in the same file (CA409: a `static mut`) or a library (CA304: rayon), this keeps a file that
+    /// holds one of the words by chance (`unsafe`, `join`) from being parsed for the rule.
+    fn file_may_fire(&self, _source: &str) -> bool {
+        true
+    }
     /// Whether the rule records facts for the crate-wide call graph in sync code (blocking calls, CPU-heavy
     /// work): then, where the graph is needed, it sees every function whatever its words. The blocking rules
     /// (CA1xx) do.
@@ -380,7 +387,7 @@ fn word_index(rules: &[&'static dyn RustRule]) -> std::sync::Arc<WordIndex> {
 
 impl Dispatch {
     /// The table for the `rules` that `settings` enables and whose prefilter `source` passes. `graph`: whether
-    /// the file's crate needs the call graph (see [`GRAPH_ROOT_WORDS`](crate::rust::GRAPH_ROOT_WORDS)).
+    /// the file's crate needs the call graph (see [`GRAPH_ROOT_IDENTS`](crate::rust::GRAPH_ROOT_IDENTS)).
     pub(crate) fn new(
         rules: &[&'static dyn RustRule],
         settings: &crate::settings::Settings,
@@ -425,6 +432,14 @@ impl Dispatch {
             // code calls): then its prefilter applies neither to the file nor to sync functions.
             let feeds_graph = graph && rule.feeds_graph();
             if !feeds_graph && !words.is_empty() && present & bit == 0 {
+                continue;
+            }
+            // `async` and `await` are keywords of async code only: a crate without the call graph has no
+            // `async` (see `GRAPH_ROOT_IDENTS`), so a rule with only these words cannot fire there.
+            if !graph && !words.is_empty() && words.iter().all(|w| matches!(*w, "async" | "await")) {
+                continue;
+            }
+            if !feeds_graph && !rule.file_may_fire(source) {
                 continue;
             }
             d.all |= bit;
@@ -558,6 +573,33 @@ mod tests {
         for w in &all.words {
             assert!(found(&all, &format!("x {w} y")).contains(w), "{w}");
         }
+    }
+
+    /// The rules a file's dispatch table runs, by name.
+    fn enabled(source: &str, graph: bool) -> Vec<&'static str> {
+        let d = Dispatch::new(IMPLS, &crate::settings::Settings::default(), source, graph);
+        IMPLS.iter().enumerate().filter(|(i, _)| d.all & 1 << i != 0).map(|(_, r)| r.meta().name).collect()
+    }
+
+    #[test]
+    fn a_word_found_by_chance_does_not_enable_a_rule_that_cannot_fire() {
+        // `unsafe` without a `static mut` declared in the file: CA409 cannot fire.
+        assert!(!enabled("fn f() { unsafe { g() } }", false).contains(&"static-mut-shared"));
+        assert!(enabled("static mut N: u8 = 0; fn f() { unsafe { N += 1 } }", false).contains(&"static-mut-shared"));
+        // `join` of paths, with no rayon in the file: CA304 cannot fire.
+        assert!(!enabled("fn f() { p.join(q); }", false).contains(&"nested-pool"));
+        assert!(enabled("fn f() { rayon::join(a, b); }", false).contains(&"nested-pool"));
+        // `Arc` without `Cell`/`Rc`, `wait` without a condition variable in sight.
+        assert!(
+            !enabled("fn f(a: Arc<u8>) { child.wait(); }", false)
+                .iter()
+                .any(|r| { ["arc-of-non-sync", "condvar-wait-without-loop"].contains(r) })
+        );
+        assert!(enabled("fn f(c: &Condvar) { c.wait(g); }", false).contains(&"condvar-wait-without-loop"));
+        // `async` in a comment of a crate without async code: no rule of async code runs.
+        let comment = "// not async-signal-safe, do not .await\nfn f() {}";
+        assert!(enabled(comment, false).is_empty(), "{:?}", enabled(comment, false));
+        assert!(enabled(comment, true).contains(&"blocking-sleep-in-async"));
     }
 
     #[test]

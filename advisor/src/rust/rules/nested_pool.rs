@@ -116,6 +116,12 @@ impl RustRule for Rule {
         &["par_", "rayon", "spawn", "install", "join", "scope"]
     }
 
+    /// Rayon work is recognised by rayon's paths and types, `par_` iterators or `install`: without one of
+    /// them in the file, `join`, `scope` and `spawn` are someone else's.
+    fn file_may_fire(&self, source: &str) -> bool {
+        ["rayon", "par_", "install"].iter().any(|w| source.contains(w))
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::EXPR | Hooks::CALL | Hooks::METHOD_CALL
     }

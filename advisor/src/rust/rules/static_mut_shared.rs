@@ -111,6 +111,16 @@ fn concurrency(cx: &Checker<'_>) -> Option<&'static str> {
     None
 }
 
+/// Whether `text` holds `static` then `mut` (whitespace between, not the lifetime `'static`): a `static mut`
+/// declaration could be there.
+fn declares_static_mut(text: &str) -> bool {
+    text.match_indices("static").any(|(i, _)| {
+        let rest = text[i + "static".len()..].trim_start();
+        i.checked_sub(1).is_none_or(|p| text.as_bytes()[p] != b'\'')
+            && rest.strip_prefix("mut").is_some_and(|r| !r.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+    })
+}
+
 fn last_segment(e: &Expr) -> Option<String> {
     match e {
         Expr::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
@@ -125,6 +135,11 @@ impl RustRule for Rule {
 
     fn prefilter(&self) -> &'static [&'static str] {
         &["unsafe", "spawn"]
+    }
+
+    /// Only a `static mut` declared in this file is reported.
+    fn file_may_fire(&self, source: &str) -> bool {
+        declares_static_mut(source)
     }
 
     fn hooks(&self) -> Hooks {
@@ -289,5 +304,19 @@ impl RustRule for Rule {
                 .with_note(format!("`{}` is declared `static mut` here", a.name), Some(*decl));
             cx.report(d);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::declares_static_mut;
+
+    #[test]
+    fn a_static_mut_declaration_is_recognised_in_the_text() {
+        assert!(declares_static_mut("static mut X: u32 = 0;"));
+        assert!(declares_static_mut("pub(crate) static\n    mut COUNT: u32 = 0;"));
+        assert!(!declares_static_mut("static X: u32 = 0; unsafe { f() }"));
+        assert!(!declares_static_mut("fn f(x: &'static mut u8) {}"));
+        assert!(!declares_static_mut("static mutex: u8 = 0;"));
     }
 }

@@ -142,6 +142,11 @@ impl RustRule for Rule {
         &["unsafe impl"]
     }
 
+    /// The struct is declared in this file with a `Cell`, `RefCell` or `Rc` field.
+    fn file_may_fire(&self, source: &str) -> bool {
+        source.contains("Cell") || source.contains("Rc")
+    }
+
     fn hooks(&self) -> Hooks {
         Hooks::ITEM | Hooks::FILE_END
     }

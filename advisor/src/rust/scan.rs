@@ -1,0 +1,473 @@
+//! A light lexical scan of Rust text (comments, literals, identifiers, delimiters) for the text passes that run
+//! before a file is parsed: whether a crate holds code the call graph starts from ([`has_graph_roots`](super::has_graph_roots)), and
+//! which function bodies no rule looks at ([`blank_bodies`]).
+//!
+//! The scan is not a full lexer: it only has to tell code from comments and literals, and find identifiers
+//! and delimiters. Where it could be wrong (unbalanced delimiters, unterminated literals) it gives up, and the
+//! callers then fall back to what they would do without it.
+
+use std::ops::Range;
+
+/// What a token is, as far as the scan cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// An identifier or keyword (raw identifiers with their `r#`).
+    Ident,
+    /// A string, character or number literal.
+    Literal,
+    /// `(`, `[` or `{`.
+    Open(u8),
+    /// `)`, `]` or `}`.
+    Close(u8),
+    /// Any other single punctuation byte (`'` of a lifetime included).
+    Punct(u8),
+}
+
+/// The tokens of a text, with their byte ranges; comments and whitespace are skipped. Ends at the end of the
+/// text, or early at an unterminated block comment or literal ([`Tokens::complete`] then says so).
+pub(crate) struct Tokens<'a> {
+    b: &'a [u8],
+    i: usize,
+    broken: bool,
+}
+
+impl<'a> Tokens<'a> {
+    pub(crate) fn new(text: &'a [u8]) -> Self {
+        Tokens { b: text, i: 0, broken: false }
+    }
+
+    /// Whether the scan reached the end of the text without meeting an unterminated comment or literal.
+    pub(crate) fn complete(&self) -> bool {
+        !self.broken
+    }
+
+    fn at(&self, i: usize) -> u8 {
+        self.b.get(i).copied().unwrap_or(0)
+    }
+
+    /// Skips a quoted literal whose opening `"` is at `self.i`; `escapes`: whether `\` escapes (not in raw
+    /// strings), `hashes`: the `#`s that must follow the closing quote.
+    fn string(&mut self, escapes: bool, hashes: usize) -> bool {
+        let mut i = self.i + 1;
+        loop {
+            let Some(off) =
+                self.b.get(i..).and_then(|rest| rest.iter().position(|&c| c == b'"' || (escapes && c == b'\\')))
+            else {
+                return false;
+            };
+            i += off;
+            if self.b[i] == b'\\' {
+                i += 2;
+                continue;
+            }
+            let end = i + 1 + hashes;
+            if self.b.get(i + 1..end).is_some_and(|h| h.iter().all(|&c| c == b'#')) {
+                self.i = end;
+                return true;
+            }
+            i += 1;
+        }
+    }
+
+    /// Skips a character literal at `self.i` (`'x'`, `'\n'`, `'\u{1F600}'`, `'é'`); false for a lifetime or label.
+    fn char_literal(&mut self) -> bool {
+        let i = self.i + 1;
+        if self.at(i) == b'\\' {
+            let Some(off) = self.b.get(i + 2..).and_then(|rest| rest.iter().position(|&c| c == b'\'' || c == b'\n'))
+            else {
+                return false;
+            };
+            self.i = i + 2 + off + 1;
+            return true;
+        }
+        let len = match self.at(i) {
+            0..=0x7f => 1,
+            0xc0..=0xdf => 2,
+            0xe0..=0xef => 3,
+            _ => 4,
+        };
+        if self.at(i + len) == b'\'' && self.at(i) != b'\'' {
+            self.i = i + len + 1;
+            return true;
+        }
+        false
+    }
+
+    fn ident_end(&self, mut i: usize) -> usize {
+        while i < self.b.len() && is_ident_byte(self.b[i]) {
+            i += 1;
+        }
+        i
+    }
+}
+
+fn is_ident_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
+}
+
+impl Iterator for Tokens<'_> {
+    type Item = (Kind, Range<usize>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            while self.i < self.b.len() && self.b[self.i].is_ascii_whitespace() {
+                self.i += 1;
+            }
+            let start = self.i;
+            let c = *self.b.get(start)?;
+            match c {
+                b'/' if self.at(start + 1) == b'/' => {
+                    self.i = self.b[start..].iter().position(|&c| c == b'\n').map_or(self.b.len(), |n| start + n);
+                }
+                b'/' if self.at(start + 1) == b'*' => {
+                    let (mut i, mut depth) = (start + 2, 1usize);
+                    while depth > 0 {
+                        match (self.b.get(i), self.b.get(i + 1)) {
+                            (None, _) => {
+                                self.broken = true;
+                                self.i = self.b.len();
+                                return None;
+                            }
+                            (Some(b'/'), Some(b'*')) => (depth, i) = (depth + 1, i + 2),
+                            (Some(b'*'), Some(b'/')) => (depth, i) = (depth - 1, i + 2),
+                            _ => i += 1,
+                        }
+                    }
+                    self.i = i;
+                }
+                b'"' => {
+                    if !self.string(true, 0) {
+                        self.broken = true;
+                        return None;
+                    }
+                    return Some((Kind::Literal, start..self.i));
+                }
+                b'\'' => {
+                    if self.char_literal() {
+                        return Some((Kind::Literal, start..self.i));
+                    }
+                    self.i += 1;
+                    return Some((Kind::Punct(c), start..self.i));
+                }
+                b'0'..=b'9' => {
+                    let mut i = start + 1;
+                    while i < self.b.len()
+                        && (is_ident_byte(self.b[i]) || self.b[i] == b'.' && self.at(i + 1).is_ascii_digit())
+                    {
+                        i += 1;
+                    }
+                    self.i = i;
+                    return Some((Kind::Literal, start..i));
+                }
+                b'(' | b'[' | b'{' => {
+                    self.i += 1;
+                    return Some((Kind::Open(c), start..self.i));
+                }
+                b')' | b']' | b'}' => {
+                    self.i += 1;
+                    return Some((Kind::Close(c), start..self.i));
+                }
+                c if is_ident_byte(c) => {
+                    let end = self.ident_end(start);
+                    let word = &self.b[start..end];
+                    let raw = matches!(word, b"r" | b"br" | b"cr");
+                    match self.at(end) {
+                        b'"' if raw || matches!(word, b"b" | b"c") => {
+                            self.i = end;
+                            if !self.string(!raw, 0) {
+                                self.broken = true;
+                                return None;
+                            }
+                            return Some((Kind::Literal, start..self.i));
+                        }
+                        b'#' if raw => {
+                            let hashes = self.b[end..].iter().take_while(|&&c| c == b'#').count();
+                            if self.at(end + hashes) == b'"' {
+                                self.i = end + hashes;
+                                if !self.string(false, hashes) {
+                                    self.broken = true;
+                                    return None;
+                                }
+                                return Some((Kind::Literal, start..self.i));
+                            }
+                            if word == b"r" && hashes == 1 && is_ident_byte(self.at(end + 1)) {
+                                // A raw identifier `r#name` (its text keeps the `r#`: `r#fn` is not `fn`).
+                                self.i = self.ident_end(end + 1);
+                                return Some((Kind::Ident, start..self.i));
+                            }
+                        }
+                        b'\'' if word == b"b" => {
+                            self.i = end;
+                            if self.char_literal() {
+                                return Some((Kind::Literal, start..self.i));
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.i = end;
+                    return Some((Kind::Ident, start..end));
+                }
+                _ => {
+                    self.i += 1;
+                    return Some((Kind::Punct(c), start..self.i));
+                }
+            }
+        }
+    }
+}
+
+/// An open delimiter of [`blank_bodies`]'s stack.
+struct Open {
+    delim: u8,
+    /// Byte offset of the delimiter.
+    at: usize,
+    /// The group is the body of a macro invocation or definition (`m!( .. )`, `macro_rules! m { .. }`).
+    macro_body: bool,
+    /// The group is the body of a function that may be blanked (not `async`, not inside a macro).
+    fn_body: bool,
+}
+
+/// Where a `fn` item's header is being read.
+struct Header {
+    /// The delimiter depth at the `fn` keyword.
+    depth: usize,
+    /// `<` minus `>` at that depth (the generics).
+    angle: usize,
+    is_async: bool,
+}
+
+/// A copy of `source` in which the inside of every function body for which `unneeded(range of `{ .. }`)` holds
+/// is replaced by spaces (newlines are kept, so lines, byte offsets and the columns of the code that is left do
+/// not change), or `None` when no body was blanked. Never blanked: `async fn` bodies, functions inside macro
+/// invocations or definitions (their tokens may not be Rust), bodies whose last line holds a non-ASCII
+/// character (columns after the `}` would move), and anything in a text the scan cannot follow (unterminated
+/// literals, unbalanced delimiters): the parser then sees the text as it is.
+pub(crate) fn blank_bodies(source: &str, unneeded: impl Fn(Range<usize>) -> bool) -> Option<String> {
+    let b = source.as_bytes();
+    let mut tokens = Tokens::new(b);
+    let mut stack: Vec<Open> = Vec::new();
+    let mut in_macro = 0usize;
+    let mut blank: Vec<Range<usize>> = Vec::new();
+    // The kinds of the last three tokens, most recent first.
+    let mut prev: [Option<Kind>; 3] = [None; 3];
+    // Token numbers of the last `async` and of the last `;`, `{` or `}` (an item boundary).
+    let (mut last_async, mut last_boundary, mut n) = (None::<usize>, 0usize, 0usize);
+    let mut header: Option<Header> = None;
+    // After `fn`: the next token must be the function's name (else it is a `fn(..)` pointer type).
+    let mut after_fn: Option<bool> = None;
+    for (kind, range) in tokens.by_ref() {
+        n += 1;
+        if let Some(is_async) = after_fn.take()
+            && kind == Kind::Ident
+        {
+            header = Some(Header { depth: stack.len(), angle: 0, is_async });
+        }
+        match kind {
+            Kind::Ident => match &b[range.clone()] {
+                b"fn" if in_macro == 0 && header.is_none() => {
+                    after_fn = Some(last_async.is_some_and(|a| a > last_boundary));
+                }
+                b"async" => last_async = Some(n),
+                _ => {}
+            },
+            Kind::Open(delim) => {
+                let macro_body = matches!(prev, [Some(Kind::Punct(b'!')), Some(Kind::Ident), _])
+                    || matches!(prev, [Some(Kind::Ident), Some(Kind::Punct(b'!')), Some(Kind::Ident)]);
+                let mut fn_body = false;
+                if let Some(h) = &header
+                    && h.depth == stack.len()
+                    && delim == b'{'
+                    && h.angle == 0
+                {
+                    fn_body = !h.is_async;
+                    header = None;
+                }
+                if delim == b'{' {
+                    last_boundary = n;
+                }
+                in_macro += usize::from(macro_body);
+                stack.push(Open { delim, at: range.start, macro_body, fn_body: fn_body && in_macro == 0 });
+            }
+            Kind::Close(delim) => {
+                let open = stack.pop()?;
+                if open.delim != matching(delim) {
+                    return None;
+                }
+                in_macro -= usize::from(open.macro_body);
+                if header.as_ref().is_some_and(|h| stack.len() < h.depth) {
+                    header = None;
+                }
+                if delim == b'}' {
+                    last_boundary = n;
+                }
+                let body = open.at..range.end;
+                if open.fn_body && ascii_last_line(&b[body.clone()]) && unneeded(body.clone()) {
+                    // Bodies inside this one were blanked already: this one covers them.
+                    while blank.last().is_some_and(|inner| inner.start > body.start) {
+                        blank.pop();
+                    }
+                    blank.push(body.start + 1..body.end - 1);
+                }
+            }
+            Kind::Punct(c) => {
+                if c == b';' {
+                    last_boundary = n;
+                }
+                if let Some(h) = header.as_mut()
+                    && h.depth == stack.len()
+                {
+                    match c {
+                        b';' => header = None,
+                        b'<' => h.angle += 1,
+                        b'>' if !matches!(range.start.checked_sub(1).map(|i| b[i]), Some(b'-' | b'=')) => {
+                            h.angle = h.angle.saturating_sub(1);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Kind::Literal => {}
+        }
+        prev = [Some(kind), prev[0], prev[1]];
+    }
+    if !tokens.complete() || !stack.is_empty() || blank.is_empty() {
+        return None;
+    }
+    let mut out = source.as_bytes().to_vec();
+    for r in blank {
+        for c in &mut out[r] {
+            if !matches!(*c, b'\n' | b'\r') {
+                *c = b' ';
+            }
+        }
+    }
+    // Every blanked range starts after a `{` and ends before a `}` (both ASCII), so whole characters were
+    // replaced and the text is still UTF-8.
+    String::from_utf8(out).ok()
+}
+
+/// Whether the last line of `text` is ASCII (then blanking it moves no column on that line).
+fn ascii_last_line(text: &[u8]) -> bool {
+    text.iter().rev().take_while(|&&c| c != b'\n').all(u8::is_ascii)
+}
+
+fn matching(close: u8) -> u8 {
+    match close {
+        b')' => b'(',
+        b']' => b'[',
+        _ => b'{',
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(text: &str) -> Vec<(Kind, &str)> {
+        Tokens::new(text.as_bytes()).map(|(k, r)| (k, &text[r])).collect()
+    }
+
+    fn idents(text: &str) -> Vec<&str> {
+        tokens(text).into_iter().filter(|(k, _)| *k == Kind::Ident).map(|(_, t)| t).collect()
+    }
+
+    #[test]
+    fn comments_and_literals_hold_no_identifiers() {
+        let text = r####"
+            // line async
+            /* block /* nested spawn */ still comment */
+            /// doc spawn_blocking
+            let a = "str \" async \\"; let b = r#"raw " spawn }"#; let c = br##"x"# y"##;
+            let d = b"bytes"; let e = c"cstr"; let f = '{'; let g = '\''; let h = '\u{7b}'; let i = b'}';
+            let j = 'é'; 'outer: loop {} fn k<'a>(x: &'a str) {} let l = 1.5e3 + 0x1F;
+            let r#async = 1;
+        "####;
+        assert_eq!(
+            idents(text),
+            [
+                "let", "a", "let", "b", "let", "c", "let", "d", "let", "e", "let", "f", "let", "g", "let", "h", "let",
+                "i", "let", "j", "outer", "loop", "fn", "k", "a", "x", "a", "str", "let", "l", "let", "r#async"
+            ]
+        );
+        let t = tokens("{ '{' } ( ) [ ]");
+        assert_eq!(t.iter().filter(|(k, _)| matches!(k, Kind::Open(_))).count(), 3);
+        assert_eq!(t.iter().filter(|(k, _)| matches!(k, Kind::Close(_))).count(), 3);
+    }
+
+    #[test]
+    fn an_unterminated_comment_or_literal_ends_the_scan_incomplete() {
+        for text in ["/* open", "let s = \"open", "let s = r#\"open\"", "let s = b\"open"] {
+            let mut t = Tokens::new(text.as_bytes());
+            t.by_ref().for_each(drop);
+            assert!(!t.complete(), "{text}");
+        }
+        let mut t = Tokens::new(b"let s = \"closed\"; // trailing");
+        t.by_ref().for_each(drop);
+        assert!(t.complete());
+    }
+
+    /// Blanks every body that does not hold `KEEP`.
+    fn blank(text: &str) -> Option<String> {
+        blank_bodies(text, |r| !text[r].contains("KEEP"))
+    }
+
+    /// The code left after blanking, whitespace squeezed.
+    fn left(text: &str) -> String {
+        let out = blank(text).unwrap_or_else(|| text.to_string());
+        assert_eq!(out.len(), text.len());
+        assert_eq!(out.matches('\n').count(), text.matches('\n').count());
+        out.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn bodies_without_the_words_are_blanked_keeping_offsets_and_lines() {
+        let body = "\n    let x = \"}\"; '{';\n    x\n";
+        let text = format!("fn a() {{{body}}}\nfn b() {{ KEEP(); }}\n");
+        let out = blank(&text).unwrap();
+        let spaces: String = body.chars().map(|c| if c == '\n' { c } else { ' ' }).collect();
+        assert_eq!(out, format!("fn a() {{{spaces}}}\nfn b() {{ KEEP(); }}\n"));
+        assert!(syn::parse_file(&out).is_ok());
+        assert_eq!(left("fn a(cb: fn(u8) -> u8) -> u8 { cb(1) }"), "fn a(cb: fn(u8) -> u8) -> u8 { }");
+        assert_eq!(
+            left("fn f<const N: usize>() -> Foo<{ N + 1 }> { g() }"),
+            "fn f<const N: usize>() -> Foo<{ N + 1 }> { }"
+        );
+        assert_eq!(
+            left("fn f<F>(f: F) -> u8 where F: Fn() -> u8 { f() }"),
+            "fn f<F>(f: F) -> u8 where F: Fn() -> u8 { }"
+        );
+        assert_eq!(left("trait T { fn a(&self); fn b(&self) { x() } }"), "trait T { fn a(&self); fn b(&self) { } }");
+        assert_eq!(
+            left("impl S { pub(crate) const unsafe fn c() -> u8 { 1 } }"),
+            "impl S { pub(crate) const unsafe fn c() -> u8 { } }"
+        );
+        // A kept body is scanned for the functions inside it.
+        assert_eq!(left("fn outer() { KEEP(); fn inner() { x() } }"), "fn outer() { KEEP(); fn inner() { } }");
+        // An outer body without the words covers the ones inside.
+        assert_eq!(left("fn outer() { fn inner() { x() } y() }"), "fn outer() { }");
+    }
+
+    #[test]
+    fn what_is_never_blanked() {
+        for text in [
+            "async fn a() { x() }",
+            "pub async unsafe fn a() { x() }",
+            "#[tokio::main] async fn main() { x() }",
+            "m! { fn a() { x() } }",
+            "m!(fn a() { x() });",
+            "macro_rules! m { () => { fn a() { x() } } }",
+            "let f: fn() = g; { x() }",
+            // A non-ASCII character on the body's last line would move the columns after the `}`.
+            "fn a() { \"é\" } fn b() {}",
+            // Texts the scan cannot follow.
+            "fn a() { x( } fn b() { y() }",
+            "fn a() { \"open }",
+            "fn a() { x() }}",
+        ] {
+            let out = blank(text);
+            assert!(out.as_deref().is_none_or(|o| o == text || o.contains("x()")), "{text} -> {out:?}");
+        }
+        // Non-ASCII on an earlier line of the body is blanked with it.
+        assert_eq!(left("fn a() {\n \"é\";\n x() } fn b() { KEEP }"), "fn a() { } fn b() { KEEP }");
+    }
+}
