@@ -149,9 +149,10 @@ fn analyze_here(
     settings: &Settings,
     dispatch: &rules::Dispatch,
 ) -> (Vec<Diagnostic>, Option<callgraph::FileFacts>) {
-    // Should the blanked text not parse, the text itself is parsed (and its error reported).
-    let parsed = match blank_unneeded(source, dispatch).as_deref().map(syn::parse_file) {
-        Some(Ok(file)) => Ok(file),
+    // Should the blanked text not parse, or anything but the bodies of sync functions have been blanked, the
+    // text itself is parsed (and its error reported).
+    let parsed = match blank_unneeded(source, dispatch).map(|(text, bodies)| (syn::parse_file(&text), bodies)) {
+        Some((Ok(file), bodies)) if only_sync_fn_bodies(&file, &bodies) => Ok(file),
         _ => syn::parse_file(source),
     };
     let diags = match parsed {
@@ -173,11 +174,47 @@ fn analyze_here(
 /// they are not parsed either; `None` when there are none. Where the call graph needs every function
 /// ([`Dispatch::chains`](rules::Dispatch::chains)) nothing is skipped. Otherwise a non-async `fn` whose body
 /// holds none of the active rules' words is skipped by `Checker::enter_fn`; the same test decides here.
-fn blank_unneeded(source: &str, dispatch: &rules::Dispatch) -> Option<String> {
+fn blank_unneeded(source: &str, dispatch: &rules::Dispatch) -> Option<(String, Vec<std::ops::Range<usize>>)> {
     if dispatch.chains || !dispatch.gated {
         return None;
     }
     scan::blank_bodies(source, |body| dispatch.words_in(body) & dispatch.all == 0)
+}
+
+/// Whether each of `bodies` (byte ranges, braces included) is the block of a non-async `fn`, method or trait
+/// method of `file`: the check that the text scan blanked nothing else. Expressions are not entered (a `fn`
+/// declared inside one makes the check fail, and the text is then parsed whole).
+fn only_sync_fn_bodies(file: &syn::File, bodies: &[std::ops::Range<usize>]) -> bool {
+    use syn::visit::Visit;
+    struct Blocks(Vec<std::ops::Range<usize>>);
+    impl Blocks {
+        fn add(&mut self, sig: &syn::Signature, block: &syn::Block) {
+            if sig.asyncness.is_none() {
+                self.0.push(block.brace_token.span.join().byte_range());
+            }
+        }
+    }
+    impl<'ast> Visit<'ast> for Blocks {
+        fn visit_expr(&mut self, _: &'ast syn::Expr) {}
+        fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+            self.add(&f.sig, &f.block);
+            syn::visit::visit_item_fn(self, f);
+        }
+        fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+            self.add(&f.sig, &f.block);
+            syn::visit::visit_impl_item_fn(self, f);
+        }
+        fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+            if let Some(block) = &f.default {
+                self.add(&f.sig, block);
+            }
+            syn::visit::visit_trait_item_fn(self, f);
+        }
+    }
+    let mut blocks = Blocks(Vec::new());
+    blocks.visit_file(file);
+    blocks.0.sort_unstable_by_key(|r| r.start);
+    bodies.iter().all(|b| blocks.0.binary_search_by_key(&b.start, |r| r.start).is_ok_and(|i| blocks.0[i] == *b))
 }
 
 fn syntax_error(path: &Path, err: &syn::Error) -> Diagnostic {
@@ -377,8 +414,10 @@ mod tests {
             let src = std::fs::read_to_string(path).expect("fixtures are UTF-8");
             for settings in &configs {
                 let dispatch = rules::Dispatch::new(rules::IMPLS, settings, &src, has_graph_roots(&src));
-                let Some(blanked) = blank_unneeded(&src, &dispatch) else { continue };
+                let Some((blanked, bodies)) = blank_unneeded(&src, &dispatch) else { continue };
                 blanked_runs += 1;
+                let file = syn::parse_file(&blanked).expect("blanked fixtures parse");
+                assert!(only_sync_fn_bodies(&file, &bodies), "{}", path.display());
                 let run = |text: &str| {
                     let file = syn::parse_file(text).expect("fixtures parse, blanked or not");
                     let (d, f) = checker::Checker::new(path, settings, &dispatch).run_with_facts(&file);
@@ -389,6 +428,23 @@ mod tests {
             }
         }
         assert!(blanked_runs > 50, "only {blanked_runs} runs blanked anything: the test would prove little");
+    }
+
+    #[test]
+    fn only_the_blocks_of_sync_functions_pass_the_check_after_blanking() {
+        let src = "impl S { fn a() { } async fn b() { } }\nfn c() { let f = || { fn d() { } }; }";
+        let file = syn::parse_file(src).unwrap();
+        let block = |from: &str| {
+            let start = src.find(from).unwrap() + from.find('{').unwrap();
+            start..start + src[start..].find('}').unwrap() + 1
+        };
+        assert!(only_sync_fn_bodies(&file, &[block("fn a() {")]));
+        assert!(!only_sync_fn_bodies(&file, &[block("fn a() {"), block("async fn b() {")]));
+        let impl_block = src.find('{').unwrap()..src.find("}\n").unwrap() + 1;
+        assert!(!only_sync_fn_bodies(&file, &[impl_block]));
+        // A `fn` inside an expression is not looked for: the text is then parsed whole.
+        assert!(!only_sync_fn_bodies(&file, &[block("fn d() {")]));
+        assert!(only_sync_fn_bodies(&file, &[]));
     }
 
     #[test]

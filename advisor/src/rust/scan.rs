@@ -238,11 +238,14 @@ struct Header {
 
 /// A copy of `source` in which the inside of every function body for which `unneeded(range of `{ .. }`)` holds
 /// is replaced by spaces (newlines are kept, so lines, byte offsets and the columns of the code that is left do
-/// not change), or `None` when no body was blanked. Never blanked: `async fn` bodies, functions inside macro
+/// not change), with the byte ranges of the blanked bodies (braces included); `None` when no body was blanked. Never blanked: `async fn` bodies, functions inside macro
 /// invocations or definitions (their tokens may not be Rust), bodies whose last line holds a non-ASCII
 /// character (columns after the `}` would move), and anything in a text the scan cannot follow (unterminated
 /// literals, unbalanced delimiters): the parser then sees the text as it is.
-pub(crate) fn blank_bodies(source: &str, unneeded: impl Fn(Range<usize>) -> bool) -> Option<String> {
+pub(crate) fn blank_bodies(
+    source: &str,
+    unneeded: impl Fn(Range<usize>) -> bool,
+) -> Option<(String, Vec<Range<usize>>)> {
     let b = source.as_bytes();
     let mut tokens = Tokens::new(b);
     let mut stack: Vec<Open> = Vec::new();
@@ -334,8 +337,8 @@ pub(crate) fn blank_bodies(source: &str, unneeded: impl Fn(Range<usize>) -> bool
         return None;
     }
     let mut out = source.as_bytes().to_vec();
-    for r in blank {
-        for c in &mut out[r] {
+    for r in &blank {
+        for c in &mut out[r.clone()] {
             if !matches!(*c, b'\n' | b'\r') {
                 *c = b' ';
             }
@@ -343,7 +346,8 @@ pub(crate) fn blank_bodies(source: &str, unneeded: impl Fn(Range<usize>) -> bool
     }
     // Every blanked range starts after a `{` and ends before a `}` (both ASCII), so whole characters were
     // replaced and the text is still UTF-8.
-    String::from_utf8(out).ok()
+    let text = String::from_utf8(out).ok()?;
+    Some((text, blank.into_iter().map(|r| r.start - 1..r.end + 1).collect()))
 }
 
 /// Whether the last line of `text` is ASCII (then blanking it moves no column on that line).
@@ -408,7 +412,11 @@ mod tests {
 
     /// Blanks every body that does not hold `KEEP`.
     fn blank(text: &str) -> Option<String> {
-        blank_bodies(text, |r| !text[r].contains("KEEP"))
+        let (out, bodies) = blank_bodies(text, |r| !text[r].contains("KEEP"))?;
+        for b in &bodies {
+            assert!(text[b.clone()].starts_with('{') && text[b.clone()].ends_with('}'), "{text}: {b:?}");
+        }
+        Some(out)
     }
 
     /// The code left after blanking, whitespace squeezed.
