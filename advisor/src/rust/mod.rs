@@ -4,7 +4,7 @@
 //! Layout: [`semantic`] (scopes, `use` resolution, binding types) and [`types`] (what is known about std and
 //! common crates), [`context`] (is this code on the async executor?), `macros` (code inside macro
 //! invocations), [`checker`] (the visitor and the API rules use), [`rules`] (one file per rule, the rule
-//! interface and how to add one).
+//! interface and how to add one), `scan` (the text scans before parsing: call-graph roots, bodies to blank).
 
 pub mod callgraph;
 pub mod checker;

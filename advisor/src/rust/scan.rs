@@ -238,10 +238,11 @@ struct Header {
 
 /// A copy of `source` in which the inside of every function body for which `unneeded(range of `{ .. }`)` holds
 /// is replaced by spaces (newlines are kept, so lines, byte offsets and the columns of the code that is left do
-/// not change), with the byte ranges of the blanked bodies (braces included); `None` when no body was blanked. Never blanked: `async fn` bodies, functions inside macro
-/// invocations or definitions (their tokens may not be Rust), bodies whose last line holds a non-ASCII
-/// character (columns after the `}` would move), and anything in a text the scan cannot follow (unterminated
-/// literals, unbalanced delimiters): the parser then sees the text as it is.
+/// not change), with the byte ranges of the blanked bodies (braces included); `None` when no body was blanked.
+/// Never blanked: `async fn` bodies, functions inside macro invocations or definitions (their tokens may not be
+/// Rust), bodies whose last line holds a non-ASCII character (columns after the `}` would move), and anything
+/// in a text the scan cannot follow (unterminated literals, unbalanced delimiters): the parser then sees the
+/// text as it is.
 pub(crate) fn blank_bodies(
     source: &str,
     unneeded: impl Fn(Range<usize>) -> bool,

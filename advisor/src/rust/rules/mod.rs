@@ -215,9 +215,10 @@ pub trait RustRule: Sync {
     fn hooks(&self) -> Hooks;
     /// Words of which the text must contain at least one for this rule to possibly fire outside async code.
     /// When every active rule declares words, the checker skips what none of them can fire in: a file without
-    /// any of the words (parsed, not visited); outside async context, a non-async `fn` or a macro body without
-    /// any of them; and, when the call graph needs every function visited, this rule's hooks in a non-async
-    /// `fn` whose text holds none of its words. Empty (the default): the rule sees everything. The blocking
+    /// any of the words (only lexed, when no call graph needs it); outside async context, a non-async `fn` or a
+    /// macro body without any of them (where no call graph is needed, such a `fn`'s body is blanked before
+    /// parsing, see `rust::scan`); and, when the call graph needs every function visited, this rule's hooks in
+    /// a non-async `fn` whose text holds none of its words. Empty (the default): the rule sees everything. The blocking
     /// rules return `&["async"]`: no async code, no executor (they still see every function, for the call
     /// graph's blocking facts).
     ///
