@@ -49,6 +49,12 @@ declare_rule! {
 /// The rule.
 pub struct Rule;
 
+/// Whether `source` can name one of the types [`non_sync_name`] knows (`Cell`, `RefCell`, `Rc`): without one,
+/// neither this rule nor CA410 (`unsafe_sync_impl`, the same three field types) can fire in the file.
+pub(crate) fn may_name_non_sync(source: &str) -> bool {
+    source.contains("Cell") || source.contains("Rc")
+}
+
 fn non_sync_name(p: &str) -> Option<&'static str> {
     match p {
         "std::cell::RefCell" => Some("RefCell"),
@@ -113,7 +119,7 @@ impl RustRule for Rule {
 
     /// The wrapped type is named in the file: `Cell`, `RefCell` or `Rc`.
     fn file_may_fire(&self, source: &str) -> bool {
-        source.contains("Cell") || source.contains("Rc")
+        may_name_non_sync(source)
     }
 
     fn hooks(&self) -> Hooks {

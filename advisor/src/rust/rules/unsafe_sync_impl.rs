@@ -144,7 +144,7 @@ impl RustRule for Rule {
 
     /// The struct is declared in this file with a `Cell`, `RefCell` or `Rc` field.
     fn file_may_fire(&self, source: &str) -> bool {
-        source.contains("Cell") || source.contains("Rc")
+        super::arc_of_non_sync::may_name_non_sync(source)
     }
 
     fn hooks(&self) -> Hooks {
