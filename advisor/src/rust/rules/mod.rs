@@ -21,6 +21,7 @@
 //! | [`on_scope_exit`](RustRule::on_scope_exit) | leaving a block, arm or loop body; its bindings die | the scope id |
 //! | [`on_item`](RustRule::on_item) | every item, at any depth | the `syn::Item` |
 //! | [`on_file_end`](RustRule::on_file_end) | once, after the visit | — |
+//! | [`link`](RustRule::link) | once per crate, after all of its files (not a hook of the visit) | the [`CrateGraph`] of the crate's facts; report through [`LinkContext`] |
 //!
 //! The [`Checker`] passed to every hook gives:
 //! - [`semantic()`](Checker::semantic): path resolution ([`resolve_path`](crate::rust::semantic::SemanticModel::resolve_path),
@@ -60,7 +61,9 @@ use syn::{Attribute, Block, Expr, ExprCall, ExprMethodCall, Signature};
 
 use crate::diagnostic::Span;
 use crate::registry::RuleMeta;
+pub use crate::rust::callgraph::CrateGraph;
 pub use crate::rust::checker::Checker;
+pub use crate::rust::link::LinkContext;
 pub use crate::rust::semantic::Ty;
 
 /// Which hooks a rule implements: the dispatch table calls only these.
@@ -261,6 +264,11 @@ pub trait RustRule: Sync {
     fn on_item(&self, _cx: &mut Checker<'_>, _item: &syn::Item) {}
     /// After the whole file is visited.
     fn on_file_end(&self, _cx: &mut Checker<'_>) {}
+    /// The crate-level step: run once per crate, after all of its files are visited, with the crate's
+    /// [`CrateGraph`] (the facts every file recorded, calls resolved, summaries propagated on demand). A rule
+    /// whose findings need more than one function or file builds them here and reports them with
+    /// [`LinkContext::report`]. Not run when the rule is disabled. Default: nothing.
+    fn link(&self, _graph: &CrateGraph<'_>, _cx: &mut LinkContext<'_>) {}
 }
 
 /// A set of a [`Dispatch`]'s rules, one bit each.
@@ -498,6 +506,8 @@ macro_rules! rust_rules {
     };
 }
 
+pub(crate) mod blocking_chain;
+pub(crate) mod call_chain;
 pub(crate) mod locking;
 
 rust_rules! {
