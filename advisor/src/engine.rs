@@ -119,10 +119,11 @@ pub fn check(opts: &CheckOptions, settings: &Settings) -> CheckReport {
 /// Returns the configuration errors instead when any configuration met on the way is invalid: then nothing
 /// is analysed.
 ///
-/// The steps, each a function below: [`walk`](walk_roots) the roots → [`analyse`](analyse_files) every file in
-/// parallel (lex, parse, per-file rules and facts, settings and suppressions) → [`gather`] the results →
-/// [`link`](link_phase) the facts (Rust per crate, Python per project) → [`filter`](filter_linked) the linked
-/// findings by their file's settings and suppressions → [`sort`](finish_report).
+/// The steps, each a private function of this module: walk the roots (`walk_roots`) → analyse every file in
+/// parallel (`analyse_files`: lex, parse, per-file rules and facts, settings and suppressions) → gather the
+/// results (`gather`) → link the facts (`link_phase`: Rust per crate, Python per project) → filter the linked
+/// findings by their file's settings and suppressions (`filter_linked`) → attach texts and sort
+/// (`finish_report`).
 pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<CheckReport, Vec<String>> {
     let start = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build();

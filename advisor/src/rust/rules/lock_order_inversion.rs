@@ -334,7 +334,8 @@ fn inversion(g: &CrateGraph<'_>, cx: &LinkContext<'_>, earlier: &OrderAt<'_>, la
         ))
         .with_note(format!("`{a}` is held from here"), Some(later.held.span));
     if let Some((id, _)) = later.via {
-        d = note_at_fn(g, d, path, format!("`{}` locks `{b}` here", g.fn_facts(id).name), id.0, later.taken.span);
+        let msg = format!("`{}` locks `{b}` here", g.fn_facts(id).name);
+        d = note_at(d, path, msg, g.file_of(id), later.taken.span);
     }
     let earlier_site = earlier.via.map_or(earlier.taken.span, |(_, s)| s);
     let what = match earlier.via {
@@ -345,17 +346,14 @@ fn inversion(g: &CrateGraph<'_>, cx: &LinkContext<'_>, earlier: &OrderAt<'_>, la
         ),
         None => format!("the opposite order: `{}` locks `{a}` here while `{b}` is held", name(earlier)),
     };
-    d = note_at_fn(g, d, path, what, earlier.file, earlier_site);
-    d = note_at_fn(g, d, path, format!("`{b}` is held from here"), earlier.file, earlier.held.span);
+    let earlier_file = &g.files()[earlier.file].path;
+    d = note_at(d, path, what, earlier_file, earlier_site);
+    d = note_at(d, path, format!("`{b}` is held from here"), earlier_file, earlier.held.span);
     if let Some((id, _)) = earlier.via {
-        d = note_at_fn(g, d, path, format!("`{}` locks `{a}` here", g.fn_facts(id).name), id.0, earlier.taken.span);
+        let msg = format!("`{}` locks `{a}` here", g.fn_facts(id).name);
+        d = note_at(d, path, msg, g.file_of(id), earlier.taken.span);
     }
     d
-}
-
-/// [`note_at`] for a place in file `fi` of the crate.
-fn note_at_fn(g: &CrateGraph<'_>, d: Diagnostic, finding: &std::path::Path, msg: String, fi: usize, span: Span) -> Diagnostic {
-    note_at(d, finding, msg, &g.files()[fi].path, span)
 }
 
 #[cfg(test)]

@@ -39,6 +39,15 @@
 //!   hooks (guards alive across `.await`, lock orders) and report at [`on_scope_exit`](RustRule::on_scope_exit),
 //!   [`on_fn_exit`](RustRule::on_fn_exit) or [`on_file_end`](RustRule::on_file_end).
 //!
+//! # Findings across functions and files
+//! A rule whose finding needs more than the function it is in records facts during the visit
+//! ([`Checker::facts`]: blocking calls and CPU-heavy evidence in sync functions, lock orders, findings deferred
+//! until callees are known) and implements [`link`](RustRule::link): the engine runs it once per crate after
+//! all of the crate's files, with the crate's [`CrateGraph`] (calls resolved, blocking / CPU-heavy summaries
+//! propagated), and the rule builds its findings and their messages there. The blocking family shares its
+//! link step (`blocking_chain`); the note helpers for chains and for places in other files are in
+//! `call_chain`. Examples: [`lock_order_inversion`] (CA404), [`cpu_heavy_in_async`] (CA201).
+//!
 //! Code inside macro invocations whose tokens are expressions or statements (`tokio::select!`, `join!`,
 //! `vec!`, `assert!`, `format!`, …) is visited like any other code, with its real spans.
 //!
