@@ -208,3 +208,13 @@ fn python_real_bugs() {
         "Python real-bug recall regressed: {found} markers found, the floor is {PYTHON_MARKERS_FOUND_FLOOR}"
     );
 }
+
+#[test]
+fn known_fp_lines_name_a_rule_and_a_reason() {
+    let p = Path::new("x_fixed.rs");
+    let ok = known_fps("// KNOWN-FP: blocking-sleep-in-async the fix sleeps on purpose\n// KNOWN-FP: CA102 ditto\n", p);
+    assert_eq!(ok, Ok(BTreeSet::from(["CA101", "CA102"])));
+    assert!(known_fps("// KNOWN-FP: no-such-rule because\n", p).unwrap_err().contains("unknown rule"));
+    assert!(known_fps("// KNOWN-FP: CA101\n", p).unwrap_err().contains("no reason"));
+    assert_eq!(known_fps("fn main() {}\n", p), Ok(BTreeSet::new()));
+}
