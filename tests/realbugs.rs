@@ -53,7 +53,8 @@ fn known_fps(source: &str, path: &Path) -> Result<BTreeSet<&'static str>, String
     for line in source.lines() {
         let Some(rest) = line.split_once("KNOWN-FP:").map(|(_, r)| r.trim()) else { continue };
         let (rule, reason) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-        let meta = registry::find(rule).ok_or_else(|| format!("{}: KNOWN-FP names unknown rule `{rule}`", path.display()))?;
+        let meta =
+            registry::find(rule).ok_or_else(|| format!("{}: KNOWN-FP names unknown rule `{rule}`", path.display()))?;
         if reason.trim().is_empty() {
             return Err(format!("{}: KNOWN-FP {rule} gives no reason", path.display()));
         }
@@ -105,7 +106,11 @@ fn suite(lang: &str, ext: &str) -> (usize, usize, usize, String, String) {
                 }
             };
             for code in allowed.iter().filter(|c| !diags.iter().any(|d| d.rule.code == **c)) {
-                let _ = writeln!(failures, "{}: stale KNOWN-FP: {code} is not reported any more; remove the line", path.display());
+                let _ = writeln!(
+                    failures,
+                    "{}: stale KNOWN-FP: {code} is not reported any more; remove the line",
+                    path.display()
+                );
             }
             for d in diags.iter().filter(|d| !allowed.contains(d.rule.code)) {
                 let _ = writeln!(
