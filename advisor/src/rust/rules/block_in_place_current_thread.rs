@@ -1,6 +1,6 @@
 //! CA109 `block-in-place-current-thread`: `tokio::task::block_in_place` under a current-thread runtime.
 
-use super::{CallSite, Checker, Hooks, RustRule, CrateGraph, LinkContext};
+use super::{CallSite, Checker, CrateGraph, Hooks, LinkContext, RustRule};
 use crate::declare_rule;
 use crate::rust::context::RuntimeFlavor;
 

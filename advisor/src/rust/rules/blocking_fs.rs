@@ -2,7 +2,7 @@
 
 use syn::Expr;
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, strip_wrappers, CrateGraph, LinkContext};
+use super::{CallSite, Checker, CrateGraph, Hooks, LinkContext, MethodCallSite, RustRule, strip_wrappers};
 use crate::declare_rule;
 use crate::rust::types::STD_FS_FNS;
 

@@ -1,6 +1,6 @@
 //! CA106 `blocking-http-in-async`: blocking HTTP clients (`reqwest::blocking`, `ureq`) in async context.
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, CrateGraph, LinkContext};
+use super::{CallSite, Checker, CrateGraph, Hooks, LinkContext, MethodCallSite, RustRule};
 use crate::declare_rule;
 
 declare_rule! {

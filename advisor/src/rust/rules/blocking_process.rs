@@ -1,6 +1,6 @@
 //! CA104 `blocking-process-wait-in-async`: waiting for a child process with `std::process` in async context.
 
-use super::{Checker, Hooks, MethodCallSite, RustRule, CrateGraph, LinkContext};
+use super::{Checker, CrateGraph, Hooks, LinkContext, MethodCallSite, RustRule};
 use crate::declare_rule;
 
 declare_rule! {

@@ -1,6 +1,6 @@
 //! CA101 `blocking-sleep-in-async`: `std::thread::sleep` in async context.
 
-use super::{CallSite, Checker, Hooks, RustRule, CrateGraph, LinkContext};
+use super::{CallSite, Checker, CrateGraph, Hooks, LinkContext, RustRule};
 use crate::declare_rule;
 
 declare_rule! {

@@ -1,7 +1,7 @@
 //! CA105 `blocking-wait-in-async`: blocking waits (thread joins, std/crossbeam channel receives, condition
 //! variables, barriers, stdin reads, `thread::park`) in async context.
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, Ty, CrateGraph, LinkContext};
+use super::{CallSite, Checker, CrateGraph, Hooks, LinkContext, MethodCallSite, RustRule, Ty};
 use crate::declare_rule;
 
 declare_rule! {

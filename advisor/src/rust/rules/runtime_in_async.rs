@@ -1,6 +1,6 @@
 //! CA107 `runtime-in-async`: building a runtime or calling `block_on` inside async context.
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, CrateGraph, LinkContext};
+use super::{CallSite, Checker, CrateGraph, Hooks, LinkContext, MethodCallSite, RustRule};
 use crate::declare_rule;
 
 declare_rule! {

@@ -1,6 +1,6 @@
 //! CA108 `tokio-blocking-in-async`: tokio's `blocking_*` methods in async context (documented to panic).
 
-use super::{Checker, Hooks, MethodCallSite, RustRule, CrateGraph, LinkContext};
+use super::{Checker, CrateGraph, Hooks, LinkContext, MethodCallSite, RustRule};
 use crate::declare_rule;
 
 declare_rule! {
