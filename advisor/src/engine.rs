@@ -247,7 +247,7 @@ fn link_phase(
     rust: Vec<crate::rust::callgraph::FileFacts>,
     mut python: Vec<crate::python::project::FileFacts>,
 ) -> Vec<(SourceKind, Diagnostic)> {
-    let rust_linked = crate::rust::link::link_all(rust, crate::rust::rules::IMPLS, &Settings::default());
+    let rust_linked = crate::rust::link::link_all(rust, crate::rust::rules::link_steps(), &Settings::default());
     // The project phase of the Python analysis: files in walk order, so its findings are deterministic.
     python.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
     let python_linked = crate::python::project::link(&python);

@@ -83,7 +83,12 @@ pub fn analyze_with_rules(
 ) -> Vec<Diagnostic> {
     let (mut diags, facts) = analyze_collect(path, source, settings, rules, has_graph_roots(source));
     if let Some(facts) = facts {
-        diags.extend(link::link_crate(std::slice::from_ref(&facts), rules, settings));
+        let steps: Vec<rules::LinkStep> = rules::link_steps()
+            .iter()
+            .filter(|s| rules.iter().any(|r| r.meta().code == s.meta.code))
+            .copied()
+            .collect();
+        diags.extend(link::link_crate(std::slice::from_ref(&facts), &steps, settings));
     }
     diags
 }

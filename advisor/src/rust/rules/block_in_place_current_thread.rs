@@ -1,6 +1,6 @@
 //! CA109 `block-in-place-current-thread`: `tokio::task::block_in_place` under a current-thread runtime.
 
-use super::{CallSite, Checker, CrateGraph, Hooks, LinkContext, RustRule};
+use super::{CallSite, Checker, Hooks, RustRule};
 use crate::declare_rule;
 use crate::rust::context::RuntimeFlavor;
 
@@ -79,9 +79,11 @@ impl RustRule for Rule {
              (`#[tokio::test(flavor = \"multi_thread\")]`)",
         );
     }
+}
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+/// Calls from async code to crate functions that block under this rule, across the crate's files.
+impl super::LinkRule for Rule {
+    fn link(&self, graph: &super::CrateGraph<'_>, cx: &mut super::LinkContext<'_>) {
         super::blocking_chain::link(&META, graph, cx);
     }
 }

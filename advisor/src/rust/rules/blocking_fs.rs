@@ -2,7 +2,7 @@
 
 use syn::Expr;
 
-use super::{CallSite, Checker, CrateGraph, Hooks, LinkContext, MethodCallSite, RustRule, strip_wrappers};
+use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, strip_wrappers};
 use crate::declare_rule;
 use crate::rust::types::STD_FS_FNS;
 
@@ -161,9 +161,11 @@ impl RustRule for Rule {
             help,
         );
     }
+}
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+/// Calls from async code to crate functions that block under this rule, across the crate's files.
+impl super::LinkRule for Rule {
+    fn link(&self, graph: &super::CrateGraph<'_>, cx: &mut super::LinkContext<'_>) {
         super::blocking_chain::link(&META, graph, cx);
     }
 }

@@ -1,6 +1,6 @@
 //! CA104 `blocking-process-wait-in-async`: waiting for a child process with `std::process` in async context.
 
-use super::{Checker, CrateGraph, Hooks, LinkContext, MethodCallSite, RustRule};
+use super::{Checker, Hooks, MethodCallSite, RustRule};
 use crate::declare_rule;
 
 declare_rule! {
@@ -84,9 +84,11 @@ impl RustRule for Rule {
             help,
         );
     }
+}
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+/// Calls from async code to crate functions that block under this rule, across the crate's files.
+impl super::LinkRule for Rule {
+    fn link(&self, graph: &super::CrateGraph<'_>, cx: &mut super::LinkContext<'_>) {
         super::blocking_chain::link(&META, graph, cx);
     }
 }

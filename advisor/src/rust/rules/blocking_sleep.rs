@@ -1,6 +1,6 @@
 //! CA101 `blocking-sleep-in-async`: `std::thread::sleep` in async context.
 
-use super::{CallSite, Checker, CrateGraph, Hooks, LinkContext, RustRule};
+use super::{CallSite, Checker, Hooks, RustRule};
 use crate::declare_rule;
 
 declare_rule! {
@@ -79,9 +79,11 @@ impl RustRule for Rule {
             "use `tokio::time::sleep(d).await`, which suspends only this task",
         );
     }
+}
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+/// Calls from async code to crate functions that block under this rule, across the crate's files.
+impl super::LinkRule for Rule {
+    fn link(&self, graph: &super::CrateGraph<'_>, cx: &mut super::LinkContext<'_>) {
         super::blocking_chain::link(&META, graph, cx);
     }
 }

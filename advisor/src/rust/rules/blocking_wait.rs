@@ -1,7 +1,7 @@
 //! CA105 `blocking-wait-in-async`: blocking waits (thread joins, std/crossbeam channel receives, condition
 //! variables, barriers, stdin reads, `thread::park`) in async context.
 
-use super::{CallSite, Checker, CrateGraph, Hooks, LinkContext, MethodCallSite, RustRule, Ty};
+use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, Ty};
 use crate::declare_rule;
 
 declare_rule! {
@@ -140,9 +140,11 @@ impl RustRule for Rule {
             help,
         );
     }
+}
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+/// Calls from async code to crate functions that block under this rule, across the crate's files.
+impl super::LinkRule for Rule {
+    fn link(&self, graph: &super::CrateGraph<'_>, cx: &mut super::LinkContext<'_>) {
         super::blocking_chain::link(&META, graph, cx);
     }
 }

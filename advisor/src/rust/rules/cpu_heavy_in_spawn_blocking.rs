@@ -3,9 +3,8 @@
 
 use syn::Expr;
 
-use super::{Checker, CrateGraph, Hooks, LinkContext, RustRule};
+use super::{Checker, Hooks, RustRule};
 use crate::declare_rule;
-use crate::rust::callgraph::SiteContext;
 use crate::rust::context::{FrameKind, OffExecutor};
 use crate::rust::heavy;
 
@@ -115,12 +114,14 @@ impl RustRule for Rule {
             );
         cx.report(d);
     }
+}
 
-    /// Calls from `spawn_blocking` closures to crate functions that are CPU-heavy, themselves or through their
-    /// callees.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+/// Calls from `spawn_blocking` closures to crate functions that are CPU-heavy, themselves or through their callees.
+impl super::LinkRule for Rule {
+    fn link(&self, graph: &super::CrateGraph<'_>, cx: &mut super::LinkContext<'_>) {
+        let pool = crate::rust::callgraph::SiteContext::SpawnBlocking;
         let where_ = "on tokio's blocking pool (sized for blocking I/O, up to 512 threads)";
-        super::cpu_heavy_in_async::link_heavy_calls(&META, SiteContext::SpawnBlocking, where_, graph, cx, |callee| {
+        super::call_chain::link_heavy_calls(&META, pool, where_, graph, cx, |callee| {
             format!(
                 "run `{callee}` on rayon (`rayon::spawn` + a `tokio::sync::oneshot` channel) or a pool sized to \
                  `std::thread::available_parallelism()`"

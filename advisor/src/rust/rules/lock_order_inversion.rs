@@ -2,15 +2,12 @@
 
 use syn::Expr;
 
-use std::collections::{BTreeMap, HashMap};
-
-use super::call_chain::note_at;
 use super::guard_across_await::{Body, scrutinee};
 use super::locking::{self, Acq, AcqScanner, Guards, LockLib, LockMode};
-use super::{Checker, CrateGraph, FnBody, Hooks, LinkContext, RustRule};
+use super::{Checker, FnBody, Hooks, RustRule};
 use crate::declare_rule;
-use crate::diagnostic::{Diagnostic, Span};
-use crate::rust::callgraph::{FnId, LockUse};
+use crate::diagnostic::Span;
+use crate::rust::callgraph::LockUse;
 
 declare_rule! {
     /// ## What it does
@@ -199,8 +196,19 @@ impl RustRule for Rule {
         st.guards.on_fn_exit(cx);
         *cx.state::<State>() = st;
     }
+}
 
-    /// Compares the lock orders of all files of the crate.
+// ---- The link step: the lock orders of all files of the crate compared.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::call_chain::note_at;
+use super::{CrateGraph, LinkContext, LinkRule};
+use crate::diagnostic::Diagnostic;
+use crate::rust::callgraph::FnId;
+
+/// Compares the lock orders of all files of the crate.
+impl LinkRule for Rule {
     fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
         if graph.files().iter().all(|f| f.lock_orders.is_empty() && f.held_calls.is_empty()) {
             return;
@@ -208,7 +216,8 @@ impl RustRule for Rule {
         for d in lock_order_findings(graph, cx) {
             cx.report(d);
         }
-    }}
+    }
+}
 
 /// One place where a lock is acquired while another is held: directly, or (`via`) by a call to a crate-local
 /// function that acquires it (the callee and its acquisition's span).
@@ -363,7 +372,7 @@ mod tests {
     use super::*;
     use crate::rust::callgraph::FileFacts;
     use crate::rust::link::{link_all, link_crate};
-    use crate::rust::rules::IMPLS;
+    use crate::rust::rules::link_steps;
     use crate::settings::Settings;
 
     fn facts(path: &str, src: &str) -> FileFacts {
@@ -378,7 +387,7 @@ mod tests {
                          let y = self.b.lock().unwrap();\n        let x = self.a.lock().unwrap();\n    }\n}\n";
 
     fn lock_findings(files: Vec<FileFacts>) -> Vec<Diagnostic> {
-        let mut out = link_all(files, IMPLS, &Settings::default());
+        let mut out = link_all(files, link_steps(), &Settings::default());
         out.retain(|d| d.rule.code == "CA404");
         out
     }
@@ -436,13 +445,13 @@ mod tests {
                             let x = self.a.lock().unwrap();\n    }}\n}}\n"
         );
         let one = facts("p/src/bank.rs", &both);
-        let single = link_crate(std::slice::from_ref(&one), IMPLS, &Settings::default());
+        let single = link_crate(std::slice::from_ref(&one), link_steps(), &Settings::default());
         assert_eq!(single.iter().filter(|d| d.rule.code == "CA404").count(), 1, "{single:#?}");
         let out = lock_findings(vec![one, facts("p/src/audit.rs", AUDIT)]);
         assert_eq!(out.len(), 1, "{out:#?}");
         // Disabled: nothing.
         let only_other = Settings::only(&[&super::super::blocking_sleep::META]);
-        assert!(link_crate(&[facts("p/src/bank.rs", &both)], IMPLS, &only_other).is_empty());
+        assert!(link_crate(&[facts("p/src/bank.rs", &both)], link_steps(), &only_other).is_empty());
     }
 
     #[test]

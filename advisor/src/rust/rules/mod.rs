@@ -21,7 +21,7 @@
 //! | [`on_scope_exit`](RustRule::on_scope_exit) | leaving a block, arm or loop body; its bindings die | the scope id |
 //! | [`on_item`](RustRule::on_item) | every item, at any depth | the `syn::Item` |
 //! | [`on_file_end`](RustRule::on_file_end) | once, after the visit | — |
-//! | [`link`](RustRule::link) | once per crate, after all of its files (not a hook of the visit) | the [`CrateGraph`] of the crate's facts; report through [`LinkContext`] |
+//! | [`LinkRule::link`] (its own trait) | once per crate, after all of its files (not a hook of the visit) | the [`CrateGraph`] of the crate's facts; report through [`LinkContext`] |
 //!
 //! The [`Checker`] passed to every hook gives:
 //! - [`semantic()`](Checker::semantic): path resolution ([`resolve_path`](crate::rust::semantic::SemanticModel::resolve_path),
@@ -42,7 +42,8 @@
 //! # Findings across functions and files
 //! A rule whose finding needs more than the function it is in records facts during the visit
 //! ([`Checker::facts`]: blocking calls and CPU-heavy evidence in sync functions, lock orders, findings deferred
-//! until callees are known) and implements [`link`](RustRule::link): the engine runs it once per crate after
+//! until callees are known) and implements [`LinkRule`] (`impl LinkRule for Rule`, found by the rule list
+//! through that impl, [`link_steps`]): the engine runs it once per crate after
 //! all of the crate's files, with the crate's [`CrateGraph`] (calls resolved, blocking / CPU-heavy summaries
 //! propagated), and the rule builds its findings and their messages there. The blocking family shares its
 //! link step (`blocking_chain`); the note helpers for chains and for places in other files are in
@@ -72,7 +73,7 @@ use crate::diagnostic::Span;
 use crate::registry::RuleMeta;
 pub use crate::rust::callgraph::CrateGraph;
 pub use crate::rust::checker::Checker;
-pub use crate::rust::link::LinkContext;
+pub use crate::rust::link::{LinkContext, LinkRule, LinkStep};
 pub use crate::rust::semantic::Ty;
 
 /// Which hooks a rule implements: the dispatch table calls only these.
@@ -273,11 +274,6 @@ pub trait RustRule: Sync {
     fn on_item(&self, _cx: &mut Checker<'_>, _item: &syn::Item) {}
     /// After the whole file is visited.
     fn on_file_end(&self, _cx: &mut Checker<'_>) {}
-    /// The crate-level step: run once per crate, after all of its files are visited, with the crate's
-    /// [`CrateGraph`] (the facts every file recorded, calls resolved, summaries propagated on demand). A rule
-    /// whose findings need more than one function or file builds them here and reports them with
-    /// [`LinkContext::report`]. Not run when the rule is disabled. Default: nothing.
-    fn link(&self, _graph: &CrateGraph<'_>, _cx: &mut LinkContext<'_>) {}
 }
 
 /// A set of a [`Dispatch`]'s rules, one bit each.
@@ -512,6 +508,23 @@ macro_rules! rust_rules {
 
         /// Every Rust rule's implementation, in the same order as [`RULES`].
         pub static IMPLS: &[&dyn RustRule] = &[$(&$module::Rule),*];
+
+        /// The link steps of the rules that implement [`LinkRule`], in the order of [`RULES`].
+        pub fn link_steps() -> &'static [LinkStep] {
+            static STEPS: std::sync::OnceLock<Vec<LinkStep>> = std::sync::OnceLock::new();
+            STEPS.get_or_init(|| {
+                #[allow(unused_imports)]
+                use crate::rust::link::probe::{HasLink, LacksLink, LinkProbe};
+                let mut steps = Vec::new();
+                $(
+                    let probe = &&LinkProbe(&$module::Rule);
+                    if let Some(rule) = probe.link_step() {
+                        steps.push(LinkStep { meta: &$module::META, rule });
+                    }
+                )*
+                steps
+            })
+        }
     };
 }
 
@@ -620,6 +633,18 @@ mod tests {
         let comment = "// not async-signal-safe, do not .await\nfn f() {}";
         assert!(enabled(comment, false).is_empty(), "{:?}", enabled(comment, false));
         assert!(enabled(comment, true).contains(&"blocking-sleep-in-async"));
+    }
+
+    #[test]
+    fn the_rules_with_a_link_step_are_found_from_their_impls() {
+        let codes: Vec<&str> = link_steps().iter().map(|s| s.meta.code).collect();
+        let want = [
+            "CA101", "CA102", "CA103", "CA104", "CA105", "CA106", "CA107", "CA108", "CA109", "CA201", "CA202", "CA301",
+            "CA404",
+        ];
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, want, "{codes:?}");
     }
 
     #[test]

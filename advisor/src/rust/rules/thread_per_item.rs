@@ -5,8 +5,7 @@
 use syn::Expr;
 use syn::visit::Visit;
 
-use super::call_chain::{chain_notes, push_notes};
-use super::{CallSite, Checker, CrateGraph, Hooks, LinkContext, MethodCallSite, RustRule};
+use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 use crate::rust::callgraph::{Deferred, Want};
@@ -335,10 +334,12 @@ impl RustRule for Rule {
             check(cx, s);
         }
     }
+}
 
-    /// The findings deferred until the crate is linked: a thread per item whose closure calls a crate function
-    /// that turns out CPU-heavy, with the chain to the evidence as notes.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+/// The findings deferred until the crate is linked: a thread per item whose closure calls a crate function that
+/// turns out CPU-heavy, with the chain to the evidence as notes.
+impl super::LinkRule for Rule {
+    fn link(&self, graph: &super::CrateGraph<'_>, cx: &mut super::LinkContext<'_>) {
         for file in graph.files() {
             for d in file.deferred.iter().filter(|d| d.diagnostic.rule.code == META.code) {
                 let Want::Heavy = d.want;
@@ -349,11 +350,11 @@ impl RustRule for Rule {
                     .find(|id| graph.summary(*id).is_some_and(|s| s.heavy.is_some()));
                 let Some(id) = hit else { continue };
                 let chain = graph.chain(id, |s| s.heavy.as_ref());
-                let (notes, names) = chain_notes(graph, &file.path, &chain);
+                let (notes, names) = super::call_chain::chain_notes(graph, &file.path, &chain);
                 let mut diag = d.diagnostic.clone();
                 if let Some(r) = graph.summary(id).and_then(|s| s.heavy.as_ref()) {
                     let ev = &graph.fn_facts(r.end.0).heavy[r.end.1];
-                    diag = push_notes(diag, notes);
+                    diag = super::call_chain::push_notes(diag, notes);
                     diag = diag.with_note(
                         format!("CPU-heavy: {} → {}", names.join(" → "), ev.reason),
                         (graph.file_of(r.end.0) == file.path).then_some(ev.span),

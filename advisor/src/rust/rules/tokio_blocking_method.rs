@@ -1,6 +1,6 @@
 //! CA108 `tokio-blocking-in-async`: tokio's `blocking_*` methods in async context (documented to panic).
 
-use super::{Checker, CrateGraph, Hooks, LinkContext, MethodCallSite, RustRule};
+use super::{Checker, Hooks, MethodCallSite, RustRule};
 use crate::declare_rule;
 
 declare_rule! {
@@ -82,9 +82,11 @@ impl RustRule for Rule {
             format!("use `{fix}`"),
         );
     }
+}
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+/// Calls from async code to crate functions that block under this rule, across the crate's files.
+impl super::LinkRule for Rule {
+    fn link(&self, graph: &super::CrateGraph<'_>, cx: &mut super::LinkContext<'_>) {
         super::blocking_chain::link(&META, graph, cx);
     }
 }
