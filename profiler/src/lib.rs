@@ -91,10 +91,11 @@ pub mod __private {
         Guard
     }
 
-    /// Identity that fixes the output type of an async body (for `?` inference).
+    /// Calls the body of a function returning a future. The `FnOnce` bound lets the closure move a captured
+    /// `&mut` into the future it returns.
     #[inline(always)]
-    pub fn typed_future<T, F: ::core::future::Future<Output = T>>(fut: F) -> F {
-        fut
+    pub fn call_once<R, F: ::core::ops::FnOnce() -> R>(f: F) -> R {
+        f()
     }
 
     /// Wraps an instrumented async body.
