@@ -108,7 +108,11 @@ pub fn report() -> Report {
         if c[f::CALLS] == 0 {
             continue;
         }
-        let (own, inclusive) = timing_of(cs.kind, &c);
+        let (mut own, inclusive) = timing_of(cs.kind, &c);
+        let waits = crate::waits::counts(cs.index());
+        if waits.samples() > 0 {
+            own.waits = Some(waits);
+        }
         let ctx = match cs.kind {
             Kind::Sync => Context::sync_fn(),
             Kind::Async => Context::async_fn(),

@@ -43,6 +43,9 @@
 //! blocked = wall − CPU − run-queue. Nested instrumented calls are subtracted to give self figures (the report
 //! keeps inclusive ones too). Async functions are measured per poll, with a wrapping waker on sampled futures
 //! to split idle time (waiting for a wake-up) from scheduled-but-not-polled time (executor saturation).
+//! A low-rate sampler thread reads `/proc/self/task/<tid>/syscall` of threads inside an instrumented call and
+//! splits blocked time into lock/futex, I/O, sleep and other ([`waits`]; `CONC_PROFILER_WAITS=0` turns it off):
+//! a function blocked mostly on a lock is `lock-serialized`, and pool sizes count only I/O and sleep waits.
 
 #![deny(unsafe_code)]
 // Without the `enabled` feature the recording machinery is compiled but never called.
@@ -57,6 +60,7 @@ pub mod registry;
 pub mod report;
 mod span;
 pub mod sys;
+pub mod waits;
 
 pub use classify::{Classification, Recommendation, Thresholds, Timing, Verdict};
 pub use control::set_enabled;
@@ -66,6 +70,7 @@ pub use report::{Expectation, ExpectationMismatch, Report};
 /// Clears everything recorded so far (all threads). Useful to measure phases separately.
 pub fn reset() {
     registry::reset();
+    waits::reset();
 }
 
 #[cfg(feature = "macros")]
