@@ -59,9 +59,34 @@ struct Shared {
     threads: Vec<Arc<Published>>,
     /// Per call site: samples per kind.
     counts: Vec<WaitKinds>,
+    /// Per call site: the load seen in rounds when a thread was inside it.
+    loads: Vec<Load>,
 }
 
-static SHARED: Mutex<Shared> = Mutex::new(Shared { threads: Vec::new(), counts: Vec::new() });
+/// How busy the machine and the program were, summed over the sampler's rounds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Load {
+    /// Sampling rounds.
+    pub rounds: u64,
+    /// Sum over rounds of this program's runnable threads (state `R`, the sampler excluded).
+    pub own_runnable: u64,
+    /// Sum over rounds of the machine's runnable tasks (`/proc/loadavg`, the sampler excluded).
+    pub machine_runnable: u64,
+}
+
+impl Load {
+    /// This program's runnable threads on average.
+    pub fn own_avg(&self) -> f64 {
+        if self.rounds == 0 { 0.0 } else { self.own_runnable as f64 / self.rounds as f64 }
+    }
+
+    /// The machine's runnable tasks on average.
+    pub fn machine_avg(&self) -> f64 {
+        if self.rounds == 0 { 0.0 } else { self.machine_runnable as f64 / self.rounds as f64 }
+    }
+}
+
+static SHARED: Mutex<Shared> = Mutex::new(Shared { threads: Vec::new(), counts: Vec::new(), loads: Vec::new() });
 static STARTED: AtomicBool = AtomicBool::new(false);
 
 fn shared() -> MutexGuard<'static, Shared> {
@@ -112,7 +137,43 @@ pub fn counts(idx: usize) -> WaitKinds {
 
 /// Clears the counts (with [`crate::reset`]).
 pub fn reset() {
-    shared().counts.clear();
+    let mut s = shared();
+    s.counts.clear();
+    s.loads.clear();
+}
+
+/// The load seen so far while a thread was inside call site `idx`.
+pub fn load_of(idx: usize) -> Load {
+    shared().loads.get(idx).copied().unwrap_or_default()
+}
+
+/// Runnable threads of this process (state `R`), not counting `skip`.
+fn own_runnable(skip: Option<u32>) -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else { return 0 };
+    let mut n = 0;
+    for e in dir.flatten() {
+        let name = e.file_name();
+        let Some(tid) = name.to_str().and_then(|t| t.parse::<u32>().ok()) else { continue };
+        if Some(tid) == skip {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else { continue };
+        // The state follows the command name, which is in parentheses and may contain anything.
+        if stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next()) == Some('R') {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Runnable tasks on the machine (`/proc/loadavg`'s fourth field, `running/total`), not counting the caller.
+fn machine_runnable() -> u64 {
+    let Ok(s) = std::fs::read_to_string("/proc/loadavg") else { return 0 };
+    s.split_ascii_whitespace()
+        .nth(3)
+        .and_then(|f| f.split('/').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .map_or(0, |n| n.saturating_sub(1))
 }
 
 /// The system call number in a `/proc/…/syscall` line: `None` for "running"; `-1` (blocked outside a system
@@ -194,6 +255,7 @@ fn sampler() {
     let mut files: HashMap<u32, File> = HashMap::new();
     let mut live: Vec<(u32, usize)> = Vec::new();
     let mut buf = [0u8; 256];
+    let me = own_tid();
     loop {
         let cpu0 = crate::sys::thread_cpu_ns();
         live.clear();
@@ -203,6 +265,8 @@ fn sampler() {
                 s.threads.iter().filter_map(|t| Some((t.tid?, t.current.load(Relaxed)))).filter(|(_, c)| *c != 0),
             );
         }
+        // The load is read only while something is being measured, and counted for the call sites in flight.
+        let (own, machine) = if live.is_empty() { (0, 0) } else { (own_runnable(me), machine_runnable()) };
         let mut seen: Vec<(usize, usize)> = Vec::with_capacity(live.len());
         for &(tid, cur) in &live {
             let file = match files.get(&tid) {
@@ -225,6 +289,18 @@ fn sampler() {
         }
         {
             let mut s = shared();
+            let mut sites: Vec<usize> = live.iter().map(|&(_, cur)| cur - 1).collect();
+            sites.sort_unstable();
+            sites.dedup();
+            for idx in sites {
+                if s.loads.len() <= idx {
+                    s.loads.resize(idx + 1, Load::default());
+                }
+                let l = &mut s.loads[idx];
+                l.rounds += 1;
+                l.own_runnable += own;
+                l.machine_runnable += machine;
+            }
             for (idx, kind) in seen {
                 if s.counts.len() <= idx {
                     s.counts.resize(idx + 1, WaitKinds::default());
