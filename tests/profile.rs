@@ -415,3 +415,80 @@ fn report_subcommand_renders_a_saved_report_and_rejects_garbage() {
     let _ = run_report(ReportArgs { file: bad, html: Some(bad_html.clone()), output: None });
     assert!(!bad_html.exists());
 }
+
+/// A command that cannot be executed is a clear error with the shell's exit codes and no profile (issue 14: the
+/// trampoline shell used to print `exec: …: not found` and be profiled instead).
+#[test]
+fn a_command_that_cannot_be_executed_is_an_error_not_a_profile() {
+    let _g = serial();
+    let err = |cmd: &[&str]| {
+        let cmd: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+        match profile_command(&cmd, &opts()) {
+            Ok((o, code)) => panic!("profiled {:?} (exit {code}) instead of failing", o.report.command()),
+            Err(e) => e,
+        }
+    };
+    let (msg, code) = err(&["conc-advisor-no-such-command-14"]);
+    assert_eq!(code, 127, "{msg}");
+    assert!(msg.contains("not found"), "{msg}");
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("not-executable.sh");
+    std::fs::write(&plain, "echo hi\n").unwrap();
+    let (msg, code) = err(&[plain.to_str().unwrap()]);
+    assert_eq!(code, 126, "{msg}");
+    // Control characters in the command are escaped in the message.
+    let (msg, _) = err(&["no\nsuch\x1b[31m"]);
+    assert!(!msg.contains('\n') && !msg.contains('\x1b'), "{msg:?}");
+}
+
+/// Attaching to a zombie (exited, not reaped) is an error, not a silent empty profile.
+#[test]
+fn attaching_to_a_zombie_is_an_error() {
+    let _g = serial();
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id() as i32;
+    // Wait until it has exited but is not reaped.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z") {
+        assert!(std::time::Instant::now() < deadline, "child never became a zombie");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let o = RunOptions { duration: Some(Duration::from_millis(300)), ..opts() };
+    let e = profile_pid(pid, &o).err().expect("a zombie cannot be profiled");
+    assert!(e.contains("zombie"), "{e}");
+    let _ = child.wait();
+}
+
+/// Signals behave like `timeout`: the first SIGINT or SIGTERM to the profiler goes to the command, a second one
+/// kills it; the report is still made and the exit code is the command's (128+N).
+#[test]
+fn signals_are_forwarded_and_a_second_one_kills() {
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |script: String, signals: &[&str]| {
+        let started = dir.path().join(format!("started-{}", signals.join("-")));
+        let script = script.replace("STARTED", &started.display().to_string());
+        let cmd = vec!["sh".to_string(), "-c".to_string(), script];
+        let h = std::thread::spawn(move || profile_command(&cmd, &opts()));
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !started.exists() {
+            assert!(std::time::Instant::now() < deadline, "the command never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for sig in signals {
+            // The profiler's handlers are installed before the command starts.
+            let ok = Command::new("kill").arg(sig).arg(std::process::id().to_string()).status().unwrap();
+            assert!(ok.success());
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let (outcome, code) = h.join().unwrap().unwrap_or_else(|(e, _)| panic!("{e}"));
+        (outcome.report, code)
+    };
+    // SIGINT reaches a command that would otherwise sleep on.
+    let (r, code) = run("touch STARTED; exec sleep 60".into(), &["-INT"]);
+    assert_eq!(code, 130);
+    assert_eq!(r.exit_code, Some(130));
+    // A command that ignores SIGTERM is killed by the second one.
+    let (_, code) = run("trap '' TERM; touch STARTED; while :; do sleep 1; done".into(), &["-TERM", "-TERM"]);
+    assert_eq!(code, 137);
+}
