@@ -128,6 +128,24 @@ fn cpu_bound_pool_sized_to_the_cores_is_fine() {
     assert!(!k.contains(&FindingKind::Oversubscribed), "{}", explain(&r));
     // The pool's worker processes were followed.
     assert!(r.processes.len() > r.cores(), "{}", explain(&r));
+    parent_is_a_coordinator(&r);
+}
+
+/// The parent of a process pool waits on its children's pipes: a coordinator, given no pool advice (issue 14).
+fn parent_is_a_coordinator(r: &ExternalReport) {
+    let parent = r.processes.iter().find(|p| p.pid == r.root_pid).expect("the command's process");
+    assert!(
+        !matches!(parent.verdict, Verdict::IoBound | Verdict::Mixed),
+        "the pool's parent got {:?}\n{}",
+        parent.verdict,
+        explain(r)
+    );
+    assert!(parent.evidence.contains("coordinator"), "{}", parent.evidence);
+    let pid = u32::try_from(r.root_pid).ok();
+    for e in r.base.entries.iter().filter(|e| e.pid == pid) {
+        assert!(e.recommendation.pool_size.is_none_or(|n| n <= r.cores()), "{}: {}", e.name, e.recommendation.text);
+    }
+    assert!(!kinds(r).contains(&FindingKind::IoBound), "{}", explain(r));
 }
 
 #[test]
@@ -147,6 +165,7 @@ fn sixteen_cpu_bound_processes_are_oversubscribed() {
     assert!(f.recommendation.contains(&format!("max_workers={}", r.cores())), "{}", f.recommendation);
     let workers = r.processes.iter().filter(|p| p.python && p.pid != r.root_pid).count();
     assert!(workers >= 16, "saw {workers} worker processes\n{}", explain(&r));
+    parent_is_a_coordinator(&r);
 }
 
 #[test]

@@ -308,6 +308,7 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
             threads,
         });
     }
+    crate::coordinator::mark(&mut processes, &mut base.entries);
     let total_cpu: f64 = processes.iter().map(|p| p.shares.cpu_s).sum();
     let n = s.timeline.len().max(1) as f64;
     let mean_runnable = s.timeline.iter().map(|p| f64::from(p.runnable)).sum::<f64>() / n;

@@ -11,6 +11,7 @@
 
 pub mod analysis;
 pub mod collect;
+pub mod coordinator;
 pub mod html;
 pub mod human;
 pub mod model;
