@@ -511,3 +511,44 @@ fn signals_are_forwarded_and_a_second_one_kills() {
     let (_, code) = run("trap '' TERM; touch STARTED; while :; do sleep 1; done".into(), &["-TERM", "-TERM"]);
     assert_eq!(code, 137);
 }
+
+/// Threads and processes that come and go between samples still count (issue 14): the process's CPU includes
+/// its exited threads (`/proc/PID/stat`), and the row says so.
+#[test]
+fn short_lived_threads_cpu_is_counted() {
+    let py = need_python!();
+    let _g = serial();
+    let (r, code) = run(&[&py, &program("short_threads.py"), "500"]);
+    assert_eq!(code, 0);
+    let root = r.processes.iter().find(|p| p.pid == r.root_pid).expect("the command's process");
+    let seen_threads: f64 = root.threads.iter().map(|t| t.shares.cpu_s).sum();
+    assert!(root.shares.cpu_s > seen_threads, "{} vs {seen_threads}\n{}", root.shares.cpu_s, explain(&r));
+    assert!(root.evidence.contains("came and went"), "{}", root.evidence);
+    assert_ne!(root.verdict, Verdict::Idle, "{}", explain(&r));
+    consistent_figures(&r);
+}
+
+/// Peaks and averages are consistent and never exceed the cores (issue 14: "1.27 on average, 3.50 at peak, of
+/// 2"), and no figure is a negative zero.
+fn consistent_figures(r: &ExternalReport) {
+    let cores = r.cores() as f64;
+    assert!(r.mean_cores_used <= r.peak_cores_used + 1e-9, "{} > {}", r.mean_cores_used, r.peak_cores_used);
+    assert!(r.peak_cores_used <= cores, "peak {} of {cores}", r.peak_cores_used);
+    assert!(r.timeline.iter().all(|p| p.cores_used <= cores), "a timeline point above the cores");
+    for x in [r.mean_cores_used, r.peak_cores_used, r.mean_runnable] {
+        assert!(x.is_sign_positive(), "negative figure {x}");
+    }
+}
+
+/// A fork storm's CPU is counted through the children the shell reaped (cutime + cstime).
+#[test]
+fn fork_storm_cpu_is_counted() {
+    let _g = serial();
+    let script =
+        "i=0; while [ $i -lt 300 ]; do sh -c 'j=0; while [ $j -lt 300 ]; do j=$((j+1)); done'; i=$((i+1)); done";
+    let (r, code) = run(&["sh", "-c", script]);
+    assert_eq!(code, 0);
+    let root = r.processes.iter().find(|p| p.pid == r.root_pid).expect("the command's process");
+    assert!(root.evidence.contains("child processes that came and went"), "{}\n{}", root.evidence, explain(&r));
+    consistent_figures(&r);
+}

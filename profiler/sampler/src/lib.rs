@@ -17,6 +17,7 @@ pub mod human;
 pub mod model;
 pub mod perf;
 pub mod procfs;
+pub mod short_lived;
 pub mod trace;
 
 use std::io::{IsTerminal, Write};
