@@ -283,7 +283,7 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
             involuntary_switches: shares.involuntary_switches,
             threads: threads.len() as u64,
             span_ns: ns(span),
-            polls: None,
+            ..Timing::default()
         };
         let (verdict, evidence) = process_verdict(&threads, &group, th);
         let mut e =
