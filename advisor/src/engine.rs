@@ -4,7 +4,7 @@
 //!
 //! After the per-file phase come two link phases over the facts the files returned (no file is parsed again):
 //! Rust call-graph facts are linked per crate ([`link_all`](crate::rust::callgraph::link_all)), Python facts
-//! across all Python files of the run ([`python::project::link`](crate::python::project::link)). Their findings
+//! across all Python files of the run ([`python::link`](crate::python::link)). Their findings
 //! go through the settings and suppressions of the file they are in, like every other finding.
 
 use std::collections::HashMap;
@@ -74,7 +74,7 @@ enum Facts {
     #[default]
     None,
     Rust(crate::rust::callgraph::FileFacts),
-    Python(crate::python::project::FileFacts),
+    Python(crate::python::FileFacts),
 }
 
 /// Analyses one file's text with the analysis its kind calls for, then applies what every language shares:
@@ -195,7 +195,7 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
         let rust_linked = crate::rust::callgraph::link_all(crate_facts, &Settings::default());
         // The project phase of the Python analysis: files in walk order, so its findings are deterministic.
         python_facts.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
-        let python_linked = crate::python::project::link(&python_facts);
+        let python_linked = crate::python::link(&python_facts);
         drop(python_facts);
         let linked_all = rust_linked
             .into_iter()

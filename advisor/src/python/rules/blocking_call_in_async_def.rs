@@ -1,6 +1,8 @@
 //! CA503 `blocking-call-in-async-def`: blocking calls made directly inside `async def`.
 
 use crate::declare_rule;
+use crate::python::rules::PythonRule;
+use crate::registry::RuleMeta;
 use crate::python::Checker;
 
 declare_rule! {
@@ -36,7 +38,7 @@ declare_rule! {
     ///     async with httpx.AsyncClient() as client:
     ///         return (await client.get(url)).json()
     /// ```
-    pub static RULE = {
+    pub static META = {
         code: "CA503",
         name: "blocking-call-in-async-def",
         severity: Warning,
@@ -44,6 +46,21 @@ declare_rule! {
         summary: "a blocking call inside `async def` stops the event loop",
         equivalent: "ruff ASYNC210/ASYNC220/ASYNC230/ASYNC251",
     };
+}
+
+/// The rule (per-file only).
+pub struct Rule;
+
+impl PythonRule for Rule {
+    type Facts = ();
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Checker<'_, '_, '_>) {
+        check(cx);
+    }
 }
 
 /// The blocking calls, by qualified name or prefix, and what to use instead.
@@ -117,7 +134,7 @@ fn blocking(q: &str) -> Option<&'static str> {
 }
 
 /// Reports blocking calls whose innermost function is `async def`.
-pub fn check(cx: &mut Checker<'_, '_, '_>) {
+fn check(cx: &mut Checker<'_, '_, '_>) {
     let model = cx.model;
     for c in &model.calls {
         if !c.in_async {
@@ -129,7 +146,7 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
         let shown = q.strip_prefix("builtins.").unwrap_or(q).replace("()", "(…)");
         let d = cx
             .diagnostic(
-                &RULE,
+                &META,
                 c.range,
                 format!(
                     "blocking call `{shown}` inside `async def {}`: it stops the event loop, and every other task, \
