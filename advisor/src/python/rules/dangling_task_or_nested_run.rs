@@ -15,6 +15,8 @@ declare_rule! {
     /// - `asyncio.run(…)` or `loop.run_until_complete(…)` called inside an `async def` (the innermost function
     ///   decides: a nested `def` is not async).
     ///
+    /// A line already marked for ruff's overlapping rule (`# noqa: RUF006`) is not reported either.
+    ///
     /// ## Why is this bad?
     /// The event loop keeps only a weak reference to tasks: a task nobody references can be garbage-collected
     /// before it finishes, silently, and its exception is never seen. `asyncio.run` inside a running loop raises

@@ -423,7 +423,7 @@ impl<'a> Finder<'_, '_, 'a> {
                 }
                 self.expr(value);
             }
-            StmtKind::Assign { targets, value: Some(v) } => {
+            StmtKind::Assign { targets, value: Some(v), .. } => {
                 for t in targets {
                     if let Some(n) = t.as_name()
                         && self.declared.contains(n)
