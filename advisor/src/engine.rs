@@ -250,18 +250,29 @@ fn graph_rooted_crates(files: &[SourceFile]) -> std::collections::HashSet<PathBu
         .collect()
 }
 
-/// Reads a file as UTF-8, with a message that says what went wrong when it cannot.
+/// Reads a file as UTF-8 (a Python file in the encoding it declares, PEP 263), with a message that says what
+/// went wrong when it cannot.
 pub fn read_source(path: &Path) -> Result<Arc<str>, String> {
     let bytes =
         std::fs::read(path).map_err(|e| format!("{}: cannot read: {}", path.display(), walk::io_message(&e)))?;
     match String::from_utf8(bytes) {
         Ok(s) => Ok(Arc::from(s)),
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-            Err(format!("{}: not valid UTF-8 (first bad byte at line {line}); skipped", path.display()))
+        // A Python file may declare its encoding (PEP 263).
+        Err(e) if walk::SourceKind::of(path) == Some(walk::SourceKind::Python) => {
+            match crate::python::encoding::decode(e.as_bytes()) {
+                Ok(Some(text)) => Ok(Arc::from(text)),
+                Ok(None) => Err(not_utf8(path, &e)),
+                Err(why) => Err(format!("{}: {why}; skipped", path.display())),
+            }
         }
+        Err(e) => Err(not_utf8(path, &e)),
     }
+}
+
+fn not_utf8(path: &Path, e: &std::string::FromUtf8Error) -> String {
+    let at = e.utf8_error().valid_up_to();
+    let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+    format!("{}: not valid UTF-8 (first bad byte at line {line}); skipped", path.display())
 }
 
 #[cfg(test)]

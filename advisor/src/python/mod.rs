@@ -10,6 +10,7 @@
 //! targets and calls into the other files of the run through the module index ([`project`]).
 
 pub mod ast;
+pub mod encoding;
 pub mod linker;
 pub mod parse;
 pub mod project;
