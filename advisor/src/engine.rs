@@ -258,7 +258,7 @@ pub fn read_source(path: &Path) -> Result<Arc<str>, String> {
     match String::from_utf8(bytes) {
         Ok(s) => Ok(Arc::from(s)),
         // A Python file may declare its encoding (PEP 263).
-        Err(e) if walk::SourceKind::of(path) == Some(walk::SourceKind::Python) => {
+        Err(e) if SourceKind::of(path) == Some(SourceKind::Python) => {
             match crate::python::encoding::decode(e.as_bytes()) {
                 Ok(Some(text)) => Ok(Arc::from(text)),
                 Ok(None) => Err(not_utf8(path, &e)),
