@@ -4,6 +4,8 @@ use crate::declare_rule;
 use crate::python::rules::PythonRule;
 use crate::registry::RuleMeta;
 use crate::python::Checker;
+use crate::python::ast::{Call, ExprKind};
+use crate::python::semantic::CallSite;
 
 declare_rule! {
     /// ## What it does
@@ -23,6 +25,10 @@ declare_rule! {
     /// / "name"`, or from an annotation: a parameter or local typed `httpx.Client`, `httpx.Client | None`,
     /// `Optional[httpx.Client]` or `Union[httpx.Client, None]`. Imports are scoped: `from trio import Path`
     /// inside one function changes `Path` only there.
+    ///
+    /// Not reported: `getaddrinfo(…, flags=AI_NUMERICHOST)` and `getnameinfo(…, NI_NUMERICHOST | NI_NUMERICSERV)`
+    /// (no DNS query), and methods of a socket set non-blocking earlier in the same function
+    /// (`sock.setblocking(False)`, `sock.settimeout(0)`).
     ///
     /// A line already marked for ruff (`# noqa: ASYNC230`, or any code of `equivalent` below) is not reported
     /// either.
@@ -223,6 +229,39 @@ fn blocking(q: &str) -> Option<&'static Family> {
     })
 }
 
+/// `getaddrinfo(…, flags=AI_NUMERICHOST)` and `getnameinfo(…, NI_NUMERICHOST | NI_NUMERICSERV)` resolve no
+/// name: they parse numbers and return at once.
+fn numeric_lookup(cx: &Checker<'_, '_, '_>, q: &str, call: &Call<'_>) -> bool {
+    let flags = match q {
+        "socket.getaddrinfo" => call.keyword("flags").or_else(|| call.args.get(5)),
+        "socket.getnameinfo" => call.keyword("flags").or_else(|| call.args.get(1)),
+        _ => return false,
+    };
+    let Some(flags) = flags else { return false };
+    let text = cx.lines.text(flags.range);
+    match q {
+        "socket.getaddrinfo" => text.contains("AI_NUMERICHOST"),
+        _ => text.contains("NI_NUMERICHOST") && text.contains("NI_NUMERICSERV"),
+    }
+}
+
+/// A method of a socket set non-blocking earlier in the same function (`sock.setblocking(False)`,
+/// `sock.settimeout(0)`): it returns at once (or raises `BlockingIOError`) instead of waiting.
+fn on_non_blocking_socket(cx: &Checker<'_, '_, '_>, q: &str, c: &CallSite<'_, '_>) -> bool {
+    if !q.starts_with("socket.socket().") {
+        return false;
+    }
+    let ExprKind::Attribute { value, .. } = &c.call.func.kind else { return false };
+    let Some(recv) = value.dotted() else { return false };
+    cx.model.calls.iter().any(|o| {
+        o.scope == c.scope
+            && o.range.start < c.range.start
+            && matches!(&o.call.func.kind, ExprKind::Attribute { value, attr }
+                if matches!(*attr, "setblocking" | "settimeout") && value.dotted().as_deref() == Some(recv.as_str()))
+            && o.call.args.first().is_some_and(|a| matches!(cx.lines.text(a.range).trim(), "False" | "0" | "0.0"))
+    })
+}
+
 /// Reports blocking calls whose innermost function is `async def`.
 fn check(cx: &mut Checker<'_, '_, '_>) {
     let model = cx.model;
@@ -233,6 +272,9 @@ fn check(cx: &mut Checker<'_, '_, '_>) {
         let Some(q) = c.qual.as_deref() else { continue };
         let Some(family) = blocking(q) else { continue };
         let Some(f) = c.scope else { continue };
+        if numeric_lookup(cx, q, c.call) || on_non_blocking_socket(cx, q, c) {
+            continue;
+        }
         let shown = q.strip_prefix("builtins.").unwrap_or(q).replace("()", "(…)");
         let d = cx
             .diagnostic(
