@@ -189,6 +189,11 @@ mod tests {
             "import threading\nthreading.Thread(target=f).start()\ndef f():\n    f()\n".into(),
             "\r\n\r\nx = 1\r".into(),
             "\0".into(),
+            // A name rebound many times, in nested loops: its values are not searched exhaustively.
+            format!(
+                "import threading\ndef f(xs, t):\n    s = t\n    for x in xs:\n        for y in xs:\n{}            s += y\n    return s\nthreading.Thread(target=f).start()\n",
+                "            s = s + t + s\n".repeat(300)
+            ),
         ];
         let mut facts = Vec::new();
         for (i, src) in inputs.iter().enumerate() {

@@ -389,6 +389,9 @@ fn is_arith(op: BinOp) -> bool {
     !matches!(op, BinOp::BitOr | BinOp::MatMult)
 }
 
+/// A name bound more often than this is not followed to its values (string or literal collection).
+const MAX_BINDINGS: usize = 4;
+
 /// Builtins that return a string.
 const STR_BUILTINS: &[&str] = &[
     "builtins.str",
@@ -693,8 +696,10 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                 ExprKind::Attribute { attr, .. } if STR_METHODS.contains(attr) => true,
                 _ => self.model.qualify(&c.func, Some(f)).is_some_and(|q| STR_BUILTINS.contains(&q.as_str())),
             },
+            // A name bound a few times (more bindings are not followed: the search stays small).
             ExprKind::Name(n) => self.model.binding(n, Some(f)).is_some_and(|vs| {
-                !vs.is_empty() && vs.iter().all(|v| !std::ptr::eq(*v, e) && self.stringy(f, v, depth + 1))
+                (1..=MAX_BINDINGS).contains(&vs.len())
+                    && vs.iter().all(|v| !std::ptr::eq(*v, e) && self.stringy(f, v, depth + 1))
             }),
             _ => false,
         }
@@ -709,7 +714,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
         match &e.kind {
             ExprKind::Sequence(items) => Some(i64::try_from(items.len()).unwrap_or(i64::MAX)),
             ExprKind::Name(n) => {
-                let vs = self.model.binding(n, Some(f))?;
+                let vs = self.model.binding(n, Some(f)).filter(|vs| vs.len() <= MAX_BINDINGS)?;
                 let lens: Option<Vec<i64>> = vs.iter().map(|v| self.literal_len(f, v, depth + 1)).collect();
                 lens?.into_iter().max()
             }
