@@ -4,8 +4,10 @@ use crate::declare_rule;
 use crate::python::rules::PythonRule;
 use crate::registry::RuleMeta;
 use crate::python::Checker;
-use crate::python::ast::{Call, ExprKind};
-use crate::python::semantic::CallSite;
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use crate::python::ast::{Call, ExprKind, is_generator};
+use crate::python::semantic::{CallSite, FuncId};
 
 declare_rule! {
     /// ## What it does
@@ -41,7 +43,9 @@ declare_rule! {
     /// other requests, timeouts, heartbeats — waits until it returns.
     ///
     /// ## Known problems
-    /// Calls through helper functions (an `async def` calling a sync `def` that sleeps) are not followed. An
+    /// A direct call to a sync function of the same module that blocks — itself or through the sync functions
+    /// it calls in the module (up to 64 of them) — is reported at the call, with the chain as a note; helpers in
+    /// other modules and methods of objects whose class is not known are not followed. An
     /// `open` or `os.path.exists` of a small local file is fast in practice; suppress it if you accept the
     /// pause. A receiver whose type is known only from a string annotation or a return type is not followed.
     ///
@@ -262,6 +266,102 @@ fn on_non_blocking_socket(cx: &Checker<'_, '_, '_>, q: &str, c: &CallSite<'_, '_
     })
 }
 
+/// At most this many functions are searched from one call for a blocking call.
+const MAX_HELPERS: usize = 64;
+
+/// A blocking call a sync function of this module makes, directly or through the sync functions it calls (in
+/// this module): the chain of functions from `start` to the one making the call, the call, and its family.
+type Reached<'c, 'm, 'a> = (Vec<FuncId>, &'c CallSite<'m, 'a>, &'static Family);
+
+fn blocking_in_helper<'c, 'm, 'a>(cx: &'c Checker<'_, 'm, 'a>, start: FuncId) -> Option<Reached<'c, 'm, 'a>> {
+    let model = cx.model;
+    // Breadth first: the shortest chain; `parent` leads back to `start`.
+    let mut parent: HashMap<FuncId, FuncId> = HashMap::new();
+    let mut queue = VecDeque::from([start]);
+    let mut seen = HashSet::from([start]);
+    while let Some(h) = queue.pop_front() {
+        let def = model.funcs[h].def;
+        if def.is_async || is_generator(&def.body) {
+            continue;
+        }
+        for &i in &model.calls_by_func[h] {
+            let c = &model.calls[i];
+            if c.in_lambda {
+                continue;
+            }
+            let Some(q) = c.qual.as_deref() else { continue };
+            let Some(family) = blocking(q) else { continue };
+            if numeric_lookup(cx, q, c.call) || on_non_blocking_socket(cx, q, c) {
+                continue;
+            }
+            let mut chain = vec![h];
+            while let Some(&p) = parent.get(chain.last()?) {
+                chain.push(p);
+            }
+            chain.reverse();
+            return Some((chain, c, family));
+        }
+        for (i, g) in model.callees(h) {
+            if !model.calls[i].in_lambda && seen.len() < MAX_HELPERS && seen.insert(g) {
+                parent.insert(g, h);
+                queue.push_back(g);
+            }
+        }
+    }
+    None
+}
+
+/// Reports direct calls from `async def` to sync functions of this module that block (through any number of
+/// them), at the call, with the chain and the blocking call as notes.
+fn check_helpers(cx: &mut Checker<'_, '_, '_>) {
+    let model = cx.model;
+    let mut found = Vec::new();
+    let mut memo: HashMap<FuncId, Option<(Vec<FuncId>, usize, &'static Family)>> = HashMap::new();
+    for (ci, c) in model.calls.iter().enumerate() {
+        if !c.in_async || c.awaited || c.in_lambda {
+            continue;
+        }
+        let (Some(f), Some(g)) = (c.scope, model.resolve_function(&c.call.func, c.scope)) else { continue };
+        if g == f {
+            continue;
+        }
+        let hit = memo
+            .entry(g)
+            .or_insert_with(|| {
+                blocking_in_helper(cx, g).map(|(chain, b, fam)| {
+                    let bi = model.calls.iter().position(|x| std::ptr::eq(x, b)).unwrap_or(ci);
+                    (chain, bi, fam)
+                })
+            })
+            .clone();
+        if let Some((chain, bi, family)) = hit {
+            found.push((ci, f, chain, bi, family));
+        }
+    }
+    for (ci, f, chain, bi, family) in found {
+        let (c, b) = (&model.calls[ci], &model.calls[bi]);
+        let q = b.qual.as_deref().unwrap_or_default();
+        let shown = q.strip_prefix("builtins.").unwrap_or(q).replace("()", "(…)");
+        let names: Vec<String> = chain.iter().map(|&h| format!("`{}`", cx.func_name(h))).collect();
+        let d = cx
+            .diagnostic(
+                &META,
+                c.range,
+                format!(
+                    "call to `{}` inside `async def {}` blocks: it makes the blocking call `{shown}` ({}), which \
+                     stops the event loop, and every other task, until it returns",
+                    cx.func_name(chain[0]),
+                    cx.func_name(f),
+                    family.what,
+                ),
+            )
+            .with_help(format!("{}; or run the helper with `await asyncio.to_thread(…)`", family.help))
+            .with_note(format!("blocking call `{shown}`, reached through {}", names.join(" → ")), Some(cx.span(b.range)))
+            .with_note("the enclosing `async def`", Some(cx.span(model.funcs[f].def.name_range)));
+        cx.report(d);
+    }
+}
+
 /// Reports blocking calls whose innermost function is `async def`.
 fn check(cx: &mut Checker<'_, '_, '_>) {
     let model = cx.model;
@@ -291,4 +391,5 @@ fn check(cx: &mut Checker<'_, '_, '_>) {
             .with_note("the enclosing `async def`", Some(cx.span(model.funcs[f].def.name_range)));
         cx.report(d);
     }
+    check_helpers(cx);
 }
