@@ -311,12 +311,15 @@ fn blocking_in_helper<'c, 'm, 'a>(cx: &'c Checker<'_, 'm, 'a>, start: FuncId) ->
     None
 }
 
+/// A helper's blocking call: the chain of functions, the call (index into the model's calls), its family.
+type Hit = (Vec<FuncId>, usize, &'static Family);
+
 /// Reports direct calls from `async def` to sync functions of this module that block (through any number of
 /// them), at the call, with the chain and the blocking call as notes.
 fn check_helpers(cx: &mut Checker<'_, '_, '_>) {
     let model = cx.model;
     let mut found = Vec::new();
-    let mut memo: HashMap<FuncId, Option<(Vec<FuncId>, usize, &'static Family)>> = HashMap::new();
+    let mut memo: HashMap<FuncId, Option<Hit>> = HashMap::new();
     for (ci, c) in model.calls.iter().enumerate() {
         if !c.in_async || c.awaited || c.in_lambda {
             continue;
