@@ -1,6 +1,6 @@
 //! CA109 `block-in-place-current-thread`: `tokio::task::block_in_place` under a current-thread runtime.
 
-use super::{CallSite, Checker, Hooks, RustRule};
+use super::{CallSite, Checker, OnCall, RustRule};
 use crate::declare_rule;
 use crate::rust::context::RuntimeFlavor;
 
@@ -46,7 +46,9 @@ declare_rule! {
         name: "block-in-place-current-thread",
         severity: Error,
         language: Rust,
+        family: Blocking,
         summary: "`block_in_place` panics on a current-thread runtime (`#[tokio::test]` by default)",
+        call_graph: Blocking,
     };
 }
 
@@ -54,6 +56,8 @@ declare_rule! {
 pub struct Rule;
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -62,12 +66,13 @@ impl RustRule for Rule {
         &["block_in_place"]
     }
 
-    fn hooks(&self) -> Hooks {
-        // TYPES: `let rt = Builder::new_current_thread()…build()?; rt.block_on(async { … })` needs `rt`'s type.
-        Hooks::CALL | Hooks::TYPES
+    fn needs_types(&self) -> bool {
+        true
     }
+}
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         if !call.is("tokio::task::block_in_place") || cx.context().flavor() != RuntimeFlavor::CurrentThread {
             return;
         }

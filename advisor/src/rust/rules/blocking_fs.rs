@@ -2,7 +2,7 @@
 
 use syn::Expr;
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, strip_wrappers};
+use super::{CallSite, Checker, MethodCallSite, OnCall, OnMethodCall, RustRule, strip_wrappers};
 use crate::declare_rule;
 use crate::rust::types::STD_FS_FNS;
 
@@ -51,7 +51,10 @@ declare_rule! {
         name: "blocking-fs-in-async",
         severity: Warning,
         language: Rust,
+        family: Blocking,
         summary: "blocking `std::fs` file I/O in async context stalls the executor thread",
+        call_graph: Blocking,
+        async_only: true,
     };
 }
 
@@ -102,6 +105,8 @@ fn is_reported_receiver(cx: &Checker<'_>, e: &Expr) -> bool {
 pub struct Rule;
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -109,12 +114,10 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["async"]
     }
+}
 
-    fn hooks(&self) -> Hooks {
-        Hooks::CALL | Hooks::METHOD_CALL
-    }
-
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         let Some(path) = call.path else { return };
         if !is_fs_call(path) || call.awaited {
             return;
@@ -127,8 +130,10 @@ impl RustRule for Rule {
             format!("use `tokio::fs::{short}(..).await`, or move the file work into `tokio::task::spawn_blocking`"),
         );
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
         if call.awaited {
             return;
         }

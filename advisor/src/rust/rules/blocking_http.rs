@@ -1,6 +1,6 @@
 //! CA106 `blocking-http-in-async`: blocking HTTP clients (`reqwest::blocking`, `ureq`) in async context.
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule};
+use super::{CallSite, Checker, MethodCallSite, OnCall, OnMethodCall, RustRule};
 use crate::declare_rule;
 
 declare_rule! {
@@ -42,7 +42,10 @@ declare_rule! {
         name: "blocking-http-in-async",
         severity: Warning,
         language: Rust,
+        family: Blocking,
         summary: "a blocking HTTP client (`reqwest::blocking`, `ureq`) in async context stalls the executor",
+        call_graph: Blocking,
+        async_only: true,
     };
 }
 
@@ -53,6 +56,8 @@ const HELP: &str = "use the async `reqwest::Client` (`client.get(url).send().awa
 pub struct Rule;
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -60,12 +65,10 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["async"]
     }
+}
 
-    fn hooks(&self) -> Hooks {
-        Hooks::CALL | Hooks::METHOD_CALL
-    }
-
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         let msg = if call.is_any(&["reqwest::blocking::get"]) {
             "`reqwest::blocking::get` performs a blocking HTTP request on the executor's worker thread"
         } else if call.is_any(&["reqwest::blocking::Client::new", "reqwest::blocking::Client::builder"]) {
@@ -76,8 +79,10 @@ impl RustRule for Rule {
         };
         cx.report_on_executor(&META, call.span(), msg, HELP);
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
         if call.awaited {
             return;
         }

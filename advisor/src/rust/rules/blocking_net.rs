@@ -2,7 +2,7 @@
 
 use syn::Expr;
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, strip_wrappers};
+use super::{CallSite, Checker, MethodCallSite, OnCall, OnMethodCall, RustRule, strip_wrappers};
 use crate::declare_rule;
 
 declare_rule! {
@@ -49,7 +49,10 @@ declare_rule! {
         name: "blocking-net-in-async",
         severity: Warning,
         language: Rust,
+        family: Blocking,
         summary: "blocking `std::net` socket I/O or DNS lookup in async context stalls the executor thread",
+        call_graph: Blocking,
+        async_only: true,
     };
 }
 
@@ -82,6 +85,8 @@ fn is_reported_receiver(cx: &Checker<'_>, e: &Expr) -> bool {
 pub struct Rule;
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -89,12 +94,10 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["async"]
     }
+}
 
-    fn hooks(&self) -> Hooks {
-        Hooks::CALL | Hooks::METHOD_CALL
-    }
-
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         if call.awaited {
             return;
         }
@@ -113,8 +116,10 @@ impl RustRule for Rule {
             help,
         );
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
         if call.awaited {
             return;
         }

@@ -1,6 +1,6 @@
 //! CA101 `blocking-sleep-in-async`: `std::thread::sleep` in async context.
 
-use super::{CallSite, Checker, Hooks, RustRule};
+use super::{CallSite, Checker, OnCall, RustRule};
 use crate::declare_rule;
 
 declare_rule! {
@@ -48,7 +48,10 @@ declare_rule! {
         name: "blocking-sleep-in-async",
         severity: Warning,
         language: Rust,
+        family: Blocking,
         summary: "`std::thread::sleep` in async context blocks the executor thread",
+        call_graph: Blocking,
+        async_only: true,
     };
 }
 
@@ -56,6 +59,8 @@ declare_rule! {
 pub struct Rule;
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -63,12 +68,10 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["async"]
     }
+}
 
-    fn hooks(&self) -> Hooks {
-        Hooks::CALL
-    }
-
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         if !call.is_any(&["std::thread::sleep", "std::thread::sleep_ms"]) {
             return;
         }

@@ -3,7 +3,7 @@
 
 use syn::Expr;
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule};
+use super::{CallSite, Checker, MethodCallSite, OnCall, OnExpr, OnMethodCall, RustRule};
 use crate::declare_rule;
 use crate::rust::heavy;
 
@@ -67,7 +67,10 @@ declare_rule! {
         name: "cpu-heavy-in-async",
         severity: Warning,
         language: Rust,
+        family: ExecutorLoad,
         summary: "CPU-heavy work (a loop that never yields, password hashing, a heavy crate function) on the async executor",
+        call_graph: Heavy,
+        async_only: true,
     };
 }
 
@@ -93,6 +96,8 @@ fn mark_or_report(cx: &mut Checker<'_>, span: crate::diagnostic::Span, what: &st
 }
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -106,12 +111,10 @@ impl RustRule for Rule {
     fn feeds_graph(&self) -> bool {
         true
     }
+}
 
-    fn hooks(&self) -> Hooks {
-        Hooks::EXPR | Hooks::CALL | Hooks::METHOD_CALL
-    }
-
-    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+impl OnExpr for Rule {
+    fn on_expr(&self, cx: &mut Checker<'_>, _: &mut (), e: &Expr) {
         if !matches!(e, Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_)) {
             return;
         }
@@ -130,8 +133,10 @@ impl RustRule for Rule {
             HELP,
         );
     }
+}
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         let Some(p) = call.path else { return };
         if heavy::heavy_by_design(p) {
             mark_or_report(cx, call.span(), &format!("`{p}` (slow by design)"));
@@ -140,8 +145,10 @@ impl RustRule for Rule {
             mark_or_report(cx, call.span(), &format!("rayon parallel work (`{p}`)"));
         }
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
         if heavy::heavy_method_by_design(call.method) && !call.awaited {
             mark_or_report(cx, call.span(), &format!("`{}` (password hashing, slow by design)", call.method));
         } else if heavy::RAYON_METHODS.contains(&call.method) && !cx.context().in_async() {

@@ -3,7 +3,7 @@
 
 use syn::Expr;
 
-use super::{Checker, Hooks, RustRule};
+use super::{Checker, OnExpr, RustRule};
 use crate::declare_rule;
 use crate::rust::context::{FrameKind, OffExecutor};
 use crate::rust::heavy;
@@ -56,7 +56,9 @@ declare_rule! {
         name: "cpu-heavy-in-spawn-blocking",
         severity: Warning,
         language: Rust,
+        family: ExecutorLoad,
         summary: "CPU-heavy work handed to `spawn_blocking`, a pool sized for blocking I/O (up to 512 threads)",
+        call_graph: Heavy,
     };
 }
 
@@ -76,6 +78,8 @@ pub fn in_spawn_blocking(cx: &Checker<'_>) -> bool {
 }
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -85,12 +89,10 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["spawn_blocking", "unblock", "asyncify", "run_blocking"]
     }
+}
 
-    fn hooks(&self) -> Hooks {
-        Hooks::EXPR
-    }
-
-    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+impl OnExpr for Rule {
+    fn on_expr(&self, cx: &mut Checker<'_>, _: &mut (), e: &Expr) {
         if !matches!(e, Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_)) {
             return;
         }

@@ -4,7 +4,7 @@ use syn::Expr;
 
 use super::guard_across_await::{Body, scrutinee};
 use super::locking::{self, Acq, AcqScanner, Guards, LockLib, LockMode};
-use super::{Checker, FnBody, Hooks, RustRule};
+use super::{Checker, FnBody, OnExpr, OnFnExit, OnLocal, OnScopeExit, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 use crate::rust::callgraph::LockUse;
@@ -56,12 +56,13 @@ declare_rule! {
         name: "lock-order-inversion",
         severity: Warning,
         language: Rust,
+        family: Locks,
         summary: "two locks are taken in opposite orders in two places: a deadlock under contention",
     };
 }
 
 #[derive(Default)]
-struct State {
+pub struct State {
     guards: Guards,
     scanner: AcqScanner,
 }
@@ -137,6 +138,8 @@ fn scrutinee_orders(cx: &mut Checker<'_>, e: &Expr) {
 }
 
 impl RustRule for Rule {
+    type FileState = State;
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -145,20 +148,21 @@ impl RustRule for Rule {
         locking::ACQUIRE_WORDS
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::LOCAL | Hooks::EXPR | Hooks::SCOPE_EXIT | Hooks::FN_EXIT | Hooks::TYPES
+    fn needs_types(&self) -> bool {
+        true
     }
+}
 
-    fn on_local(&self, cx: &mut Checker<'_>, local: &syn::Local) {
-        let mut st = std::mem::take(cx.state::<State>());
+impl OnLocal for Rule {
+    fn on_local(&self, cx: &mut Checker<'_>, st: &mut State, local: &syn::Local) {
         st.guards.on_local(cx, local);
         st.guards.live.retain(|g| counts(&g.acq));
-        *cx.state::<State>() = st;
     }
+}
 
-    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+impl OnExpr for Rule {
+    fn on_expr(&self, cx: &mut Checker<'_>, st: &mut State, e: &Expr) {
         scrutinee_orders(cx, e);
-        let mut st = std::mem::take(cx.state::<State>());
         st.guards.on_expr(e);
         let acq = st.scanner.on_expr(cx, e).filter(|a| counts(a) && !a.is_try);
         let wanted = acq.is_some() || matches!(e, Expr::Call(_) | Expr::MethodCall(_));
@@ -184,16 +188,17 @@ impl RustRule for Rule {
                 }
             }
         }
-        *cx.state::<State>() = st;
     }
+}
 
-    fn on_scope_exit(&self, cx: &mut Checker<'_>, scope: usize) {
-        cx.state::<State>().guards.on_scope_exit(scope);
+impl OnScopeExit for Rule {
+    fn on_scope_exit(&self, _cx: &mut Checker<'_>, st: &mut State, scope: usize) {
+        st.guards.on_scope_exit(scope);
     }
+}
 
-    fn on_fn_exit(&self, cx: &mut Checker<'_>, _body: &FnBody<'_>) {
-        let mut st = std::mem::take(cx.state::<State>());
+impl OnFnExit for Rule {
+    fn on_fn_exit(&self, cx: &mut Checker<'_>, st: &mut State, _body: &FnBody<'_>) {
         st.guards.on_fn_exit(cx);
-        *cx.state::<State>() = st;
     }
 }

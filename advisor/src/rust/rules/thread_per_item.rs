@@ -5,7 +5,7 @@
 use syn::Expr;
 use syn::visit::Visit;
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule};
+use super::{CallSite, Checker, MethodCallSite, OnCall, OnExpr, OnMethodCall, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 use crate::rust::callgraph::{Deferred, Want};
@@ -64,7 +64,9 @@ declare_rule! {
         name: "thread-per-item",
         severity: Warning,
         language: Rust,
+        family: Threads,
         summary: "a CPU-heavy thread spawned per item of unbounded input: more CPU-bound threads than cores",
+        call_graph: Heavy,
     };
 }
 
@@ -80,7 +82,7 @@ pub enum LoopClass {
 }
 
 #[derive(Default)]
-struct Loops {
+pub(crate) struct Loops {
     /// Loops seen, (address, whole span, class); pruned as the visit moves past them.
     open: Vec<(usize, Span, LoopClass)>,
     /// Names bound to a `std::thread::scope` closure's scope parameter.
@@ -184,7 +186,7 @@ pub fn track_loop(cx: &mut Checker<'_>, e: &Expr) {
         use syn::spanned::Spanned;
         Span::from_pm2(e.span())
     };
-    let st = cx.state::<Loops>();
+    let st = &mut cx.thread_loops;
     if st.open.iter().any(|(k, _, _)| *k == key) {
         return;
     }
@@ -201,7 +203,7 @@ pub fn track_scope(cx: &mut Checker<'_>, call: &CallSite<'_>) {
         && let Some(syn::Pat::Ident(p)) = c.inputs.first()
     {
         let name = p.ident.to_string();
-        let st = cx.state::<Loops>();
+        let st = &mut cx.thread_loops;
         if !st.scope_params.contains(&name) {
             st.scope_params.push(name);
         }
@@ -244,7 +246,7 @@ pub fn spawn_of_method<'a>(cx: &mut Checker<'_>, call: &MethodCallSite<'a>) -> O
     let builder = call.receiver.is_any(&["std::thread::Builder", "std::thread::Scope"])
         || receiver_chain_calls(cx.semantic(), &call.expr.receiver, "std::thread::Builder::new");
     let scoped = match crate::rust::rules::strip_wrappers(&call.expr.receiver) {
-        Expr::Path(p) => p.path.get_ident().is_some_and(|id| cx.state::<Loops>().scope_params.contains(&id.to_string())),
+        Expr::Path(p) => p.path.get_ident().is_some_and(|id| cx.thread_loops.scope_params.contains(&id.to_string())),
         _ => false,
     };
     if !(builder || scoped) {
@@ -268,7 +270,7 @@ fn receiver_chain_calls(sem: &SemanticModel, mut e: &Expr, path: &str) -> bool {
 
 /// The class of the innermost loop enclosing `at` (in the current function), if any.
 pub fn spawn_in_loop(cx: &mut Checker<'_>, at: Span) -> Option<LoopClass> {
-    let st = cx.state::<Loops>();
+    let st = &mut cx.thread_loops;
     st.open.retain(|(_, s, _)| s.end > at.start);
     st.open.iter().rev().find(|(_, s, _)| s.start <= at.start && at.end <= s.end).map(|(_, _, c)| *c)
 }
@@ -303,6 +305,8 @@ fn check(cx: &mut Checker<'_>, spawn: Spawn<'_>) {
 pub struct Rule;
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -311,25 +315,27 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["spawn"]
     }
+}
 
-    fn hooks(&self) -> Hooks {
-        Hooks::EXPR | Hooks::CALL | Hooks::METHOD_CALL
-    }
-
-    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+impl OnExpr for Rule {
+    fn on_expr(&self, cx: &mut Checker<'_>, _: &mut (), e: &Expr) {
         // The call-graph summaries (CPU-heavy functions) that deferred findings wait for are filled by the
         // checker, which judges every loop (`Dispatch::heavy_facts`).
         track_loop(cx, e);
     }
+}
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         track_scope(cx, call);
         if let Some(s) = spawn_of_call(call) {
             check(cx, s);
         }
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
         if let Some(s) = spawn_of_method(cx, call) {
             check(cx, s);
         }
