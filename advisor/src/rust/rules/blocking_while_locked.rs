@@ -116,11 +116,6 @@ fn blocking_method(r: &Ty, m: &str) -> Option<&'static str> {
     None
 }
 
-fn held(cx: &mut Checker<'_>, st: &mut State) -> Vec<Guard> {
-    let held = st.guards.held(cx);
-    held
-}
-
 fn report(cx: &mut Checker<'_>, st: &State, span: Span, what: &str, g: &Guard) {
     let lazy = st.lazy_init.iter().any(|(n, r)| *n == g.name && r.start <= span.start && span.end <= r.end);
     if lazy {
@@ -162,7 +157,7 @@ impl OnExpr for Rule {
         if let Expr::If(i) = e
             && !st.guards.live.is_empty()
         {
-            let names: Vec<String> = held(cx, st).into_iter().map(|g| g.name).collect();
+            let names: Vec<String> = st.guards.held(cx).into_iter().map(|g| g.name).collect();
             let open = Span::from_pm2(i.then_branch.brace_token.span.open()).start;
             let close = Span::from_pm2(i.then_branch.brace_token.span.close()).end;
             for n in names {
@@ -179,7 +174,7 @@ impl OnCall for Rule {
         if st.guards.live.is_empty() || !call.is_any(BLOCKING_FNS) {
             return;
         }
-        let Some(g) = held(cx, st).into_iter().last() else { return };
+        let Some(g) = st.guards.held(cx).into_iter().last() else { return };
         let what = format!("`{}`", call.path.unwrap_or_default());
         report(cx, st, call.span(), &what, &g);
     }
@@ -191,7 +186,7 @@ impl OnMethodCall for Rule {
             return;
         }
         let Some(what) = blocking_method(call.receiver, call.method) else { return };
-        let held = held(cx, st);
+        let held = st.guards.held(cx);
         // Blocking on the guarded value itself is what the lock is for.
         let root = locking::path_key(&call.expr.receiver);
         let root = root.as_deref().map(locking::key_root);

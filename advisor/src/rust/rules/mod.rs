@@ -1,26 +1,32 @@
-//! The Rust rules, one file each, and the interface they implement ([`RustRule`]).
+//! The Rust rules, one file each, and the interface they implement ([`RustRule`] and one trait per hook).
 //!
 //! # How the analysis runs
 //! [`crate::rust::analyze`] parses a file once with `syn` and runs one visit ([`Checker`]) over it. The
 //! visitor maintains the shared state every rule needs and, at each node, calls the hooks of the enabled
-//! rules that asked for that kind of node (the dispatch table is built from [`RustRule::hooks`], so a
-//! disabled rule or an unused hook costs nothing).
+//! rules that implement that node's hook trait (the dispatch table is built from the traits each rule
+//! implements, found at compile time by [`register_rust_rule!`](crate::register_rust_rule), so a disabled rule
+//! or a hook a rule does not implement costs nothing, and a hook a rule implements always runs).
 //!
 //! Hooks fire in source order, pre-order (an outer call before the calls in its receiver and arguments).
 //! Scopes nest as module (id 0) → a function's parameters → its body block → inner blocks, arms and loop
 //! bodies; leaving a body fires, in order: `on_scope_exit(body block)`, `on_fn_exit`, `on_scope_exit(params)`.
 //!
-//! | hook | when | what the rule gets |
+//! | hook trait | when | what the rule gets |
 //! |------|------|--------------------|
-//! | [`on_call`](RustRule::on_call) | every call `f(..)` | [`CallSite`]: the callee resolved through `use` items (`use std::thread::sleep as nap; nap(d)` → `std::thread::sleep`), whether the result is `.await`ed |
-//! | [`on_method_call`](RustRule::on_method_call) | every `recv.m(..)` | [`MethodCallSite`]: the method name, the receiver's [`Ty`] (e.g. `std::fs::File` for `File::open(p)?.read_to_string(..)`), `awaited` |
-//! | [`on_expr`](RustRule::on_expr) | every expression, before its children | the `syn::Expr` |
-//! | [`on_fn`](RustRule::on_fn) / [`on_fn_exit`](RustRule::on_fn_exit) | entering / leaving a body: `fn`, method, closure, async block | [`FnBody`] (signature, attributes, the whole body to walk for function-level analyses) |
-//! | [`on_local`](RustRule::on_local) | after a `let` is bound | the `syn::Local`; its bindings are in the semantic model with their [`scope`](crate::rust::semantic::Binding::scope) |
-//! | [`on_await`](RustRule::on_await) | after the operand of an `.await` is visited (the suspension point) | the `syn::ExprAwait` |
-//! | [`on_scope_exit`](RustRule::on_scope_exit) | leaving a block, arm or loop body; its bindings die | the scope id |
-//! | [`on_item`](RustRule::on_item) | every item, at any depth | the `syn::Item` |
-//! | [`on_file_end`](RustRule::on_file_end) | once, after the visit | — |
+//! | [`OnCall`] | every call `f(..)` | [`CallSite`]: the callee resolved through `use` items (`use std::thread::sleep as nap; nap(d)` → `std::thread::sleep`), whether the result is `.await`ed |
+//! | [`OnMethodCall`] | every `recv.m(..)` | [`MethodCallSite`]: the method name, the receiver's [`Ty`] (e.g. `std::fs::File` for `File::open(p)?.read_to_string(..)`), `awaited` |
+//! | [`OnExpr`] | every expression, before its children | the `syn::Expr` |
+//! | [`OnFn`] / [`OnFnExit`] | entering / leaving a body: `fn`, method, closure, async block | [`FnBody`] (signature, attributes, the whole body to walk for function-level analyses) |
+//! | [`OnLocal`] | after a `let` is bound | the `syn::Local`; its bindings are in the semantic model with their [`scope`](crate::rust::semantic::Binding::scope) |
+//! | [`OnAwait`] | after the operand of an `.await` is visited (the suspension point) | the `syn::ExprAwait` |
+//! | [`OnScopeExit`] | leaving a block, arm or loop body; its bindings die | the scope id |
+//! | [`OnItem`] | every item, at any depth | the `syn::Item` |
+//! | [`OnFileEnd`] | once, after the visit | — |
+//!
+//! Every hook gets `&mut Self::FileState`: the rule's own per-file state ([`RustRule::FileState`], made by
+//! [`RustRule::start_file`] for each file), for rules that accumulate across hooks (guards alive across
+//! `.await`, lock orders, what was already reported) and report at [`OnScopeExit`], [`OnFnExit`] or
+//! [`OnFileEnd`]. A rule without state says `type FileState = ();`.
 //!
 //! The [`Checker`] passed to every hook gives:
 //! - [`semantic()`](Checker::semantic): path resolution ([`resolve_path`](crate::rust::semantic::SemanticModel::resolve_path),
@@ -33,10 +39,7 @@
 //!   the runtime flavour when known;
 //! - [`settings()`](Checker::settings) (thresholds in [`RustSettings`](crate::settings::RustSettings));
 //! - [`report`](Checker::report) / [`report_on_executor`](Checker::report_on_executor) (the latter adds the
-//!   note pointing at the enclosing async fn or block, and the Clippy-equivalent note);
-//! - [`state::<T>()`](Checker::state): per-file state of any `Default` type, for rules that accumulate across
-//!   hooks (guards alive across `.await`, lock orders) and report at [`on_scope_exit`](RustRule::on_scope_exit),
-//!   [`on_fn_exit`](RustRule::on_fn_exit) or [`on_file_end`](RustRule::on_file_end).
+//!   note pointing at the enclosing async fn or block, and the Clippy-equivalent note).
 //!
 //! Code inside macro invocations whose tokens are expressions or statements (`tokio::select!`, `join!`,
 //! `vec!`, `assert!`, `format!`, …) is visited like any other code, with its real spans.
@@ -44,17 +47,23 @@
 //! # How to add a rule
 //! 1. Create `src/rust/rules/<snake_name>.rs`. In it:
 //!    - `declare_rule! { /// ## What it does … /// ## Why is this bad? … pub static META = { code: "CA1xx",
-//!      name: "kebab-name", severity: Warning, language: Rust, summary: "…" }; }` — the static must be
-//!      called `META`; the doc comment is the `explain` text (sections: What it does, Why is this bad?, Known
-//!      problems, Example, Use instead, Runtime evidence);
-//!    - `pub struct Rule;` and `impl RustRule for Rule { fn meta(..) { &META } fn hooks(..) { Hooks::CALL } fn
-//!      on_call(..) { … } }` — implement only the hooks you list in `hooks()`.
-//! 2. Add the module name to the `rust_rules!` list at the bottom of this file (that one list defines both
-//!    [`RULES`] — the code table — and the dispatch list).
+//!      name: "kebab-name", severity: Warning, language: Rust, family: Blocking, summary: "…" }; }` — the
+//!      static must be called `META`; the doc comment is the `explain` text (sections: What it does, Why is
+//!      this bad?, Known problems, Example, Use instead, Runtime evidence). Declare the rule's properties there
+//!      too: `family:` (a [`Family`](crate::registry::Family), the hundreds of the code), and when they apply
+//!      `call_graph: Blocking | Heavy` (what it takes from the crate-wide call graph, see [`CallGraph`]) and
+//!      `async_only: true` (it can fire only in async code);
+//!    - `pub struct Rule;`, `impl RustRule for Rule { type FileState = (); fn meta(&self) -> &'static RuleMeta
+//!      { &META } }` (plus [`prefilter`](RustRule::prefilter) words, when the rule can use them), and one
+//!      `impl OnCall for Rule { fn on_call(&self, cx, st, call) { … } }` per hook it needs. Nothing else lists
+//!      the hooks: implementing the trait is what makes the hook run.
+//! 2. Add one line `VariantName = <snake_name>,` to the `rule_list!` list at the bottom of this file: it
+//!    declares the module, the rule's variant of [`Rule`] (`Rule::Rust(Id::VariantName)`), [`RULES`] — the
+//!    code table — and [`IMPLS`], the dispatch list.
 //! 3. Add `fixtures/rust/<kebab-name>.rs` with `//~ kebab-name` markers on bad lines and unmarked good
 //!    (tricky negative) cases; `cargo test -p conc-advisor-tests --test fixtures` runs it.
 //!
-//! See [`blocking_sleep`] for the smallest complete example.
+//! See [`blocking_sleep`] for the smallest complete example, [`guard_across_await`] for one with state.
 
 use syn::{Attribute, Block, Expr, ExprCall, ExprMethodCall, Signature};
 

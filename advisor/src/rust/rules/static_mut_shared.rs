@@ -237,7 +237,6 @@ impl OnExpr for Rule {
             )
             && m.args.iter().any(|a| matches!(a, Expr::Closure(_)))
         {
-            let st = st;
             if let Some(f) = st.fns.current().map(str::to_string) {
                 st.once_fns.insert(f);
             }
