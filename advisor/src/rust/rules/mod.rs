@@ -77,27 +77,27 @@ pub use crate::rust::semantic::Ty;
 pub struct Hooks(u32);
 
 impl Hooks {
-    /// [`RustRule::on_call`].
+    /// [`OnCall`].
     pub const CALL: Hooks = Hooks(1);
-    /// [`RustRule::on_method_call`] (turns receiver type inference on).
+    /// [`OnMethodCall`] (turns receiver type inference on).
     pub const METHOD_CALL: Hooks = Hooks(1 << 1);
-    /// [`RustRule::on_expr`].
+    /// [`OnExpr`].
     pub const EXPR: Hooks = Hooks(1 << 2);
-    /// [`RustRule::on_fn`].
+    /// [`OnFn`].
     pub const FN: Hooks = Hooks(1 << 3);
-    /// [`RustRule::on_fn_exit`].
+    /// [`OnFnExit`].
     pub const FN_EXIT: Hooks = Hooks(1 << 4);
-    /// [`RustRule::on_local`].
+    /// [`OnLocal`].
     pub const LOCAL: Hooks = Hooks(1 << 5);
-    /// [`RustRule::on_await`].
+    /// [`OnAwait`].
     pub const AWAIT: Hooks = Hooks(1 << 6);
-    /// [`RustRule::on_scope_exit`].
+    /// [`OnScopeExit`].
     pub const SCOPE_EXIT: Hooks = Hooks(1 << 7);
-    /// [`RustRule::on_item`].
+    /// [`OnItem`].
     pub const ITEM: Hooks = Hooks(1 << 8);
-    /// [`RustRule::on_file_end`].
+    /// [`OnFileEnd`].
     pub const FILE_END: Hooks = Hooks(1 << 9);
-    /// Ask for binding types even without [`Hooks::METHOD_CALL`] (for [`SemanticModel::type_of`] on locals).
+    /// Binding types even without [`Hooks::METHOD_CALL`] ([`RustRule::needs_types`], for [`SemanticModel::type_of`] on locals).
     ///
     /// [`SemanticModel::type_of`]: crate::rust::semantic::SemanticModel::type_of
     pub const TYPES: Hooks = Hooks(1 << 10);
