@@ -1,6 +1,6 @@
 //! CA109 `block-in-place-current-thread`: `tokio::task::block_in_place` under a current-thread runtime.
 
-use super::{CallSite, Checker, OnCall, RustRule};
+use super::{CallSite, Checker, CrateGraph, LinkContext, OnCall, RustRule};
 use crate::declare_rule;
 use crate::rust::context::RuntimeFlavor;
 
@@ -69,6 +69,11 @@ impl RustRule for Rule {
     fn needs_types(&self) -> bool {
         true
     }
+
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
+    }
 }
 
 impl OnCall for Rule {
@@ -84,4 +89,5 @@ impl OnCall for Rule {
              (`#[tokio::test(flavor = \"multi_thread\")]`)",
         );
     }
+
 }

@@ -2,7 +2,7 @@
 
 use syn::Expr;
 
-use super::{CallSite, Checker, MethodCallSite, OnCall, OnMethodCall, RustRule, strip_wrappers};
+use super::{CallSite, Checker, CrateGraph, LinkContext, MethodCallSite, OnCall, OnMethodCall, RustRule, strip_wrappers};
 use crate::declare_rule;
 use crate::rust::types::STD_FS_FNS;
 
@@ -114,6 +114,11 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["async"]
     }
+
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
+    }
 }
 
 impl OnCall for Rule {
@@ -166,4 +171,5 @@ impl OnMethodCall for Rule {
             help,
         );
     }
+
 }

@@ -1,6 +1,6 @@
 //! CA106 `blocking-http-in-async`: blocking HTTP clients (`reqwest::blocking`, `ureq`) in async context.
 
-use super::{CallSite, Checker, MethodCallSite, OnCall, OnMethodCall, RustRule};
+use super::{CallSite, Checker, CrateGraph, LinkContext, MethodCallSite, OnCall, OnMethodCall, RustRule};
 use crate::declare_rule;
 
 declare_rule! {
@@ -65,6 +65,11 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["async"]
     }
+
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
+    }
 }
 
 impl OnCall for Rule {
@@ -109,4 +114,5 @@ impl OnMethodCall for Rule {
             );
         }
     }
+
 }

@@ -1,6 +1,6 @@
 //! CA104 `blocking-process-wait-in-async`: waiting for a child process with `std::process` in async context.
 
-use super::{Checker, MethodCallSite, OnMethodCall, RustRule};
+use super::{Checker, CrateGraph, LinkContext, MethodCallSite, OnMethodCall, RustRule};
 use crate::declare_rule;
 
 declare_rule! {
@@ -62,6 +62,11 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["async"]
     }
+
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
+    }
 }
 
 impl OnMethodCall for Rule {
@@ -87,4 +92,5 @@ impl OnMethodCall for Rule {
             help,
         );
     }
+
 }

@@ -1,6 +1,6 @@
 //! CA101 `blocking-sleep-in-async`: `std::thread::sleep` in async context.
 
-use super::{CallSite, Checker, OnCall, RustRule};
+use super::{CallSite, Checker, CrateGraph, LinkContext, OnCall, RustRule};
 use crate::declare_rule;
 
 declare_rule! {
@@ -68,6 +68,11 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["async"]
     }
+
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
+    }
 }
 
 impl OnCall for Rule {
@@ -82,4 +87,5 @@ impl OnCall for Rule {
             "use `tokio::time::sleep(d).await`, which suspends only this task",
         );
     }
+
 }

@@ -1,7 +1,7 @@
 //! CA105 `blocking-wait-in-async`: blocking waits (thread joins, std/crossbeam channel receives, condition
 //! variables, barriers, stdin reads, `thread::park`) in async context.
 
-use super::{CallSite, Checker, MethodCallSite, OnCall, OnMethodCall, RustRule, Ty};
+use super::{CallSite, Checker, CrateGraph, LinkContext, MethodCallSite, OnCall, OnMethodCall, RustRule, Ty};
 use crate::declare_rule;
 
 declare_rule! {
@@ -117,6 +117,11 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["async"]
     }
+
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
+    }
 }
 
 impl OnCall for Rule {
@@ -145,4 +150,5 @@ impl OnMethodCall for Rule {
             help,
         );
     }
+
 }

@@ -3,8 +3,9 @@
 
 use syn::Expr;
 
-use super::{Checker, OnExpr, RustRule};
+use super::{Checker, CrateGraph, LinkContext, OnExpr, RustRule};
 use crate::declare_rule;
+use crate::rust::callgraph::SiteContext;
 use crate::rust::context::{FrameKind, OffExecutor};
 use crate::rust::heavy;
 
@@ -89,6 +90,18 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["spawn_blocking", "unblock", "asyncify", "run_blocking"]
     }
+
+    /// Calls from `spawn_blocking` closures to crate functions that are CPU-heavy, themselves or through their
+    /// callees.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        let where_ = "on tokio's blocking pool (sized for blocking I/O, up to 512 threads)";
+        super::cpu_heavy_in_async::link_heavy_calls(&META, SiteContext::SpawnBlocking, where_, graph, cx, |callee| {
+            format!(
+                "run `{callee}` on rayon (`rayon::spawn` + a `tokio::sync::oneshot` channel) or a pool sized to \
+                 `std::thread::available_parallelism()`"
+            )
+        });
+    }
 }
 
 impl OnExpr for Rule {
@@ -116,4 +129,5 @@ impl OnExpr for Rule {
             );
         cx.report(d);
     }
+
 }

@@ -22,6 +22,7 @@
 //! | [`OnScopeExit`] | leaving a block, arm or loop body; its bindings die | the scope id |
 //! | [`OnItem`] | every item, at any depth | the `syn::Item` |
 //! | [`OnFileEnd`] | once, after the visit | — |
+//! | [`link`](RustRule::link) | once per crate, after all of its files (not a hook of the visit) | the [`CrateGraph`] of the crate's facts; report through [`LinkContext`] |
 //!
 //! Every hook gets `&mut Self::FileState`: the rule's own per-file state ([`RustRule::FileState`], made by
 //! [`RustRule::start_file`] for each file), for rules that accumulate across hooks (guards alive across
@@ -40,6 +41,15 @@
 //! - [`settings()`](Checker::settings) (thresholds in [`RustSettings`](crate::settings::RustSettings));
 //! - [`report`](Checker::report) / [`report_on_executor`](Checker::report_on_executor) (the latter adds the
 //!   note pointing at the enclosing async fn or block, and the Clippy-equivalent note).
+//!
+//! # Findings across functions and files
+//! A rule whose finding needs more than the function it is in records facts during the visit
+//! ([`Checker::facts`]: blocking calls and CPU-heavy evidence in sync functions, lock orders, findings deferred
+//! until callees are known) and implements [`link`](RustRule::link): the engine runs it once per crate after
+//! all of the crate's files, with the crate's [`CrateGraph`] (calls resolved, blocking / CPU-heavy summaries
+//! propagated), and the rule builds its findings and their messages there. The blocking family shares its
+//! link step (`blocking_chain`); the note helpers for chains and for places in other files are in
+//! `call_chain`. Examples: [`lock_order_inversion`] (CA404), [`cpu_heavy_in_async`] (CA201).
 //!
 //! Code inside macro invocations whose tokens are expressions or statements (`tokio::select!`, `join!`,
 //! `vec!`, `assert!`, `format!`, …) is visited like any other code, with its real spans.
@@ -69,7 +79,9 @@ use syn::{Attribute, Block, Expr, ExprCall, ExprMethodCall, Signature};
 
 use crate::diagnostic::Span;
 pub use crate::registry::{CallGraph, Rule, RuleMeta};
+pub use crate::rust::callgraph::CrateGraph;
 pub use crate::rust::checker::Checker;
+pub use crate::rust::link::LinkContext;
 pub use crate::rust::semantic::Ty;
 
 /// Which hooks a rule implements: the dispatch table calls only these.
@@ -265,6 +277,11 @@ pub trait RustRule: Sync + Sized + 'static {
     fn feeds_graph(&self) -> bool {
         self.meta().call_graph == CallGraph::Blocking
     }
+    /// The crate-level step: run once per crate, after all of its files are visited, with the crate's
+    /// [`CrateGraph`] (the facts every file recorded, calls resolved, summaries propagated on demand). A rule
+    /// whose findings need more than one function or file builds them here and reports them with
+    /// [`LinkContext::report`]. Not run when the rule is disabled. Default: nothing.
+    fn link(&self, _graph: &CrateGraph<'_>, _cx: &mut LinkContext<'_>) {}
 }
 
 /// Hook: a call `f(..)`.
@@ -453,6 +470,8 @@ pub trait DynRule: Sync {
     fn feeds_graph(&self) -> bool;
     /// The rule set up for a new file: its hooks and a fresh [`RustRule::start_file`] state.
     fn start_file(&'static self) -> Box<dyn FileRule>;
+    /// [`RustRule::link`].
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>);
 }
 
 /// A rule type registered with its [`Rule`] and its hook table; made by
@@ -488,6 +507,9 @@ impl<R: RustRule> DynRule for Registered<R> {
     }
     fn start_file(&'static self) -> Box<dyn FileRule> {
         Box::new(Running { rule: &self.rule, fns: (self.fns)(), state: self.rule.start_file() })
+    }
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        self.rule.link(graph, cx);
     }
 }
 
@@ -726,6 +748,8 @@ impl Dispatch {
     }
 }
 
+pub(crate) mod blocking_chain;
+pub(crate) mod call_chain;
 pub(crate) mod locking;
 
 crate::rule_list! {

@@ -1,6 +1,6 @@
 //! CA107 `runtime-in-async`: building a runtime or calling `block_on` inside async context.
 
-use super::{CallSite, Checker, MethodCallSite, OnCall, OnMethodCall, RustRule};
+use super::{CallSite, Checker, CrateGraph, LinkContext, MethodCallSite, OnCall, OnMethodCall, RustRule};
 use crate::declare_rule;
 
 declare_rule! {
@@ -78,6 +78,11 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["async"]
     }
+
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
+    }
 }
 
 impl OnCall for Rule {
@@ -121,4 +126,5 @@ impl OnMethodCall for Rule {
         };
         cx.report_on_executor(&META, call.span(), msg, HELP);
     }
+
 }

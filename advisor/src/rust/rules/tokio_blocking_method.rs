@@ -1,6 +1,6 @@
 //! CA108 `tokio-blocking-in-async`: tokio's `blocking_*` methods in async context (documented to panic).
 
-use super::{Checker, MethodCallSite, OnMethodCall, RustRule};
+use super::{Checker, CrateGraph, LinkContext, MethodCallSite, OnMethodCall, RustRule};
 use crate::declare_rule;
 
 declare_rule! {
@@ -61,6 +61,11 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["async"]
     }
+
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
+    }
 }
 
 impl OnMethodCall for Rule {
@@ -85,4 +90,5 @@ impl OnMethodCall for Rule {
             format!("use `{fix}`"),
         );
     }
+
 }
