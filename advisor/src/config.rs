@@ -59,7 +59,7 @@
 //! `select`, `extend-select` and `ignore`; `--extend-select` adds to the result and `--ignore` removes from it.
 //! `syntax-error` (`CA001`) stays on unless a selector in an `ignore` names it.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -67,7 +67,7 @@ use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::diagnostic::Severity;
-use crate::registry::{self, RuleMeta};
+use crate::registry::{self, Rule, RuleMeta, RuleSet};
 use crate::settings::Settings;
 
 /// The file name searched for in every directory.
@@ -313,30 +313,32 @@ impl Resolved {
         let origin = source.map_or_else(|| "command line".to_string(), |p| p.display().to_string());
         let all = || registry::all().to_vec();
 
-        let mut enabled: HashSet<&'static str> = HashSet::new();
+        let mut enabled = RuleSet::EMPTY;
         let mut ignored: Vec<&'static RuleMeta> = Vec::new();
         match &overrides.select {
-            Some(sel) => enabled.extend(select_all(sel, "command line", "--select")?.iter().map(|r| r.code)),
+            Some(sel) => enabled.extend(select_all(sel, "command line", "--select")?.iter().map(|r| Rule::of(r))),
             None => {
                 let base_sel = match &raw.select {
                     Some(sel) => select_all(sel, &origin, "select")?,
                     None => all(),
                 };
-                enabled.extend(base_sel.iter().map(|r| r.code));
+                enabled.extend(base_sel.iter().map(|r| Rule::of(r)));
                 if let Some(ext) = &raw.extend_select {
-                    enabled.extend(select_all(ext, &origin, "extend-select")?.iter().map(|r| r.code));
+                    enabled.extend(select_all(ext, &origin, "extend-select")?.iter().map(|r| Rule::of(r)));
                 }
                 if let Some(ign) = &raw.ignore {
                     ignored.extend(select_all(ign, &origin, "ignore")?);
                 }
             }
         }
-        enabled.extend(select_all(&overrides.extend_select, "command line", "--extend-select")?.iter().map(|r| r.code));
+        enabled.extend(
+            select_all(&overrides.extend_select, "command line", "--extend-select")?.iter().map(|r| Rule::of(r)),
+        );
         ignored.extend(select_all(&overrides.ignore, "command line", "--ignore")?);
         // syntax-error is always reported unless explicitly ignored.
-        enabled.insert(registry::builtin::SYNTAX_ERROR.code);
+        enabled.insert(Rule::of(&registry::builtin::SYNTAX_ERROR));
         for r in &ignored {
-            enabled.remove(r.code);
+            enabled.remove(Rule::of(r));
         }
 
         let mut settings = Settings { enabled, ..Settings::default() };
@@ -401,7 +403,7 @@ impl Resolved {
         let mut s = (*self.settings).clone();
         for (_, rules) in off {
             for r in rules {
-                s.enabled.remove(r.code);
+                s.enabled.remove(Rule::of(r));
             }
         }
         Arc::new(s)
@@ -570,8 +572,8 @@ mod tests {
         .unwrap()
         .unwrap();
         let r = Resolved::new(Some(&raw), None, Path::new("/p"), &Overrides::default()).unwrap();
-        assert!(!r.settings.enabled.contains("CA001"));
-        assert!(r.settings.enabled.contains("CA002"));
+        assert!(!r.settings.enabled.contains(Rule::from_code("CA001").unwrap()));
+        assert!(r.settings.enabled.contains(Rule::from_code("CA002").unwrap()));
         assert_eq!(r.settings.severity_of(&registry::builtin::UNKNOWN_SUPPRESSION), Severity::Error);
         assert_eq!(r.settings.rust.heavy_range, 5);
         assert!(r.settings.python.free_threaded);
@@ -579,7 +581,10 @@ mod tests {
         let cli = Overrides { select: Some(vec!["CA002".into()]), ..Overrides::default() };
         let r = Resolved::new(Some(&raw), None, Path::new("/p"), &cli).unwrap();
         // --select replaces the config's ignore; syntax-error stays on.
-        assert!(r.settings.enabled.contains("CA001") && r.settings.enabled.contains("CA002"));
+        assert!(
+            r.settings.enabled.contains(Rule::from_code("CA001").unwrap())
+                && r.settings.enabled.contains(Rule::from_code("CA002").unwrap())
+        );
 
         let bad = parse("[severity]\nCA002 = \"loud\"\n").unwrap().unwrap();
         let e = Resolved::new(Some(&bad), Some(Path::new("c.toml")), Path::new("/p"), &cli).unwrap_err();
@@ -607,7 +612,7 @@ mod tests {
         assert!(r.is_excluded(Path::new("/p/src/gen")));
         assert!(!r.is_excluded(Path::new("/p/src/generated.rs")));
         assert!(!r.is_excluded(Path::new("/p/src/a.rs")));
-        assert!(!r.settings_for(Path::new("/p/tests/x/t.rs")).enabled.contains("CA002"));
-        assert!(r.settings_for(Path::new("/p/src/t.rs")).enabled.contains("CA002"));
+        assert!(!r.settings_for(Path::new("/p/tests/x/t.rs")).enabled.contains(Rule::from_code("CA002").unwrap()));
+        assert!(r.settings_for(Path::new("/p/src/t.rs")).enabled.contains(Rule::from_code("CA002").unwrap()));
     }
 }

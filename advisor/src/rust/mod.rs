@@ -79,7 +79,7 @@ pub fn analyze_with_rules(
     path: &Path,
     source: &str,
     settings: &Settings,
-    rules: &[&'static dyn rules::RustRule],
+    rules: &[&'static dyn rules::DynRule],
 ) -> Vec<Diagnostic> {
     let (mut diags, facts) = analyze_collect(path, source, settings, rules, has_graph_roots(source));
     if let Some(facts) = facts {
@@ -105,7 +105,7 @@ fn analyze_collect(
     path: &Path,
     source: &str,
     settings: &Settings,
-    rules: &[&'static dyn rules::RustRule],
+    rules: &[&'static dyn rules::DynRule],
     graph: bool,
 ) -> (Vec<Diagnostic>, Option<callgraph::FileFacts>) {
     let (depth, chain) = nesting(source.as_bytes());
