@@ -61,6 +61,9 @@ impl CheckReport {
     }
 }
 
+/// The UTF-8 byte order mark, dropped from the start of every text before analysis.
+const BOM: char = '\u{feff}';
+
 /// The result of analysing one file's text.
 pub type FileResult = Vec<Diagnostic>;
 
@@ -81,6 +84,7 @@ enum Facts {
 /// disabled rules are dropped, severity overrides applied, and suppression comments honoured (see
 /// [`suppress`](crate::suppress)). Pure: no I/O, no global state.
 pub fn analyze_source(path: &Path, kind: SourceKind, source: &str, settings: &Settings) -> FileResult {
+    let source = source.strip_prefix(BOM).unwrap_or(source);
     let diags = match kind {
         SourceKind::Rust => crate::rust::analyze(path, source, settings),
         SourceKind::Python => crate::python::analyze(path, source, settings),
@@ -144,7 +148,7 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
             .map(|file| {
                 let r = read_source(&file.path).map(|text| {
                     let settings = resolver.for_path(&file.path).settings_for(&file.path);
-                    let (diags, facts) = match file.kind {
+                    let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match file.kind {
                         SourceKind::Rust => {
                             let graph = rooted.contains(&crate::rust::callgraph::crate_root(&file.path));
                             let (d, f) = crate::rust::analyze_with_facts(&file.path, &text, &settings, graph);
@@ -155,7 +159,10 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
                             let (d, f) = crate::python::analyze_with_facts(&file.path, &text, &settings, Some(module));
                             (finish(&file.path, file.kind, &text, d, &settings), f.map_or(Facts::None, Facts::Python))
                         }
-                    };
+                    }));
+                    // A bug met in one file is that file's finding; the run goes on with the others.
+                    let (diags, facts) =
+                        analysed.unwrap_or_else(|payload| (vec![panicked(&file.path, &*payload)], Facts::None));
                     // Keep the text only for snippets of findings and for call sites the link phases may report
                     // on: memory stays bounded by the files in flight.
                     let keep = !diags.is_empty()
@@ -233,6 +240,23 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
     Ok(report)
 }
 
+/// The `CA001` finding of a file whose analysis panicked (a bug of conc-advisor, not of the file).
+fn panicked(path: &Path, payload: &(dyn std::any::Any + Send)) -> Diagnostic {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    let at = crate::diagnostic::Location::new(1, 1);
+    Diagnostic::new(
+        &crate::registry::builtin::SYNTAX_ERROR,
+        path,
+        crate::diagnostic::Span::new(at, at),
+        format!("conc-advisor panicked while checking {}: {what}", path.display()),
+    )
+    .with_help("this is a bug in conc-advisor: please report it with the file; the other files were checked")
+}
+
 /// The crates ([`crate_root`](crate::rust::callgraph::crate_root)) of which some Rust file holds code the call
 /// graph starts from ([`GRAPH_ROOT_IDENTS`](crate::rust::GRAPH_ROOT_IDENTS)). A pass over the text alone, crates
 /// in parallel, before the analysis reads each file again: texts are not kept, so memory stays bounded by the
@@ -255,6 +279,9 @@ pub fn read_source(path: &Path) -> Result<Arc<str>, String> {
     let bytes =
         std::fs::read(path).map_err(|e| format!("{}: cannot read: {}", path.display(), walk::io_message(&e)))?;
     match String::from_utf8(bytes) {
+        // A byte order mark is not code (else `\u{feff}async` would be one identifier); lines and columns are
+        // those an editor shows, which do not count it.
+        Ok(s) if s.starts_with(BOM) => Ok(Arc::from(&s[BOM.len_utf8()..])),
         Ok(s) => Ok(Arc::from(s)),
         Err(e) => {
             let at = e.utf8_error().valid_up_to();

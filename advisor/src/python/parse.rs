@@ -418,4 +418,24 @@ mod tests {
         let ok = format!("s = '{}'\n# {}\n", "(".repeat(500), "[".repeat(500));
         assert!(parse(&ok).is_ok());
     }
+
+    /// Issue 11: `y = - - - … 1` and `a.b.b.b…` with ≈33,000 links overflowed ruff's parser. Past the limit they
+    /// are refused with what and where; just under it they parse on a test thread's 2 MiB stack (a rayon
+    /// worker's), in a debug build.
+    #[test]
+    fn long_operator_chains_are_refused_not_overflowed() {
+        for src in [format!("y = {}1\n", "- ".repeat(33_000)), format!("x = 1\na{}\n", ".b".repeat(33_000))] {
+            let err = parse(&src).unwrap_err();
+            assert!(err.message.starts_with("too deeply nested to analyse safely: a chain of"), "{}", err.message);
+            assert!(err.range.start > 0);
+        }
+        for src in [
+            format!("y = {}1\n", "- ".repeat(MAX_CHAIN - 1)),
+            format!("a{}\n", ".b".repeat(MAX_CHAIN)),
+            format!("y = {}x\n", "not ".repeat(MAX_CHAIN - 1)),
+        ] {
+            let parsed = parse(&src).unwrap();
+            let _ = parsed.module();
+        }
+    }
 }
