@@ -8,8 +8,8 @@ use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use conc_advisor::profile::model::{self, AnyReport, ExternalReport, FindingKind, Verdict};
-use conc_advisor::profile::{RunOptions, html, profile_command, profile_pid, trace};
+use conc_sampler::model::{self, AnyReport, ExternalReport, FindingKind, Verdict};
+use conc_sampler::{RunOptions, html, profile_command, profile_pid, trace};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -58,7 +58,7 @@ fn kinds(r: &ExternalReport) -> Vec<FindingKind> {
 }
 
 fn explain(r: &ExternalReport) -> String {
-    conc_advisor::profile::human::render(r)
+    conc_sampler::human::render(r)
 }
 
 #[test]
@@ -113,7 +113,7 @@ fn cpu_bound_pool_sized_to_the_cores_is_fine() {
 #[test]
 fn sixteen_cpu_bound_processes_are_oversubscribed() {
     let py = need_python!();
-    if conc_advisor::profile::procfs::cores() > 8 {
+    if conc_sampler::procfs::cores() > 8 {
         eprintln!("SKIPPED: 16 processes do not oversubscribe a machine with more than 8 cores");
         return;
     }
@@ -376,7 +376,7 @@ fn without_perf_counters_the_verdicts_stand_and_the_report_says_so() {
 
 #[test]
 fn report_subcommand_renders_a_saved_report_and_rejects_garbage() {
-    use conc_advisor::profile::{ReportArgs, run_report};
+    use conc_sampler::{ReportArgs, run_report};
     let _g = serial();
     let (r, _) = sample_report();
     let dir = tempfile::tempdir().unwrap();

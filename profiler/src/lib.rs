@@ -48,15 +48,17 @@
 // Without the `enabled` feature the recording machinery is compiled but never called.
 #![cfg_attr(not(feature = "enabled"), allow(dead_code))]
 
-pub mod classify;
 pub mod control;
 pub mod export;
 mod future;
 pub mod probe;
 pub mod registry;
-pub mod report;
 mod span;
 pub mod sys;
+
+// The report schema and the classifier live in `conc-report` (no perf-event), shared with the external
+// sampler (`conc-sampler`); re-exported so `conc_profiler::classify` and `conc_profiler::report` keep working.
+pub use conc_report::{classify, report};
 
 pub use classify::{Classification, Recommendation, Thresholds, Timing, Verdict};
 pub use control::set_enabled;

@@ -1,13 +1,13 @@
-//! Verdicts for the external profile, as a layer on the shared classifier (`conc_profiler::classify`): each
+//! Verdicts for the external profile, as a layer on the shared classifier (`conc_report::classify`): each
 //! thread and process is classified from its [`Timing`], then [`refine`] uses what only the outside view knows —
 //! where blocked time went (futex, I/O, sleep, child wait) — to tell idle and lock-serialised threads from
 //! I/O-bound ones. The whole-run answer (serialised by a lock/GIL, I/O-bound with a pool size, oversubscribed,
 //! fine, single-core, idle, machine busy) is built from those verdicts and the tree's timeline.
 
-use conc_profiler::classify::{
+use conc_report::classify::{
     self, Classification, Context, Runtime, Subject, Thresholds as SharedThresholds, Timing, Verdict,
 };
-use conc_profiler::report::{Entry, Measurement, Report, ReportKind};
+use conc_report::report::{Entry, Measurement, Report, ReportKind};
 
 use super::collect::{Sampler, ThreadTrack};
 use super::model::{

@@ -7,6 +7,8 @@
 //! [`analysis`] (verdicts and findings), [`model`] (the `kind: "external"` report), [`human`], [`html`] and
 //! [`trace`] (renderers).
 
+#![forbid(unsafe_code)]
+
 pub mod analysis;
 pub mod collect;
 pub mod html;

@@ -184,7 +184,7 @@ pub fn render_in_process(r: &Report) -> String {
 
 #[cfg(test)]
 mod tests {
-    use conc_profiler::report::ReportKind;
+    use conc_report::report::ReportKind;
 
     use super::super::analysis::{process_shares, shares_of};
     use super::super::model::{

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use conc_profiler::classify::Verdict;
-pub use conc_profiler::report::{Report, ReportKind, SCHEMA, VERSION};
+pub use conc_report::classify::Verdict;
+pub use conc_report::report::{Report, ReportKind, SCHEMA, VERSION};
 
 use super::procfs::WaitKind;
 
@@ -225,7 +225,7 @@ pub struct SamplerCost {
 /// The whole external report: the shared report (`schema`, `version`, `kind: "external"`, `tool`, `host`,
 /// `command`, `measurement`, `thresholds`, one entry per process and thread with its classification and
 /// recommendation, `notes`) plus what only an outside view has (processes with threads, blocked time by kind of
-/// wait, the timeline, perf totals, the whole-run findings). `conc_profiler::report::Report::from_json` reads it.
+/// wait, the timeline, perf totals, the whole-run findings). `conc_report::report::Report::from_json` reads it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExternalReport {
     #[serde(flatten)]
@@ -298,8 +298,8 @@ pub fn parse_report(text: &str) -> Result<AnyReport, String> {
 
 #[cfg(test)]
 mod tests {
-    use conc_profiler::classify::{Context, Thresholds, Timing};
-    use conc_profiler::report::Entry;
+    use conc_report::classify::{Context, Thresholds, Timing};
+    use conc_report::report::Entry;
 
     use super::*;
 
@@ -311,9 +311,9 @@ mod tests {
         let json = r.to_json_pretty();
         let AnyReport::InProcess(back) = parse_report(&json).unwrap() else { panic!("not in-process") };
         assert_eq!(back.entries.len(), 1);
-        let summary = crate::profile::human::render_in_process(&back);
+        let summary = crate::human::render_in_process(&back);
         assert!(summary.contains("demo::spin") && summary.contains("cpu-bound"), "{summary}");
-        let page = crate::profile::html::render_in_process(&back);
+        let page = crate::html::render_in_process(&back);
         assert!(page.contains("<svg id=\"bars\"") && page.contains("demo::spin"));
         assert!(parse_report(&json.replace("in-process", "sideways")).is_err());
     }

@@ -2,7 +2,7 @@
 //! empty directories, symlink loops), selectors, configuration files and their discovery, suppression
 //! comments, `--output-file`, `--exit-zero`, `--fail-on`, `rules` and `explain`.
 //!
-//! They live in the `conc-advisor` package because only its own tests get `CARGO_BIN_EXE_conc-advisor`. They
+//! They live in the `conc-advisor-cli` package because only its own tests get `CARGO_BIN_EXE_conc-advisor`. They
 //! only rely on the tool's own rules (`syntax-error`, `unknown-suppression`), never on the language rules.
 
 #![forbid(unsafe_code)]

@@ -1,7 +1,7 @@
 //! The command line: argument parsing (clap), the `check`, `rules` and `explain` subcommands, and exit codes
 //! (0 nothing at or above `--fail-on`, 1 findings, 2 usage, configuration or I/O error).
 //!
-//! `check` reads its configuration as [`config`](crate::config) describes, prints findings in the format
+//! `check` reads its configuration as [`config`](conc_advisor::config) describes, prints findings in the format
 //! [`output`] describes, and writes every problem that is not a finding (a missing path, an
 //! unreadable or non-UTF-8 file, a symlink loop) to stderr as it goes on with the other files.
 
@@ -11,11 +11,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::config::{ConfigResolver, Overrides};
-use crate::diagnostic::Severity;
-use crate::engine::{self, CheckOptions, CheckReport};
-use crate::output::{self, Format, OutputOptions};
-use crate::registry;
+use conc_advisor::config::{ConfigResolver, Overrides};
+use conc_advisor::diagnostic::Severity;
+use conc_advisor::engine::{self, CheckOptions, CheckReport};
+use conc_advisor::output::{self, Format, OutputOptions};
+use conc_advisor::registry;
 
 /// Tells whether concurrent work is CPU-bound or I/O-bound, and whether the threads, processes, pools and
 /// async tasks chosen fit it.
@@ -45,9 +45,9 @@ enum Command {
         format: RulesFormat,
     },
     /// Run a command (or attach to a pid) and classify its threads and processes from outside.
-    Profile(crate::profile::ProfileArgs),
+    Profile(conc_sampler::ProfileArgs),
     /// Render a saved JSON report again (summary, --html).
-    Report(crate::profile::ReportArgs),
+    Report(conc_sampler::ReportArgs),
     /// Print a rule's full documentation.
     Explain {
         /// Rule code (`CA101`) or name (`blocking-sleep-in-async`).
@@ -202,8 +202,8 @@ pub fn main() -> ExitCode {
         Command::Check(args) => ExitCode::from(run_check(&args)),
         Command::Rules { format } => ExitCode::from(run_rules(format)),
         Command::Explain { rule } => ExitCode::from(run_explain(&rule)),
-        Command::Profile(args) => crate::profile::run_profile(args),
-        Command::Report(args) => crate::profile::run_report(args),
+        Command::Profile(args) => conc_sampler::run_profile(args),
+        Command::Report(args) => conc_sampler::run_report(args),
     }
 }
 
@@ -261,8 +261,8 @@ fn run_check(args: &CheckArgs) -> u8 {
         && e.kind() != io::ErrorKind::BrokenPipe
     {
         match &args.output_file {
-            Some(p) => error(&format!("cannot write {}: {}", p.display(), crate::walk::io_message(&e))),
-            None => error(&format!("cannot write the report: {}", crate::walk::io_message(&e))),
+            Some(p) => error(&format!("cannot write {}: {}", p.display(), conc_advisor::walk::io_message(&e))),
+            None => error(&format!("cannot write the report: {}", conc_advisor::walk::io_message(&e))),
         }
         return 2;
     }
@@ -313,7 +313,7 @@ fn run_rules(format: RulesFormat) -> u8 {
         Ok(()) => 0,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
-            error(&format!("cannot write: {}", crate::walk::io_message(&e)));
+            error(&format!("cannot write: {}", conc_advisor::walk::io_message(&e)));
             2
         }
     }
