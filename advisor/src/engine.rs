@@ -148,17 +148,10 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
             .map(|file| {
                 let r = read_source(&file.path).map(|text| {
                     let settings = resolver.for_path(&file.path).settings_for(&file.path);
-                    let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match file.kind {
-                        SourceKind::Rust => {
-                            let graph = rooted.contains(&crate::rust::callgraph::crate_root(&file.path));
-                            let (d, f) = crate::rust::analyze_with_facts(&file.path, &text, &settings, graph);
-                            (finish(&file.path, file.kind, &text, d, &settings), f.map_or(Facts::None, Facts::Rust))
-                        }
-                        SourceKind::Python => {
-                            let module = crate::python::project::ModuleName::discover(&file.path);
-                            let (d, f) = crate::python::analyze_with_facts(&file.path, &text, &settings, Some(module));
-                            (finish(&file.path, file.kind, &text, d, &settings), f.map_or(Facts::None, Facts::Python))
-                        }
+                    let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        #[cfg(test)]
+                        tests::panic_if_asked(&file.path);
+                        analyse_one(&file, &text, &settings, &rooted)
                     }));
                     // A bug met in one file is that file's finding; the run goes on with the others.
                     let (diags, facts) =
@@ -238,6 +231,28 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
     }?;
     report.elapsed = start.elapsed();
     Ok(report)
+}
+
+/// Analyses one file's text (read already) with its settings: findings after settings and suppressions, and the
+/// facts for the link phases.
+fn analyse_one(
+    file: &SourceFile,
+    text: &str,
+    settings: &Settings,
+    rooted: &std::collections::HashSet<PathBuf>,
+) -> (FileResult, Facts) {
+    match file.kind {
+        SourceKind::Rust => {
+            let graph = rooted.contains(&crate::rust::callgraph::crate_root(&file.path));
+            let (d, f) = crate::rust::analyze_with_facts(&file.path, text, settings, graph);
+            (finish(&file.path, file.kind, text, d, settings), f.map_or(Facts::None, Facts::Rust))
+        }
+        SourceKind::Python => {
+            let module = crate::python::project::ModuleName::discover(&file.path);
+            let (d, f) = crate::python::analyze_with_facts(&file.path, text, settings, Some(module));
+            (finish(&file.path, file.kind, text, d, settings), f.map_or(Facts::None, Facts::Python))
+        }
+    }
 }
 
 /// The `CA001` finding of a file whose analysis panicked (a bug of conc-advisor, not of the file).
@@ -324,6 +339,48 @@ mod tests {
         settings.severity.insert(rule.code, crate::diagnostic::Severity::Error);
         let forced = analyze_source(Path::new("t.py"), SourceKind::Python, src, &settings);
         assert_eq!(forced[0].severity, crate::diagnostic::Severity::Error);
+    }
+
+    /// A file named so panics inside the analysis (the test seam of [`a_panic_in_one_file_is_that_files_finding`]).
+    pub(super) fn panic_if_asked(path: &Path) {
+        if path.file_name().is_some_and(|n| n == "panic-for-test.rs") {
+            panic!("asked to panic by the test");
+        }
+    }
+
+    #[test]
+    fn a_panic_in_one_file_is_that_files_finding() {
+        let t = tree(&[
+            ("a.rs", b"async fn f() { std::thread::sleep(d); }\n"),
+            ("panic-for-test.rs", b"fn g() {}\n"),
+            ("z.py", b"import time\nasync def f():\n    time.sleep(1)\n"),
+        ]);
+        let r = check(&CheckOptions { roots: vec![t.path().to_path_buf()], jobs: 2 }, &Settings::default());
+        let got: Vec<_> = r.diagnostics.iter().map(|d| (d.path.file_name().unwrap().to_owned(), d.rule.code)).collect();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[1], ("panic-for-test.rs".into(), "CA001"));
+        assert!(r.diagnostics[1].message.contains("panicked while checking"), "{}", r.diagnostics[1].message);
+        assert!(r.diagnostics[1].message.contains("asked to panic by the test"));
+    }
+
+    /// Issue 11: a BOM right before the only `async` switched the async rules off.
+    #[test]
+    fn a_byte_order_mark_changes_nothing() {
+        let t = tree(&[
+            ("a.rs", b"\xEF\xBB\xBFasync fn f() { std::thread::sleep(d); }"),
+            ("b.py", b"\xEF\xBB\xBFimport time\nasync def f():\n    time.sleep(1)\n"),
+        ]);
+        let r = check(&CheckOptions { roots: vec![t.path().to_path_buf()], jobs: 1 }, &Settings::default());
+        let got: Vec<_> = r.diagnostics.iter().map(|d| (d.rule.code, d.span.start.line, d.span.start.column)).collect();
+        assert_eq!(got[0], ("CA101", 1, 16), "{got:?}");
+        assert!(got[1..].iter().any(|g| g.1 == 3), "{got:?}");
+        let direct = analyze_source(
+            Path::new("a.rs"),
+            SourceKind::Rust,
+            "\u{feff}async fn f() { std::thread::sleep(d); }",
+            &Settings::default(),
+        );
+        assert_eq!(direct.first().map(|d| d.rule.code), Some("CA101"));
     }
 
     #[test]

@@ -435,6 +435,7 @@ mod tests {
             ("fn f() { let s = \"spawn async\"; }", false),
             ("fn fdatasync() {} type T = posix_spawnattr_t; fn spawner() {}", false),
             ("struct S { r#async: u8 }", false),
+            ("\u{feff}async fn f() {}", true),
         ] {
             assert_eq!(has_graph_roots(text), rooted, "{text}");
         }

@@ -48,13 +48,14 @@ pub(crate) struct Tokens<'a> {
 }
 
 impl<'a> Tokens<'a> {
+    /// The tokens of `text`; a leading byte order mark is skipped (it is not part of an identifier).
     pub(crate) fn new(text: &'a [u8]) -> Self {
-        Tokens { b: text, i: 0, broken: None, comments: false }
+        Tokens { b: text, i: bom_len(text), broken: None, comments: false }
     }
 
     /// Like [`Tokens::new`], and comments are tokens too ([`Kind::Comment`]).
     pub(crate) fn with_comments(text: &'a [u8]) -> Self {
-        Tokens { b: text, i: 0, broken: None, comments: true }
+        Tokens { b: text, i: bom_len(text), broken: None, comments: true }
     }
 
     /// Whether the scan reached the end of the text without meeting an unterminated comment or literal.
@@ -131,6 +132,11 @@ impl<'a> Tokens<'a> {
         }
         i
     }
+}
+
+/// 3 when `text` starts with a UTF-8 byte order mark, else 0.
+fn bom_len(text: &[u8]) -> usize {
+    if text.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 }
 }
 
 fn is_ident_byte(c: u8) -> bool {
