@@ -112,17 +112,13 @@ fn apply_settings(diags: &mut FileResult, settings: &Settings) {
 /// Runs a check with one set of settings for every file (no configuration files are read).
 pub fn check(opts: &CheckOptions, settings: &Settings) -> CheckReport {
     let resolver = ConfigResolver::fixed(Resolved::fixed(settings.clone()));
-    match check_with(opts, &resolver) {
-        Ok(r) => r,
-        // A fixed resolver has no configuration files to get wrong.
-        Err(errors) => CheckReport { errors, ..CheckReport::default() },
-    }
+    check_with(opts, &resolver)
 }
 
 /// Runs a check where each file's settings come from `resolver` (its configuration file and the command line).
-/// Returns the configuration errors instead when any configuration met on the way is invalid: then nothing
-/// is analysed.
-pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<CheckReport, Vec<String>> {
+/// An invalid configuration is an error of the report (each names its file); the files it governs are not
+/// checked, every other file is.
+pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> CheckReport {
     let start = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build();
     let run = || {
@@ -136,11 +132,9 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
             }
         }
         let exclude = |p: &Path| resolver.for_path(p).is_excluded(p);
-        let walked = walk::walk(&opts.roots, &exclude, opts.jobs);
-        let config_errors = resolver.errors();
-        if !config_errors.is_empty() {
-            return Err(config_errors);
-        }
+        let mut walked = walk::walk(&opts.roots, &exclude, opts.jobs);
+        // Files under an invalid configuration are not checked (its error is listed); every other file is.
+        walked.files.retain(|f| !resolver.for_path(&f.path).is_broken());
         let rooted = graph_rooted_crates(&walked.files);
         let results: Vec<(SourceFile, Result<Analysed, String>)> = walked
             .files
@@ -216,21 +210,16 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
                 report.sources.entry(d.path.clone()).or_insert_with(|| text.clone());
             }
         }
-        // Every configuration was loaded before the analysis; this only guards against a path the walk did
-        // not ask about.
-        let config_errors = resolver.errors();
-        if !config_errors.is_empty() {
-            return Err(config_errors);
-        }
+        report.errors.extend(resolver.errors());
         report.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        Ok(report)
+        report
     };
     let mut report = match pool {
         Ok(pool) => pool.install(run),
         Err(_) => run(),
-    }?;
+    };
     report.elapsed = start.elapsed();
-    Ok(report)
+    report
 }
 
 /// Analyses one file's text (read already) with its settings: findings after settings and suppressions, and the
@@ -410,13 +399,30 @@ mod tests {
             ("quiet/b.rs", b"fn f( {}\n"),
         ]);
         let opts = CheckOptions { roots: vec![t.path().to_path_buf()], jobs: 1 };
-        let r = check_with(&opts, &ConfigResolver::discover(Overrides::default())).expect("valid configs");
+        let r = check_with(&opts, &ConfigResolver::discover(Overrides::default()));
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
         let files: Vec<_> = r.diagnostics.iter().map(|d| d.path.file_name().map(|n| n.to_owned())).collect();
         assert_eq!(files, vec![Some("a.rs".into())]);
 
+        // Issue 11: a broken configuration in one directory lost every other directory's findings.
         std::fs::write(t.path().join("quiet/conc-advisor.toml"), "ignore = 3\n").expect("write");
-        let errors = check_with(&opts, &ConfigResolver::discover(Overrides::default())).expect_err("invalid config");
+        let r = check_with(&opts, &ConfigResolver::discover(Overrides::default()));
+        let errors = &r.errors;
         assert!(errors.iter().any(|e| e.contains("conc-advisor.toml") && e.contains("ignore")), "{errors:?}");
+        let files: Vec<_> = r.diagnostics.iter().map(|d| d.path.file_name().map(|n| n.to_owned())).collect();
+        assert_eq!(files, vec![Some("a.rs".into())], "the files of the other directory are still checked");
+        assert_eq!(r.files_checked, 1);
+
+        // A configuration path that is not a regular file is an error naming it, not ignored.
+        std::fs::remove_file(t.path().join("quiet/conc-advisor.toml")).expect("rm");
+        std::fs::create_dir(t.path().join("quiet/conc-advisor.toml")).expect("mkdir");
+        let r = check_with(&opts, &ConfigResolver::discover(Overrides::default()));
+        assert!(
+            r.errors.iter().any(|e| e.contains("conc-advisor.toml") && e.contains("a directory")),
+            "{:?}",
+            r.errors
+        );
+        assert_eq!(r.files_checked, 1);
     }
 
     #[test]
@@ -474,7 +480,7 @@ mod tests {
             ("pkg/quiet/c.py", spawn),
         ]);
         let opts = CheckOptions { roots: vec![t.path().to_path_buf()], jobs: 2 };
-        let r = check_with(&opts, &ConfigResolver::discover(Overrides::default())).expect("valid configs");
+        let r = check_with(&opts, &ConfigResolver::discover(Overrides::default()));
         let found: Vec<_> = r
             .diagnostics
             .iter()

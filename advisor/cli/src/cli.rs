@@ -242,15 +242,7 @@ fn run_check(args: &CheckArgs) -> u8 {
         None => ConfigResolver::discover(overrides),
     };
     let opts = CheckOptions { roots: args.paths.clone(), jobs: args.jobs };
-    let report = match engine::check_with(&opts, &resolver) {
-        Ok(r) => r,
-        Err(errors) => {
-            for e in &errors {
-                error(e);
-            }
-            return 2;
-        }
-    };
+    let report = engine::check_with(&opts, &resolver);
     for w in &report.warnings {
         warning(w);
     }
