@@ -109,6 +109,12 @@ fn apply_settings(diags: &mut FileResult, settings: &Settings) {
     }
 }
 
+/// The most worker threads a run starts: 4 per core (more only adds threads that wait; 100,000 of them
+/// exhausted memory). `--jobs` above it is lowered to it.
+pub fn max_jobs() -> usize {
+    4 * std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
 /// Runs a check with one set of settings for every file (no configuration files are read).
 pub fn check(opts: &CheckOptions, settings: &Settings) -> CheckReport {
     let resolver = ConfigResolver::fixed(Resolved::fixed(settings.clone()));
@@ -120,7 +126,7 @@ pub fn check(opts: &CheckOptions, settings: &Settings) -> CheckReport {
 /// checked, every other file is.
 pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> CheckReport {
     let start = Instant::now();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.min(max_jobs())).build();
     let run = || {
         // Load the configuration of every root first (explicit files are never asked about exclusion), then
         // the walk loads those of the directories below.
@@ -132,7 +138,7 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> CheckReport
             }
         }
         let exclude = |p: &Path| resolver.for_path(p).is_excluded(p);
-        let mut walked = walk::walk(&opts.roots, &exclude, opts.jobs);
+        let mut walked = walk::walk(&opts.roots, &exclude, opts.jobs.min(max_jobs()));
         // Files under an invalid configuration are not checked (its error is listed); every other file is.
         walked.files.retain(|f| !resolver.for_path(&f.path).is_broken());
         let rooted = graph_rooted_crates(&walked.files);

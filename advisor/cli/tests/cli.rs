@@ -471,3 +471,54 @@ fn selectors_are_case_insensitive() {
         assert_eq!(code(&o), 1, "{sel}: {}", stderr(&o));
     }
 }
+
+/// Issue 11: `--jobs 100000` grew threads until killed; now it is lowered, with a note.
+#[test]
+fn jobs_are_capped_with_a_note() {
+    let t = tree(&[("a.rs", BROKEN)]);
+    let o = run(t.path(), &["check", "--format", "concise", "--jobs", "100000", "."]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--jobs 100000 lowered to"), "{}", stderr(&o));
+    assert!(stdout(&o).contains("CA001"));
+}
+
+/// Issue 11: `check -o src/lib.rs src/lib.rs` replaced the source with the report.
+#[test]
+fn output_file_never_overwrites_a_checked_file() {
+    let t = tree(&[("src/lib.rs", BROKEN)]);
+    for (out, paths) in
+        [("src/lib.rs", vec!["src/lib.rs"]), ("src/lib.rs", vec!["."]), ("./src/../src/lib.rs", vec!["src"])]
+    {
+        let mut args = vec!["check", "-o", out];
+        args.extend(paths);
+        let o = run(t.path(), &args);
+        assert_eq!(code(&o), 2, "{args:?}");
+        assert!(stderr(&o).contains("refusing to write the report over"), "{}", stderr(&o));
+        assert_eq!(std::fs::read_to_string(t.path().join("src/lib.rs")).unwrap(), BROKEN, "{args:?}");
+    }
+    // A report file beside the sources is fine.
+    let o = run(t.path(), &["check", "-o", "report.txt", "."]);
+    assert_eq!(code(&o), 1);
+}
+
+/// Issue 11: a closed stdout lost the report with exit 1 and no message; a full disk likewise.
+#[cfg(target_os = "linux")]
+#[test]
+fn write_errors_exit_2_with_a_message() {
+    let t = tree(&[("a.rs", BROKEN)]);
+    let o = run(t.path(), &["check", "-o", "/dev/full", "."]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("cannot write /dev/full"), "{}", stderr(&o));
+    // A pipe whose reader is gone before anything is written.
+    let mut child = std::process::Command::new(BIN)
+        .args(["check", "--format", "json", "."])
+        .current_dir(t.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    drop(child.stdout.take());
+    let o = child.wait_with_output().expect("waits");
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot write the report"), "{}", stderr(&o));
+}
