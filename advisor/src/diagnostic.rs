@@ -46,6 +46,21 @@ impl fmt::Display for Severity {
     }
 }
 
+/// `text` with its control characters escaped (`\0`, `\u{1b}`, `\n`): messages that quote a file's text
+/// never carry raw control bytes to a terminal or a log.
+pub fn escape_controls(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\0' => "\\0".to_string(),
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
 /// `n` with a comma every three digits (`3,000`), for counts in messages.
 pub fn thousands(n: usize) -> String {
     let digits = n.to_string();

@@ -107,7 +107,8 @@ struct CheckArgs {
     /// The lowest severity that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Warning)]
     fail_on: FailOn,
-    /// Print the number of findings per rule instead of the findings (a JSON array with --format json).
+    /// Print the number of findings per rule instead of the findings (a JSON array with --format json; not
+    /// with sarif or github).
     #[arg(long)]
     statistics: bool,
 }
@@ -241,6 +242,13 @@ fn run_check(args: &CheckArgs) -> u8 {
         },
         None => ConfigResolver::discover(overrides),
     };
+    if args.statistics && matches!(args.format, FormatArg::Sarif | FormatArg::Github) {
+        error(&format!(
+            "--statistics prints a table (or JSON with --format json); it cannot be combined with --format {}",
+            if matches!(args.format, FormatArg::Sarif) { "sarif" } else { "github" }
+        ));
+        return 2;
+    }
     if let Some(out) = &args.output_file
         && let Some(src) = checked_file_at(out, &args.paths)
     {

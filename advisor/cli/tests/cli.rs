@@ -522,3 +522,16 @@ fn write_errors_exit_2_with_a_message() {
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("cannot write the report"), "{}", stderr(&o));
 }
+
+/// Issue 11: `--statistics --format sarif` printed plain text.
+#[test]
+fn statistics_are_refused_for_sarif_and_github() {
+    let t = tree(&[("a.rs", BROKEN)]);
+    for format in ["sarif", "github"] {
+        let o = run(t.path(), &["check", "--statistics", "--format", format, "."]);
+        assert_eq!(code(&o), 2, "{format}");
+        assert!(stderr(&o).contains("--statistics") && stdout(&o).is_empty(), "{format}: {}", stderr(&o));
+    }
+    let o = run(t.path(), &["check", "--statistics", "--format", "json", "."]);
+    assert!(serde_json::from_str::<serde_json::Value>(&stdout(&o)).is_ok(), "{}", stdout(&o));
+}

@@ -52,7 +52,10 @@ pub fn parse(source: &str) -> Result<ParsedFile, SyntaxError> {
     }
     match ruff_python_parser::parse_module(source) {
         Ok(parsed) => Ok(ParsedFile { parsed }),
-        Err(err) => Err(SyntaxError { range: range(err.location), message: err.error.to_string() }),
+        Err(err) => Err(SyntaxError {
+            range: range(err.location),
+            message: crate::diagnostic::escape_controls(&err.error.to_string()),
+        }),
     }
 }
 
@@ -401,6 +404,15 @@ mod tests {
         // The call inside the `match` case survives the generic conversion.
         let StmtKind::Other { body, .. } = &f.body[1].kind else { panic!("{:?}", f.body[1]) };
         assert!(!body.is_empty());
+    }
+
+    /// Issue 11: a NUL byte of a `.py` file was printed raw in the message.
+    #[test]
+    fn control_characters_in_syntax_errors_are_escaped() {
+        for src in ["x = 1\0\n", "x = \x1b[31m\n"] {
+            let err = parse(src).unwrap_err();
+            assert!(!err.message.chars().any(char::is_control), "{:?}", err.message);
+        }
     }
 
     #[test]

@@ -118,7 +118,7 @@ fn analyze_collect(
         // No rule can fire here and the call graph needs nothing from it: the text is only lexed, so that
         // unbalanced delimiters and unterminated literals are still reported.
         let lexed = source.parse::<proc_macro2::TokenStream>().map(drop);
-        let diags = lexed.err().map(|e| syntax_error(path, &syn::Error::from(e))).into_iter().collect();
+        let diags = lexed.err().map(|e| syntax_error(path, source, &syn::Error::from(e))).into_iter().collect();
         proc_macro2::extra::invalidate_current_thread_spans();
         return (diags, None);
     }
@@ -158,7 +158,7 @@ fn analyze_here(
             let keep = dispatch.chains || f.has_lock_facts();
             (d, keep.then_some(f))
         }
-        Err(err) => (vec![syntax_error(path, &err)], None),
+        Err(err) => (vec![syntax_error(path, source, &err)], None),
     };
     // Spans index a thread-local source map that grows with every file parsed on this thread; without this,
     // offsets wrap after about 4 GiB of source on one thread.
@@ -231,8 +231,18 @@ fn too_deep(path: &Path, source: &str, kind: usize, at: scan::Deepest) -> Diagno
     d.with_help("split the expression or the nesting; the rest of the run goes on without this file")
 }
 
-fn syntax_error(path: &Path, err: &syn::Error) -> Diagnostic {
-    Diagnostic::new(&SYNTAX_ERROR, path, Span::from_pm2(err.span()), format!("cannot parse: {err}"))
+/// The `syntax-error` finding of a parse error. proc-macro2's tokenizer says only "cannot parse string into
+/// token stream"; then the lexer says what is wrong and where (unterminated literal, unbalanced delimiter, NUL).
+fn syntax_error(path: &Path, source: &str, err: &syn::Error) -> Diagnostic {
+    let text = err.to_string();
+    if text.contains("cannot parse string into token stream")
+        && let Some((at, what)) = scan::lex_problem(source)
+    {
+        let loc = Location::from_offset(source, at);
+        return Diagnostic::new(&SYNTAX_ERROR, path, Span::new(loc, loc), format!("cannot parse: {what}"));
+    }
+    let text = crate::diagnostic::escape_controls(&text);
+    Diagnostic::new(&SYNTAX_ERROR, path, Span::from_pm2(err.span()), format!("cannot parse: {text}"))
 }
 
 #[cfg(test)]
@@ -335,6 +345,25 @@ mod tests {
         // It points at the `else` of the last arm.
         let last_else = cases[5].0.rfind("else").unwrap();
         assert_eq!((refused[0].span.start.line, refused[0].span.start.column), (1, last_else + 1));
+    }
+
+    /// Issue 11: every tokenizer error said only "cannot parse string into token stream".
+    #[test]
+    fn syntax_errors_say_what_and_where() {
+        for (src, message, at) in [
+            ("fn f() {\n    let s = \"open;\n}\n", "unterminated string starting at 2:13", (2, 13)),
+            ("fn f() {\n    g(1;\n}\n", "`}` at 3:1 does not close `(` opened at 2:6", (3, 1)),
+            ("async fn f() {\n  (\n", "`(` opened at 2:3 is never closed", (2, 3)),
+            ("fn f() {}\n}\n", "`}` at 2:1 closes nothing", (2, 1)),
+            ("fn f() { x\0 }", "NUL byte at 1:11", (1, 11)),
+            ("fn f() { /* /* */ }", "unterminated block comment starting at 1:10", (1, 10)),
+            ("fn f() { r#\"x\"; }", "unterminated raw string starting at 1:10", (1, 10)),
+        ] {
+            let d = run(src);
+            assert_eq!(d.len(), 1, "{src:?}: {d:?}");
+            assert_eq!(d[0].message, format!("cannot parse: {message}"), "{src:?}");
+            assert_eq!((d[0].span.start.line, d[0].span.start.column), at, "{src:?}");
+        }
     }
 
     #[test]

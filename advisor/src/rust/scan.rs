@@ -358,6 +358,45 @@ pub(crate) fn nesting(text: &[u8]) -> Nesting {
     n
 }
 
+/// What the lexer finds wrong in a text that the parser could not tokenize, and where (byte offset): an
+/// unterminated literal or block comment, a closing delimiter that matches nothing, a delimiter never closed,
+/// a NUL byte. `None` when the lexer sees nothing wrong.
+pub(crate) fn lex_problem(text: &str) -> Option<(usize, String)> {
+    let b = text.as_bytes();
+    let loc = |at: usize| {
+        let l = crate::diagnostic::Location::from_offset(text, at);
+        format!("{}:{}", l.line, l.column)
+    };
+    let mut tokens = Tokens::new(b);
+    let mut open: Vec<(u8, usize)> = Vec::new();
+    for (kind, range) in tokens.by_ref() {
+        match kind {
+            Kind::Open(c) => open.push((c, range.start)),
+            Kind::Close(c) => match open.pop() {
+                Some((o, _)) if o == matching(c) => {}
+                Some((o, at)) => {
+                    let msg = format!(
+                        "`{}` at {} does not close `{}` opened at {}",
+                        c as char,
+                        loc(range.start),
+                        o as char,
+                        loc(at)
+                    );
+                    return Some((range.start, msg));
+                }
+                None => return Some((range.start, format!("`{}` at {} closes nothing", c as char, loc(range.start)))),
+            },
+            Kind::Punct(0) => return Some((range.start, format!("NUL byte at {}", loc(range.start)))),
+            _ => {}
+        }
+    }
+    if let Some(Broken { at, what }) = tokens.broken() {
+        return Some((at, format!("unterminated {what} starting at {}", loc(at))));
+    }
+    let (c, at) = open.pop()?;
+    Some((at, format!("`{}` opened at {} is never closed", c as char, loc(at))))
+}
+
 /// An open delimiter of [`blank_bodies`]'s stack.
 struct Open {
     delim: u8,
