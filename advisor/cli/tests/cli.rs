@@ -424,7 +424,7 @@ fn a_broken_config_in_one_directory_keeps_every_other_finding() {
 fn special_files_are_errors_and_never_block() {
     let t = tree(&[("ok.rs", BROKEN)]);
     let fifo = t.path().join("pipe.rs");
-    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs").success());
+    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs").success());
     std::os::unix::fs::symlink("/dev/null", t.path().join("null.rs")).expect("symlink");
     for special in ["pipe.rs", "/dev/zero", "null.rs"] {
         let o = run(t.path(), &["check", "--format", "concise", special, "ok.rs"]);
@@ -439,7 +439,7 @@ fn special_files_are_errors_and_never_block() {
     let sub = t.path().join("sub");
     std::fs::create_dir(&sub).expect("mkdir");
     assert!(
-        std::process::Command::new("mkfifo").arg(sub.join("conc-advisor.toml")).status().expect("mkfifo").success()
+        Command::new("mkfifo").arg(sub.join("conc-advisor.toml")).status().expect("mkfifo").success()
     );
     write(t.path(), "sub/x.rs", BROKEN);
     let o = run(t.path(), &["check", "--format", "concise", "."]);
@@ -510,7 +510,7 @@ fn write_errors_exit_2_with_a_message() {
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("cannot write /dev/full"), "{}", stderr(&o));
     // A pipe whose reader is gone before anything is written.
-    let mut child = std::process::Command::new(BIN)
+    let mut child = Command::new(BIN)
         .args(["check", "--format", "json", "."])
         .current_dir(t.path())
         .stdout(std::process::Stdio::piped())

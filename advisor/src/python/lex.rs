@@ -28,7 +28,7 @@ pub(crate) enum Kind {
 }
 
 /// The tokens of a Python text with their byte ranges (whitespace other than newlines is skipped). An
-/// unterminated triple-quoted string ends the scan ([`Tokens::broken`] then gives where it started).
+/// unterminated triple-quoted string ends the scan (`broken` then holds where it started).
 pub(crate) struct Tokens<'a> {
     b: &'a [u8],
     i: usize,
@@ -38,11 +38,6 @@ pub(crate) struct Tokens<'a> {
 impl<'a> Tokens<'a> {
     pub(crate) fn new(text: &'a [u8]) -> Self {
         Tokens { b: text, i: 0, broken: None }
-    }
-
-    /// The start of the unterminated triple-quoted string the scan stopped at, if any.
-    pub(crate) fn broken(&self) -> Option<usize> {
-        self.broken
     }
 
     fn at(&self, i: usize) -> u8 {
@@ -236,7 +231,7 @@ mod tests {
     fn an_unterminated_triple_quoted_string_stops_the_scan() {
         let mut t = Tokens::new(b"x = 1\ns = '''open\n# not a comment\n");
         assert_eq!(t.by_ref().filter(|(k, _)| *k == Kind::Comment).count(), 0);
-        assert_eq!(t.broken(), Some(10));
+        assert_eq!(t.broken, Some(10));
     }
 
     #[test]
