@@ -438,9 +438,7 @@ fn special_files_are_errors_and_never_block() {
     // A configuration path that is a FIFO in a directory is an error naming it, and does not block either.
     let sub = t.path().join("sub");
     std::fs::create_dir(&sub).expect("mkdir");
-    assert!(
-        Command::new("mkfifo").arg(sub.join("conc-advisor.toml")).status().expect("mkfifo").success()
-    );
+    assert!(Command::new("mkfifo").arg(sub.join("conc-advisor.toml")).status().expect("mkfifo").success());
     write(t.path(), "sub/x.rs", BROKEN);
     let o = run(t.path(), &["check", "--format", "concise", "."]);
     assert_eq!(code(&o), 2);
@@ -534,4 +532,15 @@ fn statistics_are_refused_for_sarif_and_github() {
     }
     let o = run(t.path(), &["check", "--statistics", "--format", "json", "."]);
     assert!(serde_json::from_str::<serde_json::Value>(&stdout(&o)).is_ok(), "{}", stdout(&o));
+}
+
+/// Issue 11: `profile -o` replaced the file it was told to write over, even the profiled script.
+#[cfg(target_os = "linux")]
+#[test]
+fn profile_output_never_overwrites_the_profiled_script() {
+    let t = tree(&[("job.sh", "exit 0\n")]);
+    let o = run(t.path(), &["profile", "-o", "job.sh", "--", "sh", "job.sh"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("refusing to write over job.sh"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(t.path().join("job.sh")).unwrap(), "exit 0\n");
 }

@@ -285,7 +285,8 @@ fn check_values(value: &serde_json::Value, at: &str) -> Result<(), String> {
                 if let Some(n) = v.as_f64() {
                     let bad = if n < 0.0 {
                         Some("negative")
-                    } else if !n.is_finite() || (key.ends_with("_s") && n > 3.2e9) || (key.ends_with("_pct") && n > 1e6) {
+                    } else if !n.is_finite() || (key.ends_with("_s") && n > 3.2e9) || (key.ends_with("_pct") && n > 1e6)
+                    {
                         Some("out of range")
                     } else if key == "cores" && at.ends_with("host") && n < 1.0 {
                         Some("not a core count (at least 1)")
@@ -373,7 +374,10 @@ mod tests {
         assert!(parse_report(&good.to_string()).is_ok());
         let mut no_schema = good.clone();
         no_schema.as_object_mut().unwrap().remove("schema");
-        assert_eq!(parse_report(&no_schema.to_string()).unwrap_err(), "not a conc-advisor report: missing field `schema`");
+        assert_eq!(
+            parse_report(&no_schema.to_string()).unwrap_err(),
+            "not a conc-advisor report: missing field `schema`"
+        );
         let mut zero_cores = good.clone();
         zero_cores["host"]["cores"] = 0.into();
         assert!(parse_report(&zero_cores.to_string()).unwrap_err().contains("host.cores"));
