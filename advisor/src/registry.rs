@@ -453,9 +453,9 @@ pub fn all() -> &'static [&'static RuleMeta] {
     })
 }
 
-/// Finds a rule by exact code (`CA101`, case-insensitive) or name (`blocking-sleep-in-async`).
+/// Finds a rule by exact code (`CA101`) or name (`blocking-sleep-in-async`), both case-insensitive.
 pub fn find(key: &str) -> Option<&'static RuleMeta> {
-    all().iter().copied().find(|r| r.code.eq_ignore_ascii_case(key) || r.name == key)
+    all().iter().copied().find(|r| r.code.eq_ignore_ascii_case(key) || r.name.eq_ignore_ascii_case(key))
 }
 
 /// The rules a selector names: an exact code or name, a code prefix (`CA1`, `CA10`), or `ALL`.

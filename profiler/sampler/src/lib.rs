@@ -559,6 +559,34 @@ fn write_outputs(args: &ProfileArgs, out: &Outcome) -> Vec<String> {
     errors
 }
 
+/// An output file (`-o`, `--json`, `--html`, `--trace`) that is the profiled program or a file named among its
+/// arguments (`profile -o app.py -- python app.py` would replace the script with the summary): the message
+/// refusing it. Paths are compared after resolving links; the program is looked up in `PATH` like `exec`.
+fn output_over_input(args: &ProfileArgs) -> Option<String> {
+    let real = |p: &Path| p.canonicalize().ok();
+    let mut inputs: Vec<PathBuf> = args.command.iter().skip(1).filter_map(|a| real(Path::new(a))).collect();
+    if let Some(program) = args.command.first() {
+        let program = Path::new(program);
+        let found = if program.components().count() > 1 {
+            real(program)
+        } else {
+            std::env::var_os("PATH").and_then(|path| {
+                std::env::split_paths(&path).find_map(|d| real(&d.join(program)).filter(|p| p.is_file()))
+            })
+        };
+        inputs.extend(found);
+    }
+    [&args.output, &args.json, &args.html, &args.trace].into_iter().flatten().find_map(|out| {
+        let r = real(out)?;
+        inputs.contains(&r).then(|| {
+            format!(
+                "refusing to write over {}: it is the profiled program or one of its arguments (choose another file)",
+                out.display()
+            )
+        })
+    })
+}
+
 /// Entry point of `conc-advisor profile`.
 pub fn run_profile(args: ProfileArgs) -> ExitCode {
     let opts = RunOptions {
@@ -567,6 +595,10 @@ pub fn run_profile(args: ProfileArgs) -> ExitCode {
         progress: !args.quiet && std::io::stderr().is_terminal(),
         duration: args.duration,
     };
+    if let Some(clash) = output_over_input(&args) {
+        eprintln!("conc-advisor: {clash}");
+        return ExitCode::from(2);
+    }
     let (outcome, code) = match (args.pid, args.command.is_empty()) {
         (Some(pid), true) => match profile_pid(pid, &opts) {
             Ok(o) => (o, 0),
