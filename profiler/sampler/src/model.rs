@@ -247,6 +247,9 @@ pub struct ExternalReport {
     pub processes: Vec<ProcessReport>,
     pub timeline: Vec<TimelinePoint>,
     pub findings: Vec<Finding>,
+    /// Python commands: the function each thread and pool worker ran (from the `sitecustomize` hook).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub python_targets: Vec<crate::python_hooks::PythonTarget>,
 }
 
 impl ExternalReport {
