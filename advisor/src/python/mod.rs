@@ -11,6 +11,7 @@
 
 pub mod ast;
 pub mod encoding;
+pub(crate) mod lex;
 pub mod linker;
 pub mod parse;
 pub mod project;

@@ -350,6 +350,7 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
         processes,
         timeline: s.timeline.clone(),
         findings: Vec::new(),
+        python_targets: Vec::new(),
     };
     report.findings = findings(&report, th);
     // A process whose threads the whole-run answer found serialised is lock-serialised, whatever its busiest
@@ -805,6 +806,7 @@ mod tests {
             processes: vec![p],
             timeline,
             findings: Vec::new(),
+            python_targets: Vec::new(),
         }
     }
 

@@ -13,8 +13,9 @@
 //!    { code: "CA5xx", name: "kebab-name", severity: Warning, language: Python, summary: "…" }; }` (the static
 //!    must be called `META`; the doc comment is the `explain` text), and `pub struct Rule;` implementing
 //!    [`PythonRule`] (`type Facts = ();` for a rule without a link step).
-//! 2. Add the module name to the [`python_rules!`] list at the bottom of this file (that one list defines
-//!    [`RULES`] — the code table — the dispatch list, and [`RuleFacts`]).
+//! 2. Add `Variant = module_name` to the [`python_rules!`] list at the bottom of this file (that one list
+//!    defines [`Id`] and [`RULES`] — the rule's place in [`crate::registry::Rule`] and the code table — the
+//!    dispatch, and [`RuleFacts`]).
 //! 3. Add `fixtures/python/<kebab-name>.py` with `# ~ kebab-name` markers on bad lines and unmarked good
 //!    (tricky negative) cases.
 
@@ -60,14 +61,17 @@ pub trait PythonRule: Sync {
     fn link(&self, _p: &Linker<'_>, _facts: &[&Self::Facts], _out: &mut Vec<Diagnostic>) {}
 }
 
-/// Declares the Python rules: their modules, [`RULES`] (the code table `registry::all` reads), the dispatch of
-/// [`run`], [`facts`] and [`link`], and [`RuleFacts`] (one field per rule, named after its module).
+/// Declares the Python rules, one line each (`Variant = module`): their modules, [`Id`] and [`RULES`] (through
+/// [`rule_list!`](crate::rule_list), as for every language), the dispatch of [`run`], [`facts`] and [`link`], and
+/// [`RuleFacts`] (one field per rule, named after its module).
 macro_rules! python_rules {
-    ($($module:ident),* $(,)?) => {
+    ($($variant:ident = $module:ident),* $(,)?) => {
         $(pub mod $module;)*
 
-        /// Every Python rule (the code table `registry::all` reads).
-        pub static RULES: &[&RuleMeta] = &[$(&$module::META),*];
+        crate::rule_list! {
+            /// The Python rules (their part of [`crate::registry::Rule`]).
+            ids: $($variant = $module::META),*
+        }
 
         /// Every rule's per-file facts for the link phase.
         #[derive(Debug, Clone, Default)]
@@ -133,16 +137,16 @@ macro_rules! python_rules {
 }
 
 python_rules! {
-    cpu_bound_work_on_threads,
-    io_bound_work_on_processes,
-    blocking_call_in_async_def,
-    cpu_loop_in_async_def,
-    unlocked_shared_state_in_threads,
-    oversized_or_per_call_pool,
-    missing_main_guard,
-    unpicklable_process_target,
-    fork_with_threads,
-    dangling_task_or_nested_run,
+    CpuBoundWorkOnThreads = cpu_bound_work_on_threads,
+    IoBoundWorkOnProcesses = io_bound_work_on_processes,
+    BlockingCallInAsyncDef = blocking_call_in_async_def,
+    CpuLoopInAsyncDef = cpu_loop_in_async_def,
+    UnlockedSharedStateInThreads = unlocked_shared_state_in_threads,
+    OversizedOrPerCallPool = oversized_or_per_call_pool,
+    MissingMainGuard = missing_main_guard,
+    UnpicklableProcessTarget = unpicklable_process_target,
+    ForkWithThreads = fork_with_threads,
+    DanglingTaskOrNestedRun = dangling_task_or_nested_run,
 }
 
 #[cfg(test)]
