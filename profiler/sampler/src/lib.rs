@@ -14,6 +14,7 @@ pub mod collect;
 pub mod coordinator;
 pub mod html;
 pub mod human;
+pub mod load;
 pub mod model;
 pub mod perf;
 pub mod procfs;
