@@ -1,7 +1,9 @@
 //! `conc-advisor profile` on real programs: verdicts for GIL-bound Python threads, a process pool sized to the
 //! cores, 16 CPU-bound processes, threads on a local socket, `sleep`, a shell pipeline, exit statuses, attaching,
 //! and the JSON / HTML / trace outputs (plus a headless-Chromium look at the HTML when chromium is installed).
-//! Assertions are on verdicts with generous margins, never on timings. Runs are serialised: they measure CPU.
+//! Assertions are on verdicts with generous margins, never on timings. Runs are serialised: they measure CPU. The sampler is Linux-only, and so are these tests.
+
+#![cfg(target_os = "linux")]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -9,23 +9,39 @@
 
 #![forbid(unsafe_code)]
 
+// Sampling reads /proc and opens perf counters: Linux only. Reading and rendering a saved report is portable.
+#[cfg(target_os = "linux")]
 pub mod analysis;
+#[cfg(target_os = "linux")]
 pub mod collect;
 pub mod html;
 pub mod human;
 pub mod model;
+#[cfg(target_os = "linux")]
 pub mod perf;
+#[cfg(target_os = "linux")]
 pub mod procfs;
+#[cfg(target_os = "linux")]
 pub mod trace;
 
-use std::io::{IsTerminal, Write};
+#[cfg(target_os = "linux")]
+use std::io::IsTerminal;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode};
+use std::process::ExitCode;
+#[cfg(target_os = "linux")]
+use std::process::{Child, Command};
+#[cfg(target_os = "linux")]
 use std::sync::Arc;
+#[cfg(target_os = "linux")]
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(target_os = "linux")]
+use std::time::Instant;
 
+#[cfg(target_os = "linux")]
 use collect::{Progress, Sampler};
+#[cfg(target_os = "linux")]
 use model::{ExternalReport, PerfTotals, SamplerCost, Sources};
 
 /// `conc-advisor profile [OPTIONS] -- CMD [ARGS…]` or `conc-advisor profile --pid PID`.
@@ -116,12 +132,14 @@ pub struct RunOptions {
     pub duration: Option<Duration>,
 }
 
+#[cfg(target_os = "linux")]
 /// What a profiling run produced.
 pub struct Outcome {
     pub report: ExternalReport,
     pub sampler: Sampler,
 }
 
+#[cfg(target_os = "linux")]
 fn exit_code_of(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
@@ -131,11 +149,13 @@ fn exit_code_of(status: std::process::ExitStatus) -> i32 {
     }
 }
 
+#[cfg(target_os = "linux")]
 struct Signals {
     int: Arc<AtomicBool>,
     term: Arc<AtomicBool>,
 }
 
+#[cfg(target_os = "linux")]
 impl Signals {
     /// Catches SIGINT/SIGQUIT (the terminal sends them to the command too; we keep going and report, like
     /// `time`) and SIGTERM/SIGHUP (forwarded to a spawned command; stops an attached profile).
@@ -152,11 +172,13 @@ impl Signals {
     }
 }
 
+#[cfg(target_os = "linux")]
 fn state_of(pid: i32) -> Option<char> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     procfs::parse_stat(&s).map(|st| st.state)
 }
 
+#[cfg(target_os = "linux")]
 /// A spawned command, possibly held stopped at its start so that counters can be attached first.
 struct Spawned {
     child: Child,
@@ -164,6 +186,7 @@ struct Spawned {
     held: bool,
 }
 
+#[cfg(target_os = "linux")]
 /// Spawns `cmd`. With `hold`, a `/bin/sh` trampoline stops itself before `exec CMD`, so the sampler and the
 /// perf counters (opened with `inherit`) see the command from its first instruction; [`release`] continues it.
 fn spawn(cmd: &[String], hold: bool, notes: &mut Vec<String>) -> std::io::Result<Spawned> {
@@ -189,6 +212,7 @@ fn spawn(cmd: &[String], hold: bool, notes: &mut Vec<String>) -> std::io::Result
     Ok(Spawned { child: Command::new(&cmd[0]).args(&cmd[1..]).spawn()?, held: false })
 }
 
+#[cfg(target_os = "linux")]
 /// Continues a held command.
 fn release(s: &mut Spawned) -> std::io::Result<()> {
     if s.held {
@@ -204,6 +228,7 @@ fn release(s: &mut Spawned) -> std::io::Result<()> {
     Ok(())
 }
 
+#[cfg(target_os = "linux")]
 fn open_perf(tids: &[i32], notes: &mut Vec<String>) -> Option<perf::PerfSet> {
     match perf::PerfSet::open(tids).and_then(|mut s| s.enable().map(|()| s)) {
         Ok(s) => {
@@ -219,6 +244,7 @@ fn open_perf(tids: &[i32], notes: &mut Vec<String>) -> Option<perf::PerfSet> {
     }
 }
 
+#[cfg(target_os = "linux")]
 fn sources_of(s: &Sampler, perf: bool, notes: &mut Vec<String>) -> Sources {
     let r = s.refused;
     if r.schedstat {
@@ -237,6 +263,7 @@ fn sources_of(s: &Sampler, perf: bool, notes: &mut Vec<String>) -> Sources {
     Sources { schedstat: !r.schedstat, syscall: !r.syscall, wchan: !r.wchan, children_file: s.children_files(), perf }
 }
 
+#[cfg(target_os = "linux")]
 /// `measurement.perf_counters` of the shared report: "enabled", "disabled" or "unavailable: <reason>".
 fn perf_status(wanted: bool, opened: bool, notes: &[String]) -> String {
     match (wanted, opened) {
@@ -249,6 +276,7 @@ fn perf_status(wanted: bool, opened: bool, notes: &[String]) -> String {
     }
 }
 
+#[cfg(target_os = "linux")]
 fn run_loop(sampler: &mut Sampler, opts: &RunOptions, mut done: impl FnMut(&mut Sampler) -> bool, stop: &AtomicBool) {
     let period = Duration::from_secs_f64(1.0 / opts.rate_hz);
     let mut progress = Progress::new(opts.progress);
@@ -273,6 +301,7 @@ fn run_loop(sampler: &mut Sampler, opts: &RunOptions, mut done: impl FnMut(&mut 
     progress.finish();
 }
 
+#[cfg(target_os = "linux")]
 fn cost(sampler: &Sampler, rate: f64, cpu_before: u64) -> SamplerCost {
     let cpu_s = collect::own_thread_cpu_ns().saturating_sub(cpu_before) as f64 / 1e9;
     let wall = sampler.now_s().max(1e-9);
@@ -285,6 +314,7 @@ fn cost(sampler: &Sampler, rate: f64, cpu_before: u64) -> SamplerCost {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// Runs `cmd` under the profiler; returns the report and the command's exit code.
 pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i32), (String, u8)> {
     if cmd.is_empty() {
@@ -361,9 +391,11 @@ pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i3
     Ok((Outcome { report, sampler }, code))
 }
 
+#[cfg(target_os = "linux")]
 /// At most this many existing threads get perf counters when attaching (four descriptors each).
 const MAX_PERF_TASKS: usize = 256;
 
+#[cfg(target_os = "linux")]
 /// Attaches to `pid` and its children until they exit, `duration` passes, or SIGINT/SIGTERM.
 pub fn profile_pid(pid: i32, opts: &RunOptions) -> Result<Outcome, String> {
     if pid <= 0 || !Path::new(&format!("/proc/{pid}/stat")).exists() {
@@ -423,6 +455,7 @@ fn write_file(path: &Path, what: &str, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("cannot write the {what} to {}: {e}", path.display()))
 }
 
+#[cfg(target_os = "linux")]
 /// Writes every output the arguments ask for; returns the error messages.
 fn write_outputs(args: &ProfileArgs, out: &Outcome) -> Vec<String> {
     let mut errors = Vec::new();
@@ -448,6 +481,7 @@ fn write_outputs(args: &ProfileArgs, out: &Outcome) -> Vec<String> {
     errors
 }
 
+#[cfg(target_os = "linux")]
 /// Entry point of `conc-advisor profile`.
 pub fn run_profile(args: ProfileArgs) -> ExitCode {
     let opts = RunOptions {
@@ -488,6 +522,15 @@ pub fn run_profile(args: ProfileArgs) -> ExitCode {
     }
     let code = if !errors.is_empty() && code == 0 { 2 } else { code };
     ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
+}
+
+/// `conc-advisor profile` where the sampler does not exist: says so (usage error).
+#[cfg(not(target_os = "linux"))]
+pub fn run_profile(_args: ProfileArgs) -> ExitCode {
+    eprintln!(
+        "conc-advisor: `profile` is available on Linux only (it samples /proc and perf counters); `check` and `report` work here"
+    );
+    ExitCode::from(2)
 }
 
 /// Entry point of `conc-advisor report`.
@@ -543,6 +586,7 @@ mod tests {
         assert_eq!(parse_rate("25").unwrap(), 25.0);
     }
 
+    #[cfg(target_os = "linux")]
     /// The held command exec's before the first tick finds its threads: the process takes the new name
     /// (once seen as `sh` in CI, when the exec won that race).
     #[test]
