@@ -28,7 +28,6 @@ pub mod trace;
 use std::io::IsTerminal;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 #[cfg(target_os = "linux")]
 use std::process::{Child, Command};
 #[cfg(target_os = "linux")]
@@ -92,6 +91,66 @@ pub struct ReportArgs {
     /// Write the human summary here instead of stdout.
     #[arg(short = 'o', long = "output")]
     pub output: Option<PathBuf>,
+}
+
+/// Why `profile` could not run or attach. The binary decides the exit status of each.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("no command given: `conc-advisor profile -- CMD [ARGS…]`")]
+    NoCommand,
+    #[error("give either --pid PID or -- CMD, not both")]
+    PidAndCommand,
+    #[error("--duration applies to --pid only")]
+    DurationWithoutPid,
+    #[error("no process with pid {0}")]
+    NoSuchProcess(i32),
+    /// The command does not exist (a shell says 127).
+    #[error("cannot run `{program}`: {source}")]
+    NotFound { program: String, source: std::io::Error },
+    /// The command exists but cannot be run (a shell says 126).
+    #[error("cannot run `{program}`: {source}")]
+    CannotRun { program: String, source: std::io::Error },
+    /// The command was held at its start and could not be continued.
+    #[error("{0}")]
+    CannotContinue(#[source] std::io::Error),
+    #[error(
+        "`profile` is available on Linux only (it samples /proc and perf counters); `check` and `report` work here"
+    )]
+    Unsupported,
+}
+
+/// An output file (`-o`, `--json`, `--html`, `--trace`) that could not be written; the other outputs still are.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("cannot write the {what} to {}: {source}", path.display())]
+    Write { what: &'static str, path: PathBuf, source: std::io::Error },
+    #[error("cannot serialise the report: {0}")]
+    Serialise(#[source] serde_json::Error),
+}
+
+/// Why `report` could not read its input.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}: {source}", path.display())]
+    Parse { path: PathBuf, source: model::ReportParseError },
+}
+
+/// What `profile` ended with.
+#[derive(Debug)]
+pub struct Profiled {
+    /// The command's exit status as a shell reports it (killed by signal N: 128 + N); 0 when attached.
+    pub exit_code: i32,
+    /// Outputs that could not be written.
+    pub output_errors: Vec<OutputError>,
+}
+
+/// What `report` ended with.
+#[derive(Debug)]
+pub struct Rendered {
+    /// Outputs that could not be written.
+    pub output_errors: Vec<OutputError>,
 }
 
 /// Parses `500ms`, `10s`, `2m`, `1.5` (seconds).
@@ -238,7 +297,7 @@ fn open_perf(tids: &[i32], notes: &mut Vec<String>) -> Option<perf::PerfSet> {
             Some(s)
         }
         Err(e) => {
-            notes.push(e);
+            notes.push(e.to_string());
             None
         }
     }
@@ -316,9 +375,9 @@ fn cost(sampler: &Sampler, rate: f64, cpu_before: u64) -> SamplerCost {
 
 #[cfg(target_os = "linux")]
 /// Runs `cmd` under the profiler; returns the report and the command's exit code.
-pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i32), (String, u8)> {
+pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i32), ProfileError> {
     if cmd.is_empty() {
-        return Err(("no command given: `conc-advisor profile -- CMD [ARGS…]`".into(), 2));
+        return Err(ProfileError::NoCommand);
     }
     let signals = Signals::install();
     let cpu_before = collect::own_thread_cpu_ns();
@@ -328,17 +387,19 @@ pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i3
     }
     let mut spawned = match spawn(cmd, true, &mut notes) {
         Ok(x) => x,
-        Err(e) => {
-            let code = if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
-            return Err((format!("cannot run `{}`: {e}", cmd[0]), code));
+        Err(source) => {
+            let program = cmd[0].clone();
+            return Err(if source.kind() == std::io::ErrorKind::NotFound {
+                ProfileError::NotFound { program, source }
+            } else {
+                ProfileError::CannotRun { program, source }
+            });
         }
     };
     let pid = spawned.child.id() as i32;
     let mut sampler = Sampler::new(pid, true);
     let mut perf = if opts.perf && spawned.held { open_perf(&[pid], &mut notes) } else { None };
-    if let Err(e) = release(&mut spawned) {
-        return Err((e.to_string(), 126));
-    }
+    release(&mut spawned).map_err(ProfileError::CannotContinue)?;
     let mut child = spawned.child;
     let rpid = rustix::process::Pid::from_child(&child);
     let term = Arc::clone(&signals.term);
@@ -397,9 +458,9 @@ const MAX_PERF_TASKS: usize = 256;
 
 #[cfg(target_os = "linux")]
 /// Attaches to `pid` and its children until they exit, `duration` passes, or SIGINT/SIGTERM.
-pub fn profile_pid(pid: i32, opts: &RunOptions) -> Result<Outcome, String> {
+pub fn profile_pid(pid: i32, opts: &RunOptions) -> Result<Outcome, ProfileError> {
     if pid <= 0 || !Path::new(&format!("/proc/{pid}/stat")).exists() {
-        return Err(format!("no process with pid {pid}"));
+        return Err(ProfileError::NoSuchProcess(pid));
     }
     let signals = Signals::install();
     let cpu_before = collect::own_thread_cpu_ns();
@@ -451,13 +512,13 @@ pub fn profile_pid(pid: i32, opts: &RunOptions) -> Result<Outcome, String> {
     Ok(Outcome { report, sampler })
 }
 
-fn write_file(path: &Path, what: &str, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("cannot write the {what} to {}: {e}", path.display()))
+fn write_file(path: &Path, what: &'static str, text: &str) -> Result<(), OutputError> {
+    std::fs::write(path, text).map_err(|source| OutputError::Write { what, path: path.to_path_buf(), source })
 }
 
 #[cfg(target_os = "linux")]
 /// Writes every output the arguments ask for; returns the error messages.
-fn write_outputs(args: &ProfileArgs, out: &Outcome) -> Vec<String> {
+fn write_outputs(args: &ProfileArgs, out: &Outcome) -> Vec<OutputError> {
     let mut errors = Vec::new();
     let summary = human::render(&out.report);
     match &args.output {
@@ -469,7 +530,7 @@ fn write_outputs(args: &ProfileArgs, out: &Outcome) -> Vec<String> {
     if let Some(p) = &args.json {
         match serde_json::to_string_pretty(&out.report) {
             Ok(j) => errors.extend(write_file(p, "JSON report", &j).err()),
-            Err(e) => errors.push(format!("cannot serialise the report: {e}")),
+            Err(e) => errors.push(OutputError::Serialise(e)),
         }
     }
     if let Some(p) = &args.html {
@@ -482,91 +543,55 @@ fn write_outputs(args: &ProfileArgs, out: &Outcome) -> Vec<String> {
 }
 
 #[cfg(target_os = "linux")]
-/// Entry point of `conc-advisor profile`.
-pub fn run_profile(args: ProfileArgs) -> ExitCode {
+/// Entry point of `conc-advisor profile`: runs or attaches, then writes every output asked for.
+pub fn run_profile(args: ProfileArgs) -> Result<Profiled, ProfileError> {
     let opts = RunOptions {
         rate_hz: args.rate,
         perf: !args.no_perf,
         progress: !args.quiet && std::io::stderr().is_terminal(),
         duration: args.duration,
     };
-    let (outcome, code) = match (args.pid, args.command.is_empty()) {
-        (Some(pid), true) => match profile_pid(pid, &opts) {
-            Ok(o) => (o, 0),
-            Err(e) => {
-                eprintln!("conc-advisor: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        (Some(_), false) => {
-            eprintln!("conc-advisor: give either --pid PID or -- CMD, not both");
-            return ExitCode::from(2);
-        }
+    let (outcome, exit_code) = match (args.pid, args.command.is_empty()) {
+        (Some(pid), true) => (profile_pid(pid, &opts)?, 0),
+        (Some(_), false) => return Err(ProfileError::PidAndCommand),
         (None, _) => {
             if args.duration.is_some() {
-                eprintln!("conc-advisor: --duration applies to --pid only");
-                return ExitCode::from(2);
+                return Err(ProfileError::DurationWithoutPid);
             }
-            match profile_command(&args.command, &opts) {
-                Ok(x) => x,
-                Err((e, code)) => {
-                    eprintln!("conc-advisor: {e}");
-                    return ExitCode::from(code);
-                }
-            }
+            profile_command(&args.command, &opts)?
         }
     };
-    let errors = write_outputs(&args, &outcome);
-    for e in &errors {
-        eprintln!("conc-advisor: {e}");
-    }
-    let code = if !errors.is_empty() && code == 0 { 2 } else { code };
-    ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
+    let output_errors = write_outputs(&args, &outcome);
+    Ok(Profiled { exit_code, output_errors })
 }
 
-/// `conc-advisor profile` where the sampler does not exist: says so (usage error).
+/// `conc-advisor profile` where the sampler does not exist.
 #[cfg(not(target_os = "linux"))]
-pub fn run_profile(_args: ProfileArgs) -> ExitCode {
-    eprintln!(
-        "conc-advisor: `profile` is available on Linux only (it samples /proc and perf counters); `check` and `report` work here"
-    );
-    ExitCode::from(2)
+pub fn run_profile(_args: ProfileArgs) -> Result<Profiled, ProfileError> {
+    Err(ProfileError::Unsupported)
 }
 
-/// Entry point of `conc-advisor report`.
-pub fn run_report(args: ReportArgs) -> ExitCode {
-    let text = match std::fs::read_to_string(&args.file) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("conc-advisor: cannot read {}: {e}", args.file.display());
-            return ExitCode::from(2);
-        }
-    };
-    let report = match model::parse_report(&text) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("conc-advisor: {}: {e}", args.file.display());
-            return ExitCode::from(2);
-        }
-    };
+/// Entry point of `conc-advisor report`: reads a saved report, prints its summary (or writes it to `-o`) and
+/// writes the HTML page when asked.
+pub fn run_report(args: ReportArgs) -> Result<Rendered, ReportError> {
+    let text =
+        std::fs::read_to_string(&args.file).map_err(|source| ReportError::Read { path: args.file.clone(), source })?;
+    let report = model::parse_report(&text).map_err(|source| ReportError::Parse { path: args.file.clone(), source })?;
     let (summary, page) = match &report {
         model::AnyReport::External(r) => (human::render(r), html::render(r)),
         model::AnyReport::InProcess(r) => (human::render_in_process(r), html::render_in_process(r)),
     };
-    let mut errors = Vec::new();
+    let mut output_errors = Vec::new();
     match &args.output {
-        Some(p) => errors.extend(write_file(p, "summary", &summary).err()),
+        Some(p) => output_errors.extend(write_file(p, "summary", &summary).err()),
         None => {
             let _ = std::io::stdout().lock().write_all(summary.as_bytes());
         }
     }
     if let Some(p) = &args.html {
-        errors.extend(write_file(p, "HTML report", &page).err());
+        output_errors.extend(write_file(p, "HTML report", &page).err());
     }
-    for e in &errors {
-        eprintln!("conc-advisor: {e}");
-    }
-    if errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) }
+    Ok(Rendered { output_errors })
 }
 
 #[cfg(test)]

@@ -313,25 +313,41 @@ pub enum AnyReport {
     InProcess(Box<Report>),
 }
 
+/// Why a saved report cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportParseError {
+    #[error("not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    #[error("not a conc-advisor report (schema is `{0}`, expected `{SCHEMA}`)")]
+    NotAReport(String),
+    #[error("report version {0} is not supported (this build reads version {VERSION})")]
+    Version(u64),
+    #[error("malformed {kind} report: {source}")]
+    Malformed { kind: &'static str, source: serde_json::Error },
+    #[error("unknown report kind `{0}`")]
+    UnknownKind(String),
+}
+
 /// Reads any report of the family, checking schema and version.
-pub fn parse_report(text: &str) -> Result<AnyReport, String> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+pub fn parse_report(text: &str) -> Result<AnyReport, ReportParseError> {
+    use ReportParseError as E;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(E::NotJson)?;
     let schema = value.get("schema").and_then(|v| v.as_str()).unwrap_or("");
     if schema != SCHEMA {
-        return Err(format!("not a conc-advisor report (schema is `{schema}`, expected `{SCHEMA}`)"));
+        return Err(E::NotAReport(schema.to_string()));
     }
     let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
     if version != u64::from(VERSION) {
-        return Err(format!("report version {version} is not supported (this build reads version {VERSION})"));
+        return Err(E::Version(version));
     }
     match value.get("kind").and_then(|v| v.as_str()).unwrap_or("") {
         "external" => serde_json::from_value(value)
             .map(|r| AnyReport::External(Box::new(r)))
-            .map_err(|e| format!("malformed external report: {e}")),
+            .map_err(|source| E::Malformed { kind: "external", source }),
         "in-process" => serde_json::from_value(value)
             .map(|r| AnyReport::InProcess(Box::new(r)))
-            .map_err(|e| format!("malformed in-process report: {e}")),
-        other => Err(format!("unknown report kind `{other}`")),
+            .map_err(|source| E::Malformed { kind: "in-process", source }),
+        other => Err(E::UnknownKind(other.to_string())),
     }
 }
 
