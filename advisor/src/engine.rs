@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::config::{ConfigResolver, Resolved};
+use crate::config::{ConfigError, ConfigResolver, Resolved};
 use crate::diagnostic::Diagnostic;
 use crate::settings::Settings;
 use crate::walk::{self, SourceFile, SourceKind};
@@ -111,14 +111,16 @@ pub fn check(opts: &CheckOptions, settings: &Settings) -> CheckReport {
     match check_with(opts, &resolver) {
         Ok(r) => r,
         // A fixed resolver has no configuration files to get wrong.
-        Err(errors) => CheckReport { errors, ..CheckReport::default() },
+        Err(errors) => {
+            CheckReport { errors: errors.iter().map(ToString::to_string).collect(), ..CheckReport::default() }
+        }
     }
 }
 
 /// Runs a check where each file's settings come from `resolver` (its configuration file and the command line).
 /// Returns the configuration errors instead when any configuration met on the way is invalid: then nothing
 /// is analysed.
-pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<CheckReport, Vec<String>> {
+pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<CheckReport, Vec<ConfigError>> {
     let start = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build();
     let run = || {
@@ -332,7 +334,10 @@ mod tests {
 
         std::fs::write(t.path().join("quiet/conc-advisor.toml"), "ignore = 3\n").expect("write");
         let errors = check_with(&opts, &ConfigResolver::discover(Overrides::default())).expect_err("invalid config");
-        assert!(errors.iter().any(|e| e.contains("conc-advisor.toml") && e.contains("ignore")), "{errors:?}");
+        assert!(
+            errors.iter().map(ToString::to_string).any(|e| e.contains("conc-advisor.toml") && e.contains("ignore")),
+            "{errors:?}"
+        );
     }
 
     #[test]
