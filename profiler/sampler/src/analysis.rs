@@ -9,7 +9,7 @@ use conc_report::classify::{
 };
 use conc_report::report::{Entry, Measurement, Report, ReportKind};
 
-use super::collect::{Sampler, ThreadTrack};
+use super::collect::{ProcTrack, Sampler, ThreadTrack};
 use super::model::{
     BlockedByKind, ExternalReport, Finding, FindingKind, PerfTotals, ProcessReport, SamplerCost, Shares, Sources,
     ThreadReport,
@@ -238,94 +238,15 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
     let mut base = Report::new(ReportKind::External, "conc-advisor", env!("CARGO_PKG_VERSION"));
     let cores = base.host.cores.max(1);
     let duration_s = s.timeline.last().map(|p| p.t_s).unwrap_or(0.0);
-    let mut processes = Vec::new();
-    for p in s.procs.values() {
-        let runtime = runtime_of(&p.name, &p.cmdline);
-        let mut threads = Vec::new();
-        for key in &p.threads {
-            let Some(t) = s.thread(key) else { continue };
-            let sh = thread_shares(t);
-            let c = refine(classify::classify(&timing_of(&sh), &th.shared), &sh, th);
-            let mut e = Entry::new(
-                format!("{}/{} {}", p.pid, t.tid, t.name),
-                Context::thread(runtime),
-                timing_of(&sh),
-                ns(sh.wall_s),
-                &th.shared,
-                cores,
-            );
-            e.pid = u32::try_from(p.pid).ok();
-            e.tid = u32::try_from(t.tid).ok();
-            e.recommendation = classify::recommend(&c, cores, Context::thread(runtime));
-            e.classification = c.clone();
-            base.entries.push(e);
-            threads.push(ThreadReport {
-                tid: t.tid,
-                name: t.name.clone(),
-                first_seen_s: t.first_seen_s,
-                last_seen_s: t.last_seen_s,
-                verdict: c.verdict,
-                evidence: c.evidence,
-                shares: sh,
-            });
-        }
-        let first = threads.iter().map(|t| t.first_seen_s).fold(p.first_seen_s, f64::min);
-        let last = threads.iter().map(|t| t.last_seen_s).fold(p.last_seen_s, f64::max);
-        let span = (last - first).max(0.0);
-        let shares = process_shares(span, &threads.iter().map(|t| &t.shares).collect::<Vec<_>>());
-        // The process as a group for the shared classifier: wall summed over threads, span its lifetime.
-        let group = Timing {
-            wall_ns: ns(shares.thread_s),
-            cpu_ns: ns(shares.cpu_s),
-            runqueue_ns: ns(shares.runq_s),
-            blocked_ns: ns(shares.blocked_s),
-            voluntary_switches: shares.voluntary_switches,
-            involuntary_switches: shares.involuntary_switches,
-            threads: threads.len() as u64,
-            span_ns: ns(span),
-            polls: None,
-        };
-        let (verdict, evidence) = process_verdict(&threads, &group, th);
-        let mut e =
-            Entry::new(format!("{} {}", p.pid, p.name), Context::process(runtime), group, ns(span), &th.shared, cores);
-        e.pid = u32::try_from(p.pid).ok();
-        e.classification.verdict = verdict;
-        e.classification.evidence = evidence.clone();
-        e.recommendation = classify::recommend(&e.classification, cores, Context::process(runtime));
-        base.entries.push(e);
-        processes.push(ProcessReport {
-            pid: p.pid,
-            ppid: p.ppid,
-            name: p.name.clone(),
-            python: runtime.is_python(),
-            cmdline: p.cmdline.clone(),
-            first_seen_s: first,
-            last_seen_s: last,
-            shares,
-            max_threads: p.max_threads.max(threads.len().min(1)),
-            verdict,
-            evidence,
-            threads,
-        });
-    }
+    let processes: Vec<ProcessReport> =
+        s.procs.values().map(|p| process_report(s, p, th, cores, &mut base.entries)).collect();
     let total_cpu: f64 = processes.iter().map(|p| p.shares.cpu_s).sum();
     let n = s.timeline.len().max(1) as f64;
     let mean_runnable = s.timeline.iter().map(|p| f64::from(p.runnable)).sum::<f64>() / n;
     base.command = Some(info.command);
     base.notes = info.notes;
     base.thresholds = th.shared;
-    base.measurement = Measurement {
-        cpu_clock: info.sources.schedstat,
-        schedstat: info.sources.schedstat,
-        rusage: true,
-        perf_counters: info.perf_status,
-        probe_cost_ns: Some((info.sampler.mean_tick_us * 1e3) as u64),
-        sampling: format!(
-            "/proc/…/task/…/{{stat,status,schedstat,syscall}} read with pread at {:.0} Hz over the whole process \
-             tree; probe cost is the mean cost of one tick",
-            info.sampler.rate_hz
-        ),
-    };
+    base.measurement = measurement(&info.sources, info.perf_status, &info.sampler);
     let mut report = ExternalReport {
         base,
         python: processes.iter().any(|p| p.python),
@@ -344,8 +265,119 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
         findings: Vec::new(),
     };
     report.findings = findings(&report, th);
-    // A process whose threads the whole-run answer found serialised is lock-serialised, whatever its busiest
-    // thread's own verdict (on a busy machine they also wait for a CPU).
+    mark_serialised(&mut report, cores);
+    report
+}
+
+/// A process's row and its threads' rows; their shared-schema entries go to `entries`.
+fn process_report(
+    s: &Sampler,
+    p: &ProcTrack,
+    th: &Thresholds,
+    cores: usize,
+    entries: &mut Vec<Entry>,
+) -> ProcessReport {
+    let runtime = runtime_of(&p.name, &p.cmdline);
+    let threads: Vec<ThreadReport> = p
+        .threads
+        .iter()
+        .filter_map(|key| s.thread(key))
+        .map(|t| thread_report(p, t, runtime, th, cores, entries))
+        .collect();
+    let first = threads.iter().map(|t| t.first_seen_s).fold(p.first_seen_s, f64::min);
+    let last = threads.iter().map(|t| t.last_seen_s).fold(p.last_seen_s, f64::max);
+    let span = (last - first).max(0.0);
+    let shares = process_shares(span, &threads.iter().map(|t| &t.shares).collect::<Vec<_>>());
+    // The process as a group for the shared classifier: wall summed over threads, span its lifetime.
+    let group = Timing {
+        wall_ns: ns(shares.thread_s),
+        cpu_ns: ns(shares.cpu_s),
+        runqueue_ns: ns(shares.runq_s),
+        blocked_ns: ns(shares.blocked_s),
+        voluntary_switches: shares.voluntary_switches,
+        involuntary_switches: shares.involuntary_switches,
+        threads: threads.len() as u64,
+        span_ns: ns(span),
+        polls: None,
+    };
+    let (verdict, evidence) = process_verdict(&threads, &group, th);
+    let mut e =
+        Entry::new(format!("{} {}", p.pid, p.name), Context::process(runtime), group, ns(span), &th.shared, cores);
+    e.pid = u32::try_from(p.pid).ok();
+    e.classification.verdict = verdict;
+    e.classification.evidence = evidence.clone();
+    e.recommendation = classify::recommend(&e.classification, cores, Context::process(runtime));
+    entries.push(e);
+    ProcessReport {
+        pid: p.pid,
+        ppid: p.ppid,
+        name: p.name.clone(),
+        python: runtime.is_python(),
+        cmdline: p.cmdline.clone(),
+        first_seen_s: first,
+        last_seen_s: last,
+        shares,
+        max_threads: p.max_threads.max(threads.len().min(1)),
+        verdict,
+        evidence,
+        threads,
+    }
+}
+
+/// A thread's row, classified on its own; its shared-schema entry goes to `entries`.
+fn thread_report(
+    p: &ProcTrack,
+    t: &ThreadTrack,
+    runtime: Runtime,
+    th: &Thresholds,
+    cores: usize,
+    entries: &mut Vec<Entry>,
+) -> ThreadReport {
+    let sh = thread_shares(t);
+    let c = refine(classify::classify(&timing_of(&sh), &th.shared), &sh, th);
+    let mut e = Entry::new(
+        format!("{}/{} {}", p.pid, t.tid, t.name),
+        Context::thread(runtime),
+        timing_of(&sh),
+        ns(sh.wall_s),
+        &th.shared,
+        cores,
+    );
+    e.pid = u32::try_from(p.pid).ok();
+    e.tid = u32::try_from(t.tid).ok();
+    e.recommendation = classify::recommend(&c, cores, Context::thread(runtime));
+    e.classification = c.clone();
+    entries.push(e);
+    ThreadReport {
+        tid: t.tid,
+        name: t.name.clone(),
+        first_seen_s: t.first_seen_s,
+        last_seen_s: t.last_seen_s,
+        verdict: c.verdict,
+        evidence: c.evidence,
+        shares: sh,
+    }
+}
+
+/// How the run was measured, for the shared schema.
+fn measurement(sources: &Sources, perf_status: String, sampler: &SamplerCost) -> Measurement {
+    Measurement {
+        cpu_clock: sources.schedstat,
+        schedstat: sources.schedstat,
+        rusage: true,
+        perf_counters: perf_status,
+        probe_cost_ns: Some((sampler.mean_tick_us * 1e3) as u64),
+        sampling: format!(
+            "/proc/…/task/…/{{stat,status,schedstat,syscall}} read with pread at {:.0} Hz over the whole process \
+             tree; probe cost is the mean cost of one tick",
+            sampler.rate_hz
+        ),
+    }
+}
+
+/// A process whose threads the whole-run answer found serialised is lock-serialised, whatever its busiest
+/// thread's own verdict (on a busy machine they also wait for a CPU).
+fn mark_serialised(report: &mut ExternalReport, cores: usize) {
     for f in report.findings.iter().filter(|f| f.kind == FindingKind::Serialised) {
         for p in report.processes.iter_mut().filter(|p| f.pids.contains(&p.pid)) {
             p.verdict = Verdict::LockSerialized;
@@ -359,7 +391,6 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
             }
         }
     }
-    report
 }
 
 /// A process's verdict: lock-serialised when two or more of its threads are; otherwise the verdict of its most
