@@ -33,12 +33,32 @@ fn python() -> Option<String> {
     (!exe.is_empty()).then_some(exe)
 }
 
+/// A test's required tool is absent: outside CI the test prints SKIPPED and passes; when the environment variable
+/// `CI` is set (`.ci/run` installs every tool) it fails, so a broken install cannot pass CI silently.
+fn missing_tool(what: &str) {
+    missing_tool_in(std::env::var_os("CI").is_some(), what);
+}
+
+fn missing_tool_in(ci: bool, what: &str) {
+    if ci {
+        panic!("{what} is missing and CI is set: .ci/run must install it");
+    }
+    eprintln!("SKIPPED: {what}");
+}
+
+#[test]
+fn a_missing_tool_fails_under_ci_and_skips_otherwise() {
+    missing_tool_in(false, "nothing (self-test)");
+    let under_ci = std::panic::catch_unwind(|| missing_tool_in(true, "nothing (self-test)"));
+    assert!(under_ci.is_err(), "with CI set a missing tool must fail the test");
+}
+
 macro_rules! need_python {
     () => {
         match python() {
             Some(p) => p,
             None => {
-                eprintln!("SKIPPED: python3 is not installed; the Python verdict tests need it");
+                missing_tool("python3 is not installed; the Python verdict tests need it");
                 return;
             }
         }
@@ -299,7 +319,7 @@ fn chromium() -> Option<PathBuf> {
 #[test]
 fn html_report_renders_in_headless_chromium() {
     let Some(browser) = chromium() else {
-        eprintln!("SKIPPED: chromium is not installed (Debian: apt-get install chromium); HTML not rendered");
+        missing_tool("chromium is not installed (Debian: apt-get install chromium); HTML not rendered");
         return;
     };
     let _g = serial();

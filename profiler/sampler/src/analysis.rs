@@ -298,7 +298,7 @@ fn process_report(
         involuntary_switches: shares.involuntary_switches,
         threads: threads.len() as u64,
         span_ns: ns(span),
-        polls: None,
+        ..Timing::default()
     };
     let (verdict, evidence) = process_verdict(&threads, &group, th);
     let mut e =
