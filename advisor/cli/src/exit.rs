@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use conc_sampler::ProfileError;
-
 /// How `conc-advisor` exits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -42,20 +40,6 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
-impl From<&ProfileError> for ExitStatus {
-    fn from(e: &ProfileError) -> ExitStatus {
-        match e {
-            ProfileError::NotFound { .. } => ExitStatus::NotFound,
-            ProfileError::CannotRun { .. } | ProfileError::CannotContinue(_) => ExitStatus::CannotExecute,
-            ProfileError::NoCommand
-            | ProfileError::PidAndCommand
-            | ProfileError::DurationWithoutPid
-            | ProfileError::NoSuchProcess(_)
-            | ProfileError::Unsupported => ExitStatus::Error,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,8 +51,5 @@ mod tests {
         assert_eq!(ExitStatus::Error.code(), 2);
         assert_eq!(ExitStatus::Child(137).code(), 137);
         assert_eq!(ExitStatus::Child(300).code(), 255);
-        assert_eq!(ExitStatus::from(&ProfileError::NoCommand), ExitStatus::Error);
-        let missing = ProfileError::NotFound { program: "x".into(), source: std::io::ErrorKind::NotFound.into() };
-        assert_eq!(ExitStatus::from(&missing).code(), 127);
     }
 }

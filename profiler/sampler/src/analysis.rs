@@ -238,8 +238,10 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
     let mut base = Report::new(ReportKind::External, "conc-advisor", env!("CARGO_PKG_VERSION"));
     let cores = base.host.cores.max(1);
     let duration_s = s.timeline.last().map(|p| p.t_s).unwrap_or(0.0);
-    let processes: Vec<ProcessReport> =
+    let mut processes: Vec<ProcessReport> =
         s.procs.values().map(|p| process_report(s, p, th, cores, &mut base.entries)).collect();
+    crate::short_lived::account(&mut processes, &mut base.entries, &s.procs, &th.shared, cores);
+    crate::coordinator::mark(&mut processes, &mut base.entries);
     let total_cpu: f64 = processes.iter().map(|p| p.shares.cpu_s).sum();
     let n = s.timeline.len().max(1) as f64;
     let mean_runnable = s.timeline.iter().map(|p| f64::from(p.runnable)).sum::<f64>() / n;
@@ -247,6 +249,12 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
     base.notes = info.notes;
     base.thresholds = th.shared;
     base.measurement = measurement(&info.sources, info.perf_status, &info.sampler);
+    // Consistent figures: the average never above the peak, neither above the cores, no negative zero (`+ 0.0`
+    // turns -0.0 into 0.0). The peak is of sampled intervals; the average also counts short-lived tasks' CPU.
+    let cores_f = cores as f64;
+    let mean_cores_used = if duration_s > 0.0 { (total_cpu / duration_s).clamp(0.0, cores_f) } else { 0.0 } + 0.0;
+    let peak_cores_used =
+        s.timeline.iter().map(|p| p.cores_used).fold(0.0, f64::max).max(mean_cores_used).min(cores_f) + 0.0;
     let mut report = ExternalReport {
         base,
         python: processes.iter().any(|p| p.python),
@@ -257,12 +265,13 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
         sources: info.sources,
         sampler: info.sampler,
         perf: info.perf,
-        mean_cores_used: if duration_s > 0.0 { total_cpu / duration_s } else { 0.0 },
-        peak_cores_used: s.timeline.iter().map(|p| p.cores_used).fold(0.0, f64::max),
-        mean_runnable,
+        mean_cores_used,
+        peak_cores_used,
+        mean_runnable: mean_runnable.max(0.0) + 0.0,
         processes,
         timeline: s.timeline.clone(),
         findings: Vec::new(),
+        python_targets: Vec::new(),
     };
     report.findings = findings(&report, th);
     mark_serialised(&mut report, cores);
@@ -872,6 +881,7 @@ mod tests {
             processes: vec![p],
             timeline,
             findings: Vec::new(),
+            python_targets: Vec::new(),
         }
     }
 

@@ -14,6 +14,8 @@
 pub mod analysis;
 #[cfg(target_os = "linux")]
 pub mod collect;
+#[cfg(target_os = "linux")]
+pub mod coordinator;
 pub mod html;
 pub mod human;
 pub mod model;
@@ -21,6 +23,9 @@ pub mod model;
 pub mod perf;
 #[cfg(target_os = "linux")]
 pub mod procfs;
+pub mod python_hooks;
+#[cfg(target_os = "linux")]
+pub mod short_lived;
 #[cfg(target_os = "linux")]
 pub mod trace;
 
@@ -28,6 +33,7 @@ pub mod trace;
 use std::io::IsTerminal;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 #[cfg(target_os = "linux")]
 use std::process::{Child, Command};
 #[cfg(target_os = "linux")]
@@ -72,6 +78,9 @@ pub struct ProfileArgs {
     /// Do not open perf counters (sample /proc only).
     #[arg(long)]
     pub no_perf: bool,
+    /// Do not install the Python hook that names threads and records what each thread and pool worker runs.
+    #[arg(long)]
+    pub no_python_hooks: bool,
     /// No progress line, even on a terminal.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -93,67 +102,10 @@ pub struct ReportArgs {
     pub output: Option<PathBuf>,
 }
 
-/// Why `profile` could not run or attach. The binary decides the exit status of each.
-#[derive(Debug, thiserror::Error)]
-pub enum ProfileError {
-    #[error("no command given: `conc-advisor profile -- CMD [ARGS…]`")]
-    NoCommand,
-    #[error("give either --pid PID or -- CMD, not both")]
-    PidAndCommand,
-    #[error("--duration applies to --pid only")]
-    DurationWithoutPid,
-    #[error("no process with pid {0}")]
-    NoSuchProcess(i32),
-    /// The command does not exist (a shell says 127).
-    #[error("cannot run `{program}`: {source}")]
-    NotFound { program: String, source: std::io::Error },
-    /// The command exists but cannot be run (a shell says 126).
-    #[error("cannot run `{program}`: {source}")]
-    CannotRun { program: String, source: std::io::Error },
-    /// The command was held at its start and could not be continued.
-    #[error("{0}")]
-    CannotContinue(#[source] std::io::Error),
-    #[error(
-        "`profile` is available on Linux only (it samples /proc and perf counters); `check` and `report` work here"
-    )]
-    Unsupported,
-}
+/// Longest `--duration`, in seconds.
+pub const MAX_DURATION_S: f64 = 1e7;
 
-/// An output file (`-o`, `--json`, `--html`, `--trace`) that could not be written; the other outputs still are.
-#[derive(Debug, thiserror::Error)]
-pub enum OutputError {
-    #[error("cannot write the {what} to {}: {source}", path.display())]
-    Write { what: &'static str, path: PathBuf, source: std::io::Error },
-    #[error("cannot serialise the report: {0}")]
-    Serialise(#[source] serde_json::Error),
-}
-
-/// Why `report` could not read its input.
-#[derive(Debug, thiserror::Error)]
-pub enum ReportError {
-    #[error("cannot read {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{}: {source}", path.display())]
-    Parse { path: PathBuf, source: model::ReportParseError },
-}
-
-/// What `profile` ended with.
-#[derive(Debug)]
-pub struct Profiled {
-    /// The command's exit status as a shell reports it (killed by signal N: 128 + N); 0 when attached.
-    pub exit_code: i32,
-    /// Outputs that could not be written.
-    pub output_errors: Vec<OutputError>,
-}
-
-/// What `report` ended with.
-#[derive(Debug)]
-pub struct Rendered {
-    /// Outputs that could not be written.
-    pub output_errors: Vec<OutputError>,
-}
-
-/// Parses `500ms`, `10s`, `2m`, `1.5` (seconds).
+/// Parses `500ms`, `10s`, `2m`, `1.5` (seconds); at most [`MAX_DURATION_S`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
@@ -168,8 +120,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         (s, 1.0)
     };
     let v: f64 = num.trim().parse().map_err(|_| format!("`{s}` is not a duration (try 500ms, 10s, 2m)"))?;
-    if !v.is_finite() || v <= 0.0 || v * mult > 1e7 {
+    if !v.is_finite() || v <= 0.0 {
         return Err(format!("`{s}` is not a positive duration"));
+    }
+    if v * mult > MAX_DURATION_S {
+        return Err(format!(
+            "`{s}` is longer than the longest supported duration, {MAX_DURATION_S} s (about 115 days)"
+        ));
     }
     Ok(Duration::from_secs_f64(v * mult))
 }
@@ -189,6 +146,8 @@ pub struct RunOptions {
     pub perf: bool,
     pub progress: bool,
     pub duration: Option<Duration>,
+    /// Install the Python hook when the command is Python (see [`python_hooks`]).
+    pub python_hooks: bool,
 }
 
 #[cfg(target_os = "linux")]
@@ -211,23 +170,27 @@ fn exit_code_of(status: std::process::ExitStatus) -> i32 {
 #[cfg(target_os = "linux")]
 struct Signals {
     int: Arc<AtomicBool>,
+    quit: Arc<AtomicBool>,
     term: Arc<AtomicBool>,
+    hup: Arc<AtomicBool>,
 }
 
 #[cfg(target_os = "linux")]
 impl Signals {
-    /// Catches SIGINT/SIGQUIT (the terminal sends them to the command too; we keep going and report, like
-    /// `time`) and SIGTERM/SIGHUP (forwarded to a spawned command; stops an attached profile).
+    /// Catches SIGINT, SIGQUIT, SIGTERM and SIGHUP: forwarded to a spawned command ([`Forwarder`]); they stop an
+    /// attached profile (the report is written either way).
     fn install() -> Signals {
-        let int = Arc::new(AtomicBool::new(false));
-        let term = Arc::new(AtomicBool::new(false));
-        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGQUIT] {
-            let _ = signal_hook::flag::register(sig, Arc::clone(&int));
-        }
-        for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
-            let _ = signal_hook::flag::register(sig, Arc::clone(&term));
-        }
-        Signals { int, term }
+        let flag = |sig| {
+            let f = Arc::new(AtomicBool::new(false));
+            let _ = signal_hook::flag::register(sig, Arc::clone(&f));
+            f
+        };
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+        Signals { int: flag(SIGINT), quit: flag(SIGQUIT), term: flag(SIGTERM), hup: flag(SIGHUP) }
+    }
+
+    fn any(&self) -> bool {
+        [&self.int, &self.quit, &self.term, &self.hup].iter().any(|f| f.load(Ordering::Relaxed))
     }
 }
 
@@ -248,10 +211,16 @@ struct Spawned {
 #[cfg(target_os = "linux")]
 /// Spawns `cmd`. With `hold`, a `/bin/sh` trampoline stops itself before `exec CMD`, so the sampler and the
 /// perf counters (opened with `inherit`) see the command from its first instruction; [`release`] continues it.
-fn spawn(cmd: &[String], hold: bool, notes: &mut Vec<String>) -> std::io::Result<Spawned> {
+fn spawn(cmd: &[String], hold: bool, env: &[(String, String)], notes: &mut Vec<String>) -> std::io::Result<Spawned> {
     let sh = Path::new("/bin/sh");
     if hold && sh.exists() {
-        let child = Command::new(sh).arg("-c").arg(collect::TRAMPOLINE).arg("conc-advisor").args(cmd).spawn()?;
+        let child = Command::new(sh)
+            .arg("-c")
+            .arg(collect::TRAMPOLINE)
+            .arg("conc-advisor")
+            .args(cmd)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .spawn()?;
         let pid = child.id() as i32;
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
@@ -268,7 +237,10 @@ fn spawn(cmd: &[String], hold: bool, notes: &mut Vec<String>) -> std::io::Result
             }
         }
     }
-    Ok(Spawned { child: Command::new(&cmd[0]).args(&cmd[1..]).spawn()?, held: false })
+    Ok(Spawned {
+        child: Command::new(&cmd[0]).args(&cmd[1..]).envs(env.iter().map(|(k, v)| (k, v))).spawn()?,
+        held: false,
+    })
 }
 
 #[cfg(target_os = "linux")]
@@ -336,7 +308,18 @@ fn perf_status(wanted: bool, opened: bool, notes: &[String]) -> String {
 }
 
 #[cfg(target_os = "linux")]
-fn run_loop(sampler: &mut Sampler, opts: &RunOptions, mut done: impl FnMut(&mut Sampler) -> bool, stop: &AtomicBool) {
+/// Longest sleep between two checks of `wake` while waiting for the next tick, so a command that exits (or a
+/// signal) ends a slow-rate run promptly instead of after a whole period.
+const WAKE_CHECK: Duration = Duration::from_millis(20);
+
+#[cfg(target_os = "linux")]
+fn run_loop(
+    sampler: &mut Sampler,
+    opts: &RunOptions,
+    mut done: impl FnMut(&mut Sampler) -> bool,
+    stop: &AtomicBool,
+    wake: &dyn Fn() -> bool,
+) {
     let period = Duration::from_secs_f64(1.0 / opts.rate_hz);
     let mut progress = Progress::new(opts.progress);
     let mut next = Instant::now();
@@ -350,11 +333,16 @@ fn run_loop(sampler: &mut Sampler, opts: &RunOptions, mut done: impl FnMut(&mut 
             break;
         }
         next += period;
-        let now = Instant::now();
-        if next > now {
-            std::thread::sleep(next - now);
-        } else {
-            next = now;
+        loop {
+            let now = Instant::now();
+            if next <= now {
+                next = now;
+                break;
+            }
+            std::thread::sleep((next - now).min(WAKE_CHECK));
+            if wake() {
+                break;
+            }
         }
     }
     progress.finish();
@@ -374,54 +362,131 @@ fn cost(sampler: &Sampler, rate: f64, cpu_before: u64) -> SamplerCost {
 }
 
 #[cfg(target_os = "linux")]
-/// Runs `cmd` under the profiler; returns the report and the command's exit code.
-pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i32), ProfileError> {
-    if cmd.is_empty() {
-        return Err(ProfileError::NoCommand);
+/// Checks that `program` can be executed, the way a shell would look it up: a path containing `/` as is,
+/// otherwise the first match in `PATH`. Err: (message, 127) when not found, (message, 126) when not executable.
+fn check_executable(program: &str) -> Result<(), (String, u8)> {
+    use std::os::unix::fs::PermissionsExt;
+    let shown = escape_control(program);
+    let executable =
+        |p: &Path| std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false);
+    if program.is_empty() {
+        return Err(("the command is an empty string".into(), 127));
     }
+    if program.contains('/') {
+        let p = Path::new(program);
+        if !p.exists() {
+            return Err((format!("cannot run `{shown}`: no such file"), 127));
+        }
+        if !executable(p) {
+            return Err((format!("cannot run `{shown}`: not an executable file (permission denied)"), 126));
+        }
+        return Ok(());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut found_not_executable = false;
+    for dir in std::env::split_paths(&path) {
+        let p = dir.join(program);
+        if executable(&p) {
+            return Ok(());
+        }
+        found_not_executable |= p.is_file();
+    }
+    if found_not_executable {
+        Err((format!("cannot run `{shown}`: found in PATH but not executable (permission denied)"), 126))
+    } else {
+        Err((format!("cannot run `{shown}`: command not found in PATH"), 127))
+    }
+}
+
+/// `s` with control characters (newlines, escapes, …) written as escapes, for messages and reports.
+pub fn escape_control(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
+#[cfg(target_os = "linux")]
+/// How the profiler reacts to SIGINT/SIGQUIT/SIGTERM/SIGHUP while it runs a command, like `timeout`: the first
+/// is forwarded to the command (which decides what to do; the report is still written when it exits), a second
+/// one kills the command (SIGKILL). The profiler then exits with the command's status (128+N after a signal).
+#[derive(Debug, Default)]
+struct Forwarder {
+    forwarded: u32,
+}
+
+impl Forwarder {
+    fn poll(&mut self, signals: &Signals, pid: rustix::process::Pid) {
+        use rustix::process::Signal;
+        let got = [
+            (&signals.int, Signal::INT),
+            (&signals.quit, Signal::QUIT),
+            (&signals.term, Signal::TERM),
+            (&signals.hup, Signal::HUP),
+        ];
+        for (flag, sig) in got {
+            if flag.swap(false, Ordering::Relaxed) {
+                self.forwarded += 1;
+                let sig = if self.forwarded >= 2 { Signal::KILL } else { sig };
+                let _ = rustix::process::kill_process(pid, sig);
+            }
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+/// Runs `cmd` under the profiler; returns the report and the command's exit code.
+pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i32), (String, u8)> {
+    if cmd.is_empty() {
+        return Err(("no command given: `conc-advisor profile -- CMD [ARGS…]`".into(), 2));
+    }
+    // Checked before spawning: a command the trampoline shell could not `exec` would otherwise be profiled as
+    // the shell that reports it.
+    check_executable(&cmd[0])?;
     let signals = Signals::install();
     let cpu_before = collect::own_thread_cpu_ns();
     let mut notes = Vec::new();
     if !opts.perf {
         notes.push("perf counters off (--no-perf)".into());
     }
-    let mut spawned = match spawn(cmd, true, &mut notes) {
+    let program = Path::new(&cmd[0]).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let hooks =
+        if opts.python_hooks && analysis::is_python(&program, cmd) { python_hooks::Hooks::install() } else { None };
+    let env = hooks.as_ref().map(python_hooks::Hooks::env).unwrap_or_default();
+    let mut spawned = match spawn(cmd, true, &env, &mut notes) {
         Ok(x) => x,
-        Err(source) => {
-            let program = cmd[0].clone();
-            return Err(if source.kind() == std::io::ErrorKind::NotFound {
-                ProfileError::NotFound { program, source }
-            } else {
-                ProfileError::CannotRun { program, source }
-            });
+        Err(e) => {
+            let code = if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
+            return Err((format!("cannot run `{}`: {e}", escape_control(&cmd[0])), code));
         }
     };
     let pid = spawned.child.id() as i32;
     let mut sampler = Sampler::new(pid, true);
     let mut perf = if opts.perf && spawned.held { open_perf(&[pid], &mut notes) } else { None };
-    release(&mut spawned).map_err(ProfileError::CannotContinue)?;
+    if let Err(e) = release(&mut spawned) {
+        return Err((e.to_string(), 126));
+    }
     let mut child = spawned.child;
     let rpid = rustix::process::Pid::from_child(&child);
-    let term = Arc::clone(&signals.term);
-    let mut forwarded = false;
+    let mut forwarder = Forwarder::default();
     let never = AtomicBool::new(false);
+    let has_exited = || {
+        matches!(
+            rustix::process::waitid(
+                rustix::process::WaitId::Pid(rpid),
+                rustix::process::WaitIdOptions::EXITED
+                    | rustix::process::WaitIdOptions::NOHANG
+                    | rustix::process::WaitIdOptions::NOWAIT,
+            ),
+            Ok(Some(_))
+        )
+    };
     run_loop(
         &mut sampler,
         opts,
         |s| {
-            if term.load(Ordering::Relaxed) && !forwarded {
-                forwarded = true;
-                let _ = rustix::process::kill_process(rpid, rustix::process::Signal::TERM);
-            }
-            let exited = matches!(
-                rustix::process::waitid(
-                    rustix::process::WaitId::Pid(rpid),
-                    rustix::process::WaitIdOptions::EXITED
-                        | rustix::process::WaitIdOptions::NOHANG
-                        | rustix::process::WaitIdOptions::NOWAIT,
-                ),
-                Ok(Some(_))
-            );
+            forwarder.poll(&signals, rpid);
+            let exited = has_exited();
             if exited {
                 // One last reading while the exited command is still a zombie.
                 s.tick();
@@ -429,13 +494,13 @@ pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i3
             exited
         },
         &never,
+        &|| has_exited() || signals.any(),
     );
     let status = child.wait();
     let code = match status {
         Ok(st) => exit_code_of(st),
         Err(_) => 1,
     };
-    let _ = &signals.int;
     let totals = perf.as_mut().map(|p| p.read()).unwrap_or_default();
     let info = analysis::RunInfo {
         command: cmd.to_vec(),
@@ -448,7 +513,10 @@ pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i3
         sources: sources_of(&sampler, perf.is_some(), &mut notes),
         notes,
     };
-    let report = analysis::build_report(&sampler, info, &analysis::Thresholds::default());
+    let mut report = analysis::build_report(&sampler, info, &analysis::Thresholds::default());
+    if let Some(h) = &hooks {
+        python_hooks::apply(&mut report, h.read());
+    }
     Ok((Outcome { report, sampler }, code))
 }
 
@@ -458,9 +526,15 @@ const MAX_PERF_TASKS: usize = 256;
 
 #[cfg(target_os = "linux")]
 /// Attaches to `pid` and its children until they exit, `duration` passes, or SIGINT/SIGTERM.
-pub fn profile_pid(pid: i32, opts: &RunOptions) -> Result<Outcome, ProfileError> {
-    if pid <= 0 || !Path::new(&format!("/proc/{pid}/stat")).exists() {
-        return Err(ProfileError::NoSuchProcess(pid));
+pub fn profile_pid(pid: i32, opts: &RunOptions) -> Result<Outcome, String> {
+    match state_of(pid) {
+        _ if pid <= 0 => return Err(format!("no process with pid {pid}")),
+        None => return Err(format!("no process with pid {pid}")),
+        Some('Z') => {
+            return Err(format!("process {pid} has exited (a zombie its parent has not reaped): nothing to profile"));
+        }
+        Some('X') => return Err(format!("process {pid} is exiting: nothing to profile")),
+        Some(_) => {}
     }
     let signals = Signals::install();
     let cpu_before = collect::own_thread_cpu_ns();
@@ -484,17 +558,18 @@ pub fn profile_pid(pid: i32, opts: &RunOptions) -> Result<Outcome, ProfileError>
         notes.push("perf counters off (--no-perf)".into());
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let (int, term) = (Arc::clone(&signals.int), Arc::clone(&signals.term));
+    let gone = || !matches!(state_of(pid), Some(st) if st != 'Z' && st != 'X');
     run_loop(
         &mut sampler,
         opts,
         |s| {
-            if int.load(Ordering::Relaxed) || term.load(Ordering::Relaxed) {
+            if signals.any() {
                 return true;
             }
             !s.any_alive()
         },
         &stop,
+        &|| signals.any() || gone(),
     );
     let totals: PerfTotals = perf.as_mut().map(|p| p.read()).unwrap_or_default();
     let info = analysis::RunInfo {
@@ -512,25 +587,27 @@ pub fn profile_pid(pid: i32, opts: &RunOptions) -> Result<Outcome, ProfileError>
     Ok(Outcome { report, sampler })
 }
 
-fn write_file(path: &Path, what: &'static str, text: &str) -> Result<(), OutputError> {
-    std::fs::write(path, text).map_err(|source| OutputError::Write { what, path: path.to_path_buf(), source })
+fn write_file(path: &Path, what: &str, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("cannot write the {what} to {}: {e}", path.display()))
 }
 
 #[cfg(target_os = "linux")]
 /// Writes every output the arguments ask for; returns the error messages.
-fn write_outputs(args: &ProfileArgs, out: &Outcome) -> Vec<OutputError> {
+fn write_outputs(args: &ProfileArgs, out: &Outcome) -> Vec<String> {
     let mut errors = Vec::new();
     let summary = human::render(&out.report);
     match &args.output {
         Some(p) => errors.extend(write_file(p, "summary", &summary).err()),
         None => {
-            let _ = std::io::stderr().lock().write_all(summary.as_bytes());
+            if let Err(e) = std::io::stderr().lock().write_all(summary.as_bytes()) {
+                errors.push(format!("cannot write the summary to stderr: {e}"));
+            }
         }
     }
     if let Some(p) = &args.json {
         match serde_json::to_string_pretty(&out.report) {
             Ok(j) => errors.extend(write_file(p, "JSON report", &j).err()),
-            Err(e) => errors.push(OutputError::Serialise(e)),
+            Err(e) => errors.push(format!("cannot serialise the report: {e}")),
         }
     }
     if let Some(p) = &args.html {
@@ -543,55 +620,126 @@ fn write_outputs(args: &ProfileArgs, out: &Outcome) -> Vec<OutputError> {
 }
 
 #[cfg(target_os = "linux")]
-/// Entry point of `conc-advisor profile`: runs or attaches, then writes every output asked for.
-pub fn run_profile(args: ProfileArgs) -> Result<Profiled, ProfileError> {
+/// An output file (`-o`, `--json`, `--html`, `--trace`) that is the profiled program or a file named among its
+/// arguments (`profile -o app.py -- python app.py` would replace the script with the summary): the message
+/// refusing it. Paths are compared after resolving links; the program is looked up in `PATH` like `exec`.
+fn output_over_input(args: &ProfileArgs) -> Option<String> {
+    let real = |p: &Path| p.canonicalize().ok();
+    let mut inputs: Vec<PathBuf> = args.command.iter().skip(1).filter_map(|a| real(Path::new(a))).collect();
+    if let Some(program) = args.command.first() {
+        let program = Path::new(program);
+        let found = if program.components().count() > 1 {
+            real(program)
+        } else {
+            std::env::var_os("PATH").and_then(|path| {
+                std::env::split_paths(&path).find_map(|d| real(&d.join(program)).filter(|p| p.is_file()))
+            })
+        };
+        inputs.extend(found);
+    }
+    [&args.output, &args.json, &args.html, &args.trace].into_iter().flatten().find_map(|out| {
+        let r = real(out)?;
+        inputs.contains(&r).then(|| {
+            format!(
+                "refusing to write over {}: it is the profiled program or one of its arguments (choose another file)",
+                out.display()
+            )
+        })
+    })
+}
+
+#[cfg(target_os = "linux")]
+/// Entry point of `conc-advisor profile`.
+pub fn run_profile(args: ProfileArgs) -> ExitCode {
     let opts = RunOptions {
         rate_hz: args.rate,
         perf: !args.no_perf,
         progress: !args.quiet && std::io::stderr().is_terminal(),
         duration: args.duration,
+        python_hooks: !args.no_python_hooks,
     };
-    let (outcome, exit_code) = match (args.pid, args.command.is_empty()) {
-        (Some(pid), true) => (profile_pid(pid, &opts)?, 0),
-        (Some(_), false) => return Err(ProfileError::PidAndCommand),
+    if let Some(clash) = output_over_input(&args) {
+        eprintln!("conc-advisor: {clash}");
+        return ExitCode::from(2);
+    }
+    let (outcome, code) = match (args.pid, args.command.is_empty()) {
+        (Some(pid), true) => match profile_pid(pid, &opts) {
+            Ok(o) => (o, 0),
+            Err(e) => {
+                eprintln!("conc-advisor: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        (Some(_), false) => {
+            eprintln!("conc-advisor: give either --pid PID or -- CMD, not both");
+            return ExitCode::from(2);
+        }
         (None, _) => {
             if args.duration.is_some() {
-                return Err(ProfileError::DurationWithoutPid);
+                eprintln!("conc-advisor: --duration applies to --pid only");
+                return ExitCode::from(2);
             }
-            profile_command(&args.command, &opts)?
+            match profile_command(&args.command, &opts) {
+                Ok(x) => x,
+                Err((e, code)) => {
+                    eprintln!("conc-advisor: {e}");
+                    return ExitCode::from(code);
+                }
+            }
         }
     };
-    let output_errors = write_outputs(&args, &outcome);
-    Ok(Profiled { exit_code, output_errors })
+    let errors = write_outputs(&args, &outcome);
+    for e in &errors {
+        eprintln!("conc-advisor: {e}");
+    }
+    let code = if !errors.is_empty() && code == 0 { 2 } else { code };
+    ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
 }
 
-/// `conc-advisor profile` where the sampler does not exist.
+/// `conc-advisor profile` where the sampler does not exist: says so (usage error).
 #[cfg(not(target_os = "linux"))]
-pub fn run_profile(_args: ProfileArgs) -> Result<Profiled, ProfileError> {
-    Err(ProfileError::Unsupported)
+pub fn run_profile(_args: ProfileArgs) -> ExitCode {
+    eprintln!(
+        "conc-advisor: `profile` is available on Linux only (it samples /proc and perf counters); `check` and \
+         `report` work here"
+    );
+    ExitCode::from(2)
 }
 
-/// Entry point of `conc-advisor report`: reads a saved report, prints its summary (or writes it to `-o`) and
-/// writes the HTML page when asked.
-pub fn run_report(args: ReportArgs) -> Result<Rendered, ReportError> {
-    let text =
-        std::fs::read_to_string(&args.file).map_err(|source| ReportError::Read { path: args.file.clone(), source })?;
-    let report = model::parse_report(&text).map_err(|source| ReportError::Parse { path: args.file.clone(), source })?;
+/// Entry point of `conc-advisor report`.
+pub fn run_report(args: ReportArgs) -> ExitCode {
+    let text = match std::fs::read_to_string(&args.file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("conc-advisor: cannot read {}: {e}", args.file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let report = match model::parse_report(&text) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("conc-advisor: {}: {e}", args.file.display());
+            return ExitCode::from(2);
+        }
+    };
     let (summary, page) = match &report {
         model::AnyReport::External(r) => (human::render(r), html::render(r)),
         model::AnyReport::InProcess(r) => (human::render_in_process(r), html::render_in_process(r)),
     };
-    let mut output_errors = Vec::new();
+    let mut errors = Vec::new();
     match &args.output {
-        Some(p) => output_errors.extend(write_file(p, "summary", &summary).err()),
+        Some(p) => errors.extend(write_file(p, "summary", &summary).err()),
         None => {
             let _ = std::io::stdout().lock().write_all(summary.as_bytes());
         }
     }
     if let Some(p) = &args.html {
-        output_errors.extend(write_file(p, "HTML report", &page).err());
+        errors.extend(write_file(p, "HTML report", &page).err());
     }
-    Ok(Rendered { output_errors })
+    for e in &errors {
+        eprintln!("conc-advisor: {e}");
+    }
+    if errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) }
 }
 
 #[cfg(test)]
@@ -609,15 +757,25 @@ mod tests {
         assert!(parse_duration("0").is_err());
         assert!(parse_rate("0").is_err());
         assert_eq!(parse_rate("25").unwrap(), 25.0);
+        // Too long is its own message, naming the bound (issue 14: it said "not a positive duration").
+        let e = parse_duration("1000000000s").unwrap_err();
+        assert!(e.contains("longest supported duration"), "{e}");
+        assert!(parse_rate("1001").unwrap_err().contains("between 0.5 and 1000"));
     }
 
-    #[cfg(target_os = "linux")]
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape_control("python3 app.py"), "python3 app.py");
+        assert_eq!(escape_control("a\nb\x1b[31m"), "a\\nb\\u{1b}[31m");
+    }
+
     /// The held command exec's before the first tick finds its threads: the process takes the new name
     /// (once seen as `sh` in CI, when the exec won that race).
+    #[cfg(target_os = "linux")]
     #[test]
     fn a_command_that_execs_before_the_first_tick_is_named_after_it() {
         let mut notes = Vec::new();
-        let mut spawned = spawn(&["sleep".into(), "0.3".into()], true, &mut notes).unwrap();
+        let mut spawned = spawn(&["sleep".into(), "0.3".into()], true, &[], &mut notes).unwrap();
         if !spawned.held {
             return; // no /bin/sh here: nothing is exec'd, nothing to rename
         }

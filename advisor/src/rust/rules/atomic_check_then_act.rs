@@ -5,7 +5,7 @@ use syn::visit::{self, Visit};
 use syn::{Expr, Stmt};
 
 use super::locking::{self, atomic_load, atomic_store};
-use super::{Checker, FnBody, Hooks, RustRule};
+use super::{Checker, FnBody, OnFn, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 
@@ -53,12 +53,13 @@ declare_rule! {
         name: "atomic-check-then-act",
         severity: Info,
         language: Rust,
+        family: Locks,
         summary: "an atomic is loaded, then stored based on the loaded value (use `compare_exchange`/`fetch_*`)",
     };
 }
 
 #[derive(Default)]
-struct State {
+pub struct State {
     reported: Vec<Span>,
 }
 
@@ -174,6 +175,8 @@ impl<'a> Visit<'a> for Walk {
 }
 
 impl RustRule for Rule {
+    type FileState = State;
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -181,12 +184,10 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["load("]
     }
+}
 
-    fn hooks(&self) -> Hooks {
-        Hooks::FN
-    }
-
-    fn on_fn(&self, cx: &mut Checker<'_>, body: &FnBody<'_>) {
+impl OnFn for Rule {
+    fn on_fn(&self, cx: &mut Checker<'_>, st: &mut State, body: &FnBody<'_>) {
         let mut w = Walk { found: Vec::new(), depth: 0 };
         if let Some(b) = body.block {
             w.visit_block(b);
@@ -194,10 +195,10 @@ impl RustRule for Rule {
             w.visit_expr(e);
         }
         for f in w.found {
-            if cx.state::<State>().reported.contains(&f.store) {
+            if st.reported.contains(&f.store) {
                 continue;
             }
-            cx.state::<State>().reported.push(f.store);
+            st.reported.push(f.store);
             let help = if f.how == "decided on" {
                 format!("make the check and the update one atomic step: `{}.compare_exchange(..)` or `.swap(..)`", f.key)
             } else {

@@ -1,7 +1,7 @@
 //! CA105 `blocking-wait-in-async`: blocking waits (thread joins, std/crossbeam channel receives, condition
 //! variables, barriers, stdin reads, `thread::park`) in async context.
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, Ty, CrateGraph, LinkContext};
+use super::{CallSite, Checker, CrateGraph, LinkContext, MethodCallSite, OnCall, OnMethodCall, RustRule, Ty};
 use crate::declare_rule;
 
 declare_rule! {
@@ -53,7 +53,10 @@ declare_rule! {
         name: "blocking-wait-in-async",
         severity: Warning,
         language: Rust,
+        family: Blocking,
         summary: "a blocking wait (join, channel recv, Condvar, Barrier, stdin) in async context stalls the executor",
+        call_graph: Blocking,
+        async_only: true,
     };
 }
 
@@ -105,6 +108,8 @@ fn classify(r: &Ty, m: &str) -> Option<(&'static str, &'static str)> {
 pub struct Rule;
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -113,11 +118,14 @@ impl RustRule for Rule {
         &["async"]
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::CALL | Hooks::METHOD_CALL
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
+}
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         if call.is_any(&["std::thread::park", "std::thread::park_timeout"]) {
             cx.report_on_executor(
                 &META,
@@ -127,8 +135,10 @@ impl RustRule for Rule {
             );
         }
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
         if call.awaited {
             return;
         }
@@ -141,8 +151,4 @@ impl RustRule for Rule {
         );
     }
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
-        super::blocking_chain::link(&META, graph, cx);
-    }
 }

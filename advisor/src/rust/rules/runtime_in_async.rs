@@ -1,6 +1,6 @@
 //! CA107 `runtime-in-async`: building a runtime or calling `block_on` inside async context.
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, CrateGraph, LinkContext};
+use super::{CallSite, Checker, CrateGraph, LinkContext, MethodCallSite, OnCall, OnMethodCall, RustRule};
 use crate::declare_rule;
 
 declare_rule! {
@@ -45,7 +45,10 @@ declare_rule! {
         name: "runtime-in-async",
         severity: Error,
         language: Rust,
+        family: Blocking,
         summary: "a runtime built or `block_on` called inside async context panics or deadlocks",
+        call_graph: Blocking,
+        async_only: true,
     };
 }
 
@@ -66,6 +69,8 @@ const HELP: &str = "`.await` the future instead; sync code that must block on as
 pub struct Rule;
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -74,11 +79,14 @@ impl RustRule for Rule {
         &["async"]
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::CALL | Hooks::METHOD_CALL
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
+}
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         let msg = if call.is("tokio::runtime::Runtime::new") {
             "building a tokio runtime inside async context: using it panics (`Cannot start a runtime from within a \
              runtime`), and so does dropping it here"
@@ -94,8 +102,10 @@ impl RustRule for Rule {
         };
         cx.report_on_executor(&META, call.span(), msg, HELP);
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
         if call.awaited {
             return;
         }
@@ -117,8 +127,4 @@ impl RustRule for Rule {
         cx.report_on_executor(&META, call.span(), msg, HELP);
     }
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
-        super::blocking_chain::link(&META, graph, cx);
-    }
 }
