@@ -415,6 +415,7 @@ struct Forwarder {
     forwarded: u32,
 }
 
+#[cfg(target_os = "linux")]
 impl Forwarder {
     fn poll(&mut self, signals: &Signals, pid: rustix::process::Pid) {
         use rustix::process::Signal;
