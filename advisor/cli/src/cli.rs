@@ -205,8 +205,44 @@ pub fn main() -> ExitCode {
         Command::Check(args) => run_check(&args).into(),
         Command::Rules { format } => run_rules(format).into(),
         Command::Explain { rule } => run_explain(&rule).into(),
-        Command::Profile(args) => conc_sampler::run_profile(args),
-        Command::Report(args) => conc_sampler::run_report(args),
+        Command::Profile(args) => run_profile(args).into(),
+        Command::Report(args) => run_report(args).into(),
+    }
+}
+
+/// `profile`: the command's own status, or why it could not be profiled; a failed output turns success into 2.
+fn run_profile(args: conc_sampler::ProfileArgs) -> ExitStatus {
+    match conc_sampler::run_profile(args) {
+        Ok(done) => {
+            for e in &done.output_errors {
+                eprintln!("conc-advisor: {e}");
+            }
+            if !done.output_errors.is_empty() && done.exit_code == 0 {
+                ExitStatus::Error
+            } else {
+                ExitStatus::Child(done.exit_code)
+            }
+        }
+        Err(e) => {
+            eprintln!("conc-advisor: {e}");
+            ExitStatus::from(&e)
+        }
+    }
+}
+
+/// `report`: 0, or 2 when the input cannot be read or an output cannot be written.
+fn run_report(args: conc_sampler::ReportArgs) -> ExitStatus {
+    match conc_sampler::run_report(args) {
+        Ok(done) => {
+            for e in &done.output_errors {
+                eprintln!("conc-advisor: {e}");
+            }
+            if done.output_errors.is_empty() { ExitStatus::Success } else { ExitStatus::Error }
+        }
+        Err(e) => {
+            eprintln!("conc-advisor: {e}");
+            ExitStatus::Error
+        }
     }
 }
 

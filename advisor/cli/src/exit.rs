@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use conc_sampler::ProfileError;
+
 /// How `conc-advisor` exits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -40,6 +42,16 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
+impl From<&ProfileError> for ExitStatus {
+    fn from(e: &ProfileError) -> ExitStatus {
+        match e {
+            ProfileError::NotFound(_) => ExitStatus::NotFound,
+            ProfileError::CannotRun(_) => ExitStatus::CannotExecute,
+            ProfileError::Usage(_) | ProfileError::Unsupported => ExitStatus::Error,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +63,8 @@ mod tests {
         assert_eq!(ExitStatus::Error.code(), 2);
         assert_eq!(ExitStatus::Child(137).code(), 137);
         assert_eq!(ExitStatus::Child(300).code(), 255);
+        assert_eq!(ExitStatus::from(&ProfileError::NotFound("x".into())).code(), 127);
+        assert_eq!(ExitStatus::from(&ProfileError::CannotRun("x".into())).code(), 126);
+        assert_eq!(ExitStatus::from(&ProfileError::Unsupported), ExitStatus::Error);
     }
 }
