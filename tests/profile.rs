@@ -591,3 +591,27 @@ fn python_threads_and_pool_workers_are_named_after_their_work() {
         profile_command(&cmd, &RunOptions { python_hooks: false, ..opts() }).unwrap_or_else(|e| panic!("{e}"));
     assert!(off.report.python_targets.is_empty());
 }
+
+/// Load is not oversubscription in `profile` (issue 14): a pool sized to the cores, run beside competing spinner
+/// processes (one more than the cores, not part of the profiled tree), waits for a CPU a lot, yet no thread or
+/// process is "oversubscribed": the program's own runnable threads fit the cores.
+#[test]
+fn a_pool_sized_to_the_cores_beside_competing_spinners_is_not_oversubscribed() {
+    let py = need_python!();
+    let _g = serial();
+    let cores = conc_sampler::procfs::cores();
+    let mut spinners: Vec<std::process::Child> =
+        (0..=cores).map(|_| Command::new("sh").args(["-c", "while :; do :; done"]).spawn().unwrap()).collect();
+    let (r, code) = run(&[&py, &program("pool_cpu.py"), "1.5"]);
+    for s in &mut spinners {
+        let _ = s.kill();
+        let _ = s.wait();
+    }
+    assert_eq!(code, 0);
+    assert!(!kinds(&r).contains(&FindingKind::Oversubscribed), "{}", explain(&r));
+    for p in &r.processes {
+        assert_ne!(p.verdict, Verdict::Oversubscribed, "{} {}\n{}", p.pid, p.evidence, explain(&r));
+        assert!(p.threads.iter().all(|t| t.verdict != Verdict::Oversubscribed), "{}", explain(&r));
+    }
+    assert!(r.base.entries.iter().all(|e| e.recommendation.pool_size.is_none_or(|n| n <= cores)), "{}", explain(&r));
+}

@@ -242,6 +242,7 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
         s.procs.values().map(|p| process_report(s, p, th, cores, &mut base.entries)).collect();
     crate::short_lived::account(&mut processes, &mut base.entries, &s.procs, &th.shared, cores);
     crate::coordinator::mark(&mut processes, &mut base.entries);
+    crate::load::not_oversubscribed(&mut processes, &mut base.entries, &s.timeline, cores, th);
     let total_cpu: f64 = processes.iter().map(|p| p.shares.cpu_s).sum();
     let n = s.timeline.len().max(1) as f64;
     let mean_runnable = s.timeline.iter().map(|p| f64::from(p.runnable)).sum::<f64>() / n;
