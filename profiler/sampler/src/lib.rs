@@ -18,6 +18,7 @@ pub mod collect;
 pub mod coordinator;
 pub mod html;
 pub mod human;
+#[cfg(target_os = "linux")]
 pub mod load;
 pub mod model;
 #[cfg(target_os = "linux")]
