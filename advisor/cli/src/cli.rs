@@ -274,7 +274,7 @@ fn run_check(args: &CheckArgs) -> ExitStatus {
         Some(path) => match ConfigResolver::from_file(path, &overrides) {
             Ok(r) => r,
             Err(e) => {
-                error(&e);
+                error(&e.to_string());
                 return ExitStatus::Error;
             }
         },
