@@ -332,7 +332,7 @@ fn finish_report(
             report.sources.entry(d.path.clone()).or_insert_with(|| text.clone());
         }
     }
-    report.errors.extend(resolver.errors());
+    report.errors.extend(resolver.errors().iter().map(ToString::to_string));
     report.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     report
 }
