@@ -82,6 +82,9 @@ struct Finding {
     store: Span,
     load: Span,
     how: &'static str,
+    /// The local the load was bound to, and whether the store writes exactly it back.
+    name: Option<String>,
+    restores: bool,
 }
 
 /// Walks a body (not closures, async blocks or items: they are bodies of their own).
@@ -111,7 +114,15 @@ impl Walk {
                         && k == key
                         && locking::mentions(v, &name)
                     {
-                        self.found.push(Finding { key: k, store, load, how: "computed from" });
+                        let restores = matches!(strip(v), Expr::Path(p) if p.path.is_ident(&name));
+                        self.found.push(Finding {
+                            key: k,
+                            store,
+                            load,
+                            how: "computed from",
+                            name: Some(name.clone()),
+                            restores,
+                        });
                     }
                     if let Expr::If(ifx) = x
                         && !matches!(&*ifx.cond, Expr::Let(_))
@@ -119,7 +130,14 @@ impl Walk {
                     {
                         for (k, _, store) in stores_in_block(&ifx.then_branch) {
                             if k == key {
-                                self.found.push(Finding { key: k, store, load, how: "decided on" });
+                                self.found.push(Finding {
+                                    key: k,
+                                    store,
+                                    load,
+                                    how: "decided on",
+                                    name: Some(name.clone()),
+                                    restores: false,
+                                });
                             }
                         }
                     }
@@ -127,6 +145,140 @@ impl Walk {
             }
         }
     }
+}
+
+/// What in a function body tells that the thread running it owns what it stores (see [`owned`]).
+#[derive(Default)]
+struct Facts {
+    /// Read-modify-write operations on any atomic (`compare_exchange*`, `fetch_*`, `swap`).
+    rmw: Vec<Span>,
+    /// Lock acquisitions: `.lock()`, `.write()`, `.try_lock()`, calls of `lock_*` functions.
+    locks: Vec<Span>,
+    /// Atomic stores, by receiver path.
+    stores: Vec<(String, Span)>,
+    /// `let` bindings: the name, where, and whether the initialiser mentions the same name.
+    lets: Vec<(String, Span, bool)>,
+    /// Whether the body compares with the running thread's identity (`THREAD_ID`, `thread::current().id()`).
+    thread_id: bool,
+}
+
+impl Facts {
+    fn of(body: &FnBody<'_>) -> Facts {
+        struct V {
+            f: Facts,
+            depth: usize,
+        }
+        impl<'a> Visit<'a> for V {
+            fn visit_expr(&mut self, e: &'a Expr) {
+                match e {
+                    Expr::MethodCall(m) => {
+                        let name = m.method.to_string();
+                        let ordered = m.args.iter().any(locking::is_ordering);
+                        if ordered
+                            && (name.starts_with("compare_exchange")
+                                || name == "compare_and_swap"
+                                || name.starts_with("fetch_")
+                                || name == "swap")
+                        {
+                            self.f.rmw.push(locking::method_span(m));
+                        }
+                        if m.args.is_empty() && matches!(name.as_str(), "lock" | "write" | "try_lock" | "try_write") {
+                            self.f.locks.push(locking::method_span(m));
+                        }
+                        if name == "id"
+                            && let Expr::Call(c) = &*m.receiver
+                            && let Expr::Path(p) = &*c.func
+                            && p.path.segments.last().is_some_and(|s| s.ident == "current")
+                        {
+                            self.f.thread_id = true;
+                        }
+                        if let Some((k, _, span)) = atomic_store(e) {
+                            self.f.stores.push((k, span));
+                        }
+                    }
+                    Expr::Call(c) => {
+                        if let Expr::Path(p) = &*c.func
+                            && let Some(last) = p.path.segments.last()
+                            && last.ident.to_string().starts_with("lock_")
+                        {
+                            self.f.locks.push(Span::from_pm2(last.ident.span()));
+                        }
+                    }
+                    Expr::Path(p) => {
+                        if p.path.segments.iter().any(|s| {
+                            let n = s.ident.to_string();
+                            n == "THREAD_ID" || n == "thread_id" || n == "current_thread_id"
+                        }) {
+                            self.f.thread_id = true;
+                        }
+                    }
+                    _ => {}
+                }
+                if self.depth < 2 * locking::MAX_WALK_DEPTH {
+                    self.depth += 1;
+                    visit::visit_expr(self, e);
+                    self.depth -= 1;
+                }
+            }
+            fn visit_local(&mut self, l: &'a syn::Local) {
+                if let syn::Pat::Ident(id) = &l.pat {
+                    let name = id.ident.to_string();
+                    let same = l.init.as_ref().is_some_and(|i| locking::mentions(&i.expr, &name));
+                    self.f.lets.push((name, Span::from_pm2(id.ident.span()), same));
+                }
+                visit::visit_local(self, l);
+            }
+            fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+            fn visit_expr_async(&mut self, _: &'a syn::ExprAsync) {}
+            fn visit_item(&mut self, _: &'a syn::Item) {}
+        }
+        let mut v = V { f: Facts::default(), depth: 0 };
+        if let Some(b) = body.block {
+            v.visit_block(b);
+        } else if let Some(e) = body.expr {
+            v.visit_expr(e);
+        }
+        v.f
+    }
+}
+
+/// Whether the thread running this code visibly owns the atomic it stores, so that the load-then-store is no
+/// race (issue 12):
+/// - the method takes `self` by value or `&mut self` (nobody else can reach `self` meanwhile);
+/// - the store follows a read-modify-write (`compare_exchange`, `fetch_*`, `swap`) after the load: winning it
+///   gave this thread the slot (a queue's stamp, a `Once`'s state);
+/// - a lock is taken before the store;
+/// - the loaded local is shadowed between the load and the store by a binding not computed from it (the stored
+///   value comes from a later `fetch_add`, not from the load);
+/// - the value loaded is written back unchanged after the function stored the same atomic itself (save and
+///   restore by its owner);
+/// - the decision compares with the running thread's identity (an owner-thread fast path);
+/// - the atomic is a field of `self` whose type is visibly not `Sync` (a `Cell` field, no `unsafe impl Sync`):
+///   only one thread at a time runs its `&self` methods.
+fn owned(cx: &Checker<'_>, body: &FnBody<'_>, facts: &Facts, f: &Finding) -> bool {
+    if let Some(syn::FnArg::Receiver(r)) = body.sig.and_then(|s| s.inputs.first())
+        && r.colon_token.is_none()
+        && (r.reference.is_none() || r.mutability.is_some())
+    {
+        return true;
+    }
+    let between = |s: &Span| f.load.start < s.start && s.start < f.store.start;
+    if facts.rmw.iter().any(between) || facts.locks.iter().any(|s| s.start < f.store.start) {
+        return true;
+    }
+    if let Some(name) = &f.name {
+        if facts.lets.iter().any(|(n, s, same)| n == name && !same && between(s)) {
+            return true;
+        }
+        if f.restores && facts.stores.iter().any(|(k, s)| *k == f.key && between(s)) {
+            return true;
+        }
+    }
+    if f.how == "decided on" && facts.thread_id {
+        return true;
+    }
+    locking::key_root(&f.key) == "self"
+        && cx.semantic().self_ty().and_then(|t| t.name()).is_some_and(|n| cx.semantic().visibly_not_sync(n))
 }
 
 fn strip(e: &Expr) -> &Expr {
@@ -148,7 +300,14 @@ impl<'a> Visit<'a> for Walk {
                 if !loads.is_empty() {
                     for (k, _, store) in stores_in_block(&i.then_branch) {
                         if let Some((_, load)) = loads.iter().find(|(lk, _)| *lk == k) {
-                            self.found.push(Finding { key: k, store, load: *load, how: "decided on" });
+                            self.found.push(Finding {
+                                key: k,
+                                store,
+                                load: *load,
+                                how: "decided on",
+                                name: None,
+                                restores: false,
+                            });
                         }
                     }
                 }
@@ -157,7 +316,7 @@ impl<'a> Visit<'a> for Walk {
                 if let Some((k, v, store)) = atomic_store(e)
                     && let Some((_, load)) = loads_in(v).into_iter().find(|(lk, _)| *lk == k)
                 {
-                    self.found.push(Finding { key: k, store, load, how: "computed from" });
+                    self.found.push(Finding { key: k, store, load, how: "computed from", name: None, restores: false });
                 }
             }
             _ => {}
@@ -193,7 +352,11 @@ impl RustRule for Rule {
         } else if let Some(e) = body.expr {
             w.visit_expr(e);
         }
+        let facts = Facts::of(body);
         for f in w.found {
+            if owned(cx, body, &facts, &f) {
+                continue;
+            }
             if cx.state::<State>().reported.contains(&f.store) {
                 continue;
             }
