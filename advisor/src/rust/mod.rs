@@ -9,6 +9,7 @@
 pub mod callgraph;
 pub mod checker;
 pub mod context;
+pub(crate) mod edition;
 pub mod heavy;
 pub(crate) mod macros;
 pub mod rules;
@@ -155,6 +156,8 @@ fn analyze_here(
         Some((Ok(file), bodies)) if only_sync_fn_bodies(&file, &bodies) => Ok(file),
         _ => syn::parse_file(source),
     };
+    // What the file's crate accepts and syn does not (front matter, edition-2015 syntax) is no syntax error.
+    let parsed = parsed.or_else(|err| edition::reparse(path, source).ok_or(err));
     let diags = match parsed {
         Ok(file) => {
             let (d, f) = checker::Checker::new(path, settings, dispatch).run_with_facts(&file);
