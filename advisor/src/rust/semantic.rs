@@ -534,7 +534,7 @@ impl SemanticModel {
             "crate" => {
                 let mut out = vec!["crate".to_string()];
                 out.extend(segs.into_iter().skip(1));
-                return Some(out);
+                return Some(self.through_ancestor_import(out, depth));
             }
             "self" | "super" => {
                 let mut base = self.module_path().to_vec();
@@ -549,7 +549,7 @@ impl SemanticModel {
                     }
                 }
                 base.extend(rest);
-                return Some(base);
+                return Some(self.through_ancestor_import(base, depth));
             }
             "Self" => {
                 let name = self.self_ty()?.name()?.to_string();
@@ -607,6 +607,23 @@ impl SemanticModel {
             return Some(normalize(imp.target.clone()));
         }
         self.resolve_segments(imp.target.clone(), false, depth + 1)
+    }
+
+    /// `crate::m::Name…` where `crate::m` is a module of this file enclosing the current scope and `Name` is
+    /// imported there (`use std::process::Command;` at the top, `use super::Command;` in an inline module):
+    /// the import's target. Otherwise the path as is.
+    fn through_ancestor_import(&self, path: Vec<String>, depth: u8) -> Vec<String> {
+        for k in (1..path.len()).rev() {
+            let Some(idx) = self.modules.iter().position(|m| *m == path[..k]) else { continue };
+            let Some(scope) = self.scopes.iter().find(|s| s.kind == ScopeKind::Module && s.module == idx) else {
+                return path;
+            };
+            let Some(imp) = scope.imports.get(&path[k]) else { return path };
+            let Some(mut out) = self.resolve_import(&path[k], imp, depth + 1) else { return path };
+            out.extend(path[k + 1..].iter().cloned());
+            return out;
+        }
+        path
     }
 
     fn lookup_in_glob(&self, glob: &[String], leading_colon: bool, name: &str, depth: u8) -> Option<Vec<String>> {
