@@ -43,6 +43,9 @@
 //! blocked = wall − CPU − run-queue. Nested instrumented calls are subtracted to give self figures (the report
 //! keeps inclusive ones too). Async functions are measured per poll, with a wrapping waker on sampled futures
 //! to split idle time (waiting for a wake-up) from scheduled-but-not-polled time (executor saturation).
+//! A low-rate sampler thread reads `/proc/self/task/<tid>/syscall` of threads inside an instrumented call and
+//! splits blocked time into lock/futex, I/O, sleep and other ([`waits`]; `CONC_PROFILER_WAITS=0` turns it off):
+//! a function blocked mostly on a lock is `lock-serialized`, and pool sizes count only I/O and sleep waits.
 
 #![deny(unsafe_code)]
 // Without the `enabled` feature the recording machinery is compiled but never called.
@@ -55,6 +58,7 @@ pub mod probe;
 pub mod registry;
 mod span;
 pub mod sys;
+pub mod waits;
 
 // The report schema and the classifier live in `conc-report` (no perf-event), shared with the external
 // sampler (`conc-sampler`); re-exported so `conc_profiler::classify` and `conc_profiler::report` keep working.
@@ -68,6 +72,7 @@ pub use report::{Expectation, ExpectationMismatch, Report};
 /// Clears everything recorded so far (all threads). Useful to measure phases separately.
 pub fn reset() {
     registry::reset();
+    waits::reset();
 }
 
 #[cfg(feature = "macros")]
@@ -93,10 +98,11 @@ pub mod __private {
         Guard
     }
 
-    /// Identity that fixes the output type of an async body (for `?` inference).
+    /// Calls the body of a function returning a future. The `FnOnce` bound lets the closure move a captured
+    /// `&mut` into the future it returns.
     #[inline(always)]
-    pub fn typed_future<T, F: ::core::future::Future<Output = T>>(fut: F) -> F {
-        fut
+    pub fn call_once<R, F: ::core::ops::FnOnce() -> R>(f: F) -> R {
+        f()
     }
 
     /// Wraps an instrumented async body.

@@ -31,7 +31,10 @@
 //!    [`Verdict::ExecutorStarved`].
 //! 4. Groups (`threads ≥ 2` and `span_ns > 0`): blocked share ≥ `lock_blocked_share` while the group as a
 //!    whole uses about one core (`|cpu / span − 1| ≤ lock_parallelism_tolerance`) → [`Verdict::LockSerialized`]
-//!    (threads taking turns on one lock; in CPython, the GIL).
+//!    (threads taking turns on one lock; in CPython, the GIL). Also (sampled wait kinds, [`Timing::waits`], at
+//!    least [`WaitKinds::MIN_SAMPLES`]): blocked share, or the share of samples inside the call that found it
+//!    on a lock, ≥ `lock_blocked_share` with at least [`LOCK_WAIT_SHARE`] of the waits on a lock/futex →
+//!    [`Verdict::LockSerialized`] (a function queueing on a mutex: never given an I/O pool size).
 //! 5. runnable share (cpu + run-queue) ≥ `cpu_bound_share` and run-queue share ≥ `oversubscribed_runqueue_share`
 //!    → [`Verdict::Oversubscribed`].
 //! 6. runnable share ≥ `cpu_bound_share` → [`Verdict::CpuBound`].
@@ -68,6 +71,102 @@ pub struct Timing {
     pub span_ns: u64,
     /// Per-poll figures of an async subject, if it is one.
     pub polls: Option<PollTiming>,
+    /// What the blocked time was spent waiting on, sampled (in-process wait sampler), if measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waits: Option<WaitKinds>,
+}
+
+/// Samples of what a blocked subject was waiting on, by kind of system call. The blocked time splits in
+/// proportion ([`WaitKinds::split`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WaitKinds {
+    /// `futex`: a contended lock, a condition variable, a channel receive, a join.
+    pub lock: u64,
+    /// read/write/recv/send/accept/connect/poll/epoll/fsync…: I/O the subject does.
+    pub io: u64,
+    /// nanosleep/clock_nanosleep: timers.
+    pub sleep: u64,
+    /// Any other system call, or blocked outside one (page faults).
+    pub other: u64,
+    /// Samples that found the thread running or runnable (not waiting).
+    pub running: u64,
+}
+
+impl WaitKinds {
+    /// Index of [`WaitKinds::lock`] for [`WaitKinds::add`].
+    pub const LOCK: usize = 0;
+    /// Index of [`WaitKinds::io`].
+    pub const IO: usize = 1;
+    /// Index of [`WaitKinds::sleep`].
+    pub const SLEEP: usize = 2;
+    /// Index of [`WaitKinds::other`].
+    pub const OTHER: usize = 3;
+    /// Index of [`WaitKinds::running`].
+    pub const RUNNING: usize = 4;
+    /// Fewest samples from which the split is used in a verdict or a pool size.
+    pub const MIN_SAMPLES: u64 = 5;
+
+    /// Counts one sample of kind `k` (one of the index constants).
+    pub fn add(&mut self, k: usize) {
+        match k {
+            Self::LOCK => self.lock += 1,
+            Self::IO => self.io += 1,
+            Self::SLEEP => self.sleep += 1,
+            Self::RUNNING => self.running += 1,
+            _ => self.other += 1,
+        }
+    }
+
+    /// Samples that found the thread waiting.
+    pub fn samples(&self) -> u64 {
+        self.lock.saturating_add(self.io).saturating_add(self.sleep).saturating_add(self.other)
+    }
+
+    /// Whether there are enough waiting samples to act on.
+    pub fn usable(&self) -> bool {
+        self.samples() >= Self::MIN_SAMPLES
+    }
+
+    /// Share of all samples (waiting or not) that found the thread waiting on a lock/futex: robust to run-queue
+    /// time other processes cause, which shrinks the blocked share without changing what the waits are.
+    pub fn lock_share_of_time(&self) -> f64 {
+        share(self.lock, self.samples().saturating_add(self.running))
+    }
+
+    /// Share of the samples that are a lock/futex wait.
+    pub fn lock_share(&self) -> f64 {
+        share(self.lock, self.samples())
+    }
+
+    /// Share of the samples that are I/O or sleeps: the waiting more threads (or tasks) can overlap.
+    pub fn io_share(&self) -> f64 {
+        share(self.io.saturating_add(self.sleep), self.samples())
+    }
+
+    /// `blocked_ns` split in proportion: `[lock, io, sleep, other]`.
+    pub fn split(&self, blocked_ns: u64) -> [u64; 4] {
+        let n = self.samples();
+        if n == 0 {
+            return [0, 0, 0, blocked_ns];
+        }
+        let part = |k: u64| ((blocked_ns as u128 * k as u128) / n as u128) as u64;
+        [part(self.lock), part(self.io), part(self.sleep), part(self.other)]
+    }
+
+    /// "lock/futex 80%, I/O 10%, sleep 0%, other 10% of blocked (42 samples)".
+    pub fn describe(&self) -> String {
+        let n = self.samples().max(1) as f64;
+        format!(
+            "lock/futex {:.0}%, I/O {:.0}%, sleep {:.0}%, other {:.0}% of blocked time ({} waiting samples, {} running)",
+            self.lock as f64 * 100.0 / n,
+            self.io as f64 * 100.0 / n,
+            self.sleep as f64 * 100.0 / n,
+            self.other as f64 * 100.0 / n,
+            self.samples(),
+            self.running
+        )
+    }
 }
 
 /// Per-poll figures of an async function (a future), gathered by a wrapping future and waker.
@@ -120,6 +219,16 @@ impl Timing {
             span_ns: self.span_ns.max(other.span_ns),
             polls: match (self.polls, other.polls) {
                 (Some(a), Some(b)) => Some(a.merged(&b)),
+                (a, b) => a.or(b),
+            },
+            waits: match (self.waits, other.waits) {
+                (Some(a), Some(b)) => Some(WaitKinds {
+                    lock: a.lock.saturating_add(b.lock),
+                    io: a.io.saturating_add(b.io),
+                    sleep: a.sleep.saturating_add(b.sleep),
+                    other: a.other.saturating_add(b.other),
+                    running: a.running.saturating_add(b.running),
+                }),
                 (a, b) => a.or(b),
             },
         }
@@ -364,6 +473,9 @@ pub fn fmt_ns(ns: u64) -> String {
     }
 }
 
+/// Share of sampled waits on a lock/futex from which a blocked subject is lock-serialized (rule 4b).
+pub const LOCK_WAIT_SHARE: f64 = 0.5;
+
 /// Classifies one subject. Pure and total: any input, including zeros, gives a verdict.
 pub fn classify(t: &Timing, th: &Thresholds) -> Classification {
     let wall = t.wall_ns;
@@ -453,6 +565,23 @@ pub fn classify(t: &Timing, th: &Thresholds) -> Classification {
                 ),
             );
         }
+    }
+
+    // 4 (continued). Blocked mostly on a lock (sampled wait kinds): the function queues on a lock, more threads would only
+    // queue longer.
+    if let Some(w) = t.waits.filter(WaitKinds::usable)
+        && (blocked_share >= th.lock_blocked_share || w.lock_share_of_time() >= th.lock_blocked_share)
+        && w.lock_share() >= LOCK_WAIT_SHARE
+    {
+        return done(
+            Verdict::LockSerialized,
+            format!(
+                "waiting on a lock or futex in {} of the samples inside the call, {} of its waits ({}) — {shares}",
+                pct(w.lock_share_of_time()),
+                pct(w.lock_share()),
+                w.describe()
+            ),
+        );
     }
 
     // 5-6. CPU-bound, possibly oversubscribed.
@@ -643,6 +772,24 @@ pub struct Recommendation {
     pub pool_size: Option<usize>,
     /// The advice as sentences, naming the tools of the subject's language.
     pub text: String,
+}
+
+/// [`recommend`], with the waits the subject's timing measured: when its wait kinds were sampled, only the I/O
+/// and sleep part of the blocked time counts as wait in the pool formula (waiting on a lock is not overlapped by
+/// more threads), and the text says which measurement the size comes from.
+pub fn recommend_measured(c: &Classification, t: &Timing, cores: usize, ctx: Context) -> Recommendation {
+    let Some(w) = t.waits.filter(WaitKinds::usable) else { return recommend(c, cores, ctx) };
+    if !matches!(c.verdict, Verdict::IoBound | Verdict::Mixed) {
+        return recommend(c, cores, ctx);
+    }
+    let io_wait = Classification { blocked_share: c.blocked_share * w.io_share(), ..c.clone() };
+    let mut r = recommend(&io_wait, cores, ctx);
+    r.text.push_str(&format!(
+        " Wait counted: I/O and sleeps only, {} of the time ({}).",
+        pct(io_wait.blocked_share),
+        w.describe()
+    ));
+    r
 }
 
 /// Recommends what to run a classified subject on. `cores` is the number of usable cores (0 counts as 1).
@@ -886,6 +1033,7 @@ mod tests {
                 threads: u64::MAX,
                 span_ns: 1,
                 polls: Some(PollTiming { polls: u64::MAX, long_polls: u64::MAX, ..PollTiming::default() }),
+                waits: Some(WaitKinds { lock: u64::MAX, io: u64::MAX, sleep: 1, other: 1, running: u64::MAX }),
             },
             &th(),
         );
@@ -1094,5 +1242,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn lock_waits_make_a_blocked_function_lock_serialized_without_pool_growth() {
+        let locked = Timing {
+            waits: Some(WaitKinds { lock: 40, io: 2, sleep: 0, other: 1, running: 10 }),
+            ..t(100 * MS, 20 * MS, 5 * MS)
+        };
+        let c = classify(&locked, &th());
+        assert_eq!(c.verdict, Verdict::LockSerialized, "{}", c.evidence);
+        let r = recommend_measured(&c, &locked, 4, Context::sync_fn());
+        assert_eq!(r.kind, RecommendationKind::ReduceLockContention);
+        // The same shares waiting on I/O: I/O-bound, and the pool counts only the I/O part.
+        let io = Timing { waits: Some(WaitKinds { io: 40, lock: 2, ..WaitKinds::default() }), ..locked };
+        let c = classify(&io, &th());
+        assert_eq!(c.verdict, Verdict::IoBound, "{}", c.evidence);
+        let half = Timing { waits: Some(WaitKinds { io: 20, other: 20, ..WaitKinds::default() }), ..locked };
+        let full = recommend(&c, 4, Context::sync_fn()).pool_size.unwrap();
+        let counted = recommend_measured(&c, &half, 4, Context::sync_fn());
+        assert!(counted.pool_size.unwrap() < full, "{counted:?} vs {full}");
+        assert!(counted.text.contains("Wait counted: I/O"), "{}", counted.text);
+        // Too few samples: ignored.
+        let few = Timing { waits: Some(WaitKinds { lock: 2, ..WaitKinds::default() }), ..t(100 * MS, 20 * MS, 5 * MS) };
+        assert_eq!(classify(&few, &th()).verdict, Verdict::IoBound);
     }
 }

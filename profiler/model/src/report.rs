@@ -58,7 +58,8 @@ use std::fmt::{self, Write as _};
 use serde::{Deserialize, Serialize};
 
 use crate::classify::{
-    Classification, Context, Recommendation, Runtime, Subject, Thresholds, Timing, Verdict, classify, fmt_ns, recommend,
+    Classification, Context, Recommendation, Runtime, Subject, Thresholds, Timing, Verdict, classify, fmt_ns,
+    recommend_measured,
 };
 
 /// The value of the `schema` field.
@@ -270,7 +271,7 @@ impl Entry {
         cores: usize,
     ) -> Entry {
         let classification = classify(&timing, th);
-        let recommendation = recommend(&classification, cores, ctx);
+        let recommendation = recommend_measured(&classification, &timing, cores, ctx);
         Entry {
             name: name.into(),
             subject: ctx.subject,
@@ -469,6 +470,11 @@ impl Report {
             if i == 0 {
                 let total: usize = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
                 let _ = writeln!(out, "{}", "-".repeat(total));
+            }
+        }
+        for e in &self.entries {
+            if let Some(w) = e.timing.waits.filter(|w| w.samples() > 0) {
+                let _ = writeln!(out, "waits of {}: {}", e.name, w.describe());
             }
         }
         if let Some(cost) = self.measurement.probe_cost_ns {

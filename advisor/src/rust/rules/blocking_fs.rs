@@ -2,7 +2,7 @@
 
 use syn::Expr;
 
-use super::{CallSite, Checker, FnBody, Hooks, MethodCallSite, RustRule, strip_wrappers};
+use super::{CallSite, Checker, CrateGraph, FnBody, Hooks, LinkContext, MethodCallSite, RustRule, strip_wrappers};
 use crate::diagnostic::Span;
 use crate::declare_rule;
 use crate::rust::types::STD_FS_FNS;
@@ -220,5 +220,10 @@ impl RustRule for Rule {
             format!("{what} (`.{m}()`) blocks the executor's worker thread on file I/O"),
             help,
         );
+    }
+
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
 }

@@ -4,7 +4,7 @@
 use syn::visit::{self, Visit};
 use syn::{Expr, Stmt};
 
-use super::{CallSite, Checker, FnBody, Hooks, MethodCallSite, RustRule, Ty};
+use super::{CallSite, Checker, CrateGraph, FnBody, Hooks, LinkContext, MethodCallSite, RustRule, Ty};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 
@@ -340,5 +340,10 @@ impl RustRule for Rule {
             format!("{what} (`.{}()`) blocks the executor's worker thread", call.method),
             help,
         );
+    }
+
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
 }
