@@ -7,7 +7,7 @@ use syn::{Expr, Stmt};
 use super::locking::{self, atomic_load, atomic_store};
 use super::{Checker, FnBody, Hooks, RustRule};
 use crate::declare_rule;
-use crate::diagnostic::Span;
+use crate::diagnostic::{Location, Span};
 
 declare_rule! {
     /// ## What it does
@@ -60,6 +60,10 @@ declare_rule! {
 #[derive(Default)]
 struct State {
     reported: Vec<Span>,
+    /// Where a lock is known held: from a lock taken in a function to the function's end, and the closures
+    /// `parking_lot_core` runs under its queue lock. Closures are bodies of their own, visited after the
+    /// function around them.
+    locked: Vec<(Location, Location)>,
 }
 
 /// The rule.
@@ -160,6 +164,8 @@ struct Facts {
     lets: Vec<(String, Span, bool)>,
     /// Whether the body compares with the running thread's identity (`THREAD_ID`, `thread::current().id()`).
     thread_id: bool,
+    /// Closures handed to `parking_lot_core::park`/`unpark_*`, which runs them under its queue lock.
+    park_closures: Vec<Span>,
 }
 
 impl Facts {
@@ -167,6 +173,8 @@ impl Facts {
         struct V {
             f: Facts,
             depth: usize,
+            /// Locals bound to closures, with the closures' spans.
+            closures: Vec<(String, Span)>,
         }
         impl<'a> Visit<'a> for V {
             fn visit_expr(&mut self, e: &'a Expr) {
@@ -199,9 +207,33 @@ impl Facts {
                     Expr::Call(c) => {
                         if let Expr::Path(p) = &*c.func
                             && let Some(last) = p.path.segments.last()
-                            && last.ident.to_string().starts_with("lock_")
                         {
-                            self.f.locks.push(Span::from_pm2(last.ident.span()));
+                            let name = last.ident.to_string();
+                            if name.starts_with("lock_") {
+                                self.f.locks.push(Span::from_pm2(last.ident.span()));
+                            }
+                            let parking = p.path.segments.iter().any(|s| s.ident == "parking_lot_core");
+                            if parking
+                                && matches!(
+                                    name.as_str(),
+                                    "park" | "unpark_one" | "unpark_all" | "unpark_requeue" | "unpark_filter"
+                                )
+                            {
+                                for a in &c.args {
+                                    match strip(a) {
+                                        Expr::Closure(cl) => self.f.park_closures.push(span_of(cl)),
+                                        Expr::Path(p) => {
+                                            if let Some(id) = p.path.get_ident()
+                                                && let Some((_, sp)) =
+                                                    self.closures.iter().rev().find(|(n, _)| id == n)
+                                            {
+                                                self.f.park_closures.push(*sp);
+                                            }
+                                        }
+                                        _ => {}
+                                    }
+                                }
+                            }
                         }
                     }
                     Expr::Path(p) => {
@@ -224,6 +256,11 @@ impl Facts {
                 if let syn::Pat::Ident(id) = &l.pat {
                     let name = id.ident.to_string();
                     let same = l.init.as_ref().is_some_and(|i| locking::mentions(&i.expr, &name));
+                    if let Some(i) = &l.init
+                        && let Expr::Closure(c) = strip(&i.expr)
+                    {
+                        self.closures.push((name.clone(), span_of(c)));
+                    }
                     self.f.lets.push((name, Span::from_pm2(id.ident.span()), same));
                 }
                 visit::visit_local(self, l);
@@ -232,7 +269,7 @@ impl Facts {
             fn visit_expr_async(&mut self, _: &'a syn::ExprAsync) {}
             fn visit_item(&mut self, _: &'a syn::Item) {}
         }
-        let mut v = V { f: Facts::default(), depth: 0 };
+        let mut v = V { f: Facts::default(), depth: 0, closures: Vec::new() };
         if let Some(b) = body.block {
             v.visit_block(b);
         } else if let Some(e) = body.expr {
@@ -247,7 +284,8 @@ impl Facts {
 /// - the method takes `self` by value or `&mut self` (nobody else can reach `self` meanwhile);
 /// - the store follows a read-modify-write (`compare_exchange`, `fetch_*`, `swap`) after the load: winning it
 ///   gave this thread the slot (a queue's stamp, a `Once`'s state);
-/// - a lock is taken before the store;
+/// - a lock is taken before the store (also in the function around a closure, or by `parking_lot_core`
+///   around the closures it is handed);
 /// - the loaded local is shadowed between the load and the store by a binding not computed from it (the stored
 ///   value comes from a later `fetch_add`, not from the load);
 /// - the value loaded is written back unchanged after the function stored the same atomic itself (save and
@@ -255,7 +293,14 @@ impl Facts {
 /// - the decision compares with the running thread's identity (an owner-thread fast path);
 /// - the atomic is a field of `self` whose type is visibly not `Sync` (a `Cell` field, no `unsafe impl Sync`):
 ///   only one thread at a time runs its `&self` methods.
-fn owned(cx: &Checker<'_>, body: &FnBody<'_>, facts: &Facts, f: &Finding) -> bool {
+fn span_of(c: &syn::ExprClosure) -> Span {
+    Span::from_pm2(syn::spanned::Spanned::span(c))
+}
+
+fn owned(cx: &mut Checker<'_>, body: &FnBody<'_>, facts: &Facts, f: &Finding) -> bool {
+    if cx.state::<State>().locked.iter().any(|(a, b)| *a <= f.store.start && f.store.start < *b) {
+        return true;
+    }
     if let Some(syn::FnArg::Receiver(r)) = body.sig.and_then(|s| s.inputs.first())
         && r.colon_token.is_none()
         && (r.reference.is_none() || r.mutability.is_some())
@@ -353,6 +398,12 @@ impl RustRule for Rule {
             w.visit_expr(e);
         }
         let facts = Facts::of(body);
+        let end = body.block.map(|b| Span::from_pm2(b.brace_token.span.close()).end);
+        let st = cx.state::<State>();
+        if let Some(end) = end {
+            st.locked.extend(facts.locks.iter().map(|l| (l.start, end)));
+        }
+        st.locked.extend(facts.park_closures.iter().map(|c| (c.start, c.end)));
         for f in w.found {
             if owned(cx, body, &facts, &f) {
                 continue;
