@@ -59,7 +59,7 @@
 //! `select`, `extend-select` and `ignore`; `--extend-select` adds to the result and `--ignore` removes from it.
 //! `syntax-error` (`CA001`) stays on unless a selector in an `ignore` names it.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -67,7 +67,7 @@ use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::diagnostic::Severity;
-use crate::registry::{self, RuleMeta};
+use crate::registry::{self, Rule, RuleMeta, RuleSet};
 use crate::settings::Settings;
 
 /// The file name searched for in every directory.
@@ -134,16 +134,37 @@ struct PyprojectTool {
 
 /// Reads a configuration file: `conc-advisor.toml` (any name but `pyproject.toml`) or a `pyproject.toml`.
 /// Returns `Ok(None)` for a `pyproject.toml` without a `[tool.conc-advisor]` table.
+/// Anything but a regular file (a directory, a FIFO, a device) is an error naming it, found without opening it
+/// (so a FIFO never blocks the run).
 pub fn read_config_file(path: &Path) -> Result<Option<RawConfig>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read configuration: {}", path.display(), crate::walk::io_message(&e)))?;
+    let cannot =
+        |e: std::io::Error| format!("{}: cannot read configuration: {}", path.display(), crate::walk::io_message(&e));
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(format!(
+            "{}: cannot read configuration: not a regular file ({})",
+            path.display(),
+            crate::walk::file_type(&meta)
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(cannot)?;
+    // A pyproject.toml that never mentions us is not ours to judge, whether its TOML or its UTF-8 is broken.
+    if is_pyproject(path) && !bytes.windows(12).any(|w| w == b"conc-advisor") {
+        return Ok(None);
+    }
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("{}: invalid configuration: not valid UTF-8", path.display()))?;
     parse_config_text(path, &text)
+}
+
+fn is_pyproject(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == PYPROJECT_FILE)
 }
 
 /// Parses the text of a configuration file named `path` (see [`read_config_file`]).
 pub fn parse_config_text(path: &Path, text: &str) -> Result<Option<RawConfig>, String> {
     let bad = |e: toml::de::Error| format!("{}: invalid configuration: {}", path.display(), e.to_string().trim_end());
-    if path.file_name().is_some_and(|n| n == PYPROJECT_FILE) {
+    if is_pyproject(path) {
         // A pyproject.toml that never mentions us is not ours to judge, even if it is broken.
         if !text.contains("conc-advisor") {
             return Ok(None);
@@ -177,6 +198,8 @@ pub struct Resolved {
     pub settings: Arc<Settings>,
     exclude: PathGlobs,
     per_file_ignores: Vec<(PathGlobs, Vec<&'static RuleMeta>)>,
+    /// The configuration file is invalid: the files it governs are not checked (the error says why).
+    broken: bool,
 }
 
 /// Globs matched against a path relative to a base directory, and (for patterns without `/`) against names.
@@ -313,30 +336,32 @@ impl Resolved {
         let origin = source.map_or_else(|| "command line".to_string(), |p| p.display().to_string());
         let all = || registry::all().to_vec();
 
-        let mut enabled: HashSet<&'static str> = HashSet::new();
+        let mut enabled = RuleSet::EMPTY;
         let mut ignored: Vec<&'static RuleMeta> = Vec::new();
         match &overrides.select {
-            Some(sel) => enabled.extend(select_all(sel, "command line", "--select")?.iter().map(|r| r.code)),
+            Some(sel) => enabled.extend(select_all(sel, "command line", "--select")?.iter().map(|r| Rule::of(r))),
             None => {
                 let base_sel = match &raw.select {
                     Some(sel) => select_all(sel, &origin, "select")?,
                     None => all(),
                 };
-                enabled.extend(base_sel.iter().map(|r| r.code));
+                enabled.extend(base_sel.iter().map(|r| Rule::of(r)));
                 if let Some(ext) = &raw.extend_select {
-                    enabled.extend(select_all(ext, &origin, "extend-select")?.iter().map(|r| r.code));
+                    enabled.extend(select_all(ext, &origin, "extend-select")?.iter().map(|r| Rule::of(r)));
                 }
                 if let Some(ign) = &raw.ignore {
                     ignored.extend(select_all(ign, &origin, "ignore")?);
                 }
             }
         }
-        enabled.extend(select_all(&overrides.extend_select, "command line", "--extend-select")?.iter().map(|r| r.code));
+        enabled.extend(
+            select_all(&overrides.extend_select, "command line", "--extend-select")?.iter().map(|r| Rule::of(r)),
+        );
         ignored.extend(select_all(&overrides.ignore, "command line", "--ignore")?);
         // syntax-error is always reported unless explicitly ignored.
-        enabled.insert(registry::builtin::SYNTAX_ERROR.code);
+        enabled.insert(Rule::of(&registry::builtin::SYNTAX_ERROR));
         for r in &ignored {
-            enabled.remove(r.code);
+            enabled.remove(Rule::of(r));
         }
 
         let mut settings = Settings { enabled, ..Settings::default() };
@@ -373,6 +398,7 @@ impl Resolved {
             settings: Arc::new(settings),
             exclude,
             per_file_ignores,
+            broken: false,
         })
     }
 
@@ -384,7 +410,24 @@ impl Resolved {
             settings: Arc::new(settings),
             exclude: PathGlobs::default(),
             per_file_ignores: Vec::new(),
+            broken: false,
         }
+    }
+
+    /// The stand-in for an invalid configuration (`source`, or the command line for `None`): the files it
+    /// governs are not checked; the other files of the run are.
+    pub fn broken(source: Option<&Path>, base: &Path) -> Resolved {
+        Resolved {
+            source: source.map(Path::to_path_buf),
+            base: absolute(base),
+            broken: true,
+            ..Resolved::fixed(Settings::default())
+        }
+    }
+
+    /// Whether the configuration is invalid (see [`Resolved::broken`]).
+    pub fn is_broken(&self) -> bool {
+        self.broken
     }
 
     /// Whether `exclude` matches `path` (a file or directory found by the walk).
@@ -401,7 +444,7 @@ impl Resolved {
         let mut s = (*self.settings).clone();
         for (_, rules) in off {
             for r in rules {
-                s.enabled.remove(r.code);
+                s.enabled.remove(Rule::of(r));
             }
         }
         Arc::new(s)
@@ -453,7 +496,8 @@ impl ConfigResolver {
         }
     }
 
-    /// Configuration errors met so far (each names a file). A run with any stops before analysing.
+    /// Configuration errors met so far (each names a file). The files an invalid configuration governs are not
+    /// checked; the others are.
     pub fn errors(&self) -> Vec<String> {
         let mut e = self.errors.lock().unwrap_or_else(|p| p.into_inner()).clone();
         e.sort();
@@ -494,12 +538,12 @@ impl ConfigResolver {
         resolved
     }
 
-    /// The configuration file in `dir` itself, if any. A broken one is recorded and replaced by the defaults
-    /// (the run stops before analysing anyway).
+    /// The configuration file in `dir` itself, if any. A broken one (or one that is not a regular file) is
+    /// recorded and stands for a [`Resolved::broken`]: the files below it are not checked.
     fn load_in(&self, dir: &Path) -> Option<Arc<Resolved>> {
         for name in [CONFIG_FILE, PYPROJECT_FILE] {
             let path = shown(&dir.join(name));
-            if !path.is_file() {
+            if std::fs::symlink_metadata(&path).is_err() {
                 continue;
             }
             let resolved = read_config_file(&path).and_then(|raw| {
@@ -510,7 +554,7 @@ impl ConfigResolver {
                 Ok(None) => continue,
                 Err(e) => {
                     self.errors.lock().unwrap_or_else(|p| p.into_inner()).push(e);
-                    return Some(self.defaults());
+                    return Some(Arc::new(Resolved::broken(Some(&path), dir)));
                 }
             }
         }
@@ -526,7 +570,7 @@ impl ConfigResolver {
             Ok(r) => Arc::new(r),
             Err(e) => {
                 self.errors.lock().unwrap_or_else(|p| p.into_inner()).push(e);
-                Arc::new(Resolved::fixed(Settings::default()))
+                Arc::new(Resolved::broken(None, Path::new("/")))
             }
         };
         *d = Some(Arc::clone(&r));
@@ -570,8 +614,8 @@ mod tests {
         .unwrap()
         .unwrap();
         let r = Resolved::new(Some(&raw), None, Path::new("/p"), &Overrides::default()).unwrap();
-        assert!(!r.settings.enabled.contains("CA001"));
-        assert!(r.settings.enabled.contains("CA002"));
+        assert!(!r.settings.enabled.contains(Rule::from_code("CA001").unwrap()));
+        assert!(r.settings.enabled.contains(Rule::from_code("CA002").unwrap()));
         assert_eq!(r.settings.severity_of(&registry::builtin::UNKNOWN_SUPPRESSION), Severity::Error);
         assert_eq!(r.settings.rust.heavy_range, 5);
         assert!(r.settings.python.free_threaded);
@@ -579,7 +623,10 @@ mod tests {
         let cli = Overrides { select: Some(vec!["CA002".into()]), ..Overrides::default() };
         let r = Resolved::new(Some(&raw), None, Path::new("/p"), &cli).unwrap();
         // --select replaces the config's ignore; syntax-error stays on.
-        assert!(r.settings.enabled.contains("CA001") && r.settings.enabled.contains("CA002"));
+        assert!(
+            r.settings.enabled.contains(Rule::from_code("CA001").unwrap())
+                && r.settings.enabled.contains(Rule::from_code("CA002").unwrap())
+        );
 
         let bad = parse("[severity]\nCA002 = \"loud\"\n").unwrap().unwrap();
         let e = Resolved::new(Some(&bad), Some(Path::new("c.toml")), Path::new("/p"), &cli).unwrap_err();
@@ -607,7 +654,7 @@ mod tests {
         assert!(r.is_excluded(Path::new("/p/src/gen")));
         assert!(!r.is_excluded(Path::new("/p/src/generated.rs")));
         assert!(!r.is_excluded(Path::new("/p/src/a.rs")));
-        assert!(!r.settings_for(Path::new("/p/tests/x/t.rs")).enabled.contains("CA002"));
-        assert!(r.settings_for(Path::new("/p/src/t.rs")).enabled.contains("CA002"));
+        assert!(!r.settings_for(Path::new("/p/tests/x/t.rs")).enabled.contains(Rule::from_code("CA002").unwrap()));
+        assert!(r.settings_for(Path::new("/p/src/t.rs")).enabled.contains(Rule::from_code("CA002").unwrap()));
     }
 }

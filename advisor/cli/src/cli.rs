@@ -107,7 +107,8 @@ struct CheckArgs {
     /// The lowest severity that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Warning)]
     fail_on: FailOn,
-    /// Print the number of findings per rule instead of the findings (a JSON array with --format json).
+    /// Print the number of findings per rule instead of the findings (a JSON array with --format json; not
+    /// with sarif or github).
     #[arg(long)]
     statistics: bool,
 }
@@ -241,25 +242,36 @@ fn run_check(args: &CheckArgs) -> u8 {
         },
         None => ConfigResolver::discover(overrides),
     };
-    let opts = CheckOptions { roots: args.paths.clone(), jobs: args.jobs };
-    let report = match engine::check_with(&opts, &resolver) {
-        Ok(r) => r,
-        Err(errors) => {
-            for e in &errors {
-                error(e);
-            }
-            return 2;
-        }
-    };
+    if args.statistics && matches!(args.format, FormatArg::Sarif | FormatArg::Github) {
+        error(&format!(
+            "--statistics prints a table (or JSON with --format json); it cannot be combined with --format {}",
+            if matches!(args.format, FormatArg::Sarif) { "sarif" } else { "github" }
+        ));
+        return 2;
+    }
+    if let Some(out) = &args.output_file
+        && let Some(src) = checked_file_at(out, &args.paths)
+    {
+        error(&format!(
+            "refusing to write the report over {}: it is a source file being checked (choose another `-o` file)",
+            src.display()
+        ));
+        return 2;
+    }
+    let max_jobs = engine::max_jobs();
+    if args.jobs > max_jobs {
+        warning(&format!("--jobs {} lowered to {max_jobs} (4 threads per core)", args.jobs));
+    }
+    let opts = CheckOptions { roots: args.paths.clone(), jobs: args.jobs.min(max_jobs) };
+    let report = engine::check_with(&opts, &resolver);
     for w in &report.warnings {
         warning(w);
     }
     for e in &report.errors {
         error(e);
     }
-    if let Err(e) = write_output(args, &report)
-        && e.kind() != io::ErrorKind::BrokenPipe
-    {
+    // A closed pipe or a full disk loses the report: that is an error too.
+    if let Err(e) = write_output(args, &report) {
         match &args.output_file {
             Some(p) => error(&format!("cannot write {}: {}", p.display(), conc_advisor::walk::io_message(&e))),
             None => error(&format!("cannot write the report: {}", conc_advisor::walk::io_message(&e))),
@@ -267,6 +279,15 @@ fn run_check(args: &CheckArgs) -> u8 {
         return 2;
     }
     exit_code(&report, args.fail_on.into(), args.exit_zero)
+}
+
+/// The existing source file that `-o out` would overwrite: `out` itself when it is a Rust or Python file named
+/// among `roots` or below one of them (compared after resolving links, so `./src/../src/lib.rs` is caught).
+fn checked_file_at(out: &std::path::Path, roots: &[PathBuf]) -> Option<PathBuf> {
+    let real = out.canonicalize().ok()?;
+    let checked = conc_advisor::walk::SourceKind::of(&real).is_some()
+        && roots.iter().filter_map(|r| r.canonicalize().ok()).any(|r| real.starts_with(r));
+    checked.then(|| out.to_path_buf())
 }
 
 /// The exit code of a finished check: 2 when a path could not be checked, else 1 when a finding is at or above

@@ -10,6 +10,7 @@
 //! the run.
 
 pub mod ast;
+pub(crate) mod lex;
 pub mod parse;
 pub mod project;
 pub mod rules;

@@ -1073,7 +1073,7 @@ mod tests {
         assert!(linked.iter().filter(|d| d.rule.code == "CA505").all(|d| d.message.contains("free-threaded")));
         // CA505 off in the definition's file: no facts, no finding.
         let mut off = Settings::default();
-        off.enabled.remove("CA505");
+        off.enabled.remove(crate::registry::Rule::from_code("CA505").expect("CA505 is listed"));
         let (_, linked) = run(&files, &["r/pkg"], &off);
         assert!(ca505(&linked).is_empty(), "{linked:?}");
     }

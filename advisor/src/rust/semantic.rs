@@ -246,10 +246,10 @@ impl SemanticModel {
         &self.modules[m]
     }
 
-    /// The index of the innermost scope (bindings record it; it is what [`RustRule::on_scope_exit`]
+    /// The index of the innermost scope (bindings record it; it is what [`OnScopeExit`]
     /// receives). Scopes nest: a larger id is an inner scope.
     ///
-    /// [`RustRule::on_scope_exit`]: crate::rust::rules::RustRule::on_scope_exit
+    /// [`OnScopeExit`]: crate::rust::rules::OnScopeExit
     pub fn scope_id(&self) -> usize {
         self.scopes.len().saturating_sub(1)
     }

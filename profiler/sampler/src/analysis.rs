@@ -310,6 +310,7 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
     }
     crate::short_lived::account(&mut processes, &mut base.entries, &s.procs, &th.shared, cores);
     crate::coordinator::mark(&mut processes, &mut base.entries);
+    crate::load::not_oversubscribed(&mut processes, &mut base.entries, &s.timeline, cores, th);
     let total_cpu: f64 = processes.iter().map(|p| p.shares.cpu_s).sum();
     let n = s.timeline.len().max(1) as f64;
     let mean_runnable = s.timeline.iter().map(|p| f64::from(p.runnable)).sum::<f64>() / n;
@@ -350,6 +351,7 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
         processes,
         timeline: s.timeline.clone(),
         findings: Vec::new(),
+        python_targets: Vec::new(),
     };
     report.findings = findings(&report, th);
     // A process whose threads the whole-run answer found serialised is lock-serialised, whatever its busiest
@@ -805,6 +807,7 @@ mod tests {
             processes: vec![p],
             timeline,
             findings: Vec::new(),
+            python_targets: Vec::new(),
         }
     }
 

@@ -250,6 +250,7 @@ mod tests {
                 machine_runnable: None,
             }],
             findings: Vec::new(),
+            python_targets: Vec::new(),
         }
     }
 

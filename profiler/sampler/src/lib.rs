@@ -14,9 +14,11 @@ pub mod collect;
 pub mod coordinator;
 pub mod html;
 pub mod human;
+pub mod load;
 pub mod model;
 pub mod perf;
 pub mod procfs;
+pub mod python_hooks;
 pub mod short_lived;
 pub mod trace;
 
@@ -59,6 +61,9 @@ pub struct ProfileArgs {
     /// Do not open perf counters (sample /proc only).
     #[arg(long)]
     pub no_perf: bool,
+    /// Do not install the Python hook that names threads and records what each thread and pool worker runs.
+    #[arg(long)]
+    pub no_python_hooks: bool,
     /// No progress line, even on a terminal.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -124,6 +129,8 @@ pub struct RunOptions {
     pub perf: bool,
     pub progress: bool,
     pub duration: Option<Duration>,
+    /// Install the Python hook when the command is Python (see [`python_hooks`]).
+    pub python_hooks: bool,
 }
 
 /// What a profiling run produced.
@@ -180,10 +187,16 @@ struct Spawned {
 
 /// Spawns `cmd`. With `hold`, a `/bin/sh` trampoline stops itself before `exec CMD`, so the sampler and the
 /// perf counters (opened with `inherit`) see the command from its first instruction; [`release`] continues it.
-fn spawn(cmd: &[String], hold: bool, notes: &mut Vec<String>) -> std::io::Result<Spawned> {
+fn spawn(cmd: &[String], hold: bool, env: &[(String, String)], notes: &mut Vec<String>) -> std::io::Result<Spawned> {
     let sh = Path::new("/bin/sh");
     if hold && sh.exists() {
-        let child = Command::new(sh).arg("-c").arg(collect::TRAMPOLINE).arg("conc-advisor").args(cmd).spawn()?;
+        let child = Command::new(sh)
+            .arg("-c")
+            .arg(collect::TRAMPOLINE)
+            .arg("conc-advisor")
+            .args(cmd)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .spawn()?;
         let pid = child.id() as i32;
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
@@ -200,7 +213,10 @@ fn spawn(cmd: &[String], hold: bool, notes: &mut Vec<String>) -> std::io::Result
             }
         }
     }
-    Ok(Spawned { child: Command::new(&cmd[0]).args(&cmd[1..]).spawn()?, held: false })
+    Ok(Spawned {
+        child: Command::new(&cmd[0]).args(&cmd[1..]).envs(env.iter().map(|(k, v)| (k, v))).spawn()?,
+        held: false,
+    })
 }
 
 /// Continues a held command.
@@ -399,7 +415,11 @@ pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i3
     if !opts.perf {
         notes.push("perf counters off (--no-perf)".into());
     }
-    let mut spawned = match spawn(cmd, true, &mut notes) {
+    let program = Path::new(&cmd[0]).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let hooks =
+        if opts.python_hooks && analysis::is_python(&program, cmd) { python_hooks::Hooks::install() } else { None };
+    let env = hooks.as_ref().map(python_hooks::Hooks::env).unwrap_or_default();
+    let mut spawned = match spawn(cmd, true, &env, &mut notes) {
         Ok(x) => x,
         Err(e) => {
             let code = if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
@@ -459,7 +479,10 @@ pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i3
         sources: sources_of(&sampler, perf.is_some(), &mut notes),
         notes,
     };
-    let report = analysis::build_report(&sampler, info, &analysis::Thresholds::default());
+    let mut report = analysis::build_report(&sampler, info, &analysis::Thresholds::default());
+    if let Some(h) = &hooks {
+        python_hooks::apply(&mut report, h.read());
+    }
     Ok((Outcome { report, sampler }, code))
 }
 
@@ -559,6 +582,34 @@ fn write_outputs(args: &ProfileArgs, out: &Outcome) -> Vec<String> {
     errors
 }
 
+/// An output file (`-o`, `--json`, `--html`, `--trace`) that is the profiled program or a file named among its
+/// arguments (`profile -o app.py -- python app.py` would replace the script with the summary): the message
+/// refusing it. Paths are compared after resolving links; the program is looked up in `PATH` like `exec`.
+fn output_over_input(args: &ProfileArgs) -> Option<String> {
+    let real = |p: &Path| p.canonicalize().ok();
+    let mut inputs: Vec<PathBuf> = args.command.iter().skip(1).filter_map(|a| real(Path::new(a))).collect();
+    if let Some(program) = args.command.first() {
+        let program = Path::new(program);
+        let found = if program.components().count() > 1 {
+            real(program)
+        } else {
+            std::env::var_os("PATH").and_then(|path| {
+                std::env::split_paths(&path).find_map(|d| real(&d.join(program)).filter(|p| p.is_file()))
+            })
+        };
+        inputs.extend(found);
+    }
+    [&args.output, &args.json, &args.html, &args.trace].into_iter().flatten().find_map(|out| {
+        let r = real(out)?;
+        inputs.contains(&r).then(|| {
+            format!(
+                "refusing to write over {}: it is the profiled program or one of its arguments (choose another file)",
+                out.display()
+            )
+        })
+    })
+}
+
 /// Entry point of `conc-advisor profile`.
 pub fn run_profile(args: ProfileArgs) -> ExitCode {
     let opts = RunOptions {
@@ -566,7 +617,12 @@ pub fn run_profile(args: ProfileArgs) -> ExitCode {
         perf: !args.no_perf,
         progress: !args.quiet && std::io::stderr().is_terminal(),
         duration: args.duration,
+        python_hooks: !args.no_python_hooks,
     };
+    if let Some(clash) = output_over_input(&args) {
+        eprintln!("conc-advisor: {clash}");
+        return ExitCode::from(2);
+    }
     let (outcome, code) = match (args.pid, args.command.is_empty()) {
         (Some(pid), true) => match profile_pid(pid, &opts) {
             Ok(o) => (o, 0),
@@ -669,7 +725,7 @@ mod tests {
     #[test]
     fn a_command_that_execs_before_the_first_tick_is_named_after_it() {
         let mut notes = Vec::new();
-        let mut spawned = spawn(&["sleep".into(), "0.3".into()], true, &mut notes).unwrap();
+        let mut spawned = spawn(&["sleep".into(), "0.3".into()], true, &[], &mut notes).unwrap();
         if !spawned.held {
             return; // no /bin/sh here: nothing is exec'd, nothing to rename
         }

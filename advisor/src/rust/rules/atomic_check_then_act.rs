@@ -5,7 +5,7 @@ use syn::visit::{self, Visit};
 use syn::{Expr, Stmt};
 
 use super::locking::{self, atomic_load, atomic_store};
-use super::{Checker, FnBody, Hooks, RustRule};
+use super::{Checker, FnBody, OnFn, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::{Location, Span};
 
@@ -65,12 +65,13 @@ declare_rule! {
         name: "atomic-check-then-act",
         severity: Info,
         language: Rust,
+        family: Locks,
         summary: "an atomic is loaded, then stored based on the loaded value (use `compare_exchange`/`fetch_*`)",
     };
 }
 
 #[derive(Default)]
-struct State {
+pub struct State {
     reported: Vec<Span>,
     /// Where a lock is known held: from a lock taken in a function to the function's end, and the closures
     /// `parking_lot_core` runs under its queue lock. Closures are bodies of their own, visited after the
@@ -309,8 +310,8 @@ fn span_of(c: &syn::ExprClosure) -> Span {
     Span::from_pm2(syn::spanned::Spanned::span(c))
 }
 
-fn owned(cx: &mut Checker<'_>, body: &FnBody<'_>, facts: &Facts, f: &Finding) -> bool {
-    if cx.state::<State>().locked.iter().any(|(a, b)| *a <= f.store.start && f.store.start < *b) {
+fn owned(cx: &Checker<'_>, st: &State, body: &FnBody<'_>, facts: &Facts, f: &Finding) -> bool {
+    if st.locked.iter().any(|(a, b)| *a <= f.store.start && f.store.start < *b) {
         return true;
     }
     if let Some(syn::FnArg::Receiver(r)) = body.sig.and_then(|s| s.inputs.first())
@@ -390,6 +391,8 @@ impl<'a> Visit<'a> for Walk {
 }
 
 impl RustRule for Rule {
+    type FileState = State;
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -397,12 +400,10 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["load("]
     }
+}
 
-    fn hooks(&self) -> Hooks {
-        Hooks::FN
-    }
-
-    fn on_fn(&self, cx: &mut Checker<'_>, body: &FnBody<'_>) {
+impl OnFn for Rule {
+    fn on_fn(&self, cx: &mut Checker<'_>, st: &mut State, body: &FnBody<'_>) {
         let mut w = Walk { found: Vec::new(), depth: 0 };
         if let Some(b) = body.block {
             w.visit_block(b);
@@ -411,19 +412,18 @@ impl RustRule for Rule {
         }
         let facts = Facts::of(body);
         let end = body.block.map(|b| Span::from_pm2(b.brace_token.span.close()).end);
-        let st = cx.state::<State>();
         if let Some(end) = end {
             st.locked.extend(facts.locks.iter().map(|l| (l.start, end)));
         }
         st.locked.extend(facts.park_closures.iter().map(|c| (c.start, c.end)));
         for f in w.found {
-            if owned(cx, body, &facts, &f) {
+            if owned(cx, st, body, &facts, &f) {
                 continue;
             }
-            if cx.state::<State>().reported.contains(&f.store) {
+            if st.reported.contains(&f.store) {
                 continue;
             }
-            cx.state::<State>().reported.push(f.store);
+            st.reported.push(f.store);
             let help = if f.how == "decided on" {
                 format!("make the check and the update one atomic step: `{}.compare_exchange(..)` or `.swap(..)`", f.key)
             } else {

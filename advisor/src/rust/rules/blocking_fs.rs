@@ -2,7 +2,7 @@
 
 use syn::Expr;
 
-use super::{CallSite, Checker, CrateGraph, FnBody, Hooks, LinkContext, MethodCallSite, RustRule, strip_wrappers};
+use super::{CallSite, Checker, CrateGraph, FnBody, LinkContext, MethodCallSite, OnCall, OnFn, OnMethodCall, RustRule, strip_wrappers};
 use crate::diagnostic::Span;
 use crate::declare_rule;
 use crate::rust::types::STD_FS_FNS;
@@ -54,7 +54,10 @@ declare_rule! {
         name: "blocking-fs-in-async",
         severity: Warning,
         language: Rust,
+        family: Blocking,
         summary: "blocking `std::fs` file I/O in async context stalls the executor thread",
+        call_graph: Blocking,
+        async_only: true,
     };
 }
 
@@ -106,7 +109,7 @@ pub struct Rule;
 
 /// Per file: I/O calls whose result is matched with a `WouldBlock` arm (see [`nonblocking_io`]).
 #[derive(Default)]
-struct State {
+pub struct State {
     nonblocking: Vec<Span>,
 }
 
@@ -157,6 +160,8 @@ fn nonblocking_io(body: &FnBody<'_>) -> Vec<Span> {
 }
 
 impl RustRule for Rule {
+    type FileState = State;
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -165,16 +170,21 @@ impl RustRule for Rule {
         &["async"]
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::CALL | Hooks::METHOD_CALL | Hooks::FN
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
+}
 
-    fn on_fn(&self, cx: &mut Checker<'_>, body: &FnBody<'_>) {
+impl OnFn for Rule {
+    fn on_fn(&self, _cx: &mut Checker<'_>, st: &mut State, body: &FnBody<'_>) {
         let found = nonblocking_io(body);
-        cx.state::<State>().nonblocking.extend(found);
+        st.nonblocking.extend(found);
     }
+}
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut State, call: &CallSite<'_>) {
         let Some(path) = call.path else { return };
         if !is_fs_call(path) || call.awaited {
             return;
@@ -187,8 +197,10 @@ impl RustRule for Rule {
             format!("use `tokio::fs::{short}(..).await`, or move the file work into `tokio::task::spawn_blocking`"),
         );
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, st: &mut State, call: &MethodCallSite<'_>) {
         if call.awaited {
             return;
         }
@@ -211,7 +223,7 @@ impl RustRule for Rule {
         } else {
             return;
         };
-        if is_reported_receiver(cx, &call.expr.receiver) || cx.state::<State>().nonblocking.contains(&call.span()) {
+        if is_reported_receiver(cx, &call.expr.receiver) || st.nonblocking.contains(&call.span()) {
             return;
         }
         cx.report_on_executor(
@@ -222,8 +234,4 @@ impl RustRule for Rule {
         );
     }
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
-        super::blocking_chain::link(&META, graph, cx);
-    }
 }

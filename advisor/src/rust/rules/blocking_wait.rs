@@ -4,7 +4,7 @@
 use syn::visit::{self, Visit};
 use syn::{Expr, Stmt};
 
-use super::{CallSite, Checker, CrateGraph, FnBody, Hooks, LinkContext, MethodCallSite, RustRule, Ty};
+use super::{CallSite, Checker, CrateGraph, FnBody, LinkContext, MethodCallSite, OnCall, OnFn, OnMethodCall, RustRule, Ty};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 
@@ -60,7 +60,10 @@ declare_rule! {
         name: "blocking-wait-in-async",
         severity: Warning,
         language: Rust,
+        family: Blocking,
         summary: "a blocking wait (join, channel recv, Condvar, Barrier, stdin) in async context stalls the executor",
+        call_graph: Blocking,
+        async_only: true,
     };
 }
 
@@ -113,7 +116,7 @@ pub struct Rule;
 
 /// Per file: the `send` calls on bounded senders that never send more than the channel's capacity.
 #[derive(Default)]
-struct State {
+pub struct State {
     within_capacity: Vec<Span>,
 }
 
@@ -296,6 +299,8 @@ fn collect_channel_lets(cx: &Checker<'_>, b: &syn::Block, out: &mut Vec<(String,
 }
 
 impl RustRule for Rule {
+    type FileState = State;
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -304,18 +309,22 @@ impl RustRule for Rule {
         &["async"]
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::CALL | Hooks::METHOD_CALL | Hooks::FN
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
+}
 
-    fn on_fn(&self, cx: &mut Checker<'_>, body: &FnBody<'_>) {
+impl OnFn for Rule {
+    fn on_fn(&self, cx: &mut Checker<'_>, st: &mut State, body: &FnBody<'_>) {
         if let Some(b) = body.block {
-            let found = sends_within_capacity(cx, b);
-            cx.state::<State>().within_capacity.extend(found);
+            st.within_capacity.extend(sends_within_capacity(cx, b));
         }
     }
+}
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut State, call: &CallSite<'_>) {
         if call.is_any(&["std::thread::park", "std::thread::park_timeout"]) {
             cx.report_on_executor(
                 &META,
@@ -325,13 +334,15 @@ impl RustRule for Rule {
             );
         }
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, st: &mut State, call: &MethodCallSite<'_>) {
         if call.awaited {
             return;
         }
         let Some((what, help)) = classify(call.receiver, call.method) else { return };
-        if call.method == "send" && cx.state::<State>().within_capacity.contains(&call.span()) {
+        if call.method == "send" && st.within_capacity.contains(&call.span()) {
             return;
         }
         cx.report_on_executor(
@@ -342,8 +353,4 @@ impl RustRule for Rule {
         );
     }
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
-        super::blocking_chain::link(&META, graph, cx);
-    }
 }

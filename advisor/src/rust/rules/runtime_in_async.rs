@@ -1,6 +1,6 @@
 //! CA107 `runtime-in-async`: building a runtime or calling `block_on` inside async context.
 
-use super::{CallSite, Checker, CrateGraph, FnBody, Hooks, LinkContext, MethodCallSite, RustRule, locking};
+use super::{CallSite, Checker, CrateGraph, FnBody, LinkContext, MethodCallSite, OnCall, OnFn, OnMethodCall, RustRule, locking};
 use crate::diagnostic::Span;
 use crate::declare_rule;
 
@@ -50,7 +50,10 @@ declare_rule! {
         name: "runtime-in-async",
         severity: Error,
         language: Rust,
+        family: Blocking,
         summary: "a runtime built or `block_on` called inside async context panics or deadlocks",
+        call_graph: Blocking,
+        async_only: true,
     };
 }
 
@@ -73,7 +76,7 @@ pub struct Rule;
 /// Per file: where the runtime-building calls end whose runtime is consumed by `shutdown_timeout` /
 /// `shutdown_background` (dropping it then does not panic; using it is reported at the use).
 #[derive(Default)]
-struct State {
+pub struct State {
     consumed: Vec<crate::diagnostic::Location>,
 }
 
@@ -122,6 +125,8 @@ fn consumed_runtimes(body: &FnBody<'_>) -> Vec<crate::diagnostic::Location> {
 }
 
 impl RustRule for Rule {
+    type FileState = State;
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -130,18 +135,22 @@ impl RustRule for Rule {
         &["async"]
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::CALL | Hooks::METHOD_CALL | Hooks::FN
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
+}
 
-    fn on_fn(&self, cx: &mut Checker<'_>, body: &FnBody<'_>) {
-        let found = consumed_runtimes(body);
-        cx.state::<State>().consumed.extend(found);
+impl OnFn for Rule {
+    fn on_fn(&self, _cx: &mut Checker<'_>, st: &mut State, body: &FnBody<'_>) {
+        st.consumed.extend(consumed_runtimes(body));
     }
+}
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, st: &mut State, call: &CallSite<'_>) {
         let msg = if call.is("tokio::runtime::Runtime::new") {
-            if cx.state::<State>().consumed.contains(&call.span().end) {
+            if st.consumed.contains(&call.span().end) {
                 return;
             }
             "building a tokio runtime inside async context: using it panics (`Cannot start a runtime from within a \
@@ -158,15 +167,17 @@ impl RustRule for Rule {
         };
         cx.report_on_executor(&META, call.span(), msg, HELP);
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, st: &mut State, call: &MethodCallSite<'_>) {
         if call.awaited {
             return;
         }
         let r = call.receiver;
         let msg = match call.method {
             "build" if r.is("tokio::runtime::Builder") => {
-                if cx.state::<State>().consumed.contains(&call.span().end) {
+                if st.consumed.contains(&call.span().end) {
                     return;
                 }
                 "building a tokio runtime inside async context: using it panics (`Cannot start a runtime from within \
@@ -184,8 +195,4 @@ impl RustRule for Rule {
         cx.report_on_executor(&META, call.span(), msg, HELP);
     }
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
-        super::blocking_chain::link(&META, graph, cx);
-    }
 }
