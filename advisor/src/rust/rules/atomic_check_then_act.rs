@@ -249,13 +249,13 @@ impl Facts {
                             }
                         }
                     }
-                    Expr::Path(p) => {
+                    Expr::Path(p)
                         if p.path.segments.iter().any(|s| {
                             let n = s.ident.to_string();
                             n == "THREAD_ID" || n == "thread_id" || n == "current_thread_id"
-                        }) {
-                            self.f.thread_id = true;
-                        }
+                        }) =>
+                    {
+                        self.f.thread_id = true;
                     }
                     _ => {}
                 }
