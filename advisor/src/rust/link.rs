@@ -1,67 +1,16 @@
 //! The crate phase of the Rust analysis: after every file of a run is analysed, the facts of the files of each
-//! crate ([`crate_root`]) are joined into one [`CrateGraph`] and every enabled rule's link step ([`LinkRule`])
-//! runs on it. The engine decides *when* (once per crate, after all of its files, no second parse); each rule
-//! decides *what* it reports there and with which message, through [`LinkContext`].
-//!
-//! A rule declares its link step by implementing [`LinkRule`] next to its hooks (`impl LinkRule for Rule`); the
-//! rule list finds it from that impl ([`link_steps`](super::rules::link_steps)), nothing else lists it.
+//! crate ([`crate_root`]) are joined into one [`CrateGraph`] and every enabled rule's link step
+//! ([`RustRule::link`]) runs on it. The engine decides *when* (once per crate, after all of its files, no
+//! second parse); each rule decides *what* it reports there and with which message, through [`LinkContext`].
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::callgraph::{CrateGraph, FileFacts, crate_root};
+use super::rules::DynRule;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::registry::RuleMeta;
 use crate::settings::Settings;
-
-/// A rule's crate-level step: run once per crate, after all of its files are visited, with the crate's
-/// [`CrateGraph`] (the facts every file recorded, calls resolved, summaries propagated on demand). A rule whose
-/// findings need more than one function or file builds them here and reports them with
-/// [`LinkContext::report`]. Not run when the rule is disabled.
-pub trait LinkRule: Sync {
-    /// Reports the rule's findings in the crate of `graph`.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>);
-}
-
-/// A registered rule's link step, with the rule's identity.
-#[derive(Clone, Copy)]
-pub struct LinkStep {
-    /// The rule.
-    pub meta: &'static RuleMeta,
-    /// Its link step.
-    pub rule: &'static dyn LinkRule,
-}
-
-/// How the rule list finds the rules that implement [`LinkRule`]: method resolution on `&&LinkProbe<R>` picks
-/// the impl for `&LinkProbe<R>` when `R: LinkRule` (autoref specialisation on a concrete type), else the one
-/// for `LinkProbe<R>`, which answers `None`.
-#[doc(hidden)]
-pub mod probe {
-    use super::LinkRule;
-
-    /// The type a rule's link step is looked up on.
-    pub struct LinkProbe<R: 'static>(pub &'static R);
-
-    /// `R` implements [`LinkRule`].
-    pub trait HasLink {
-        /// The rule as its link step.
-        fn link_step(&self) -> Option<&'static dyn LinkRule>;
-    }
-    impl<R: LinkRule> HasLink for &LinkProbe<R> {
-        fn link_step(&self) -> Option<&'static dyn LinkRule> {
-            Some(self.0)
-        }
-    }
-
-    /// `R` does not implement [`LinkRule`].
-    pub trait LacksLink {
-        /// None.
-        fn link_step(&self) -> Option<&'static dyn LinkRule> {
-            None
-        }
-    }
-    impl<R> LacksLink for LinkProbe<R> {}
-}
 
 /// What a rule's link step gets besides the [`CrateGraph`]: the settings, and where its findings go.
 pub struct LinkContext<'a> {
@@ -96,17 +45,17 @@ impl<'a> LinkContext<'a> {
     }
 }
 
-/// Links one crate: runs each of the link `steps` whose rule `settings` enables over the graph of `files`, and
-/// returns their findings, one per (file, span, rule). Findings carry the severity `settings` gives; the
+/// Links one crate: runs the link step of each of `rules` that `settings` enables over the graph of `files`,
+/// and returns their findings, one per (file, span, rule). Findings carry the severity `settings` gives; the
 /// caller applies the settings and suppressions of the file each is in.
-pub fn link_crate(files: &[FileFacts], steps: &[LinkStep], settings: &Settings) -> Vec<Diagnostic> {
+pub fn link_crate(files: &[FileFacts], rules: &[&'static dyn DynRule], settings: &Settings) -> Vec<Diagnostic> {
     if !files.iter().any(FileFacts::has_link_facts) {
         return Vec::new();
     }
     let graph = CrateGraph::new(files);
     let mut cx = LinkContext::new(settings);
-    for step in steps.iter().filter(|s| settings.is_enabled(s.meta)) {
-        step.rule.link(&graph, &mut cx);
+    for rule in rules.iter().filter(|r| settings.is_enabled(r.meta())) {
+        rule.link(&graph, &mut cx);
     }
     let mut out = cx.diagnostics;
     // A call reaching several functions of one name (`#[cfg]` variants) is reported once: the first kept.
@@ -117,14 +66,14 @@ pub fn link_crate(files: &[FileFacts], steps: &[LinkStep], settings: &Settings) 
 
 /// Groups per-file facts by crate ([`crate_root`]) and links each crate ([`link_crate`]). Deterministic order
 /// of findings is the caller's job (the engine sorts).
-pub fn link_all(files: Vec<FileFacts>, steps: &[LinkStep], settings: &Settings) -> Vec<Diagnostic> {
+pub fn link_all(files: Vec<FileFacts>, rules: &[&'static dyn DynRule], settings: &Settings) -> Vec<Diagnostic> {
     let mut crates: HashMap<PathBuf, Vec<FileFacts>> = HashMap::new();
     for f in files {
         crates.entry(crate_root(&f.path)).or_default().push(f);
     }
     let mut out = Vec::new();
     for files in crates.values() {
-        out.extend(link_crate(files, steps, settings));
+        out.extend(link_crate(files, rules, settings));
     }
     out
 }
@@ -132,7 +81,7 @@ pub fn link_all(files: Vec<FileFacts>, steps: &[LinkStep], settings: &Settings) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rust::rules::link_steps;
+    use crate::rust::rules::IMPLS;
 
     fn facts(path: &str, src: &str) -> FileFacts {
         let (_, f) = crate::rust::analyze_with_facts(Path::new(path), src, &Settings::default(), true);
@@ -147,15 +96,12 @@ mod tests {
     fn files_of_one_crate_are_joined_and_those_of_different_crates_are_not() {
         let joined = link_all(
             vec![facts("proj/src/lib.rs", LIB), facts("proj/src/config.rs", CONFIG)],
-            link_steps(),
+            IMPLS,
             &Settings::default(),
         );
         assert_eq!(joined.iter().map(|d| d.rule.code).collect::<Vec<_>>(), ["CA102"], "{joined:#?}");
-        let apart = link_all(
-            vec![facts("a/src/lib.rs", LIB), facts("b/src/config.rs", CONFIG)],
-            link_steps(),
-            &Settings::default(),
-        );
+        let apart =
+            link_all(vec![facts("a/src/lib.rs", LIB), facts("b/src/config.rs", CONFIG)], IMPLS, &Settings::default());
         assert!(apart.is_empty(), "{apart:#?}");
     }
 
@@ -163,17 +109,15 @@ mod tests {
     fn only_enabled_rules_link_and_severity_follows_the_settings() {
         let files = vec![facts("proj/src/lib.rs", LIB), facts("proj/src/config.rs", CONFIG)];
         let fs = &crate::rust::rules::blocking_fs::META;
-        assert!(
-            link_crate(&files, link_steps(), &Settings::only(&[&crate::rust::rules::blocking_sleep::META])).is_empty()
-        );
+        assert!(link_crate(&files, IMPLS, &Settings::only(&[&crate::rust::rules::blocking_sleep::META])).is_empty());
         let mut settings = Settings::only(&[fs]);
         settings.severity.insert(fs.code, crate::diagnostic::Severity::Error);
-        let out = link_crate(&files, link_steps(), &settings);
+        let out = link_crate(&files, IMPLS, &settings);
         assert_eq!(out.len(), 1, "{out:#?}");
         assert_eq!(out[0].severity, crate::diagnostic::Severity::Error);
-        // A list of link steps without the rule's: it does not link.
-        let sleep_only: Vec<LinkStep> = link_steps().iter().filter(|s| s.meta.code == "CA101").copied().collect();
-        assert!(link_crate(&files, &sleep_only, &Settings::default()).is_empty());
+        // A rule list without the rule: it does not link.
+        assert!(link_crate(&files, &[IMPLS[0]], &Settings::default()).is_empty());
+        assert_eq!(IMPLS[0].meta(), &crate::rust::rules::blocking_sleep::META);
     }
 
     #[test]
@@ -183,7 +127,7 @@ mod tests {
         let files = [facts("p/src/lib.rs", src)];
         let both = CrateGraph::new(&files).resolve(&crate::rust::callgraph::Callee::Path("crate::load".into()));
         assert_eq!(both.len(), 2, "the call reaches both variants");
-        let out = link_crate(&files, link_steps(), &Settings::default());
+        let out = link_crate(&files, IMPLS, &Settings::default());
         assert_eq!(out.len(), 1, "{out:#?}");
         assert_eq!(out[0].span.start.line, 5);
     }

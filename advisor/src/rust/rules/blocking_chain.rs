@@ -61,7 +61,7 @@ mod tests {
 
     use crate::rust::callgraph::FileFacts;
     use crate::rust::link::link_all;
-    use crate::rust::rules::link_steps;
+    use crate::rust::rules::IMPLS;
     use crate::settings::Settings;
 
     fn facts(path: &str, src: &str) -> FileFacts {
@@ -76,7 +76,7 @@ mod tests {
     #[test]
     fn a_chain_across_files_is_reported_at_the_async_call_with_each_step() {
         let files = vec![facts("proj/src/lib.rs", LIB), facts("proj/src/config.rs", CONFIG)];
-        let out = link_all(files, link_steps(), &Settings::default());
+        let out = link_all(files, IMPLS, &Settings::default());
         assert_eq!(out.len(), 1, "{out:#?}");
         let d = &out[0];
         assert_eq!(d.rule.code, "CA102");
@@ -101,7 +101,7 @@ mod tests {
     fn recursion_terminates_and_the_shortest_chain_is_reported() {
         let src = "fn a(n: u32) { if n > 0 { b(n - 1) } }\nfn b(n: u32) { a(n); c(); }\nfn c() { std::thread::sleep(d); }\n\
                    fn d1() { d2() }\nfn d2() { d1() }\nasync fn f() { a(1); d1(); }\n";
-        let out = link_all(vec![facts("p/src/lib.rs", src)], link_steps(), &Settings::default());
+        let out = link_all(vec![facts("p/src/lib.rs", src)], IMPLS, &Settings::default());
         assert_eq!(out.len(), 1, "{out:#?}");
         assert!(out[0].message.contains("`f` → `a` → `b` → `c` → `std::thread::sleep`"), "{}", out[0].message);
     }
@@ -112,7 +112,7 @@ mod tests {
                    impl Bank {\n  fn transfer(&self) { let x = self.a.lock(); self.audit_log(); }\n\
                    fn audit_log(&self) { let y = self.b.lock(); std::thread::sleep(d); }\n\
                    async fn run(&self, other: &Bank) { self.transfer(); other.audit_log(); }\n}\n";
-        let out = link_all(vec![facts("p/src/bank.rs", src)], link_steps(), &Settings::default());
+        let out = link_all(vec![facts("p/src/bank.rs", src)], IMPLS, &Settings::default());
         let mut chains: Vec<&str> = out.iter().map(|d| d.message.as_str()).collect();
         chains.sort_unstable();
         assert_eq!(chains.len(), 2, "{out:#?}");
@@ -124,6 +124,6 @@ mod tests {
     fn ambiguous_method_names_are_not_followed() {
         let src = "struct S;\nimpl S { fn get(&self) { std::thread::sleep(d); } }\n\
                    async fn f(m: std::collections::HashMap<u32, u32>) { m.get(&1); }\n";
-        assert!(link_all(vec![facts("p/src/lib.rs", src)], link_steps(), &Settings::default()).is_empty());
+        assert!(link_all(vec![facts("p/src/lib.rs", src)], IMPLS, &Settings::default()).is_empty());
     }
 }

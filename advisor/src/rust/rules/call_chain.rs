@@ -2,15 +2,12 @@
 //! ([`RustRule::link`](super::RustRule::link)): the calls from async or `spawn_blocking` context that reach a
 //! crate function, the notes for each step of a call chain, and notes that point into another file (a note's
 //! span can only point into the finding's own file, so a place elsewhere is given as `path:line` text).
-//! Used by the blocking family ([`super::blocking_chain`]), CA201 and CA202 ([`link_heavy_calls`]), CA301 and
-//! CA404.
+//! Used by the blocking family ([`super::blocking_chain`]), CA201, CA202, CA301 and CA404.
 
 use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, Span};
-use crate::registry::RuleMeta;
 use crate::rust::callgraph::{CrateGraph, FileFacts, FnId, Site, SiteContext, Step};
-use crate::rust::link::LinkContext;
 
 /// `path:line` of a span in a file, for notes that cannot point into another file.
 pub(crate) fn at(path: &Path, span: Span) -> String {
@@ -76,43 +73,4 @@ pub(crate) fn site_calls<'a, 'f: 'a>(
 /// `caller → a → b → …`: the site's caller followed by the names along the chain.
 pub(crate) fn chain_text(site: &Site, names: &[String]) -> String {
     std::iter::once(site.caller.clone()).chain(names.iter().cloned()).collect::<Vec<_>>().join(" → ")
-}
-
-/// The link step CA201 and CA202 share: each call from a site in `context` to a crate function that is
-/// CPU-heavy, itself or through its callees, reported as `rule` at the call with the chain, a note per step and
-/// a note at the evidence. `where_` says where the work runs; `help` gets the callee's name.
-pub(crate) fn link_heavy_calls(
-    rule: &'static RuleMeta,
-    context: SiteContext,
-    where_: &str,
-    g: &CrateGraph<'_>,
-    cx: &mut LinkContext<'_>,
-    help: impl Fn(&str) -> String,
-) {
-    for (file, site, id) in site_calls(g, context) {
-        let Some(reach) = g.summary(id).and_then(|s| s.heavy.as_ref()) else { continue };
-        let callee = g.fn_facts(id);
-        let chain = g.chain(id, |s| s.heavy.as_ref());
-        let (notes, names) = chain_notes(g, &file.path, &chain);
-        let ev = &g.fn_facts(reach.end.0).heavy[reach.end.1];
-        let msg = format!(
-            "{} calls {}, which does CPU-heavy work {where_}: {} → {}",
-            site.caller,
-            names[0],
-            chain_text(site, &names),
-            ev.reason
-        );
-        let mut d = cx
-            .diagnostic(rule, &file.path, site.span, msg)
-            .with_help(help(&callee.name))
-            .with_note(site.frame_note.0.clone(), Some(site.frame_note.1));
-        d = push_notes(d, notes);
-        let end_file = g.file_of(reach.end.0);
-        d = if end_file == file.path {
-            d.with_note(format!("CPU-heavy: {}", ev.reason), Some(ev.span))
-        } else {
-            d.with_note(format!("CPU-heavy: {} at {}", ev.reason, at(end_file, ev.span)), None)
-        };
-        cx.report(d);
-    }
 }

@@ -2,12 +2,15 @@
 
 use syn::Expr;
 
+use std::collections::{BTreeMap, HashMap};
+
+use super::call_chain::note_at;
 use super::guard_across_await::{Body, scrutinee};
 use super::locking::{self, Acq, AcqScanner, Guards, LockLib, LockMode};
-use super::{Checker, FnBody, Hooks, RustRule};
+use super::{Checker, CrateGraph, FnBody, LinkContext, OnExpr, OnFnExit, OnLocal, OnScopeExit, RustRule};
 use crate::declare_rule;
-use crate::diagnostic::Span;
-use crate::rust::callgraph::LockUse;
+use crate::diagnostic::{Diagnostic, Span};
+use crate::rust::callgraph::{FnId, LockUse};
 
 declare_rule! {
     /// ## What it does
@@ -56,12 +59,13 @@ declare_rule! {
         name: "lock-order-inversion",
         severity: Warning,
         language: Rust,
+        family: Locks,
         summary: "two locks are taken in opposite orders in two places: a deadlock under contention",
     };
 }
 
 #[derive(Default)]
-struct State {
+pub struct State {
     guards: Guards,
     scanner: AcqScanner,
 }
@@ -137,6 +141,8 @@ fn scrutinee_orders(cx: &mut Checker<'_>, e: &Expr) {
 }
 
 impl RustRule for Rule {
+    type FileState = State;
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -145,20 +151,31 @@ impl RustRule for Rule {
         locking::ACQUIRE_WORDS
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::LOCAL | Hooks::EXPR | Hooks::SCOPE_EXIT | Hooks::FN_EXIT | Hooks::TYPES
+    fn needs_types(&self) -> bool {
+        true
     }
 
-    fn on_local(&self, cx: &mut Checker<'_>, local: &syn::Local) {
-        let mut st = std::mem::take(cx.state::<State>());
+    /// Compares the lock orders of all files of the crate.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        if graph.files().iter().all(|f| f.lock_orders.is_empty() && f.held_calls.is_empty()) {
+            return;
+        }
+        for d in lock_order_findings(graph, cx) {
+            cx.report(d);
+        }
+    }
+}
+
+impl OnLocal for Rule {
+    fn on_local(&self, cx: &mut Checker<'_>, st: &mut State, local: &syn::Local) {
         st.guards.on_local(cx, local);
         st.guards.live.retain(|g| counts(&g.acq));
-        *cx.state::<State>() = st;
     }
+}
 
-    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+impl OnExpr for Rule {
+    fn on_expr(&self, cx: &mut Checker<'_>, st: &mut State, e: &Expr) {
         scrutinee_orders(cx, e);
-        let mut st = std::mem::take(cx.state::<State>());
         st.guards.on_expr(e);
         let acq = st.scanner.on_expr(cx, e).filter(|a| counts(a) && !a.is_try);
         let wanted = acq.is_some() || matches!(e, Expr::Call(_) | Expr::MethodCall(_));
@@ -184,38 +201,18 @@ impl RustRule for Rule {
                 }
             }
         }
-        *cx.state::<State>() = st;
-    }
-
-    fn on_scope_exit(&self, cx: &mut Checker<'_>, scope: usize) {
-        cx.state::<State>().guards.on_scope_exit(scope);
-    }
-
-    fn on_fn_exit(&self, cx: &mut Checker<'_>, _body: &FnBody<'_>) {
-        let mut st = std::mem::take(cx.state::<State>());
-        st.guards.on_fn_exit(cx);
-        *cx.state::<State>() = st;
     }
 }
 
-// ---- The link step: the lock orders of all files of the crate compared.
+impl OnScopeExit for Rule {
+    fn on_scope_exit(&self, _cx: &mut Checker<'_>, st: &mut State, scope: usize) {
+        st.guards.on_scope_exit(scope);
+    }
+}
 
-use std::collections::{BTreeMap, HashMap};
-
-use super::call_chain::note_at;
-use super::{CrateGraph, LinkContext, LinkRule};
-use crate::diagnostic::Diagnostic;
-use crate::rust::callgraph::FnId;
-
-/// Compares the lock orders of all files of the crate.
-impl LinkRule for Rule {
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
-        if graph.files().iter().all(|f| f.lock_orders.is_empty() && f.held_calls.is_empty()) {
-            return;
-        }
-        for d in lock_order_findings(graph, cx) {
-            cx.report(d);
-        }
+impl OnFnExit for Rule {
+    fn on_fn_exit(&self, cx: &mut Checker<'_>, st: &mut State, _body: &FnBody<'_>) {
+        st.guards.on_fn_exit(cx);
     }
 }
 
@@ -372,7 +369,7 @@ mod tests {
     use super::*;
     use crate::rust::callgraph::FileFacts;
     use crate::rust::link::{link_all, link_crate};
-    use crate::rust::rules::link_steps;
+    use crate::rust::rules::IMPLS;
     use crate::settings::Settings;
 
     fn facts(path: &str, src: &str) -> FileFacts {
@@ -387,7 +384,7 @@ mod tests {
                          let y = self.b.lock().unwrap();\n        let x = self.a.lock().unwrap();\n    }\n}\n";
 
     fn lock_findings(files: Vec<FileFacts>) -> Vec<Diagnostic> {
-        let mut out = link_all(files, link_steps(), &Settings::default());
+        let mut out = link_all(files, IMPLS, &Settings::default());
         out.retain(|d| d.rule.code == "CA404");
         out
     }
@@ -445,13 +442,13 @@ mod tests {
                             let x = self.a.lock().unwrap();\n    }}\n}}\n"
         );
         let one = facts("p/src/bank.rs", &both);
-        let single = link_crate(std::slice::from_ref(&one), link_steps(), &Settings::default());
+        let single = link_crate(std::slice::from_ref(&one), IMPLS, &Settings::default());
         assert_eq!(single.iter().filter(|d| d.rule.code == "CA404").count(), 1, "{single:#?}");
         let out = lock_findings(vec![one, facts("p/src/audit.rs", AUDIT)]);
         assert_eq!(out.len(), 1, "{out:#?}");
         // Disabled: nothing.
         let only_other = Settings::only(&[&super::super::blocking_sleep::META]);
-        assert!(link_crate(&[facts("p/src/bank.rs", &both)], link_steps(), &only_other).is_empty());
+        assert!(link_crate(&[facts("p/src/bank.rs", &both)], IMPLS, &only_other).is_empty());
     }
 
     #[test]
