@@ -132,28 +132,52 @@ struct PyprojectTool {
     conc_advisor: Option<RawConfig>,
 }
 
+/// A configuration that cannot be used; the message names the file (or the command line) and the key.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}: cannot read configuration: {message}", path.display())]
+    Read { path: PathBuf, message: String },
+    #[error("{}: cannot read configuration: not a regular file ({file_type})", path.display())]
+    NotRegularFile { path: PathBuf, file_type: String },
+    #[error("{}: invalid configuration: not valid UTF-8", path.display())]
+    NotUtf8 { path: PathBuf },
+    #[error("{}: invalid configuration: {}", path.display(), source.to_string().trim_end())]
+    Invalid { path: PathBuf, source: toml::de::Error },
+    #[error("{}: no [tool.conc-advisor] table; nothing to configure", path.display())]
+    NoTable { path: PathBuf },
+    #[error("{origin}: invalid glob `{pattern}`: {source}")]
+    Glob { origin: String, pattern: String, source: globset::Error },
+    #[error("{origin}: {source}")]
+    GlobSet { origin: String, source: globset::Error },
+    #[error(
+        "{origin}: `{key}` names unknown rule selector `{selector}` (expected a code such as `CA101`, a rule name, \
+         a code prefix such as `CA1`, or `ALL`; `conc-advisor rules` lists them)"
+    )]
+    UnknownSelector { origin: String, key: String, selector: String },
+    #[error("{origin}: `severity.{key}` must be \"info\", \"warning\" or \"error\", not \"{value}\"")]
+    Severity { origin: String, key: String, value: String },
+}
+
 /// Reads a configuration file: `conc-advisor.toml` (any name but `pyproject.toml`) or a `pyproject.toml`.
 /// Returns `Ok(None)` for a `pyproject.toml` without a `[tool.conc-advisor]` table.
 /// Anything but a regular file (a directory, a FIFO, a device) is an error naming it, found without opening it
 /// (so a FIFO never blocks the run).
-pub fn read_config_file(path: &Path) -> Result<Option<RawConfig>, String> {
+pub fn read_config_file(path: &Path) -> Result<Option<RawConfig>, ConfigError> {
     let cannot =
-        |e: std::io::Error| format!("{}: cannot read configuration: {}", path.display(), crate::walk::io_message(&e));
+        |e: std::io::Error| ConfigError::Read { path: path.to_path_buf(), message: crate::walk::io_message(&e) };
     let meta = std::fs::metadata(path).map_err(cannot)?;
     if !meta.is_file() {
-        return Err(format!(
-            "{}: cannot read configuration: not a regular file ({})",
-            path.display(),
-            crate::walk::file_type(&meta)
-        ));
+        return Err(ConfigError::NotRegularFile {
+            path: path.to_path_buf(),
+            file_type: crate::walk::file_type(&meta).to_string(),
+        });
     }
     let bytes = std::fs::read(path).map_err(cannot)?;
     // A pyproject.toml that never mentions us is not ours to judge, whether its TOML or its UTF-8 is broken.
     if is_pyproject(path) && !bytes.windows(12).any(|w| w == b"conc-advisor") {
         return Ok(None);
     }
-    let text =
-        String::from_utf8(bytes).map_err(|_| format!("{}: invalid configuration: not valid UTF-8", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|_| ConfigError::NotUtf8 { path: path.to_path_buf() })?;
     parse_config_text(path, &text)
 }
 
@@ -162,8 +186,8 @@ fn is_pyproject(path: &Path) -> bool {
 }
 
 /// Parses the text of a configuration file named `path` (see [`read_config_file`]).
-pub fn parse_config_text(path: &Path, text: &str) -> Result<Option<RawConfig>, String> {
-    let bad = |e: toml::de::Error| format!("{}: invalid configuration: {}", path.display(), e.to_string().trim_end());
+pub fn parse_config_text(path: &Path, text: &str) -> Result<Option<RawConfig>, ConfigError> {
+    let bad = |source: toml::de::Error| ConfigError::Invalid { path: path.to_path_buf(), source };
     if is_pyproject(path) {
         // A pyproject.toml that never mentions us is not ours to judge, even if it is broken.
         if !text.contains("conc-advisor") {
@@ -210,13 +234,17 @@ struct PathGlobs {
 }
 
 impl PathGlobs {
-    fn new(patterns: &[String], origin: &str) -> Result<Self, String> {
+    fn new(patterns: &[String], origin: &str) -> Result<Self, ConfigError> {
         let mut full = GlobSetBuilder::new();
         let mut names = GlobSetBuilder::new();
         let (mut any_full, mut any_name) = (false, false);
         for p in patterns {
             let pat = p.trim_start_matches("./").trim_end_matches('/');
-            let glob = build_glob(pat).map_err(|e| format!("{origin}: invalid glob `{p}`: {e}"))?;
+            let glob = build_glob(pat).map_err(|source| ConfigError::Glob {
+                origin: origin.to_string(),
+                pattern: p.clone(),
+                source,
+            })?;
             if pat.contains('/') {
                 full.add(glob);
                 any_full = true;
@@ -227,8 +255,12 @@ impl PathGlobs {
                 any_full = true;
             }
         }
-        let build = |b: GlobSetBuilder, any: bool| -> Result<Option<GlobSet>, String> {
-            if any { b.build().map(Some).map_err(|e| format!("{origin}: {e}")) } else { Ok(None) }
+        let build = |b: GlobSetBuilder, any: bool| -> Result<Option<GlobSet>, ConfigError> {
+            if any {
+                b.build().map(Some).map_err(|source| ConfigError::GlobSet { origin: origin.to_string(), source })
+            } else {
+                Ok(None)
+            }
         };
         Ok(PathGlobs { full: build(full, any_full)?, names: build(names, any_name)? })
     }
@@ -307,15 +339,16 @@ pub fn absolute(path: &Path) -> PathBuf {
     out
 }
 
-fn select_all(selectors: &[String], origin: &str, key: &str) -> Result<Vec<&'static RuleMeta>, String> {
+fn select_all(selectors: &[String], origin: &str, key: &str) -> Result<Vec<&'static RuleMeta>, ConfigError> {
     let mut out = Vec::new();
     for s in selectors {
         let rules = registry::select(s);
         if rules.is_empty() {
-            return Err(format!(
-                "{origin}: `{key}` names unknown rule selector `{s}` (expected a code such as `CA101`, a rule name, \
-                 a code prefix such as `CA1`, or `ALL`; `conc-advisor rules` lists them)"
-            ));
+            return Err(ConfigError::UnknownSelector {
+                origin: origin.to_string(),
+                key: key.to_string(),
+                selector: s.clone(),
+            });
         }
         out.extend(rules);
     }
@@ -330,7 +363,7 @@ impl Resolved {
         source: Option<&Path>,
         base: &Path,
         overrides: &Overrides,
-    ) -> Result<Resolved, String> {
+    ) -> Result<Resolved, ConfigError> {
         let default = RawConfig::default();
         let raw = raw.unwrap_or(&default);
         let origin = source.map_or_else(|| "command line".to_string(), |p| p.display().to_string());
@@ -366,8 +399,10 @@ impl Resolved {
 
         let mut settings = Settings { enabled, ..Settings::default() };
         for (key, value) in raw.severity.iter().flatten() {
-            let sev = Severity::parse(value).ok_or_else(|| {
-                format!("{origin}: `severity.{key}` must be \"info\", \"warning\" or \"error\", not \"{value}\"")
+            let sev = Severity::parse(value).ok_or_else(|| ConfigError::Severity {
+                origin: origin.to_string(),
+                key: key.clone(),
+                value: value.clone(),
             })?;
             for r in select_all(std::slice::from_ref(key), &origin, "severity")? {
                 settings.severity.insert(r.code, sev);
@@ -461,7 +496,7 @@ pub struct ConfigResolver {
     defaults: Mutex<Option<Arc<Resolved>>>,
     /// Directory (absolute) → its configuration.
     cache: Mutex<HashMap<PathBuf, Arc<Resolved>>>,
-    errors: Mutex<Vec<String>>,
+    errors: Mutex<Vec<ConfigError>>,
 }
 
 impl ConfigResolver {
@@ -477,9 +512,8 @@ impl ConfigResolver {
     }
 
     /// Every file runs with the configuration in `path` (`--config`); an error names the file and the key.
-    pub fn from_file(path: &Path, overrides: &Overrides) -> Result<Self, String> {
-        let raw = read_config_file(path)?
-            .ok_or_else(|| format!("{}: no [tool.conc-advisor] table; nothing to configure", path.display()))?;
+    pub fn from_file(path: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let raw = read_config_file(path)?.ok_or_else(|| ConfigError::NoTable { path: path.to_path_buf() })?;
         let abs = absolute(path);
         let base = abs.parent().unwrap_or(Path::new("/"));
         Ok(Self::fixed(Resolved::new(Some(&raw), Some(path), base, overrides)?))
@@ -498,10 +532,10 @@ impl ConfigResolver {
 
     /// Configuration errors met so far (each names a file). The files an invalid configuration governs are not
     /// checked; the others are.
-    pub fn errors(&self) -> Vec<String> {
+    pub fn errors(&self) -> Vec<ConfigError> {
         let mut e = self.errors.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        e.sort();
-        e.dedup();
+        e.sort_by_cached_key(ToString::to_string);
+        e.dedup_by(|a, b| a.to_string() == b.to_string());
         e
     }
 
@@ -582,15 +616,15 @@ impl ConfigResolver {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Option<RawConfig>, String> {
+    fn parse(text: &str) -> Result<Option<RawConfig>, ConfigError> {
         parse_config_text(Path::new("conc-advisor.toml"), text)
     }
 
     #[test]
     fn unknown_key_names_the_key_and_file() {
-        let e = parse("selct = [\"CA1\"]\n").unwrap_err();
+        let e = parse("selct = [\"CA1\"]\n").unwrap_err().to_string();
         assert!(e.contains("conc-advisor.toml") && e.contains("selct"), "{e}");
-        let e = parse("[rust]\nmax-threads = 3\n").unwrap_err();
+        let e = parse("[rust]\nmax-threads = 3\n").unwrap_err().to_string();
         assert!(e.contains("max-threads"), "{e}");
     }
 
@@ -601,7 +635,7 @@ mod tests {
         assert!(parse_config_text(p, "this is not toml [").unwrap().is_none());
         let c = parse_config_text(p, "[tool.conc-advisor]\nignore = [\"CA1\"]\n").unwrap().unwrap();
         assert_eq!(c.ignore, Some(vec!["CA1".to_string()]));
-        let e = parse_config_text(p, "[tool.conc-advisor]\nbogus = 1\n").unwrap_err();
+        let e = parse_config_text(p, "[tool.conc-advisor]\nbogus = 1\n").unwrap_err().to_string();
         assert!(e.contains("bogus"), "{e}");
     }
 
@@ -629,11 +663,12 @@ mod tests {
         );
 
         let bad = parse("[severity]\nCA002 = \"loud\"\n").unwrap().unwrap();
-        let e = Resolved::new(Some(&bad), Some(Path::new("c.toml")), Path::new("/p"), &cli).unwrap_err();
+        let e = Resolved::new(Some(&bad), Some(Path::new("c.toml")), Path::new("/p"), &cli).unwrap_err().to_string();
         assert!(e.contains("severity.CA002") && e.contains("c.toml"), "{e}");
         let bad = parse("select = [\"CA9\"]\n").unwrap().unwrap();
-        let e =
-            Resolved::new(Some(&bad), Some(Path::new("c.toml")), Path::new("/p"), &Overrides::default()).unwrap_err();
+        let e = Resolved::new(Some(&bad), Some(Path::new("c.toml")), Path::new("/p"), &Overrides::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`CA9`"), "{e}");
     }
 

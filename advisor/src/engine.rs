@@ -4,7 +4,7 @@
 //!
 //! After the per-file phase come two link phases over the facts the files returned (no file is parsed again):
 //! Rust call-graph facts are linked per crate by the rules' link steps ([`link_all`](crate::rust::link::link_all)), Python facts
-//! across all Python files of the run ([`python::project::link`](crate::python::project::link)). Their findings
+//! across all Python files of the run ([`python::link`](crate::python::link)). Their findings
 //! go through the settings and suppressions of the file they are in, like every other finding.
 
 use std::collections::HashMap;
@@ -77,7 +77,7 @@ enum Facts {
     #[default]
     None,
     Rust(crate::rust::callgraph::FileFacts),
-    Python(crate::python::project::FileFacts),
+    Python(crate::python::FileFacts),
 }
 
 /// Analyses one file's text with the analysis its kind calls for, then applies what every language shares:
@@ -250,7 +250,7 @@ struct Gathered {
     /// Rust facts, in walk order.
     rust: Vec<crate::rust::callgraph::FileFacts>,
     /// Python facts, in walk order.
-    python: Vec<crate::python::project::FileFacts>,
+    python: Vec<crate::python::FileFacts>,
     /// The texts kept for snippets and for the link phase's findings.
     texts: HashMap<PathBuf, Arc<str>>,
 }
@@ -283,12 +283,12 @@ fn gather(results: Vec<(SourceFile, Result<Analysed, String>)>, report: &mut Che
 /// settings of their own file are applied by [`filter_linked`].
 fn link_phase(
     rust: Vec<crate::rust::callgraph::FileFacts>,
-    mut python: Vec<crate::python::project::FileFacts>,
+    mut python: Vec<crate::python::FileFacts>,
 ) -> Vec<(SourceKind, Diagnostic)> {
     let rust_linked = crate::rust::link::link_all(rust, crate::rust::rules::IMPLS, &Settings::default());
     // The project phase of the Python analysis: files in walk order, so its findings are deterministic.
     python.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
-    let python_linked = crate::python::project::link(&python);
+    let python_linked = crate::python::link(&python);
     drop(python);
     rust_linked
         .into_iter()
@@ -332,7 +332,7 @@ fn finish_report(
             report.sources.entry(d.path.clone()).or_insert_with(|| text.clone());
         }
     }
-    report.errors.extend(resolver.errors());
+    report.errors.extend(resolver.errors().iter().map(ToString::to_string));
     report.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     report
 }
@@ -354,7 +354,8 @@ fn graph_rooted_crates(files: &[SourceFile]) -> std::collections::HashSet<PathBu
         .collect()
 }
 
-/// Reads a file as UTF-8, with a message that says what went wrong when it cannot.
+/// Reads a file as UTF-8 (a Python file in the encoding it declares, PEP 263), with a message that says what
+/// went wrong when it cannot.
 pub fn read_source(path: &Path) -> Result<Arc<str>, String> {
     let bytes =
         std::fs::read(path).map_err(|e| format!("{}: cannot read: {}", path.display(), walk::io_message(&e)))?;
@@ -363,12 +364,22 @@ pub fn read_source(path: &Path) -> Result<Arc<str>, String> {
         // those an editor shows, which do not count it.
         Ok(s) if s.starts_with(BOM) => Ok(Arc::from(&s[BOM.len_utf8()..])),
         Ok(s) => Ok(Arc::from(s)),
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-            Err(format!("{}: not valid UTF-8 (first bad byte at line {line}); skipped", path.display()))
+        // A Python file may declare its encoding (PEP 263).
+        Err(e) if SourceKind::of(path) == Some(SourceKind::Python) => {
+            match crate::python::encoding::decode(e.as_bytes()) {
+                Ok(Some(text)) => Ok(Arc::from(text)),
+                Ok(None) => Err(not_utf8(path, &e)),
+                Err(why) => Err(format!("{}: {why}; skipped", path.display())),
+            }
         }
+        Err(e) => Err(not_utf8(path, &e)),
     }
+}
+
+fn not_utf8(path: &Path, e: &std::string::FromUtf8Error) -> String {
+    let at = e.utf8_error().valid_up_to();
+    let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+    format!("{}: not valid UTF-8 (first bad byte at line {line}); skipped", path.display())
 }
 
 #[cfg(test)]

@@ -226,36 +226,14 @@ pub mod builtin {
     }
 }
 
-/// The Python rules, by the statics their files declare.
-// TODO(arch-py): when `python/rules/mod.rs` lists its rules with `rule_list! { python: … }`, this list goes.
-pub mod python_ids {
-    use crate::python::rules::*;
-
-    crate::rule_list! {
-        /// The Python rules.
-        ids:
-        CpuBoundWorkOnThreads = cpu_bound_work_on_threads::RULE,
-        IoBoundWorkOnProcesses = io_bound_work_on_processes::RULE,
-        BlockingCallInAsyncDef = blocking_call_in_async_def::RULE,
-        CpuLoopInAsyncDef = cpu_loop_in_async_def::RULE,
-        UnlockedSharedStateInThreads = unlocked_shared_state_in_threads::RULE,
-        OversizedOrPerCallPool = oversized_or_per_call_pool::RULE,
-        MissingMainGuard = missing_main_guard::RULE,
-        UnpicklableProcessTarget = unpicklable_process_target::RULE,
-        ForkWithThreads = fork_with_threads::RULE,
-        DanglingTaskOrNestedRun = dangling_task_or_nested_run::RULE,
-    }
-}
-
 /// Lists one language's rules, one line each, and makes from that list the language's `Id` enum (its part of
 /// [`Rule`]), `RULES` (their [`RuleMeta`]s) and what the language runs:
 ///
 /// - `rust: Variant = module, …` (in `rust/rules/mod.rs`): declares `pub mod module;` (a file with `META` and
 ///   `pub struct Rule` implementing [`RustRule`](crate::rust::rules::RustRule)) and `IMPLS`, the rules
 ///   registered for dispatch (their hooks found from the traits `Rule` implements);
-/// - `python: Variant = module, …` (in `python/rules/mod.rs`): declares `pub mod module;` (a file with `META`
-///   and `pub fn check`) and `CHECKS`, each rule's `(META, check)`;
-/// - `ids: Variant = path::TO_META, …`: only the enum and `RULES` (the tool's own rules).
+/// - `ids: Variant = path::TO_META, …`: only the enum and `RULES` (the tool's own rules; the Python rules'
+///   `python_rules!` list in `python/rules/mod.rs` uses it and adds their dispatch).
 #[macro_export]
 macro_rules! rule_list {
     ($(#[doc = $doc:literal])* rust: $($variant:ident = $module:ident),* $(,)?) => {
@@ -266,15 +244,6 @@ macro_rules! rule_list {
         /// Every Rust rule, registered for dispatch, in the order of [`Id`].
         pub static IMPLS: &[&dyn $crate::rust::rules::DynRule] =
             &[$($crate::register_rust_rule!($module::Rule, $crate::registry::Rule::Rust(Id::$variant))),*];
-    };
-    ($(#[doc = $doc:literal])* python: $($variant:ident = $module:ident),* $(,)?) => {
-        $(pub mod $module;)*
-
-        $crate::rule_list! { $(#[doc = $doc])* ids: $($variant = $module::META),* }
-
-        /// Every Python rule's check, in the order of [`Id`].
-        pub static CHECKS: &[(&$crate::registry::RuleMeta, fn(&mut Checker<'_, '_, '_>))] =
-            &[$((&$module::META, $module::check)),*];
     };
     ($(#[doc = $doc:literal])* ids: $($variant:ident = $meta:path),* $(,)?) => {
         $(#[doc = $doc])*
@@ -309,14 +278,14 @@ pub enum Rule {
     /// A Rust rule.
     Rust(crate::rust::rules::Id),
     /// A Python rule.
-    Python(python_ids::Id),
+    Python(crate::python::rules::Id),
 }
 
 impl Rule {
     const TOOL: usize = builtin::Id::ALL.len();
     const RUST: usize = crate::rust::rules::Id::ALL.len();
     /// How many rules there are.
-    pub const COUNT: usize = Self::TOOL + Self::RUST + python_ids::Id::ALL.len();
+    pub const COUNT: usize = Self::TOOL + Self::RUST + crate::python::rules::Id::ALL.len();
 
     /// The rule's identity and documentation.
     pub fn meta(self) -> &'static RuleMeta {
@@ -343,7 +312,7 @@ impl Rule {
         } else if i < Self::TOOL + Self::RUST {
             Some(Rule::Rust(crate::rust::rules::Id::ALL[i - Self::TOOL]))
         } else {
-            python_ids::Id::ALL.get(i - Self::TOOL - Self::RUST).copied().map(Rule::Python)
+            crate::python::rules::Id::ALL.get(i - Self::TOOL - Self::RUST).copied().map(Rule::Python)
         }
     }
 

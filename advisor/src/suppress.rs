@@ -29,8 +29,9 @@
 //!
 //! An item that names no rule is reported as `CA002 unknown-suppression` at the item, and so is a
 //! `conc-advisor:` directive that is neither `allow(...)` nor `allow-file(...)`. In `# noqa`, codes that do
-//! not start with `CA` belong to other tools (ruff, flake8) and are left alone; an unknown `CA…` code is
-//! reported.
+//! not start with `CA` belong to other tools (ruff, flake8): one that a rule names as its `equivalent`
+//! (`# noqa: ASYNC230` for CA503, `RUF006` for CA510) suppresses that rule too, the others are left alone; an
+//! unknown `CA…` code is reported.
 //!
 //! # Cost and limits
 //!
@@ -333,6 +334,11 @@ fn parse_directive(
     Some(if file { Directive::File(rules) } else { Directive::Line(rules) })
 }
 
+/// Whether `code` (another tool's, `ASYNC230`) is one of the codes in `rule`'s `equivalent`.
+fn overlaps(rule: &RuleMeta, code: &str) -> bool {
+    rule.equivalent.is_some_and(|e| e.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == code))
+}
+
 /// Parses what follows `noqa` (`rest`, a suffix of `line`).
 fn parse_noqa(path: &Path, line: &str, lineno: usize, rest: &str, unknowns: &mut Vec<Diagnostic>) -> Option<Directive> {
     let Some(list) = rest.trim_start().strip_prefix(':') else {
@@ -356,7 +362,9 @@ fn parse_noqa(path: &Path, line: &str, lineno: usize, rest: &str, unknowns: &mut
         }
         any = true;
         if !tok.starts_with("CA") {
-            continue; // another tool's code
+            // Another tool's code: it suppresses the rules it overlaps (`# noqa: ASYNC230` → CA503).
+            codes.extend(registry::all().iter().filter(|r| overlaps(r, tok)).map(|r| r.code));
+            continue;
         }
         match registry::all().iter().find(|r| r.code == tok) {
             Some(r) => {
@@ -441,6 +449,18 @@ mod tests {
         let got: Vec<_> = out.iter().map(|d| (d.span.start.line, d.rule.code)).collect();
         // line 3 names only another tool's code; line 4 names an unknown CA code (reported) and nothing else.
         assert_eq!(got, vec![(3, "CA001"), (4, "CA001"), (4, "CA002")]);
+    }
+
+    #[test]
+    fn another_tools_code_suppresses_the_rules_it_overlaps() {
+        let blocking = registry::find("blocking-call-in-async-def").unwrap();
+        let dangling = registry::find("dangling-task-or-nested-run").unwrap();
+        let src = "a()  # noqa: ASYNC230\nb()  # noqa: RUF006\nc()  # noqa: ASYNC23\n";
+        let diags = (1..=3).flat_map(|l| [diag_at(l, blocking), diag_at(l, dangling)]).collect();
+        let out = apply(Path::new("f"), SourceKind::Python, src, diags, &Settings::default());
+        let got: Vec<_> = out.iter().map(|d| (d.span.start.line, d.rule.code)).collect();
+        // `ASYNC23` is no code of either rule's `equivalent`.
+        assert_eq!(got, vec![(1, "CA510"), (2, "CA503"), (3, "CA503"), (3, "CA510")]);
     }
 
     #[test]

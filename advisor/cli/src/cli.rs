@@ -9,6 +9,8 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::exit::ExitStatus;
+
 use clap::{Parser, Subcommand, ValueEnum};
 
 use conc_advisor::config::{ConfigResolver, Overrides};
@@ -196,15 +198,51 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return (if e.use_stderr() { ExitStatus::Error } else { ExitStatus::Success }).into();
         }
     };
     match cli.command {
-        Command::Check(args) => ExitCode::from(run_check(&args)),
-        Command::Rules { format } => ExitCode::from(run_rules(format)),
-        Command::Explain { rule } => ExitCode::from(run_explain(&rule)),
-        Command::Profile(args) => conc_sampler::run_profile(args),
-        Command::Report(args) => conc_sampler::run_report(args),
+        Command::Check(args) => run_check(&args).into(),
+        Command::Rules { format } => run_rules(format).into(),
+        Command::Explain { rule } => run_explain(&rule).into(),
+        Command::Profile(args) => run_profile(args).into(),
+        Command::Report(args) => run_report(args).into(),
+    }
+}
+
+/// `profile`: the command's own status, or why it could not be profiled; a failed output turns success into 2.
+fn run_profile(args: conc_sampler::ProfileArgs) -> ExitStatus {
+    match conc_sampler::run_profile(args) {
+        Ok(done) => {
+            for e in &done.output_errors {
+                eprintln!("conc-advisor: {e}");
+            }
+            if !done.output_errors.is_empty() && done.exit_code == 0 {
+                ExitStatus::Error
+            } else {
+                ExitStatus::Child(done.exit_code)
+            }
+        }
+        Err(e) => {
+            eprintln!("conc-advisor: {e}");
+            ExitStatus::from(&e)
+        }
+    }
+}
+
+/// `report`: 0, or 2 when the input cannot be read or an output cannot be written.
+fn run_report(args: conc_sampler::ReportArgs) -> ExitStatus {
+    match conc_sampler::run_report(args) {
+        Ok(done) => {
+            for e in &done.output_errors {
+                eprintln!("conc-advisor: {e}");
+            }
+            if done.output_errors.is_empty() { ExitStatus::Success } else { ExitStatus::Error }
+        }
+        Err(e) => {
+            eprintln!("conc-advisor: {e}");
+            ExitStatus::Error
+        }
     }
 }
 
@@ -220,7 +258,7 @@ fn warning(msg: &str) {
     let _ = writeln!(err, "\x1b[1;93mwarning\x1b[0m: {msg}");
 }
 
-fn run_check(args: &CheckArgs) -> u8 {
+fn run_check(args: &CheckArgs) -> ExitStatus {
     // Messages on stderr follow --color too.
     match args.color {
         ColorArg::Always => anstream::ColorChoice::Always.write_global(),
@@ -236,8 +274,8 @@ fn run_check(args: &CheckArgs) -> u8 {
         Some(path) => match ConfigResolver::from_file(path, &overrides) {
             Ok(r) => r,
             Err(e) => {
-                error(&e);
-                return 2;
+                error(&e.to_string());
+                return ExitStatus::Error;
             }
         },
         None => ConfigResolver::discover(overrides),
@@ -247,7 +285,7 @@ fn run_check(args: &CheckArgs) -> u8 {
             "--statistics prints a table (or JSON with --format json); it cannot be combined with --format {}",
             if matches!(args.format, FormatArg::Sarif) { "sarif" } else { "github" }
         ));
-        return 2;
+        return ExitStatus::Error;
     }
     if let Some(out) = &args.output_file
         && let Some(src) = checked_file_at(out, &args.paths)
@@ -256,7 +294,7 @@ fn run_check(args: &CheckArgs) -> u8 {
             "refusing to write the report over {}: it is a source file being checked (choose another `-o` file)",
             src.display()
         ));
-        return 2;
+        return ExitStatus::Error;
     }
     let max_jobs = engine::max_jobs();
     if args.jobs > max_jobs {
@@ -276,7 +314,7 @@ fn run_check(args: &CheckArgs) -> u8 {
             Some(p) => error(&format!("cannot write {}: {}", p.display(), conc_advisor::walk::io_message(&e))),
             None => error(&format!("cannot write the report: {}", conc_advisor::walk::io_message(&e))),
         }
-        return 2;
+        return ExitStatus::Error;
     }
     exit_code(&report, args.fail_on.into(), args.exit_zero)
 }
@@ -292,13 +330,13 @@ fn checked_file_at(out: &std::path::Path, roots: &[PathBuf]) -> Option<PathBuf> 
 
 /// The exit code of a finished check: 2 when a path could not be checked, else 1 when a finding is at or above
 /// `fail_on` (unless `exit_zero`), else 0.
-pub fn exit_code(report: &CheckReport, fail_on: Severity, exit_zero: bool) -> u8 {
+pub fn exit_code(report: &CheckReport, fail_on: Severity, exit_zero: bool) -> ExitStatus {
     if !report.errors.is_empty() {
-        2
+        ExitStatus::Error
     } else if !exit_zero && report.diagnostics.iter().any(|d| d.severity >= fail_on) {
-        1
+        ExitStatus::Findings
     } else {
-        0
+        ExitStatus::Success
     }
 }
 
@@ -322,7 +360,7 @@ fn write_output(args: &CheckArgs, report: &CheckReport) -> io::Result<()> {
     sink.flush()
 }
 
-fn run_rules(format: RulesFormat) -> u8 {
+fn run_rules(format: RulesFormat) -> ExitStatus {
     let mut out = io::stdout().lock();
     let r = match format {
         RulesFormat::Json => {
@@ -331,11 +369,11 @@ fn run_rules(format: RulesFormat) -> u8 {
         RulesFormat::Human => write_rules_table(&mut out),
     };
     match r {
-        Ok(()) => 0,
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+        Ok(()) => ExitStatus::Success,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitStatus::Success,
         Err(e) => {
             error(&format!("cannot write: {}", conc_advisor::walk::io_message(&e)));
-            2
+            ExitStatus::Error
         }
     }
 }
@@ -351,16 +389,16 @@ pub fn write_rules_table(out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn run_explain(key: &str) -> u8 {
+fn run_explain(key: &str) -> ExitStatus {
     match registry::find(key.trim()) {
         Some(r) => {
             let mut out = io::stdout().lock();
             let _ = write!(out, "{}", explain_text(r));
-            0
+            ExitStatus::Success
         }
         None => {
             error(&format!("no rule with code or name `{key}`; `conc-advisor rules` lists them"));
-            2
+            ExitStatus::Error
         }
     }
 }

@@ -155,12 +155,20 @@ fn stmt<'a>(s: &'a ra::Stmt, depth: u32) -> Stmt<'a> {
                 .map(e)
                 .collect();
             defaults.extend(f.returns.as_deref().map(e));
+            let annotations = p
+                .posonlyargs
+                .iter()
+                .chain(&p.args)
+                .chain(&p.kwonlyargs)
+                .filter_map(|a| Some((a.parameter.name.as_str(), e(a.parameter.annotation.as_deref()?))))
+                .collect();
             StmtKind::FunctionDef(Box::new(FunctionDef {
                 name: f.name.as_str(),
                 name_range: range(f.name.range),
                 is_async: f.is_async,
                 params: params(p),
                 defaults,
+                annotations,
                 decorators: f.decorator_list.iter().map(|d| e(&d.expression)).collect(),
                 body: stmts(&f.body, depth),
             }))
@@ -185,9 +193,13 @@ fn stmt<'a>(s: &'a ra::Stmt, depth: u32) -> Stmt<'a> {
             names: i.names.iter().map(alias).collect(),
         },
         ra::Stmt::Assign(a) => {
-            StmtKind::Assign { targets: a.targets.iter().map(e).collect(), value: Some(e(&a.value)) }
+            StmtKind::Assign { targets: a.targets.iter().map(e).collect(), value: Some(e(&a.value)), annotation: None }
         }
-        ra::Stmt::AnnAssign(a) => StmtKind::Assign { targets: vec![e(&a.target)], value: a.value.as_deref().map(e) },
+        ra::Stmt::AnnAssign(a) => StmtKind::Assign {
+            targets: vec![e(&a.target)],
+            value: a.value.as_deref().map(e),
+            annotation: Some(e(&a.annotation)),
+        },
         ra::Stmt::AugAssign(a) => StmtKind::AugAssign { target: e(&a.target), op: binop(a.op), value: e(&a.value) },
         ra::Stmt::Expr(x) => StmtKind::Expr(e(&x.value)),
         ra::Stmt::Return(x) => StmtKind::Return(x.value.as_deref().map(e)),

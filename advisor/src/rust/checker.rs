@@ -56,6 +56,19 @@ fn strip_parens(e: &Expr) -> &Expr {
     }
 }
 
+/// The closure an argument evaluates to: `|| ..`, or the closure a block ends with
+/// (`thread::spawn({ let x = x.clone(); move || .. })`).
+fn closure_value(e: &Expr) -> Option<&syn::ExprClosure> {
+    match strip_parens(e) {
+        Expr::Closure(c) => Some(c),
+        Expr::Block(b) if b.label.is_none() => match b.block.stmts.last() {
+            Some(syn::Stmt::Expr(e, None)) => closure_value(e),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 impl<'a> Checker<'a> {
     pub(crate) fn new(path: &'a Path, settings: &'a Settings, dispatch: &'a Dispatch) -> Self {
         Checker {
@@ -243,7 +256,7 @@ impl<'a> Checker<'a> {
 
     fn mark_closures<'e>(&mut self, args: impl Iterator<Item = &'e Expr>, role: OffExecutor) {
         for a in args {
-            if let Expr::Closure(c) = strip_parens(a)
+            if let Some(c) = closure_value(a)
                 && c.asyncness.is_none()
             {
                 self.closure_roles.push((addr(c), role));
@@ -293,7 +306,7 @@ impl<'a> Checker<'a> {
 
     fn handle_method_call(&mut self, call: &syn::ExprMethodCall, awaited: bool) {
         let d = self.dispatch;
-        let has_closure = call.args.iter().any(|a| matches!(strip_parens(a), Expr::Closure(_)));
+        let has_closure = call.args.iter().any(|a| closure_value(a).is_some());
         let block_on = call.method == "block_on";
         if !has_closure && !block_on && d.method_calls.is_empty() {
             return;
