@@ -12,6 +12,7 @@
 //! ignore = ["CA3"]              # removed from the selection
 //!
 //! exclude = ["vendor/**", "generated"]   # globs of files and directories not to check
+//! test-code = "info"            # findings in test code: "report", "info" (default: never fails) or "ignore"
 //!
 //! [severity]                    # severity overrides: info | warning | error
 //! CA101 = "error"
@@ -91,6 +92,8 @@ pub struct RawConfig {
     pub exclude: Option<Vec<String>>,
     /// Glob → selectors turned off for matching files.
     pub per_file_ignores: Option<BTreeMap<String, Vec<String>>>,
+    /// `report` | `info` | `ignore`: what happens to findings in test code.
+    pub test_code: Option<String>,
     /// `[rust]` thresholds.
     pub rust: Option<RawRust>,
     /// `[python]` switches and thresholds.
@@ -164,6 +167,8 @@ pub struct Overrides {
     pub extend_select: Vec<String>,
     /// `--ignore`.
     pub ignore: Vec<String>,
+    /// `--test-code`: replaces the configuration's `test-code` when given.
+    pub test_code: Option<crate::settings::TestCode>,
 }
 
 /// One configuration, resolved: the settings its files run with, and the globs that exclude or relax files.
@@ -347,6 +352,14 @@ impl Resolved {
             for r in select_all(std::slice::from_ref(key), &origin, "severity")? {
                 settings.severity.insert(r.code, sev);
             }
+        }
+        if let Some(word) = &raw.test_code {
+            settings.test_code = crate::settings::TestCode::parse(word).ok_or_else(|| {
+                format!("{origin}: `test-code` must be \"report\", \"info\" or \"ignore\", not \"{word}\"")
+            })?;
+        }
+        if let Some(t) = overrides.test_code {
+            settings.test_code = t;
         }
         if let Some(r) = &raw.rust {
             let s = &mut settings.rust;

@@ -223,12 +223,62 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
             return Err(config_errors);
         }
         report.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        // Enclosing items, test code (and the `test-code` setting), fingerprints.
+        let test_code = |p: &Path| resolver.for_path(p).settings_for(p).test_code;
+        crate::enclosing::annotate(&mut report.diagnostics, &report.sources, &test_code);
         Ok(report)
     };
     let mut report = match pool {
         Ok(pool) => pool.install(run),
         Err(_) => run(),
     }?;
+    report.elapsed = start.elapsed();
+    Ok(report)
+}
+
+/// Checks one buffer as if it were the file `path` (`check --stdin-filename PATH -`, for editors): that file's
+/// configuration (found from `path` as for a file on disk), its suppressions and its `test-code` setting, and
+/// the call graph of the buffer's own functions. The other files of its crate or project are not read, so a
+/// chain through a function defined elsewhere is not reported. The language comes from `path`'s extension.
+pub fn check_buffer(path: &Path, text: &str, resolver: &ConfigResolver) -> Result<CheckReport, Vec<String>> {
+    let start = Instant::now();
+    let Some(kind) = SourceKind::of(path) else {
+        return Err(vec![format!(
+            "{}: cannot tell the language of the buffer: --stdin-filename must end in .rs, .py or .pyi",
+            path.display()
+        )]);
+    };
+    let settings = resolver.for_path(path).settings_for(path);
+    let config_errors = resolver.errors();
+    if !config_errors.is_empty() {
+        return Err(config_errors);
+    }
+    let text: Arc<str> = Arc::from(text);
+    let (diags, linked) = match kind {
+        SourceKind::Rust => {
+            let graph = crate::rust::has_graph_roots(text.as_bytes());
+            let (d, f) = crate::rust::analyze_with_facts(path, &text, &settings, graph);
+            let linked = f.map(|f| crate::rust::callgraph::link_all(vec![f], &Settings::default()));
+            (d, linked.unwrap_or_default())
+        }
+        SourceKind::Python => {
+            let module = crate::python::project::ModuleName::discover(path);
+            let (d, f) = crate::python::analyze_with_facts(path, &text, &settings, Some(module));
+            (d, f.map(|f| crate::python::project::link(std::slice::from_ref(&f))).unwrap_or_default())
+        }
+    };
+    let mut report = CheckReport { files_checked: 1, ..CheckReport::default() };
+    report.diagnostics = finish(path, kind, &text, diags, &settings);
+    let mut linked: FileResult = linked.into_iter().filter(|d| d.path == path).collect();
+    apply_settings(&mut linked, &settings);
+    let suppressions = crate::suppress::scan(path, kind, &text);
+    linked.retain(|d| !suppressions.covers(d));
+    report.diagnostics.extend(linked);
+    report.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    if !report.diagnostics.is_empty() {
+        report.sources.insert(path.to_path_buf(), text);
+    }
+    crate::enclosing::annotate(&mut report.diagnostics, &report.sources, &|_| settings.test_code);
     report.elapsed = start.elapsed();
     Ok(report)
 }

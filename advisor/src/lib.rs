@@ -9,9 +9,11 @@
 
 #![forbid(unsafe_code)]
 
+pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
+pub mod enclosing;
 pub mod engine;
 pub mod output;
 pub mod profile;

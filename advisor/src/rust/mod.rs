@@ -224,6 +224,12 @@ fn syntax_error(path: &Path, err: &syn::Error) -> Diagnostic {
 /// A cheap scan for how deep the syntax tree can get: the maximum bracket nesting, and the longest run of
 /// operator characters between `,`, `;`, `{` and `}` (a left-deep chain such as `a + a + … + a`). Comments,
 /// string and character literals are skipped.
+/// Whether `source` nests too deeply to be parsed safely: such a file is reported, never parsed.
+pub(crate) fn too_deep_to_parse(source: &str) -> bool {
+    let (depth, chain) = nesting(source.as_bytes());
+    depth > TOO_DEEP.0 || chain > TOO_DEEP.1
+}
+
 fn nesting(b: &[u8]) -> (usize, usize) {
     /// The bytes the scan acts on; the others (most of a file) are skipped in a tight loop.
     const INTERESTING: [bool; 256] = {
