@@ -34,7 +34,7 @@ pairs="${1:-16}"
 work="${2:-1.0}"
 budget="${3:-150}"
 cd "$root"
-cargo build --release -q -p conc-advisor
+cargo build --release -q -p conc-advisor-cli
 bin="$root/target/release/conc-advisor"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

@@ -81,7 +81,7 @@ verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r + 0 <= t + 0) ? "meets the
 
 # --- build ------------------------------------------------------------------------------------------------
 step "building release: conc-advisor and the parse_only example (cargo build --release)"
-(cd "$repo" && cargo build --release --quiet -p conc-advisor --bin conc-advisor --example parse_only) ||
+(cd "$repo" && cargo build --release --quiet -p conc-advisor-cli -p conc-advisor --bin conc-advisor --example parse_only) ||
     die "release build failed"
 bin="$repo/target/release/conc-advisor"
 parse_only="$repo/target/release/examples/parse_only"

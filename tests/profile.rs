@@ -8,8 +8,8 @@ use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use conc_advisor::profile::model::{self, AnyReport, ExternalReport, FindingKind, Verdict};
-use conc_advisor::profile::{RunOptions, html, profile_command, profile_pid, trace};
+use conc_sampler::model::{self, AnyReport, ExternalReport, FindingKind, Verdict};
+use conc_sampler::{RunOptions, html, profile_command, profile_pid, trace};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -31,12 +31,32 @@ fn python() -> Option<String> {
     (!exe.is_empty()).then_some(exe)
 }
 
+/// A test's required tool is absent: outside CI the test prints SKIPPED and passes; when the environment variable
+/// `CI` is set (`.ci/run` installs every tool) it fails, so a broken install cannot pass CI silently.
+fn missing_tool(what: &str) {
+    missing_tool_in(std::env::var_os("CI").is_some(), what);
+}
+
+fn missing_tool_in(ci: bool, what: &str) {
+    if ci {
+        panic!("{what} is missing and CI is set: .ci/run must install it");
+    }
+    eprintln!("SKIPPED: {what}");
+}
+
+#[test]
+fn a_missing_tool_fails_under_ci_and_skips_otherwise() {
+    missing_tool_in(false, "nothing (self-test)");
+    let under_ci = std::panic::catch_unwind(|| missing_tool_in(true, "nothing (self-test)"));
+    assert!(under_ci.is_err(), "with CI set a missing tool must fail the test");
+}
+
 macro_rules! need_python {
     () => {
         match python() {
             Some(p) => p,
             None => {
-                eprintln!("SKIPPED: python3 is not installed; the Python verdict tests need it");
+                missing_tool("python3 is not installed; the Python verdict tests need it");
                 return;
             }
         }
@@ -58,7 +78,7 @@ fn kinds(r: &ExternalReport) -> Vec<FindingKind> {
 }
 
 fn explain(r: &ExternalReport) -> String {
-    conc_advisor::profile::human::render(r)
+    conc_sampler::human::render(r)
 }
 
 #[test]
@@ -113,7 +133,7 @@ fn cpu_bound_pool_sized_to_the_cores_is_fine() {
 #[test]
 fn sixteen_cpu_bound_processes_are_oversubscribed() {
     let py = need_python!();
-    if conc_advisor::profile::procfs::cores() > 8 {
+    if conc_sampler::procfs::cores() > 8 {
         eprintln!("SKIPPED: 16 processes do not oversubscribe a machine with more than 8 cores");
         return;
     }
@@ -297,7 +317,7 @@ fn chromium() -> Option<PathBuf> {
 #[test]
 fn html_report_renders_in_headless_chromium() {
     let Some(browser) = chromium() else {
-        eprintln!("SKIPPED: chromium is not installed (Debian: apt-get install chromium); HTML not rendered");
+        missing_tool("chromium is not installed (Debian: apt-get install chromium); HTML not rendered");
         return;
     };
     let _g = serial();
@@ -376,7 +396,7 @@ fn without_perf_counters_the_verdicts_stand_and_the_report_says_so() {
 
 #[test]
 fn report_subcommand_renders_a_saved_report_and_rejects_garbage() {
-    use conc_advisor::profile::{ReportArgs, run_report};
+    use conc_sampler::{ReportArgs, run_report};
     let _g = serial();
     let (r, _) = sample_report();
     let dir = tempfile::tempdir().unwrap();

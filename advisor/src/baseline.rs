@@ -108,6 +108,34 @@ pub struct Applied {
     pub gone: Vec<Entry>,
 }
 
+impl Applied {
+    /// What a run says after applying the baseline `file`: how many findings it hid, and how many of its
+    /// entries no longer occur.
+    pub fn notes(&self, file: &Path) -> Vec<String> {
+        let hidden = if self.hidden == 1 { "1 finding".to_string() } else { format!("{} findings", self.hidden) };
+        let mut notes = vec![format!("{hidden} recorded in the baseline {} not shown", file.display())];
+        if !self.gone.is_empty() {
+            let verb = if self.gone.len() == 1 { "occurs" } else { "occur" };
+            notes.push(format!(
+                "{} no longer {verb}: `--write-baseline {}` drops them",
+                entries(self.gone.len()),
+                file.display()
+            ));
+        }
+        notes
+    }
+}
+
+/// What `--write-baseline` says: `wrote 12 baseline entries to FILE; dropped 3 baseline entries that no longer
+/// occur`.
+pub fn written_note(file: &Path, written: usize, dropped: usize) -> String {
+    let mut msg = format!("wrote {} to {}", entries(written), file.display());
+    if dropped > 0 {
+        msg.push_str(&format!("; dropped {} that no longer occur", entries(dropped)));
+    }
+    msg
+}
+
 impl Baseline {
     /// An empty baseline whose entries would be relative to `file`'s directory.
     pub fn empty(file: &Path) -> Baseline {

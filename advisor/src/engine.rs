@@ -3,7 +3,7 @@
 //! then rule and message) together with what could not be read.
 //!
 //! After the per-file phase come two link phases over the facts the files returned (no file is parsed again):
-//! Rust call-graph facts are linked per crate ([`link_all`](crate::rust::callgraph::link_all)), Python facts
+//! Rust call-graph facts are linked per crate by the rules' link steps ([`link_all`](crate::rust::link::link_all)), Python facts
 //! across all Python files of the run ([`python::project::link`](crate::python::project::link)). Their findings
 //! go through the settings and suppressions of the file they are in, like every other finding.
 
@@ -118,115 +118,23 @@ pub fn check(opts: &CheckOptions, settings: &Settings) -> CheckReport {
 /// Runs a check where each file's settings come from `resolver` (its configuration file and the command line).
 /// Returns the configuration errors instead when any configuration met on the way is invalid: then nothing
 /// is analysed.
+///
+/// The steps, each a private function of this module: walk the roots (`walk_roots`) → analyse every file in
+/// parallel (`analyse_files`: lex, parse, per-file rules and facts, settings and suppressions) → gather the
+/// results (`gather`) → link the facts (`link_phase`: Rust per crate, Python per project) → filter the linked
+/// findings by their file's settings and suppressions (`filter_linked`) → attach texts and sort
+/// (`finish_report`).
 pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<CheckReport, Vec<String>> {
     let start = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build();
     let run = || {
-        // Load the configuration of every root first (explicit files are never asked about exclusion), then
-        // the walk loads those of the directories below.
-        for root in &opts.roots {
-            if root.is_dir() {
-                resolver.for_dir(root);
-            } else {
-                resolver.for_path(root);
-            }
-        }
-        let exclude = |p: &Path| resolver.for_path(p).is_excluded(p);
-        let walked = walk::walk(&opts.roots, &exclude, opts.jobs);
-        let config_errors = resolver.errors();
-        if !config_errors.is_empty() {
-            return Err(config_errors);
-        }
-        let rooted = graph_rooted_crates(&walked.files);
-        let results: Vec<(SourceFile, Result<Analysed, String>)> = walked
-            .files
-            .into_par_iter()
-            .map(|file| {
-                let r = read_source(&file.path).map(|text| {
-                    let settings = resolver.for_path(&file.path).settings_for(&file.path);
-                    let (diags, facts) = match file.kind {
-                        SourceKind::Rust => {
-                            let graph = rooted.contains(&crate::rust::callgraph::crate_root(&file.path));
-                            let (d, f) = crate::rust::analyze_with_facts(&file.path, &text, &settings, graph);
-                            (finish(&file.path, file.kind, &text, d, &settings), f.map_or(Facts::None, Facts::Rust))
-                        }
-                        SourceKind::Python => {
-                            let module = crate::python::project::ModuleName::discover(&file.path);
-                            let (d, f) = crate::python::analyze_with_facts(&file.path, &text, &settings, Some(module));
-                            (finish(&file.path, file.kind, &text, d, &settings), f.map_or(Facts::None, Facts::Python))
-                        }
-                    };
-                    // Keep the text only for snippets of findings and for call sites the link phases may report
-                    // on: memory stays bounded by the files in flight.
-                    let keep = !diags.is_empty()
-                        || match &facts {
-                            Facts::None => false,
-                            Facts::Rust(f) => f.may_report(),
-                            Facts::Python(f) => f.may_report(),
-                        };
-                    (keep.then_some(text), diags, facts)
-                });
-                (file, r)
-            })
-            .collect();
+        let walked = walk_roots(opts, resolver)?;
         let mut report = CheckReport { errors: walked.errors, warnings: walked.warnings, ..CheckReport::default() };
-        let mut crate_facts = Vec::new();
-        let mut python_facts = Vec::new();
-        let mut texts: HashMap<PathBuf, Arc<str>> = HashMap::new();
-        for (file, r) in results {
-            match r {
-                Ok((text, diags, facts)) => {
-                    report.files_checked += 1;
-                    match facts {
-                        Facts::None => {}
-                        Facts::Rust(f) => crate_facts.push(f),
-                        Facts::Python(f) => python_facts.push(f),
-                    }
-                    if let Some(text) = text {
-                        texts.insert(file.path.clone(), text);
-                    }
-                    report.diagnostics.extend(diags);
-                }
-                Err(e) => report.errors.push(e),
-            }
-        }
-        // The crate-level phase of the call graph: facts only, no source is parsed again. Linked findings go
-        // through the same settings and suppressions as the others, with the settings of their own file.
-        let rust_linked = crate::rust::callgraph::link_all(crate_facts, &Settings::default());
-        // The project phase of the Python analysis: files in walk order, so its findings are deterministic.
-        python_facts.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
-        let python_linked = crate::python::project::link(&python_facts);
-        drop(python_facts);
-        let linked_all = rust_linked
-            .into_iter()
-            .map(|d| (SourceKind::Rust, d))
-            .chain(python_linked.into_iter().map(|d| (SourceKind::Python, d)));
-        for (kind, d) in linked_all {
-            let path = d.path.clone();
-            let Some(text) = texts.get(&path) else { continue };
-            let settings = resolver.for_path(&path).settings_for(&path);
-            let mut linked = vec![d];
-            apply_settings(&mut linked, &settings);
-            let suppressions = crate::suppress::scan(&path, kind, text);
-            linked.retain(|d| !suppressions.covers(d));
-            report.diagnostics.extend(linked);
-        }
-        for d in &report.diagnostics {
-            if let Some(text) = texts.get(&d.path) {
-                report.sources.entry(d.path.clone()).or_insert_with(|| text.clone());
-            }
-        }
-        // Every configuration was loaded before the analysis; this only guards against a path the walk did
-        // not ask about.
-        let config_errors = resolver.errors();
-        if !config_errors.is_empty() {
-            return Err(config_errors);
-        }
-        report.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        // Enclosing items, test code (and the `test-code` setting), fingerprints.
-        let test_code = |p: &Path| resolver.for_path(p).settings_for(p).test_code;
-        crate::enclosing::annotate(&mut report.diagnostics, &report.sources, &test_code);
-        Ok(report)
+        let analysed = analyse_files(walked.files, resolver);
+        let gathered = gather(analysed, &mut report);
+        let linked = link_phase(gathered.rust, gathered.python);
+        filter_linked(linked, &gathered.texts, resolver, &mut report);
+        finish_report(report, &gathered.texts, resolver)
     };
     let mut report = match pool {
         Ok(pool) => pool.install(run),
@@ -236,10 +144,174 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
     Ok(report)
 }
 
+/// Loads the configuration of every root first (explicit files are never asked about exclusion), then walks
+/// them, loading those of the directories below; fails with the configuration errors met on the way.
+fn walk_roots(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<walk::Walk, Vec<String>> {
+    for root in &opts.roots {
+        if root.is_dir() {
+            resolver.for_dir(root);
+        } else {
+            resolver.for_path(root);
+        }
+    }
+    let exclude = |p: &Path| resolver.for_path(p).is_excluded(p);
+    let walked = walk::walk(&opts.roots, &exclude, opts.jobs);
+    let config_errors = resolver.errors();
+    if !config_errors.is_empty() {
+        return Err(config_errors);
+    }
+    Ok(walked)
+}
+
+/// Reads and analyses every file in parallel (on the current rayon pool), in walk order.
+fn analyse_files(files: Vec<SourceFile>, resolver: &ConfigResolver) -> Vec<(SourceFile, Result<Analysed, String>)> {
+    let rooted = graph_rooted_crates(&files);
+    files
+        .into_par_iter()
+        .map(|file| {
+            let r = read_source(&file.path).map(|text| analyse_file(&file, text, resolver, &rooted));
+            (file, r)
+        })
+        .collect()
+}
+
+/// One file's per-file phase: its findings through its settings and suppressions, and its facts for the link
+/// phase. `rooted`: the crates that need the call graph ([`graph_rooted_crates`]).
+fn analyse_file(
+    file: &SourceFile,
+    text: Arc<str>,
+    resolver: &ConfigResolver,
+    rooted: &std::collections::HashSet<PathBuf>,
+) -> Analysed {
+    let settings = resolver.for_path(&file.path).settings_for(&file.path);
+    let (diags, facts) = match file.kind {
+        SourceKind::Rust => {
+            let graph = rooted.contains(&crate::rust::callgraph::crate_root(&file.path));
+            let (d, f) = crate::rust::analyze_with_facts(&file.path, &text, &settings, graph);
+            (finish(&file.path, file.kind, &text, d, &settings), f.map_or(Facts::None, Facts::Rust))
+        }
+        SourceKind::Python => {
+            let module = crate::python::project::ModuleName::discover(&file.path);
+            let (d, f) = crate::python::analyze_with_facts(&file.path, &text, &settings, Some(module));
+            (finish(&file.path, file.kind, &text, d, &settings), f.map_or(Facts::None, Facts::Python))
+        }
+    };
+    // Keep the text only for snippets of findings and for call sites the link phases may report on: memory
+    // stays bounded by the files in flight.
+    let keep = !diags.is_empty()
+        || match &facts {
+            Facts::None => false,
+            Facts::Rust(f) => f.may_report(),
+            Facts::Python(f) => f.may_report(),
+        };
+    (keep.then_some(text), diags, facts)
+}
+
+/// The per-file results, sorted out for the link phase.
+struct Gathered {
+    /// Rust facts, in walk order.
+    rust: Vec<crate::rust::callgraph::FileFacts>,
+    /// Python facts, in walk order.
+    python: Vec<crate::python::project::FileFacts>,
+    /// The texts kept for snippets and for the link phase's findings.
+    texts: HashMap<PathBuf, Arc<str>>,
+}
+
+/// Moves the per-file findings and read errors into `report` and keeps the facts and texts for the link phase.
+fn gather(results: Vec<(SourceFile, Result<Analysed, String>)>, report: &mut CheckReport) -> Gathered {
+    let mut g = Gathered { rust: Vec::new(), python: Vec::new(), texts: HashMap::new() };
+    for (file, r) in results {
+        match r {
+            Ok((text, diags, facts)) => {
+                report.files_checked += 1;
+                match facts {
+                    Facts::None => {}
+                    Facts::Rust(f) => g.rust.push(f),
+                    Facts::Python(f) => g.python.push(f),
+                }
+                if let Some(text) = text {
+                    g.texts.insert(file.path, text);
+                }
+                report.diagnostics.extend(diags);
+            }
+            Err(e) => report.errors.push(e),
+        }
+    }
+    g
+}
+
+/// The link phase over the facts the files returned (no file is parsed again): the Rust rules' link steps once
+/// per crate, the Python project phase once over all Python files. Findings carry the default severity; the
+/// settings of their own file are applied by [`filter_linked`].
+fn link_phase(
+    rust: Vec<crate::rust::callgraph::FileFacts>,
+    mut python: Vec<crate::python::project::FileFacts>,
+) -> Vec<(SourceKind, Diagnostic)> {
+    let rust_linked = crate::rust::link::link_all(rust, crate::rust::rules::IMPLS, &Settings::default());
+    // The project phase of the Python analysis: files in walk order, so its findings are deterministic.
+    python.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+    let python_linked = crate::python::project::link(&python);
+    drop(python);
+    rust_linked
+        .into_iter()
+        .map(|d| (SourceKind::Rust, d))
+        .chain(python_linked.into_iter().map(|d| (SourceKind::Python, d)))
+        .collect()
+}
+
+/// Linked findings go through the same settings and suppressions as the others, with those of their own file
+/// (each file's suppression comments scanned once, however many findings it has). A finding in a file whose
+/// text was not kept is dropped: no link step reports there.
+fn filter_linked(
+    linked: Vec<(SourceKind, Diagnostic)>,
+    texts: &HashMap<PathBuf, Arc<str>>,
+    resolver: &ConfigResolver,
+    report: &mut CheckReport,
+) {
+    let mut per_file: HashMap<PathBuf, (Arc<Settings>, crate::suppress::Suppressions)> = HashMap::new();
+    for (kind, d) in linked {
+        let Some(text) = texts.get(&d.path) else { continue };
+        let (settings, suppressions) = per_file.entry(d.path.clone()).or_insert_with(|| {
+            let settings = resolver.for_path(&d.path).settings_for(&d.path);
+            (settings, crate::suppress::scan(&d.path, kind, text))
+        });
+        let mut one = vec![d];
+        apply_settings(&mut one, settings);
+        one.retain(|d| !suppressions.covers(d));
+        report.diagnostics.extend(one);
+    }
+}
+
+/// Attaches the texts of the files with findings (for snippets) and sorts the findings (path, line, column,
+/// rule, message). Fails with the configuration errors if any configuration was loaded late and is invalid.
+fn finish_report(
+    mut report: CheckReport,
+    texts: &HashMap<PathBuf, Arc<str>>,
+    resolver: &ConfigResolver,
+) -> Result<CheckReport, Vec<String>> {
+    for d in &report.diagnostics {
+        if let Some(text) = texts.get(&d.path) {
+            report.sources.entry(d.path.clone()).or_insert_with(|| text.clone());
+        }
+    }
+    // Every configuration was loaded before the analysis; this only guards against a path the walk did not
+    // ask about.
+    let config_errors = resolver.errors();
+    if !config_errors.is_empty() {
+        return Err(config_errors);
+    }
+    report.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    // Enclosing items, test code (and each file's `test-code` setting), fingerprints.
+    let test_code = |p: &Path| resolver.for_path(p).settings_for(p).test_code;
+    crate::enclosing::annotate(&mut report.diagnostics, &report.sources, &test_code);
+    Ok(report)
+}
+
 /// Checks one buffer as if it were the file `path` (`check --stdin-filename PATH -`, for editors): that file's
 /// configuration (found from `path` as for a file on disk), its suppressions and its `test-code` setting, and
-/// the call graph of the buffer's own functions. The other files of its crate or project are not read, so a
-/// chain through a function defined elsewhere is not reported. The language comes from `path`'s extension.
+/// the link steps over the buffer's own facts (a chain through its own functions is reported). The other files
+/// of its crate or project are not read, so a chain through a function defined elsewhere is not. The language
+/// comes from `path`'s extension.
 pub fn check_buffer(path: &Path, text: &str, resolver: &ConfigResolver) -> Result<CheckReport, Vec<String>> {
     let start = Instant::now();
     let Some(kind) = SourceKind::of(path) else {
@@ -248,37 +320,22 @@ pub fn check_buffer(path: &Path, text: &str, resolver: &ConfigResolver) -> Resul
             path.display()
         )]);
     };
-    let settings = resolver.for_path(path).settings_for(path);
+    resolver.for_path(path);
     let config_errors = resolver.errors();
     if !config_errors.is_empty() {
         return Err(config_errors);
     }
-    let text: Arc<str> = Arc::from(text);
-    let (diags, linked) = match kind {
-        SourceKind::Rust => {
-            let graph = crate::rust::has_graph_roots(text.as_bytes());
-            let (d, f) = crate::rust::analyze_with_facts(path, &text, &settings, graph);
-            let linked = f.map(|f| crate::rust::callgraph::link_all(vec![f], &Settings::default()));
-            (d, linked.unwrap_or_default())
-        }
-        SourceKind::Python => {
-            let module = crate::python::project::ModuleName::discover(path);
-            let (d, f) = crate::python::analyze_with_facts(path, &text, &settings, Some(module));
-            (d, f.map(|f| crate::python::project::link(std::slice::from_ref(&f))).unwrap_or_default())
-        }
-    };
-    let mut report = CheckReport { files_checked: 1, ..CheckReport::default() };
-    report.diagnostics = finish(path, kind, &text, diags, &settings);
-    let mut linked: FileResult = linked.into_iter().filter(|d| d.path == path).collect();
-    apply_settings(&mut linked, &settings);
-    let suppressions = crate::suppress::scan(path, kind, &text);
-    linked.retain(|d| !suppressions.covers(d));
-    report.diagnostics.extend(linked);
-    report.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    if !report.diagnostics.is_empty() {
-        report.sources.insert(path.to_path_buf(), text);
+    let file = SourceFile { path: path.to_path_buf(), kind };
+    let mut rooted = std::collections::HashSet::new();
+    if kind == SourceKind::Rust && crate::rust::has_graph_roots(text) {
+        rooted.insert(crate::rust::callgraph::crate_root(path));
     }
-    crate::enclosing::annotate(&mut report.diagnostics, &report.sources, &|_| settings.test_code);
+    let analysed = analyse_file(&file, Arc::from(text), resolver, &rooted);
+    let mut report = CheckReport::default();
+    let gathered = gather(vec![(file, Ok(analysed))], &mut report);
+    let linked = link_phase(gathered.rust, gathered.python);
+    filter_linked(linked, &gathered.texts, resolver, &mut report);
+    let mut report = finish_report(report, &gathered.texts, resolver)?;
     report.elapsed = start.elapsed();
     Ok(report)
 }

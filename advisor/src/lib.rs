@@ -1,22 +1,21 @@
-//! conc-advisor's library: static checks (`check`) and the command-line front end that drives them.
+//! conc-advisor's library: the static checker behind `conc-advisor check`, with no platform-specific dependency
+//! (the binary and its argument parsing are the `conc-advisor-cli` package in `advisor/cli`; the external sampler
+//! of `conc-advisor profile` is `conc-sampler` in `profiler/sampler`).
 //!
 //! Layout: [`diagnostic`] (what a finding is), [`registry`] (every rule's code, name, severity and docs),
 //! [`settings`] (what a run is configured to do), [`config`] (configuration files, their discovery, and how
 //! they combine with the command line into settings), [`walk`] (which files a run reads), [`engine`] (reads,
 //! analyses and orders findings in parallel), [`suppress`] (suppression comments), [`rust`] and [`python`]
-//! (the per-language analyses and their rules), [`output`] (the report formats) and [`cli`] (argument
-//! parsing and exit codes).
+//! (the per-language analyses and their rules) and [`output`] (the report formats).
 
 #![forbid(unsafe_code)]
 
 pub mod baseline;
-pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod enclosing;
 pub mod engine;
 pub mod output;
-pub mod profile;
 pub mod python;
 pub mod registry;
 pub mod rust;

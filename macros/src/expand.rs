@@ -17,7 +17,21 @@ use syn::{AttrStyle, Attribute, ItemFn, ReturnType, Signature, Type, TypeImplTra
 use crate::args::{Args, Expect};
 
 /// The whole expansion: `attr` are the options, `item` the annotated item.
-pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+///
+/// On an error (in the options, or an item that cannot be instrumented) the item is still emitted unchanged beside
+/// the error, so one mistake does not cascade into "cannot find function" errors at every call site.
+pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match try_expand(attr, item.clone()) {
+        Ok(out) => out,
+        Err(e) => {
+            let err = e.into_compile_error();
+            quote!(#err #item)
+        }
+    }
+}
+
+/// The expansion, or the first error.
+pub fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let args: Args = syn::parse2(attr)?;
     let func = parse_fn(item)?;
     check(&func.sig)?;
@@ -77,14 +91,69 @@ fn check(sig: &Signature) -> syn::Result<()> {
     Ok(())
 }
 
-/// Whether the return type is `impl Future<…>` (or `impl … + Future<…>`).
-fn returns_impl_future(sig: &Signature) -> bool {
-    let ReturnType::Type(_, ty) = &sig.output else { return false };
-    let Type::ImplTrait(TypeImplTrait { bounds, .. }) = &**ty else { return false };
-    bounds.iter().any(|b| match b {
-        TypeParamBound::Trait(t) => t.path.segments.last().is_some_and(|s| s.ident == "Future"),
+/// How a non-`async` function's return type makes it a future.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FutureReturn {
+    /// Not a future: measured as a synchronous call.
+    No,
+    /// `impl Future<…> (+ …)`, without `Unpin`: the wrapper is returned as is.
+    Impl,
+    /// `impl Future<…> + Unpin`: the wrapper is boxed and pinned (a `Pin<Box<_>>` is `Unpin`).
+    ImplUnpin,
+    /// `Pin<Box<dyn Future…>>`, `BoxFuture<…>`, `LocalBoxFuture<…>` (also what `#[async_trait]` produces): the
+    /// wrapper is boxed again and coerced to the declared type.
+    Boxed,
+}
+
+/// Whether a trait bound names the trait `name` (by its last path segment).
+fn bound_is(b: &TypeParamBound, name: &str) -> bool {
+    match b {
+        TypeParamBound::Trait(t) => t.path.segments.last().is_some_and(|s| s.ident == name),
         _ => false,
-    })
+    }
+}
+
+/// Classifies the return type of a non-`async` function.
+fn future_return(sig: &Signature) -> FutureReturn {
+    let ReturnType::Type(_, ty) = &sig.output else { return FutureReturn::No };
+    match &**ty {
+        Type::ImplTrait(TypeImplTrait { bounds, .. }) if bounds.iter().any(|b| bound_is(b, "Future")) => {
+            if bounds.iter().any(|b| bound_is(b, "Unpin")) { FutureReturn::ImplUnpin } else { FutureReturn::Impl }
+        }
+        Type::Path(p) => {
+            let Some(last) = p.path.segments.last() else { return FutureReturn::No };
+            if last.ident == "BoxFuture" || last.ident == "LocalBoxFuture" {
+                return FutureReturn::Boxed;
+            }
+            // `Pin<Box<dyn … Future …>>`
+            if last.ident != "Pin" {
+                return FutureReturn::No;
+            }
+            let Some(Type::Path(boxed)) = single_type_arg(last) else { return FutureReturn::No };
+            let Some(b) = boxed.path.segments.last().filter(|b| b.ident == "Box") else { return FutureReturn::No };
+            match single_type_arg(b) {
+                Some(Type::TraitObject(o)) if o.bounds.iter().any(|b| bound_is(b, "Future")) => FutureReturn::Boxed,
+                _ => FutureReturn::No,
+            }
+        }
+        _ => FutureReturn::No,
+    }
+}
+
+/// The only type argument of `Seg<T>`.
+fn single_type_arg(seg: &syn::PathSegment) -> Option<&Type> {
+    let syn::PathArguments::AngleBracketed(a) = &seg.arguments else { return None };
+    let mut types = a.args.iter().filter_map(|g| match g {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    });
+    let t = types.next()?;
+    types.next().is_none().then_some(t)
+}
+
+/// Whether the return type is the never type `!`.
+fn returns_never(sig: &Signature) -> bool {
+    matches!(&sig.output, ReturnType::Type(_, ty) if matches!(&**ty, Type::Never(_)))
 }
 
 /// Whether a type mentions `impl Trait` anywhere (it cannot be written in a `let` annotation).
@@ -107,7 +176,8 @@ fn generate(args: &Args, func: ItemFn) -> TokenStream {
     let krate = args.krate.as_ref().map(ToTokens::to_token_stream).unwrap_or_else(|| quote!(::conc_profiler));
     let ident = &sig.ident;
     let is_async = sig.asyncness.is_some();
-    let impl_future = !is_async && returns_impl_future(&sig);
+    let fut_ret = if is_async { FutureReturn::No } else { future_return(&sig) };
+    let impl_future = fut_ret != FutureReturn::No;
 
     let (name, custom) = match &args.name {
         Some(n) => (n.to_token_stream(), true),
@@ -142,25 +212,56 @@ fn generate(args: &Args, func: ItemFn) -> TokenStream {
     let stmts = &block.stmts;
 
     let body = if is_async {
-        let inner = match &sig.output {
-            // Pin the block's output type so `?` knows its target (the compiler deduces an async block's output
-            // from the `Future<Output = T>` bound).
-            ReturnType::Type(_, ty) if !contains_impl_trait(ty) => quote! {
-                #krate::__private::typed_future::<#ty, _>(async move { #(#stmts)* })
+        let body = quote!(#(#stmts)*);
+        match &sig.output {
+            // `async fn … -> !`: the body never completes; `!` cannot be written as a type argument or a `let`
+            // annotation on stable, so the awaited value is discarded and the tail marked unreachable.
+            _ if returns_never(&sig) => quote! {
+                #callsite
+                #krate::__private::instrument(&__CONC_PROFILER_CALLSITE, async move { #body }).await;
+                #[allow(unreachable_code)]
+                ::core::unreachable!()
             },
-            _ => quote!(async move { #(#stmts)* }),
+            // The declared type is written where the compiler desugars `async fn` to: a first (never taken)
+            // `return` fixes the block's output type, so `return x`, `?` and the tail are coerced to it as in the
+            // original function (`&String` to `&str`, `Box<i32>` to `Box<dyn Display>`, errors `?`-converted).
+            ReturnType::Type(_, ty) if !contains_impl_trait(ty) => quote! {
+                #callsite
+                let __conc_profiler_future = async move {
+                    #[allow(
+                        unknown_lints,
+                        unreachable_code,
+                        clippy::diverging_sub_expression,
+                        clippy::empty_loop,
+                        clippy::let_unit_value,
+                        clippy::needless_return
+                    )]
+                    if false {
+                        let __conc_profiler_ret: #ty = loop {};
+                        return __conc_profiler_ret;
+                    }
+                    #body
+                };
+                #krate::__private::instrument(&__CONC_PROFILER_CALLSITE, __conc_profiler_future).await
+            },
+            _ => quote! {
+                #callsite
+                let __conc_profiler_future = async move { #body };
+                #krate::__private::instrument(&__CONC_PROFILER_CALLSITE, __conc_profiler_future).await
+            },
+        }
+    } else if impl_future {
+        // The body runs in a closure (so an early `return` still goes through the wrapper) called through an
+        // `FnOnce` bound: a `&mut self` or `&'a mut T` captured by it can then be reborrowed into the future.
+        let wrapped = quote!(#krate::__private::instrument(&__CONC_PROFILER_CALLSITE, __conc_profiler_future));
+        let wrapped = match fut_ret {
+            FutureReturn::ImplUnpin | FutureReturn::Boxed => quote!(::std::boxed::Box::pin(#wrapped)),
+            _ => wrapped,
         };
         quote! {
             #callsite
-            let __conc_profiler_future = #inner;
-            #krate::__private::instrument(&__CONC_PROFILER_CALLSITE, __conc_profiler_future).await
-        }
-    } else if impl_future {
-        quote! {
-            #callsite
-            #[allow(clippy::redundant_closure_call)]
-            let __conc_profiler_future = (move || { #(#stmts)* })();
-            #krate::__private::instrument(&__CONC_PROFILER_CALLSITE, __conc_profiler_future)
+            let __conc_profiler_future = #krate::__private::call_once(move || { #(#stmts)* });
+            #wrapped
         }
     } else {
         quote! {

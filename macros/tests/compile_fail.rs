@@ -5,3 +5,10 @@ fn ui() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/*.rs");
 }
+
+/// Every shape that compiles without the attribute compiles with it (issue 14).
+#[test]
+fn pass() {
+    let t = trybuild::TestCases::new();
+    t.pass("tests/pass/*.rs");
+}

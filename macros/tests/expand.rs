@@ -11,7 +11,7 @@ mod expand;
 use quote::quote;
 
 fn pretty(attr: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> String {
-    let out = expand::expand(attr, item).unwrap_or_else(syn::Error::into_compile_error);
+    let out = expand::try_expand(attr, item).unwrap_or_else(syn::Error::into_compile_error);
     let file: syn::File = syn::parse2(out).expect("expansion parses as items");
     prettyplease::unparse(&file)
 }

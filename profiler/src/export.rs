@@ -72,6 +72,46 @@ fn timing_of(kind: Kind, c: &[u64; f::N]) -> (Timing, Timing) {
     (own, inclusive)
 }
 
+/// Fewest sampler rounds from which the load seen is used.
+const MIN_LOAD_ROUNDS: u64 = 3;
+
+/// Load is not oversubscription: a function waiting for a core while this program's own runnable threads did
+/// not exceed the cores waited because *other* processes kept the machine busy. Its verdict then follows its own
+/// behaviour (classified without the run-queue wait), its evidence states the load seen, and
+/// the returned note ("machine busy: …") goes in the report.
+pub(crate) fn machine_busy(e: &mut Entry, load: crate::waits::Load, cores: usize, th: &Thresholds) -> Option<String> {
+    if load.rounds < MIN_LOAD_ROUNDS {
+        return None;
+    }
+    let (own, machine) = (load.own_avg(), load.machine_avg());
+    if own > cores as f64 || machine <= cores as f64 {
+        return None;
+    }
+    let seen = format!(
+        "machine busy: {machine:.1} runnable tasks on average on {cores} cores while it ran, of which this program's \
+         {own:.1} ({} samples)",
+        load.rounds
+    );
+    if e.timing.runqueue_ns > 0 {
+        // Without the run-queue wait others caused: what the function itself did (ran, or waited).
+        let own_behaviour =
+            Timing { wall_ns: e.timing.wall_ns.saturating_sub(e.timing.runqueue_ns), runqueue_ns: 0, ..e.timing };
+        let ctx = Context { subject: e.subject, runtime: e.runtime };
+        let fixed = Entry::new(e.name.clone(), ctx, own_behaviour, e.total_wall_ns, th, cores);
+        if fixed.classification.verdict != crate::Verdict::Insufficient {
+            e.classification.evidence = format!(
+                "{} without the run-queue wait ({}) — {seen}; the program's own runnable threads do not exceed the \
+                 cores, so that wait is other processes' load",
+                fixed.classification.evidence,
+                crate::classify::fmt_ns(e.timing.runqueue_ns),
+            );
+            e.classification.verdict = fixed.classification.verdict;
+            e.recommendation = fixed.recommendation;
+        }
+    }
+    Some(format!("{seen}: run-queue wait there is other processes' load, not oversubscription"))
+}
+
 /// Builds the report of everything recorded so far, on every thread (live threads are read without stopping
 /// them; exited threads were merged when they exited).
 pub fn report() -> Report {
@@ -104,11 +144,17 @@ pub fn report() -> Report {
     if dropped > 0 {
         r.notes.push(format!("{dropped} calls could not be recorded (thread-local teardown or too many call sites)"));
     }
+    let mut busy_note = None;
     for (cs, c) in registry::snapshot() {
         if c[f::CALLS] == 0 {
             continue;
         }
-        let (own, inclusive) = timing_of(cs.kind, &c);
+        let load = crate::waits::load_of(cs.index());
+        let (mut own, inclusive) = timing_of(cs.kind, &c);
+        let waits = crate::waits::counts(cs.index());
+        if waits.samples() > 0 {
+            own.waits = Some(waits);
+        }
         let ctx = match cs.kind {
             Kind::Sync => Context::sync_fn(),
             Kind::Async => Context::async_fn(),
@@ -123,6 +169,9 @@ pub fn report() -> Report {
             e.inclusive = Some(inclusive);
         }
         e.expect = cs.expect;
+        if let Some(seen) = machine_busy(&mut e, load, cores, &th) {
+            busy_note.get_or_insert(seen);
+        }
         if caps.perf_mode {
             e.perf = Some(PerfCounts {
                 task_clock_ns: c[f::PERF_TASK_CLOCK],
@@ -132,6 +181,9 @@ pub fn report() -> Report {
             });
         }
         r.entries.push(e);
+    }
+    if let Some(note) = busy_note {
+        r.notes.push(note);
     }
     r.entries.sort_by(|a, b| b.total_wall_ns.cmp(&a.total_wall_ns).then_with(|| a.name.cmp(&b.name)));
     r.refresh_expectations();

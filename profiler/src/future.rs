@@ -172,19 +172,23 @@ impl State {
         long_poll_ns: u64,
     ) -> Poll<F::Output> {
         let sampled = self.sampled;
-        let (depth, start_snap) = registry::with_local(|l: &Local| {
+        let idx = self.idx;
+        let (depth, start_snap, prev_published) = registry::with_local(|l: &Local| {
             let d = l.push();
+            let prev = l.waits.enter(idx);
             let s = if sampled { Some(l.with_probes(|p| p.start())) } else { None };
-            (d, s)
+            (d, s, prev)
         })
-        .unwrap_or((usize::MAX, None));
+        .unwrap_or((usize::MAX, None, 0));
         let t0 = Instant::now();
         let r = fut.poll(cx);
         let wall = t0.elapsed().as_nanos() as u64;
 
-        let idx = self.idx;
         let up_and_kids = registry::with_local(|l: &Local| {
             let end = start_snap.map(|_| l.with_probes(|p| p.end()));
+            if depth != usize::MAX {
+                l.waits.leave(prev_published);
+            }
             let kids = if depth == usize::MAX { Frame::default() } else { l.pop(depth) };
             let up = match (start_snap, end) {
                 (Some(s), Some(e)) => {

@@ -43,20 +43,26 @@
 //! blocked = wall − CPU − run-queue. Nested instrumented calls are subtracted to give self figures (the report
 //! keeps inclusive ones too). Async functions are measured per poll, with a wrapping waker on sampled futures
 //! to split idle time (waiting for a wake-up) from scheduled-but-not-polled time (executor saturation).
+//! A low-rate sampler thread reads `/proc/self/task/<tid>/syscall` of threads inside an instrumented call and
+//! splits blocked time into lock/futex, I/O, sleep and other ([`waits`]; `CONC_PROFILER_WAITS=0` turns it off):
+//! a function blocked mostly on a lock is `lock-serialized`, and pool sizes count only I/O and sleep waits.
 
 #![deny(unsafe_code)]
 // Without the `enabled` feature the recording machinery is compiled but never called.
 #![cfg_attr(not(feature = "enabled"), allow(dead_code))]
 
-pub mod classify;
 pub mod control;
 pub mod export;
 mod future;
 pub mod probe;
 pub mod registry;
-pub mod report;
 mod span;
 pub mod sys;
+pub mod waits;
+
+// The report schema and the classifier live in `conc-report` (no perf-event), shared with the external
+// sampler (`conc-sampler`); re-exported so `conc_profiler::classify` and `conc_profiler::report` keep working.
+pub use conc_report::{classify, report};
 
 pub use classify::{Classification, Recommendation, Thresholds, Timing, Verdict};
 pub use control::set_enabled;
@@ -66,6 +72,7 @@ pub use report::{Expectation, ExpectationMismatch, Report};
 /// Clears everything recorded so far (all threads). Useful to measure phases separately.
 pub fn reset() {
     registry::reset();
+    waits::reset();
 }
 
 #[cfg(feature = "macros")]
@@ -91,10 +98,11 @@ pub mod __private {
         Guard
     }
 
-    /// Identity that fixes the output type of an async body (for `?` inference).
+    /// Calls the body of a function returning a future. The `FnOnce` bound lets the closure move a captured
+    /// `&mut` into the future it returns.
     #[inline(always)]
-    pub fn typed_future<T, F: ::core::future::Future<Output = T>>(fut: F) -> F {
-        fut
+    pub fn call_once<R, F: ::core::ops::FnOnce() -> R>(f: F) -> R {
+        f()
     }
 
     /// Wraps an instrumented async body.

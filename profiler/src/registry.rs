@@ -290,6 +290,8 @@ pub struct Local {
     frames: [Cell<Frame>; MAX_DEPTH],
     depth: Cell<usize>,
     pub(crate) probes: RefCell<Option<ThreadProbes>>,
+    /// The innermost in-flight call, published for the wait sampler.
+    pub(crate) waits: Arc<crate::waits::Published>,
 }
 
 impl Local {
@@ -305,6 +307,7 @@ impl Local {
             frames: std::array::from_fn(|_| Cell::new(Frame::default())),
             depth: Cell::new(0),
             probes: RefCell::new(None),
+            waits: crate::waits::register(),
         }
     }
 
@@ -350,6 +353,7 @@ impl Local {
 
 impl Drop for Local {
     fn drop(&mut self) {
+        crate::waits::unregister(&self.waits);
         let mut g = global();
         let mut retired = std::mem::take(&mut g.retired);
         self.data.add_into(&mut retired);

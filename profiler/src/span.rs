@@ -20,6 +20,8 @@ struct Active {
     depth: usize,
     probe: Option<Snapshot>,
     panicking_at_entry: bool,
+    /// The published call this one nests in (restored on exit).
+    prev_published: usize,
     start: Instant,
 }
 
@@ -60,14 +62,15 @@ fn enter_enabled(cs: &'static Callsite) -> Guard {
         let slot = l.data.slot(idx)?;
         let sample = should_sample(slot);
         let depth = l.push();
+        let prev = l.waits.enter(idx);
         let probe = if sample { Some(l.with_probes(|p| p.start())) } else { None };
-        Some((depth, probe))
+        Some((depth, probe, prev))
     })
     .flatten();
     match started {
-        Some((depth, probe)) => {
-            Guard { active: Some(Active { idx, depth, probe, panicking_at_entry, start: Instant::now() }) }
-        }
+        Some((depth, probe, prev_published)) => Guard {
+            active: Some(Active { idx, depth, probe, panicking_at_entry, prev_published, start: Instant::now() }),
+        },
         None => {
             DROPPED_CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             Guard { active: None }
@@ -90,6 +93,7 @@ fn exit(a: Active) {
     let unwound = !a.panicking_at_entry && std::thread::panicking();
     let recorded = registry::with_local(|l: &Local| {
         let end = a.probe.as_ref().map(|_| l.with_probes(|p| p.end()));
+        l.waits.leave(a.prev_published);
         let kids = l.pop(a.depth);
         let Some(slot) = l.data.slot(a.idx) else { return };
         slot.add(f::CALLS, 1);

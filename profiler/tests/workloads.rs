@@ -312,3 +312,56 @@ fn report_json_round_trips_and_table_lists_functions() {
     assert!(back.measurement.probe_cost_ns.is_some_and(|c| c > 0));
     assert!(r.human_table().contains("::sleeping"));
 }
+
+/// Spins for `ms` milliseconds of this thread's CPU time (so a loaded machine only stretches the wall time).
+fn spin_cpu_ms(ms: u64) -> u64 {
+    let cpu = || conc_profiler::sys::thread_cpu_ns().unwrap_or(0);
+    let start = cpu();
+    let mut x = 0u64;
+    while cpu().saturating_sub(start) < ms * 1_000_000 {
+        for i in 0..1000u64 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(std::hint::black_box(i));
+        }
+    }
+    x
+}
+
+#[profile_concurrency]
+fn one_per_core_beside_spinners() -> u64 {
+    spin_cpu_ms(40)
+}
+
+/// Load is not oversubscription (issue 14): one CPU-bound thread per core, beside competing spinner processes
+/// (one more than the cores), waits for a core a lot — but the program's own runnable threads do not exceed the
+/// cores, so the verdict is CPU-bound (pool sized to the cores) and the report says the machine was busy.
+#[cfg(target_os = "linux")]
+#[test]
+fn one_thread_per_core_beside_a_competing_spinner_is_not_oversubscribed() {
+    let _serial = serial();
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mut spinners: Vec<std::process::Child> = (0..=cores)
+        .map(|_| std::process::Command::new("sh").args(["-c", "while :; do :; done"]).spawn().expect("sh"))
+        .collect();
+    let threads: Vec<_> = (0..cores)
+        .map(|_| {
+            std::thread::spawn(|| {
+                for _ in 0..8 {
+                    std::hint::black_box(one_per_core_beside_spinners());
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    for s in &mut spinners {
+        let _ = s.kill();
+        let _ = s.wait();
+    }
+    let r = conc_profiler::report();
+    let e = r.entries.iter().find(|e| e.name.ends_with("::one_per_core_beside_spinners")).expect("entry");
+    assert_eq!(e.classification.verdict, Verdict::CpuBound, "{}", e.classification.evidence);
+    assert_eq!(e.recommendation.pool_size, Some(cores), "{}", e.recommendation.text);
+    assert!(e.classification.evidence.contains("machine busy"), "{}", e.classification.evidence);
+    assert!(r.notes.iter().any(|n| n.starts_with("machine busy")), "{:?}", r.notes);
+}

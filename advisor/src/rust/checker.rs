@@ -338,8 +338,7 @@ impl<'a> Checker<'a> {
     }
 
     /// Records a method call for the call graph: on `self` (the `impl`'s type), on a receiver of a known
-    /// crate type, or by name (resolved at link time when exactly one crate method has it); and lock
-    /// acquisitions (`lock`/`read`/`write` on a mutex or lock) by field path.
+    /// crate type, or by name (resolved at link time when exactly one crate method has it).
     fn record_method_call(&mut self, call: &syn::ExprMethodCall, method: &str, receiver: &Ty, awaited: bool) {
         if awaited {
             return;
@@ -351,14 +350,6 @@ impl<'a> Checker<'a> {
         } else {
             receiver.deref_guards().name().filter(|n| n.starts_with("crate::")).map(str::to_string)
         };
-        if matches!(method, "lock" | "read" | "write")
-            && call.args.is_empty()
-            && (method == "lock" || receiver.deref_guards().name().is_some_and(|n| n.ends_with("RwLock")))
-            && let Some(path) = self.lock_path(recv)
-        {
-            let span = MethodCallSite { expr: call, method, receiver, awaited }.span();
-            self.facts.on_lock(path, method, span);
-        }
         if ty.is_none() && super::callgraph::AMBIGUOUS_METHODS.contains(&method) {
             return;
         }
@@ -368,34 +359,6 @@ impl<'a> Checker<'a> {
         }
         let span = MethodCallSite { expr: call, method, receiver, awaited }.span();
         self.record_call(super::callgraph::Callee::Method { name: method.to_string(), ty }, span);
-    }
-
-    /// The field path naming a lock: `self.a.b` → `<Self type>.a.b`, a static → its qualified name, else the
-    /// receiver as written (`state.inner`).
-    fn lock_path(&self, e: &Expr) -> Option<String> {
-        match strip_parens(e) {
-            Expr::Field(f) => {
-                let base = self.lock_path(&f.base)?;
-                let member = match &f.member {
-                    syn::Member::Named(n) => n.to_string(),
-                    syn::Member::Unnamed(i) => i.index.to_string(),
-                };
-                Some(format!("{base}.{member}"))
-            }
-            Expr::Path(p) if p.path.is_ident("self") => {
-                Some(self.semantic.self_ty().and_then(Ty::name).unwrap_or("self").to_string())
-            }
-            Expr::Path(p) => match p.path.get_ident() {
-                Some(id) if self.semantic.local(&id.to_string()).is_some() => Some(id.to_string()),
-                _ => self.semantic.resolve_path(&p.path),
-            },
-            Expr::MethodCall(m) if m.method == "borrow" || m.method == "as_ref" || m.method == "clone" => {
-                self.lock_path(&m.receiver)
-            }
-            Expr::Reference(r) => self.lock_path(&r.expr),
-            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => self.lock_path(&u.expr),
-            _ => None,
-        }
     }
 
     /// Visits expressions and statements parsed out of a macro invocation.

@@ -10,6 +10,7 @@ pub mod callgraph;
 pub mod checker;
 pub mod context;
 pub mod heavy;
+pub mod link;
 pub(crate) mod macros;
 pub mod rules;
 pub(crate) mod scan;
@@ -65,7 +66,8 @@ pub fn has_graph_roots(source: impl AsRef<[u8]>) -> bool {
 }
 
 /// Analyses one Rust file's text with every registered Rust rule that `settings` enables, as a crate of its
-/// own: the file's findings plus those of the call graph of its own functions (see [`callgraph`]). Never
+/// own: the file's findings plus those the rules' link steps find in the call graph of its own functions (see
+/// [`link`]). Never
 /// panics; a file nested too deeply to parse safely is reported, not parsed.
 pub fn analyze(path: &Path, source: &str, settings: &Settings) -> Vec<Diagnostic> {
     analyze_with_rules(path, source, settings, rules::IMPLS)
@@ -81,14 +83,14 @@ pub fn analyze_with_rules(
 ) -> Vec<Diagnostic> {
     let (mut diags, facts) = analyze_collect(path, source, settings, rules, has_graph_roots(source));
     if let Some(facts) = facts {
-        diags.extend(callgraph::link(std::slice::from_ref(&facts), settings));
+        diags.extend(link::link_crate(std::slice::from_ref(&facts), rules, settings));
     }
     diags
 }
 
 /// Analyses one Rust file's text and returns its findings and its facts for the crate-wide call graph
 /// (`None` when the file was not parsed). The caller joins the facts of all files of a crate with
-/// [`callgraph::link_all`]. `graph`: whether some file of the crate holds [`GRAPH_ROOT_IDENTS`] (else no
+/// [`link::link_all`]. `graph`: whether some file of the crate holds [`GRAPH_ROOT_IDENTS`] (else no
 /// facts are gathered, see there). Never panics.
 pub fn analyze_with_facts(
     path: &Path,

@@ -1,6 +1,6 @@
 //! CA109 `block-in-place-current-thread`: `tokio::task::block_in_place` under a current-thread runtime.
 
-use super::{CallSite, Checker, Hooks, RustRule};
+use super::{CallSite, Checker, Hooks, RustRule, CrateGraph, LinkContext};
 use crate::declare_rule;
 use crate::rust::context::RuntimeFlavor;
 
@@ -78,5 +78,10 @@ impl RustRule for Rule {
             "use `tokio::task::spawn_blocking(f).await`, or run on a multi-thread runtime \
              (`#[tokio::test(flavor = \"multi_thread\")]`)",
         );
+    }
+
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
 }

@@ -2,7 +2,7 @@
 
 use syn::Expr;
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, strip_wrappers};
+use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, strip_wrappers, CrateGraph, LinkContext};
 use crate::declare_rule;
 use crate::rust::types::STD_FS_FNS;
 
@@ -160,5 +160,10 @@ impl RustRule for Rule {
             format!("{what} (`.{m}()`) blocks the executor's worker thread on file I/O"),
             help,
         );
+    }
+
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
 }

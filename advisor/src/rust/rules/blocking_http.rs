@@ -1,6 +1,6 @@
 //! CA106 `blocking-http-in-async`: blocking HTTP clients (`reqwest::blocking`, `ureq`) in async context.
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule};
+use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, CrateGraph, LinkContext};
 use crate::declare_rule;
 
 declare_rule! {
@@ -103,5 +103,10 @@ impl RustRule for Rule {
                  `tokio::task::spawn_blocking`",
             );
         }
+    }
+
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
 }

@@ -2,7 +2,7 @@
 
 use syn::Expr;
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, strip_wrappers};
+use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, strip_wrappers, CrateGraph, LinkContext};
 use crate::declare_rule;
 
 declare_rule! {
@@ -147,5 +147,10 @@ impl RustRule for Rule {
             format!("{what} (`.{m}()`) blocks the executor's worker thread on the network"),
             help,
         );
+    }
+
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
 }

@@ -1,6 +1,6 @@
 //! CA104 `blocking-process-wait-in-async`: waiting for a child process with `std::process` in async context.
 
-use super::{Checker, Hooks, MethodCallSite, RustRule};
+use super::{Checker, Hooks, MethodCallSite, RustRule, CrateGraph, LinkContext};
 use crate::declare_rule;
 
 declare_rule! {
@@ -83,5 +83,10 @@ impl RustRule for Rule {
             format!("`.{m}()` on a {what} blocks the executor's worker thread until the child process exits"),
             help,
         );
+    }
+
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
 }

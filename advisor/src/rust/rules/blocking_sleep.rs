@@ -1,6 +1,6 @@
 //! CA101 `blocking-sleep-in-async`: `std::thread::sleep` in async context.
 
-use super::{CallSite, Checker, Hooks, RustRule};
+use super::{CallSite, Checker, Hooks, RustRule, CrateGraph, LinkContext};
 use crate::declare_rule;
 
 declare_rule! {
@@ -78,5 +78,10 @@ impl RustRule for Rule {
             "`std::thread::sleep` blocks the executor's worker thread",
             "use `tokio::time::sleep(d).await`, which suspends only this task",
         );
+    }
+
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
 }

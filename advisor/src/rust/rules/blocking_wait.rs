@@ -1,7 +1,7 @@
 //! CA105 `blocking-wait-in-async`: blocking waits (thread joins, std/crossbeam channel receives, condition
 //! variables, barriers, stdin reads, `thread::park`) in async context.
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, Ty};
+use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, Ty, CrateGraph, LinkContext};
 use crate::declare_rule;
 
 declare_rule! {
@@ -139,5 +139,10 @@ impl RustRule for Rule {
             format!("{what} (`.{}()`) blocks the executor's worker thread", call.method),
             help,
         );
+    }
+
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
 }

@@ -3,8 +3,11 @@
 
 use syn::Expr;
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule};
+use super::call_chain::{at, chain_notes, chain_text, push_notes, site_calls};
+use super::{CallSite, Checker, CrateGraph, Hooks, LinkContext, MethodCallSite, RustRule};
 use crate::declare_rule;
+use crate::registry::RuleMeta;
+use crate::rust::callgraph::SiteContext;
 use crate::rust::heavy;
 
 declare_rule! {
@@ -93,7 +96,7 @@ fn mark_or_report(cx: &mut Checker<'_>, span: crate::diagnostic::Span, what: &st
 }
 
 impl RustRule for Rule {
-    fn meta(&self) -> &'static crate::registry::RuleMeta {
+    fn meta(&self) -> &'static RuleMeta {
         &META
     }
 
@@ -147,5 +150,54 @@ impl RustRule for Rule {
         } else if heavy::RAYON_METHODS.contains(&call.method) && !cx.context().in_async() {
             mark_or_report(cx, call.span(), &format!("rayon parallel work (`{}`)", call.method));
         }
+    }
+
+    /// Calls from async code to crate functions that are CPU-heavy, themselves or through their callees.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        link_heavy_calls(&META, SiteContext::Async, "on the executor's worker thread", graph, cx, |callee| {
+            format!(
+                "for a short burst run `{callee}` in `tokio::task::spawn_blocking`; for real compute run it on rayon \
+                 (`rayon::spawn`) and send the result back over a `tokio::sync::oneshot` channel"
+            )
+        });
+    }
+}
+
+/// The link step of CA201 and CA202: each call from a site in `context` to a crate function that is CPU-heavy,
+/// itself or through its callees, reported as `rule` at the call with the chain, a note per step and a note at
+/// the evidence. `where_` says where the work runs; `help` gets the callee's name.
+pub(super) fn link_heavy_calls(
+    rule: &'static RuleMeta,
+    context: SiteContext,
+    where_: &str,
+    g: &CrateGraph<'_>,
+    cx: &mut LinkContext<'_>,
+    help: impl Fn(&str) -> String,
+) {
+    for (file, site, id) in site_calls(g, context) {
+        let Some(reach) = g.summary(id).and_then(|s| s.heavy.as_ref()) else { continue };
+        let callee = g.fn_facts(id);
+        let chain = g.chain(id, |s| s.heavy.as_ref());
+        let (notes, names) = chain_notes(g, &file.path, &chain);
+        let ev = &g.fn_facts(reach.end.0).heavy[reach.end.1];
+        let msg = format!(
+            "{} calls {}, which does CPU-heavy work {where_}: {} → {}",
+            site.caller,
+            names[0],
+            chain_text(site, &names),
+            ev.reason
+        );
+        let mut d = cx
+            .diagnostic(rule, &file.path, site.span, msg)
+            .with_help(help(&callee.name))
+            .with_note(site.frame_note.0.clone(), Some(site.frame_note.1));
+        d = push_notes(d, notes);
+        let end_file = g.file_of(reach.end.0);
+        d = if end_file == file.path {
+            d.with_note(format!("CPU-heavy: {}", ev.reason), Some(ev.span))
+        } else {
+            d.with_note(format!("CPU-heavy: {} at {}", ev.reason, at(end_file, ev.span)), None)
+        };
+        cx.report(d);
     }
 }

@@ -3,8 +3,9 @@
 
 use syn::Expr;
 
-use super::{Checker, Hooks, RustRule};
+use super::{Checker, CrateGraph, Hooks, LinkContext, RustRule};
 use crate::declare_rule;
+use crate::rust::callgraph::SiteContext;
 use crate::rust::context::{FrameKind, OffExecutor};
 use crate::rust::heavy;
 
@@ -113,5 +114,17 @@ impl RustRule for Rule {
                  sized to `std::thread::available_parallelism()`",
             );
         cx.report(d);
+    }
+
+    /// Calls from `spawn_blocking` closures to crate functions that are CPU-heavy, themselves or through their
+    /// callees.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        let where_ = "on tokio's blocking pool (sized for blocking I/O, up to 512 threads)";
+        super::cpu_heavy_in_async::link_heavy_calls(&META, SiteContext::SpawnBlocking, where_, graph, cx, |callee| {
+            format!(
+                "run `{callee}` on rayon (`rayon::spawn` + a `tokio::sync::oneshot` channel) or a pool sized to \
+                 `std::thread::available_parallelism()`"
+            )
+        });
     }
 }

@@ -2,12 +2,15 @@
 
 use syn::Expr;
 
+use std::collections::{BTreeMap, HashMap};
+
+use super::call_chain::note_at;
 use super::guard_across_await::{Body, scrutinee};
 use super::locking::{self, Acq, AcqScanner, Guards, LockLib, LockMode};
-use super::{Checker, FnBody, Hooks, RustRule};
+use super::{Checker, CrateGraph, FnBody, Hooks, LinkContext, RustRule};
 use crate::declare_rule;
-use crate::diagnostic::Span;
-use crate::rust::callgraph::LockUse;
+use crate::diagnostic::{Diagnostic, Span};
+use crate::rust::callgraph::{FnId, LockUse};
 
 declare_rule! {
     /// ## What it does
@@ -66,8 +69,8 @@ struct State {
     scanner: AcqScanner,
 }
 
-/// The rule: it records facts for the call graph (pairs of locks taken in order, calls made while a guard is
-/// alive, the locks each function takes); [`crate::rust::callgraph::link`] compares them across the crate.
+/// The rule: its hooks record facts for the call graph (pairs of locks taken in order, calls made while a
+/// guard is alive, the locks each function takes); its link step compares them across the crate.
 pub struct Rule;
 
 fn counts(a: &Acq) -> bool {
@@ -195,5 +198,277 @@ impl RustRule for Rule {
         let mut st = std::mem::take(cx.state::<State>());
         st.guards.on_fn_exit(cx);
         *cx.state::<State>() = st;
+    }
+
+    /// Compares the lock orders of all files of the crate.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        if graph.files().iter().all(|f| f.lock_orders.is_empty() && f.held_calls.is_empty()) {
+            return;
+        }
+        for d in lock_order_findings(graph, cx) {
+            cx.report(d);
+        }
+    }}
+
+/// One place where a lock is acquired while another is held: directly, or (`via`) by a call to a crate-local
+/// function that acquires it (the callee and its acquisition's span).
+struct OrderAt<'f> {
+    file: usize,
+    func: usize,
+    held: &'f LockUse,
+    taken: &'f LockUse,
+    via: Option<(FnId, Span)>,
+}
+
+/// The short name of a crate-wide lock name for messages: `crate::bank::Bank.accounts` → `Bank.accounts`,
+/// `crate::state::CONFIG` → `CONFIG`.
+fn short_lock(lock: &str) -> &str {
+    let head = lock.split('.').next().unwrap_or(lock);
+    head.rfind("::").map_or(lock, |i| &lock[i + 2..])
+}
+
+/// Every place of the crate where one named lock is acquired while another is held: the recorded orders, and
+/// one level through calls made while a guard is alive (the callee's own acquisitions, each lock once).
+fn lock_orders<'f>(g: &CrateGraph<'f>) -> Vec<OrderAt<'f>> {
+    let mut acquires: HashMap<FnId, Vec<&'f LockUse>> = HashMap::new();
+    for (fi, file) in g.files().iter().enumerate() {
+        for a in &file.lock_acquires {
+            let v = acquires.entry((fi, a.func)).or_default();
+            if !v.iter().any(|l| l.lock == a.lock.lock) {
+                v.push(&a.lock);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (fi, file) in g.files().iter().enumerate() {
+        for o in &file.lock_orders {
+            out.push(OrderAt { file: fi, func: o.func, held: &o.held, taken: &o.taken, via: None });
+        }
+        for hc in &file.held_calls {
+            let Some(callee) = g.callee_at(fi, hc.func, hc.span) else { continue };
+            for id in g.resolve(callee) {
+                if id == (fi, hc.func) || g.fn_facts(id).is_async {
+                    continue;
+                }
+                for l in acquires.get(&id).map_or(&[][..], Vec::as_slice) {
+                    if l.lock != hc.held.lock {
+                        out.push(OrderAt {
+                            file: fi,
+                            func: hc.func,
+                            held: &hc.held,
+                            taken: l,
+                            via: Some((id, hc.span)),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// CA404 across the crate: two locks acquired in opposite orders in two places (each place: one lock held
+/// while the other is acquired, directly or by a call). Reported once per pair of locks, at the place that
+/// comes later in (path, line) order, with notes at both places.
+fn lock_order_findings(g: &CrateGraph<'_>, cx: &LinkContext<'_>) -> Vec<Diagnostic> {
+    let orders = lock_orders(g);
+    // Where a place is: for a call, the call site (`via`'s span is the call; `taken.span` is in the callee).
+    let site = |o: &OrderAt<'_>| o.via.map_or(o.taken.span, |(_, s)| s);
+    let mut pairs: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    for (i, o) in orders.iter().enumerate() {
+        let (a, b) = (o.held.lock.as_str(), o.taken.lock.as_str());
+        if a != b {
+            pairs.entry(if a < b { (a, b) } else { (b, a) }).or_default().push(i);
+        }
+    }
+    let mut out = Vec::new();
+    for idx in pairs.values_mut() {
+        // By place, then (for calls reaching several functions, `#[cfg]` variants) by the callee's acquisition:
+        // the same finding whatever the order of the files.
+        let key = |o: &OrderAt<'_>| {
+            let callee = o.via.map(|(id, _)| (g.file_of(id), o.taken.span.start));
+            (&g.files()[o.file].path, site(o).start, callee)
+        };
+        idx.sort_by(|&x, &y| key(&orders[x]).cmp(&key(&orders[y])));
+        let found = idx.iter().enumerate().find_map(|(j, &l)| {
+            let later = &orders[l];
+            idx[..j]
+                .iter()
+                .map(|&e| &orders[e])
+                .find(|earlier| {
+                    earlier.held.lock == later.taken.lock
+                    && earlier.taken.lock == later.held.lock
+                    && !(earlier.file == later.file && earlier.held.span == later.held.span)
+                    // `A` held in one place and acquired in the other must exclude each other, and so must `B`.
+                    && !(earlier.held.shared && later.taken.shared)
+                    && !(earlier.taken.shared && later.held.shared)
+                })
+                .map(|earlier| (earlier, later))
+        });
+        let Some((earlier, later)) = found else { continue };
+        out.push(inversion(g, cx, earlier, later));
+    }
+    out
+}
+
+fn inversion(g: &CrateGraph<'_>, cx: &LinkContext<'_>, earlier: &OrderAt<'_>, later: &OrderAt<'_>) -> Diagnostic {
+    let path = &g.files()[later.file].path;
+    let name = |o: &OrderAt<'_>| g.files()[o.file].fns.get(o.func).map_or("?", |f| f.name.as_str());
+    let (a, b) = (short_lock(&later.held.lock), short_lock(&later.taken.lock));
+    let how = |o: &OrderAt<'_>| match o.via {
+        Some((id, _)) => format!(" (by the call to `{}`)", g.fn_facts(id).name),
+        None => String::new(),
+    };
+    let msg = format!(
+        "`{b}` is locked{} while `{a}` is held in `{}`, but `{}` locks `{a}`{} while `{b}` is held: the two can deadlock",
+        how(later),
+        name(later),
+        name(earlier),
+        how(earlier),
+    );
+    let later_site = later.via.map_or(later.taken.span, |(_, s)| s);
+    let mut d = cx
+        .diagnostic(&META, path, later_site, msg)
+        .with_help(format!(
+            "take the two locks in one order everywhere (e.g. always `{b}` before `{a}`), or never hold both"
+        ))
+        .with_note(format!("`{a}` is held from here"), Some(later.held.span));
+    if let Some((id, _)) = later.via {
+        let msg = format!("`{}` locks `{b}` here", g.fn_facts(id).name);
+        d = note_at(d, path, msg, g.file_of(id), later.taken.span);
+    }
+    let earlier_site = earlier.via.map_or(earlier.taken.span, |(_, s)| s);
+    let what = match earlier.via {
+        Some((id, _)) => format!(
+            "the opposite order: `{}` calls `{}`, which locks `{a}`, while `{b}` is held",
+            name(earlier),
+            g.fn_facts(id).name
+        ),
+        None => format!("the opposite order: `{}` locks `{a}` here while `{b}` is held", name(earlier)),
+    };
+    let earlier_file = &g.files()[earlier.file].path;
+    d = note_at(d, path, what, earlier_file, earlier_site);
+    d = note_at(d, path, format!("`{b}` is held from here"), earlier_file, earlier.held.span);
+    if let Some((id, _)) = earlier.via {
+        let msg = format!("`{}` locks `{a}` here", g.fn_facts(id).name);
+        d = note_at(d, path, msg, g.file_of(id), earlier.taken.span);
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::rust::callgraph::FileFacts;
+    use crate::rust::link::{link_all, link_crate};
+    use crate::rust::rules::IMPLS;
+    use crate::settings::Settings;
+
+    fn facts(path: &str, src: &str) -> FileFacts {
+        let (_, f) = crate::rust::analyze_with_facts(Path::new(path), src, &Settings::default(), true);
+        f.expect("parses")
+    }
+
+    const BANK: &str = "use std::sync::Mutex;\npub struct Bank { pub a: Mutex<u32>, pub b: Mutex<u32> }\n\
+                        impl Bank {\n    pub fn ab(&self) {\n        let x = self.a.lock().unwrap();\n        \
+                        let y = self.b.lock().unwrap();\n    }\n}\n";
+    const AUDIT: &str = "use crate::bank::Bank;\nimpl Bank {\n    fn ba(&self) {\n        \
+                         let y = self.b.lock().unwrap();\n        let x = self.a.lock().unwrap();\n    }\n}\n";
+
+    fn lock_findings(files: Vec<FileFacts>) -> Vec<Diagnostic> {
+        let mut out = link_all(files, IMPLS, &Settings::default());
+        out.retain(|d| d.rule.code == "CA404");
+        out
+    }
+
+    #[test]
+    fn lock_orders_are_compared_across_files_and_reported_once() {
+        let bank = facts("p/src/bank.rs", BANK);
+        let audit = facts("p/src/audit.rs", AUDIT);
+        assert_eq!(bank.lock_orders.len(), 1);
+        assert_eq!(bank.lock_orders[0].held.lock, "crate::bank::Bank.a");
+        assert_eq!(audit.lock_orders[0].held.lock, "crate::bank::Bank.b");
+        let out = lock_findings(vec![bank.clone(), audit.clone()]);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        let d = &out[0];
+        // The later of the two places by path: bank.rs sorts after audit.rs.
+        assert_eq!(d.path, Path::new("p/src/bank.rs"));
+        assert_eq!(d.span.start.line, 6);
+        assert!(d.message.contains("`Bank.b` is locked while `Bank.a` is held in `ab`"), "{}", d.message);
+        let texts: Vec<&str> = d.notes.iter().map(|n| n.message.as_str()).collect();
+        assert!(
+            texts.iter().any(|t| t.contains("`ba` locks `Bank.a` here") && t.contains("p/src/audit.rs:5")),
+            "{texts:?}"
+        );
+        assert!(d.notes.iter().filter(|n| n.message.contains("audit.rs")).all(|n| n.span.is_none()));
+        assert!(d.notes.iter().any(|n| n.span.is_some_and(|s| s.start.line == 5)), "a note at the held guard");
+        // The order of the files does not change the finding.
+        let swapped = lock_findings(vec![audit.clone(), bank.clone()]);
+        assert_eq!(swapped.len(), 1);
+        assert_eq!((&swapped[0].path, swapped[0].span), (&d.path, d.span));
+        // Another crate's `Bank` is another lock.
+        assert!(lock_findings(vec![bank, facts("q/src/audit.rs", AUDIT)]).is_empty());
+    }
+
+    #[test]
+    fn lock_orders_are_compared_in_a_crate_without_async_code() {
+        let sync = |path: &str, src: &str| {
+            let (_, f) = crate::rust::analyze_with_facts(Path::new(path), src, &Settings::default(), false);
+            f.expect("lock facts are kept without the call graph")
+        };
+        let out = lock_findings(vec![sync("p/src/bank.rs", BANK), sync("p/src/audit.rs", AUDIT)]);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        // And through a call.
+        let src = "use std::sync::Mutex;\nstatic A: Mutex<u32> = Mutex::new(0);\nstatic B: Mutex<u32> = Mutex::new(0);\n\
+                   fn take_b() { *B.lock().unwrap() += 1; }\n\
+                   fn holds_a() { let a = A.lock().unwrap(); take_b(); }\n";
+        let other = "fn b_then_a() { let b = crate::B.lock().unwrap(); let a = crate::A.lock().unwrap(); }\n";
+        let out = lock_findings(vec![sync("p/src/lib.rs", src), sync("p/src/other.rs", other)]);
+        assert_eq!(out.len(), 1, "{out:#?}");
+    }
+
+    #[test]
+    fn an_inversion_inside_one_file_is_reported_once_also_when_another_file_repeats_it() {
+        let both = format!(
+            "{BANK}impl Bank {{\n    fn ba(&self) {{\n        let y = self.b.lock().unwrap();\n        \
+                            let x = self.a.lock().unwrap();\n    }}\n}}\n"
+        );
+        let one = facts("p/src/bank.rs", &both);
+        let single = link_crate(std::slice::from_ref(&one), IMPLS, &Settings::default());
+        assert_eq!(single.iter().filter(|d| d.rule.code == "CA404").count(), 1, "{single:#?}");
+        let out = lock_findings(vec![one, facts("p/src/audit.rs", AUDIT)]);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        // Disabled: nothing.
+        let only_other = Settings::only(&[&super::super::blocking_sleep::META]);
+        assert!(link_crate(&[facts("p/src/bank.rs", &both)], IMPLS, &only_other).is_empty());
+    }
+
+    #[test]
+    fn a_lock_taken_by_a_callee_while_a_guard_is_held_counts_one_level() {
+        let src = "use std::sync::Mutex;\nstatic A: Mutex<u32> = Mutex::new(0);\nstatic B: Mutex<u32> = Mutex::new(0);\n\
+                   fn take_b() { *B.lock().unwrap() += 1; }\n\
+                   fn via() { take_c_then_b(); }\n\
+                   fn take_c_then_b() { take_b(); }\n\
+                   fn holds_a() { let a = A.lock().unwrap(); take_b(); }\n\
+                   fn holds_a_two_levels() { let a = A.lock().unwrap(); via(); }\n\
+                   fn b_then_a() { let b = B.lock().unwrap(); let a = A.lock().unwrap(); }\n";
+        let f = facts("p/src/lib.rs", src);
+        assert_eq!(f.held_calls.iter().filter(|h| h.held.lock == "crate::A").count(), 2, "{:#?}", f.held_calls);
+        assert!(f.may_report());
+        // Calls made under a guard that reach no crate function give the crate phase nothing to report here.
+        let other = facts("p/src/other.rs", "fn f(v: &mut Vec<u8>) { let a = crate::A.lock().unwrap(); v.push(1); }");
+        assert!(!other.held_calls.is_empty() && !other.may_report(), "{other:#?}");
+        let out = lock_findings(vec![f.clone()]);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(out[0].span.start.line, 9, "{out:#?}");
+        assert!(out[0].notes.iter().any(|n| n.message.contains("`take_b` locks `B` here")), "{:#?}", out[0].notes);
+        // Only one level: without `holds_a`, the two-level chain is not followed.
+        let src2 = src.replace("fn holds_a() { let a = A.lock().unwrap(); take_b(); }", "");
+        assert!(lock_findings(vec![facts("p/src/lib.rs", &src2)]).is_empty());
+        assert_eq!(short_lock("crate::bank::Bank.accounts.inner"), "Bank.accounts.inner");
+        assert_eq!(short_lock("crate::CONFIG"), "CONFIG");
+        assert_eq!(short_lock("X"), "X");
     }
 }

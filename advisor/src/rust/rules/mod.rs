@@ -21,6 +21,7 @@
 //! | [`on_scope_exit`](RustRule::on_scope_exit) | leaving a block, arm or loop body; its bindings die | the scope id |
 //! | [`on_item`](RustRule::on_item) | every item, at any depth | the `syn::Item` |
 //! | [`on_file_end`](RustRule::on_file_end) | once, after the visit | — |
+//! | [`link`](RustRule::link) | once per crate, after all of its files (not a hook of the visit) | the [`CrateGraph`] of the crate's facts; report through [`LinkContext`] |
 //!
 //! The [`Checker`] passed to every hook gives:
 //! - [`semantic()`](Checker::semantic): path resolution ([`resolve_path`](crate::rust::semantic::SemanticModel::resolve_path),
@@ -37,6 +38,15 @@
 //! - [`state::<T>()`](Checker::state): per-file state of any `Default` type, for rules that accumulate across
 //!   hooks (guards alive across `.await`, lock orders) and report at [`on_scope_exit`](RustRule::on_scope_exit),
 //!   [`on_fn_exit`](RustRule::on_fn_exit) or [`on_file_end`](RustRule::on_file_end).
+//!
+//! # Findings across functions and files
+//! A rule whose finding needs more than the function it is in records facts during the visit
+//! ([`Checker::facts`]: blocking calls and CPU-heavy evidence in sync functions, lock orders, findings deferred
+//! until callees are known) and implements [`link`](RustRule::link): the engine runs it once per crate after
+//! all of the crate's files, with the crate's [`CrateGraph`] (calls resolved, blocking / CPU-heavy summaries
+//! propagated), and the rule builds its findings and their messages there. The blocking family shares its
+//! link step (`blocking_chain`); the note helpers for chains and for places in other files are in
+//! `call_chain`. Examples: [`lock_order_inversion`] (CA404), [`cpu_heavy_in_async`] (CA201).
 //!
 //! Code inside macro invocations whose tokens are expressions or statements (`tokio::select!`, `join!`,
 //! `vec!`, `assert!`, `format!`, …) is visited like any other code, with its real spans.
@@ -60,7 +70,9 @@ use syn::{Attribute, Block, Expr, ExprCall, ExprMethodCall, Signature};
 
 use crate::diagnostic::Span;
 use crate::registry::RuleMeta;
+pub use crate::rust::callgraph::CrateGraph;
 pub use crate::rust::checker::Checker;
+pub use crate::rust::link::LinkContext;
 pub use crate::rust::semantic::Ty;
 
 /// Which hooks a rule implements: the dispatch table calls only these.
@@ -261,6 +273,11 @@ pub trait RustRule: Sync {
     fn on_item(&self, _cx: &mut Checker<'_>, _item: &syn::Item) {}
     /// After the whole file is visited.
     fn on_file_end(&self, _cx: &mut Checker<'_>) {}
+    /// The crate-level step: run once per crate, after all of its files are visited, with the crate's
+    /// [`CrateGraph`] (the facts every file recorded, calls resolved, summaries propagated on demand). A rule
+    /// whose findings need more than one function or file builds them here and reports them with
+    /// [`LinkContext::report`]. Not run when the rule is disabled. Default: nothing.
+    fn link(&self, _graph: &CrateGraph<'_>, _cx: &mut LinkContext<'_>) {}
 }
 
 /// A set of a [`Dispatch`]'s rules, one bit each.
@@ -498,6 +515,8 @@ macro_rules! rust_rules {
     };
 }
 
+pub(crate) mod blocking_chain;
+pub(crate) mod call_chain;
 pub(crate) mod locking;
 
 rust_rules! {

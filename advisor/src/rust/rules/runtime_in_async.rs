@@ -1,6 +1,6 @@
 //! CA107 `runtime-in-async`: building a runtime or calling `block_on` inside async context.
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule};
+use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, CrateGraph, LinkContext};
 use crate::declare_rule;
 
 declare_rule! {
@@ -115,5 +115,10 @@ impl RustRule for Rule {
             _ => return,
         };
         cx.report_on_executor(&META, call.span(), msg, HELP);
+    }
+
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
 }

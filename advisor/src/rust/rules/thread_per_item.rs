@@ -5,7 +5,8 @@
 use syn::Expr;
 use syn::visit::Visit;
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule};
+use super::call_chain::{chain_notes, push_notes};
+use super::{CallSite, Checker, CrateGraph, Hooks, LinkContext, MethodCallSite, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 use crate::rust::callgraph::{Deferred, Want};
@@ -332,6 +333,34 @@ impl RustRule for Rule {
     fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
         if let Some(s) = spawn_of_method(cx, call) {
             check(cx, s);
+        }
+    }
+
+    /// The findings deferred until the crate is linked: a thread per item whose closure calls a crate function
+    /// that turns out CPU-heavy, with the chain to the evidence as notes.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        for file in graph.files() {
+            for d in file.deferred.iter().filter(|d| d.diagnostic.rule.code == META.code) {
+                let Want::Heavy = d.want;
+                let hit = d
+                    .callees
+                    .iter()
+                    .flat_map(|c| graph.resolve(c))
+                    .find(|id| graph.summary(*id).is_some_and(|s| s.heavy.is_some()));
+                let Some(id) = hit else { continue };
+                let chain = graph.chain(id, |s| s.heavy.as_ref());
+                let (notes, names) = chain_notes(graph, &file.path, &chain);
+                let mut diag = d.diagnostic.clone();
+                if let Some(r) = graph.summary(id).and_then(|s| s.heavy.as_ref()) {
+                    let ev = &graph.fn_facts(r.end.0).heavy[r.end.1];
+                    diag = push_notes(diag, notes);
+                    diag = diag.with_note(
+                        format!("CPU-heavy: {} → {}", names.join(" → "), ev.reason),
+                        (graph.file_of(r.end.0) == file.path).then_some(ev.span),
+                    );
+                }
+                cx.report(diag);
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 //! CA108 `tokio-blocking-in-async`: tokio's `blocking_*` methods in async context (documented to panic).
 
-use super::{Checker, Hooks, MethodCallSite, RustRule};
+use super::{Checker, Hooks, MethodCallSite, RustRule, CrateGraph, LinkContext};
 use crate::declare_rule;
 
 declare_rule! {
@@ -81,5 +81,10 @@ impl RustRule for Rule {
             format!("`{}` panics when called in async context", call.method),
             format!("use `{fix}`"),
         );
+    }
+
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
 }

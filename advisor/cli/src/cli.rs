@@ -1,0 +1,478 @@
+//! The command line: argument parsing (clap), the `check`, `rules` and `explain` subcommands, and exit codes
+//! (0 nothing at or above `--fail-on`, 1 findings, 2 usage, configuration or I/O error).
+//!
+//! `check` reads its configuration as [`config`](conc_advisor::config) describes, prints findings in the format
+//! [`output`] describes, and writes every problem that is not a finding (a missing path, an
+//! unreadable or non-UTF-8 file, a symlink loop) to stderr as it goes on with the other files.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use conc_advisor::config::{ConfigResolver, Overrides};
+use conc_advisor::diagnostic::Severity;
+use conc_advisor::engine::{self, CheckOptions, CheckReport};
+use conc_advisor::output::{self, Format, OutputOptions};
+use conc_advisor::registry;
+use conc_advisor::settings::TestCode;
+
+/// Tells whether concurrent work is CPU-bound or I/O-bound, and whether the threads, processes, pools and
+/// async tasks chosen fit it.
+#[derive(Debug, Parser)]
+#[command(name = "conc-advisor", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  no finding at or above --fail-on (or --exit-zero)
+  1  at least one finding at or above --fail-on (default: warning)
+  2  usage or configuration error, or a path that could not be checked (missing, unreadable, not UTF-8),
+     even when there are findings";
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check Rust and Python sources for concurrency mistakes.
+    #[command(after_help = CHECK_HELP)]
+    Check(Box<CheckArgs>),
+    /// List every rule: code, name, default severity, summary.
+    Rules {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
+        format: RulesFormat,
+    },
+    /// Run a command (or attach to a pid) and classify its threads and processes from outside.
+    Profile(conc_sampler::ProfileArgs),
+    /// Render a saved JSON report again (summary, --html).
+    Report(conc_sampler::ReportArgs),
+    /// Print a rule's full documentation.
+    Explain {
+        /// Rule code (`CA101`) or name (`blocking-sleep-in-async`).
+        rule: String,
+    },
+}
+
+const CHECK_HELP: &str = "\
+Rule selectors are codes (CA101), names (blocking-sleep-in-async), code prefixes (CA1) or ALL.
+Without --config, each file uses the nearest conc-advisor.toml (or pyproject.toml with [tool.conc-advisor])
+found upwards from it.
+
+Suppress a finding with `// conc-advisor: allow(CODE-or-name)` on its line or the line above,
+`// conc-advisor: allow-file(...)` anywhere in the file, or in Python `# noqa: CODE`.
+
+Exit codes:
+  0  no finding at or above --fail-on (or --exit-zero)
+  1  at least one finding at or above --fail-on (default: warning)
+  2  usage or configuration error, or a path that could not be checked (missing, unreadable, not UTF-8),
+     even when there are findings";
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// Files or directories to check.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Worker threads (0: one per core).
+    #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
+    jobs: usize,
+    /// Run only these rules (replaces the configuration's selection). Comma-separated, repeatable.
+    #[arg(long, value_delimiter = ',', value_parser = parse_selector, value_name = "RULES")]
+    select: Option<Vec<String>>,
+    /// Run these rules in addition to the selection. Comma-separated, repeatable.
+    #[arg(long, value_delimiter = ',', value_parser = parse_selector, value_name = "RULES")]
+    extend_select: Vec<String>,
+    /// Do not run these rules. Comma-separated, repeatable.
+    #[arg(long, value_delimiter = ',', value_parser = parse_selector, value_name = "RULES")]
+    ignore: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    format: FormatArg,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output_file: Option<PathBuf>,
+    /// Use this configuration file for every path (no discovery).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// When to colour the human format.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+    /// Print findings only: no closing summary.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// Exit with 0 even when there are findings (2 still reports errors).
+    #[arg(long)]
+    exit_zero: bool,
+    /// The lowest severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Warning)]
+    fail_on: FailOn,
+    /// Print the number of findings per rule instead of the findings (a JSON array with --format json).
+    #[arg(long)]
+    statistics: bool,
+    /// What to do with findings in test code [default: the configuration's `test-code`, else info].
+    #[arg(long, value_enum, value_name = "MODE")]
+    test_code: Option<TestCodeArg>,
+    /// Report only findings this baseline file does not record (see --write-baseline).
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Record the findings in this baseline file instead of reporting them (exit 0); entries that no longer
+    /// occur are dropped, those of files outside the checked paths kept.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// Check standard input as if it were this file (its configuration, suppressions, test code); give `-` as
+    /// the path.
+    #[arg(long, value_name = "PATH")]
+    stdin_filename: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TestCodeArg {
+    /// Report findings in test code like any other.
+    Report,
+    /// Report them as info: they never fail the run under the default --fail-on.
+    Info,
+    /// Do not report them.
+    Ignore,
+}
+
+impl From<TestCodeArg> for TestCode {
+    fn from(t: TestCodeArg) -> TestCode {
+        match t {
+            TestCodeArg::Report => TestCode::Report,
+            TestCodeArg::Info => TestCode::Info,
+            TestCodeArg::Ignore => TestCode::Ignore,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FormatArg {
+    /// rustc-style snippets and a summary.
+    Human,
+    /// One line a finding: `path:line:col: CODE [severity] message`.
+    Concise,
+    /// A stable JSON document.
+    Json,
+    /// SARIF 2.1.0 (code scanning).
+    Sarif,
+    /// GitHub Actions annotations.
+    Github,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Human => Format::Human,
+            FormatArg::Concise => Format::Concise,
+            FormatArg::Json => Format::Json,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Github => Format::Github,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RulesFormat {
+    /// A table.
+    Human,
+    /// A JSON array.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorArg {
+    /// Colour when writing to a terminal (honours NO_COLOR and CLICOLOR_FORCE).
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    /// Any finding fails.
+    Info,
+    /// Warnings and errors fail; info is advice.
+    Warning,
+    /// Only errors fail.
+    Error,
+}
+
+impl From<FailOn> for Severity {
+    fn from(f: FailOn) -> Severity {
+        match f {
+            FailOn::Info => Severity::Info,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Error => Severity::Error,
+        }
+    }
+}
+
+/// Validates one rule selector (clap calls it for every comma-separated item).
+fn parse_selector(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if registry::select(s).is_empty() {
+        Err(format!(
+            "unknown rule selector `{s}` (expected a code such as CA101, a rule name, a code prefix such as CA1, \
+             or ALL; `conc-advisor rules` lists them)"
+        ))
+    } else {
+        Ok(s.to_string())
+    }
+}
+
+/// Runs the command line and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match cli.command {
+        Command::Check(args) => ExitCode::from(run_check(&args)),
+        Command::Rules { format } => ExitCode::from(run_rules(format)),
+        Command::Explain { rule } => ExitCode::from(run_explain(&rule)),
+        Command::Profile(args) => conc_sampler::run_profile(args),
+        Command::Report(args) => conc_sampler::run_report(args),
+    }
+}
+
+/// Writes `error: msg` to stderr (coloured on a terminal; `anstream` strips the colour elsewhere).
+fn error(msg: &str) {
+    let mut err = anstream::stderr().lock();
+    let _ = writeln!(err, "\x1b[1;91merror\x1b[0m: {msg}");
+}
+
+/// Writes `warning: msg` to stderr.
+fn warning(msg: &str) {
+    let mut err = anstream::stderr().lock();
+    let _ = writeln!(err, "\x1b[1;93mwarning\x1b[0m: {msg}");
+}
+
+fn run_check(args: &CheckArgs) -> u8 {
+    // Messages on stderr follow --color too.
+    match args.color {
+        ColorArg::Always => anstream::ColorChoice::Always.write_global(),
+        ColorArg::Never => anstream::ColorChoice::Never.write_global(),
+        ColorArg::Auto => {}
+    }
+    let overrides = Overrides {
+        select: args.select.clone(),
+        extend_select: args.extend_select.clone(),
+        ignore: args.ignore.clone(),
+        test_code: args.test_code.map(TestCode::from),
+    };
+    let resolver = match &args.config {
+        Some(path) => match ConfigResolver::from_file(path, &overrides) {
+            Ok(r) => r,
+            Err(e) => {
+                error(&e);
+                return 2;
+            }
+        },
+        None => ConfigResolver::discover(overrides),
+    };
+    let mut report = match check_paths_or_stdin(args, &resolver) {
+        Ok(r) => r,
+        Err(errors) => {
+            for e in &errors {
+                error(e);
+            }
+            return 2;
+        }
+    };
+    for w in &report.warnings {
+        warning(w);
+    }
+    for e in &report.errors {
+        error(e);
+    }
+    if let Some(code) = apply_baseline_args(args, &mut report) {
+        return code;
+    }
+    if let Err(e) = write_output(args, &report)
+        && e.kind() != io::ErrorKind::BrokenPipe
+    {
+        match &args.output_file {
+            Some(p) => error(&format!("cannot write {}: {}", p.display(), conc_advisor::walk::io_message(&e))),
+            None => error(&format!("cannot write the report: {}", conc_advisor::walk::io_message(&e))),
+        }
+        return 2;
+    }
+    exit_code(&report, args.fail_on.into(), args.exit_zero)
+}
+
+/// Writes `note: msg` to stderr.
+fn note(msg: &str) {
+    let mut err = anstream::stderr().lock();
+    let _ = writeln!(err, "\x1b[1;96mnote\x1b[0m: {msg}");
+}
+
+/// The paths a run covers: those given, or the file `--stdin-filename` names.
+fn run_roots(args: &CheckArgs) -> Vec<PathBuf> {
+    match &args.stdin_filename {
+        Some(name) => vec![name.clone()],
+        None => args.paths.clone(),
+    }
+}
+
+/// Runs the check of the paths, or with `--stdin-filename PATH -` of standard input as that file.
+fn check_paths_or_stdin(args: &CheckArgs, resolver: &ConfigResolver) -> Result<CheckReport, Vec<String>> {
+    let dash = args.paths.iter().any(|p| p.as_os_str() == "-");
+    let Some(name) = &args.stdin_filename else {
+        if dash {
+            return Err(vec![
+                "`-` reads standard input: name the file it stands for with --stdin-filename PATH".into(),
+            ]);
+        }
+        return engine::check_with(&CheckOptions { roots: args.paths.clone(), jobs: args.jobs }, resolver);
+    };
+    // `.` is the default when no path is given.
+    if let Some(other) = args.paths.iter().find(|p| p.as_os_str() != "-" && p.as_os_str() != ".") {
+        return Err(vec![format!(
+            "--stdin-filename checks standard input only; `{}` cannot be checked with it (give `-` as the path)",
+            other.display()
+        )]);
+    }
+    let mut text = String::new();
+    if let Err(e) = io::Read::read_to_string(&mut io::stdin().lock(), &mut text) {
+        return Err(vec![match e.kind() {
+            io::ErrorKind::InvalidData => "standard input is not valid UTF-8".to_string(),
+            _ => format!("cannot read standard input: {}", conc_advisor::walk::io_message(&e)),
+        }]);
+    }
+    engine::check_buffer(name, &text, resolver)
+}
+
+/// `--write-baseline` (records the findings and ends the run: returns its exit code) and `--baseline` (hides
+/// the recorded findings from `report`, says how many, and how many entries no longer occur).
+fn apply_baseline_args(args: &CheckArgs, report: &mut CheckReport) -> Option<u8> {
+    use conc_advisor::baseline::{self, Baseline};
+    let roots = run_roots(args);
+    if let Some(file) = &args.write_baseline {
+        let old = match Baseline::read(file) {
+            Ok(b) => b,
+            Err(e) => {
+                if file.exists() {
+                    warning(&format!("{e}; it is replaced"));
+                }
+                Baseline::empty(file)
+            }
+        };
+        let (doc, dropped) = old.rewrite(&report.diagnostics, &roots);
+        if let Err(e) = baseline::write(file, &doc) {
+            error(&e);
+            return Some(2);
+        }
+        note(&baseline::written_note(file, doc.findings.len(), dropped));
+        return Some(if report.errors.is_empty() { 0 } else { 2 });
+    }
+    if let Some(file) = &args.baseline {
+        let base = match Baseline::read(file) {
+            Ok(b) => b,
+            Err(e) => {
+                error(&e);
+                return Some(2);
+            }
+        };
+        let applied = base.apply(&mut report.diagnostics, &roots);
+        if !args.quiet {
+            for msg in applied.notes(file) {
+                note(&msg);
+            }
+        }
+    }
+    None
+}
+
+/// The exit code of a finished check: 2 when a path could not be checked, else 1 when a finding is at or above
+/// `fail_on` (unless `exit_zero`), else 0.
+pub fn exit_code(report: &CheckReport, fail_on: Severity, exit_zero: bool) -> u8 {
+    if !report.errors.is_empty() {
+        2
+    } else if !exit_zero && report.diagnostics.iter().any(|d| d.severity >= fail_on) {
+        1
+    } else {
+        0
+    }
+}
+
+fn write_output(args: &CheckArgs, report: &CheckReport) -> io::Result<()> {
+    let format: Format = args.format.into();
+    let color = match (args.color, &args.output_file) {
+        (ColorArg::Always, _) => true,
+        (ColorArg::Never, _) | (ColorArg::Auto, Some(_)) => false,
+        (ColorArg::Auto, None) => anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never,
+    };
+    let opts = OutputOptions { color, quiet: args.quiet };
+    let mut sink: Box<dyn Write> = match &args.output_file {
+        Some(p) => Box::new(io::BufWriter::new(std::fs::File::create(p)?)),
+        None => Box::new(io::BufWriter::new(io::stdout().lock())),
+    };
+    if args.statistics {
+        output::write_statistics(report, format == Format::Json, &mut sink)?;
+    } else {
+        output::write_report(report, format, opts, &mut sink)?;
+    }
+    sink.flush()
+}
+
+fn run_rules(format: RulesFormat) -> u8 {
+    let mut out = io::stdout().lock();
+    let r = match format {
+        RulesFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, registry::all()).map_err(io::Error::from).and_then(|_| writeln!(out))
+        }
+        RulesFormat::Human => write_rules_table(&mut out),
+    };
+    match r {
+        Ok(()) => 0,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            error(&format!("cannot write: {}", conc_advisor::walk::io_message(&e)));
+            2
+        }
+    }
+}
+
+/// The `rules` table: code, name, default severity, summary.
+pub fn write_rules_table(out: &mut dyn Write) -> io::Result<()> {
+    let rules = registry::all();
+    let w = rules.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
+    writeln!(out, "{:<6} {:<w$} {:<8} SUMMARY", "CODE", "NAME", "SEVERITY")?;
+    for r in rules {
+        writeln!(out, "{:<6} {:<w$} {:<8} {}", r.code, r.name, r.severity.as_str(), r.summary)?;
+    }
+    Ok(())
+}
+
+fn run_explain(key: &str) -> u8 {
+    match registry::find(key.trim()) {
+        Some(r) => {
+            let mut out = io::stdout().lock();
+            let _ = write!(out, "{}", explain_text(r));
+            0
+        }
+        None => {
+            error(&format!("no rule with code or name `{key}`; `conc-advisor rules` lists them"));
+            2
+        }
+    }
+}
+
+/// What `explain` prints for a rule.
+pub fn explain_text(r: &registry::RuleMeta) -> String {
+    let mut s = format!("# {} ({})\n\n{}\n\nDefault severity: {}.", r.name, r.code, r.summary, r.severity);
+    if let Some(eq) = r.equivalent {
+        s.push_str(&format!(" Overlaps with `{eq}`."));
+    }
+    s.push_str("\n\n");
+    s.push_str(output::rule_doc(r).trim());
+    s.push('\n');
+    s
+}

@@ -1,0 +1,181 @@
+//! [`Collector`]: what the [`Checker`](crate::rust::checker::Checker) and the rules record into a file's
+//! [`FileFacts`] during the one visit, placed by where the code runs (a sync function's body, async
+//! context, `spawn_blocking`).
+
+use std::path::Path;
+
+use super::facts::{
+    BlockFact, CallEdge, Callee, Deferred, FileFacts, FnFacts, HeavyFact, HeldCall, LockAcquire, LockOrder, LockUse,
+    Site, SiteContext,
+};
+use crate::diagnostic::Span;
+use crate::registry::RuleMeta;
+use crate::rust::context::{ContextStack, FrameKind, OffExecutor};
+
+/// Collects [`FileFacts`] during the visit.
+#[derive(Debug, Default)]
+pub struct Collector {
+    facts: FileFacts,
+    /// Indices into `facts.fns` of the functions being visited, innermost last.
+    stack: Vec<usize>,
+    /// Whether each function on `stack` has a foreign ABI (`extern "C" fn`).
+    extern_fn: Vec<bool>,
+}
+
+/// Where the current code runs, for recording.
+enum Here {
+    /// In the body of the innermost sync function (through plain closures).
+    SyncFn,
+    Site(SiteContext),
+    Elsewhere,
+}
+
+fn here(cx: &ContextStack) -> Here {
+    for f in cx.frames().iter().rev() {
+        match f.kind {
+            FrameKind::Closure => continue,
+            FrameKind::Fn => return Here::SyncFn,
+            k if k.is_async() => return Here::Site(SiteContext::Async),
+            FrameKind::OffExecutor(OffExecutor::SpawnBlocking) => return Here::Site(SiteContext::SpawnBlocking),
+            _ => return Here::Elsewhere,
+        }
+    }
+    Here::Elsewhere
+}
+
+impl Collector {
+    /// A collector for the file at `path`.
+    pub fn new(path: &Path) -> Self {
+        Collector { facts: FileFacts { path: path.to_path_buf(), ..FileFacts::default() }, ..Collector::default() }
+    }
+
+    /// Entering a function body.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn enter_fn(
+        &mut self,
+        key: String,
+        name: String,
+        is_method: bool,
+        has_self: bool,
+        is_async: bool,
+        is_extern: bool,
+        span: Span,
+    ) {
+        self.extern_fn.push(is_extern);
+        self.facts.fns.push(FnFacts {
+            key,
+            name,
+            is_method,
+            has_self,
+            is_async,
+            span,
+            blocks: Vec::new(),
+            heavy: Vec::new(),
+            calls: Vec::new(),
+        });
+        self.stack.push(self.facts.fns.len() - 1);
+    }
+
+    /// Leaving it.
+    pub(crate) fn exit_fn(&mut self) {
+        self.stack.pop();
+        self.extern_fn.pop();
+    }
+
+    fn current_sync(&mut self, cx: &ContextStack) -> Option<&mut FnFacts> {
+        if !matches!(here(cx), Here::SyncFn) {
+            return None;
+        }
+        let i = *self.stack.last()?;
+        self.facts.fns.get_mut(i)
+    }
+
+    /// A call to a crate-local function at `span`.
+    pub(crate) fn on_call(&mut self, cx: &ContextStack, callee: Callee, span: Span) {
+        match here(cx) {
+            Here::SyncFn => {
+                if let Some(f) = self.current_sync(cx) {
+                    f.calls.push(CallEdge { callee, span });
+                }
+            }
+            Here::Site(context) => {
+                let Some(frame) = cx.async_frame().or_else(|| cx.enclosing_fn()) else { return };
+                let caller = frame.name.clone().map_or_else(|| "this async block".to_string(), |n| format!("`{n}`"));
+                let frame_note = match context {
+                    SiteContext::Async => (frame.executor_note(), frame.span()),
+                    SiteContext::SpawnBlocking => match cx.innermost() {
+                        Some(inner) => ("this closure runs on the blocking pool".to_string(), inner.span()),
+                        None => (String::new(), span),
+                    },
+                };
+                self.facts.sites.push(Site { callee, span, context, caller, frame_note });
+            }
+            Here::Elsewhere => {}
+        }
+    }
+
+    /// A blocking call that is not on the executor: recorded for the enclosing sync function, if any.
+    pub(crate) fn on_block(
+        &mut self,
+        cx: &ContextStack,
+        rule: &'static RuleMeta,
+        span: Span,
+        message: &str,
+        help: &str,
+    ) {
+        // Only in the function's own body (not in a closure, which may run on another thread: `Arbiter::new(||
+        // …)`, a callback), and not in an `extern` callback (called by foreign code, often on its own thread).
+        if cx.innermost().is_none_or(|f| f.kind != FrameKind::Fn) || self.extern_fn.last() == Some(&true) {
+            return;
+        }
+        if let Some(f) = self.current_sync(cx) {
+            f.blocks.push(BlockFact { rule, span, message: message.to_string(), help: help.to_string() });
+        }
+    }
+
+    /// CPU-heavy evidence at `span`: recorded for the enclosing sync function, if any.
+    pub(crate) fn on_heavy(&mut self, cx: &ContextStack, reason: &str, span: Span) {
+        if let Some(f) = self.current_sync(cx) {
+            f.heavy.push(HeavyFact { reason: reason.to_string(), span });
+        }
+    }
+
+    /// Lock `held` is held while `taken` is acquired, in the innermost function being visited.
+    pub(crate) fn on_lock_order(&mut self, held: LockUse, taken: LockUse) {
+        if let Some(&func) = self.stack.last() {
+            self.facts.lock_orders.push(LockOrder { func, held, taken });
+        }
+    }
+
+    /// A call at `span` made while `held` is held, in the innermost function being visited.
+    pub(crate) fn on_held_call(&mut self, held: LockUse, span: Span) {
+        if let Some(&func) = self.stack.last() {
+            self.facts.held_calls.push(HeldCall { func, held, span });
+        }
+    }
+
+    /// A lock acquired at this point: recorded when it runs as part of the innermost sync function's body
+    /// (through plain closures), so that callers holding another lock see it.
+    pub(crate) fn on_lock_acquire(&mut self, cx: &ContextStack, lock: LockUse) {
+        if self.current_sync(cx).is_some()
+            && let Some(&func) = self.stack.last()
+        {
+            self.facts.lock_acquires.push(LockAcquire { func, lock });
+        }
+    }
+
+    /// A finding to report at link time if a callee has the wanted property.
+    pub(crate) fn defer(&mut self, d: Deferred) {
+        self.facts.deferred.push(d);
+    }
+
+    /// The facts collected so far.
+    pub fn facts(&self) -> &FileFacts {
+        &self.facts
+    }
+
+    /// The collected facts.
+    pub(crate) fn finish(self) -> FileFacts {
+        self.facts
+    }
+}
