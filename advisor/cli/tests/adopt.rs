@@ -414,3 +414,65 @@ fn stdin_misuse_is_a_clear_error() {
     assert_eq!(code(&o), 1, "{}", out(&o));
     assert_eq!(findings(&o), vec!["a.rs:1:CA001"]);
 }
+
+/// The repository's root (the action's script lives there).
+fn repo_root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `action/run.sh` (the script of `action.yml`) as the action does, with the binary under test.
+fn run_action(dir: &Path, inputs: &[(&str, &str)]) -> (Output, String) {
+    let output_file = dir.join("github-output.txt");
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo_root().join("action/run.sh"))
+        .current_dir(dir)
+        .env("CONC_ADVISOR", BIN)
+        .env("GITHUB_OUTPUT", &output_file)
+        .env("NO_COLOR", "1");
+    for (k, v) in inputs {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().expect("bash runs");
+    let outputs = std::fs::read_to_string(&output_file).unwrap_or_default();
+    let _ = std::fs::remove_file(&output_file);
+    (o, outputs)
+}
+
+#[test]
+fn the_actions_script_writes_sarif_and_its_outputs() {
+    let t = tree(&[("src/lib.rs", RUST_SLEEP), ("tests/it.rs", RUST_SLEEP), ("base/clean.py", "x = 1\n")]);
+    let d = t.path();
+    // Defaults: the whole tree, conc-advisor.sarif, fail on a finding.
+    let (o, outputs) = run_action(d, &[]);
+    assert_eq!(code(&o), 1, "{}", out(&o));
+    assert_eq!(outputs, "sarif-file=conc-advisor.sarif\nexit-code=1\n");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("conc-advisor.sarif")).expect("written")).expect("json");
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2, "{sarif}");
+    assert!(results.iter().all(|r| r["partialFingerprints"]["conc-advisor/v1"].is_string()));
+    // Inputs: paths, args, file name; `fail: false` keeps the step green but reports the code.
+    let (o, outputs) = run_action(
+        d,
+        &[
+            ("INPUT_PATHS", "src base"),
+            ("INPUT_ARGS", "--select CA101"),
+            ("INPUT_SARIF_FILE", "x.sarif"),
+            ("INPUT_FAIL", "false"),
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", out(&o));
+    assert_eq!(outputs, "sarif-file=x.sarif\nexit-code=1\n");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("x.sarif")).expect("written")).expect("json");
+    assert_eq!(sarif["runs"][0]["results"].as_array().map(Vec::len), Some(1), "only src/ was checked");
+    // A baseline in the args: nothing new, the step passes.
+    assert_eq!(code(&run(d, &["check", "--write-baseline", "b.json"])), 0);
+    let (o, outputs) = run_action(d, &[("INPUT_ARGS", "--baseline b.json")]);
+    assert_eq!(code(&o), 0, "{}", out(&o));
+    assert!(outputs.ends_with("exit-code=0\n"), "{outputs}");
+    // A path that cannot be checked fails the step even with `fail: false`.
+    let (o, outputs) = run_action(d, &[("INPUT_PATHS", "missing"), ("INPUT_FAIL", "false")]);
+    assert_eq!(code(&o), 2, "{}", out(&o));
+    assert!(outputs.ends_with("exit-code=2\n"), "{outputs}");
+}
