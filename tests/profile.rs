@@ -128,6 +128,24 @@ fn cpu_bound_pool_sized_to_the_cores_is_fine() {
     assert!(!k.contains(&FindingKind::Oversubscribed), "{}", explain(&r));
     // The pool's worker processes were followed.
     assert!(r.processes.len() > r.cores(), "{}", explain(&r));
+    parent_is_a_coordinator(&r);
+}
+
+/// The parent of a process pool waits on its children's pipes: a coordinator, given no pool advice (issue 14).
+fn parent_is_a_coordinator(r: &ExternalReport) {
+    let parent = r.processes.iter().find(|p| p.pid == r.root_pid).expect("the command's process");
+    assert!(
+        !matches!(parent.verdict, Verdict::IoBound | Verdict::Mixed),
+        "the pool's parent got {:?}\n{}",
+        parent.verdict,
+        explain(r)
+    );
+    assert!(parent.evidence.contains("coordinator"), "{}", parent.evidence);
+    let pid = u32::try_from(r.root_pid).ok();
+    for e in r.base.entries.iter().filter(|e| e.pid == pid) {
+        assert!(e.recommendation.pool_size.is_none_or(|n| n <= r.cores()), "{}: {}", e.name, e.recommendation.text);
+    }
+    assert!(!kinds(r).contains(&FindingKind::IoBound), "{}", explain(r));
 }
 
 #[test]
@@ -147,6 +165,7 @@ fn sixteen_cpu_bound_processes_are_oversubscribed() {
     assert!(f.recommendation.contains(&format!("max_workers={}", r.cores())), "{}", f.recommendation);
     let workers = r.processes.iter().filter(|p| p.python && p.pid != r.root_pid).count();
     assert!(workers >= 16, "saw {workers} worker processes\n{}", explain(&r));
+    parent_is_a_coordinator(&r);
 }
 
 #[test]
@@ -414,4 +433,122 @@ fn report_subcommand_renders_a_saved_report_and_rejects_garbage() {
     let bad_html = dir.path().join("bad.html");
     let _ = run_report(ReportArgs { file: bad, html: Some(bad_html.clone()), output: None });
     assert!(!bad_html.exists());
+}
+
+/// A command that cannot be executed is a clear error with the shell's exit codes and no profile (issue 14: the
+/// trampoline shell used to print `exec: …: not found` and be profiled instead).
+#[test]
+fn a_command_that_cannot_be_executed_is_an_error_not_a_profile() {
+    let _g = serial();
+    let err = |cmd: &[&str]| {
+        let cmd: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+        match profile_command(&cmd, &opts()) {
+            Ok((o, code)) => panic!("profiled {:?} (exit {code}) instead of failing", o.report.command()),
+            Err(e) => e,
+        }
+    };
+    let (msg, code) = err(&["conc-advisor-no-such-command-14"]);
+    assert_eq!(code, 127, "{msg}");
+    assert!(msg.contains("not found"), "{msg}");
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("not-executable.sh");
+    std::fs::write(&plain, "echo hi\n").unwrap();
+    let (msg, code) = err(&[plain.to_str().unwrap()]);
+    assert_eq!(code, 126, "{msg}");
+    // Control characters in the command are escaped in the message.
+    let (msg, _) = err(&["no\nsuch\x1b[31m"]);
+    assert!(!msg.contains('\n') && !msg.contains('\x1b'), "{msg:?}");
+}
+
+/// Attaching to a zombie (exited, not reaped) is an error, not a silent empty profile.
+#[test]
+fn attaching_to_a_zombie_is_an_error() {
+    let _g = serial();
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id() as i32;
+    // Wait until it has exited but is not reaped.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z") {
+        assert!(std::time::Instant::now() < deadline, "child never became a zombie");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let o = RunOptions { duration: Some(Duration::from_millis(300)), ..opts() };
+    let e = profile_pid(pid, &o).err().expect("a zombie cannot be profiled");
+    assert!(e.contains("zombie"), "{e}");
+    let _ = child.wait();
+}
+
+/// Signals behave like `timeout`: the first SIGINT or SIGTERM to the profiler goes to the command, a second one
+/// kills it; the report is still made and the exit code is the command's (128+N).
+#[test]
+fn signals_are_forwarded_and_a_second_one_kills() {
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |script: String, signals: &[&str]| {
+        let started = dir.path().join(format!("started-{}", signals.join("-")));
+        let script = script.replace("STARTED", &started.display().to_string());
+        let cmd = vec!["sh".to_string(), "-c".to_string(), script];
+        let h = std::thread::spawn(move || profile_command(&cmd, &opts()));
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !started.exists() {
+            assert!(std::time::Instant::now() < deadline, "the command never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for sig in signals {
+            // The profiler's handlers are installed before the command starts.
+            let ok = Command::new("kill").arg(sig).arg(std::process::id().to_string()).status().unwrap();
+            assert!(ok.success());
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let (outcome, code) = h.join().unwrap().unwrap_or_else(|(e, _)| panic!("{e}"));
+        (outcome.report, code)
+    };
+    // SIGINT reaches a command that would otherwise sleep on.
+    let (r, code) = run("touch STARTED; exec sleep 60".into(), &["-INT"]);
+    assert_eq!(code, 130);
+    assert_eq!(r.exit_code, Some(130));
+    // A command that ignores SIGTERM is killed by the second one.
+    let (_, code) = run("trap '' TERM; touch STARTED; while :; do sleep 1; done".into(), &["-TERM", "-TERM"]);
+    assert_eq!(code, 137);
+}
+
+/// Threads and processes that come and go between samples still count (issue 14): the process's CPU includes
+/// its exited threads (`/proc/PID/stat`), and the row says so.
+#[test]
+fn short_lived_threads_cpu_is_counted() {
+    let py = need_python!();
+    let _g = serial();
+    let (r, code) = run(&[&py, &program("short_threads.py"), "500"]);
+    assert_eq!(code, 0);
+    let root = r.processes.iter().find(|p| p.pid == r.root_pid).expect("the command's process");
+    let seen_threads: f64 = root.threads.iter().map(|t| t.shares.cpu_s).sum();
+    assert!(root.shares.cpu_s > seen_threads, "{} vs {seen_threads}\n{}", root.shares.cpu_s, explain(&r));
+    assert!(root.evidence.contains("came and went"), "{}", root.evidence);
+    assert_ne!(root.verdict, Verdict::Idle, "{}", explain(&r));
+    consistent_figures(&r);
+}
+
+/// Peaks and averages are consistent and never exceed the cores (issue 14: "1.27 on average, 3.50 at peak, of
+/// 2"), and no figure is a negative zero.
+fn consistent_figures(r: &ExternalReport) {
+    let cores = r.cores() as f64;
+    assert!(r.mean_cores_used <= r.peak_cores_used + 1e-9, "{} > {}", r.mean_cores_used, r.peak_cores_used);
+    assert!(r.peak_cores_used <= cores, "peak {} of {cores}", r.peak_cores_used);
+    assert!(r.timeline.iter().all(|p| p.cores_used <= cores), "a timeline point above the cores");
+    for x in [r.mean_cores_used, r.peak_cores_used, r.mean_runnable] {
+        assert!(x.is_sign_positive(), "negative figure {x}");
+    }
+}
+
+/// A fork storm's CPU is counted through the children the shell reaped (cutime + cstime).
+#[test]
+fn fork_storm_cpu_is_counted() {
+    let _g = serial();
+    let script =
+        "i=0; while [ $i -lt 300 ]; do sh -c 'j=0; while [ $j -lt 300 ]; do j=$((j+1)); done'; i=$((i+1)); done";
+    let (r, code) = run(&["sh", "-c", script]);
+    assert_eq!(code, 0);
+    let root = r.processes.iter().find(|p| p.pid == r.root_pid).expect("the command's process");
+    assert!(root.evidence.contains("child processes that came and went"), "{}\n{}", root.evidence, explain(&r));
+    consistent_figures(&r);
 }

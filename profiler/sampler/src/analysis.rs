@@ -308,6 +308,8 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
             threads,
         });
     }
+    crate::short_lived::account(&mut processes, &mut base.entries, &s.procs, &th.shared, cores);
+    crate::coordinator::mark(&mut processes, &mut base.entries);
     let total_cpu: f64 = processes.iter().map(|p| p.shares.cpu_s).sum();
     let n = s.timeline.len().max(1) as f64;
     let mean_runnable = s.timeline.iter().map(|p| f64::from(p.runnable)).sum::<f64>() / n;
@@ -326,6 +328,12 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
             info.sampler.rate_hz
         ),
     };
+    // Consistent figures: the average never above the peak, neither above the cores, no negative zero (`+ 0.0`
+    // turns -0.0 into 0.0). The peak is of sampled intervals; the average also counts short-lived tasks' CPU.
+    let cores_f = cores as f64;
+    let mean_cores_used = if duration_s > 0.0 { (total_cpu / duration_s).clamp(0.0, cores_f) } else { 0.0 } + 0.0;
+    let peak_cores_used =
+        s.timeline.iter().map(|p| p.cores_used).fold(0.0, f64::max).max(mean_cores_used).min(cores_f) + 0.0;
     let mut report = ExternalReport {
         base,
         python: processes.iter().any(|p| p.python),
@@ -336,9 +344,9 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
         sources: info.sources,
         sampler: info.sampler,
         perf: info.perf,
-        mean_cores_used: if duration_s > 0.0 { total_cpu / duration_s } else { 0.0 },
-        peak_cores_used: s.timeline.iter().map(|p| p.cores_used).fold(0.0, f64::max),
-        mean_runnable,
+        mean_cores_used,
+        peak_cores_used,
+        mean_runnable: mean_runnable.max(0.0) + 0.0,
         processes,
         timeline: s.timeline.clone(),
         findings: Vec::new(),

@@ -95,6 +95,10 @@ pub struct ProcTrack {
     pub max_threads: usize,
     /// Keys into `Sampler::threads`, in order of discovery.
     pub threads: Vec<(i32, u64)>,
+    /// CPU seconds of the whole process so far (`/proc/PID/stat` utime + stime: exited threads included).
+    pub stat_cpu_s: f64,
+    /// CPU seconds of the children it reaped (cutime + cstime: processes too short-lived to sample included).
+    pub child_cpu_s: f64,
 }
 
 /// Sampler settings.
@@ -108,6 +112,8 @@ pub struct SamplerConfig {
 pub struct Sampler {
     pub t0: Instant,
     clk_tck: f64,
+    /// Usable cores: no interval uses more.
+    cores: usize,
     /// Seconds since boot at `t0` (from `/proc/uptime`), to date threads born while profiling.
     boot_s_at_t0: Option<f64>,
     pub procs: BTreeMap<i32, ProcTrack>,
@@ -149,6 +155,7 @@ impl Sampler {
         let mut s = Sampler {
             t0: Instant::now(),
             clk_tck: rustix::param::clock_ticks_per_second() as f64,
+            cores: procfs::cores().max(1),
             boot_s_at_t0: uptime_s(),
             procs: BTreeMap::new(),
             threads: BTreeMap::new(),
@@ -201,8 +208,21 @@ impl Sampler {
                 alive: true,
                 max_threads: 0,
                 threads: Vec::new(),
+                stat_cpu_s: stat.cpu_ticks as f64 / self.clk_tck,
+                child_cpu_s: stat.child_cpu_ticks as f64 / self.clk_tck,
             },
         );
+    }
+
+    /// Reads every live process's cumulative CPU (its own, exited threads included, and its reaped children's),
+    /// so short-lived threads and processes the ticks never saw still count.
+    fn read_process_totals(&mut self) {
+        for p in self.procs.values_mut().filter(|p| p.alive) {
+            let Ok(text) = std::fs::read_to_string(format!("/proc/{}/stat", p.pid)) else { continue };
+            let Some(st) = procfs::parse_stat(&text).filter(|st| st.start_ticks == p.start_ticks) else { continue };
+            p.stat_cpu_s = p.stat_cpu_s.max(st.cpu_ticks as f64 / self.clk_tck);
+            p.child_cpu_s = p.child_cpu_s.max(st.child_cpu_ticks as f64 / self.clk_tck);
+        }
     }
 
     /// Seconds since `t0` at which a task that started `start_ticks` after boot was born (clamped to 0).
@@ -336,6 +356,7 @@ impl Sampler {
     /// One sampling tick: discover, then read every live thread.
     pub fn tick(&mut self) {
         let started = Instant::now();
+        self.read_process_totals();
         let now = self.now_s();
         if self.ticks == 0 {
             self.discover(now);
@@ -487,7 +508,8 @@ impl Sampler {
         if !initial && dt >= 1e-3 {
             self.timeline.push(TimelinePoint {
                 t_s: now,
-                cores_used: cpu_sum_ns as f64 / 1e9 / dt,
+                // Clock ticks of threads read at slightly different instants can add up past the cores.
+                cores_used: (cpu_sum_ns as f64 / 1e9 / dt).min(self.cores as f64),
                 runnable,
                 threads: alive_threads,
                 machine_runnable,

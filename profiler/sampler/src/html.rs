@@ -49,7 +49,11 @@ svg text{font:11px system-ui,sans-serif;fill:#1d2329}.legend span{display:inline
 /// The page for an external report.
 pub fn render(r: &ExternalReport) -> String {
     let mut o = String::new();
-    let cmd = if r.command().is_empty() { format!("pid {}", r.root_pid) } else { r.command().join(" ") };
+    let cmd = if r.command().is_empty() {
+        format!("pid {}", r.root_pid)
+    } else {
+        crate::escape_control(&r.command().join(" "))
+    };
     let _ = write!(
         o,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>conc-advisor profile: {}</title>\

@@ -73,7 +73,11 @@ fn row(o: &mut String, pid: &str, tid: &str, name: &str, s: &Shares, verdict: &s
 /// Renders the summary.
 pub fn render(r: &ExternalReport) -> String {
     let mut o = String::new();
-    let cmd = if r.command().is_empty() { format!("pid {}", r.root_pid) } else { r.command().join(" ") };
+    let cmd = if r.command().is_empty() {
+        format!("pid {}", r.root_pid)
+    } else {
+        crate::escape_control(&r.command().join(" "))
+    };
     let exit = match r.exit_code {
         Some(c) => format!(", exit {c}"),
         None => String::new(),

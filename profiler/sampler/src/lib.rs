@@ -11,11 +11,13 @@
 
 pub mod analysis;
 pub mod collect;
+pub mod coordinator;
 pub mod html;
 pub mod human;
 pub mod model;
 pub mod perf;
 pub mod procfs;
+pub mod short_lived;
 pub mod trace;
 
 use std::io::{IsTerminal, Write};
@@ -78,7 +80,10 @@ pub struct ReportArgs {
     pub output: Option<PathBuf>,
 }
 
-/// Parses `500ms`, `10s`, `2m`, `1.5` (seconds).
+/// Longest `--duration`, in seconds.
+pub const MAX_DURATION_S: f64 = 1e7;
+
+/// Parses `500ms`, `10s`, `2m`, `1.5` (seconds); at most [`MAX_DURATION_S`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
@@ -93,8 +98,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         (s, 1.0)
     };
     let v: f64 = num.trim().parse().map_err(|_| format!("`{s}` is not a duration (try 500ms, 10s, 2m)"))?;
-    if !v.is_finite() || v <= 0.0 || v * mult > 1e7 {
+    if !v.is_finite() || v <= 0.0 {
         return Err(format!("`{s}` is not a positive duration"));
+    }
+    if v * mult > MAX_DURATION_S {
+        return Err(format!(
+            "`{s}` is longer than the longest supported duration, {MAX_DURATION_S} s (about 115 days)"
+        ));
     }
     Ok(Duration::from_secs_f64(v * mult))
 }
@@ -133,22 +143,26 @@ fn exit_code_of(status: std::process::ExitStatus) -> i32 {
 
 struct Signals {
     int: Arc<AtomicBool>,
+    quit: Arc<AtomicBool>,
     term: Arc<AtomicBool>,
+    hup: Arc<AtomicBool>,
 }
 
 impl Signals {
-    /// Catches SIGINT/SIGQUIT (the terminal sends them to the command too; we keep going and report, like
-    /// `time`) and SIGTERM/SIGHUP (forwarded to a spawned command; stops an attached profile).
+    /// Catches SIGINT, SIGQUIT, SIGTERM and SIGHUP: forwarded to a spawned command ([`Forwarder`]); they stop an
+    /// attached profile (the report is written either way).
     fn install() -> Signals {
-        let int = Arc::new(AtomicBool::new(false));
-        let term = Arc::new(AtomicBool::new(false));
-        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGQUIT] {
-            let _ = signal_hook::flag::register(sig, Arc::clone(&int));
-        }
-        for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
-            let _ = signal_hook::flag::register(sig, Arc::clone(&term));
-        }
-        Signals { int, term }
+        let flag = |sig| {
+            let f = Arc::new(AtomicBool::new(false));
+            let _ = signal_hook::flag::register(sig, Arc::clone(&f));
+            f
+        };
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+        Signals { int: flag(SIGINT), quit: flag(SIGQUIT), term: flag(SIGTERM), hup: flag(SIGHUP) }
+    }
+
+    fn any(&self) -> bool {
+        [&self.int, &self.quit, &self.term, &self.hup].iter().any(|f| f.load(Ordering::Relaxed))
     }
 }
 
@@ -249,7 +263,17 @@ fn perf_status(wanted: bool, opened: bool, notes: &[String]) -> String {
     }
 }
 
-fn run_loop(sampler: &mut Sampler, opts: &RunOptions, mut done: impl FnMut(&mut Sampler) -> bool, stop: &AtomicBool) {
+/// Longest sleep between two checks of `wake` while waiting for the next tick, so a command that exits (or a
+/// signal) ends a slow-rate run promptly instead of after a whole period.
+const WAKE_CHECK: Duration = Duration::from_millis(20);
+
+fn run_loop(
+    sampler: &mut Sampler,
+    opts: &RunOptions,
+    mut done: impl FnMut(&mut Sampler) -> bool,
+    stop: &AtomicBool,
+    wake: &dyn Fn() -> bool,
+) {
     let period = Duration::from_secs_f64(1.0 / opts.rate_hz);
     let mut progress = Progress::new(opts.progress);
     let mut next = Instant::now();
@@ -263,11 +287,16 @@ fn run_loop(sampler: &mut Sampler, opts: &RunOptions, mut done: impl FnMut(&mut 
             break;
         }
         next += period;
-        let now = Instant::now();
-        if next > now {
-            std::thread::sleep(next - now);
-        } else {
-            next = now;
+        loop {
+            let now = Instant::now();
+            if next <= now {
+                next = now;
+                break;
+            }
+            std::thread::sleep((next - now).min(WAKE_CHECK));
+            if wake() {
+                break;
+            }
         }
     }
     progress.finish();
@@ -285,11 +314,85 @@ fn cost(sampler: &Sampler, rate: f64, cpu_before: u64) -> SamplerCost {
     }
 }
 
+/// Checks that `program` can be executed, the way a shell would look it up: a path containing `/` as is,
+/// otherwise the first match in `PATH`. Err: (message, 127) when not found, (message, 126) when not executable.
+fn check_executable(program: &str) -> Result<(), (String, u8)> {
+    use std::os::unix::fs::PermissionsExt;
+    let shown = escape_control(program);
+    let executable =
+        |p: &Path| std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false);
+    if program.is_empty() {
+        return Err(("the command is an empty string".into(), 127));
+    }
+    if program.contains('/') {
+        let p = Path::new(program);
+        if !p.exists() {
+            return Err((format!("cannot run `{shown}`: no such file"), 127));
+        }
+        if !executable(p) {
+            return Err((format!("cannot run `{shown}`: not an executable file (permission denied)"), 126));
+        }
+        return Ok(());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut found_not_executable = false;
+    for dir in std::env::split_paths(&path) {
+        let p = dir.join(program);
+        if executable(&p) {
+            return Ok(());
+        }
+        found_not_executable |= p.is_file();
+    }
+    if found_not_executable {
+        Err((format!("cannot run `{shown}`: found in PATH but not executable (permission denied)"), 126))
+    } else {
+        Err((format!("cannot run `{shown}`: command not found in PATH"), 127))
+    }
+}
+
+/// `s` with control characters (newlines, escapes, …) written as escapes, for messages and reports.
+pub fn escape_control(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
+/// How the profiler reacts to SIGINT/SIGQUIT/SIGTERM/SIGHUP while it runs a command, like `timeout`: the first
+/// is forwarded to the command (which decides what to do; the report is still written when it exits), a second
+/// one kills the command (SIGKILL). The profiler then exits with the command's status (128+N after a signal).
+#[derive(Debug, Default)]
+struct Forwarder {
+    forwarded: u32,
+}
+
+impl Forwarder {
+    fn poll(&mut self, signals: &Signals, pid: rustix::process::Pid) {
+        use rustix::process::Signal;
+        let got = [
+            (&signals.int, Signal::INT),
+            (&signals.quit, Signal::QUIT),
+            (&signals.term, Signal::TERM),
+            (&signals.hup, Signal::HUP),
+        ];
+        for (flag, sig) in got {
+            if flag.swap(false, Ordering::Relaxed) {
+                self.forwarded += 1;
+                let sig = if self.forwarded >= 2 { Signal::KILL } else { sig };
+                let _ = rustix::process::kill_process(pid, sig);
+            }
+        }
+    }
+}
+
 /// Runs `cmd` under the profiler; returns the report and the command's exit code.
 pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i32), (String, u8)> {
     if cmd.is_empty() {
         return Err(("no command given: `conc-advisor profile -- CMD [ARGS…]`".into(), 2));
     }
+    // Checked before spawning: a command the trampoline shell could not `exec` would otherwise be profiled as
+    // the shell that reports it.
+    check_executable(&cmd[0])?;
     let signals = Signals::install();
     let cpu_before = collect::own_thread_cpu_ns();
     let mut notes = Vec::new();
@@ -300,7 +403,7 @@ pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i3
         Ok(x) => x,
         Err(e) => {
             let code = if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
-            return Err((format!("cannot run `{}`: {e}", cmd[0]), code));
+            return Err((format!("cannot run `{}`: {e}", escape_control(&cmd[0])), code));
         }
     };
     let pid = spawned.child.id() as i32;
@@ -311,26 +414,25 @@ pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i3
     }
     let mut child = spawned.child;
     let rpid = rustix::process::Pid::from_child(&child);
-    let term = Arc::clone(&signals.term);
-    let mut forwarded = false;
+    let mut forwarder = Forwarder::default();
     let never = AtomicBool::new(false);
+    let has_exited = || {
+        matches!(
+            rustix::process::waitid(
+                rustix::process::WaitId::Pid(rpid),
+                rustix::process::WaitIdOptions::EXITED
+                    | rustix::process::WaitIdOptions::NOHANG
+                    | rustix::process::WaitIdOptions::NOWAIT,
+            ),
+            Ok(Some(_))
+        )
+    };
     run_loop(
         &mut sampler,
         opts,
         |s| {
-            if term.load(Ordering::Relaxed) && !forwarded {
-                forwarded = true;
-                let _ = rustix::process::kill_process(rpid, rustix::process::Signal::TERM);
-            }
-            let exited = matches!(
-                rustix::process::waitid(
-                    rustix::process::WaitId::Pid(rpid),
-                    rustix::process::WaitIdOptions::EXITED
-                        | rustix::process::WaitIdOptions::NOHANG
-                        | rustix::process::WaitIdOptions::NOWAIT,
-                ),
-                Ok(Some(_))
-            );
+            forwarder.poll(&signals, rpid);
+            let exited = has_exited();
             if exited {
                 // One last reading while the exited command is still a zombie.
                 s.tick();
@@ -338,13 +440,13 @@ pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i3
             exited
         },
         &never,
+        &|| has_exited() || signals.any(),
     );
     let status = child.wait();
     let code = match status {
         Ok(st) => exit_code_of(st),
         Err(_) => 1,
     };
-    let _ = &signals.int;
     let totals = perf.as_mut().map(|p| p.read()).unwrap_or_default();
     let info = analysis::RunInfo {
         command: cmd.to_vec(),
@@ -366,8 +468,14 @@ const MAX_PERF_TASKS: usize = 256;
 
 /// Attaches to `pid` and its children until they exit, `duration` passes, or SIGINT/SIGTERM.
 pub fn profile_pid(pid: i32, opts: &RunOptions) -> Result<Outcome, String> {
-    if pid <= 0 || !Path::new(&format!("/proc/{pid}/stat")).exists() {
-        return Err(format!("no process with pid {pid}"));
+    match state_of(pid) {
+        _ if pid <= 0 => return Err(format!("no process with pid {pid}")),
+        None => return Err(format!("no process with pid {pid}")),
+        Some('Z') => {
+            return Err(format!("process {pid} has exited (a zombie its parent has not reaped): nothing to profile"));
+        }
+        Some('X') => return Err(format!("process {pid} is exiting: nothing to profile")),
+        Some(_) => {}
     }
     let signals = Signals::install();
     let cpu_before = collect::own_thread_cpu_ns();
@@ -391,17 +499,18 @@ pub fn profile_pid(pid: i32, opts: &RunOptions) -> Result<Outcome, String> {
         notes.push("perf counters off (--no-perf)".into());
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let (int, term) = (Arc::clone(&signals.int), Arc::clone(&signals.term));
+    let gone = || !matches!(state_of(pid), Some(st) if st != 'Z' && st != 'X');
     run_loop(
         &mut sampler,
         opts,
         |s| {
-            if int.load(Ordering::Relaxed) || term.load(Ordering::Relaxed) {
+            if signals.any() {
                 return true;
             }
             !s.any_alive()
         },
         &stop,
+        &|| signals.any() || gone(),
     );
     let totals: PerfTotals = perf.as_mut().map(|p| p.read()).unwrap_or_default();
     let info = analysis::RunInfo {
@@ -430,7 +539,9 @@ fn write_outputs(args: &ProfileArgs, out: &Outcome) -> Vec<String> {
     match &args.output {
         Some(p) => errors.extend(write_file(p, "summary", &summary).err()),
         None => {
-            let _ = std::io::stderr().lock().write_all(summary.as_bytes());
+            if let Err(e) = std::io::stderr().lock().write_all(summary.as_bytes()) {
+                errors.push(format!("cannot write the summary to stderr: {e}"));
+            }
         }
     }
     if let Some(p) = &args.json {
@@ -541,6 +652,16 @@ mod tests {
         assert!(parse_duration("0").is_err());
         assert!(parse_rate("0").is_err());
         assert_eq!(parse_rate("25").unwrap(), 25.0);
+        // Too long is its own message, naming the bound (issue 14: it said "not a positive duration").
+        let e = parse_duration("1000000000s").unwrap_err();
+        assert!(e.contains("longest supported duration"), "{e}");
+        assert!(parse_rate("1001").unwrap_err().contains("between 0.5 and 1000"));
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape_control("python3 app.py"), "python3 app.py");
+        assert_eq!(escape_control("a\nb\x1b[31m"), "a\\nb\\u{1b}[31m");
     }
 
     /// The held command exec's before the first tick finds its threads: the process takes the new name

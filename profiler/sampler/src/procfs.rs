@@ -57,8 +57,10 @@ pub struct Stat {
     /// R running/runnable, S sleeping, D uninterruptible, T stopped, Z zombie, …
     pub state: char,
     pub ppid: i32,
-    /// utime + stime in clock ticks.
+    /// utime + stime in clock ticks (of a process: all its threads, exited ones included).
     pub cpu_ticks: u64,
+    /// cutime + cstime in clock ticks: the CPU of children this process waited for (reaped).
+    pub child_cpu_ticks: u64,
     /// Start time in clock ticks since boot (tells a reused TID from the old one).
     pub start_ticks: u64,
     pub num_threads: u64,
@@ -85,6 +87,7 @@ pub fn parse_stat(s: &str) -> Option<Stat> {
         minflt: field(10)?,
         majflt: field(12)?,
         cpu_ticks: field(14)?.saturating_add(field(15)?),
+        child_cpu_ticks: field(16)?.saturating_add(field(17)?),
         num_threads: field(20)?,
         start_ticks: field(22)?,
     })
