@@ -3,13 +3,15 @@
 //! and the JSON / HTML / trace outputs (plus a headless-Chromium look at the HTML when chromium is installed).
 //! Assertions are on verdicts with generous margins, never on timings. Runs are serialised: they measure CPU.
 
+#![cfg(target_os = "linux")]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use conc_sampler::model::{self, AnyReport, ExternalReport, FindingKind, Verdict};
-use conc_sampler::{RunOptions, html, profile_command, profile_pid, trace};
+use conc_sampler::{ProfileError, RunOptions, html, profile_command, profile_pid, trace};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -18,7 +20,7 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 fn opts() -> RunOptions {
-    RunOptions { rate_hz: 25.0, perf: true, progress: false, duration: None }
+    RunOptions { rate_hz: 25.0, perf: true, progress: false, duration: None, python_hooks: true }
 }
 
 /// The real interpreter path (not a version-manager shim), or None with a message.
@@ -69,7 +71,7 @@ fn program(name: &str) -> String {
 
 fn run(cmd: &[&str]) -> (ExternalReport, i32) {
     let cmd: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
-    let (outcome, code) = profile_command(&cmd, &opts()).unwrap_or_else(|(e, _)| panic!("profile failed: {e}"));
+    let (outcome, code) = profile_command(&cmd, &opts()).unwrap_or_else(|e| panic!("profile failed: {e}"));
     (outcome.report, code)
 }
 
@@ -87,7 +89,7 @@ fn cpu_bound_python_threads_are_serialised_by_the_gil() {
     let _g = serial();
     let cmd: Vec<String> =
         [py.as_str(), &program("gil_threads.py"), "1.5", "3"].iter().map(|s| s.to_string()).collect();
-    let (outcome, code) = profile_command(&cmd, &opts()).unwrap_or_else(|(e, _)| panic!("profile failed: {e}"));
+    let (outcome, code) = profile_command(&cmd, &opts()).unwrap_or_else(|e| panic!("profile failed: {e}"));
     let r = outcome.report;
     assert_eq!(code, 0);
     assert!(r.python, "python not recognised\n{}", explain(&r));
@@ -99,7 +101,8 @@ fn cpu_bound_python_threads_are_serialised_by_the_gil() {
         assert!((0.0..=100.0 + 1e-6).contains(&v), "a process share above 100 %: {v}\n{}", explain(&r));
     }
     assert!((s.on_cpu_pct + s.runq_pct + s.blocked_pct - 100.0).abs() < 0.5, "{s:?}");
-    assert!((s.cores - s.cpu_s / s.wall_s).abs() < 1e-6 && s.cores > 0.3, "{s:?}");
+    // It kept about a core busy, or wanted to: on a machine other work keeps busy, the run-queue wait counts too.
+    assert!((s.cores - s.cpu_s / s.wall_s).abs() < 1e-6 && (s.cpu_s + s.runq_s) / s.wall_s > 0.3, "{s:?}");
     // The trace of a multi-threaded run keeps to the format too.
     let sum = trace::validate(&trace::render(&outcome.sampler, &r)).unwrap_or_else(|e| panic!("invalid trace: {e}"));
     assert!(sum.tracks >= 4, "{sum:?}");
@@ -217,11 +220,11 @@ fn exit_status_is_the_commands() {
     assert_eq!(run(&["sh", "-c", "exit 3"]).1, 3);
     assert_eq!(run(&["sh", "-c", "kill -9 $$"]).1, 128 + 9);
     let cmd = vec!["/nonexistent/conc-advisor-test".to_string()];
-    let code = match profile_command(&cmd, &opts()) {
-        Ok((_, code)) => code,
-        Err((_, code)) => i32::from(code),
-    };
-    assert_eq!(code, 127);
+    // Found missing before spawning (a shell would say 127).
+    match profile_command(&cmd, &opts()) {
+        Ok((_, code)) => assert_eq!(code, 127),
+        Err(e) => assert!(matches!(e, ProfileError::NotFound(_)), "{e}"),
+    }
     assert!(profile_command(&[], &opts()).is_err());
 }
 
@@ -447,16 +450,17 @@ fn a_command_that_cannot_be_executed_is_an_error_not_a_profile() {
             Err(e) => e,
         }
     };
-    let (msg, code) = err(&["conc-advisor-no-such-command-14"]);
-    assert_eq!(code, 127, "{msg}");
+    let e = err(&["conc-advisor-no-such-command-14"]);
+    let msg = e.to_string();
+    assert!(matches!(e, ProfileError::NotFound(_)), "{msg}");
     assert!(msg.contains("not found"), "{msg}");
     let dir = tempfile::tempdir().unwrap();
     let plain = dir.path().join("not-executable.sh");
     std::fs::write(&plain, "echo hi\n").unwrap();
-    let (msg, code) = err(&[plain.to_str().unwrap()]);
-    assert_eq!(code, 126, "{msg}");
+    let e = err(&[plain.to_str().unwrap()]);
+    assert!(matches!(e, ProfileError::CannotRun(_)), "{e}");
     // Control characters in the command are escaped in the message.
-    let (msg, _) = err(&["no\nsuch\x1b[31m"]);
+    let msg = err(&["no\nsuch\x1b[31m"]).to_string();
     assert!(!msg.contains('\n') && !msg.contains('\x1b'), "{msg:?}");
 }
 
@@ -474,7 +478,7 @@ fn attaching_to_a_zombie_is_an_error() {
     }
     let o = RunOptions { duration: Some(Duration::from_millis(300)), ..opts() };
     let e = profile_pid(pid, &o).err().expect("a zombie cannot be profiled");
-    assert!(e.contains("zombie"), "{e}");
+    assert!(e.to_string().contains("zombie"), "{e}");
     let _ = child.wait();
 }
 
@@ -500,7 +504,7 @@ fn signals_are_forwarded_and_a_second_one_kills() {
             assert!(ok.success());
             std::thread::sleep(Duration::from_millis(300));
         }
-        let (outcome, code) = h.join().unwrap().unwrap_or_else(|(e, _)| panic!("{e}"));
+        let (outcome, code) = h.join().unwrap().unwrap_or_else(|e| panic!("{e}"));
         (outcome.report, code)
     };
     // SIGINT reaches a command that would otherwise sleep on.
@@ -551,4 +555,64 @@ fn fork_storm_cpu_is_counted() {
     let root = r.processes.iter().find(|p| p.pid == r.root_pid).expect("the command's process");
     assert!(root.evidence.contains("child processes that came and went"), "{}\n{}", root.evidence, explain(&r));
     consistent_figures(&r);
+}
+
+/// Python threads and pool workers are named after their work (issue 14): with the hook, every kind of worker's
+/// target function is recorded with its file:line, `threading` threads carry their names, and findings about
+/// threads say what they run; `--no-python-hooks` turns it off.
+#[test]
+fn python_threads_and_pool_workers_are_named_after_their_work() {
+    let py = need_python!();
+    let _g = serial();
+    let (r, code) = run(&[&py, &program("named_workers.py"), "0.6"]);
+    assert_eq!(code, 0);
+    let target = |kind: &str, func: &str| {
+        r.python_targets.iter().filter(|t| t.kind == kind && t.target == func).collect::<Vec<_>>()
+    };
+    let threads = target("thread", "crunch_in_thread");
+    assert_eq!(threads.len(), 2, "{:#?}", r.python_targets);
+    assert!(threads.iter().all(|t| t.file.as_deref().is_some_and(|f| f.ends_with("named_workers.py"))));
+    assert!(threads.iter().all(|t| t.line == Some(12)), "{threads:#?}");
+    assert_eq!(target("thread-pool-worker", "crunch_in_pool_thread").len(), 2, "{:#?}", r.python_targets);
+    // Pool(2) with fork, then a spawn and a forkserver Pool(1).
+    assert!(target("process-pool-worker", "crunch_in_pool_process").len() >= 3, "{:#?}", r.python_targets);
+    assert_eq!(target("process-pool-worker", "crunch_in_executor_process").len(), 2, "{:#?}", r.python_targets);
+    // The thread rows carry the threading names.
+    let named: Vec<&str> = r.threads().map(|(_, t)| t.name.as_str()).filter(|n| n.starts_with("cruncher-")).collect();
+    assert_eq!(named.len(), 2, "{}", explain(&r));
+    // A finding about those threads says what they run.
+    for f in r.findings.iter().filter(|f| f.tids.iter().any(|tid| threads.iter().any(|t| t.tid == *tid))) {
+        assert!(f.message.contains("running `crunch_in_thread`"), "{}", f.message);
+    }
+    // The JSON report keeps the targets.
+    assert!(serde_json::to_string(&r).unwrap().contains("\"python_targets\""));
+
+    let cmd: Vec<String> = [py.as_str(), &program("named_workers.py"), "0.2"].iter().map(|s| s.to_string()).collect();
+    let (off, _) =
+        profile_command(&cmd, &RunOptions { python_hooks: false, ..opts() }).unwrap_or_else(|e| panic!("{e}"));
+    assert!(off.report.python_targets.is_empty());
+}
+
+/// Load is not oversubscription in `profile` (issue 14): a pool sized to the cores, run beside competing spinner
+/// processes (one more than the cores, not part of the profiled tree), waits for a CPU a lot, yet no thread or
+/// process is "oversubscribed": the program's own runnable threads fit the cores.
+#[test]
+fn a_pool_sized_to_the_cores_beside_competing_spinners_is_not_oversubscribed() {
+    let py = need_python!();
+    let _g = serial();
+    let cores = conc_sampler::procfs::cores();
+    let mut spinners: Vec<std::process::Child> =
+        (0..=cores).map(|_| Command::new("sh").args(["-c", "while :; do :; done"]).spawn().unwrap()).collect();
+    let (r, code) = run(&[&py, &program("pool_cpu.py"), "1.5"]);
+    for s in &mut spinners {
+        let _ = s.kill();
+        let _ = s.wait();
+    }
+    assert_eq!(code, 0);
+    assert!(!kinds(&r).contains(&FindingKind::Oversubscribed), "{}", explain(&r));
+    for p in &r.processes {
+        assert_ne!(p.verdict, Verdict::Oversubscribed, "{} {}\n{}", p.pid, p.evidence, explain(&r));
+        assert!(p.threads.iter().all(|t| t.verdict != Verdict::Oversubscribed), "{}", explain(&r));
+    }
+    assert!(r.base.entries.iter().all(|e| e.recommendation.pool_size.is_none_or(|n| n <= cores)), "{}", explain(&r));
 }

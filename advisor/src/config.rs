@@ -60,7 +60,7 @@
 //! `select`, `extend-select` and `ignore`; `--extend-select` adds to the result and `--ignore` removes from it.
 //! `syntax-error` (`CA001`) stays on unless a selector in an `ignore` names it.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -68,7 +68,7 @@ use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::diagnostic::Severity;
-use crate::registry::{self, RuleMeta};
+use crate::registry::{self, Rule, RuleMeta, RuleSet};
 use crate::settings::Settings;
 
 /// The file name searched for in every directory.
@@ -135,18 +135,66 @@ struct PyprojectTool {
     conc_advisor: Option<RawConfig>,
 }
 
+/// A configuration that cannot be used; the message names the file (or the command line) and the key.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}: cannot read configuration: {message}", path.display())]
+    Read { path: PathBuf, message: String },
+    #[error("{}: cannot read configuration: not a regular file ({file_type})", path.display())]
+    NotRegularFile { path: PathBuf, file_type: String },
+    #[error("{}: invalid configuration: not valid UTF-8", path.display())]
+    NotUtf8 { path: PathBuf },
+    #[error("{}: invalid configuration: {}", path.display(), source.to_string().trim_end())]
+    Invalid { path: PathBuf, source: toml::de::Error },
+    #[error("{}: no [tool.conc-advisor] table; nothing to configure", path.display())]
+    NoTable { path: PathBuf },
+    #[error("{origin}: invalid glob `{pattern}`: {source}")]
+    Glob { origin: String, pattern: String, source: globset::Error },
+    #[error("{origin}: {source}")]
+    GlobSet { origin: String, source: globset::Error },
+    #[error(
+        "{origin}: `{key}` names unknown rule selector `{selector}` (expected a code such as `CA101`, a rule name, \
+         a code prefix such as `CA1`, or `ALL`; `conc-advisor rules` lists them)"
+    )]
+    UnknownSelector { origin: String, key: String, selector: String },
+    #[error("{origin}: `severity.{key}` must be \"info\", \"warning\" or \"error\", not \"{value}\"")]
+    Severity { origin: String, key: String, value: String },
+    /// `test-code` is not one of its three words.
+    #[error("{origin}: `test-code` must be \"report\", \"info\" or \"ignore\", not \"{value}\"")]
+    TestCode { origin: String, value: String },
+}
+
 /// Reads a configuration file: `conc-advisor.toml` (any name but `pyproject.toml`) or a `pyproject.toml`.
 /// Returns `Ok(None)` for a `pyproject.toml` without a `[tool.conc-advisor]` table.
-pub fn read_config_file(path: &Path) -> Result<Option<RawConfig>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read configuration: {}", path.display(), crate::walk::io_message(&e)))?;
+/// Anything but a regular file (a directory, a FIFO, a device) is an error naming it, found without opening it
+/// (so a FIFO never blocks the run).
+pub fn read_config_file(path: &Path) -> Result<Option<RawConfig>, ConfigError> {
+    let cannot =
+        |e: std::io::Error| ConfigError::Read { path: path.to_path_buf(), message: crate::walk::io_message(&e) };
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(ConfigError::NotRegularFile {
+            path: path.to_path_buf(),
+            file_type: crate::walk::file_type(&meta).to_string(),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(cannot)?;
+    // A pyproject.toml that never mentions us is not ours to judge, whether its TOML or its UTF-8 is broken.
+    if is_pyproject(path) && !bytes.windows(12).any(|w| w == b"conc-advisor") {
+        return Ok(None);
+    }
+    let text = String::from_utf8(bytes).map_err(|_| ConfigError::NotUtf8 { path: path.to_path_buf() })?;
     parse_config_text(path, &text)
 }
 
+fn is_pyproject(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == PYPROJECT_FILE)
+}
+
 /// Parses the text of a configuration file named `path` (see [`read_config_file`]).
-pub fn parse_config_text(path: &Path, text: &str) -> Result<Option<RawConfig>, String> {
-    let bad = |e: toml::de::Error| format!("{}: invalid configuration: {}", path.display(), e.to_string().trim_end());
-    if path.file_name().is_some_and(|n| n == PYPROJECT_FILE) {
+pub fn parse_config_text(path: &Path, text: &str) -> Result<Option<RawConfig>, ConfigError> {
+    let bad = |source: toml::de::Error| ConfigError::Invalid { path: path.to_path_buf(), source };
+    if is_pyproject(path) {
         // A pyproject.toml that never mentions us is not ours to judge, even if it is broken.
         if !text.contains("conc-advisor") {
             return Ok(None);
@@ -182,6 +230,8 @@ pub struct Resolved {
     pub settings: Arc<Settings>,
     exclude: PathGlobs,
     per_file_ignores: Vec<(PathGlobs, Vec<&'static RuleMeta>)>,
+    /// The configuration file is invalid: the files it governs are not checked (the error says why).
+    broken: bool,
 }
 
 /// Globs matched against a path relative to a base directory, and (for patterns without `/`) against names.
@@ -192,13 +242,17 @@ struct PathGlobs {
 }
 
 impl PathGlobs {
-    fn new(patterns: &[String], origin: &str) -> Result<Self, String> {
+    fn new(patterns: &[String], origin: &str) -> Result<Self, ConfigError> {
         let mut full = GlobSetBuilder::new();
         let mut names = GlobSetBuilder::new();
         let (mut any_full, mut any_name) = (false, false);
         for p in patterns {
             let pat = p.trim_start_matches("./").trim_end_matches('/');
-            let glob = build_glob(pat).map_err(|e| format!("{origin}: invalid glob `{p}`: {e}"))?;
+            let glob = build_glob(pat).map_err(|source| ConfigError::Glob {
+                origin: origin.to_string(),
+                pattern: p.clone(),
+                source,
+            })?;
             if pat.contains('/') {
                 full.add(glob);
                 any_full = true;
@@ -209,8 +263,12 @@ impl PathGlobs {
                 any_full = true;
             }
         }
-        let build = |b: GlobSetBuilder, any: bool| -> Result<Option<GlobSet>, String> {
-            if any { b.build().map(Some).map_err(|e| format!("{origin}: {e}")) } else { Ok(None) }
+        let build = |b: GlobSetBuilder, any: bool| -> Result<Option<GlobSet>, ConfigError> {
+            if any {
+                b.build().map(Some).map_err(|source| ConfigError::GlobSet { origin: origin.to_string(), source })
+            } else {
+                Ok(None)
+            }
         };
         Ok(PathGlobs { full: build(full, any_full)?, names: build(names, any_name)? })
     }
@@ -289,15 +347,16 @@ pub fn absolute(path: &Path) -> PathBuf {
     out
 }
 
-fn select_all(selectors: &[String], origin: &str, key: &str) -> Result<Vec<&'static RuleMeta>, String> {
+fn select_all(selectors: &[String], origin: &str, key: &str) -> Result<Vec<&'static RuleMeta>, ConfigError> {
     let mut out = Vec::new();
     for s in selectors {
         let rules = registry::select(s);
         if rules.is_empty() {
-            return Err(format!(
-                "{origin}: `{key}` names unknown rule selector `{s}` (expected a code such as `CA101`, a rule name, \
-                 a code prefix such as `CA1`, or `ALL`; `conc-advisor rules` lists them)"
-            ));
+            return Err(ConfigError::UnknownSelector {
+                origin: origin.to_string(),
+                key: key.to_string(),
+                selector: s.clone(),
+            });
         }
         out.extend(rules);
     }
@@ -312,51 +371,54 @@ impl Resolved {
         source: Option<&Path>,
         base: &Path,
         overrides: &Overrides,
-    ) -> Result<Resolved, String> {
+    ) -> Result<Resolved, ConfigError> {
         let default = RawConfig::default();
         let raw = raw.unwrap_or(&default);
         let origin = source.map_or_else(|| "command line".to_string(), |p| p.display().to_string());
         let all = || registry::all().to_vec();
 
-        let mut enabled: HashSet<&'static str> = HashSet::new();
+        let mut enabled = RuleSet::EMPTY;
         let mut ignored: Vec<&'static RuleMeta> = Vec::new();
         match &overrides.select {
-            Some(sel) => enabled.extend(select_all(sel, "command line", "--select")?.iter().map(|r| r.code)),
+            Some(sel) => enabled.extend(select_all(sel, "command line", "--select")?.iter().map(|r| Rule::of(r))),
             None => {
                 let base_sel = match &raw.select {
                     Some(sel) => select_all(sel, &origin, "select")?,
                     None => all(),
                 };
-                enabled.extend(base_sel.iter().map(|r| r.code));
+                enabled.extend(base_sel.iter().map(|r| Rule::of(r)));
                 if let Some(ext) = &raw.extend_select {
-                    enabled.extend(select_all(ext, &origin, "extend-select")?.iter().map(|r| r.code));
+                    enabled.extend(select_all(ext, &origin, "extend-select")?.iter().map(|r| Rule::of(r)));
                 }
                 if let Some(ign) = &raw.ignore {
                     ignored.extend(select_all(ign, &origin, "ignore")?);
                 }
             }
         }
-        enabled.extend(select_all(&overrides.extend_select, "command line", "--extend-select")?.iter().map(|r| r.code));
+        enabled.extend(
+            select_all(&overrides.extend_select, "command line", "--extend-select")?.iter().map(|r| Rule::of(r)),
+        );
         ignored.extend(select_all(&overrides.ignore, "command line", "--ignore")?);
         // syntax-error is always reported unless explicitly ignored.
-        enabled.insert(registry::builtin::SYNTAX_ERROR.code);
+        enabled.insert(Rule::of(&registry::builtin::SYNTAX_ERROR));
         for r in &ignored {
-            enabled.remove(r.code);
+            enabled.remove(Rule::of(r));
         }
 
         let mut settings = Settings { enabled, ..Settings::default() };
         for (key, value) in raw.severity.iter().flatten() {
-            let sev = Severity::parse(value).ok_or_else(|| {
-                format!("{origin}: `severity.{key}` must be \"info\", \"warning\" or \"error\", not \"{value}\"")
+            let sev = Severity::parse(value).ok_or_else(|| ConfigError::Severity {
+                origin: origin.to_string(),
+                key: key.clone(),
+                value: value.clone(),
             })?;
             for r in select_all(std::slice::from_ref(key), &origin, "severity")? {
                 settings.severity.insert(r.code, sev);
             }
         }
         if let Some(word) = &raw.test_code {
-            settings.test_code = crate::settings::TestCode::parse(word).ok_or_else(|| {
-                format!("{origin}: `test-code` must be \"report\", \"info\" or \"ignore\", not \"{word}\"")
-            })?;
+            settings.test_code = crate::settings::TestCode::parse(word)
+                .ok_or_else(|| ConfigError::TestCode { origin: origin.clone(), value: word.clone() })?;
         }
         if let Some(t) = overrides.test_code {
             settings.test_code = t;
@@ -386,6 +448,7 @@ impl Resolved {
             settings: Arc::new(settings),
             exclude,
             per_file_ignores,
+            broken: false,
         })
     }
 
@@ -397,7 +460,24 @@ impl Resolved {
             settings: Arc::new(settings),
             exclude: PathGlobs::default(),
             per_file_ignores: Vec::new(),
+            broken: false,
         }
+    }
+
+    /// The stand-in for an invalid configuration (`source`, or the command line for `None`): the files it
+    /// governs are not checked; the other files of the run are.
+    pub fn broken(source: Option<&Path>, base: &Path) -> Resolved {
+        Resolved {
+            source: source.map(Path::to_path_buf),
+            base: absolute(base),
+            broken: true,
+            ..Resolved::fixed(Settings::default())
+        }
+    }
+
+    /// Whether the configuration is invalid (see [`Resolved::broken`]).
+    pub fn is_broken(&self) -> bool {
+        self.broken
     }
 
     /// Whether `exclude` matches `path` (a file or directory found by the walk).
@@ -414,7 +494,7 @@ impl Resolved {
         let mut s = (*self.settings).clone();
         for (_, rules) in off {
             for r in rules {
-                s.enabled.remove(r.code);
+                s.enabled.remove(Rule::of(r));
             }
         }
         Arc::new(s)
@@ -431,7 +511,7 @@ pub struct ConfigResolver {
     defaults: Mutex<Option<Arc<Resolved>>>,
     /// Directory (absolute) → its configuration.
     cache: Mutex<HashMap<PathBuf, Arc<Resolved>>>,
-    errors: Mutex<Vec<String>>,
+    errors: Mutex<Vec<ConfigError>>,
 }
 
 impl ConfigResolver {
@@ -447,9 +527,8 @@ impl ConfigResolver {
     }
 
     /// Every file runs with the configuration in `path` (`--config`); an error names the file and the key.
-    pub fn from_file(path: &Path, overrides: &Overrides) -> Result<Self, String> {
-        let raw = read_config_file(path)?
-            .ok_or_else(|| format!("{}: no [tool.conc-advisor] table; nothing to configure", path.display()))?;
+    pub fn from_file(path: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let raw = read_config_file(path)?.ok_or_else(|| ConfigError::NoTable { path: path.to_path_buf() })?;
         let abs = absolute(path);
         let base = abs.parent().unwrap_or(Path::new("/"));
         Ok(Self::fixed(Resolved::new(Some(&raw), Some(path), base, overrides)?))
@@ -466,11 +545,12 @@ impl ConfigResolver {
         }
     }
 
-    /// Configuration errors met so far (each names a file). A run with any stops before analysing.
-    pub fn errors(&self) -> Vec<String> {
+    /// Configuration errors met so far (each names a file). The files an invalid configuration governs are not
+    /// checked; the others are.
+    pub fn errors(&self) -> Vec<ConfigError> {
         let mut e = self.errors.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        e.sort();
-        e.dedup();
+        e.sort_by_cached_key(ToString::to_string);
+        e.dedup_by(|a, b| a.to_string() == b.to_string());
         e
     }
 
@@ -507,12 +587,12 @@ impl ConfigResolver {
         resolved
     }
 
-    /// The configuration file in `dir` itself, if any. A broken one is recorded and replaced by the defaults
-    /// (the run stops before analysing anyway).
+    /// The configuration file in `dir` itself, if any. A broken one (or one that is not a regular file) is
+    /// recorded and stands for a [`Resolved::broken`]: the files below it are not checked.
     fn load_in(&self, dir: &Path) -> Option<Arc<Resolved>> {
         for name in [CONFIG_FILE, PYPROJECT_FILE] {
             let path = shown(&dir.join(name));
-            if !path.is_file() {
+            if std::fs::symlink_metadata(&path).is_err() {
                 continue;
             }
             let resolved = read_config_file(&path).and_then(|raw| {
@@ -523,7 +603,7 @@ impl ConfigResolver {
                 Ok(None) => continue,
                 Err(e) => {
                     self.errors.lock().unwrap_or_else(|p| p.into_inner()).push(e);
-                    return Some(self.defaults());
+                    return Some(Arc::new(Resolved::broken(Some(&path), dir)));
                 }
             }
         }
@@ -539,7 +619,7 @@ impl ConfigResolver {
             Ok(r) => Arc::new(r),
             Err(e) => {
                 self.errors.lock().unwrap_or_else(|p| p.into_inner()).push(e);
-                Arc::new(Resolved::fixed(Settings::default()))
+                Arc::new(Resolved::broken(None, Path::new("/")))
             }
         };
         *d = Some(Arc::clone(&r));
@@ -551,15 +631,15 @@ impl ConfigResolver {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Option<RawConfig>, String> {
+    fn parse(text: &str) -> Result<Option<RawConfig>, ConfigError> {
         parse_config_text(Path::new("conc-advisor.toml"), text)
     }
 
     #[test]
     fn unknown_key_names_the_key_and_file() {
-        let e = parse("selct = [\"CA1\"]\n").unwrap_err();
+        let e = parse("selct = [\"CA1\"]\n").unwrap_err().to_string();
         assert!(e.contains("conc-advisor.toml") && e.contains("selct"), "{e}");
-        let e = parse("[rust]\nmax-threads = 3\n").unwrap_err();
+        let e = parse("[rust]\nmax-threads = 3\n").unwrap_err().to_string();
         assert!(e.contains("max-threads"), "{e}");
     }
 
@@ -570,7 +650,7 @@ mod tests {
         assert!(parse_config_text(p, "this is not toml [").unwrap().is_none());
         let c = parse_config_text(p, "[tool.conc-advisor]\nignore = [\"CA1\"]\n").unwrap().unwrap();
         assert_eq!(c.ignore, Some(vec!["CA1".to_string()]));
-        let e = parse_config_text(p, "[tool.conc-advisor]\nbogus = 1\n").unwrap_err();
+        let e = parse_config_text(p, "[tool.conc-advisor]\nbogus = 1\n").unwrap_err().to_string();
         assert!(e.contains("bogus"), "{e}");
     }
 
@@ -583,8 +663,8 @@ mod tests {
         .unwrap()
         .unwrap();
         let r = Resolved::new(Some(&raw), None, Path::new("/p"), &Overrides::default()).unwrap();
-        assert!(!r.settings.enabled.contains("CA001"));
-        assert!(r.settings.enabled.contains("CA002"));
+        assert!(!r.settings.enabled.contains(Rule::from_code("CA001").unwrap()));
+        assert!(r.settings.enabled.contains(Rule::from_code("CA002").unwrap()));
         assert_eq!(r.settings.severity_of(&registry::builtin::UNKNOWN_SUPPRESSION), Severity::Error);
         assert_eq!(r.settings.rust.heavy_range, 5);
         assert!(r.settings.python.free_threaded);
@@ -592,14 +672,18 @@ mod tests {
         let cli = Overrides { select: Some(vec!["CA002".into()]), ..Overrides::default() };
         let r = Resolved::new(Some(&raw), None, Path::new("/p"), &cli).unwrap();
         // --select replaces the config's ignore; syntax-error stays on.
-        assert!(r.settings.enabled.contains("CA001") && r.settings.enabled.contains("CA002"));
+        assert!(
+            r.settings.enabled.contains(Rule::from_code("CA001").unwrap())
+                && r.settings.enabled.contains(Rule::from_code("CA002").unwrap())
+        );
 
         let bad = parse("[severity]\nCA002 = \"loud\"\n").unwrap().unwrap();
-        let e = Resolved::new(Some(&bad), Some(Path::new("c.toml")), Path::new("/p"), &cli).unwrap_err();
+        let e = Resolved::new(Some(&bad), Some(Path::new("c.toml")), Path::new("/p"), &cli).unwrap_err().to_string();
         assert!(e.contains("severity.CA002") && e.contains("c.toml"), "{e}");
         let bad = parse("select = [\"CA9\"]\n").unwrap().unwrap();
-        let e =
-            Resolved::new(Some(&bad), Some(Path::new("c.toml")), Path::new("/p"), &Overrides::default()).unwrap_err();
+        let e = Resolved::new(Some(&bad), Some(Path::new("c.toml")), Path::new("/p"), &Overrides::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`CA9`"), "{e}");
     }
 
@@ -620,7 +704,7 @@ mod tests {
         assert!(r.is_excluded(Path::new("/p/src/gen")));
         assert!(!r.is_excluded(Path::new("/p/src/generated.rs")));
         assert!(!r.is_excluded(Path::new("/p/src/a.rs")));
-        assert!(!r.settings_for(Path::new("/p/tests/x/t.rs")).enabled.contains("CA002"));
-        assert!(r.settings_for(Path::new("/p/src/t.rs")).enabled.contains("CA002"));
+        assert!(!r.settings_for(Path::new("/p/tests/x/t.rs")).enabled.contains(Rule::from_code("CA002").unwrap()));
+        assert!(r.settings_for(Path::new("/p/src/t.rs")).enabled.contains(Rule::from_code("CA002").unwrap()));
     }
 }

@@ -46,6 +46,34 @@ impl fmt::Display for Severity {
     }
 }
 
+/// `text` with its control characters escaped (`\0`, `\u{1b}`, `\n`): messages that quote a file's text
+/// never carry raw control bytes to a terminal or a log.
+pub fn escape_controls(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\0' => "\\0".to_string(),
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// `n` with a comma every three digits (`3,000`), for counts in messages.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A position in a file: 1-based line, 1-based column counted in characters (as rustc and ruff print them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
 pub struct Location {
@@ -58,6 +86,17 @@ pub struct Location {
 impl Location {
     /// A location from 1-based line and column.
     pub const fn new(line: usize, column: usize) -> Self {
+        Location { line, column }
+    }
+
+    /// The location of byte offset `at` of `text` (clamped to the text; a byte inside a character counts as
+    /// that character).
+    pub fn from_offset(text: &str, at: usize) -> Self {
+        let b = &text.as_bytes()[..at.min(text.len())];
+        let line_start = b.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
+        let line = 1 + b.iter().filter(|&&c| c == b'\n').count();
+        // Characters start at every byte that is not a UTF-8 continuation byte.
+        let column = 1 + b[line_start..].iter().filter(|&&c| (c as i8) >= -0x40).count();
         Location { line, column }
     }
 }

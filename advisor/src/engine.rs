@@ -4,7 +4,7 @@
 //!
 //! After the per-file phase come two link phases over the facts the files returned (no file is parsed again):
 //! Rust call-graph facts are linked per crate by the rules' link steps ([`link_all`](crate::rust::link::link_all)), Python facts
-//! across all Python files of the run ([`python::project::link`](crate::python::project::link)). Their findings
+//! across all Python files of the run ([`python::link`](crate::python::link)). Their findings
 //! go through the settings and suppressions of the file they are in, like every other finding.
 
 use std::collections::HashMap;
@@ -61,6 +61,9 @@ impl CheckReport {
     }
 }
 
+/// The UTF-8 byte order mark, dropped from the start of every text before analysis.
+const BOM: char = '\u{feff}';
+
 /// The result of analysing one file's text.
 pub type FileResult = Vec<Diagnostic>;
 
@@ -74,13 +77,14 @@ enum Facts {
     #[default]
     None,
     Rust(crate::rust::callgraph::FileFacts),
-    Python(crate::python::project::FileFacts),
+    Python(crate::python::FileFacts),
 }
 
 /// Analyses one file's text with the analysis its kind calls for, then applies what every language shares:
 /// disabled rules are dropped, severity overrides applied, and suppression comments honoured (see
 /// [`suppress`](crate::suppress)). Pure: no I/O, no global state.
 pub fn analyze_source(path: &Path, kind: SourceKind, source: &str, settings: &Settings) -> FileResult {
+    let source = source.strip_prefix(BOM).unwrap_or(source);
     let diags = match kind {
         SourceKind::Rust => crate::rust::analyze(path, source, settings),
         SourceKind::Python => crate::python::analyze(path, source, settings),
@@ -105,30 +109,32 @@ fn apply_settings(diags: &mut FileResult, settings: &Settings) {
     }
 }
 
+/// The most worker threads a run starts: 4 per core (more only adds threads that wait; 100,000 of them
+/// exhausted memory). `--jobs` above it is lowered to it.
+pub fn max_jobs() -> usize {
+    4 * std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
 /// Runs a check with one set of settings for every file (no configuration files are read).
 pub fn check(opts: &CheckOptions, settings: &Settings) -> CheckReport {
     let resolver = ConfigResolver::fixed(Resolved::fixed(settings.clone()));
-    match check_with(opts, &resolver) {
-        Ok(r) => r,
-        // A fixed resolver has no configuration files to get wrong.
-        Err(errors) => CheckReport { errors, ..CheckReport::default() },
-    }
+    check_with(opts, &resolver)
 }
 
 /// Runs a check where each file's settings come from `resolver` (its configuration file and the command line).
-/// Returns the configuration errors instead when any configuration met on the way is invalid: then nothing
-/// is analysed.
+/// An invalid configuration is an error of the report (each names its file); the files it governs are not
+/// checked, every other file is.
 ///
 /// The steps, each a private function of this module: walk the roots (`walk_roots`) → analyse every file in
 /// parallel (`analyse_files`: lex, parse, per-file rules and facts, settings and suppressions) → gather the
 /// results (`gather`) → link the facts (`link_phase`: Rust per crate, Python per project) → filter the linked
 /// findings by their file's settings and suppressions (`filter_linked`) → attach texts and sort
 /// (`finish_report`).
-pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<CheckReport, Vec<String>> {
+pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> CheckReport {
     let start = Instant::now();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.min(max_jobs())).build();
     let run = || {
-        let walked = walk_roots(opts, resolver)?;
+        let walked = walk_roots(opts, resolver);
         let mut report = CheckReport { errors: walked.errors, warnings: walked.warnings, ..CheckReport::default() };
         let analysed = analyse_files(walked.files, resolver);
         let gathered = gather(analysed, &mut report);
@@ -139,14 +145,54 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<Chec
     let mut report = match pool {
         Ok(pool) => pool.install(run),
         Err(_) => run(),
-    }?;
+    };
     report.elapsed = start.elapsed();
-    Ok(report)
+    report
+}
+
+/// Analyses one file's text (read already) with its settings: findings after settings and suppressions, and the
+/// facts for the link phases.
+fn analyse_one(
+    file: &SourceFile,
+    text: &str,
+    settings: &Settings,
+    rooted: &std::collections::HashSet<PathBuf>,
+) -> (FileResult, Facts) {
+    match file.kind {
+        SourceKind::Rust => {
+            let graph = rooted.contains(&crate::rust::callgraph::crate_root(&file.path));
+            let (d, f) = crate::rust::analyze_with_facts(&file.path, text, settings, graph);
+            (finish(&file.path, file.kind, text, d, settings), f.map_or(Facts::None, Facts::Rust))
+        }
+        SourceKind::Python => {
+            let module = crate::python::project::ModuleName::discover(&file.path);
+            let (d, f) = crate::python::analyze_with_facts(&file.path, text, settings, Some(module));
+            (finish(&file.path, file.kind, text, d, settings), f.map_or(Facts::None, Facts::Python))
+        }
+    }
+}
+
+/// The `CA001` finding of a file whose analysis panicked (a bug of conc-advisor, not of the file).
+fn panicked(path: &Path, payload: &(dyn std::any::Any + Send)) -> Diagnostic {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    let at = crate::diagnostic::Location::new(1, 1);
+    Diagnostic::new(
+        &crate::registry::builtin::SYNTAX_ERROR,
+        path,
+        crate::diagnostic::Span::new(at, at),
+        format!("conc-advisor panicked while checking {}: {what}", path.display()),
+    )
+    .with_help("this is a bug in conc-advisor: please report it with the file; the other files were checked")
 }
 
 /// Loads the configuration of every root first (explicit files are never asked about exclusion), then walks
-/// them, loading those of the directories below; fails with the configuration errors met on the way.
-fn walk_roots(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<walk::Walk, Vec<String>> {
+/// them, loading those of the directories below. Files under an invalid configuration are left out (its error
+/// is listed by [`finish_report`]); every other file is kept.
+fn walk_roots(opts: &CheckOptions, resolver: &ConfigResolver) -> walk::Walk {
     for root in &opts.roots {
         if root.is_dir() {
             resolver.for_dir(root);
@@ -155,12 +201,9 @@ fn walk_roots(opts: &CheckOptions, resolver: &ConfigResolver) -> Result<walk::Wa
         }
     }
     let exclude = |p: &Path| resolver.for_path(p).is_excluded(p);
-    let walked = walk::walk(&opts.roots, &exclude, opts.jobs);
-    let config_errors = resolver.errors();
-    if !config_errors.is_empty() {
-        return Err(config_errors);
-    }
-    Ok(walked)
+    let mut walked = walk::walk(&opts.roots, &exclude, opts.jobs.min(max_jobs()));
+    walked.files.retain(|f| !resolver.for_path(&f.path).is_broken());
+    walked
 }
 
 /// Reads and analyses every file in parallel (on the current rayon pool), in walk order.
@@ -184,18 +227,13 @@ fn analyse_file(
     rooted: &std::collections::HashSet<PathBuf>,
 ) -> Analysed {
     let settings = resolver.for_path(&file.path).settings_for(&file.path);
-    let (diags, facts) = match file.kind {
-        SourceKind::Rust => {
-            let graph = rooted.contains(&crate::rust::callgraph::crate_root(&file.path));
-            let (d, f) = crate::rust::analyze_with_facts(&file.path, &text, &settings, graph);
-            (finish(&file.path, file.kind, &text, d, &settings), f.map_or(Facts::None, Facts::Rust))
-        }
-        SourceKind::Python => {
-            let module = crate::python::project::ModuleName::discover(&file.path);
-            let (d, f) = crate::python::analyze_with_facts(&file.path, &text, &settings, Some(module));
-            (finish(&file.path, file.kind, &text, d, &settings), f.map_or(Facts::None, Facts::Python))
-        }
-    };
+    let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        #[cfg(test)]
+        tests::panic_if_asked(&file.path);
+        analyse_one(file, &text, &settings, rooted)
+    }));
+    // A bug met in one file is that file's finding; the run goes on with the others.
+    let (diags, facts) = analysed.unwrap_or_else(|payload| (vec![panicked(&file.path, &*payload)], Facts::None));
     // Keep the text only for snippets of findings and for call sites the link phases may report on: memory
     // stays bounded by the files in flight.
     let keep = !diags.is_empty()
@@ -212,7 +250,7 @@ struct Gathered {
     /// Rust facts, in walk order.
     rust: Vec<crate::rust::callgraph::FileFacts>,
     /// Python facts, in walk order.
-    python: Vec<crate::python::project::FileFacts>,
+    python: Vec<crate::python::FileFacts>,
     /// The texts kept for snippets and for the link phase's findings.
     texts: HashMap<PathBuf, Arc<str>>,
 }
@@ -245,12 +283,12 @@ fn gather(results: Vec<(SourceFile, Result<Analysed, String>)>, report: &mut Che
 /// settings of their own file are applied by [`filter_linked`].
 fn link_phase(
     rust: Vec<crate::rust::callgraph::FileFacts>,
-    mut python: Vec<crate::python::project::FileFacts>,
+    mut python: Vec<crate::python::FileFacts>,
 ) -> Vec<(SourceKind, Diagnostic)> {
     let rust_linked = crate::rust::link::link_all(rust, crate::rust::rules::IMPLS, &Settings::default());
     // The project phase of the Python analysis: files in walk order, so its findings are deterministic.
     python.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
-    let python_linked = crate::python::project::link(&python);
+    let python_linked = crate::python::link(&python);
     drop(python);
     rust_linked
         .into_iter()
@@ -282,29 +320,24 @@ fn filter_linked(
     }
 }
 
-/// Attaches the texts of the files with findings (for snippets) and sorts the findings (path, line, column,
-/// rule, message). Fails with the configuration errors if any configuration was loaded late and is invalid.
+/// Attaches the texts of the files with findings (for snippets), lists the configuration errors and sorts the
+/// findings (path, line, column, rule, message).
 fn finish_report(
     mut report: CheckReport,
     texts: &HashMap<PathBuf, Arc<str>>,
     resolver: &ConfigResolver,
-) -> Result<CheckReport, Vec<String>> {
+) -> CheckReport {
     for d in &report.diagnostics {
         if let Some(text) = texts.get(&d.path) {
             report.sources.entry(d.path.clone()).or_insert_with(|| text.clone());
         }
     }
-    // Every configuration was loaded before the analysis; this only guards against a path the walk did not
-    // ask about.
-    let config_errors = resolver.errors();
-    if !config_errors.is_empty() {
-        return Err(config_errors);
-    }
+    report.errors.extend(resolver.errors().iter().map(ToString::to_string));
     report.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     // Enclosing items, test code (and each file's `test-code` setting), fingerprints.
     let test_code = |p: &Path| resolver.for_path(p).settings_for(p).test_code;
     crate::enclosing::annotate(&mut report.diagnostics, &report.sources, &test_code);
-    Ok(report)
+    report
 }
 
 /// Checks one buffer as if it were the file `path` (`check --stdin-filename PATH -`, for editors): that file's
@@ -323,7 +356,7 @@ pub fn check_buffer(path: &Path, text: &str, resolver: &ConfigResolver) -> Resul
     resolver.for_path(path);
     let config_errors = resolver.errors();
     if !config_errors.is_empty() {
-        return Err(config_errors);
+        return Err(config_errors.iter().map(ToString::to_string).collect());
     }
     let file = SourceFile { path: path.to_path_buf(), kind };
     let mut rooted = std::collections::HashSet::new();
@@ -335,7 +368,7 @@ pub fn check_buffer(path: &Path, text: &str, resolver: &ConfigResolver) -> Resul
     let gathered = gather(vec![(file, Ok(analysed))], &mut report);
     let linked = link_phase(gathered.rust, gathered.python);
     filter_linked(linked, &gathered.texts, resolver, &mut report);
-    let mut report = finish_report(report, &gathered.texts, resolver)?;
+    let mut report = finish_report(report, &gathered.texts, resolver);
     report.elapsed = start.elapsed();
     Ok(report)
 }
@@ -357,18 +390,32 @@ fn graph_rooted_crates(files: &[SourceFile]) -> std::collections::HashSet<PathBu
         .collect()
 }
 
-/// Reads a file as UTF-8, with a message that says what went wrong when it cannot.
+/// Reads a file as UTF-8 (a Python file in the encoding it declares, PEP 263), with a message that says what
+/// went wrong when it cannot.
 pub fn read_source(path: &Path) -> Result<Arc<str>, String> {
     let bytes =
         std::fs::read(path).map_err(|e| format!("{}: cannot read: {}", path.display(), walk::io_message(&e)))?;
     match String::from_utf8(bytes) {
+        // A byte order mark is not code (else `\u{feff}async` would be one identifier); lines and columns are
+        // those an editor shows, which do not count it.
+        Ok(s) if s.starts_with(BOM) => Ok(Arc::from(&s[BOM.len_utf8()..])),
         Ok(s) => Ok(Arc::from(s)),
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-            Err(format!("{}: not valid UTF-8 (first bad byte at line {line}); skipped", path.display()))
+        // A Python file may declare its encoding (PEP 263).
+        Err(e) if SourceKind::of(path) == Some(SourceKind::Python) => {
+            match crate::python::encoding::decode(e.as_bytes()) {
+                Ok(Some(text)) => Ok(Arc::from(text)),
+                Ok(None) => Err(not_utf8(path, &e)),
+                Err(why) => Err(format!("{}: {why}; skipped", path.display())),
+            }
         }
+        Err(e) => Err(not_utf8(path, &e)),
     }
+}
+
+fn not_utf8(path: &Path, e: &std::string::FromUtf8Error) -> String {
+    let at = e.utf8_error().valid_up_to();
+    let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+    format!("{}: not valid UTF-8 (first bad byte at line {line}); skipped", path.display())
 }
 
 #[cfg(test)]
@@ -406,6 +453,48 @@ mod tests {
         assert_eq!(forced[0].severity, crate::diagnostic::Severity::Error);
     }
 
+    /// A file named so panics inside the analysis (the test seam of [`a_panic_in_one_file_is_that_files_finding`]).
+    pub(super) fn panic_if_asked(path: &Path) {
+        if path.file_name().is_some_and(|n| n == "panic-for-test.rs") {
+            panic!("asked to panic by the test");
+        }
+    }
+
+    #[test]
+    fn a_panic_in_one_file_is_that_files_finding() {
+        let t = tree(&[
+            ("a.rs", b"async fn f() { std::thread::sleep(d); }\n"),
+            ("panic-for-test.rs", b"fn g() {}\n"),
+            ("z.py", b"import time\nasync def f():\n    time.sleep(1)\n"),
+        ]);
+        let r = check(&CheckOptions { roots: vec![t.path().to_path_buf()], jobs: 2 }, &Settings::default());
+        let got: Vec<_> = r.diagnostics.iter().map(|d| (d.path.file_name().unwrap().to_owned(), d.rule.code)).collect();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[1], ("panic-for-test.rs".into(), "CA001"));
+        assert!(r.diagnostics[1].message.contains("panicked while checking"), "{}", r.diagnostics[1].message);
+        assert!(r.diagnostics[1].message.contains("asked to panic by the test"));
+    }
+
+    /// Issue 11: a BOM right before the only `async` switched the async rules off.
+    #[test]
+    fn a_byte_order_mark_changes_nothing() {
+        let t = tree(&[
+            ("a.rs", b"\xEF\xBB\xBFasync fn f() { std::thread::sleep(d); }"),
+            ("b.py", b"\xEF\xBB\xBFimport time\nasync def f():\n    time.sleep(1)\n"),
+        ]);
+        let r = check(&CheckOptions { roots: vec![t.path().to_path_buf()], jobs: 1 }, &Settings::default());
+        let got: Vec<_> = r.diagnostics.iter().map(|d| (d.rule.code, d.span.start.line, d.span.start.column)).collect();
+        assert_eq!(got[0], ("CA101", 1, 16), "{got:?}");
+        assert!(got[1..].iter().any(|g| g.1 == 3), "{got:?}");
+        let direct = analyze_source(
+            Path::new("a.rs"),
+            SourceKind::Rust,
+            "\u{feff}async fn f() { std::thread::sleep(d); }",
+            &Settings::default(),
+        );
+        assert_eq!(direct.first().map(|d| d.rule.code), Some("CA101"));
+    }
+
     #[test]
     fn keeps_text_only_of_files_with_findings_and_goes_past_bad_files() {
         let t = tree(&[
@@ -433,13 +522,30 @@ mod tests {
             ("quiet/b.rs", b"fn f( {}\n"),
         ]);
         let opts = CheckOptions { roots: vec![t.path().to_path_buf()], jobs: 1 };
-        let r = check_with(&opts, &ConfigResolver::discover(Overrides::default())).expect("valid configs");
+        let r = check_with(&opts, &ConfigResolver::discover(Overrides::default()));
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
         let files: Vec<_> = r.diagnostics.iter().map(|d| d.path.file_name().map(|n| n.to_owned())).collect();
         assert_eq!(files, vec![Some("a.rs".into())]);
 
+        // Issue 11: a broken configuration in one directory lost every other directory's findings.
         std::fs::write(t.path().join("quiet/conc-advisor.toml"), "ignore = 3\n").expect("write");
-        let errors = check_with(&opts, &ConfigResolver::discover(Overrides::default())).expect_err("invalid config");
+        let r = check_with(&opts, &ConfigResolver::discover(Overrides::default()));
+        let errors = &r.errors;
         assert!(errors.iter().any(|e| e.contains("conc-advisor.toml") && e.contains("ignore")), "{errors:?}");
+        let files: Vec<_> = r.diagnostics.iter().map(|d| d.path.file_name().map(|n| n.to_owned())).collect();
+        assert_eq!(files, vec![Some("a.rs".into())], "the files of the other directory are still checked");
+        assert_eq!(r.files_checked, 1);
+
+        // A configuration path that is not a regular file is an error naming it, not ignored.
+        std::fs::remove_file(t.path().join("quiet/conc-advisor.toml")).expect("rm");
+        std::fs::create_dir(t.path().join("quiet/conc-advisor.toml")).expect("mkdir");
+        let r = check_with(&opts, &ConfigResolver::discover(Overrides::default()));
+        assert!(
+            r.errors.iter().any(|e| e.contains("conc-advisor.toml") && e.contains("a directory")),
+            "{:?}",
+            r.errors
+        );
+        assert_eq!(r.files_checked, 1);
     }
 
     #[test]
@@ -497,7 +603,7 @@ mod tests {
             ("pkg/quiet/c.py", spawn),
         ]);
         let opts = CheckOptions { roots: vec![t.path().to_path_buf()], jobs: 2 };
-        let r = check_with(&opts, &ConfigResolver::discover(Overrides::default())).expect("valid configs");
+        let r = check_with(&opts, &ConfigResolver::discover(Overrides::default()));
         let found: Vec<_> = r
             .diagnostics
             .iter()

@@ -3,16 +3,16 @@
 //! [`Settings`] is what analyses read. It is built by the CLI from `conc-advisor.toml` (or
 //! `[tool.conc-advisor]` in `pyproject.toml`) and the command-line flags; analyses never parse either.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::diagnostic::Severity;
-use crate::registry::{self, RuleMeta};
+use crate::registry::{self, Rule, RuleMeta, RuleSet};
 
 /// The configuration one analysis runs with.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Codes of the enabled rules.
-    pub enabled: HashSet<&'static str>,
+    /// The enabled rules.
+    pub enabled: RuleSet,
     /// Severity overrides by rule code.
     pub severity: HashMap<&'static str, Severity>,
     /// Thresholds of the Rust analyses.
@@ -95,7 +95,7 @@ impl Default for Settings {
     /// Every rule enabled at its default severity, default thresholds.
     fn default() -> Self {
         Settings {
-            enabled: registry::all().iter().map(|r| r.code).collect(),
+            enabled: RuleSet::all(),
             severity: HashMap::new(),
             rust: RustSettings::default(),
             python: PythonSettings::default(),
@@ -107,14 +107,14 @@ impl Default for Settings {
 impl Settings {
     /// Settings with only the given rules enabled (plus `syntax-error`, which is always on).
     pub fn only(rules: &[&'static RuleMeta]) -> Self {
-        let mut enabled: HashSet<&'static str> = rules.iter().map(|r| r.code).collect();
-        enabled.insert(registry::builtin::SYNTAX_ERROR.code);
+        let mut enabled: RuleSet = rules.iter().map(|r| Rule::of(r)).collect();
+        enabled.insert(Rule::Tool(registry::builtin::Id::SyntaxError));
         Settings { enabled, ..Settings::default() }
     }
 
     /// Whether `rule` runs.
     pub fn is_enabled(&self, rule: &RuleMeta) -> bool {
-        self.enabled.contains(rule.code)
+        self.enabled.contains(Rule::of(rule))
     }
 
     /// The severity `rule`'s findings carry.

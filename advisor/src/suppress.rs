@@ -29,8 +29,9 @@
 //!
 //! An item that names no rule is reported as `CA002 unknown-suppression` at the item, and so is a
 //! `conc-advisor:` directive that is neither `allow(...)` nor `allow-file(...)`. In `# noqa`, codes that do
-//! not start with `CA` belong to other tools (ruff, flake8) and are left alone; an unknown `CA…` code is
-//! reported.
+//! not start with `CA` belong to other tools (ruff, flake8): one that a rule names as its `equivalent`
+//! (`# noqa: ASYNC230` for CA503, `RUF006` for CA510) suppresses that rule too, the others are left alone; an
+//! unknown `CA…` code is reported.
 //!
 //! # Cost and limits
 //!
@@ -210,146 +211,17 @@ enum Directive {
     File(Rules),
 }
 
-/// The byte ranges of Rust line comments (`//` to the end of the line), found by a small lexer that skips
-/// string, raw-string, byte-string and character literals and block comments, so that `//` inside any of
-/// them is not taken for a comment.
+/// The byte ranges of Rust line comments (`//` to the end of the line), from the Rust lexer
+/// ([`line_comments`](crate::rust::scan::line_comments)): `//` inside a string, raw string, byte string,
+/// character literal or block comment is not a comment.
 fn rust_comments(src: &str) -> Vec<(usize, usize)> {
-    let b = src.as_bytes();
-    let n = b.len();
-    let at = |i: usize| b.get(i).copied().unwrap_or(0);
-    let is_ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
-    let line_end = |i: usize| src[i..].find('\n').map_or(n, |e| i + e);
-    // After `r`: `#`* then `"`; returns the number of hashes.
-    let raw_hashes = |j: usize| {
-        let mut k = j;
-        while at(k) == b'#' {
-            k += 1;
-        }
-        (at(k) == b'"').then_some(k - j)
-    };
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < n {
-        let c = b[i];
-        match c {
-            b'/' if at(i + 1) == b'/' => {
-                let e = line_end(i);
-                out.push((i, e));
-                i = e;
-            }
-            b'/' if at(i + 1) == b'*' => {
-                let mut depth = 1;
-                i += 2;
-                while i < n && depth > 0 {
-                    if b[i] == b'/' && at(i + 1) == b'*' {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && at(i + 1) == b'/' {
-                        depth -= 1;
-                        i += 2;
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
-            b'"' => i = skip_quoted(b, i + 1, b'"'),
-            b'\'' => {
-                if at(i + 1) == b'\\' {
-                    // Escaped character literal: '\n', '\'', '\u{..}'.
-                    let mut k = i + 3;
-                    while k < n && b[k] != b'\'' && b[k] != b'\n' {
-                        k += 1;
-                    }
-                    i = k + 1;
-                } else {
-                    let len = src.get(i + 1..).and_then(|s| s.chars().next()).map_or(1, char::len_utf8);
-                    if at(i + 1 + len) == b'\'' {
-                        i += 2 + len; // 'x'
-                    } else {
-                        i += 1; // a lifetime or label
-                    }
-                }
-            }
-            _ if is_ident(c) => {
-                // An identifier, keyword or literal prefix: `r"`, `r#"`, `br"`, `cr"` open raw strings.
-                let s = i;
-                while i < n && is_ident(b[i]) {
-                    i += 1;
-                }
-                let word = &b[s..i];
-                if matches!(word, b"r" | b"br" | b"cr")
-                    && let Some(h) = raw_hashes(i)
-                {
-                    let mut k = i + h + 1;
-                    i = n;
-                    while k < n {
-                        if b[k] == b'"' && (0..h).all(|x| at(k + 1 + x) == b'#') {
-                            i = k + 1 + h;
-                            break;
-                        }
-                        k += 1;
-                    }
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    out
+    crate::rust::scan::line_comments(src).map(|r| (r.start, r.end)).collect()
 }
 
-/// Skips a quoted literal whose body starts at `i`; returns the index after the closing quote.
-fn skip_quoted(b: &[u8], mut i: usize, q: u8) -> usize {
-    while i < b.len() {
-        match b[i] {
-            b'\\' => i += 2,
-            c if c == q => return i + 1,
-            _ => i += 1,
-        }
-    }
-    b.len()
-}
-
-/// The byte ranges of Python comments (`#` to the end of the line), skipping string literals (single, double
-/// and triple quoted, with any prefix).
+/// The byte ranges of Python comments (`#` to the end of the line), from the Python scanner
+/// ([`comments`](crate::python::lex::comments)): a `#` inside any string literal is not a comment.
 fn python_comments(src: &str) -> Vec<(usize, usize)> {
-    let b = src.as_bytes();
-    let n = b.len();
-    let at = |i: usize| b.get(i).copied().unwrap_or(0);
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < n {
-        match b[i] {
-            b'#' => {
-                let e = src[i..].find('\n').map_or(n, |e| i + e);
-                out.push((i, e));
-                i = e;
-            }
-            q @ (b'"' | b'\'') => {
-                if at(i + 1) == q && at(i + 2) == q {
-                    let mut k = i + 3;
-                    i = n;
-                    while k < n {
-                        if b[k] == b'\\' {
-                            k += 2;
-                        } else if b[k] == q && at(k + 1) == q && at(k + 2) == q {
-                            i = k + 3;
-                            break;
-                        } else {
-                            k += 1;
-                        }
-                    }
-                } else {
-                    let mut k = i + 1;
-                    while k < n && b[k] != q && b[k] != b'\n' {
-                        k += if b[k] == b'\\' { 2 } else { 1 };
-                    }
-                    i = k + 1;
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    out
+    crate::python::lex::comments(src).map(|r| (r.start, r.end)).collect()
 }
 
 /// The 1-based number of the first line after line index `idx` that is not a comment-only line.
@@ -462,6 +334,11 @@ fn parse_directive(
     Some(if file { Directive::File(rules) } else { Directive::Line(rules) })
 }
 
+/// Whether `code` (another tool's, `ASYNC230`) is one of the codes in `rule`'s `equivalent`.
+fn overlaps(rule: &RuleMeta, code: &str) -> bool {
+    rule.equivalent.is_some_and(|e| e.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == code))
+}
+
 /// Parses what follows `noqa` (`rest`, a suffix of `line`).
 fn parse_noqa(path: &Path, line: &str, lineno: usize, rest: &str, unknowns: &mut Vec<Diagnostic>) -> Option<Directive> {
     let Some(list) = rest.trim_start().strip_prefix(':') else {
@@ -485,7 +362,9 @@ fn parse_noqa(path: &Path, line: &str, lineno: usize, rest: &str, unknowns: &mut
         }
         any = true;
         if !tok.starts_with("CA") {
-            continue; // another tool's code
+            // Another tool's code: it suppresses the rules it overlaps (`# noqa: ASYNC230` → CA503).
+            codes.extend(registry::all().iter().filter(|r| overlaps(r, tok)).map(|r| r.code));
+            continue;
         }
         match registry::all().iter().find(|r| r.code == tok) {
             Some(r) => {
@@ -570,6 +449,18 @@ mod tests {
         let got: Vec<_> = out.iter().map(|d| (d.span.start.line, d.rule.code)).collect();
         // line 3 names only another tool's code; line 4 names an unknown CA code (reported) and nothing else.
         assert_eq!(got, vec![(3, "CA001"), (4, "CA001"), (4, "CA002")]);
+    }
+
+    #[test]
+    fn another_tools_code_suppresses_the_rules_it_overlaps() {
+        let blocking = registry::find("blocking-call-in-async-def").unwrap();
+        let dangling = registry::find("dangling-task-or-nested-run").unwrap();
+        let src = "a()  # noqa: ASYNC230\nb()  # noqa: RUF006\nc()  # noqa: ASYNC23\n";
+        let diags = (1..=3).flat_map(|l| [diag_at(l, blocking), diag_at(l, dangling)]).collect();
+        let out = apply(Path::new("f"), SourceKind::Python, src, diags, &Settings::default());
+        let got: Vec<_> = out.iter().map(|d| (d.span.start.line, d.rule.code)).collect();
+        // `ASYNC23` is no code of either rule's `equivalent`.
+        assert_eq!(got, vec![(1, "CA510"), (2, "CA503"), (3, "CA503"), (3, "CA510")]);
     }
 
     #[test]

@@ -62,7 +62,16 @@ pub fn walk(roots: &[PathBuf], exclude: &(dyn Fn(&Path) -> bool + Sync), threads
                     root.display()
                 )),
             },
-            Ok(_) => dirs.push(root.clone()),
+            Ok(m) if m.is_dir() => dirs.push(root.clone()),
+            // A FIFO, a device or a socket: reading it could block or never end.
+            Ok(m) => out.errors.push(format!(
+                "{}: not a regular file or directory ({}); not checked",
+                root.display(),
+                file_type(&m)
+            )),
+            Err(e) if is_link_cycle(&e) => {
+                out.errors.push(format!("{}: symbolic link cycle (the links point at each other)", root.display()))
+            }
             Err(_) if is_broken_link(root) => {
                 out.errors.push(format!("{}: broken symbolic link (its target does not exist)", root.display()))
             }
@@ -149,6 +158,13 @@ fn is_broken_link(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) && std::fs::metadata(path).is_err()
 }
 
+/// Whether resolving a path failed because its symbolic links form a cycle (`ELOOP`).
+fn is_link_cycle(e: &std::io::Error) -> bool {
+    // `ErrorKind::FilesystemLoop` is not stable; ELOOP is 40 on Linux, 62 on macOS and the BSDs.
+    let eloop = if cfg!(target_os = "linux") { 40 } else { 62 };
+    cfg!(unix) && e.raw_os_error() == Some(eloop)
+}
+
 fn is_loop(err: &ignore::Error) -> bool {
     match err {
         ignore::Error::Loop { .. } => true,
@@ -160,6 +176,28 @@ fn is_loop(err: &ignore::Error) -> bool {
 }
 
 /// A sentence for an I/O error, without Rust's `(os error N)` suffix.
+/// What kind of file `meta` describes, for messages.
+pub fn file_type(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if meta.is_dir() { "a directory" } else { "not a regular file" }
+}
+
 pub fn io_message(e: &std::io::Error) -> String {
     let s = e.to_string();
     match s.find(" (os error") {
@@ -170,6 +208,9 @@ pub fn io_message(e: &std::io::Error) -> String {
 
 fn walk_error_message(err: &ignore::Error) -> String {
     match err {
+        ignore::Error::WithPath { path, .. } if std::fs::metadata(path).is_err_and(|e| is_link_cycle(&e)) => {
+            format!("{}: symbolic link cycle (the links point at each other)", tidy(path).display())
+        }
         ignore::Error::WithPath { path, .. } if is_broken_link(path) => {
             format!("{}: broken symbolic link (its target does not exist)", tidy(path).display())
         }

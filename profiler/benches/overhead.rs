@@ -11,13 +11,37 @@ use std::hint::black_box;
 use conc_profiler::profile_concurrency;
 use divan::Bencher;
 
+/// CPU time (ns, from schedstat) of this process's wait-sampler thread, if it runs.
+fn wait_sampler_cpu_ns() -> Option<u64> {
+    for e in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+        if comm.trim_end().starts_with("conc-profiler-w") {
+            let sched = std::fs::read_to_string(e.path().join("schedstat")).ok()?;
+            return sched.split_ascii_whitespace().next()?.parse().ok();
+        }
+    }
+    None
+}
+
 fn main() {
+    let started = std::time::Instant::now();
     tracing::subscriber::set_global_default(tracing_subscriber::registry()).expect("global subscriber");
     // Calibrate before measuring.
     let _ = conc_profiler::probe::caps();
     divan::main();
     // What the adaptive sampling spent on the 10 µs function during the run (calibrated probe cost × sampled
     // calls, over the function's total wall time).
+    // The wait sampler (a thread reading /proc/self/task/<tid>/syscall while calls are in flight): its CPU over
+    // the whole run, as a share of one core.
+    match wait_sampler_cpu_ns() {
+        Some(ns) => println!(
+            "wait sampler: {:.3} CPU s over {:.1} s = {:.2}% of one core",
+            ns as f64 / 1e9,
+            started.elapsed().as_secs_f64(),
+            ns as f64 * 100.0 / started.elapsed().as_nanos().max(1) as f64
+        ),
+        None => println!("wait sampler: not running"),
+    }
     let report = conc_profiler::report();
     let cost = report.measurement.probe_cost_ns.unwrap_or(0);
     if let Some(e) = report.entries.iter().find(|e| e.name.ends_with("::profiled")) {

@@ -9,6 +9,8 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::exit::ExitStatus;
+
 use clap::{Parser, Subcommand, ValueEnum};
 
 use conc_advisor::config::{ConfigResolver, Overrides};
@@ -108,7 +110,8 @@ struct CheckArgs {
     /// The lowest severity that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Warning)]
     fail_on: FailOn,
-    /// Print the number of findings per rule instead of the findings (a JSON array with --format json).
+    /// Print the number of findings per rule instead of the findings (a JSON array with --format json; not
+    /// with sarif or github).
     #[arg(long)]
     statistics: bool,
     /// What to do with findings in test code [default: the configuration's `test-code`, else info].
@@ -230,15 +233,51 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return (if e.use_stderr() { ExitStatus::Error } else { ExitStatus::Success }).into();
         }
     };
     match cli.command {
-        Command::Check(args) => ExitCode::from(run_check(&args)),
-        Command::Rules { format } => ExitCode::from(run_rules(format)),
-        Command::Explain { rule } => ExitCode::from(run_explain(&rule)),
-        Command::Profile(args) => conc_sampler::run_profile(args),
-        Command::Report(args) => conc_sampler::run_report(args),
+        Command::Check(args) => run_check(&args).into(),
+        Command::Rules { format } => run_rules(format).into(),
+        Command::Explain { rule } => run_explain(&rule).into(),
+        Command::Profile(args) => run_profile(args).into(),
+        Command::Report(args) => run_report(args).into(),
+    }
+}
+
+/// `profile`: the command's own status, or why it could not be profiled; a failed output turns success into 2.
+fn run_profile(args: conc_sampler::ProfileArgs) -> ExitStatus {
+    match conc_sampler::run_profile(args) {
+        Ok(done) => {
+            for e in &done.output_errors {
+                eprintln!("conc-advisor: {e}");
+            }
+            if !done.output_errors.is_empty() && done.exit_code == 0 {
+                ExitStatus::Error
+            } else {
+                ExitStatus::Child(done.exit_code)
+            }
+        }
+        Err(e) => {
+            eprintln!("conc-advisor: {e}");
+            ExitStatus::from(&e)
+        }
+    }
+}
+
+/// `report`: 0, or 2 when the input cannot be read or an output cannot be written.
+fn run_report(args: conc_sampler::ReportArgs) -> ExitStatus {
+    match conc_sampler::run_report(args) {
+        Ok(done) => {
+            for e in &done.output_errors {
+                eprintln!("conc-advisor: {e}");
+            }
+            if done.output_errors.is_empty() { ExitStatus::Success } else { ExitStatus::Error }
+        }
+        Err(e) => {
+            eprintln!("conc-advisor: {e}");
+            ExitStatus::Error
+        }
     }
 }
 
@@ -254,7 +293,7 @@ fn warning(msg: &str) {
     let _ = writeln!(err, "\x1b[1;93mwarning\x1b[0m: {msg}");
 }
 
-fn run_check(args: &CheckArgs) -> u8 {
+fn run_check(args: &CheckArgs) -> ExitStatus {
     // Messages on stderr follow --color too.
     match args.color {
         ColorArg::Always => anstream::ColorChoice::Always.write_global(),
@@ -271,19 +310,39 @@ fn run_check(args: &CheckArgs) -> u8 {
         Some(path) => match ConfigResolver::from_file(path, &overrides) {
             Ok(r) => r,
             Err(e) => {
-                error(&e);
-                return 2;
+                error(&e.to_string());
+                return ExitStatus::Error;
             }
         },
         None => ConfigResolver::discover(overrides),
     };
-    let mut report = match check_paths_or_stdin(args, &resolver) {
+    if args.statistics && matches!(args.format, FormatArg::Sarif | FormatArg::Github) {
+        error(&format!(
+            "--statistics prints a table (or JSON with --format json); it cannot be combined with --format {}",
+            if matches!(args.format, FormatArg::Sarif) { "sarif" } else { "github" }
+        ));
+        return ExitStatus::Error;
+    }
+    if let Some(out) = &args.output_file
+        && let Some(src) = checked_file_at(out, &args.paths)
+    {
+        error(&format!(
+            "refusing to write the report over {}: it is a source file being checked (choose another `-o` file)",
+            src.display()
+        ));
+        return ExitStatus::Error;
+    }
+    let max_jobs = engine::max_jobs();
+    if args.jobs > max_jobs {
+        warning(&format!("--jobs {} lowered to {max_jobs} (4 threads per core)", args.jobs));
+    }
+    let mut report = match check_paths_or_stdin(args, &resolver, args.jobs.min(max_jobs)) {
         Ok(r) => r,
         Err(errors) => {
             for e in &errors {
                 error(e);
             }
-            return 2;
+            return ExitStatus::Error;
         }
     };
     for w in &report.warnings {
@@ -295,14 +354,13 @@ fn run_check(args: &CheckArgs) -> u8 {
     if let Some(code) = apply_baseline_args(args, &mut report) {
         return code;
     }
-    if let Err(e) = write_output(args, &report)
-        && e.kind() != io::ErrorKind::BrokenPipe
-    {
+    // A closed pipe or a full disk loses the report: that is an error too.
+    if let Err(e) = write_output(args, &report) {
         match &args.output_file {
             Some(p) => error(&format!("cannot write {}: {}", p.display(), conc_advisor::walk::io_message(&e))),
             None => error(&format!("cannot write the report: {}", conc_advisor::walk::io_message(&e))),
         }
-        return 2;
+        return ExitStatus::Error;
     }
     exit_code(&report, args.fail_on.into(), args.exit_zero)
 }
@@ -322,7 +380,7 @@ fn run_roots(args: &CheckArgs) -> Vec<PathBuf> {
 }
 
 /// Runs the check of the paths, or with `--stdin-filename PATH -` of standard input as that file.
-fn check_paths_or_stdin(args: &CheckArgs, resolver: &ConfigResolver) -> Result<CheckReport, Vec<String>> {
+fn check_paths_or_stdin(args: &CheckArgs, resolver: &ConfigResolver, jobs: usize) -> Result<CheckReport, Vec<String>> {
     let dash = args.paths.iter().any(|p| p.as_os_str() == "-");
     let Some(name) = &args.stdin_filename else {
         if dash {
@@ -330,7 +388,7 @@ fn check_paths_or_stdin(args: &CheckArgs, resolver: &ConfigResolver) -> Result<C
                 "`-` reads standard input: name the file it stands for with --stdin-filename PATH".into(),
             ]);
         }
-        return engine::check_with(&CheckOptions { roots: args.paths.clone(), jobs: args.jobs }, resolver);
+        return Ok(engine::check_with(&CheckOptions { roots: args.paths.clone(), jobs }, resolver));
     };
     // `.` is the default when no path is given.
     if let Some(other) = args.paths.iter().find(|p| p.as_os_str() != "-" && p.as_os_str() != ".") {
@@ -351,7 +409,7 @@ fn check_paths_or_stdin(args: &CheckArgs, resolver: &ConfigResolver) -> Result<C
 
 /// `--write-baseline` (records the findings and ends the run: returns its exit code) and `--baseline` (hides
 /// the recorded findings from `report`, says how many, and how many entries no longer occur).
-fn apply_baseline_args(args: &CheckArgs, report: &mut CheckReport) -> Option<u8> {
+fn apply_baseline_args(args: &CheckArgs, report: &mut CheckReport) -> Option<ExitStatus> {
     use conc_advisor::baseline::{self, Baseline};
     let roots = run_roots(args);
     if let Some(file) = &args.write_baseline {
@@ -367,17 +425,17 @@ fn apply_baseline_args(args: &CheckArgs, report: &mut CheckReport) -> Option<u8>
         let (doc, dropped) = old.rewrite(&report.diagnostics, &roots);
         if let Err(e) = baseline::write(file, &doc) {
             error(&e);
-            return Some(2);
+            return Some(ExitStatus::Error);
         }
         note(&baseline::written_note(file, doc.findings.len(), dropped));
-        return Some(if report.errors.is_empty() { 0 } else { 2 });
+        return Some(if report.errors.is_empty() { ExitStatus::Success } else { ExitStatus::Error });
     }
     if let Some(file) = &args.baseline {
         let base = match Baseline::read(file) {
             Ok(b) => b,
             Err(e) => {
                 error(&e);
-                return Some(2);
+                return Some(ExitStatus::Error);
             }
         };
         let applied = base.apply(&mut report.diagnostics, &roots);
@@ -390,15 +448,24 @@ fn apply_baseline_args(args: &CheckArgs, report: &mut CheckReport) -> Option<u8>
     None
 }
 
+/// The existing source file that `-o out` would overwrite: `out` itself when it is a Rust or Python file named
+/// among `roots` or below one of them (compared after resolving links, so `./src/../src/lib.rs` is caught).
+fn checked_file_at(out: &std::path::Path, roots: &[PathBuf]) -> Option<PathBuf> {
+    let real = out.canonicalize().ok()?;
+    let checked = conc_advisor::walk::SourceKind::of(&real).is_some()
+        && roots.iter().filter_map(|r| r.canonicalize().ok()).any(|r| real.starts_with(r));
+    checked.then(|| out.to_path_buf())
+}
+
 /// The exit code of a finished check: 2 when a path could not be checked, else 1 when a finding is at or above
 /// `fail_on` (unless `exit_zero`), else 0.
-pub fn exit_code(report: &CheckReport, fail_on: Severity, exit_zero: bool) -> u8 {
+pub fn exit_code(report: &CheckReport, fail_on: Severity, exit_zero: bool) -> ExitStatus {
     if !report.errors.is_empty() {
-        2
+        ExitStatus::Error
     } else if !exit_zero && report.diagnostics.iter().any(|d| d.severity >= fail_on) {
-        1
+        ExitStatus::Findings
     } else {
-        0
+        ExitStatus::Success
     }
 }
 
@@ -422,7 +489,7 @@ fn write_output(args: &CheckArgs, report: &CheckReport) -> io::Result<()> {
     sink.flush()
 }
 
-fn run_rules(format: RulesFormat) -> u8 {
+fn run_rules(format: RulesFormat) -> ExitStatus {
     let mut out = io::stdout().lock();
     let r = match format {
         RulesFormat::Json => {
@@ -431,11 +498,11 @@ fn run_rules(format: RulesFormat) -> u8 {
         RulesFormat::Human => write_rules_table(&mut out),
     };
     match r {
-        Ok(()) => 0,
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+        Ok(()) => ExitStatus::Success,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitStatus::Success,
         Err(e) => {
             error(&format!("cannot write: {}", conc_advisor::walk::io_message(&e)));
-            2
+            ExitStatus::Error
         }
     }
 }
@@ -451,16 +518,16 @@ pub fn write_rules_table(out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn run_explain(key: &str) -> u8 {
+fn run_explain(key: &str) -> ExitStatus {
     match registry::find(key.trim()) {
         Some(r) => {
             let mut out = io::stdout().lock();
             let _ = write!(out, "{}", explain_text(r));
-            0
+            ExitStatus::Success
         }
         None => {
             error(&format!("no rule with code or name `{key}`; `conc-advisor rules` lists them"));
-            2
+            ExitStatus::Error
         }
     }
 }

@@ -279,7 +279,7 @@ fn config_unknown_key_is_exit_2_naming_key_and_file() {
     assert_eq!(code(&o), 2);
     let err = stderr(&o);
     assert!(err.contains("conc-advisor.toml") && err.contains("selectt"), "{err}");
-    assert!(stdout(&o).is_empty(), "nothing is analysed with a broken configuration");
+    assert!(!stdout(&o).contains("a.rs"), "the files a broken configuration governs are not analysed");
     let o = run(t.path(), &["check", "a.rs"]);
     assert_eq!(code(&o), 2, "an explicit file's configuration is read too");
     assert!(stderr(&o).contains("selectt"), "{}", stderr(&o));
@@ -387,4 +387,160 @@ fn help_documents_exit_codes() {
         assert!(out.contains("Exit codes:") && out.contains("2  usage"), "{out}");
     }
     assert_eq!(code(&run(t.path(), &["check", "--no-such-flag"])), 2);
+}
+
+/// Issue 11: a broken `conc-advisor.toml` in one directory emptied the output of every format.
+#[test]
+fn a_broken_config_in_one_directory_keeps_every_other_finding() {
+    let t = tree(&[("a/bad.rs", BROKEN), ("b/conc-advisor.toml", "ignore = 3\n"), ("b/bad.rs", BROKEN)]);
+    for format in ["concise", "json", "sarif", "github", "human"] {
+        let o = run(t.path(), &["check", "--format", format, "."]);
+        assert_eq!(code(&o), 2, "{format}: {}", stderr(&o));
+        let out = stdout(&o);
+        assert!(out.contains("bad.rs") && out.contains("CA001"), "{format}: {out}");
+        assert!(!out.contains("b/bad.rs"), "{format}: the broken configuration's files are not checked: {out}");
+        assert!(stderr(&o).contains("conc-advisor.toml"), "{format}: {}", stderr(&o));
+    }
+    let o = run(t.path(), &["check", "--format", "sarif", "."]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("SARIF is JSON");
+    let inv = &v["runs"][0]["invocations"][0];
+    assert_eq!(inv["executionSuccessful"], false);
+    let notes = inv["toolExecutionNotifications"].as_array().expect("notifications");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n["level"] == "error" && n["message"]["text"].as_str().unwrap().contains("conc-advisor.toml"))
+    );
+    // A missing path is listed too.
+    let o = run(t.path(), &["check", "--format", "sarif", "a", "missing.rs"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("SARIF is JSON");
+    let text = v["runs"][0]["invocations"][0]["toolExecutionNotifications"].to_string();
+    assert!(text.contains("missing.rs"), "{text}");
+}
+
+/// Issue 11: special files named on the command line were skipped silently; a FIFO as `--config` blocked.
+#[cfg(unix)]
+#[test]
+fn special_files_are_errors_and_never_block() {
+    let t = tree(&[("ok.rs", BROKEN)]);
+    let fifo = t.path().join("pipe.rs");
+    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs").success());
+    std::os::unix::fs::symlink("/dev/null", t.path().join("null.rs")).expect("symlink");
+    for special in ["pipe.rs", "/dev/zero", "null.rs"] {
+        let o = run(t.path(), &["check", "--format", "concise", special, "ok.rs"]);
+        assert_eq!(code(&o), 2, "{special}");
+        assert!(stderr(&o).contains("not a regular file"), "{special}: {}", stderr(&o));
+        assert!(stdout(&o).contains("ok.rs"), "{special}: the other path is still checked");
+    }
+    let o = run(t.path(), &["check", "--config", "pipe.rs", "ok.rs"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("pipe.rs") && stderr(&o).contains("FIFO"), "{}", stderr(&o));
+    // A configuration path that is a FIFO in a directory is an error naming it, and does not block either.
+    let sub = t.path().join("sub");
+    std::fs::create_dir(&sub).expect("mkdir");
+    assert!(Command::new("mkfifo").arg(sub.join("conc-advisor.toml")).status().expect("mkfifo").success());
+    write(t.path(), "sub/x.rs", BROKEN);
+    let o = run(t.path(), &["check", "--format", "concise", "."]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("conc-advisor.toml") && stderr(&o).contains("FIFO"), "{}", stderr(&o));
+    assert!(stdout(&o).contains("ok.rs"));
+}
+
+/// Issue 11: a two-file symlink cycle was called a broken link.
+#[cfg(unix)]
+#[test]
+fn symlink_cycles_are_called_cycles() {
+    let t = tree(&[("ok.rs", "fn f() {}\n")]);
+    std::os::unix::fs::symlink("b.rs", t.path().join("a.rs")).expect("symlink");
+    std::os::unix::fs::symlink("a.rs", t.path().join("b.rs")).expect("symlink");
+    let o = run(t.path(), &["check", "a.rs", "ok.rs"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("symbolic link cycle"), "{}", stderr(&o));
+    let o = run(t.path(), &["check", "."]);
+    assert!(stderr(&o).contains("symbolic link cycle"), "{}", stderr(&o));
+}
+
+/// Issue 11: selectors take codes and names in any case.
+#[test]
+fn selectors_are_case_insensitive() {
+    let t = tree(&[("a.rs", BROKEN)]);
+    for sel in ["SYNTAX-ERROR", "ca001", "Ca0", "all"] {
+        let o = run(t.path(), &["check", "--format", "concise", "--select", sel, "."]);
+        assert_eq!(code(&o), 1, "{sel}: {}", stderr(&o));
+    }
+}
+
+/// Issue 11: `--jobs 100000` grew threads until killed; now it is lowered, with a note.
+#[test]
+fn jobs_are_capped_with_a_note() {
+    let t = tree(&[("a.rs", BROKEN)]);
+    let o = run(t.path(), &["check", "--format", "concise", "--jobs", "100000", "."]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--jobs 100000 lowered to"), "{}", stderr(&o));
+    assert!(stdout(&o).contains("CA001"));
+}
+
+/// Issue 11: `check -o src/lib.rs src/lib.rs` replaced the source with the report.
+#[test]
+fn output_file_never_overwrites_a_checked_file() {
+    let t = tree(&[("src/lib.rs", BROKEN)]);
+    for (out, paths) in
+        [("src/lib.rs", vec!["src/lib.rs"]), ("src/lib.rs", vec!["."]), ("./src/../src/lib.rs", vec!["src"])]
+    {
+        let mut args = vec!["check", "-o", out];
+        args.extend(paths);
+        let o = run(t.path(), &args);
+        assert_eq!(code(&o), 2, "{args:?}");
+        assert!(stderr(&o).contains("refusing to write the report over"), "{}", stderr(&o));
+        assert_eq!(std::fs::read_to_string(t.path().join("src/lib.rs")).unwrap(), BROKEN, "{args:?}");
+    }
+    // A report file beside the sources is fine.
+    let o = run(t.path(), &["check", "-o", "report.txt", "."]);
+    assert_eq!(code(&o), 1);
+}
+
+/// Issue 11: a closed stdout lost the report with exit 1 and no message; a full disk likewise.
+#[cfg(target_os = "linux")]
+#[test]
+fn write_errors_exit_2_with_a_message() {
+    let t = tree(&[("a.rs", BROKEN)]);
+    let o = run(t.path(), &["check", "-o", "/dev/full", "."]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("cannot write /dev/full"), "{}", stderr(&o));
+    // A pipe whose reader is gone before anything is written.
+    let mut child = Command::new(BIN)
+        .args(["check", "--format", "json", "."])
+        .current_dir(t.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    drop(child.stdout.take());
+    let o = child.wait_with_output().expect("waits");
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot write the report"), "{}", stderr(&o));
+}
+
+/// Issue 11: `--statistics --format sarif` printed plain text.
+#[test]
+fn statistics_are_refused_for_sarif_and_github() {
+    let t = tree(&[("a.rs", BROKEN)]);
+    for format in ["sarif", "github"] {
+        let o = run(t.path(), &["check", "--statistics", "--format", format, "."]);
+        assert_eq!(code(&o), 2, "{format}");
+        assert!(stderr(&o).contains("--statistics") && stdout(&o).is_empty(), "{format}: {}", stderr(&o));
+    }
+    let o = run(t.path(), &["check", "--statistics", "--format", "json", "."]);
+    assert!(serde_json::from_str::<serde_json::Value>(&stdout(&o)).is_ok(), "{}", stdout(&o));
+}
+
+/// Issue 11: `profile -o` replaced the file it was told to write over, even the profiled script.
+#[cfg(target_os = "linux")]
+#[test]
+fn profile_output_never_overwrites_the_profiled_script() {
+    let t = tree(&[("job.sh", "exit 0\n")]);
+    let o = run(t.path(), &["profile", "-o", "job.sh", "--", "sh", "job.sh"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("refusing to write over job.sh"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(t.path().join("job.sh")).unwrap(), "exit 0\n");
 }

@@ -134,6 +134,19 @@ fn result(d: &Diagnostic, index: usize) -> Value {
     r
 }
 
+/// The run's invocation: whether it succeeded, and what could not be checked (missing or unreadable paths,
+/// invalid configurations), each an error notification, with warnings (symlink cycles) as warnings.
+fn invocation(report: &CheckReport) -> Value {
+    let note = |level: &str, text: &String| json!({ "level": level, "message": { "text": text } });
+    let notes: Vec<Value> = report
+        .errors
+        .iter()
+        .map(|e| note("error", e))
+        .chain(report.warnings.iter().map(|w| note("warning", w)))
+        .collect();
+    json!({ "executionSuccessful": report.errors.is_empty(), "toolExecutionNotifications": notes })
+}
+
 /// Writes the report as a SARIF 2.1.0 log.
 pub fn write(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     // Every registered rule, plus any rule a finding carries that the registry does not list.
@@ -163,6 +176,7 @@ pub fn write(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             "columnKind": "unicodeCodePoints",
             "originalUriBaseIds": { "%SRCROOT%": { "description": { "text": "the directory conc-advisor ran in" } } },
             "results": results,
+            "invocations": [invocation(report)],
         }],
     });
     serde_json::to_writer_pretty(&mut *out, &log)?;

@@ -69,6 +69,8 @@ pub enum StmtKind<'a> {
         targets: Vec<Expr<'a>>,
         /// The assigned value.
         value: Option<Expr<'a>>,
+        /// The annotation of `a: T = value` (not an evaluated expression the rules walk).
+        annotation: Option<Expr<'a>>,
     },
     /// `target op= value`.
     AugAssign {
@@ -159,8 +161,10 @@ pub struct FunctionDef<'a> {
     pub is_async: bool,
     /// Parameter names, in order (including `*args` and `**kwargs`).
     pub params: Vec<&'a str>,
-    /// Default values and annotations (evaluated where the `def` runs).
+    /// Default values and the return annotation (evaluated where the `def` runs).
     pub defaults: Vec<Expr<'a>>,
+    /// Parameter annotations, by parameter name (types of the parameters; not walked as code).
+    pub annotations: Vec<(&'a str, Expr<'a>)>,
     /// Decorator expressions.
     pub decorators: Vec<Expr<'a>>,
     /// The body.
@@ -481,7 +485,7 @@ impl<'a> Stmt<'a> {
                 c.bases.iter().for_each(f);
             }
             StmtKind::Import(_) | StmtKind::ImportFrom { .. } | StmtKind::Global(_) | StmtKind::Nonlocal(_) => {}
-            StmtKind::Assign { targets, value } => {
+            StmtKind::Assign { targets, value, .. } => {
                 value.iter().for_each(&mut *f);
                 targets.iter().for_each(f);
             }

@@ -5,17 +5,22 @@
 //! `syntax-error` diagnostic and the run goes on.
 //!
 //! [`analyze`] sees one module: a target defined in another file, or a call into another file, is "unknown"
-//! and the rules stay silent on it. [`analyze_with_facts`] also returns the module's [`project::FileFacts`],
-//! and the engine's project phase ([`project::link`]) follows those targets and calls into the other files of
-//! the run.
+//! and the rules stay silent on it. [`analyze_with_facts`] also returns the module's [`FileFacts`], and the
+//! engine's link phase ([`link`], after every Python file) runs each rule's link step, which follows those
+//! targets and calls into the other files of the run through the module index ([`project`]).
 
 pub mod ast;
+pub mod encoding;
+pub(crate) mod lex;
+pub mod linker;
 pub mod parse;
 pub mod project;
 pub mod rules;
 pub mod semantic;
 pub mod summary;
 mod survey;
+
+pub use linker::{FileFacts, link};
 
 use std::path::Path;
 
@@ -45,13 +50,13 @@ pub fn analyze(path: &Path, source: &str, settings: &Settings) -> Vec<Diagnostic
 
 /// Analyses one Python file's text like [`analyze`] (the same findings), and when `module` is given (the file's
 /// module name, [`project::ModuleName::discover`]) and a Python rule is enabled, also returns the facts the
-/// project phase needs. A file that does not parse has no facts.
+/// link phase needs. A file that does not parse has no facts.
 pub fn analyze_with_facts(
     path: &Path,
     source: &str,
     settings: &Settings,
     module: Option<project::ModuleName>,
-) -> (Vec<Diagnostic>, Option<project::FileFacts>) {
+) -> (Vec<Diagnostic>, Option<FileFacts>) {
     let parsed = match parse::parse(source) {
         Ok(p) => p,
         Err(err) => {
@@ -92,7 +97,7 @@ pub fn analyze_with_facts(
     }
     let facts = module_name.map(|name| {
         let in_project = Summarizer::for_project(&model, settings.python.heavy_range, &name);
-        project::collect(&checker, &in_project, name.clone())
+        linker::collect(&checker, &in_project, name.clone())
     });
     (checker.diagnostics, facts)
 }
@@ -185,6 +190,11 @@ mod tests {
             "import threading\nthreading.Thread(target=f).start()\ndef f():\n    f()\n".into(),
             "\r\n\r\nx = 1\r".into(),
             "\0".into(),
+            // A name rebound many times, in nested loops: its values are not searched exhaustively.
+            format!(
+                "import threading\ndef f(xs, t):\n    s = t\n    for x in xs:\n        for y in xs:\n{}            s += y\n    return s\nthreading.Thread(target=f).start()\n",
+                "            s = s + t + s\n".repeat(300)
+            ),
         ];
         let mut facts = Vec::new();
         for (i, src) in inputs.iter().enumerate() {
@@ -195,7 +205,7 @@ mod tests {
             facts.extend(f);
         }
         // The project phase over the same odd modules (they import and spawn each other's names).
-        let _ = project::link(&facts);
+        let _ = link(&facts);
     }
 
     #[test]

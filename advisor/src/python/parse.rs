@@ -47,86 +47,37 @@ pub fn parse(source: &str) -> Result<ParsedFile, SyntaxError> {
     if source.len() > u32::MAX as usize {
         return Err(SyntaxError { range: Range::default(), message: "file is larger than 4 GiB".into() });
     }
-    if let Some(range) = too_deep(source) {
-        return Err(SyntaxError {
-            range,
-            message: format!("brackets nested more than {MAX_BRACKET_DEPTH} deep; not analysed"),
-        });
+    if let Some((range, message)) = too_deep(source) {
+        return Err(SyntaxError { range, message });
     }
     match ruff_python_parser::parse_module(source) {
         Ok(parsed) => Ok(ParsedFile { parsed }),
-        Err(err) => Err(SyntaxError { range: range(err.location), message: err.error.to_string() }),
+        Err(err) => Err(SyntaxError {
+            range: range(err.location),
+            message: crate::diagnostic::escape_controls(&err.error.to_string()),
+        }),
     }
 }
 
 /// Brackets nested deeper than this make the file unanalysable (CPython's own parser stops at 200).
 const MAX_BRACKET_DEPTH: usize = 200;
+/// Chains of operators longer than this (`- - - … 1`, `a.b.b…`) make the file unanalysable: ruff's parser
+/// recurses once per link (CPython refuses such lines too, as "too complex").
+const MAX_CHAIN: usize = 1_000;
 
-/// Finds a bracket nested deeper than [`MAX_BRACKET_DEPTH`], which could exhaust the parser's stack. Counts
-/// brackets outside comments and (roughly) outside string literals; a false alarm needs 200 unclosed brackets.
-fn too_deep(source: &str) -> Option<Range> {
-    /// Bytes the scan must look at; everything else is skipped in a tight loop.
-    const INTERESTING: [bool; 256] = {
-        let mut t = [false; 256];
-        let mut k = 0;
-        let bytes = b"#\"'([{)]}";
-        while k < bytes.len() {
-            t[bytes[k] as usize] = true;
-            k += 1;
-        }
-        t
-    };
-    let bytes = source.as_bytes();
-    // Fewer opening brackets than the limit cannot nest deeper than it.
-    if bytes.iter().filter(|&&b| matches!(b, b'(' | b'[' | b'{')).count() <= MAX_BRACKET_DEPTH {
+/// What makes the text too deep for the parser's stack (brackets past [`MAX_BRACKET_DEPTH`], a chain past
+/// [`MAX_CHAIN`], measured by the Python scanner): where, and what.
+fn too_deep(source: &str) -> Option<(Range, String)> {
+    let n = super::lex::nesting(source.as_bytes());
+    let (at, what) = if n.brackets.count > MAX_BRACKET_DEPTH {
+        (n.brackets.at, format!("brackets nested more than {MAX_BRACKET_DEPTH} deep"))
+    } else if n.chain.count > MAX_CHAIN {
+        (n.chain.at, format!("a chain of {} operators (more than {MAX_CHAIN})", n.chain.count))
+    } else {
         return None;
-    }
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i < bytes.len() {
-        while i < bytes.len() && !INTERESTING[bytes[i] as usize] {
-            i += 1;
-        }
-        if i >= bytes.len() {
-            break;
-        }
-        match bytes[i] {
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            q @ (b'"' | b'\'') => {
-                let triple = bytes.get(i + 1) == Some(&q) && bytes.get(i + 2) == Some(&q);
-                i += if triple { 3 } else { 1 };
-                while i < bytes.len() {
-                    if bytes[i] == b'\\' {
-                        i += 2;
-                        continue;
-                    }
-                    if bytes[i] == q && (!triple || (bytes.get(i + 1) == Some(&q) && bytes.get(i + 2) == Some(&q))) {
-                        i += if triple { 2 } else { 0 };
-                        break;
-                    }
-                    if !triple && bytes[i] == b'\n' {
-                        break;
-                    }
-                    i += 1;
-                }
-            }
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_BRACKET_DEPTH {
-                    let at = u32::try_from(i).unwrap_or(u32::MAX);
-                    return Some(Range::new(at, at.saturating_add(1)));
-                }
-            }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
-    }
-    None
+    };
+    let at = u32::try_from(at).unwrap_or(u32::MAX);
+    Some((Range::new(at, at.saturating_add(1)), format!("too deeply nested to analyse safely: {what}")))
 }
 
 impl ParsedFile {
@@ -204,12 +155,20 @@ fn stmt<'a>(s: &'a ra::Stmt, depth: u32) -> Stmt<'a> {
                 .map(e)
                 .collect();
             defaults.extend(f.returns.as_deref().map(e));
+            let annotations = p
+                .posonlyargs
+                .iter()
+                .chain(&p.args)
+                .chain(&p.kwonlyargs)
+                .filter_map(|a| Some((a.parameter.name.as_str(), e(a.parameter.annotation.as_deref()?))))
+                .collect();
             StmtKind::FunctionDef(Box::new(FunctionDef {
                 name: f.name.as_str(),
                 name_range: range(f.name.range),
                 is_async: f.is_async,
                 params: params(p),
                 defaults,
+                annotations,
                 decorators: f.decorator_list.iter().map(|d| e(&d.expression)).collect(),
                 body: stmts(&f.body, depth),
             }))
@@ -234,9 +193,13 @@ fn stmt<'a>(s: &'a ra::Stmt, depth: u32) -> Stmt<'a> {
             names: i.names.iter().map(alias).collect(),
         },
         ra::Stmt::Assign(a) => {
-            StmtKind::Assign { targets: a.targets.iter().map(e).collect(), value: Some(e(&a.value)) }
+            StmtKind::Assign { targets: a.targets.iter().map(e).collect(), value: Some(e(&a.value)), annotation: None }
         }
-        ra::Stmt::AnnAssign(a) => StmtKind::Assign { targets: vec![e(&a.target)], value: a.value.as_deref().map(e) },
+        ra::Stmt::AnnAssign(a) => StmtKind::Assign {
+            targets: vec![e(&a.target)],
+            value: a.value.as_deref().map(e),
+            annotation: Some(e(&a.annotation)),
+        },
         ra::Stmt::AugAssign(a) => StmtKind::AugAssign { target: e(&a.target), op: binop(a.op), value: e(&a.value) },
         ra::Stmt::Expr(x) => StmtKind::Expr(e(&x.value)),
         ra::Stmt::Return(x) => StmtKind::Return(x.value.as_deref().map(e)),
@@ -455,6 +418,15 @@ mod tests {
         assert!(!body.is_empty());
     }
 
+    /// Issue 11: a NUL byte of a `.py` file was printed raw in the message.
+    #[test]
+    fn control_characters_in_syntax_errors_are_escaped() {
+        for src in ["x = 1\0\n", "x = \x1b[31m\n"] {
+            let err = parse(src).unwrap_err();
+            assert!(!err.message.chars().any(char::is_control), "{:?}", err.message);
+        }
+    }
+
     #[test]
     fn syntax_errors_have_a_location() {
         let err = parse("x = 1\ndef f(:\n").unwrap_err();
@@ -469,5 +441,25 @@ mod tests {
         // Brackets inside strings and comments do not count.
         let ok = format!("s = '{}'\n# {}\n", "(".repeat(500), "[".repeat(500));
         assert!(parse(&ok).is_ok());
+    }
+
+    /// Issue 11: `y = - - - … 1` and `a.b.b.b…` with ≈33,000 links overflowed ruff's parser. Past the limit they
+    /// are refused with what and where; just under it they parse on a test thread's 2 MiB stack (a rayon
+    /// worker's), in a debug build.
+    #[test]
+    fn long_operator_chains_are_refused_not_overflowed() {
+        for src in [format!("y = {}1\n", "- ".repeat(33_000)), format!("x = 1\na{}\n", ".b".repeat(33_000))] {
+            let err = parse(&src).unwrap_err();
+            assert!(err.message.starts_with("too deeply nested to analyse safely: a chain of"), "{}", err.message);
+            assert!(err.range.start > 0);
+        }
+        for src in [
+            format!("y = {}1\n", "- ".repeat(MAX_CHAIN - 1)),
+            format!("a{}\n", ".b".repeat(MAX_CHAIN)),
+            format!("y = {}x\n", "not ".repeat(MAX_CHAIN - 1)),
+        ] {
+            let parsed = parse(&src).unwrap();
+            let _ = parsed.module();
+        }
     }
 }

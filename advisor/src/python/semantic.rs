@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use super::ast::{Call, ClassDef, CmpOp, Expr, ExprKind, FunctionDef, Module, Range, Stmt, StmtKind};
+use super::ast::{BinOp, Call, ClassDef, CmpOp, Expr, ExprKind, FunctionDef, Module, Range, Stmt, StmtKind};
 
 /// Index of a function in [`Model::funcs`].
 pub type FuncId = usize;
@@ -125,6 +125,11 @@ pub struct Model<'m, 'a> {
     pub classes: HashMap<&'a str, (&'m ClassDef<'a>, bool)>,
     /// Values assigned to names, by scope (`None`: module level).
     bindings: HashMap<&'a str, Vec<(Option<FuncId>, &'m Expr<'a>)>>,
+    /// Every import with the function it is made in (`None`: module level), by local name: a name imported in a
+    /// function names that import only there and in the functions nested in it.
+    scoped_imports: HashMap<&'a str, Vec<(Option<FuncId>, String)>>,
+    /// Annotations of names (`client: httpx.Client = make()`), by scope.
+    annotated: HashMap<&'a str, Vec<(Option<FuncId>, &'m Expr<'a>)>>,
     /// Values assigned to attributes (`self.pool`), module-wide.
     attr_bindings: HashMap<String, Vec<&'m Expr<'a>>>,
     /// Names assigned at module level.
@@ -271,6 +276,8 @@ impl<'m, 'a> Model<'m, 'a> {
             classes: HashMap::new(),
             bindings: HashMap::new(),
             attr_bindings: HashMap::new(),
+            scoped_imports: HashMap::new(),
+            annotated: HashMap::new(),
             module_names: HashMap::new(),
             calls: Vec::new(),
             pools: Vec::new(),
@@ -360,11 +367,17 @@ impl<'m, 'a> Model<'m, 'a> {
         }
         match &e.kind {
             ExprKind::Name(n) => {
-                if let Some(q) = self.imports.get(n) {
+                if let Some(q) = self.import_in_scope(n, scope) {
                     return Some(q.clone());
                 }
                 if let Some(v) = self.binding(n, scope) {
-                    return v.iter().find_map(|v| self.qualify_value(v, scope, depth + 1));
+                    if let Some(q) = v.iter().find_map(|v| self.qualify_value(v, scope, depth + 1)) {
+                        return Some(q);
+                    }
+                    return self.annotated_type(n, scope, depth + 1);
+                }
+                if let Some(q) = self.annotated_type(n, scope, depth + 1) {
+                    return Some(q);
                 }
                 let defined = self.lookup_function(n, scope).is_some() || self.classes.contains_key(n);
                 (BUILTINS.contains(n) && !defined).then(|| format!("builtins.{n}"))
@@ -379,6 +392,11 @@ impl<'m, 'a> Model<'m, 'a> {
                 let base = self.qualify_depth(value, scope, depth + 1)?;
                 Some(format!("{base}.{attr}"))
             }
+            // `Path(p) / "name"` is a path too.
+            ExprKind::BinOp { op: BinOp::Div, left, .. } => {
+                let l = self.qualify_depth(left, scope, depth + 1)?;
+                (l.starts_with("pathlib.") && l.ends_with("()")).then_some(l)
+            }
             ExprKind::Call(c) => {
                 let f = canonical(self.qualify_depth(&c.func, scope, depth + 1)?);
                 match f.as_str() {
@@ -389,6 +407,72 @@ impl<'m, 'a> Model<'m, 'a> {
                     _ => Some(format!("{f}()")),
                 }
             }
+            _ => None,
+        }
+    }
+
+    /// The qualified name `n` is imported as, seen from `scope`: the import made in the innermost enclosing
+    /// function (or the module) that imports it. A name imported only in other functions is not imported here.
+    fn import_in_scope(&self, n: &str, scope: Option<FuncId>) -> Option<&String> {
+        let all = self.scoped_imports.get(n)?;
+        let mut s = scope;
+        loop {
+            if let Some((_, q)) = all.iter().rev().find(|(sc, _)| *sc == s) {
+                return Some(q);
+            }
+            s = self.funcs[s?].parent;
+        }
+    }
+
+    /// The type of the instance a name holds by its annotation, seen from `scope`: a parameter's annotation, or
+    /// `name: T` in the scope that binds it (`httpx.Client`, `httpx.Client | None`, `Optional[httpx.Client]`
+    /// give `httpx.Client()`).
+    fn annotated_type(&self, n: &str, scope: Option<FuncId>, depth: u32) -> Option<String> {
+        let mut s = scope;
+        loop {
+            if let Some(a) = self.annotated.get(n).and_then(|v| v.iter().rev().find(|(sc, _)| *sc == s)) {
+                return self.type_of_annotation(a.1, s, depth + 1);
+            }
+            let f = s?;
+            let def = self.funcs[f].def;
+            if def.params.contains(&n) {
+                let (_, a) = def.annotations.iter().find(|(p, _)| *p == n)?;
+                return self.type_of_annotation(a, self.funcs[f].parent, depth + 1);
+            }
+            s = self.funcs[f].parent;
+        }
+    }
+
+    /// The instance type an annotation names: `T`, `T | None`, `Optional[T]`, `Union[T, None]` give `T()`.
+    fn type_of_annotation(&self, a: &Expr<'a>, scope: Option<FuncId>, depth: u32) -> Option<String> {
+        if depth > 8 {
+            return None;
+        }
+        let is_none = |e: &Expr<'_>| matches!(e.kind, ExprKind::NoneLiteral);
+        match &a.kind {
+            ExprKind::Name(_) | ExprKind::Attribute { .. } => {
+                let q = canonical(self.qualify_depth(a, scope, depth + 1)?);
+                (!q.ends_with(')')).then(|| format!("{q}()"))
+            }
+            ExprKind::BinOp { op: BinOp::BitOr, left, right } if is_none(right) => {
+                self.type_of_annotation(left, scope, depth + 1)
+            }
+            ExprKind::BinOp { op: BinOp::BitOr, left, right } if is_none(left) => {
+                self.type_of_annotation(right, scope, depth + 1)
+            }
+            ExprKind::Subscript { value, slice } => match self.qualify_depth(value, scope, depth + 1)?.as_str() {
+                "typing.Optional" => self.type_of_annotation(slice, scope, depth + 1),
+                "typing.Union" => {
+                    let ExprKind::Sequence(elts) = &slice.kind else { return None };
+                    let mut types = elts.iter().filter(|e| !is_none(e));
+                    let t = types.next()?;
+                    if types.next().is_some() {
+                        return None;
+                    }
+                    self.type_of_annotation(t, scope, depth + 1)
+                }
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -593,6 +677,16 @@ impl<'m, 'a> Indexer<'_, 'm, 'a> {
                     self.m.attr_bindings.entry(d).or_default().push(value);
                 }
             }
+            // `a, b = Path(x), Path(y)`: element by element.
+            ExprKind::Sequence(targets) => {
+                if let ExprKind::Sequence(values) = &value.kind
+                    && values.len() == targets.len()
+                {
+                    for (t, v) in targets.iter().zip(values) {
+                        self.bind(t, v);
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -604,10 +698,12 @@ impl<'m, 'a> Indexer<'_, 'm, 'a> {
                     match a.asname {
                         Some(asname) => {
                             self.m.imports.insert(asname, a.name.to_string());
+                            self.m.scoped_imports.entry(asname).or_default().push((self.scope, a.name.to_string()));
                         }
                         None => {
                             let first = a.name.split('.').next().unwrap_or(a.name);
                             self.m.imports.insert(first, first.to_string());
+                            self.m.scoped_imports.entry(first).or_default().push((self.scope, first.to_string()));
                         }
                     }
                 }
@@ -628,7 +724,9 @@ impl<'m, 'a> Indexer<'_, 'm, 'a> {
                     if a.name == "*" {
                         continue;
                     }
-                    self.m.imports.insert(a.asname.unwrap_or(a.name), format!("{module}.{}", a.name));
+                    let local = a.asname.unwrap_or(a.name);
+                    self.m.imports.insert(local, format!("{module}.{}", a.name));
+                    self.m.scoped_imports.entry(local).or_default().push((self.scope, format!("{module}.{}", a.name)));
                 }
             }
             StmtKind::FunctionDef(d) => {
@@ -654,9 +752,16 @@ impl<'m, 'a> Indexer<'_, 'm, 'a> {
                 self.block(&c.body);
                 self.class = saved;
             }
-            StmtKind::Assign { targets, value: Some(v) } => {
-                for t in targets {
-                    self.bind(t, v);
+            StmtKind::Assign { targets, value, annotation } => {
+                if let (Some(a), [t]) = (annotation, targets.as_slice())
+                    && let ExprKind::Name(n) = t.kind
+                {
+                    self.m.annotated.entry(n).or_default().push((self.scope, a));
+                }
+                if let Some(v) = value {
+                    for t in targets {
+                        self.bind(t, v);
+                    }
                 }
             }
             StmtKind::With { items, body, .. } => {
@@ -752,7 +857,7 @@ impl<'m, 'a> Collector<'_, 'm, 'a> {
                 self.lazy -= 1;
                 self.block(orelse);
             }
-            StmtKind::Assign { targets, value: Some(v) }
+            StmtKind::Assign { targets, value: Some(v), .. }
                 if targets
                     .iter()
                     .any(|t| matches!(t.kind, ExprKind::Attribute { .. } | ExprKind::Subscript { .. })) =>

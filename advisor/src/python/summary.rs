@@ -389,10 +389,47 @@ fn is_arith(op: BinOp) -> bool {
     !matches!(op, BinOp::BitOr | BinOp::MatMult)
 }
 
-/// Operands that make `+`/`%` concatenation or formatting, not arithmetic.
-fn is_stringy(e: &Expr<'_>) -> bool {
-    matches!(e.kind, ExprKind::Str(_) | ExprKind::Other(_) | ExprKind::Sequence(_) | ExprKind::Comprehension { .. })
-}
+/// A name bound more often than this is not followed to its values (string or literal collection).
+const MAX_BINDINGS: usize = 4;
+
+/// Builtins that return a string.
+const STR_BUILTINS: &[&str] = &[
+    "builtins.str",
+    "builtins.repr",
+    "builtins.format",
+    "builtins.chr",
+    "builtins.hex",
+    "builtins.oct",
+    "builtins.bin",
+    "builtins.ascii",
+];
+
+/// Methods that return a string (or bytes).
+const STR_METHODS: &[&str] = &[
+    "join",
+    "format",
+    "format_map",
+    "upper",
+    "lower",
+    "title",
+    "capitalize",
+    "casefold",
+    "swapcase",
+    "strip",
+    "lstrip",
+    "rstrip",
+    "replace",
+    "zfill",
+    "ljust",
+    "rjust",
+    "center",
+    "removeprefix",
+    "removesuffix",
+    "expandtabs",
+    "encode",
+    "decode",
+    "hexdigest",
+];
 
 impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
     /// A summarizer over `model`; loops over literal ranges of at least `heavy_range` are CPU-heavy.
@@ -595,7 +632,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                 self.stmts(f, orelse, scan);
             }
             StmtKind::AugAssign { target, op, value } => {
-                if is_arith(*op) && !is_stringy(value) {
+                if is_arith(*op) && !self.stringy(f, value, 0) && !self.stringy(f, target, 0) {
                     scan.arith = true;
                 }
                 self.expr(f, value, scan);
@@ -638,10 +675,75 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
         values.iter().all(|v| v.const_int() == Some(first)).then_some(first)
     }
 
-    /// What a `for` iterates: a literal range (its length), a computed `range(n)`, or something else.
+    /// Whether `e` is a string (or another sequence) rather than a number, so that `+`/`%`/`*` on it is
+    /// concatenation or formatting, not arithmetic: literals, f-strings, `str(…)`/`repr(…)`/`format(…)`, string
+    /// methods (`"_".join(…)`, `name.upper()`), a concatenation with any of those (`"vectorize_" + f(x) +
+    /// suffix`), and names bound only to such values.
+    fn stringy(&self, f: FuncId, e: &Expr<'a>, depth: u32) -> bool {
+        if depth > 4 {
+            return false;
+        }
+        match &e.kind {
+            ExprKind::Str(_)
+            | ExprKind::Literal
+            | ExprKind::Other(_)
+            | ExprKind::Sequence(_)
+            | ExprKind::Comprehension { .. } => true,
+            ExprKind::BinOp { op: BinOp::Add | BinOp::Mod, left, right } => {
+                self.stringy(f, left, depth + 1) || self.stringy(f, right, depth + 1)
+            }
+            ExprKind::Call(c) => match &c.func.kind {
+                ExprKind::Attribute { attr, .. } if STR_METHODS.contains(attr) => true,
+                _ => self.model.qualify(&c.func, Some(f)).is_some_and(|q| STR_BUILTINS.contains(&q.as_str())),
+            },
+            // A name bound a few times (more bindings are not followed: the search stays small).
+            ExprKind::Name(n) => self.model.binding(n, Some(f)).is_some_and(|vs| {
+                (1..=MAX_BINDINGS).contains(&vs.len())
+                    && vs.iter().all(|v| !std::ptr::eq(*v, e) && self.stringy(f, v, depth + 1))
+            }),
+            _ => false,
+        }
+    }
+
+    /// The number of items of a literal collection `e` iterates (`[a, b]`, `{"k": v}.items()`, a name bound only
+    /// to literals, `enumerate`/`sorted`/`reversed`/`zip` of those).
+    fn literal_len(&self, f: FuncId, e: &Expr<'a>, depth: u32) -> Option<i64> {
+        if depth > 4 {
+            return None;
+        }
+        match &e.kind {
+            ExprKind::Sequence(items) => Some(i64::try_from(items.len()).unwrap_or(i64::MAX)),
+            ExprKind::Name(n) => {
+                let vs = self.model.binding(n, Some(f)).filter(|vs| vs.len() <= MAX_BINDINGS)?;
+                let lens: Option<Vec<i64>> = vs.iter().map(|v| self.literal_len(f, v, depth + 1)).collect();
+                lens?.into_iter().max()
+            }
+            ExprKind::Call(c) => {
+                if let ExprKind::Attribute { value, attr } = &c.func.kind
+                    && matches!(*attr, "items" | "keys" | "values")
+                    && c.args.is_empty()
+                {
+                    return self.literal_len(f, value, depth + 1);
+                }
+                match self.model.qualify(&c.func, Some(f)).as_deref()? {
+                    "builtins.enumerate" | "builtins.sorted" | "builtins.reversed" | "builtins.list"
+                    | "builtins.tuple" | "builtins.set" => self.literal_len(f, c.args.first()?, depth + 1),
+                    "builtins.zip" if !c.args.is_empty() => {
+                        let lens: Option<Vec<i64>> = c.args.iter().map(|a| self.literal_len(f, a, depth + 1)).collect();
+                        lens?.into_iter().min()
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// What a `for` iterates: a literal collection or range (its length), a computed `range(n)`, or something
+    /// else.
     fn range_bound(&self, f: FuncId, iter: &Expr<'a>) -> Option<RangeBound> {
-        if let ExprKind::Sequence(items) = &iter.kind {
-            return Some(RangeBound::Literal(i64::try_from(items.len()).unwrap_or(i64::MAX)));
+        if let Some(n) = self.literal_len(f, iter, 0) {
+            return Some(RangeBound::Literal(n));
         }
         let call = iter.as_call()?;
         if self.model.qualify(&call.func, Some(f)).as_deref() != Some("builtins.range") {
@@ -724,7 +826,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                 self.expr(f, v, scan);
             }
             ExprKind::BinOp { op, left, right } => {
-                if is_arith(*op) && !(is_stringy(left) || is_stringy(right)) {
+                if is_arith(*op) && !(self.stringy(f, left, 0) || self.stringy(f, right, 0)) {
                     scan.arith = true;
                 }
                 self.expr(f, left, scan);

@@ -1,5 +1,5 @@
 //! A manual survey (an `#[ignore]`d test): runs every Python rule over the installed CPython standard library,
-//! per file and then through the project phase ([`super::project::link`], as `check` does; no suppressions),
+//! per file and then through the project phase ([`super::link`], as `check` does; no suppressions),
 //! prints the number of findings per rule and what the project phase saw, and writes every finding to `$CONC_ADVISOR_SURVEY_OUT` (default
 //! `target/python-survey.txt`) for review by hand. Run with
 //! `cargo test -p conc-advisor --lib python::survey -- --ignored --nocapture`; set `CONC_ADVISOR_SURVEY_ROOT` to
@@ -60,8 +60,8 @@ mod tests {
             findings.extend(d);
             facts.extend(f);
         }
-        let stats = super::super::project::describe(&facts);
-        let linked = super::super::project::link(&facts);
+        let stats = super::super::linker::describe(&facts);
+        let linked = super::super::link(&facts);
         let n_linked = linked.len();
         findings.extend(linked);
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

@@ -1,14 +1,13 @@
 //! The one visit over a parsed file: [`Checker`] walks the syn tree, keeps the semantic model and the context
 //! stack up to date, and calls the enabled rules' hooks (see [`crate::rust::rules`]).
 
-use std::any::{Any, TypeId};
 use std::path::Path;
 
 use syn::visit::{self, Visit};
 use syn::{Attribute, Block, Expr, Signature};
 
 use super::context::{ContextStack, Frame, FrameKind, OffExecutor, RuntimeFlavor};
-use super::rules::{CallSite, Dispatch, FnBody, FnBodyKind, MethodCallSite};
+use super::rules::{CallGraph, CallSite, Dispatch, FileRule, FnBody, FnBodyKind, Hooked, MethodCallSite};
 use super::semantic::{ScopeKind, SemanticModel, Ty};
 use crate::diagnostic::{Diagnostic, Span};
 use crate::registry::RuleMeta;
@@ -23,8 +22,14 @@ pub struct Checker<'a> {
     semantic: SemanticModel,
     context: ContextStack,
     diagnostics: Vec<Diagnostic>,
-    /// Rules' per-file states, by type (a handful: a linear search beats hashing).
-    state: Vec<(TypeId, Box<dyn Any>)>,
+    /// The enabled rules running over this file, each with its own state, in the order of
+    /// [`Dispatch::rules`]. Lent out of the checker while their hooks run ([`Checker::run_hooks`]).
+    rules: Vec<Box<dyn FileRule>>,
+    /// The loops judged so far ([`heavy::loop_evidence`](super::heavy::loop_evidence)).
+    pub(crate) loops: super::heavy::LoopState,
+    /// The loops and scopes the thread rules (CA301, CA302, CA304) track together
+    /// ([`thread_per_item::track_loop`](super::rules::thread_per_item::track_loop)).
+    pub(crate) thread_loops: super::rules::thread_per_item::Loops,
     /// Address of the expression an enclosing `.await` applies to.
     await_target: Option<usize>,
     /// Closures (by address) that are about to be visited and run off the executor.
@@ -34,7 +39,7 @@ pub struct Checker<'a> {
     macro_depth: u32,
     /// The rules whose hooks run at this point: all of them, except inside a sync function, where only the
     /// ungated rules and those with a prefilter word in the function's text run.
-    active: super::rules::RuleSet,
+    active: super::rules::Slots,
     /// Per-file facts for the crate-wide call graph.
     facts: super::callgraph::Collector,
 }
@@ -51,6 +56,19 @@ fn strip_parens(e: &Expr) -> &Expr {
     }
 }
 
+/// The closure an argument evaluates to: `|| ..`, or the closure a block ends with
+/// (`thread::spawn({ let x = x.clone(); move || .. })`).
+fn closure_value(e: &Expr) -> Option<&syn::ExprClosure> {
+    match strip_parens(e) {
+        Expr::Closure(c) => Some(c),
+        Expr::Block(b) if b.label.is_none() => match b.block.stmts.last() {
+            Some(syn::Stmt::Expr(e, None)) => closure_value(e),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 impl<'a> Checker<'a> {
     pub(crate) fn new(path: &'a Path, settings: &'a Settings, dispatch: &'a Dispatch) -> Self {
         Checker {
@@ -60,7 +78,9 @@ impl<'a> Checker<'a> {
             semantic: SemanticModel::new(path, dispatch.types),
             context: ContextStack::default(),
             diagnostics: Vec::new(),
-            state: Vec::new(),
+            rules: dispatch.rules.iter().map(|r| r.start_file()).collect(),
+            loops: super::heavy::LoopState::default(),
+            thread_loops: super::rules::thread_per_item::Loops::default(),
             await_target: None,
             closure_roles: Vec::new(),
             block_flavors: Vec::new(),
@@ -101,20 +121,6 @@ impl<'a> Checker<'a> {
         &self.context
     }
 
-    /// Per-file state of type `T`, created with `T::default()` on first use. Rules use their own private
-    /// types, so states never collide.
-    pub fn state<T: Default + 'static>(&mut self) -> &mut T {
-        let id = TypeId::of::<T>();
-        let i = match self.state.iter().position(|(t, _)| *t == id) {
-            Some(i) => i,
-            None => {
-                self.state.push((id, Box::new(T::default())));
-                self.state.len() - 1
-            }
-        };
-        self.state[i].1.downcast_mut::<T>().expect("state is keyed by its own TypeId")
-    }
-
     /// A diagnostic of `rule` in this file, with the Clippy-equivalent note when the rule has one.
     pub fn diagnostic(&self, rule: &'static RuleMeta, span: Span, message: impl Into<String>) -> Diagnostic {
         let mut d = Diagnostic::new(rule, self.path, span, message);
@@ -140,8 +146,9 @@ impl<'a> Checker<'a> {
         help: impl Into<String>,
     ) -> bool {
         let Some(frame) = self.context.async_frame() else {
-            // Blocking calls (CA1xx) in a sync function go into its call-graph summary.
-            if rule.code.starts_with("CA1") {
+            // Blocking calls (rules declared `call_graph: Blocking`) in a sync function go into its call-graph
+            // summary.
+            if rule.call_graph == CallGraph::Blocking {
                 let (message, help) = (message.into(), help.into());
                 self.facts.on_block(&self.context, rule, span, &message, &help);
             }
@@ -155,8 +162,21 @@ impl<'a> Checker<'a> {
 
     // ---- visiting helpers ----
 
+    /// Runs `hook` for the rules of `list` active here. The running rules are moved out of the checker for the
+    /// loop (a hook gets the checker and its own rule's state, never another rule's), and back after it.
+    fn run_hooks(&mut self, list: &[Hooked], mut hook: impl FnMut(&mut dyn FileRule, &mut Self)) {
+        if list.is_empty() {
+            return;
+        }
+        let mut rules = std::mem::take(&mut self.rules);
+        for slot in super::rules::active(list, self.active) {
+            hook(&mut *rules[slot], self);
+        }
+        self.rules = rules;
+    }
+
     /// The rules with a prefilter word in the text of `span`.
-    fn words_in(&self, span: proc_macro2::Span) -> super::rules::RuleSet {
+    fn words_in(&self, span: proc_macro2::Span) -> super::rules::Slots {
         self.dispatch.words_in(span.byte_range())
     }
 
@@ -199,13 +219,9 @@ impl<'a> Checker<'a> {
         }
         let body = FnBody { kind, sig: Some(sig), attrs, block: Some(block), expr: None, is_async };
         let d = self.dispatch;
-        for r in super::rules::active(&d.fns, self.active) {
-            r.on_fn(self, &body);
-        }
+        self.run_hooks(&d.fns, |r, cx| r.on_fn(cx, &body));
         self.visit_block(block);
-        for r in super::rules::active(&d.fn_exits, self.active) {
-            r.on_fn_exit(self, &body);
-        }
+        self.run_hooks(&d.fn_exits, |r, cx| r.on_fn_exit(cx, &body));
         self.scope_exit();
         self.context.pop();
         self.facts.exit_fn();
@@ -233,16 +249,14 @@ impl<'a> Checker<'a> {
         let d = self.dispatch;
         if !d.scope_exits.is_empty() {
             let id = self.semantic.scope_id();
-            for r in super::rules::active(&d.scope_exits, self.active) {
-                r.on_scope_exit(self, id);
-            }
+            self.run_hooks(&d.scope_exits, |r, cx| r.on_scope_exit(cx, id));
         }
         self.semantic.pop_scope();
     }
 
     fn mark_closures<'e>(&mut self, args: impl Iterator<Item = &'e Expr>, role: OffExecutor) {
         for a in args {
-            if let Expr::Closure(c) = strip_parens(a)
+            if let Some(c) = closure_value(a)
                 && c.asyncness.is_none()
             {
                 self.closure_roles.push((addr(c), role));
@@ -286,15 +300,13 @@ impl<'a> Checker<'a> {
         let d = self.dispatch;
         if !d.calls.is_empty() {
             let site = CallSite { expr: call, path: path.as_deref(), awaited };
-            for r in super::rules::active(&d.calls, self.active) {
-                r.on_call(self, &site);
-            }
+            self.run_hooks(&d.calls, |r, cx| r.on_call(cx, &site));
         }
     }
 
     fn handle_method_call(&mut self, call: &syn::ExprMethodCall, awaited: bool) {
         let d = self.dispatch;
-        let has_closure = call.args.iter().any(|a| matches!(strip_parens(a), Expr::Closure(_)));
+        let has_closure = call.args.iter().any(|a| closure_value(a).is_some());
         let block_on = call.method == "block_on";
         if !has_closure && !block_on && d.method_calls.is_empty() {
             return;
@@ -331,9 +343,7 @@ impl<'a> Checker<'a> {
         self.record_method_call(call, &method, &receiver, awaited);
         if !d.method_calls.is_empty() {
             let site = MethodCallSite { expr: call, method: &method, receiver: &receiver, awaited };
-            for r in super::rules::active(&d.method_calls, self.active) {
-                r.on_method_call(self, &site);
-            }
+            self.run_hooks(&d.method_calls, |r, cx| r.on_method_call(cx, &site));
         }
     }
 
@@ -452,17 +462,13 @@ impl<'ast> Visit<'ast> for Checker<'_> {
             self.visit_item(item);
         }
         let d = self.dispatch;
-        for r in super::rules::active(&d.file_ends, self.active) {
-            r.on_file_end(self);
-        }
+        self.run_hooks(&d.file_ends, |r, cx| r.on_file_end(cx));
         self.semantic.pop_scope();
     }
 
     fn visit_item(&mut self, item: &'ast syn::Item) {
         let d = self.dispatch;
-        for r in super::rules::active(&d.items, self.active) {
-            r.on_item(self, item);
-        }
+        self.run_hooks(&d.items, |r, cx| r.on_item(cx, item));
         visit::visit_item(self, item);
     }
 
@@ -523,9 +529,7 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         }
         self.semantic.bind_pat(&l.pat, ty);
         let d = self.dispatch;
-        for r in super::rules::active(&d.locals, self.active) {
-            r.on_local(self, l);
-        }
+        self.run_hooks(&d.locals, |r, cx| r.on_local(cx, l));
     }
 
     fn visit_expr(&mut self, e: &'ast Expr) {
@@ -538,9 +542,7 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         if d.heavy_facts && matches!(e, Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_)) {
             let _ = super::heavy::loop_evidence(self, e);
         }
-        for r in super::rules::active(&d.exprs, self.active) {
-            r.on_expr(self, e);
-        }
+        self.run_hooks(&d.exprs, |r, cx| r.on_expr(cx, e));
         match e {
             Expr::Call(c) => self.handle_call(c, awaited),
             Expr::MethodCall(m) => self.handle_method_call(m, awaited),
@@ -554,9 +556,7 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         self.visit_expr(&a.base);
         self.await_target = None;
         let d = self.dispatch;
-        for r in super::rules::active(&d.awaits, self.active) {
-            r.on_await(self, a);
-        }
+        self.run_hooks(&d.awaits, |r, cx| r.on_await(cx, a));
     }
 
     fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
@@ -591,13 +591,9 @@ impl<'ast> Visit<'ast> for Checker<'_> {
             is_async,
         };
         let d = self.dispatch;
-        for r in super::rules::active(&d.fns, self.active) {
-            r.on_fn(self, &body);
-        }
+        self.run_hooks(&d.fns, |r, cx| r.on_fn(cx, &body));
         self.visit_expr(&c.body);
-        for r in super::rules::active(&d.fn_exits, self.active) {
-            r.on_fn_exit(self, &body);
-        }
+        self.run_hooks(&d.fn_exits, |r, cx| r.on_fn_exit(cx, &body));
         self.scope_exit();
         self.context.pop();
         self.active = outer;
@@ -624,13 +620,9 @@ impl<'ast> Visit<'ast> for Checker<'_> {
             is_async: true,
         };
         let d = self.dispatch;
-        for r in super::rules::active(&d.fns, self.active) {
-            r.on_fn(self, &body);
-        }
+        self.run_hooks(&d.fns, |r, cx| r.on_fn(cx, &body));
         self.visit_block(&a.block);
-        for r in super::rules::active(&d.fn_exits, self.active) {
-            r.on_fn_exit(self, &body);
-        }
+        self.run_hooks(&d.fn_exits, |r, cx| r.on_fn_exit(cx, &body));
         self.context.pop();
         self.active = outer;
     }
@@ -708,93 +700,77 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::rust::rules::{Hooks, RustRule};
+    use crate::registry::Rule;
+    use crate::rust::rules::{
+        DynRule, OnAwait, OnCall, OnFileEnd, OnFn, OnFnExit, OnLocal, OnMethodCall, OnScopeExit, RustRule,
+        spin_without_hint,
+    };
 
-    crate::declare_rule! {
-        /// ## What it does
-        /// Test-only: records the hook events.
-        ///
-        /// ## Why is this bad?
-        /// It is not.
-        static PROBE = {
-            code: "CA199",
-            name: "test-probe",
-            severity: Info,
-            language: Rust,
-            summary: "records hook events",
-        };
-    }
-
-    #[derive(Default)]
-    struct Events(Vec<String>);
-
+    /// Test-only: records the hook events in its state, and reports them at the end of the file (as a rule
+    /// without properties: CA413's identity).
     struct Probe;
 
-    impl Probe {
-        fn log(cx: &mut Checker<'_>, event: String) {
-            let line = cx.state::<Events>();
-            line.0.push(event);
+    impl RustRule for Probe {
+        type FileState = Vec<String>;
+        fn meta(&self) -> &'static RuleMeta {
+            &spin_without_hint::META
         }
     }
-
-    impl RustRule for Probe {
-        fn meta(&self) -> &'static RuleMeta {
-            &PROBE
+    impl OnCall for Probe {
+        fn on_call(&self, cx: &mut Checker<'_>, ev: &mut Vec<String>, call: &CallSite<'_>) {
+            ev.push(format!("call {} async={}", call.path.unwrap_or("?"), cx.context().in_async()));
         }
-        fn hooks(&self) -> Hooks {
-            Hooks::CALL
-                | Hooks::METHOD_CALL
-                | Hooks::FN
-                | Hooks::FN_EXIT
-                | Hooks::LOCAL
-                | Hooks::AWAIT
-                | Hooks::SCOPE_EXIT
-                | Hooks::FILE_END
+    }
+    impl OnMethodCall for Probe {
+        fn on_method_call(&self, _: &mut Checker<'_>, ev: &mut Vec<String>, call: &MethodCallSite<'_>) {
+            ev.push(format!("method {} on {:?} awaited={}", call.method, call.receiver.name(), call.awaited));
         }
-        fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
-            let e = format!("call {} async={}", call.path.unwrap_or("?"), cx.context().in_async());
-            Self::log(cx, e);
+    }
+    impl OnFn for Probe {
+        fn on_fn(&self, _: &mut Checker<'_>, ev: &mut Vec<String>, body: &FnBody<'_>) {
+            ev.push(format!("enter {:?} async={}", body.kind, body.is_async));
         }
-        fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
-            let e = format!("method {} on {:?} awaited={}", call.method, call.receiver.name(), call.awaited);
-            Self::log(cx, e);
+    }
+    impl OnFnExit for Probe {
+        fn on_fn_exit(&self, _: &mut Checker<'_>, ev: &mut Vec<String>, body: &FnBody<'_>) {
+            ev.push(format!("exit {:?}", body.kind));
         }
-        fn on_fn(&self, cx: &mut Checker<'_>, body: &FnBody<'_>) {
-            let e = format!("enter {:?} async={}", body.kind, body.is_async);
-            Self::log(cx, e);
-        }
-        fn on_fn_exit(&self, cx: &mut Checker<'_>, body: &FnBody<'_>) {
-            Self::log(cx, format!("exit {:?}", body.kind));
-        }
-        fn on_local(&self, cx: &mut Checker<'_>, local: &syn::Local) {
+    }
+    impl OnLocal for Probe {
+        fn on_local(&self, cx: &mut Checker<'_>, ev: &mut Vec<String>, local: &syn::Local) {
             let syn::Pat::Ident(p) = &local.pat else { return };
             let b = cx.semantic().local(&p.ident.to_string()).cloned();
-            let e = format!(
+            ev.push(format!(
                 "let {} : {:?} scope={}",
                 p.ident,
                 b.as_ref().and_then(|b| b.ty.name().map(str::to_string)),
                 b.map_or(0, |b| b.scope)
-            );
-            Self::log(cx, e);
+            ));
         }
-        fn on_await(&self, cx: &mut Checker<'_>, _: &syn::ExprAwait) {
-            Self::log(cx, "await".into());
+    }
+    impl OnAwait for Probe {
+        fn on_await(&self, _: &mut Checker<'_>, ev: &mut Vec<String>, _: &syn::ExprAwait) {
+            ev.push("await".into());
         }
-        fn on_scope_exit(&self, cx: &mut Checker<'_>, scope: usize) {
-            Self::log(cx, format!("scope_exit {scope}"));
+    }
+    impl OnScopeExit for Probe {
+        fn on_scope_exit(&self, _: &mut Checker<'_>, ev: &mut Vec<String>, scope: usize) {
+            ev.push(format!("scope_exit {scope}"));
         }
-        fn on_file_end(&self, cx: &mut Checker<'_>) {
-            let events = std::mem::take(&mut cx.state::<Events>().0);
-            let d = cx.diagnostic(&PROBE, Span::default(), events.join("\n"));
+    }
+    impl OnFileEnd for Probe {
+        fn on_file_end(&self, cx: &mut Checker<'_>, ev: &mut Vec<String>) {
+            let d = cx.diagnostic(self.meta(), Span::default(), ev.join("\n"));
             cx.report(d);
         }
     }
 
-    static PROBE_RULE: Probe = Probe;
+    static PROBE_RULE: &dyn DynRule =
+        crate::register_rust_rule!(Probe, Rule::Rust(crate::rust::rules::Id::SpinWithoutHint));
 
     fn events(src: &str) -> Vec<String> {
-        let settings = Settings { enabled: ["CA199"].into_iter().collect(), ..Settings::default() };
-        let d = crate::rust::analyze_with_rules(Path::new("src/lib.rs"), src, &settings, &[&PROBE_RULE]);
+        let settings = Settings::only(&[&spin_without_hint::META]);
+        let d = crate::rust::analyze_with_rules(Path::new("src/lib.rs"), src, &settings, &[PROBE_RULE]);
         assert_eq!(d.len(), 1, "{d:?}");
         d[0].message.lines().map(str::to_string).collect()
     }

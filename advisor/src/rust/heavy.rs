@@ -367,8 +367,10 @@ pub fn loop_header_span(e: &Expr) -> Option<Span> {
 
 /// Per-file state of [`loop_evidence`]: the end of the last loop judged heavy (loops inside it are not judged
 /// again) and the answers by loop address.
+/// The loops of a file judged so far (the checker keeps one per file: the rules that read loop evidence and
+/// the call graph's facts share the answers).
 #[derive(Default)]
-struct LoopState {
+pub(crate) struct LoopState {
     covered_until: Option<(crate::diagnostic::Location, usize)>,
     answers: std::collections::HashMap<usize, Option<String>>,
 }
@@ -379,10 +381,10 @@ struct LoopState {
 pub fn loop_evidence(cx: &mut Checker<'_>, e: &Expr) -> Option<String> {
     let span = loop_header_span(e)?;
     let key = std::ptr::from_ref(e) as usize;
-    if let Some(a) = cx.state::<LoopState>().answers.get(&key) {
+    if let Some(a) = cx.loops.answers.get(&key) {
         return a.clone();
     }
-    let inside = cx.state::<LoopState>().covered_until.is_some_and(|(end, _)| span.start < end);
+    let inside = cx.loops.covered_until.is_some_and(|(end, _)| span.start < end);
     let answer = if inside {
         None
     } else {
@@ -391,7 +393,7 @@ pub fn loop_evidence(cx: &mut Checker<'_>, e: &Expr) -> Option<String> {
         if reason.is_some() {
             use syn::spanned::Spanned;
             let end = Span::from_pm2(e.span()).end;
-            cx.state::<LoopState>().covered_until = Some((end, key));
+            cx.loops.covered_until = Some((end, key));
         }
         reason
     };
@@ -399,7 +401,7 @@ pub fn loop_evidence(cx: &mut Checker<'_>, e: &Expr) -> Option<String> {
         let (facts, ctx) = cx.facts();
         facts.on_heavy(ctx, r, span);
     }
-    cx.state::<LoopState>().answers.insert(key, answer.clone());
+    cx.loops.answers.insert(key, answer.clone());
     answer
 }
 

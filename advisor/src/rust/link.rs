@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::callgraph::{CrateGraph, FileFacts, crate_root};
-use super::rules::RustRule;
+use super::rules::DynRule;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::registry::RuleMeta;
 use crate::settings::Settings;
@@ -48,7 +48,7 @@ impl<'a> LinkContext<'a> {
 /// Links one crate: runs the link step of each of `rules` that `settings` enables over the graph of `files`,
 /// and returns their findings, one per (file, span, rule). Findings carry the severity `settings` gives; the
 /// caller applies the settings and suppressions of the file each is in.
-pub fn link_crate(files: &[FileFacts], rules: &[&'static dyn RustRule], settings: &Settings) -> Vec<Diagnostic> {
+pub fn link_crate(files: &[FileFacts], rules: &[&'static dyn DynRule], settings: &Settings) -> Vec<Diagnostic> {
     if !files.iter().any(FileFacts::has_link_facts) {
         return Vec::new();
     }
@@ -66,7 +66,7 @@ pub fn link_crate(files: &[FileFacts], rules: &[&'static dyn RustRule], settings
 
 /// Groups per-file facts by crate ([`crate_root`]) and links each crate ([`link_crate`]). Deterministic order
 /// of findings is the caller's job (the engine sorts).
-pub fn link_all(files: Vec<FileFacts>, rules: &[&'static dyn RustRule], settings: &Settings) -> Vec<Diagnostic> {
+pub fn link_all(files: Vec<FileFacts>, rules: &[&'static dyn DynRule], settings: &Settings) -> Vec<Diagnostic> {
     let mut crates: HashMap<PathBuf, Vec<FileFacts>> = HashMap::new();
     for f in files {
         crates.entry(crate_root(&f.path)).or_default().push(f);
@@ -116,7 +116,8 @@ mod tests {
         assert_eq!(out.len(), 1, "{out:#?}");
         assert_eq!(out[0].severity, crate::diagnostic::Severity::Error);
         // A rule list without the rule: it does not link.
-        assert!(link_crate(&files, &[&crate::rust::rules::blocking_sleep::Rule], &Settings::default()).is_empty());
+        assert!(link_crate(&files, &[IMPLS[0]], &Settings::default()).is_empty());
+        assert_eq!(IMPLS[0].meta(), &crate::rust::rules::blocking_sleep::META);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 pub mod callgraph;
 pub mod checker;
 pub mod context;
+pub(crate) mod edition;
 pub mod heavy;
 pub mod link;
 pub(crate) mod macros;
@@ -23,11 +24,13 @@ use crate::diagnostic::{Diagnostic, Location, Span};
 use crate::registry::builtin::SYNTAX_ERROR;
 use crate::settings::Settings;
 
-/// Nesting (delimiters) or operator-chain length above which a file is analysed on a thread with a large stack:
-/// syn's parser, its `Drop` and the visitor all recurse once per level.
-const DEEP: (usize, usize) = (48, 300);
-/// Above this the file is not parsed at all (no stack is safe); it gets a `syntax-error` finding instead.
-const TOO_DEEP: (usize, usize) = (3_000, 60_000);
+/// Bracket nesting, chain length (operators and prefix keywords) and `else if` arms above which a file is
+/// analysed on a thread with a large stack: syn's parser, its `Drop` and the visitor all recurse once per level
+/// (see [`scan::nesting`]).
+const DEEP: [usize; 3] = [48, 150, 40];
+/// Above any of these the file is not parsed at all (no stack is safe); it gets a `syntax-error` finding
+/// saying what is too deep and where.
+const TOO_DEEP: [usize; 3] = [3_000, 20_000, 2_000];
 /// The stack of the big-stack thread (reserved, not committed).
 const BIG_STACK: usize = 512 << 20;
 
@@ -79,7 +82,7 @@ pub fn analyze_with_rules(
     path: &Path,
     source: &str,
     settings: &Settings,
-    rules: &[&'static dyn rules::RustRule],
+    rules: &[&'static dyn rules::DynRule],
 ) -> Vec<Diagnostic> {
     let (mut diags, facts) = analyze_collect(path, source, settings, rules, has_graph_roots(source));
     if let Some(facts) = facts {
@@ -105,30 +108,24 @@ fn analyze_collect(
     path: &Path,
     source: &str,
     settings: &Settings,
-    rules: &[&'static dyn rules::RustRule],
+    rules: &[&'static dyn rules::DynRule],
     graph: bool,
 ) -> (Vec<Diagnostic>, Option<callgraph::FileFacts>) {
-    let (depth, chain) = nesting(source.as_bytes());
-    if depth > TOO_DEEP.0 || chain > TOO_DEEP.1 {
-        let at = Span::new(Location::new(1, 1), Location::new(1, 1));
-        let what = if depth > TOO_DEEP.0 {
-            format!("{depth} levels of nested brackets")
-        } else {
-            format!("an expression of {chain} chained operators")
-        };
-        let d = Diagnostic::new(&SYNTAX_ERROR, path, at, format!("cannot analyse: {what} is too deep to parse safely"));
-        return (vec![d], None);
+    let nesting = scan::nesting(source.as_bytes());
+    let measures = [nesting.brackets, nesting.chain, nesting.else_if];
+    if let Some(k) = (0..3).find(|&k| measures[k].count > TOO_DEEP[k]) {
+        return (vec![too_deep(path, source, k, measures[k])], None);
     }
     let dispatch = rules::Dispatch::new(rules, settings, source, graph);
     if !dispatch.any {
         // No rule can fire here and the call graph needs nothing from it: the text is only lexed, so that
         // unbalanced delimiters and unterminated literals are still reported.
         let lexed = source.parse::<proc_macro2::TokenStream>().map(drop);
-        let diags = lexed.err().map(|e| syntax_error(path, &syn::Error::from(e))).into_iter().collect();
+        let diags = lexed.err().map(|e| syntax_error(path, source, &syn::Error::from(e))).into_iter().collect();
         proc_macro2::extra::invalidate_current_thread_spans();
         return (diags, None);
     }
-    if depth <= DEEP.0 && chain <= DEEP.1 {
+    if (0..3).all(|k| measures[k].count <= DEEP[k]) {
         return analyze_here(path, source, settings, &dispatch);
     }
     std::thread::scope(|s| {
@@ -157,6 +154,8 @@ fn analyze_here(
         Some((Ok(file), bodies)) if only_sync_fn_bodies(&file, &bodies) => Ok(file),
         _ => syn::parse_file(source),
     };
+    // What the file's crate accepts and syn does not (front matter, edition-2015 syntax) is no syntax error.
+    let parsed = parsed.or_else(|err| edition::reparse(path, source).ok_or(err));
     let diags = match parsed {
         Ok(file) => {
             let (d, f) = checker::Checker::new(path, settings, dispatch).run_with_facts(&file);
@@ -164,7 +163,7 @@ fn analyze_here(
             let keep = dispatch.chains || f.has_lock_facts();
             (d, keep.then_some(f))
         }
-        Err(err) => (vec![syntax_error(path, &err)], None),
+        Err(err) => (vec![syntax_error(path, source, &err)], None),
     };
     // Spans index a thread-local source map that grows with every file parsed on this thread; without this,
     // offsets wrap after about 4 GiB of source on one thread.
@@ -219,90 +218,43 @@ fn only_sync_fn_bodies(file: &syn::File, bodies: &[std::ops::Range<usize>]) -> b
     bodies.iter().all(|b| blocks.0.binary_search_by_key(&b.start, |r| r.start).is_ok_and(|i| blocks.0[i] == *b))
 }
 
-fn syntax_error(path: &Path, err: &syn::Error) -> Diagnostic {
-    Diagnostic::new(&SYNTAX_ERROR, path, Span::from_pm2(err.span()), format!("cannot parse: {err}"))
-}
-
-/// A cheap scan for how deep the syntax tree can get: the maximum bracket nesting, and the longest run of
-/// operator characters between `,`, `;`, `{` and `}` (a left-deep chain such as `a + a + … + a`). Comments,
-/// string and character literals are skipped.
-/// Whether `source` nests too deeply to be parsed safely: such a file is reported, never parsed.
+/// Whether `source` nests too deeply to be parsed safely (past one of the [`TOO_DEEP`] limits): such a file is
+/// reported, never parsed.
 pub(crate) fn too_deep_to_parse(source: &str) -> bool {
-    let (depth, chain) = nesting(source.as_bytes());
-    depth > TOO_DEEP.0 || chain > TOO_DEEP.1
+    let nesting = scan::nesting(source.as_bytes());
+    [nesting.brackets, nesting.chain, nesting.else_if].iter().zip(TOO_DEEP).any(|(m, limit)| m.count > limit)
 }
 
-fn nesting(b: &[u8]) -> (usize, usize) {
-    /// The bytes the scan acts on; the others (most of a file) are skipped in a tight loop.
-    const INTERESTING: [bool; 256] = {
-        let mut t = [false; 256];
-        let bytes = b"/\"'([{)]},;+-*%&|^.<>=!?";
-        let mut k = 0;
-        while k < bytes.len() {
-            t[bytes[k] as usize] = true;
-            k += 1;
-        }
-        t
+/// The `syntax-error` finding of a file past one of the [`TOO_DEEP`] limits (`kind` indexes them).
+fn too_deep(path: &Path, source: &str, kind: usize, at: scan::Deepest) -> Diagnostic {
+    let count = crate::diagnostic::thousands(at.count);
+    let what = match kind {
+        0 => format!("{count} levels of nested brackets"),
+        1 => format!("a chain of {count} operators or prefix keywords (`+`, `.`, `as`, `return`, …)"),
+        _ => format!("{count} `else if` arms"),
     };
-    let (mut depth, mut max_depth, mut run, mut max_run) = (0usize, 0usize, 0usize, 0usize);
-    let mut i = 0;
-    while i < b.len() {
-        while i < b.len() && !INTERESTING[usize::from(b[i])] {
-            i += 1;
-        }
-        let Some(&c) = b.get(i) else { break };
-        match c {
-            b'/' if b.get(i + 1) == Some(&b'/') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'"' => {
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    if b[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
-            b'\'' if b.get(i + 1) == Some(&b'\\') => {
-                i += 2;
-                while i < b.len() && b[i] != b'\'' && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'\'' if b.get(i + 2) == Some(&b'\'') => i += 2,
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                max_depth = max_depth.max(depth);
-                if b[i] == b'{' {
-                    run = 0;
-                }
-            }
-            b')' | b']' | b'}' => {
-                depth = depth.saturating_sub(1);
-                if b[i] == b'}' {
-                    run = 0;
-                }
-            }
-            b',' | b';' => run = 0,
-            b'+' | b'-' | b'*' | b'/' | b'%' | b'&' | b'|' | b'^' | b'.' | b'<' | b'>' | b'=' | b'!' | b'?' => {
-                run += 1;
-                max_run = max_run.max(run);
-            }
-            _ => {}
-        }
-        i += 1;
+    let loc = Location::from_offset(source, at.at);
+    let d = Diagnostic::new(
+        &SYNTAX_ERROR,
+        path,
+        Span::new(loc, loc),
+        format!("too deeply nested to analyse safely: {what} (limit {})", crate::diagnostic::thousands(TOO_DEEP[kind])),
+    );
+    d.with_help("split the expression or the nesting; the rest of the run goes on without this file")
+}
+
+/// The `syntax-error` finding of a parse error. proc-macro2's tokenizer says only "cannot parse string into
+/// token stream"; then the lexer says what is wrong and where (unterminated literal, unbalanced delimiter, NUL).
+fn syntax_error(path: &Path, source: &str, err: &syn::Error) -> Diagnostic {
+    let text = err.to_string();
+    if text.contains("cannot parse string into token stream")
+        && let Some((at, what)) = scan::lex_problem(source)
+    {
+        let loc = Location::from_offset(source, at);
+        return Diagnostic::new(&SYNTAX_ERROR, path, Span::new(loc, loc), format!("cannot parse: {what}"));
     }
-    (max_depth, max_run)
+    let text = crate::diagnostic::escape_controls(&text);
+    Diagnostic::new(&SYNTAX_ERROR, path, Span::from_pm2(err.span()), format!("cannot parse: {text}"))
 }
 
 #[cfg(test)]
@@ -357,10 +309,10 @@ mod tests {
         // Just under the big-stack thresholds: analysed on the caller's thread (a test thread has the same
         // 2 MiB stack as a rayon worker), in a debug build, without overflowing.
         let mixed = format!("async fn f() {{ {} std::thread::sleep(d) {} }}", "{ g((".repeat(15), ")) }".repeat(15));
-        assert_eq!(nesting(mixed.as_bytes()).0, 47);
+        assert_eq!(scan::nesting(mixed.as_bytes()).brackets.count, 47);
         assert!(run(&mixed).iter().any(|d| d.rule.code == "CA101"));
-        let chain = format!("async fn f() {{ std::thread::sleep(d{}); }}", " + 1".repeat(290));
-        assert!(nesting(chain.as_bytes()).1 < DEEP.1);
+        let chain = format!("async fn f() {{ std::thread::sleep(d{}); }}", " + 1".repeat(DEEP[1] - 1));
+        assert!(scan::nesting(chain.as_bytes()).chain.count <= DEEP[1]);
         assert!(run(&chain).iter().any(|d| d.rule.code == "CA101"));
         // Nesting found in the blocks case is still analysed: the sleep is reported.
         assert!(run(&inputs[16]).iter().any(|d| d.rule.code == "CA101"));
@@ -370,6 +322,60 @@ mod tests {
         let too_deep = run(&inputs[22]);
         assert_eq!(too_deep.len(), 1);
         assert!(too_deep[0].message.contains("too deep"), "{}", too_deep[0].message);
+    }
+
+    /// The inputs of issue 11 that overflowed the stack: each is analysed (on the big-stack thread) or refused
+    /// with a `CA001` saying what is too deep and where, never a crash.
+    #[test]
+    fn chains_and_hidden_nesting_of_issue_11_do_not_overflow() {
+        let sleep = "std::thread::sleep(d);";
+        let cases = [
+            // Nesting hidden from the old pre-scan by a raw string or by nested block comments.
+            (
+                format!("async fn f() {{ {sleep} let s = r\"\\\"; let x = {}1{}; }}", "(".repeat(700), ")".repeat(700)),
+                Some("CA101"),
+            ),
+            (
+                format!("async fn f() {{ {sleep} /* /* */ \" */ let x = {}1{}; }}", "(".repeat(700), ")".repeat(700)),
+                Some("CA101"),
+            ),
+            (format!("async fn f() {{ {sleep} {}1; }}", "return ".repeat(830)), Some("CA101")),
+            (format!("async fn f() {{ {sleep} x{}; }}", " as u8".repeat(3_900)), Some("CA101")),
+            (format!("async fn f() {{ if a {{}} {} }}", "else if a { x(); } ".repeat(1_500)), None),
+            (format!("async fn f() {{ if a {{}} {} }}", "else if a { x(); } ".repeat(3_000)), Some("CA001")),
+            (format!("fn f() {{ {}1; }}", "return ".repeat(30_000)), Some("CA001")),
+        ];
+        for (src, expect) in &cases {
+            let d = run(src);
+            match expect {
+                Some(code) => assert!(d.iter().any(|d| d.rule.code == *code), "{}: {d:?}", &src[..60]),
+                None => assert!(d.is_empty(), "{}: {d:?}", &src[..60]),
+            }
+        }
+        let refused = run(&cases[5].0);
+        assert_eq!(refused[0].message, "too deeply nested to analyse safely: 3,000 `else if` arms (limit 2,000)");
+        // It points at the `else` of the last arm.
+        let last_else = cases[5].0.rfind("else").unwrap();
+        assert_eq!((refused[0].span.start.line, refused[0].span.start.column), (1, last_else + 1));
+    }
+
+    /// Issue 11: every tokenizer error said only "cannot parse string into token stream".
+    #[test]
+    fn syntax_errors_say_what_and_where() {
+        for (src, message, at) in [
+            ("fn f() {\n    let s = \"open;\n}\n", "unterminated string starting at 2:13", (2, 13)),
+            ("fn f() {\n    g(1;\n}\n", "`}` at 3:1 does not close `(` opened at 2:6", (3, 1)),
+            ("async fn f() {\n  (\n", "`(` opened at 2:3 is never closed", (2, 3)),
+            ("fn f() {}\n}\n", "`}` at 2:1 closes nothing", (2, 1)),
+            ("fn f() { x\0 }", "NUL byte at 1:11", (1, 11)),
+            ("fn f() { /* /* */ }", "unterminated block comment starting at 1:10", (1, 10)),
+            ("fn f() { r#\"x\"; }", "unterminated raw string starting at 1:10", (1, 10)),
+        ] {
+            let d = run(src);
+            assert_eq!(d.len(), 1, "{src:?}: {d:?}");
+            assert_eq!(d[0].message, format!("cannot parse: {message}"), "{src:?}");
+            assert_eq!((d[0].span.start.line, d[0].span.start.column), at, "{src:?}");
+        }
     }
 
     #[test]
@@ -420,6 +426,10 @@ mod tests {
         let mut blanked_runs = 0;
         for path in &files {
             let src = std::fs::read_to_string(path).expect("fixtures are UTF-8");
+            if syn::parse_file(&src).is_err() {
+                // Front matter or edition-2015 syntax: parsed only after `edition::reparse`, never blanked.
+                continue;
+            }
             for settings in &configs {
                 let dispatch = rules::Dispatch::new(rules::IMPLS, settings, &src, has_graph_roots(&src));
                 let Some((blanked, bodies)) = blank_unneeded(&src, &dispatch) else { continue };
@@ -470,6 +480,7 @@ mod tests {
             ("fn f() { let s = \"spawn async\"; }", false),
             ("fn fdatasync() {} type T = posix_spawnattr_t; fn spawner() {}", false),
             ("struct S { r#async: u8 }", false),
+            ("\u{feff}async fn f() {}", true),
         ] {
             assert_eq!(has_graph_roots(text), rooted, "{text}");
         }
@@ -477,8 +488,20 @@ mod tests {
 
     #[test]
     fn nesting_scan_skips_comments_and_strings() {
-        assert_eq!(nesting(b"fn f() { g((1)) }"), (3, 0));
-        assert_eq!(nesting(b"// ((((((\n\"((((\" '(' x"), (0, 0));
-        assert_eq!(nesting(b"a + b + c; d"), (0, 2));
+        let n = |t: &str| {
+            let n = scan::nesting(t.as_bytes());
+            (n.brackets.count, n.chain.count, n.else_if.count)
+        };
+        assert_eq!(n("fn f() { g((1)) }"), (3, 0, 0));
+        assert_eq!(n("// ((((((\n\"((((\" '(' x"), (0, 0, 0));
+        assert_eq!(n("a + b + c; d"), (0, 2, 0));
+        // Raw strings, nested block comments and byte strings hide nothing from the count.
+        assert_eq!(n(r#"let s = r"\"; /* /* */ " */ ((x))"#), (2, 1, 0));
+        assert_eq!(n(r#"let s = br"\"; let c = b'\''; ((x))"#), (2, 1, 0));
+        assert_eq!(n("return return x as u8 as u8"), (0, 4, 0));
+        assert_eq!(n("fn f() { if a { x } else if b { y; } else if c { if d {} z } else { w } }"), (3, 0, 3));
+        // Two separate `if … else` statements are not one chain.
+        assert_eq!(n("fn f() { if a {} else {} if b {} else {} }").2, 1);
+        assert_eq!(n("fn f() { if a {} else {}; if b {} else {} }").2, 1);
     }
 }

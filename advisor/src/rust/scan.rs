@@ -1,10 +1,14 @@
-//! A light lexical scan of Rust text (comments, literals, identifiers, delimiters) for the text passes that run
-//! before a file is parsed: whether a crate holds code the call graph starts from ([`has_graph_roots`](super::has_graph_roots)), and
-//! which function bodies no rule looks at ([`blank_bodies`]).
+//! The one Rust lexer of the checker (comments, literals, identifiers, delimiters), for every text pass that
+//! runs besides the parser: whether a crate holds code the call graph starts from
+//! ([`has_graph_roots`](super::has_graph_roots)), which function bodies no rule looks at ([`blank_bodies`]),
+//! how deep the syntax tree can get ([`nesting`]: the guard before parsing) and where the line comments are
+//! (suppressions, [`line_comments`]).
 //!
-//! The scan is not a full lexer: it only has to tell code from comments and literals, and find identifiers
-//! and delimiters. Where it could be wrong (unbalanced delimiters, unterminated literals) it gives up, and the
-//! callers then fall back to what they would do without it.
+//! It knows nested block comments, strings (raw `r#"…"#`, byte `b"…"`, C `c"…"`, raw byte and raw C strings),
+//! character and byte literals and tells them from lifetimes and labels. It is not a full lexer: it only has to
+//! tell code from comments and literals, and find identifiers and delimiters. Where it could be wrong
+//! (unbalanced delimiters, unterminated literals) it says so ([`Tokens::broken`]), and the callers then fall
+//! back to what they would do without it.
 
 use std::ops::Range;
 
@@ -21,6 +25,17 @@ pub(crate) enum Kind {
     Close(u8),
     /// Any other single punctuation byte (`'` of a lifetime included).
     Punct(u8),
+    /// A line or block comment (doc comments included); only from [`Tokens::with_comments`].
+    Comment,
+}
+
+/// Where and why a scan stopped before the end of the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Broken {
+    /// Byte offset of the start of the unterminated comment or literal.
+    pub(crate) at: usize,
+    /// `"block comment"`, `"string"`, `"raw string"`.
+    pub(crate) what: &'static str,
 }
 
 /// The tokens of a text, with their byte ranges; comments and whitespace are skipped. Ends at the end of the
@@ -28,17 +43,35 @@ pub(crate) enum Kind {
 pub(crate) struct Tokens<'a> {
     b: &'a [u8],
     i: usize,
-    broken: bool,
+    broken: Option<Broken>,
+    comments: bool,
 }
 
 impl<'a> Tokens<'a> {
+    /// The tokens of `text`; a leading byte order mark is skipped (it is not part of an identifier).
     pub(crate) fn new(text: &'a [u8]) -> Self {
-        Tokens { b: text, i: 0, broken: false }
+        Tokens { b: text, i: bom_len(text), broken: None, comments: false }
+    }
+
+    /// Like [`Tokens::new`], and comments are tokens too ([`Kind::Comment`]).
+    pub(crate) fn with_comments(text: &'a [u8]) -> Self {
+        Tokens { b: text, i: bom_len(text), broken: None, comments: true }
     }
 
     /// Whether the scan reached the end of the text without meeting an unterminated comment or literal.
     pub(crate) fn complete(&self) -> bool {
-        !self.broken
+        self.broken.is_none()
+    }
+
+    /// The unterminated comment or literal the scan stopped at, if any.
+    pub(crate) fn broken(&self) -> Option<Broken> {
+        self.broken
+    }
+
+    fn stop(&mut self, at: usize, what: &'static str) -> Option<(Kind, Range<usize>)> {
+        self.broken = Some(Broken { at, what });
+        self.i = self.b.len();
+        None
     }
 
     fn at(&self, i: usize) -> u8 {
@@ -101,6 +134,11 @@ impl<'a> Tokens<'a> {
     }
 }
 
+/// 3 when `text` starts with a UTF-8 byte order mark, else 0.
+fn bom_len(text: &[u8]) -> usize {
+    if text.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 }
+}
+
 fn is_ident_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
 }
@@ -118,27 +156,33 @@ impl Iterator for Tokens<'_> {
             match c {
                 b'/' if self.at(start + 1) == b'/' => {
                     self.i = self.b[start..].iter().position(|&c| c == b'\n').map_or(self.b.len(), |n| start + n);
+                    if self.comments {
+                        return Some((Kind::Comment, start..self.i));
+                    }
                 }
                 b'/' if self.at(start + 1) == b'*' => {
                     let (mut i, mut depth) = (start + 2, 1usize);
                     while depth > 0 {
-                        match (self.b.get(i), self.b.get(i + 1)) {
-                            (None, _) => {
-                                self.broken = true;
-                                self.i = self.b.len();
-                                return None;
-                            }
-                            (Some(b'/'), Some(b'*')) => (depth, i) = (depth + 1, i + 2),
-                            (Some(b'*'), Some(b'/')) => (depth, i) = (depth - 1, i + 2),
+                        // Only `/` and `*` matter inside a block comment.
+                        let Some(off) = self.b.get(i..).and_then(|r| r.iter().position(|&c| c == b'/' || c == b'*'))
+                        else {
+                            return self.stop(start, "block comment");
+                        };
+                        i += off;
+                        match (self.b[i], self.at(i + 1)) {
+                            (b'/', b'*') => (depth, i) = (depth + 1, i + 2),
+                            (b'*', b'/') => (depth, i) = (depth - 1, i + 2),
                             _ => i += 1,
                         }
                     }
                     self.i = i;
+                    if self.comments {
+                        return Some((Kind::Comment, start..i));
+                    }
                 }
                 b'"' => {
                     if !self.string(true, 0) {
-                        self.broken = true;
-                        return None;
+                        return self.stop(start, "string");
                     }
                     return Some((Kind::Literal, start..self.i));
                 }
@@ -175,8 +219,7 @@ impl Iterator for Tokens<'_> {
                         b'"' if raw || matches!(word, b"b" | b"c") => {
                             self.i = end;
                             if !self.string(!raw, 0) {
-                                self.broken = true;
-                                return None;
+                                return self.stop(start, if raw { "raw string" } else { "string" });
                             }
                             return Some((Kind::Literal, start..self.i));
                         }
@@ -185,8 +228,7 @@ impl Iterator for Tokens<'_> {
                             if self.at(end + hashes) == b'"' {
                                 self.i = end + hashes;
                                 if !self.string(false, hashes) {
-                                    self.broken = true;
-                                    return None;
+                                    return self.stop(start, "raw string");
                                 }
                                 return Some((Kind::Literal, start..self.i));
                             }
@@ -214,6 +256,145 @@ impl Iterator for Tokens<'_> {
             }
         }
     }
+}
+
+/// The line comments (`//` to the end of the line, doc comments included) of a text, as byte ranges; comments
+/// after an unterminated literal or block comment are not found.
+pub(crate) fn line_comments(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
+    let b = text.as_bytes();
+    Tokens::with_comments(b).filter(move |(k, r)| *k == Kind::Comment && b[r.start + 1] == b'/').map(|(_, r)| r)
+}
+
+/// One measure of [`Nesting`]: the largest count met, and the byte offset where it was reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Deepest {
+    pub(crate) count: usize,
+    pub(crate) at: usize,
+}
+
+impl Deepest {
+    fn see(&mut self, count: usize, at: usize) {
+        if count > self.count {
+            *self = Deepest { count, at };
+        }
+    }
+}
+
+/// How deep the syntax tree of a text can get, as the lexer sees it: each of these makes syn's parser, its
+/// `Drop` and the visitor recurse once per level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Nesting {
+    /// Bracket nesting (`(`, `[`, `{`).
+    pub(crate) brackets: Deepest,
+    /// The longest chain of operators and prefix keywords in one expression, between `,`, `;`, `{` and `}`:
+    /// `a + a + …`, `- - - x`, `x.m().m()…`, `return return …`, `x as u8 as u8 …`.
+    pub(crate) chain: Deepest,
+    /// The longest `else if` chain (`if a {} else if b {} …`).
+    pub(crate) else_if: Deepest,
+}
+
+/// Measures [`Nesting`] with the lexer (so brackets, operators and keywords inside comments, raw strings, byte
+/// strings and character literals do not count). A text the lexer cannot finish is measured up to where it
+/// stopped.
+pub(crate) fn nesting(text: &[u8]) -> Nesting {
+    let mut n = Nesting::default();
+    // Per open bracket: the `else` arms met at that level since the last statement boundary.
+    let mut else_runs: Vec<usize> = vec![0];
+    let mut run = 0usize;
+    let mut after_brace = false;
+    for (kind, range) in Tokens::new(text) {
+        let was_after_brace = std::mem::take(&mut after_brace);
+        match kind {
+            Kind::Open(c) => {
+                else_runs.push(0);
+                n.brackets.see(else_runs.len() - 1, range.start);
+                if c == b'{' {
+                    run = 0;
+                }
+            }
+            Kind::Close(c) => {
+                if else_runs.len() > 1 {
+                    else_runs.pop();
+                }
+                if c == b'}' {
+                    run = 0;
+                    after_brace = true;
+                }
+            }
+            Kind::Punct(b',' | b';') => {
+                run = 0;
+                if let Some(top) = else_runs.last_mut() {
+                    *top = 0;
+                }
+            }
+            Kind::Punct(
+                b'+' | b'-' | b'*' | b'/' | b'%' | b'&' | b'|' | b'^' | b'.' | b'<' | b'>' | b'=' | b'!' | b'?',
+            ) => {
+                run += 1;
+                n.chain.see(run, range.start);
+            }
+            Kind::Ident => match &text[range.clone()] {
+                b"else" if was_after_brace => {
+                    let top = else_runs.last_mut().expect("the outermost level is never popped");
+                    *top += 1;
+                    n.else_if.see(*top, range.start);
+                }
+                b"as" | b"return" | b"break" | b"yield" | b"move" | b"box" | b"become" | b"do" => {
+                    run += 1;
+                    n.chain.see(run, range.start);
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        if was_after_brace
+            && !after_brace
+            && !(kind == Kind::Ident && &text[range] == b"else")
+            && let Some(top) = else_runs.last_mut()
+        {
+            *top = 0;
+        }
+    }
+    n
+}
+
+/// What the lexer finds wrong in a text that the parser could not tokenize, and where (byte offset): an
+/// unterminated literal or block comment, a closing delimiter that matches nothing, a delimiter never closed,
+/// a NUL byte. `None` when the lexer sees nothing wrong.
+pub(crate) fn lex_problem(text: &str) -> Option<(usize, String)> {
+    let b = text.as_bytes();
+    let loc = |at: usize| {
+        let l = crate::diagnostic::Location::from_offset(text, at);
+        format!("{}:{}", l.line, l.column)
+    };
+    let mut tokens = Tokens::new(b);
+    let mut open: Vec<(u8, usize)> = Vec::new();
+    for (kind, range) in tokens.by_ref() {
+        match kind {
+            Kind::Open(c) => open.push((c, range.start)),
+            Kind::Close(c) => match open.pop() {
+                Some((o, _)) if o == matching(c) => {}
+                Some((o, at)) => {
+                    let msg = format!(
+                        "`{}` at {} does not close `{}` opened at {}",
+                        c as char,
+                        loc(range.start),
+                        o as char,
+                        loc(at)
+                    );
+                    return Some((range.start, msg));
+                }
+                None => return Some((range.start, format!("`{}` at {} closes nothing", c as char, loc(range.start)))),
+            },
+            Kind::Punct(0) => return Some((range.start, format!("NUL byte at {}", loc(range.start)))),
+            _ => {}
+        }
+    }
+    if let Some(Broken { at, what }) = tokens.broken() {
+        return Some((at, format!("unterminated {what} starting at {}", loc(at))));
+    }
+    let (c, at) = open.pop()?;
+    Some((at, format!("`{}` opened at {} is never closed", c as char, loc(at))))
 }
 
 /// An open delimiter of [`blank_bodies`]'s stack.
@@ -330,7 +511,7 @@ pub(crate) fn blank_bodies(
                     }
                 }
             }
-            Kind::Literal => {}
+            Kind::Literal | Kind::Comment => {}
         }
         prev = [Some(kind), prev[0], prev[1]];
     }

@@ -160,6 +160,14 @@ pub struct SemanticModel {
     structs: HashMap<QualifiedName, HashMap<String, Ty>>,
     returns: HashMap<QualifiedName, Ty>,
     track_types: bool,
+    /// Structs (by name) with a `Cell`/`RefCell`/`UnsafeCell` field, and types with an `unsafe impl Sync`.
+    cell_structs: HashSet<String>,
+    sync_impls: HashSet<String>,
+}
+
+/// `Cell<..>`, `RefCell<..>`, `UnsafeCell<..>` (any path), directly.
+fn is_cell_type(t: &Type) -> bool {
+    matches!(t, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Cell" || s.ident == "RefCell" || s.ident == "UnsafeCell"))
 }
 
 /// The module path of a file, from its path: `src/a/b.rs` → `["crate", "a", "b"]`, `src/a/mod.rs` →
@@ -222,6 +230,8 @@ impl SemanticModel {
             structs: HashMap::new(),
             returns: HashMap::new(),
             track_types,
+            cell_structs: HashSet::new(),
+            sync_impls: HashSet::new(),
         }
     }
 
@@ -236,10 +246,10 @@ impl SemanticModel {
         &self.modules[m]
     }
 
-    /// The index of the innermost scope (bindings record it; it is what [`RustRule::on_scope_exit`]
+    /// The index of the innermost scope (bindings record it; it is what [`OnScopeExit`]
     /// receives). Scopes nest: a larger id is an inner scope.
     ///
-    /// [`RustRule::on_scope_exit`]: crate::rust::rules::RustRule::on_scope_exit
+    /// [`OnScopeExit`]: crate::rust::rules::OnScopeExit
     pub fn scope_id(&self) -> usize {
         self.scopes.len().saturating_sub(1)
     }
@@ -247,6 +257,14 @@ impl SemanticModel {
     /// The kind of the innermost scope.
     pub fn scope_kind(&self) -> Option<ScopeKind> {
         self.scopes.last().map(|s| s.kind)
+    }
+
+    /// Whether a struct of this (last-segment) name, declared in this file, is visibly not `Sync`: it has a
+    /// `Cell`/`RefCell`/`UnsafeCell` field and no `unsafe impl Sync` in this file. Its `&self` methods then
+    /// run on one thread at a time.
+    pub fn visibly_not_sync(&self, name: &str) -> bool {
+        let last = name.rsplit("::").next().unwrap_or(name);
+        self.cell_structs.contains(last) && !self.sync_impls.contains(last)
     }
 
     /// The type of the `impl` block the visitor is in (`Self`), if any.
@@ -372,6 +390,18 @@ impl SemanticModel {
                 }
                 Item::Struct(s) => {
                     scope.items.insert(ident_str(&s.ident));
+                    if s.fields.iter().any(|f| is_cell_type(&f.ty)) {
+                        self.cell_structs.insert(ident_str(&s.ident));
+                    }
+                }
+                Item::Impl(i) if i.unsafety.is_some() => {
+                    if let Some((_, tr, _)) = &i.trait_
+                        && tr.segments.last().is_some_and(|s| s.ident == "Sync")
+                        && let Type::Path(p) = &*i.self_ty
+                        && let Some(last) = p.path.segments.last()
+                    {
+                        self.sync_impls.insert(ident_str(&last.ident));
+                    }
                 }
                 Item::Enum(e) => {
                     scope.items.insert(ident_str(&e.ident));
@@ -504,7 +534,7 @@ impl SemanticModel {
             "crate" => {
                 let mut out = vec!["crate".to_string()];
                 out.extend(segs.into_iter().skip(1));
-                return Some(out);
+                return Some(self.through_ancestor_import(out, depth));
             }
             "self" | "super" => {
                 let mut base = self.module_path().to_vec();
@@ -519,7 +549,7 @@ impl SemanticModel {
                     }
                 }
                 base.extend(rest);
-                return Some(base);
+                return Some(self.through_ancestor_import(base, depth));
             }
             "Self" => {
                 let name = self.self_ty()?.name()?.to_string();
@@ -577,6 +607,23 @@ impl SemanticModel {
             return Some(normalize(imp.target.clone()));
         }
         self.resolve_segments(imp.target.clone(), false, depth + 1)
+    }
+
+    /// `crate::m::Name…` where `crate::m` is a module of this file enclosing the current scope and `Name` is
+    /// imported there (`use std::process::Command;` at the top, `use super::Command;` in an inline module):
+    /// the import's target. Otherwise the path as is.
+    fn through_ancestor_import(&self, path: Vec<String>, depth: u8) -> Vec<String> {
+        for k in (1..path.len()).rev() {
+            let Some(idx) = self.modules.iter().position(|m| *m == path[..k]) else { continue };
+            let Some(scope) = self.scopes.iter().find(|s| s.kind == ScopeKind::Module && s.module == idx) else {
+                return path;
+            };
+            let Some(imp) = scope.imports.get(&path[k]) else { return path };
+            let Some(mut out) = self.resolve_import(&path[k], imp, depth + 1) else { return path };
+            out.extend(path[k + 1..].iter().cloned());
+            return out;
+        }
+        path
     }
 
     fn lookup_in_glob(&self, glob: &[String], leading_colon: bool, name: &str, depth: u8) -> Option<Vec<String>> {

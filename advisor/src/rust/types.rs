@@ -215,6 +215,21 @@ fn is_identity_method(m: &str) -> bool {
 
 /// The return type of `recv.method(..)`, as far as the tables know.
 pub fn method_return(sem: &SemanticModel, recv: &Ty, method: &str) -> Ty {
+    // `Option<T>`/`Result<T, _>` (a field's declared type): `take()`, `as_mut()`, `as_ref()` keep it, the
+    // unwrapping methods give `T` (`self.handle.take().unwrap().join()` joins a `JoinHandle`).
+    if let Ty::Named(n, args) = recv
+        && (n == "std::option::Option" || n == "std::result::Result")
+    {
+        return match method {
+            "take" | "as_mut" | "as_ref" | "as_deref" | "as_deref_mut" | "clone" | "replace" | "or" | "or_else" => {
+                recv.clone()
+            }
+            "unwrap" | "expect" | "unwrap_or_default" | "unwrap_or_else" | "unwrap_or" | "unwrap_unchecked" => {
+                args.first().cloned().unwrap_or_default()
+            }
+            _ => Ty::Unknown,
+        };
+    }
     if is_identity_method(method) {
         return recv.clone();
     }

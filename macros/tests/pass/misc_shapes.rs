@@ -98,7 +98,7 @@ fn future_send<'a>(s: &'a str) -> impl Future<Output = usize> + Send + 'a {
 
 #[profile_concurrency]
 async fn result_unit() -> Result<(), std::io::Error> {
-    std::fs::metadata("/")?;
+    std::fs::metadata("/")?; // conc-advisor: allow(blocking-fs-in-async)
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use conc_report::classify::{
 };
 use conc_report::report::{Entry, Measurement, Report, ReportKind};
 
-use super::collect::{Sampler, ThreadTrack};
+use super::collect::{ProcTrack, Sampler, ThreadTrack};
 use super::model::{
     BlockedByKind, ExternalReport, Finding, FindingKind, PerfTotals, ProcessReport, SamplerCost, Shares, Sources,
     ThreadReport,
@@ -238,96 +238,18 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
     let mut base = Report::new(ReportKind::External, "conc-advisor", env!("CARGO_PKG_VERSION"));
     let cores = base.host.cores.max(1);
     let duration_s = s.timeline.last().map(|p| p.t_s).unwrap_or(0.0);
-    let mut processes = Vec::new();
-    for p in s.procs.values() {
-        let runtime = runtime_of(&p.name, &p.cmdline);
-        let mut threads = Vec::new();
-        for key in &p.threads {
-            let Some(t) = s.thread(key) else { continue };
-            let sh = thread_shares(t);
-            let c = refine(classify::classify(&timing_of(&sh), &th.shared), &sh, th);
-            let mut e = Entry::new(
-                format!("{}/{} {}", p.pid, t.tid, t.name),
-                Context::thread(runtime),
-                timing_of(&sh),
-                ns(sh.wall_s),
-                &th.shared,
-                cores,
-            );
-            e.pid = u32::try_from(p.pid).ok();
-            e.tid = u32::try_from(t.tid).ok();
-            e.recommendation = classify::recommend(&c, cores, Context::thread(runtime));
-            e.classification = c.clone();
-            base.entries.push(e);
-            threads.push(ThreadReport {
-                tid: t.tid,
-                name: t.name.clone(),
-                first_seen_s: t.first_seen_s,
-                last_seen_s: t.last_seen_s,
-                verdict: c.verdict,
-                evidence: c.evidence,
-                shares: sh,
-            });
-        }
-        let first = threads.iter().map(|t| t.first_seen_s).fold(p.first_seen_s, f64::min);
-        let last = threads.iter().map(|t| t.last_seen_s).fold(p.last_seen_s, f64::max);
-        let span = (last - first).max(0.0);
-        let shares = process_shares(span, &threads.iter().map(|t| &t.shares).collect::<Vec<_>>());
-        // The process as a group for the shared classifier: wall summed over threads, span its lifetime.
-        let group = Timing {
-            wall_ns: ns(shares.thread_s),
-            cpu_ns: ns(shares.cpu_s),
-            runqueue_ns: ns(shares.runq_s),
-            blocked_ns: ns(shares.blocked_s),
-            voluntary_switches: shares.voluntary_switches,
-            involuntary_switches: shares.involuntary_switches,
-            threads: threads.len() as u64,
-            span_ns: ns(span),
-            ..Timing::default()
-        };
-        let (verdict, evidence) = process_verdict(&threads, &group, th);
-        let mut e =
-            Entry::new(format!("{} {}", p.pid, p.name), Context::process(runtime), group, ns(span), &th.shared, cores);
-        e.pid = u32::try_from(p.pid).ok();
-        e.classification.verdict = verdict;
-        e.classification.evidence = evidence.clone();
-        e.recommendation = classify::recommend(&e.classification, cores, Context::process(runtime));
-        base.entries.push(e);
-        processes.push(ProcessReport {
-            pid: p.pid,
-            ppid: p.ppid,
-            name: p.name.clone(),
-            python: runtime.is_python(),
-            cmdline: p.cmdline.clone(),
-            first_seen_s: first,
-            last_seen_s: last,
-            shares,
-            max_threads: p.max_threads.max(threads.len().min(1)),
-            verdict,
-            evidence,
-            threads,
-        });
-    }
+    let mut processes: Vec<ProcessReport> =
+        s.procs.values().map(|p| process_report(s, p, th, cores, &mut base.entries)).collect();
     crate::short_lived::account(&mut processes, &mut base.entries, &s.procs, &th.shared, cores);
     crate::coordinator::mark(&mut processes, &mut base.entries);
+    crate::load::not_oversubscribed(&mut processes, &mut base.entries, &s.timeline, cores, th);
     let total_cpu: f64 = processes.iter().map(|p| p.shares.cpu_s).sum();
     let n = s.timeline.len().max(1) as f64;
     let mean_runnable = s.timeline.iter().map(|p| f64::from(p.runnable)).sum::<f64>() / n;
     base.command = Some(info.command);
     base.notes = info.notes;
     base.thresholds = th.shared;
-    base.measurement = Measurement {
-        cpu_clock: info.sources.schedstat,
-        schedstat: info.sources.schedstat,
-        rusage: true,
-        perf_counters: info.perf_status,
-        probe_cost_ns: Some((info.sampler.mean_tick_us * 1e3) as u64),
-        sampling: format!(
-            "/proc/…/task/…/{{stat,status,schedstat,syscall}} read with pread at {:.0} Hz over the whole process \
-             tree; probe cost is the mean cost of one tick",
-            info.sampler.rate_hz
-        ),
-    };
+    base.measurement = measurement(&info.sources, info.perf_status, &info.sampler);
     // Consistent figures: the average never above the peak, neither above the cores, no negative zero (`+ 0.0`
     // turns -0.0 into 0.0). The peak is of sampled intervals; the average also counts short-lived tasks' CPU.
     let cores_f = cores as f64;
@@ -350,10 +272,122 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
         processes,
         timeline: s.timeline.clone(),
         findings: Vec::new(),
+        python_targets: Vec::new(),
     };
     report.findings = findings(&report, th);
-    // A process whose threads the whole-run answer found serialised is lock-serialised, whatever its busiest
-    // thread's own verdict (on a busy machine they also wait for a CPU).
+    mark_serialised(&mut report, cores);
+    report
+}
+
+/// A process's row and its threads' rows; their shared-schema entries go to `entries`.
+fn process_report(
+    s: &Sampler,
+    p: &ProcTrack,
+    th: &Thresholds,
+    cores: usize,
+    entries: &mut Vec<Entry>,
+) -> ProcessReport {
+    let runtime = runtime_of(&p.name, &p.cmdline);
+    let threads: Vec<ThreadReport> = p
+        .threads
+        .iter()
+        .filter_map(|key| s.thread(key))
+        .map(|t| thread_report(p, t, runtime, th, cores, entries))
+        .collect();
+    let first = threads.iter().map(|t| t.first_seen_s).fold(p.first_seen_s, f64::min);
+    let last = threads.iter().map(|t| t.last_seen_s).fold(p.last_seen_s, f64::max);
+    let span = (last - first).max(0.0);
+    let shares = process_shares(span, &threads.iter().map(|t| &t.shares).collect::<Vec<_>>());
+    // The process as a group for the shared classifier: wall summed over threads, span its lifetime.
+    let group = Timing {
+        wall_ns: ns(shares.thread_s),
+        cpu_ns: ns(shares.cpu_s),
+        runqueue_ns: ns(shares.runq_s),
+        blocked_ns: ns(shares.blocked_s),
+        voluntary_switches: shares.voluntary_switches,
+        involuntary_switches: shares.involuntary_switches,
+        threads: threads.len() as u64,
+        span_ns: ns(span),
+        ..Timing::default()
+    };
+    let (verdict, evidence) = process_verdict(&threads, &group, th);
+    let mut e =
+        Entry::new(format!("{} {}", p.pid, p.name), Context::process(runtime), group, ns(span), &th.shared, cores);
+    e.pid = u32::try_from(p.pid).ok();
+    e.classification.verdict = verdict;
+    e.classification.evidence = evidence.clone();
+    e.recommendation = classify::recommend(&e.classification, cores, Context::process(runtime));
+    entries.push(e);
+    ProcessReport {
+        pid: p.pid,
+        ppid: p.ppid,
+        name: p.name.clone(),
+        python: runtime.is_python(),
+        cmdline: p.cmdline.clone(),
+        first_seen_s: first,
+        last_seen_s: last,
+        shares,
+        max_threads: p.max_threads.max(threads.len().min(1)),
+        verdict,
+        evidence,
+        threads,
+    }
+}
+
+/// A thread's row, classified on its own; its shared-schema entry goes to `entries`.
+fn thread_report(
+    p: &ProcTrack,
+    t: &ThreadTrack,
+    runtime: Runtime,
+    th: &Thresholds,
+    cores: usize,
+    entries: &mut Vec<Entry>,
+) -> ThreadReport {
+    let sh = thread_shares(t);
+    let c = refine(classify::classify(&timing_of(&sh), &th.shared), &sh, th);
+    let mut e = Entry::new(
+        format!("{}/{} {}", p.pid, t.tid, t.name),
+        Context::thread(runtime),
+        timing_of(&sh),
+        ns(sh.wall_s),
+        &th.shared,
+        cores,
+    );
+    e.pid = u32::try_from(p.pid).ok();
+    e.tid = u32::try_from(t.tid).ok();
+    e.recommendation = classify::recommend(&c, cores, Context::thread(runtime));
+    e.classification = c.clone();
+    entries.push(e);
+    ThreadReport {
+        tid: t.tid,
+        name: t.name.clone(),
+        first_seen_s: t.first_seen_s,
+        last_seen_s: t.last_seen_s,
+        verdict: c.verdict,
+        evidence: c.evidence,
+        shares: sh,
+    }
+}
+
+/// How the run was measured, for the shared schema.
+fn measurement(sources: &Sources, perf_status: String, sampler: &SamplerCost) -> Measurement {
+    Measurement {
+        cpu_clock: sources.schedstat,
+        schedstat: sources.schedstat,
+        rusage: true,
+        perf_counters: perf_status,
+        probe_cost_ns: Some((sampler.mean_tick_us * 1e3) as u64),
+        sampling: format!(
+            "/proc/…/task/…/{{stat,status,schedstat,syscall}} read with pread at {:.0} Hz over the whole process \
+             tree; probe cost is the mean cost of one tick",
+            sampler.rate_hz
+        ),
+    }
+}
+
+/// A process whose threads the whole-run answer found serialised is lock-serialised, whatever its busiest
+/// thread's own verdict (on a busy machine they also wait for a CPU).
+fn mark_serialised(report: &mut ExternalReport, cores: usize) {
     for f in report.findings.iter().filter(|f| f.kind == FindingKind::Serialised) {
         for p in report.processes.iter_mut().filter(|p| f.pids.contains(&p.pid)) {
             p.verdict = Verdict::LockSerialized;
@@ -367,7 +401,6 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
             }
         }
     }
-    report
 }
 
 /// A process's verdict: lock-serialised when two or more of its threads are; otherwise the verdict of its most
@@ -419,13 +452,48 @@ fn names(report: &ExternalReport, tids: &[(i32, i32)]) -> String {
 /// The whole-run answer.
 pub fn findings(r: &ExternalReport, th: &Thresholds) -> Vec<Finding> {
     let mut out = Vec::new();
-    let cores = r.cores() as f64;
     // The whole-run answer is about the main work: threads that lived a good part of the run.
     let min_wall = (r.duration_s * th.significant_share).max(th.min_wall_s);
-    let judged: Vec<(&ProcessReport, &ThreadReport)> =
+    let judged: Vec<Judged<'_>> =
         r.threads().filter(|(_, t)| t.verdict != Verdict::Insufficient && t.shares.wall_s >= min_wall).collect();
+    let serialised_tids = serialised(r, th, &mut out);
+    let hungry: Vec<&Judged<'_>> =
+        judged.iter().filter(|(_, t)| matches!(t.verdict, Verdict::CpuBound | Verdict::Oversubscribed)).collect();
+    let oversubscribed = oversubscribed_or_busy(r, th, &hungry, &mut out);
+    io_bound(r, &judged, &mut out);
+    cpu_bound(r, &hungry, &serialised_tids, oversubscribed, &mut out);
+    idle(r, &mut out);
+    if out.is_empty() {
+        out.push(mixed(r));
+    }
+    out
+}
 
-    // 1. Serialised: CPU-hungry threads of one process that together use about one core, blocking on a futex.
+/// A thread of the run with its process.
+type Judged<'a> = (&'a ProcessReport, &'a ThreadReport);
+
+/// No dominant pattern.
+fn mixed(r: &ExternalReport) -> Finding {
+    Finding {
+        kind: FindingKind::Mixed,
+        message: format!(
+            "mixed: the program used {:.2} of {} cores on average with no dominant pattern (see the table)",
+            r.mean_cores_used,
+            r.cores()
+        ),
+        recommendation: "profile the busiest threads in process (conc-profiler) to see which functions wait \
+                             and which compute"
+            .into(),
+        pids: Vec::new(),
+        tids: Vec::new(),
+        suggested_workers: None,
+    }
+}
+
+/// Serialised: CPU-hungry threads of one process that together use about one core, blocking on a futex.
+/// Returns the threads found serialised.
+fn serialised(r: &ExternalReport, th: &Thresholds, out: &mut Vec<Finding>) -> Vec<i32> {
+    let cores = r.cores() as f64;
     let mut serialised_tids = Vec::new();
     for p in &r.processes {
         let hungry: Vec<&ThreadReport> = p
@@ -489,10 +557,13 @@ pub fn findings(r: &ExternalReport, th: &Thresholds) -> Vec<Finding> {
             serialised_tids.extend(hungry.iter().map(|t| t.tid));
         }
     }
+    serialised_tids
+}
 
-    // 2. Oversubscribed (the tree's own runnable threads exceed the cores) or a busy machine.
-    let hungry: Vec<&(&ProcessReport, &ThreadReport)> =
-        judged.iter().filter(|(_, t)| matches!(t.verdict, Verdict::CpuBound | Verdict::Oversubscribed)).collect();
+/// Oversubscribed (the tree's own runnable threads exceed the cores) or a busy machine.
+/// `hungry` are the judged CPU-bound or oversubscribed threads. Returns whether the run is oversubscribed.
+fn oversubscribed_or_busy(r: &ExternalReport, th: &Thresholds, hungry: &[&Judged<'_>], out: &mut Vec<Finding>) -> bool {
+    let cores = r.cores() as f64;
     let busy_cpu: f64 = hungry.iter().map(|(_, t)| t.shares.cpu_s).sum();
     let busy_runq: f64 = hungry.iter().map(|(_, t)| t.shares.runq_s).sum();
     let runq_share = busy_runq / (busy_cpu + busy_runq).max(1e-9);
@@ -547,8 +618,11 @@ pub fn findings(r: &ExternalReport, th: &Thresholds) -> Vec<Finding> {
             suggested_workers: None,
         });
     }
+    oversubscribed
+}
 
-    // 3. I/O-bound threads: threads or asyncio are right, and could go to N.
+/// I/O-bound threads: threads or asyncio are right, and could go to N.
+fn io_bound(r: &ExternalReport, judged: &[Judged<'_>], out: &mut Vec<Finding>) {
     let io: Vec<&(&ProcessReport, &ThreadReport)> =
         judged.iter().filter(|(_, t)| t.verdict == Verdict::IoBound).collect();
     if !io.is_empty() {
@@ -582,88 +656,108 @@ pub fn findings(r: &ExternalReport, th: &Thresholds) -> Vec<Finding> {
             suggested_workers: Some(n),
         });
     }
+}
 
-    // 4. CPU-bound work: fine (parallel, sized) or on a single core.
-    let cpu_workers: Vec<&(&ProcessReport, &ThreadReport)> =
+/// CPU-bound work: fine (parallel, sized) or on a single core. Not judged when the run is serialised or oversubscribed.
+fn cpu_bound(
+    r: &ExternalReport,
+    hungry: &[&Judged<'_>],
+    serialised_tids: &[i32],
+    oversubscribed: bool,
+    out: &mut Vec<Finding>,
+) {
+    let cpu_workers: Vec<&Judged<'_>> =
         hungry.iter().copied().filter(|(_, t)| !serialised_tids.contains(&t.tid)).collect();
     if !oversubscribed && serialised_tids.is_empty() {
         if cpu_workers.len() >= 2 {
-            let first = cpu_workers.iter().map(|(_, t)| t.first_seen_s).fold(f64::INFINITY, f64::min);
-            let last = cpu_workers.iter().map(|(_, t)| t.last_seen_s).fold(0.0, f64::max);
-            let used = cpu_workers.iter().map(|(_, t)| t.shares.cpu_s).sum::<f64>() / (last - first).max(1e-9);
-            let procs = cpu_workers.iter().map(|(p, _)| p.pid).collect::<std::collections::BTreeSet<_>>();
-            let busy = out.iter().any(|f| f.kind == FindingKind::MachineBusy);
-            let expected = (cpu_workers.len() as f64).min(cores);
-            out.push(Finding {
-                kind: if used >= 0.6 * expected || busy { FindingKind::Fine } else { FindingKind::Mixed },
-                message: if used >= 0.6 * expected || busy {
-                    format!(
-                        "fine: parallel and sized to the cores — {} CPU-bound threads in {} processes used {used:.2} of \
-                         {} cores together{}",
-                        cpu_workers.len(),
-                        procs.len(),
-                        r.cores(),
-                        if busy { " (less than they could: the machine was busy with other work)" } else { "" }
-                    )
-                } else {
-                    format!(
-                        "{} CPU-bound threads in {} processes used only {used:.2} of {} cores together: they do not \
-                         overlap much (started one after another, or waiting on each other)",
-                        cpu_workers.len(),
-                        procs.len(),
-                        r.cores()
-                    )
-                },
-                recommendation: if used >= 0.6 * expected || busy {
-                    "nothing to change in how the work is spread; to go faster, make each worker do less".into()
-                } else {
-                    "check that the workers run at the same time (one pool, work handed out up front) and do not wait \
-                     on each other"
-                        .into()
-                },
-                pids: procs.into_iter().collect(),
-                tids: cpu_workers.iter().map(|(_, t)| t.tid).collect(),
-                suggested_workers: None,
-            });
-        } else if cpu_workers.len() == 1 {
-            let (p, t) = cpu_workers[0];
-            let rec = if r.cores() < 2 {
-                "one core is all this machine has; nothing to gain from more workers".to_string()
-            } else {
-                let c = Classification {
-                    verdict: Verdict::CpuBound,
-                    cpu_share: t.shares.on_cpu_pct / 100.0,
-                    runqueue_share: t.shares.runq_pct / 100.0,
-                    blocked_share: 0.0,
-                    evidence: String::new(),
-                };
-                format!(
-                    "if the work splits into independent pieces: {}",
-                    classify::recommend(&c, r.cores(), Context::thread(runtime(p))).text
-                )
-            };
-            out.push(Finding {
-                kind: FindingKind::SingleCore,
-                message: format!(
-                    "CPU-bound on one core: thread {} of {} ({}) was on a CPU {:.0}% of its {:.1} s; {} of {} cores \
-                     stayed free",
-                    t.tid,
-                    p.name,
-                    p.pid,
-                    t.shares.on_cpu_pct,
-                    t.shares.wall_s,
-                    r.cores() - 1,
-                    r.cores()
-                ),
-                recommendation: rec,
-                pids: vec![p.pid],
-                tids: vec![t.tid],
-                suggested_workers: Some(r.cores()),
-            });
+            out.push(parallel(r, &cpu_workers, out.iter().any(|f| f.kind == FindingKind::MachineBusy)));
+        } else if let [(p, t)] = cpu_workers[..] {
+            out.push(single_core(r, p, t));
         }
     }
+}
 
-    // 5. Idle: nothing computed, nothing waited on I/O.
+/// Several CPU-bound threads: fine when together they use the cores they could (or the machine was busy),
+/// else they do not overlap.
+fn parallel(r: &ExternalReport, cpu_workers: &[&Judged<'_>], busy: bool) -> Finding {
+    let cores = r.cores() as f64;
+    let first = cpu_workers.iter().map(|(_, t)| t.first_seen_s).fold(f64::INFINITY, f64::min);
+    let last = cpu_workers.iter().map(|(_, t)| t.last_seen_s).fold(0.0, f64::max);
+    let used = cpu_workers.iter().map(|(_, t)| t.shares.cpu_s).sum::<f64>() / (last - first).max(1e-9);
+    let procs = cpu_workers.iter().map(|(p, _)| p.pid).collect::<std::collections::BTreeSet<_>>();
+    let expected = (cpu_workers.len() as f64).min(cores);
+    Finding {
+        kind: if used >= 0.6 * expected || busy { FindingKind::Fine } else { FindingKind::Mixed },
+        message: if used >= 0.6 * expected || busy {
+            format!(
+                "fine: parallel and sized to the cores — {} CPU-bound threads in {} processes used {used:.2} of \
+                     {} cores together{}",
+                cpu_workers.len(),
+                procs.len(),
+                r.cores(),
+                if busy { " (less than they could: the machine was busy with other work)" } else { "" }
+            )
+        } else {
+            format!(
+                "{} CPU-bound threads in {} processes used only {used:.2} of {} cores together: they do not \
+                     overlap much (started one after another, or waiting on each other)",
+                cpu_workers.len(),
+                procs.len(),
+                r.cores()
+            )
+        },
+        recommendation: if used >= 0.6 * expected || busy {
+            "nothing to change in how the work is spread; to go faster, make each worker do less".into()
+        } else {
+            "check that the workers run at the same time (one pool, work handed out up front) and do not wait \
+                 on each other"
+                .into()
+        },
+        pids: procs.into_iter().collect(),
+        tids: cpu_workers.iter().map(|(_, t)| t.tid).collect(),
+        suggested_workers: None,
+    }
+}
+
+/// One CPU-bound thread while other cores stay free.
+fn single_core(r: &ExternalReport, p: &ProcessReport, t: &ThreadReport) -> Finding {
+    let rec = if r.cores() < 2 {
+        "one core is all this machine has; nothing to gain from more workers".to_string()
+    } else {
+        let c = Classification {
+            verdict: Verdict::CpuBound,
+            cpu_share: t.shares.on_cpu_pct / 100.0,
+            runqueue_share: t.shares.runq_pct / 100.0,
+            blocked_share: 0.0,
+            evidence: String::new(),
+        };
+        format!(
+            "if the work splits into independent pieces: {}",
+            classify::recommend(&c, r.cores(), Context::thread(runtime(p))).text
+        )
+    };
+    Finding {
+        kind: FindingKind::SingleCore,
+        message: format!(
+            "CPU-bound on one core: thread {} of {} ({}) was on a CPU {:.0}% of its {:.1} s; {} of {} cores \
+                 stayed free",
+            t.tid,
+            p.name,
+            p.pid,
+            t.shares.on_cpu_pct,
+            t.shares.wall_s,
+            r.cores() - 1,
+            r.cores()
+        ),
+        recommendation: rec,
+        pids: vec![p.pid],
+        tids: vec![t.tid],
+        suggested_workers: Some(r.cores()),
+    }
+}
+
+/// Idle: nothing computed, nothing waited on I/O. Only when nothing else was found but a busy machine.
+fn idle(r: &ExternalReport, out: &mut Vec<Finding>) {
     if out.iter().all(|f| f.kind == FindingKind::MachineBusy) && r.mean_cores_used < 0.1 {
         let mut b = BlockedByKind::default();
         for p in &r.processes {
@@ -689,23 +783,6 @@ pub fn findings(r: &ExternalReport, th: &Thresholds) -> Vec<Finding> {
             suggested_workers: None,
         });
     }
-    if out.is_empty() {
-        out.push(Finding {
-            kind: FindingKind::Mixed,
-            message: format!(
-                "mixed: the program used {:.2} of {} cores on average with no dominant pattern (see the table)",
-                r.mean_cores_used,
-                r.cores()
-            ),
-            recommendation: "profile the busiest threads in process (conc-profiler) to see which functions wait \
-                             and which compute"
-                .into(),
-            pids: Vec::new(),
-            tids: Vec::new(),
-            suggested_workers: None,
-        });
-    }
-    out
 }
 
 #[cfg(test)]
@@ -805,6 +882,7 @@ mod tests {
             processes: vec![p],
             timeline,
             findings: Vec::new(),
+            python_targets: Vec::new(),
         }
     }
 

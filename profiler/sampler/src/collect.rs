@@ -362,10 +362,33 @@ impl Sampler {
             self.discover(now);
         }
         let dt = (now - self.last_tick_s).max(1e-6);
-        let mut cpu_sum_ns: u64 = 0;
-        let mut runnable = 0u32;
-        let mut alive_threads = 0u32;
         let initial = !self.initial_done;
+        let (totals, renamed) = self.read_threads(now, initial);
+        self.update_processes(renamed, now);
+        if !initial && dt >= 1e-3 {
+            let machine_runnable = self.machine_runnable();
+            self.timeline.push(TimelinePoint {
+                t_s: now,
+                // Clock ticks of threads read at slightly different instants can add up past the cores.
+                cores_used: (totals.cpu_ns as f64 / 1e9 / dt).min(self.cores as f64),
+                runnable: totals.runnable,
+                threads: totals.alive_threads,
+                machine_runnable,
+            });
+        }
+        self.initial_done = true;
+        // New threads and children of the threads that ran; they are read from the next tick on (counting from
+        // their birth, so nothing of their first interval is lost).
+        self.discover(now);
+        self.last_tick_s = now;
+        self.ticks += 1;
+        self.tick_time += started.elapsed();
+    }
+
+    /// Reads every live thread once and accounts the interval since its last reading. Returns the tick's totals
+    /// and the processes whose main thread took a new name (an exec).
+    fn read_threads(&mut self, now: f64, initial: bool) -> (TickTotals, Vec<(i32, String)>) {
+        let mut totals = TickTotals::default();
         let mut renamed: Vec<(i32, String)> = Vec::new();
         for th in self.threads.values_mut().filter(|t| t.alive) {
             let Some(files) = th.files.as_ref() else { continue };
@@ -376,91 +399,10 @@ impl Sampler {
                 self.live_tids.remove(&th.tid);
                 continue;
             };
-            let sched = files
-                .schedstat
-                .as_ref()
-                .and_then(|f| procfs::pread_text(f, &mut self.buf).ok().and_then(procfs::parse_schedstat));
-            let (cpu_ns, runq_ns) = match sched {
-                Some(s) => (s.cpu_ns, s.runq_ns),
-                None => ((stat.cpu_ticks as f64 / self.clk_tck * 1e9) as u64, 0),
-            };
-            // Not run since the last reading: same switches, same wait.
-            let still = sched.is_some()
-                && !initial
-                && th.last_seen_s > th.first_seen_s
-                && cpu_ns == th.last.cpu_ns
-                && runq_ns == th.last.runq_ns
-                && stat.state == th.last_state;
+            let (cur, still) = read_counters(files, th, &stat, &mut self.buf, self.clk_tck, initial);
             th.ran = !still;
-            let (vol, invol) = if still {
-                (th.last.vol, th.last.invol)
-            } else {
-                files
-                    .status
-                    .as_ref()
-                    .and_then(|f| procfs::pread_text(f, &mut self.buf).ok().and_then(procfs::parse_status_switches))
-                    .unwrap_or((th.last.vol, th.last.invol))
-            };
-            let kind = match stat.state {
-                'S' | 'I' | 'D' if still && th.last_kind.is_some() => th.last_kind,
-                'D' => Some(WaitKind::Disk),
-                'S' | 'I' => {
-                    let by_syscall = files.syscall.as_ref().and_then(|f| {
-                        procfs::pread_text(f, &mut self.buf)
-                            .ok()
-                            .and_then(procfs::parse_syscall)
-                            .map(procfs::syscall_kind)
-                    });
-                    let mut by_wchan = || {
-                        files
-                            .wchan
-                            .as_ref()
-                            .and_then(|f| procfs::pread_text(f, &mut self.buf).ok().and_then(procfs::wchan_kind))
-                    };
-                    match by_syscall {
-                        Some(k) => Some(k),
-                        None => by_wchan().or(Some(WaitKind::Other)),
-                    }
-                }
-                'T' | 't' => Some(WaitKind::Other),
-                _ => None,
-            };
-            let cur = Counters { cpu_ns, runq_ns, vol, invol };
-            if initial {
-                // Present before profiling began: this reading is the baseline.
-                th.base = cur;
-                th.last = cur;
-                th.last_seen_s = now;
-                th.last_state = stat.state;
-                th.last_kind = kind;
-            } else {
-                let from = th.last_seen_s;
-                let wall = (now - from).max(0.0);
-                let dcpu = cur.cpu_ns.saturating_sub(th.last.cpu_ns) as f64 / 1e9;
-                let drq = cur.runq_ns.saturating_sub(th.last.runq_ns) as f64 / 1e9;
-                let blocked = (wall - dcpu - drq).max(0.0);
-                let bkind = kind.or(th.last_kind).unwrap_or(WaitKind::Other);
-                *th.blocked.get_mut(bkind) += blocked;
-                cpu_sum_ns += cur.cpu_ns.saturating_sub(th.last.cpu_ns);
-                let state = if blocked >= dcpu && blocked >= drq {
-                    SpanState::Blocked(bkind)
-                } else if drq > dcpu {
-                    SpanState::Runnable
-                } else {
-                    SpanState::Running
-                };
-                match th.spans.last_mut() {
-                    Some(last) if last.state == state && (last.end_s - from).abs() < 1e-9 => last.end_s = now,
-                    _ if wall > 0.0 => th.spans.push(StateSpan { start_s: from, end_s: now, state }),
-                    _ => {}
-                }
-                th.last = cur;
-                th.last_seen_s = now;
-                th.last_state = stat.state;
-                if kind.is_some() {
-                    th.last_kind = kind;
-                }
-            }
+            let kind = wait_kind(files, th, &stat, still, &mut self.buf);
+            totals.cpu_ns += th.account(cur, kind, stat.state, now, initial);
             if th.name != stat.comm {
                 th.name = stat.comm.clone();
                 if th.tid == th.pid {
@@ -474,11 +416,16 @@ impl Sampler {
                 self.live_tids.remove(&th.tid);
                 continue;
             }
-            alive_threads += 1;
+            totals.alive_threads += 1;
             if stat.state == 'R' {
-                runnable += 1;
+                totals.runnable += 1;
             }
         }
+        (totals, renamed)
+    }
+
+    /// Renames exec'd processes and marks as exited those without a live thread.
+    fn update_processes(&mut self, renamed: Vec<(i32, String)>, now: f64) {
         for (pid, name) in renamed {
             if let Some(p) = self.procs.get_mut(&pid) {
                 p.name = name;
@@ -499,29 +446,16 @@ impl Sampler {
                 }
             }
         }
-        let machine_runnable = self.loadavg.as_ref().and_then(|f| {
+    }
+
+    /// Runnable threads on the whole machine (`/proc/loadavg`), not counting the sampler.
+    fn machine_runnable(&mut self) -> Option<u32> {
+        self.loadavg.as_ref().and_then(|f| {
             let text = procfs::pread_text(f, &mut self.buf).ok()?;
             let field = text.split_ascii_whitespace().nth(3)?;
             let r: u32 = field.split('/').next()?.parse().ok()?;
             Some(r.saturating_sub(1)) // not counting the sampler itself
-        });
-        if !initial && dt >= 1e-3 {
-            self.timeline.push(TimelinePoint {
-                t_s: now,
-                // Clock ticks of threads read at slightly different instants can add up past the cores.
-                cores_used: (cpu_sum_ns as f64 / 1e9 / dt).min(self.cores as f64),
-                runnable,
-                threads: alive_threads,
-                machine_runnable,
-            });
-        }
-        self.initial_done = true;
-        // New threads and children of the threads that ran; they are read from the next tick on (counting from
-        // their birth, so nothing of their first interval is lost).
-        self.discover(now);
-        self.last_tick_s = now;
-        self.ticks += 1;
-        self.tick_time += started.elapsed();
+        })
     }
 
     /// Processes by pid, threads by (tid, start) — read-only views for the analysis.
@@ -537,6 +471,123 @@ pub fn own_thread_cpu_ns() -> u64 {
         .and_then(|s| procfs::parse_schedstat(&s))
         .map(|s| s.cpu_ns)
         .unwrap_or(0)
+}
+
+/// What one tick adds to the timeline.
+#[derive(Debug, Default, Clone, Copy)]
+struct TickTotals {
+    /// CPU time the tree's threads used since the last tick.
+    cpu_ns: u64,
+    runnable: u32,
+    alive_threads: u32,
+}
+
+/// A thread's counters now, and whether it is `still`: not run since the last reading (same CPU time, same
+/// wait, same state), in which case its switch counts are not read again.
+fn read_counters(
+    files: &TaskFiles,
+    th: &ThreadTrack,
+    stat: &procfs::Stat,
+    buf: &mut Vec<u8>,
+    clk_tck: f64,
+    initial: bool,
+) -> (Counters, bool) {
+    let sched =
+        files.schedstat.as_ref().and_then(|f| procfs::pread_text(f, buf).ok().and_then(procfs::parse_schedstat));
+    let (cpu_ns, runq_ns) = match sched {
+        Some(s) => (s.cpu_ns, s.runq_ns),
+        None => ((stat.cpu_ticks as f64 / clk_tck * 1e9) as u64, 0),
+    };
+    // Not run since the last reading: same switches, same wait.
+    let still = sched.is_some()
+        && !initial
+        && th.last_seen_s > th.first_seen_s
+        && cpu_ns == th.last.cpu_ns
+        && runq_ns == th.last.runq_ns
+        && stat.state == th.last_state;
+    let (vol, invol) = if still {
+        (th.last.vol, th.last.invol)
+    } else {
+        files
+            .status
+            .as_ref()
+            .and_then(|f| procfs::pread_text(f, buf).ok().and_then(procfs::parse_status_switches))
+            .unwrap_or((th.last.vol, th.last.invol))
+    };
+    (Counters { cpu_ns, runq_ns, vol, invol }, still)
+}
+
+/// Where a sleeping thread waits: the syscall it is in, else its wchan; a `still` thread keeps its last kind.
+fn wait_kind(
+    files: &TaskFiles,
+    th: &ThreadTrack,
+    stat: &procfs::Stat,
+    still: bool,
+    buf: &mut Vec<u8>,
+) -> Option<WaitKind> {
+    match stat.state {
+        'S' | 'I' | 'D' if still && th.last_kind.is_some() => th.last_kind,
+        'D' => Some(WaitKind::Disk),
+        'S' | 'I' => {
+            let by_syscall = files.syscall.as_ref().and_then(|f| {
+                procfs::pread_text(f, buf).ok().and_then(procfs::parse_syscall).map(procfs::syscall_kind)
+            });
+            let mut by_wchan =
+                || files.wchan.as_ref().and_then(|f| procfs::pread_text(f, buf).ok().and_then(procfs::wchan_kind));
+            match by_syscall {
+                Some(k) => Some(k),
+                None => by_wchan().or(Some(WaitKind::Other)),
+            }
+        }
+        'T' | 't' => Some(WaitKind::Other),
+        _ => None,
+    }
+}
+
+impl ThreadTrack {
+    /// Takes a reading: the first one of a thread present before profiling began is the baseline; later ones
+    /// split the interval since the last reading into CPU, run-queue and blocked time (by `kind`) and extend
+    /// the thread's state spans. Returns the CPU time of the interval.
+    fn account(&mut self, cur: Counters, kind: Option<WaitKind>, proc_state: char, now: f64, initial: bool) -> u64 {
+        let th = self;
+        if initial {
+            // Present before profiling began: this reading is the baseline.
+            th.base = cur;
+            th.last = cur;
+            th.last_seen_s = now;
+            th.last_state = proc_state;
+            th.last_kind = kind;
+            0
+        } else {
+            let from = th.last_seen_s;
+            let wall = (now - from).max(0.0);
+            let dcpu_ns = cur.cpu_ns.saturating_sub(th.last.cpu_ns);
+            let dcpu = dcpu_ns as f64 / 1e9;
+            let drq = cur.runq_ns.saturating_sub(th.last.runq_ns) as f64 / 1e9;
+            let blocked = (wall - dcpu - drq).max(0.0);
+            let bkind = kind.or(th.last_kind).unwrap_or(WaitKind::Other);
+            *th.blocked.get_mut(bkind) += blocked;
+            let state = if blocked >= dcpu && blocked >= drq {
+                SpanState::Blocked(bkind)
+            } else if drq > dcpu {
+                SpanState::Runnable
+            } else {
+                SpanState::Running
+            };
+            match th.spans.last_mut() {
+                Some(last) if last.state == state && (last.end_s - from).abs() < 1e-9 => last.end_s = now,
+                _ if wall > 0.0 => th.spans.push(StateSpan { start_s: from, end_s: now, state }),
+                _ => {}
+            }
+            th.last = cur;
+            th.last_seen_s = now;
+            th.last_state = proc_state;
+            if kind.is_some() {
+                th.last_kind = kind;
+            }
+            dcpu_ns
+        }
+    }
 }
 
 /// The progress line on a terminal.

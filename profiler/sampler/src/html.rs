@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
+use super::model::WaitKind;
 use super::model::{ExternalReport, Report};
-use super::procfs::WaitKind;
 
 /// Escapes text for HTML content and attributes.
 pub fn esc(s: &str) -> String {

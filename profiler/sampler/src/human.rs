@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
+use super::model::WaitKind;
 use super::model::{ExternalReport, Report, Shares};
-use super::procfs::WaitKind;
 
 fn blocked_cell(s: &Shares) -> String {
     let mut parts = Vec::new();
@@ -186,7 +186,8 @@ pub fn render_in_process(r: &Report) -> String {
     o
 }
 
-#[cfg(test)]
+// The tests build shares with the sampler's analysis, which is Linux-only.
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use conc_report::report::ReportKind;
 
@@ -250,6 +251,7 @@ mod tests {
                 machine_runnable: None,
             }],
             findings: Vec::new(),
+            python_targets: Vec::new(),
         }
     }
 

@@ -9,25 +9,45 @@
 
 #![forbid(unsafe_code)]
 
+// Sampling reads /proc and opens perf counters: Linux only. Reading and rendering a saved report is portable.
+#[cfg(target_os = "linux")]
 pub mod analysis;
+#[cfg(target_os = "linux")]
 pub mod collect;
+#[cfg(target_os = "linux")]
 pub mod coordinator;
 pub mod html;
 pub mod human;
+#[cfg(target_os = "linux")]
+pub mod load;
 pub mod model;
+#[cfg(target_os = "linux")]
 pub mod perf;
+#[cfg(target_os = "linux")]
 pub mod procfs;
+pub mod python_hooks;
+#[cfg(target_os = "linux")]
 pub mod short_lived;
+#[cfg(target_os = "linux")]
 pub mod trace;
 
-use std::io::{IsTerminal, Write};
+#[cfg(target_os = "linux")]
+use std::io::IsTerminal;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode};
+#[cfg(target_os = "linux")]
+use std::process::{Child, Command};
+#[cfg(target_os = "linux")]
 use std::sync::Arc;
+#[cfg(target_os = "linux")]
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(target_os = "linux")]
+use std::time::Instant;
 
+#[cfg(target_os = "linux")]
 use collect::{Progress, Sampler};
+#[cfg(target_os = "linux")]
 use model::{ExternalReport, PerfTotals, SamplerCost, Sources};
 
 /// `conc-advisor profile [OPTIONS] -- CMD [ARGS…]` or `conc-advisor profile --pid PID`.
@@ -59,6 +79,9 @@ pub struct ProfileArgs {
     /// Do not open perf counters (sample /proc only).
     #[arg(long)]
     pub no_perf: bool,
+    /// Do not install the Python hook that names threads and records what each thread and pool worker runs.
+    #[arg(long)]
+    pub no_python_hooks: bool,
     /// No progress line, even on a terminal.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -78,6 +101,55 @@ pub struct ReportArgs {
     /// Write the human summary here instead of stdout.
     #[arg(short = 'o', long = "output")]
     pub output: Option<PathBuf>,
+}
+
+/// Why `profile` could not run or attach. The binary decides the exit status of each.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// Bad arguments, or a pid that cannot be profiled.
+    #[error("{0}")]
+    Usage(String),
+    /// The command does not exist (a shell says 127).
+    #[error("{0}")]
+    NotFound(String),
+    /// The command exists but cannot be run (a shell says 126).
+    #[error("{0}")]
+    CannotRun(String),
+    #[error(
+        "`profile` is available on Linux only (it samples /proc and perf counters); `check` and `report` work here"
+    )]
+    Unsupported,
+}
+
+/// An output (`-o`, `--json`, `--html`, `--trace`, or the summary on stderr) that could not be written; the
+/// other outputs still are.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct OutputError(String);
+
+/// Why `report` could not read its input.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}: {source}", path.display())]
+    Parse { path: PathBuf, source: model::ReportParseError },
+}
+
+/// What `profile` ended with.
+#[derive(Debug)]
+pub struct Profiled {
+    /// The command's exit status as a shell reports it (killed by signal N: 128 + N); 0 when attached.
+    pub exit_code: i32,
+    /// Outputs that could not be written.
+    pub output_errors: Vec<OutputError>,
+}
+
+/// What `report` ended with.
+#[derive(Debug)]
+pub struct Rendered {
+    /// Outputs that could not be written.
+    pub output_errors: Vec<OutputError>,
 }
 
 /// Longest `--duration`, in seconds.
@@ -124,14 +196,18 @@ pub struct RunOptions {
     pub perf: bool,
     pub progress: bool,
     pub duration: Option<Duration>,
+    /// Install the Python hook when the command is Python (see [`python_hooks`]).
+    pub python_hooks: bool,
 }
 
+#[cfg(target_os = "linux")]
 /// What a profiling run produced.
 pub struct Outcome {
     pub report: ExternalReport,
     pub sampler: Sampler,
 }
 
+#[cfg(target_os = "linux")]
 fn exit_code_of(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
@@ -141,6 +217,7 @@ fn exit_code_of(status: std::process::ExitStatus) -> i32 {
     }
 }
 
+#[cfg(target_os = "linux")]
 struct Signals {
     int: Arc<AtomicBool>,
     quit: Arc<AtomicBool>,
@@ -148,6 +225,7 @@ struct Signals {
     hup: Arc<AtomicBool>,
 }
 
+#[cfg(target_os = "linux")]
 impl Signals {
     /// Catches SIGINT, SIGQUIT, SIGTERM and SIGHUP: forwarded to a spawned command ([`Forwarder`]); they stop an
     /// attached profile (the report is written either way).
@@ -166,11 +244,13 @@ impl Signals {
     }
 }
 
+#[cfg(target_os = "linux")]
 fn state_of(pid: i32) -> Option<char> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     procfs::parse_stat(&s).map(|st| st.state)
 }
 
+#[cfg(target_os = "linux")]
 /// A spawned command, possibly held stopped at its start so that counters can be attached first.
 struct Spawned {
     child: Child,
@@ -178,12 +258,19 @@ struct Spawned {
     held: bool,
 }
 
+#[cfg(target_os = "linux")]
 /// Spawns `cmd`. With `hold`, a `/bin/sh` trampoline stops itself before `exec CMD`, so the sampler and the
 /// perf counters (opened with `inherit`) see the command from its first instruction; [`release`] continues it.
-fn spawn(cmd: &[String], hold: bool, notes: &mut Vec<String>) -> std::io::Result<Spawned> {
+fn spawn(cmd: &[String], hold: bool, env: &[(String, String)], notes: &mut Vec<String>) -> std::io::Result<Spawned> {
     let sh = Path::new("/bin/sh");
     if hold && sh.exists() {
-        let child = Command::new(sh).arg("-c").arg(collect::TRAMPOLINE).arg("conc-advisor").args(cmd).spawn()?;
+        let child = Command::new(sh)
+            .arg("-c")
+            .arg(collect::TRAMPOLINE)
+            .arg("conc-advisor")
+            .args(cmd)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .spawn()?;
         let pid = child.id() as i32;
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
@@ -200,9 +287,13 @@ fn spawn(cmd: &[String], hold: bool, notes: &mut Vec<String>) -> std::io::Result
             }
         }
     }
-    Ok(Spawned { child: Command::new(&cmd[0]).args(&cmd[1..]).spawn()?, held: false })
+    Ok(Spawned {
+        child: Command::new(&cmd[0]).args(&cmd[1..]).envs(env.iter().map(|(k, v)| (k, v))).spawn()?,
+        held: false,
+    })
 }
 
+#[cfg(target_os = "linux")]
 /// Continues a held command.
 fn release(s: &mut Spawned) -> std::io::Result<()> {
     if s.held {
@@ -218,6 +309,7 @@ fn release(s: &mut Spawned) -> std::io::Result<()> {
     Ok(())
 }
 
+#[cfg(target_os = "linux")]
 fn open_perf(tids: &[i32], notes: &mut Vec<String>) -> Option<perf::PerfSet> {
     match perf::PerfSet::open(tids).and_then(|mut s| s.enable().map(|()| s)) {
         Ok(s) => {
@@ -227,12 +319,13 @@ fn open_perf(tids: &[i32], notes: &mut Vec<String>) -> Option<perf::PerfSet> {
             Some(s)
         }
         Err(e) => {
-            notes.push(e);
+            notes.push(e.to_string());
             None
         }
     }
 }
 
+#[cfg(target_os = "linux")]
 fn sources_of(s: &Sampler, perf: bool, notes: &mut Vec<String>) -> Sources {
     let r = s.refused;
     if r.schedstat {
@@ -251,6 +344,7 @@ fn sources_of(s: &Sampler, perf: bool, notes: &mut Vec<String>) -> Sources {
     Sources { schedstat: !r.schedstat, syscall: !r.syscall, wchan: !r.wchan, children_file: s.children_files(), perf }
 }
 
+#[cfg(target_os = "linux")]
 /// `measurement.perf_counters` of the shared report: "enabled", "disabled" or "unavailable: <reason>".
 fn perf_status(wanted: bool, opened: bool, notes: &[String]) -> String {
     match (wanted, opened) {
@@ -263,10 +357,12 @@ fn perf_status(wanted: bool, opened: bool, notes: &[String]) -> String {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// Longest sleep between two checks of `wake` while waiting for the next tick, so a command that exits (or a
 /// signal) ends a slow-rate run promptly instead of after a whole period.
 const WAKE_CHECK: Duration = Duration::from_millis(20);
 
+#[cfg(target_os = "linux")]
 fn run_loop(
     sampler: &mut Sampler,
     opts: &RunOptions,
@@ -302,6 +398,7 @@ fn run_loop(
     progress.finish();
 }
 
+#[cfg(target_os = "linux")]
 fn cost(sampler: &Sampler, rate: f64, cpu_before: u64) -> SamplerCost {
     let cpu_s = collect::own_thread_cpu_ns().saturating_sub(cpu_before) as f64 / 1e9;
     let wall = sampler.now_s().max(1e-9);
@@ -314,23 +411,26 @@ fn cost(sampler: &Sampler, rate: f64, cpu_before: u64) -> SamplerCost {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// Checks that `program` can be executed, the way a shell would look it up: a path containing `/` as is,
-/// otherwise the first match in `PATH`. Err: (message, 127) when not found, (message, 126) when not executable.
-fn check_executable(program: &str) -> Result<(), (String, u8)> {
+/// otherwise the first match in `PATH`. Err: [`ProfileError::NotFound`] or [`ProfileError::CannotRun`].
+fn check_executable(program: &str) -> Result<(), ProfileError> {
     use std::os::unix::fs::PermissionsExt;
     let shown = escape_control(program);
     let executable =
         |p: &Path| std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false);
     if program.is_empty() {
-        return Err(("the command is an empty string".into(), 127));
+        return Err(ProfileError::NotFound("the command is an empty string".into()));
     }
     if program.contains('/') {
         let p = Path::new(program);
         if !p.exists() {
-            return Err((format!("cannot run `{shown}`: no such file"), 127));
+            return Err(ProfileError::NotFound(format!("cannot run `{shown}`: no such file")));
         }
         if !executable(p) {
-            return Err((format!("cannot run `{shown}`: not an executable file (permission denied)"), 126));
+            return Err(ProfileError::CannotRun(format!(
+                "cannot run `{shown}`: not an executable file (permission denied)"
+            )));
         }
         return Ok(());
     }
@@ -344,9 +444,11 @@ fn check_executable(program: &str) -> Result<(), (String, u8)> {
         found_not_executable |= p.is_file();
     }
     if found_not_executable {
-        Err((format!("cannot run `{shown}`: found in PATH but not executable (permission denied)"), 126))
+        Err(ProfileError::CannotRun(format!(
+            "cannot run `{shown}`: found in PATH but not executable (permission denied)"
+        )))
     } else {
-        Err((format!("cannot run `{shown}`: command not found in PATH"), 127))
+        Err(ProfileError::NotFound(format!("cannot run `{shown}`: command not found in PATH")))
     }
 }
 
@@ -358,6 +460,7 @@ pub fn escape_control(s: &str) -> String {
     s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
+#[cfg(target_os = "linux")]
 /// How the profiler reacts to SIGINT/SIGQUIT/SIGTERM/SIGHUP while it runs a command, like `timeout`: the first
 /// is forwarded to the command (which decides what to do; the report is still written when it exits), a second
 /// one kills the command (SIGKILL). The profiler then exits with the command's status (128+N after a signal).
@@ -366,6 +469,7 @@ struct Forwarder {
     forwarded: u32,
 }
 
+#[cfg(target_os = "linux")]
 impl Forwarder {
     fn poll(&mut self, signals: &Signals, pid: rustix::process::Pid) {
         use rustix::process::Signal;
@@ -385,10 +489,11 @@ impl Forwarder {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// Runs `cmd` under the profiler; returns the report and the command's exit code.
-pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i32), (String, u8)> {
+pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i32), ProfileError> {
     if cmd.is_empty() {
-        return Err(("no command given: `conc-advisor profile -- CMD [ARGS…]`".into(), 2));
+        return Err(ProfileError::Usage("no command given: `conc-advisor profile -- CMD [ARGS…]`".into()));
     }
     // Checked before spawning: a command the trampoline shell could not `exec` would otherwise be profiled as
     // the shell that reports it.
@@ -399,19 +504,25 @@ pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i3
     if !opts.perf {
         notes.push("perf counters off (--no-perf)".into());
     }
-    let mut spawned = match spawn(cmd, true, &mut notes) {
+    let program = Path::new(&cmd[0]).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let hooks =
+        if opts.python_hooks && analysis::is_python(&program, cmd) { python_hooks::Hooks::install() } else { None };
+    let env = hooks.as_ref().map(python_hooks::Hooks::env).unwrap_or_default();
+    let mut spawned = match spawn(cmd, true, &env, &mut notes) {
         Ok(x) => x,
         Err(e) => {
-            let code = if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
-            return Err((format!("cannot run `{}`: {e}", escape_control(&cmd[0])), code));
+            let message = format!("cannot run `{}`: {e}", escape_control(&cmd[0]));
+            return Err(if e.kind() == std::io::ErrorKind::NotFound {
+                ProfileError::NotFound(message)
+            } else {
+                ProfileError::CannotRun(message)
+            });
         }
     };
     let pid = spawned.child.id() as i32;
     let mut sampler = Sampler::new(pid, true);
     let mut perf = if opts.perf && spawned.held { open_perf(&[pid], &mut notes) } else { None };
-    if let Err(e) = release(&mut spawned) {
-        return Err((e.to_string(), 126));
-    }
+    release(&mut spawned).map_err(|e| ProfileError::CannotRun(e.to_string()))?;
     let mut child = spawned.child;
     let rpid = rustix::process::Pid::from_child(&child);
     let mut forwarder = Forwarder::default();
@@ -459,22 +570,29 @@ pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i3
         sources: sources_of(&sampler, perf.is_some(), &mut notes),
         notes,
     };
-    let report = analysis::build_report(&sampler, info, &analysis::Thresholds::default());
+    let mut report = analysis::build_report(&sampler, info, &analysis::Thresholds::default());
+    if let Some(h) = &hooks {
+        python_hooks::apply(&mut report, h.read());
+    }
     Ok((Outcome { report, sampler }, code))
 }
 
+#[cfg(target_os = "linux")]
 /// At most this many existing threads get perf counters when attaching (four descriptors each).
 const MAX_PERF_TASKS: usize = 256;
 
+#[cfg(target_os = "linux")]
 /// Attaches to `pid` and its children until they exit, `duration` passes, or SIGINT/SIGTERM.
-pub fn profile_pid(pid: i32, opts: &RunOptions) -> Result<Outcome, String> {
+pub fn profile_pid(pid: i32, opts: &RunOptions) -> Result<Outcome, ProfileError> {
     match state_of(pid) {
-        _ if pid <= 0 => return Err(format!("no process with pid {pid}")),
-        None => return Err(format!("no process with pid {pid}")),
+        _ if pid <= 0 => return Err(ProfileError::Usage(format!("no process with pid {pid}"))),
+        None => return Err(ProfileError::Usage(format!("no process with pid {pid}"))),
         Some('Z') => {
-            return Err(format!("process {pid} has exited (a zombie its parent has not reaped): nothing to profile"));
+            return Err(ProfileError::Usage(format!(
+                "process {pid} has exited (a zombie its parent has not reaped): nothing to profile"
+            )));
         }
-        Some('X') => return Err(format!("process {pid} is exiting: nothing to profile")),
+        Some('X') => return Err(ProfileError::Usage(format!("process {pid} is exiting: nothing to profile"))),
         Some(_) => {}
     }
     let signals = Signals::install();
@@ -532,6 +650,7 @@ fn write_file(path: &Path, what: &str, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("cannot write the {what} to {}: {e}", path.display()))
 }
 
+#[cfg(target_os = "linux")]
 /// Writes every output the arguments ask for; returns the error messages.
 fn write_outputs(args: &ProfileArgs, out: &Outcome) -> Vec<String> {
     let mut errors = Vec::new();
@@ -559,82 +678,89 @@ fn write_outputs(args: &ProfileArgs, out: &Outcome) -> Vec<String> {
     errors
 }
 
-/// Entry point of `conc-advisor profile`.
-pub fn run_profile(args: ProfileArgs) -> ExitCode {
+#[cfg(target_os = "linux")]
+/// An output file (`-o`, `--json`, `--html`, `--trace`) that is the profiled program or a file named among its
+/// arguments (`profile -o app.py -- python app.py` would replace the script with the summary): the message
+/// refusing it. Paths are compared after resolving links; the program is looked up in `PATH` like `exec`.
+fn output_over_input(args: &ProfileArgs) -> Option<String> {
+    let real = |p: &Path| p.canonicalize().ok();
+    let mut inputs: Vec<PathBuf> = args.command.iter().skip(1).filter_map(|a| real(Path::new(a))).collect();
+    if let Some(program) = args.command.first() {
+        let program = Path::new(program);
+        let found = if program.components().count() > 1 {
+            real(program)
+        } else {
+            std::env::var_os("PATH").and_then(|path| {
+                std::env::split_paths(&path).find_map(|d| real(&d.join(program)).filter(|p| p.is_file()))
+            })
+        };
+        inputs.extend(found);
+    }
+    [&args.output, &args.json, &args.html, &args.trace].into_iter().flatten().find_map(|out| {
+        let r = real(out)?;
+        inputs.contains(&r).then(|| {
+            format!(
+                "refusing to write over {}: it is the profiled program or one of its arguments (choose another file)",
+                out.display()
+            )
+        })
+    })
+}
+
+#[cfg(target_os = "linux")]
+/// Entry point of `conc-advisor profile`: runs or attaches, then writes every output asked for.
+pub fn run_profile(args: ProfileArgs) -> Result<Profiled, ProfileError> {
     let opts = RunOptions {
         rate_hz: args.rate,
         perf: !args.no_perf,
         progress: !args.quiet && std::io::stderr().is_terminal(),
         duration: args.duration,
+        python_hooks: !args.no_python_hooks,
     };
-    let (outcome, code) = match (args.pid, args.command.is_empty()) {
-        (Some(pid), true) => match profile_pid(pid, &opts) {
-            Ok(o) => (o, 0),
-            Err(e) => {
-                eprintln!("conc-advisor: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        (Some(_), false) => {
-            eprintln!("conc-advisor: give either --pid PID or -- CMD, not both");
-            return ExitCode::from(2);
-        }
+    if let Some(clash) = output_over_input(&args) {
+        return Err(ProfileError::Usage(clash));
+    }
+    let (outcome, exit_code) = match (args.pid, args.command.is_empty()) {
+        (Some(pid), true) => (profile_pid(pid, &opts)?, 0),
+        (Some(_), false) => return Err(ProfileError::Usage("give either --pid PID or -- CMD, not both".into())),
         (None, _) => {
             if args.duration.is_some() {
-                eprintln!("conc-advisor: --duration applies to --pid only");
-                return ExitCode::from(2);
+                return Err(ProfileError::Usage("--duration applies to --pid only".into()));
             }
-            match profile_command(&args.command, &opts) {
-                Ok(x) => x,
-                Err((e, code)) => {
-                    eprintln!("conc-advisor: {e}");
-                    return ExitCode::from(code);
-                }
-            }
+            profile_command(&args.command, &opts)?
         }
     };
-    let errors = write_outputs(&args, &outcome);
-    for e in &errors {
-        eprintln!("conc-advisor: {e}");
-    }
-    let code = if !errors.is_empty() && code == 0 { 2 } else { code };
-    ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
+    let output_errors = write_outputs(&args, &outcome).into_iter().map(OutputError).collect();
+    Ok(Profiled { exit_code, output_errors })
 }
 
-/// Entry point of `conc-advisor report`.
-pub fn run_report(args: ReportArgs) -> ExitCode {
-    let text = match std::fs::read_to_string(&args.file) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("conc-advisor: cannot read {}: {e}", args.file.display());
-            return ExitCode::from(2);
-        }
-    };
-    let report = match model::parse_report(&text) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("conc-advisor: {}: {e}", args.file.display());
-            return ExitCode::from(2);
-        }
-    };
+/// `conc-advisor profile` where the sampler does not exist: says so (usage error).
+#[cfg(not(target_os = "linux"))]
+pub fn run_profile(_args: ProfileArgs) -> Result<Profiled, ProfileError> {
+    Err(ProfileError::Unsupported)
+}
+
+/// Entry point of `conc-advisor report`: reads a saved report, prints its summary (or writes it to `-o`) and
+/// writes the HTML page when asked.
+pub fn run_report(args: ReportArgs) -> Result<Rendered, ReportError> {
+    let text =
+        std::fs::read_to_string(&args.file).map_err(|source| ReportError::Read { path: args.file.clone(), source })?;
+    let report = model::parse_report(&text).map_err(|source| ReportError::Parse { path: args.file.clone(), source })?;
     let (summary, page) = match &report {
         model::AnyReport::External(r) => (human::render(r), html::render(r)),
         model::AnyReport::InProcess(r) => (human::render_in_process(r), html::render_in_process(r)),
     };
-    let mut errors = Vec::new();
+    let mut output_errors = Vec::new();
     match &args.output {
-        Some(p) => errors.extend(write_file(p, "summary", &summary).err()),
+        Some(p) => output_errors.extend(write_file(p, "summary", &summary).err().map(OutputError)),
         None => {
             let _ = std::io::stdout().lock().write_all(summary.as_bytes());
         }
     }
     if let Some(p) = &args.html {
-        errors.extend(write_file(p, "HTML report", &page).err());
+        output_errors.extend(write_file(p, "HTML report", &page).err().map(OutputError));
     }
-    for e in &errors {
-        eprintln!("conc-advisor: {e}");
-    }
-    if errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) }
+    Ok(Rendered { output_errors })
 }
 
 #[cfg(test)]
@@ -666,10 +792,11 @@ mod tests {
 
     /// The held command exec's before the first tick finds its threads: the process takes the new name
     /// (once seen as `sh` in CI, when the exec won that race).
+    #[cfg(target_os = "linux")]
     #[test]
     fn a_command_that_execs_before_the_first_tick_is_named_after_it() {
         let mut notes = Vec::new();
-        let mut spawned = spawn(&["sleep".into(), "0.3".into()], true, &mut notes).unwrap();
+        let mut spawned = spawn(&["sleep".into(), "0.3".into()], true, &[], &mut notes).unwrap();
         if !spawned.held {
             return; // no /bin/sh here: nothing is exec'd, nothing to rename
         }

@@ -6,7 +6,46 @@ use serde::{Deserialize, Serialize};
 pub use conc_report::classify::Verdict;
 pub use conc_report::report::{Report, ReportKind, SCHEMA, VERSION};
 
-use super::procfs::WaitKind;
+/// Where a blocked thread waits, as far as `/proc/…/syscall`, `wchan` and the scheduler state tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitKind {
+    /// `futex`: a lock, a condition variable, a join — for CPython, usually the GIL.
+    Lock,
+    /// Network, pipe or terminal I/O and readiness waits: read/recv/accept/connect/poll/select/epoll.
+    Io,
+    /// Uninterruptible sleep (state `D`): almost always disk or page-cache I/O.
+    Disk,
+    /// Timers: nanosleep, clock_nanosleep, pause.
+    Sleep,
+    /// Waiting for a child process to exit (wait4/waitid): a shell or a supervisor.
+    Child,
+    /// Blocked somewhere else, or the call could not be read.
+    Other,
+}
+
+impl WaitKind {
+    /// Every kind, in display order.
+    pub const ALL: [WaitKind; 6] =
+        [WaitKind::Lock, WaitKind::Io, WaitKind::Disk, WaitKind::Sleep, WaitKind::Child, WaitKind::Other];
+
+    /// Index into per-kind arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// A short human label.
+    pub fn label(self) -> &'static str {
+        match self {
+            WaitKind::Lock => "lock/futex",
+            WaitKind::Io => "I/O",
+            WaitKind::Disk => "disk",
+            WaitKind::Sleep => "sleep",
+            WaitKind::Child => "child wait",
+            WaitKind::Other => "other",
+        }
+    }
+}
 
 /// What a thread or process did over its observed lifetime.
 ///
@@ -247,6 +286,9 @@ pub struct ExternalReport {
     pub processes: Vec<ProcessReport>,
     pub timeline: Vec<TimelinePoint>,
     pub findings: Vec<Finding>,
+    /// Python commands: the function each thread and pool worker ran (from the `sitecustomize` hook).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub python_targets: Vec<crate::python_hooks::PythonTarget>,
 }
 
 impl ExternalReport {
@@ -274,25 +316,93 @@ pub enum AnyReport {
     InProcess(Box<Report>),
 }
 
+/// Why a saved report cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportParseError {
+    #[error("not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    #[error("not a conc-advisor report (schema is `{0}`, expected `{SCHEMA}`)")]
+    NotAReport(String),
+    #[error("report version {0} is not supported (this build reads version {VERSION})")]
+    Version(u64),
+    #[error("malformed {kind} report: {source}")]
+    Malformed { kind: &'static str, source: serde_json::Error },
+    #[error("unknown report kind `{0}`")]
+    UnknownKind(String),
+    #[error("not a conc-advisor report: missing field `{0}`")]
+    MissingField(&'static str),
+    #[error("malformed {kind} report: missing field `{field}` (is `kind` right?)")]
+    WrongBody { kind: &'static str, field: &'static str },
+    /// A value no measurement can have (see `check_values`).
+    #[error("{0}")]
+    InvalidValue(String),
+}
+
+/// Rejects values no measurement can have: a negative number anywhere, durations in seconds (`*_s`) above a
+/// century, percentages above 10^6, and a host with 0 cores. `at` is the path of `value` in the report.
+fn check_values(value: &serde_json::Value, at: &str) -> Result<(), String> {
+    use serde_json::Value;
+    match value {
+        Value::Object(fields) => {
+            for (key, v) in fields {
+                let path = if at.is_empty() { key.clone() } else { format!("{at}.{key}") };
+                if let Some(n) = v.as_f64() {
+                    let bad = if n < 0.0 {
+                        Some("negative")
+                    } else if !n.is_finite() || (key.ends_with("_s") && n > 3.2e9) || (key.ends_with("_pct") && n > 1e6)
+                    {
+                        Some("out of range")
+                    } else if key == "cores" && at.ends_with("host") && n < 1.0 {
+                        Some("not a core count (at least 1)")
+                    } else {
+                        None
+                    };
+                    if let Some(why) = bad {
+                        return Err(format!("invalid report: `{path}` is {why} ({v})"));
+                    }
+                }
+                check_values(v, &path)?;
+            }
+            Ok(())
+        }
+        Value::Array(items) => items.iter().enumerate().try_for_each(|(i, v)| check_values(v, &format!("{at}[{i}]"))),
+        _ => Ok(()),
+    }
+}
+
 /// Reads any report of the family, checking schema and version.
-pub fn parse_report(text: &str) -> Result<AnyReport, String> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+pub fn parse_report(text: &str) -> Result<AnyReport, ReportParseError> {
+    use ReportParseError as E;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(E::NotJson)?;
+    for field in ["schema", "version", "kind"] {
+        if value.get(field).is_none() {
+            return Err(E::MissingField(field));
+        }
+    }
     let schema = value.get("schema").and_then(|v| v.as_str()).unwrap_or("");
     if schema != SCHEMA {
-        return Err(format!("not a conc-advisor report (schema is `{schema}`, expected `{SCHEMA}`)"));
+        return Err(E::NotAReport(schema.to_string()));
     }
     let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
     if version != u64::from(VERSION) {
-        return Err(format!("report version {version} is not supported (this build reads version {VERSION})"));
+        return Err(E::Version(version));
     }
-    match value.get("kind").and_then(|v| v.as_str()).unwrap_or("") {
+    check_values(&value, "").map_err(E::InvalidValue)?;
+    let kind = value.get("kind").and_then(|v| v.as_str()).unwrap_or("");
+    // The body must be that of its kind (a swapped `kind` would render an empty report).
+    for (k, needs) in [("external", "processes"), ("in-process", "entries")] {
+        if kind == k && value.get(needs).is_none() {
+            return Err(E::WrongBody { kind: k, field: needs });
+        }
+    }
+    match kind {
         "external" => serde_json::from_value(value)
             .map(|r| AnyReport::External(Box::new(r)))
-            .map_err(|e| format!("malformed external report: {e}")),
+            .map_err(|source| E::Malformed { kind: "external", source }),
         "in-process" => serde_json::from_value(value)
             .map(|r| AnyReport::InProcess(Box::new(r)))
-            .map_err(|e| format!("malformed in-process report: {e}")),
-        other => Err(format!("unknown report kind `{other}`")),
+            .map_err(|source| E::Malformed { kind: "in-process", source }),
+        other => Err(E::UnknownKind(other.to_string())),
     }
 }
 
@@ -316,5 +426,35 @@ mod tests {
         let page = crate::html::render_in_process(&back);
         assert!(page.contains("<svg id=\"bars\"") && page.contains("demo::spin"));
         assert!(parse_report(&json.replace("in-process", "sideways")).is_err());
+    }
+
+    /// Issue 11: a report without `schema` said "schema is ``"; negative durations, 0 cores, a 309-digit
+    /// duration and a swapped `kind` rendered with exit 0.
+    #[test]
+    fn reports_with_missing_fields_or_impossible_values_are_refused() {
+        let mut r = Report::new(ReportKind::InProcess, "conc-profiler", "0.1.0");
+        let t = Timing { wall_ns: 100_000_000, cpu_ns: 98_000_000, ..Timing::default() };
+        r.entries.push(Entry::new("demo::spin", Context::sync_fn(), t, 100_000_000, &Thresholds::default(), 2));
+        let good: serde_json::Value = serde_json::from_str(&r.to_json_pretty()).unwrap();
+        assert!(parse_report(&good.to_string()).is_ok());
+        let mut no_schema = good.clone();
+        no_schema.as_object_mut().unwrap().remove("schema");
+        assert_eq!(
+            parse_report(&no_schema.to_string()).unwrap_err().to_string(),
+            "not a conc-advisor report: missing field `schema`"
+        );
+        let mut zero_cores = good.clone();
+        zero_cores["host"]["cores"] = 0.into();
+        assert!(parse_report(&zero_cores.to_string()).unwrap_err().to_string().contains("host.cores"));
+        let mut swapped = good.clone();
+        swapped["kind"] = "external".into();
+        assert!(parse_report(&swapped.to_string()).unwrap_err().to_string().contains("missing field `processes`"));
+        let text = good.to_string();
+        let negative = text.replacen("\"wall_ns\":100000000", "\"wall_ns\":-100000000", 1);
+        assert_ne!(negative, text, "the report has a wall_ns to negate");
+        assert!(parse_report(&negative).unwrap_err().to_string().contains("negative"));
+        let mut absurd = good.clone();
+        absurd["duration_s"] = serde_json::Value::from(1e300);
+        assert!(parse_report(&absurd.to_string()).unwrap_err().to_string().contains("out of range"));
     }
 }

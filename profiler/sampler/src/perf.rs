@@ -43,10 +43,15 @@ fn explain(e: &std::io::Error) -> String {
     }
 }
 
+/// Why perf counters are not used: the note the report carries (what was refused and what replaces it).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PerfUnavailable(String);
+
 impl PerfSet {
     /// Opens the four counters on each of `tids` (a spawned command: its one pid before it runs anything;
     /// an attached process: its existing threads), counting them and everything they create afterwards.
-    pub fn open(tids: &[i32]) -> Result<PerfSet, String> {
+    pub fn open(tids: &[i32]) -> Result<PerfSet, PerfUnavailable> {
         let mut set = PerfSet {
             task_clock: Vec::new(),
             switches: Vec::new(),
@@ -85,19 +90,19 @@ impl PerfSet {
                 }
                 // A thread that exited meanwhile: skip it.
                 Err(e) if e.is_empty() => continue,
-                Err(e) => return Err(e),
+                Err(e) => return Err(PerfUnavailable(e)),
             }
         }
         if set.task_clock.is_empty() {
-            return Err("perf counters: no task to observe".into());
+            return Err(PerfUnavailable("perf counters: no task to observe".into()));
         }
         Ok(set)
     }
 
     /// Starts counting.
-    pub fn enable(&mut self) -> Result<(), String> {
+    pub fn enable(&mut self) -> Result<(), PerfUnavailable> {
         for c in self.all_mut() {
-            c.enable().map_err(|e| format!("perf counters could not be enabled ({e})"))?;
+            c.enable().map_err(|e| PerfUnavailable(format!("perf counters could not be enabled ({e})")))?;
         }
         Ok(())
     }

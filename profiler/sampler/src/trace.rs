@@ -74,6 +74,11 @@ fn num_field(e: &Value, key: &str) -> Result<f64, String> {
     }
 }
 
+/// Why [`validate`] rejects a trace: the first rule it breaks, with the offending event.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidTrace(String);
+
 /// Checks a trace against the Trace Event Format (the JSON Object Format that Perfetto's and `chrome://tracing`'s
 /// JSON importers read) as far as this renderer uses it: a `traceEvents` array; every event has a one-letter
 /// `ph` this renderer emits (`X`, `M`, `C`, `i`) and an integer `pid`; `X` slices have a string `name`,
@@ -82,7 +87,12 @@ fn num_field(e: &Value, key: &str) -> Result<f64, String> {
 /// string `args.name`, at most one per process / thread, and every track with slices has both; counter events
 /// have numeric `args` and strictly increasing `ts` per counter; instant events a scope `s` of `g`, `p` or `t`;
 /// `displayTimeUnit`, when present, is `ms` or `ns`.
-pub fn validate(trace: &str) -> Result<TraceSummary, String> {
+pub fn validate(trace: &str) -> Result<TraceSummary, InvalidTrace> {
+    first_violation(trace).map_err(InvalidTrace)
+}
+
+/// [`validate`]'s checks, in order; the first broken rule is the message.
+fn first_violation(trace: &str) -> Result<TraceSummary, String> {
     use std::collections::{BTreeMap, BTreeSet};
     let doc: Value = serde_json::from_str(trace).map_err(|e| format!("not JSON: {e}"))?;
     let events = doc.get("traceEvents").and_then(Value::as_array).ok_or("no `traceEvents` array")?;
@@ -192,15 +202,17 @@ mod tests {
         let c = |ts: f64| json!({"ph": "C", "name": "cores used", "pid": 1, "ts": ts, "args": {"cores": 1.5}});
         let ok = validate(&with(vec![x(0.0, 10.0), x(10.0, 5.0), c(0.0), c(40.0)])).unwrap();
         assert_eq!(ok, TraceSummary { slices: 2, tracks: 1, processes: 1, threads: 1, counters: 2 });
-        assert!(validate(&with(vec![x(0.0, 10.0), x(9.0, 5.0)])).unwrap_err().contains("before the previous"));
+        assert!(
+            validate(&with(vec![x(0.0, 10.0), x(9.0, 5.0)])).unwrap_err().to_string().contains("before the previous")
+        );
         assert!(validate(&with(vec![x(0.0, 0.0)])).is_err(), "zero duration");
         assert!(validate(&with(vec![x(-1.0, 3.0)])).is_err(), "negative ts");
-        assert!(validate(&with(vec![c(5.0), c(5.0)])).unwrap_err().contains("back in time"));
+        assert!(validate(&with(vec![c(5.0), c(5.0)])).unwrap_err().to_string().contains("back in time"));
         let unnamed = json!({"ph": "X", "name": "running", "pid": 1, "tid": 3, "ts": 0, "dur": 1});
-        assert!(validate(&with(vec![unnamed])).unwrap_err().contains("no thread_name"));
+        assert!(validate(&with(vec![unnamed])).unwrap_err().to_string().contains("no thread_name"));
         let string_tid = json!({"ph": "X", "name": "running", "pid": 1, "tid": "2", "ts": 0, "dur": 1});
         assert!(validate(&with(vec![string_tid])).is_err());
-        assert!(validate(&with(vec![names()[1].clone()])).unwrap_err().contains("twice"));
+        assert!(validate(&with(vec![names()[1].clone()])).unwrap_err().to_string().contains("twice"));
         assert!(validate(&with(vec![json!({"ph": "B", "name": "x", "pid": 1, "tid": 2, "ts": 0})])).is_err());
         assert!(validate(&with(vec![json!({"ph": "i", "name": "x", "pid": 1, "ts": 0})])).is_err(), "no scope");
         assert!(validate("[]").is_err() && validate("nope").is_err());

@@ -3,6 +3,9 @@
 use std::path::Path;
 
 use crate::declare_rule;
+use crate::python::linker::Linker;
+use crate::python::rules::PythonRule;
+use crate::registry::RuleMeta;
 use crate::diagnostic::{Diagnostic, Severity, Span};
 use crate::python::Checker;
 use crate::python::semantic::Exec;
@@ -46,7 +49,7 @@ declare_rule! {
     /// with ProcessPoolExecutor() as ex:
     ///     results = list(ex.map(crunch, [10**7] * 4))
     /// ```
-    pub static RULE = {
+    pub static META = {
         code: "CA501",
         name: "cpu-bound-work-on-threads",
         severity: Warning,
@@ -55,8 +58,38 @@ declare_rule! {
     };
 }
 
+/// The rule: per file, and across files in the link phase (targets defined in another module).
+pub struct Rule;
+
+impl PythonRule for Rule {
+    type Facts = ();
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Checker<'_, '_, '_>) {
+        check(cx);
+    }
+
+    /// Thread sites whose target, joined across modules, is CPU-bound.
+    fn link(&self, p: &Linker<'_>, _: &[&()], out: &mut Vec<Diagnostic>) {
+        for s in p.sites() {
+            if s.site.exec != Exec::Threads || s.joined.kind() != Kind::CpuHeavy {
+                continue;
+            }
+            let Some((ef, ev)) = s.joined.cpu.iter().find(|(_, e)| !e.releases_gil) else { continue };
+            let file = &p.files[s.file];
+            let place = p.place(s.file, *ef, ev, s.name);
+            let d = finding(&file.path, s.site.span, s.name, &ev.what, &place, &s.site.api, file.free_threaded);
+            let d = p.note(d, s.file, *ef, format!("CPU-heavy: {}", ev.what), ev.span);
+            out.push(p.def_note(d, s.file, s.target));
+        }
+    }
+}
+
 /// Reports CPU-bound targets of thread spawns.
-pub fn check(cx: &mut Checker<'_, '_, '_>) {
+fn check(cx: &mut Checker<'_, '_, '_>) {
     let model = cx.model;
     for spawn in &model.spawns {
         if spawn.exec != Exec::Threads {
@@ -85,9 +118,8 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
     }
 }
 
-/// The finding for CPU-bound `name` (evidence `what` at `place`) run on threads through `api`, without notes;
-/// shared with the project phase ([`crate::python::project`]), which follows targets into other files.
-pub fn finding(
+/// The finding for CPU-bound `name` (evidence `what` at `place`) run on threads through `api`, without notes.
+fn finding(
     path: &Path,
     span: Span,
     name: &str,
@@ -98,7 +130,7 @@ pub fn finding(
 ) -> Diagnostic {
     if free_threaded {
         let mut d = Diagnostic::new(
-            &RULE,
+            &META,
             path,
             span,
             format!(
@@ -115,7 +147,7 @@ pub fn finding(
         d
     } else {
         Diagnostic::new(
-            &RULE,
+            &META,
             path,
             span,
             format!(

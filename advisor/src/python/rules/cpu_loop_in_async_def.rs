@@ -4,6 +4,10 @@
 use std::path::Path;
 
 use crate::declare_rule;
+use crate::python::linker::{FactsCx, Linker};
+use crate::python::rules::{LinkFacts, PythonRule};
+use crate::python::summary::{Evidence, is_listed_api};
+use crate::registry::RuleMeta;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::python::Checker;
 use crate::python::ast::is_generator;
@@ -24,7 +28,10 @@ declare_rule! {
     ///
     /// ## Known problems
     /// The rule sees code, not data: a nested loop over two lists is reported even if they are short in
-    /// practice. Suppress it there. Functions of third-party libraries are not followed.
+    /// practice. Suppress it there. Functions of third-party libraries are not followed. String building is not
+    /// arithmetic (`str(x) + suffix`, `"prefix_" + name.upper()`, f-strings, names bound to strings), and a loop
+    /// over a small literal collection (`for k in {"a": 1, "b": 2}`, a name bound to one, its `.items()`) counts
+    /// as little work; a string known only from a parameter's annotation is still read as a number.
     ///
     /// ## Example
     /// ```python
@@ -44,7 +51,7 @@ declare_rule! {
     ///     loop = asyncio.get_running_loop()
     ///     return await loop.run_in_executor(process_pool, crunch, n)
     /// ```
-    pub static RULE = {
+    pub static META = {
         code: "CA504",
         name: "cpu-loop-in-async-def",
         severity: Warning,
@@ -53,12 +60,100 @@ declare_rule! {
     };
 }
 
+/// The rule: per file, and across files in the link phase (calls to CPU-heavy functions of another module).
+pub struct Rule;
+
+/// Direct, non-awaited calls from `async def` to imported functions.
+#[derive(Debug, Clone, Default)]
+pub struct AsyncCalls {
+    /// The calls.
+    pub calls: Vec<AsyncCallFact>,
+}
+
+/// A direct, non-awaited call from an `async def` to an imported function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AsyncCallFact {
+    /// The `async def`'s name.
+    pub caller: String,
+    /// The call.
+    pub span: Span,
+    /// The callee's absolute name.
+    pub qual: String,
+}
+
+impl LinkFacts for AsyncCalls {
+    fn starts_link(&self) -> bool {
+        !self.calls.is_empty()
+    }
+}
+
+impl PythonRule for Rule {
+    type Facts = AsyncCalls;
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Checker<'_, '_, '_>) {
+        check(cx);
+    }
+
+    /// The calls the per-file check cannot judge: to names imported from other modules, outside heavy loops.
+    fn facts(&self, fx: &FactsCx<'_, '_, '_, '_, '_>) -> AsyncCalls {
+        let (cx, model) = (fx.cx, fx.cx.model);
+        let mut calls = Vec::new();
+        for (f, info) in model.funcs.iter().enumerate() {
+            if !info.def.is_async {
+                continue;
+            }
+            let loops: Vec<Evidence> = cx.summaries.heavy_loops(f).into_iter().filter(|e| e.strong).collect();
+            for &i in &model.calls_by_func[f] {
+                let c = &model.calls[i];
+                if !c.in_async || c.awaited || loops.iter().any(|l| l.range.contains(c.range)) {
+                    continue;
+                }
+                if model.resolve_function(&c.call.func, c.scope).is_some()
+                    || c.qual.as_deref().is_some_and(is_listed_api)
+                {
+                    continue;
+                }
+                if let Some(qual) = fx.project.external_name(&c.call.func) {
+                    calls.push(AsyncCallFact { caller: info.def.name.to_string(), span: cx.span(c.range), qual });
+                }
+            }
+        }
+        AsyncCalls { calls }
+    }
+
+    /// Calls from `async def` to a function of another module whose summary, joined across modules, is
+    /// CPU-heavy.
+    fn link(&self, p: &Linker<'_>, facts: &[&AsyncCalls], out: &mut Vec<Diagnostic>) {
+        for (fi, file) in p.files.iter().enumerate() {
+            for call in &facts[fi].calls {
+                let Some(node) = p.resolve(&call.qual, fi) else { continue };
+                let callee = p.func(node);
+                if callee.is_async || callee.is_generator {
+                    continue;
+                }
+                let Some(j) = p.joined(node) else { continue };
+                if j.kind() != Kind::CpuHeavy {
+                    continue;
+                }
+                let Some((ef, ev)) = j.cpu.iter().find(|(_, e)| e.strong) else { continue };
+                let d = call_finding(&file.path, call.span, &callee.name, &call.caller);
+                let d = p.note(d, fi, *ef, format!("CPU-heavy: {}", ev.what), ev.span);
+                out.push(p.def_note(d, fi, node));
+            }
+        }
+    }
+}
+
 const HELP: &str = "move the computation into a plain function and run it with \
                     `await loop.run_in_executor(process_pool, fn, …)` on a `ProcessPoolExecutor` \
                     (`asyncio.to_thread` only helps if the work releases the GIL)";
 
 /// Reports heavy loops and calls to heavy functions in `async def`s.
-pub fn check(cx: &mut Checker<'_, '_, '_>) {
+fn check(cx: &mut Checker<'_, '_, '_>) {
     let model = cx.model;
     for (f, info) in model.funcs.iter().enumerate() {
         if !info.def.is_async {
@@ -69,7 +164,7 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
         for ev in &loops {
             let d = cx
                 .diagnostic(
-                    &RULE,
+                    &META,
                     ev.range,
                     format!(
                         "CPU-heavy {} inside `async def {}` never awaits: it holds the event loop until it finishes",
@@ -101,11 +196,10 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
     }
 }
 
-/// The finding for a call to CPU-heavy `callee` inside `async def caller`, without notes; shared with the
-/// project phase ([`crate::python::project`]), which follows calls into other modules.
-pub fn call_finding(path: &Path, span: Span, callee: &str, caller: &str) -> Diagnostic {
+/// The finding for a call to CPU-heavy `callee` inside `async def caller`, without notes.
+fn call_finding(path: &Path, span: Span, callee: &str, caller: &str) -> Diagnostic {
     Diagnostic::new(
-        &RULE,
+        &META,
         path,
         span,
         format!("call to CPU-heavy `{callee}` inside `async def {caller}` holds the event loop until it returns"),

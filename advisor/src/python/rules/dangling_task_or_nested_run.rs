@@ -2,6 +2,8 @@
 //! running event loop.
 
 use crate::declare_rule;
+use crate::python::rules::PythonRule;
+use crate::registry::RuleMeta;
 use crate::python::Checker;
 use crate::python::ast::ExprKind;
 
@@ -12,6 +14,8 @@ declare_rule! {
     ///   dropped (a `TaskGroup`'s `tg.create_task` keeps its tasks and is not reported);
     /// - `asyncio.run(…)` or `loop.run_until_complete(…)` called inside an `async def` (the innermost function
     ///   decides: a nested `def` is not async).
+    ///
+    /// A line already marked for ruff's overlapping rule (`# noqa: RUF006`) is not reported either.
     ///
     /// ## Why is this bad?
     /// The event loop keeps only a weak reference to tasks: a task nobody references can be garbage-collected
@@ -38,7 +42,7 @@ declare_rule! {
     ///     task.add_done_callback(background.discard)
     ///     await other()
     /// ```
-    pub static RULE = {
+    pub static META = {
         code: "CA510",
         name: "dangling-task-or-nested-run",
         severity: Warning,
@@ -46,6 +50,21 @@ declare_rule! {
         summary: "a dropped `create_task` result, or `asyncio.run` inside a running loop",
         equivalent: "ruff RUF006 (dangling task)",
     };
+}
+
+/// The rule (per-file only).
+pub struct Rule;
+
+impl PythonRule for Rule {
+    type Facts = ();
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Checker<'_, '_, '_>) {
+        check(cx);
+    }
 }
 
 fn loopish(e: &crate::python::ast::Expr<'_>) -> bool {
@@ -56,7 +75,7 @@ fn loopish(e: &crate::python::ast::Expr<'_>) -> bool {
 }
 
 /// Reports dropped tasks and nested `asyncio.run`.
-pub fn check(cx: &mut Checker<'_, '_, '_>) {
+fn check(cx: &mut Checker<'_, '_, '_>) {
     let model = cx.model;
     for c in &model.calls {
         let q = c.qual.as_deref().unwrap_or_default();
@@ -68,7 +87,7 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
         let spawn = matches!(q, "asyncio.create_task" | "asyncio.ensure_future") || (attr == "create_task" && on_loop);
         if spawn && c.dropped {
             let d = cx
-                .diagnostic(&RULE, c.range, "the task is dropped: the event loop keeps only a weak reference, so it can be garbage-collected before it finishes")
+                .diagnostic(&META, c.range, "the task is dropped: the event loop keeps only a weak reference, so it can be garbage-collected before it finishes")
                 .with_help("keep a reference (`task = …`, add it to a set and discard it in `add_done_callback`), or use `asyncio.TaskGroup`");
             cx.report(d);
         }
@@ -77,7 +96,7 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
             let name = c.scope.map(|f| cx.func_name(f).to_string()).unwrap_or_default();
             let d = cx
                 .diagnostic(
-                    &RULE,
+                    &META,
                     c.range,
                     format!(
                         "`{}` inside `async def {name}` runs a loop inside the running one: it raises `RuntimeError`",

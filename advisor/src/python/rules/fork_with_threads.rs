@@ -1,6 +1,8 @@
 //! CA509 `fork-with-threads`: `os.fork()` or the `fork` start method in a program that starts threads.
 
 use crate::declare_rule;
+use crate::python::rules::PythonRule;
+use crate::registry::RuleMeta;
 use crate::python::Checker;
 use crate::python::ast::ExprKind;
 use crate::python::ast::Range;
@@ -35,13 +37,28 @@ declare_rule! {
     /// threading.Thread(target=heartbeat, daemon=True).start()
     /// multiprocessing.set_start_method("forkserver")  # or "spawn"
     /// ```
-    pub static RULE = {
+    pub static META = {
         code: "CA509",
         name: "fork-with-threads",
         severity: Warning,
         language: Python,
         summary: "forking a process that runs threads can deadlock the child",
     };
+}
+
+/// The rule (per-file only).
+pub struct Rule;
+
+impl PythonRule for Rule {
+    type Facts = ();
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Checker<'_, '_, '_>) {
+        check(cx);
+    }
 }
 
 /// Whether a fork in `fork` and a thread start in `thread` belong to the same program path: the same function,
@@ -59,7 +76,7 @@ fn related(model: &Model<'_, '_>, fork: Option<FuncId>, thread: Option<FuncId>) 
 }
 
 /// Reports fork calls in modules that start threads.
-pub fn check(cx: &mut Checker<'_, '_, '_>) {
+fn check(cx: &mut Checker<'_, '_, '_>) {
     let model = cx.model;
     let thread_starts: Vec<(Range, Option<FuncId>)> = model
         .spawns
@@ -98,7 +115,7 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
         };
         let d = cx
             .diagnostic(
-                &RULE,
+                &META,
                 c.range,
                 format!("`{shown}` in a program that starts threads: the child gets only the forking thread, and locks the others held stay locked"),
             )

@@ -3,6 +3,9 @@
 use std::path::Path;
 
 use crate::declare_rule;
+use crate::python::linker::Linker;
+use crate::python::rules::PythonRule;
+use crate::registry::RuleMeta;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::python::Checker;
 use crate::python::semantic::Exec;
@@ -46,7 +49,7 @@ declare_rule! {
     /// with ThreadPoolExecutor(max_workers=32) as ex:
     ///     pages = list(ex.map(fetch, urls))
     /// ```
-    pub static RULE = {
+    pub static META = {
         code: "CA502",
         name: "io-bound-work-on-processes",
         severity: Info,
@@ -55,8 +58,38 @@ declare_rule! {
     };
 }
 
+/// The rule: per file, and across files in the link phase (targets defined in another module).
+pub struct Rule;
+
+impl PythonRule for Rule {
+    type Facts = ();
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Checker<'_, '_, '_>) {
+        check(cx);
+    }
+
+    /// Process sites (pools, processes started in a loop) whose target, joined across modules, is I/O-bound.
+    fn link(&self, p: &Linker<'_>, _: &[&()], out: &mut Vec<Diagnostic>) {
+        for s in p.sites() {
+            if s.site.exec != Exec::Processes || !s.site.judged_for_io || s.joined.kind() != Kind::IoBound {
+                continue;
+            }
+            let Some((ef, ev)) = s.joined.io.first() else { continue };
+            let file = &p.files[s.file];
+            let place = p.place(s.file, *ef, ev, s.name);
+            let d = finding(&file.path, s.site.span, s.name, &ev.what, &place, &s.site.api);
+            let d = p.note(d, s.file, *ef, format!("I/O: `{}`", ev.what), ev.span);
+            out.push(p.def_note(d, s.file, s.target));
+        }
+    }
+}
+
 /// Reports I/O-bound targets of process spawns.
-pub fn check(cx: &mut Checker<'_, '_, '_>) {
+fn check(cx: &mut Checker<'_, '_, '_>) {
     for spawn in &cx.model.spawns {
         if spawn.exec != Exec::Processes {
             continue;
@@ -84,11 +117,10 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
     }
 }
 
-/// The finding for I/O-bound `name` (evidence `what` at `place`) run in processes through `api`, without notes;
-/// shared with the project phase ([`crate::python::project`]).
-pub fn finding(path: &Path, span: Span, name: &str, what: &str, place: &str, api: &str) -> Diagnostic {
+/// The finding for I/O-bound `name` (evidence `what` at `place`) run in processes through `api`, without notes.
+fn finding(path: &Path, span: Span, name: &str, what: &str, place: &str, api: &str) -> Diagnostic {
     Diagnostic::new(
-        &RULE,
+        &META,
         path,
         span,
         format!(

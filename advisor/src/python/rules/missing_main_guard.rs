@@ -4,6 +4,8 @@
 use std::collections::HashSet;
 
 use crate::declare_rule;
+use crate::python::rules::PythonRule;
+use crate::registry::RuleMeta;
 use crate::python::Checker;
 use crate::python::semantic::{Exec, FuncId, Model};
 
@@ -37,13 +39,28 @@ declare_rule! {
     ///     with Pool() as pool:
     ///         print(pool.map(square, range(10)))
     /// ```
-    pub static RULE = {
+    pub static META = {
         code: "CA507",
         name: "missing-main-guard",
         severity: Warning,
         language: Python,
         summary: "processes started at import time, without an `if __name__ == \"__main__\":` guard",
     };
+}
+
+/// The rule (per-file only).
+pub struct Rule;
+
+impl PythonRule for Rule {
+    type Facts = ();
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Checker<'_, '_, '_>) {
+        check(cx);
+    }
 }
 
 fn starts_processes_directly(model: &Model<'_, '_>, q: &str) -> bool {
@@ -64,7 +81,7 @@ fn starts_processes(model: &Model<'_, '_>, f: FuncId, seen: &mut HashSet<FuncId>
 }
 
 /// Reports process starts reachable at import time.
-pub fn check(cx: &mut Checker<'_, '_, '_>) {
+fn check(cx: &mut Checker<'_, '_, '_>) {
     let model = cx.model;
     for c in &model.calls {
         if !c.at_import || c.scope.is_some() {
@@ -86,7 +103,7 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
         };
         let d = cx
             .diagnostic(
-                &RULE,
+                &META,
                 c.range,
                 format!("{what} runs when the module is imported, outside `if __name__ == \"__main__\":`"),
             )

@@ -4,6 +4,10 @@
 use std::path::Path;
 
 use crate::declare_rule;
+use crate::python::linker::{FactsCx, Linker};
+use crate::python::rules::{LinkFacts, PythonRule};
+use crate::registry::RuleMeta;
+use std::collections::HashSet;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::python::Checker;
 use crate::python::ast::ExprKind;
@@ -47,13 +51,97 @@ declare_rule! {
     /// def handle(job):
     ///     return list(EXECUTOR.map(crunch, job.parts))
     /// ```
-    pub static RULE = {
+    pub static META = {
         code: "CA506",
         name: "oversized-or-per-call-pool",
         severity: Warning,
         language: Python,
         summary: "a pool far larger than the cores for CPU-bound work, or created on every call",
     };
+}
+
+/// The rule: per file, and across files in the link phase (oversized pools whose CPU-bound target is in
+/// another module).
+pub struct Rule;
+
+/// The file's oversized pools the per-file check could not judge (no local target is CPU-bound).
+#[derive(Debug, Clone, Default)]
+pub struct Pools {
+    /// The pools.
+    pub pools: Vec<PoolFact>,
+}
+
+impl LinkFacts for Pools {}
+
+/// A pool with a literal size above the limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolFact {
+    /// The pool (index into the file's [`Model::pools`], as in [`crate::python::linker::SiteFact::pool`]).
+    pub pool: usize,
+    /// The size expression.
+    pub span: Span,
+    /// The literal size.
+    pub workers: i64,
+    /// `processes` or `threads`.
+    pub kind_word: &'static str,
+    /// The file's `python.max-workers`.
+    pub limit: i64,
+}
+
+impl PythonRule for Rule {
+    type Facts = Pools;
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Checker<'_, '_, '_>) {
+        check(cx);
+    }
+
+    fn facts(&self, fx: &FactsCx<'_, '_, '_, '_, '_>) -> Pools {
+        let (cx, model) = (fx.cx, fx.cx.model);
+        let limit = i64::try_from(cx.settings.python.max_workers).unwrap_or(i64::MAX);
+        let mut pools = Vec::new();
+        for (p, ctor) in model.pools.iter().enumerate() {
+            let (Some(n), Some(expr)) = (ctor.workers, ctor.workers_expr) else { continue };
+            if n <= limit {
+                continue;
+            }
+            // The per-file check reported it if a local target of the pool is CPU-bound.
+            let reported = model.spawns.iter().any(|s| {
+                s.pool == Some(p) && s.target_fn.is_some_and(|f| cx.summaries.summary(f).kind() == Kind::CpuHeavy)
+            });
+            if !reported {
+                pools.push(PoolFact {
+                    pool: p,
+                    span: cx.span(expr.range),
+                    workers: n,
+                    kind_word: if ctor.exec == Exec::Processes { "processes" } else { "threads" },
+                    limit,
+                });
+            }
+        }
+        Pools { pools }
+    }
+
+    /// An oversized pool (once) whose target, joined across modules, is CPU-bound.
+    fn link(&self, p: &Linker<'_>, facts: &[&Pools], out: &mut Vec<Diagnostic>) {
+        let mut done: HashSet<(usize, usize)> = HashSet::new();
+        for s in p.sites() {
+            let Some(id) = s.site.pool else { continue };
+            if s.joined.kind() != Kind::CpuHeavy {
+                continue;
+            }
+            let Some(pool) = facts[s.file].pools.iter().find(|x| x.pool == id) else { continue };
+            if !done.insert((s.file, id)) {
+                continue;
+            }
+            let file = &p.files[s.file];
+            let d = oversized_finding(&file.path, pool.span, pool.workers, pool.kind_word, s.name, pool.limit);
+            out.push(p.def_note(d, s.file, s.target));
+        }
+    }
 }
 
 const HANDLER_DECORATORS: &[&str] =
@@ -70,7 +158,7 @@ fn is_handler(model: &Model<'_, '_>, f: FuncId) -> bool {
 }
 
 /// Reports oversized pools for CPU-bound targets and pools created per call.
-pub fn check(cx: &mut Checker<'_, '_, '_>) {
+fn check(cx: &mut Checker<'_, '_, '_>) {
     let model = cx.model;
     let limit = i64::try_from(cx.settings.python.max_workers).unwrap_or(i64::MAX);
     for (p, pool) in model.pools.iter().enumerate() {
@@ -99,7 +187,7 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
         if let Some(l) = site.loop_range {
             let d = cx
                 .diagnostic(
-                    &RULE,
+                    &META,
                     site.range,
                     format!("a new `{short}` is created on every iteration of a loop: its {kind_word} start each time"),
                 )
@@ -123,7 +211,7 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
         if let Some((why, span)) = why {
             let d = cx
                 .diagnostic(
-                    &RULE,
+                    &META,
                     site.range,
                     format!(
                         "a new `{short}` is created on every call of `{}`: its {kind_word} start each time",
@@ -137,11 +225,10 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
     }
 }
 
-/// The finding for a pool of `n` `kind_word` (above `limit`) running CPU-bound `name`, without notes; shared
-/// with the project phase ([`crate::python::project`]), which follows targets into other modules.
-pub fn oversized_finding(path: &Path, span: Span, n: i64, kind_word: &str, name: &str, limit: i64) -> Diagnostic {
+/// The finding for a pool of `n` `kind_word` (above `limit`) running CPU-bound `name`, without notes.
+fn oversized_finding(path: &Path, span: Span, n: i64, kind_word: &str, name: &str, limit: i64) -> Diagnostic {
     Diagnostic::new(
-        &RULE,
+        &META,
         path,
         span,
         format!(

@@ -1,9 +1,14 @@
 //! CA505 `unlocked-shared-state-in-threads`: shared mutable state updated without a lock by functions that run
 //! on several threads.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::ControlFlow;
 
 use crate::declare_rule;
+use crate::diagnostic::{Diagnostic, Span};
+use crate::python::linker::{FactsCx, Linker, SiteFact, Target};
+use crate::python::rules::{LinkFacts, PythonRule};
+use crate::registry::RuleMeta;
 use crate::python::Checker;
 use crate::python::ast::{CmpOp, Expr, ExprKind, Range, Stmt, StmtKind, walk_body_exprs};
 use crate::python::semantic::{Exec, FuncId, Model};
@@ -63,7 +68,7 @@ declare_rule! {
     ///         with hits_lock:
     ///             hits += 1
     /// ```
-    pub static RULE = {
+    pub static META = {
         code: "CA505",
         name: "unlocked-shared-state-in-threads",
         severity: Warning,
@@ -72,8 +77,214 @@ declare_rule! {
     };
 }
 
+/// The rule: per file, and across files in the link phase (functions of one module run on several threads by
+/// another).
+pub struct Rule;
+
+/// What the link step needs of a module: the unlocked updates of shared state CA505 would report if a function
+/// reaching them ran on several threads, with the finding's text already made with the file's settings.
+#[derive(Debug, Clone, Default)]
+pub struct Races {
+    /// The updates, in source order.
+    pub races: Vec<RaceFact>,
+    /// Module-level functions reaching some of them.
+    pub racy: Vec<RacyFnFacts>,
+}
+
+impl LinkFacts for Races {
+    fn may_report(&self) -> bool {
+        !self.racy.is_empty()
+    }
+}
+
+/// A statement CA505 would report if a function reaching it ran on several threads: an unlocked update of
+/// shared state, with the finding's text already made with the file's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RaceFact {
+    /// The statement (or the read).
+    pub span: Span,
+    /// The finding's message.
+    pub message: String,
+    /// The finding's help.
+    pub help: &'static str,
+    /// The function the statement is in.
+    pub in_fn: String,
+    /// The span of that function's name.
+    pub fn_span: Span,
+}
+
+/// A module-level function that would race if run on several threads (through itself or the functions it calls
+/// in its module), and whose races the per-file rule did not already report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RacyFnFacts {
+    /// Its name.
+    pub name: String,
+    /// How many times its own module starts it on threads.
+    pub local_thread_spawns: usize,
+    /// Its races: indices into [`Races::races`], in source order.
+    pub races: Vec<usize>,
+}
+
+impl PythonRule for Rule {
+    type Facts = Races;
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Checker<'_, '_, '_>) {
+        check(cx);
+    }
+
+    fn facts(&self, fx: &FactsCx<'_, '_, '_, '_, '_>) -> Races {
+        let (races, racy) = collect_races(fx.cx);
+        Races { races, racy }
+    }
+
+    /// A function of one module that another module runs on several threads (submitted to a thread pool,
+    /// started in a loop, or started by more than one site) gets the findings the per-file check would have made
+    /// had the spawn been in its own module, in its own file, each with a note at a spawn site. One finding per
+    /// statement, in file and source order.
+    fn link(&self, p: &Linker<'_>, facts: &[&Races], out: &mut Vec<Diagnostic>) {
+        let by_name: Vec<HashMap<&str, usize>> =
+            facts.iter().map(|f| f.racy.iter().enumerate().map(|(i, r)| (r.name.as_str(), i)).collect()).collect();
+        // The racy function (file, index into `racy`) a name denotes: `None` when it is a function without
+        // races, or nothing the project holds.
+        let resolve_racy = |qual: &str, from: usize| {
+            p.index().resolve(qual, from, |m, name| {
+                if let Some(&r) = by_name[m].get(name) {
+                    ControlFlow::Break(Some((m, r)))
+                } else if p.top_level(m, name).is_some() {
+                    ControlFlow::Break(None)
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+        };
+        // Racy function → its thread sites in other files (file, site), in file and site order.
+        let mut spawned: BTreeMap<(usize, usize), Vec<(usize, &SiteFact)>> = BTreeMap::new();
+        for (fi, file) in p.files.iter().enumerate() {
+            for site in file.sites.iter().filter(|s| s.exec == Exec::Threads) {
+                let Target::Imported(q) = &site.target else { continue };
+                let Some(node) = resolve_racy(q, fi) else { continue };
+                if node.0 != fi {
+                    spawned.entry(node).or_default().push((fi, site));
+                }
+            }
+        }
+        let mut done: HashSet<(usize, usize)> = HashSet::new();
+        for ((df, ri), sites) in spawned {
+            let (file, races) = (&p.files[df], facts[df]);
+            let racy = &races.racy[ri];
+            let several = sites.iter().any(|(_, s)| s.several) || sites.len() + racy.local_thread_spawns > 1;
+            if !several {
+                continue;
+            }
+            let (sf, site) = sites[0];
+            for &i in &racy.races {
+                if !done.insert((df, i)) {
+                    continue;
+                }
+                let race = &races.races[i];
+                let d = Diagnostic::new(&META, &file.path, race.span, &race.message)
+                    .with_help(race.help)
+                    .with_note(format!("`{}` is defined here", race.in_fn), Some(race.fn_span));
+                let text = format!("`{}` is run on threads (`{}`)", racy.name, site.api);
+                let mut d = p.note(d, df, sf, text, site.span);
+                if sites.len() > 1 {
+                    d = d.with_note(format!("and at {} more site(s)", sites.len() - 1), None);
+                }
+                out.push(d);
+            }
+        }
+    }
+}
+
+/// At most this many functions of a module are followed from one function for CA505.
+const MAX_RACE_CALLEES: usize = 256;
+
+/// CA505's facts: for each module-level function, the unlocked updates of shared state it reaches in its module
+/// (what CA505 reports when the function runs on several threads), leaving out the functions the per-file rule
+/// already reports on (they run on several threads from this module).
+fn collect_races(cx: &Checker<'_, '_, '_>) -> (Vec<RaceFact>, Vec<RacyFnFacts>) {
+    let model = cx.model;
+    let reported: HashSet<FuncId> = multi_threaded(model).into_iter().collect();
+    let containers = module_has_containers(model);
+    // Nothing can race: no container at module level, no `global`, no nested function (whose enclosing
+    // function may hold containers).
+    if !containers && (0..model.funcs.len()).all(|f| model.funcs[f].parent.is_none() && !declares_shared(model, f)) {
+        return (Vec::new(), Vec::new());
+    }
+    // Each function's own races (indices into `races`), computed once; a function the per-file rule already
+    // reports on has none here.
+    let mut races: Vec<RaceFact> = Vec::new();
+    let mut own: Vec<Vec<usize>> = vec![Vec::new(); model.funcs.len()];
+    for (g, slot) in own.iter_mut().enumerate() {
+        if reported.contains(&g) {
+            continue;
+        }
+        // Most functions hold none of the words a container update needs: not searched.
+        let text = cx.lines.text(model.funcs[g].range);
+        if !declares_shared(model, g) && !CONTAINER_WORDS.iter().any(|w| text.contains(w)) {
+            continue;
+        }
+        let name = cx.func_name(g);
+        for (range, what) in unlocked_updates_with(model, g, containers) {
+            let (message, help) = advice(&what, name, cx.settings.python.free_threaded);
+            races.push(RaceFact {
+                span: cx.span(range),
+                message,
+                help,
+                in_fn: name.to_string(),
+                fn_span: cx.span(model.funcs[g].def.name_range),
+            });
+            slot.push(races.len() - 1);
+        }
+    }
+    if races.is_empty() {
+        return (races, Vec::new());
+    }
+    // Then what each module-level function reaches through the functions it calls in this module.
+    let mut callees: HashMap<FuncId, Vec<FuncId>> = HashMap::new();
+    let mut racy = Vec::new();
+    let top_level = |f: FuncId| model.funcs[f].parent.is_none() && model.funcs[f].class.is_none();
+    // A later `def` of the same name is the one importers get.
+    let mut last: HashMap<&str, FuncId> = HashMap::new();
+    for f in (0..model.funcs.len()).filter(|&f| top_level(f)) {
+        last.insert(model.funcs[f].def.name, f);
+    }
+    for (f, info) in model.funcs.iter().enumerate() {
+        if !top_level(f) || last.get(info.def.name) != Some(&f) {
+            continue;
+        }
+        let mut seen: HashSet<FuncId> = HashSet::new();
+        let mut stack = vec![f];
+        let mut found: Vec<usize> = Vec::new();
+        while let Some(g) = stack.pop() {
+            if seen.len() > MAX_RACE_CALLEES || !seen.insert(g) {
+                continue;
+            }
+            found.extend(own[g].iter().copied());
+            stack.extend(callees.entry(g).or_insert_with(|| module_callees(model, g)).iter().copied());
+        }
+        if found.is_empty() {
+            continue;
+        }
+        found.sort_by_key(|&i| races[i].span);
+        found.dedup();
+        let local_thread_spawns =
+            model.spawns.iter().filter(|s| s.exec == Exec::Threads && s.target_fn == Some(f)).count();
+        racy.push(RacyFnFacts { name: info.def.name.to_string(), local_thread_spawns, races: found });
+    }
+    if racy.is_empty() {
+        races.clear();
+    }
+    (races, racy)
+}
+
+
 /// Functions that run on more than one thread, with the functions they call in this module.
-pub(crate) fn multi_threaded(model: &Model<'_, '_>) -> Vec<FuncId> {
+fn multi_threaded(model: &Model<'_, '_>) -> Vec<FuncId> {
     let mut roots: Vec<FuncId> = Vec::new();
     for (i, s) in model.spawns.iter().enumerate() {
         if s.exec != Exec::Threads {
@@ -154,7 +365,7 @@ fn container_value(model: &Model<'_, '_>, v: &Expr<'_>, scope: Option<FuncId>) -
 
 /// Whether some module-level name is bound to a plain dict or list. When none is, a module-level function can
 /// only race through its `global` names.
-pub(crate) fn module_has_containers(model: &Model<'_, '_>) -> bool {
+fn module_has_containers(model: &Model<'_, '_>) -> bool {
     model.module_level_values().any(|v| container_value(model, v, None).is_some())
 }
 
@@ -212,7 +423,7 @@ impl<'a> Finder<'_, '_, 'a> {
                 }
                 self.expr(value);
             }
-            StmtKind::Assign { targets, value: Some(v) } => {
+            StmtKind::Assign { targets, value: Some(v), .. } => {
                 for t in targets {
                     if let Some(n) = t.as_name()
                         && self.declared.contains(n)
@@ -344,16 +555,16 @@ fn calls_acquire(model: &Model<'_, '_>, f: FuncId) -> bool {
 
 /// The unlocked updates of shared state written in `f` itself (not in the functions it calls): their ranges and
 /// what they are. Empty when `f` takes a lock with `acquire()` (coarsely, the whole function counts as locked).
-pub(crate) fn unlocked_updates(model: &Model<'_, '_>, f: FuncId) -> Vec<(Range, String)> {
+fn unlocked_updates(model: &Model<'_, '_>, f: FuncId) -> Vec<(Range, String)> {
     unlocked_updates_with(model, f, true)
 }
 
 /// Words one of which is in the text of any function with a finding that declares no `global` or `nonlocal`
 /// name: check-then-set needs `not in`, reads after appending need `append`, `extend` or `insert`.
-pub(crate) const CONTAINER_WORDS: &[&str] = &["not", "append", "extend", "insert"];
+const CONTAINER_WORDS: &[&str] = &["not", "append", "extend", "insert"];
 
 /// Whether `f` declares some `global` or `nonlocal` name.
-pub(crate) fn declares_shared(model: &Model<'_, '_>, f: FuncId) -> bool {
+fn declares_shared(model: &Model<'_, '_>, f: FuncId) -> bool {
     let mut declared = HashSet::new();
     declared_names(&model.funcs[f].def.body, &mut declared);
     !declared.is_empty()
@@ -362,7 +573,7 @@ pub(crate) fn declares_shared(model: &Model<'_, '_>, f: FuncId) -> bool {
 /// [`unlocked_updates`], told whether the module binds some name to a plain container
 /// ([`module_has_containers`]): a module-level function of a module that binds none, and that declares no
 /// `global`, has none and is not searched.
-pub(crate) fn unlocked_updates_with(model: &Model<'_, '_>, f: FuncId, containers: bool) -> Vec<(Range, String)> {
+fn unlocked_updates_with(model: &Model<'_, '_>, f: FuncId, containers: bool) -> Vec<(Range, String)> {
     let mut declared = HashSet::new();
     declared_names(&model.funcs[f].def.body, &mut declared);
     if (declared.is_empty() && !containers && model.funcs[f].parent.is_none()) || calls_acquire(model, f) {
@@ -375,7 +586,7 @@ pub(crate) fn unlocked_updates_with(model: &Model<'_, '_>, f: FuncId, containers
 
 /// The functions `f` calls that are defined in the same module, found from the syntax tree (so that it also works
 /// on a model built as an index only), in order of first call.
-pub(crate) fn module_callees(model: &Model<'_, '_>, f: FuncId) -> Vec<FuncId> {
+fn module_callees(model: &Model<'_, '_>, f: FuncId) -> Vec<FuncId> {
     let mut out = Vec::new();
     let mut visit = |e: &Expr<'_>| {
         fn calls<'s, 'a>(e: &'s Expr<'a>, out: &mut Vec<&'s Expr<'a>>) {
@@ -399,7 +610,7 @@ pub(crate) fn module_callees(model: &Model<'_, '_>, f: FuncId) -> Vec<FuncId> {
 }
 
 /// The message and help of a finding: `what` was found in `name`, which runs on several threads.
-pub(crate) fn advice(what: &str, name: &str, free_threaded: bool) -> (String, &'static str) {
+fn advice(what: &str, name: &str, free_threaded: bool) -> (String, &'static str) {
     if free_threaded {
         (
             format!(
@@ -421,12 +632,12 @@ pub(crate) fn advice(what: &str, name: &str, free_threaded: bool) -> (String, &'
 }
 
 /// Reports unlocked updates of shared state in multi-threaded functions.
-pub fn check(cx: &mut Checker<'_, '_, '_>) {
+fn check(cx: &mut Checker<'_, '_, '_>) {
     let model = cx.model;
     for f in multi_threaded(model) {
         for (range, what) in unlocked_updates(model, f) {
             let (message, help) = advice(&what, cx.func_name(f), cx.settings.python.free_threaded);
-            let d = cx.diagnostic(&RULE, range, message).with_help(help);
+            let d = cx.diagnostic(&META, range, message).with_help(help);
             let (msg, span) = cx.def_note(f);
             cx.report(d.with_note(msg, span));
         }

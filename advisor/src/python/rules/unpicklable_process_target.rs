@@ -1,6 +1,8 @@
 //! CA508 `unpicklable-process-target`: lambdas, nested functions and methods of local classes sent to processes.
 
 use crate::declare_rule;
+use crate::python::rules::PythonRule;
+use crate::registry::RuleMeta;
 use crate::python::Checker;
 use crate::python::ast::{Expr, ExprKind};
 use crate::python::semantic::{Exec, FuncId, Model};
@@ -35,13 +37,28 @@ declare_rule! {
     /// with ProcessPoolExecutor() as ex:
     ///     squares = list(ex.map(square, range(10)))
     /// ```
-    pub static RULE = {
+    pub static META = {
         code: "CA508",
         name: "unpicklable-process-target",
         severity: Error,
         language: Python,
         summary: "a lambda, nested function or local-class method sent to a process cannot be pickled",
     };
+}
+
+/// The rule (per-file only).
+pub struct Rule;
+
+impl PythonRule for Rule {
+    type Facts = ();
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Checker<'_, '_, '_>) {
+        check(cx);
+    }
 }
 
 fn why_unpicklable(model: &Model<'_, '_>, e: &Expr<'_>, scope: Option<FuncId>, depth: u32) -> Option<String> {
@@ -76,7 +93,7 @@ fn why_unpicklable(model: &Model<'_, '_>, e: &Expr<'_>, scope: Option<FuncId>, d
 }
 
 /// Reports unpicklable targets of process spawns.
-pub fn check(cx: &mut Checker<'_, '_, '_>) {
+fn check(cx: &mut Checker<'_, '_, '_>) {
     let model = cx.model;
     for s in &model.spawns {
         if s.exec != Exec::Processes {
@@ -92,7 +109,7 @@ pub fn check(cx: &mut Checker<'_, '_, '_>) {
         };
         let d = cx
             .diagnostic(
-                &RULE,
+                &META,
                 t.range,
                 format!("{why} cannot be pickled, but `{}` sends it to another process: {consequence}", s.api),
             )

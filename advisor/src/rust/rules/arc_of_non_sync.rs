@@ -3,7 +3,7 @@
 use syn::visit::{self, Visit};
 use syn::Expr;
 
-use super::{CallSite, Checker, Hooks, RustRule};
+use super::{CallSite, Checker, OnCall, OnItem, OnLocal, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 
@@ -41,6 +41,7 @@ declare_rule! {
         name: "arc-of-non-sync",
         severity: Warning,
         language: Rust,
+        family: Locks,
         summary: "`Arc<RefCell<_>>`/`Arc<Cell<_>>`/`Arc<Rc<_>>`: the `Arc` cannot be shared across threads",
         equivalent: "clippy::arc_with_non_send_sync",
     };
@@ -109,6 +110,8 @@ fn scan_types(cx: &mut Checker<'_>, f: impl FnOnce(&mut TypeScan<'_, '_>)) {
 }
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -121,12 +124,10 @@ impl RustRule for Rule {
     fn file_may_fire(&self, source: &str) -> bool {
         may_name_non_sync(source)
     }
+}
 
-    fn hooks(&self) -> Hooks {
-        Hooks::CALL | Hooks::ITEM | Hooks::LOCAL
-    }
-
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         if !call.is("std::sync::Arc::new") {
             return;
         }
@@ -140,8 +141,10 @@ impl RustRule for Rule {
             report(cx, call.span(), n);
         }
     }
+}
 
-    fn on_item(&self, cx: &mut Checker<'_>, item: &syn::Item) {
+impl OnItem for Rule {
+    fn on_item(&self, cx: &mut Checker<'_>, _: &mut (), item: &syn::Item) {
         match item {
             syn::Item::Struct(s) => scan_types(cx, |v| v.visit_fields(&s.fields)),
             syn::Item::Enum(e) => scan_types(cx, |v| e.variants.iter().for_each(|x| v.visit_fields(&x.fields))),
@@ -157,8 +160,10 @@ impl RustRule for Rule {
             _ => {}
         }
     }
+}
 
-    fn on_local(&self, cx: &mut Checker<'_>, local: &syn::Local) {
+impl OnLocal for Rule {
+    fn on_local(&self, cx: &mut Checker<'_>, _: &mut (), local: &syn::Local) {
         if let syn::Pat::Type(pt) = &local.pat {
             scan_types(cx, |v| v.visit_type(&pt.ty));
         }

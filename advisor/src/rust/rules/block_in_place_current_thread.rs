@@ -1,6 +1,6 @@
 //! CA109 `block-in-place-current-thread`: `tokio::task::block_in_place` under a current-thread runtime.
 
-use super::{CallSite, Checker, Hooks, RustRule, CrateGraph, LinkContext};
+use super::{CallSite, Checker, CrateGraph, LinkContext, OnCall, RustRule};
 use crate::declare_rule;
 use crate::rust::context::RuntimeFlavor;
 
@@ -46,7 +46,9 @@ declare_rule! {
         name: "block-in-place-current-thread",
         severity: Error,
         language: Rust,
+        family: Blocking,
         summary: "`block_in_place` panics on a current-thread runtime (`#[tokio::test]` by default)",
+        call_graph: Blocking,
     };
 }
 
@@ -54,6 +56,8 @@ declare_rule! {
 pub struct Rule;
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -62,12 +66,18 @@ impl RustRule for Rule {
         &["block_in_place"]
     }
 
-    fn hooks(&self) -> Hooks {
-        // TYPES: `let rt = Builder::new_current_thread()…build()?; rt.block_on(async { … })` needs `rt`'s type.
-        Hooks::CALL | Hooks::TYPES
+    fn needs_types(&self) -> bool {
+        true
     }
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
+    }
+}
+
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         if !call.is("tokio::task::block_in_place") || cx.context().flavor() != RuntimeFlavor::CurrentThread {
             return;
         }
@@ -80,8 +90,4 @@ impl RustRule for Rule {
         );
     }
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
-        super::blocking_chain::link(&META, graph, cx);
-    }
 }

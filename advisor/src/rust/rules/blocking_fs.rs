@@ -2,7 +2,8 @@
 
 use syn::Expr;
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, strip_wrappers, CrateGraph, LinkContext};
+use super::{CallSite, Checker, CrateGraph, FnBody, LinkContext, MethodCallSite, OnCall, OnFn, OnMethodCall, RustRule, strip_wrappers};
+use crate::diagnostic::Span;
 use crate::declare_rule;
 use crate::rust::types::STD_FS_FNS;
 
@@ -24,7 +25,9 @@ declare_rule! {
     /// ## Known problems
     /// Reading a small configuration file once at startup is harmless in practice; suppress the finding there
     /// (`// conc-advisor: allow(blocking-fs-in-async)`). Receivers whose type cannot be seen in this file
-    /// (returned by a function in another file) are not reported.
+    /// (returned by a function in another file) are not reported. A read or write that is the scrutinee of a
+    /// `match` with an `io::ErrorKind::WouldBlock` arm is taken for I/O on a descriptor set non-blocking (a
+    /// pipe, a jobserver fd), and not reported.
     ///
     /// ## Example
     /// ```rust,ignore
@@ -51,7 +54,10 @@ declare_rule! {
         name: "blocking-fs-in-async",
         severity: Warning,
         language: Rust,
+        family: Blocking,
         summary: "blocking `std::fs` file I/O in async context stalls the executor thread",
+        call_graph: Blocking,
+        async_only: true,
     };
 }
 
@@ -101,7 +107,61 @@ fn is_reported_receiver(cx: &Checker<'_>, e: &Expr) -> bool {
 /// The rule.
 pub struct Rule;
 
+/// Per file: I/O calls whose result is matched with a `WouldBlock` arm (see [`nonblocking_io`]).
+#[derive(Default)]
+pub struct State {
+    nonblocking: Vec<Span>,
+}
+
+/// The I/O method calls in the scrutinee of a `match` (in `body`, not in closures or async blocks) one of whose
+/// arms handles `io::ErrorKind::WouldBlock`: the file (a pipe, a FIFO, a jobserver fd) was set non-blocking,
+/// and the read returns at once.
+fn nonblocking_io(body: &FnBody<'_>) -> Vec<Span> {
+    use syn::visit::{self, Visit};
+    fn mentions_would_block(arm: &syn::Arm) -> bool {
+        struct W(bool);
+        impl<'a> Visit<'a> for W {
+            fn visit_path(&mut self, p: &'a syn::Path) {
+                if p.segments.last().is_some_and(|s| s.ident == "WouldBlock") {
+                    self.0 = true;
+                }
+                visit::visit_path(self, p);
+            }
+        }
+        let mut w = W(false);
+        w.visit_arm(arm);
+        w.0
+    }
+    struct V(Vec<Span>);
+    impl<'a> Visit<'a> for V {
+        fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
+            if m.arms.iter().any(mentions_would_block) {
+                super::locking::walk_inline(&m.expr, &mut |x| {
+                    if let Expr::MethodCall(mc) = x
+                        && FILE_METHODS.contains(&mc.method.to_string().as_str())
+                    {
+                        self.0.push(super::locking::method_span(mc));
+                    }
+                });
+            }
+            visit::visit_expr_match(self, m);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_expr_async(&mut self, _: &'a syn::ExprAsync) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V(Vec::new());
+    if let Some(b) = body.block {
+        v.visit_block(b);
+    } else if let Some(e) = body.expr {
+        v.visit_expr(e);
+    }
+    v.0
+}
+
 impl RustRule for Rule {
+    type FileState = State;
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -110,11 +170,21 @@ impl RustRule for Rule {
         &["async"]
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::CALL | Hooks::METHOD_CALL
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
+}
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnFn for Rule {
+    fn on_fn(&self, _cx: &mut Checker<'_>, st: &mut State, body: &FnBody<'_>) {
+        let found = nonblocking_io(body);
+        st.nonblocking.extend(found);
+    }
+}
+
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut State, call: &CallSite<'_>) {
         let Some(path) = call.path else { return };
         if !is_fs_call(path) || call.awaited {
             return;
@@ -127,8 +197,10 @@ impl RustRule for Rule {
             format!("use `tokio::fs::{short}(..).await`, or move the file work into `tokio::task::spawn_blocking`"),
         );
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, st: &mut State, call: &MethodCallSite<'_>) {
         if call.awaited {
             return;
         }
@@ -151,7 +223,7 @@ impl RustRule for Rule {
         } else {
             return;
         };
-        if is_reported_receiver(cx, &call.expr.receiver) {
+        if is_reported_receiver(cx, &call.expr.receiver) || st.nonblocking.contains(&call.span()) {
             return;
         }
         cx.report_on_executor(
@@ -162,8 +234,4 @@ impl RustRule for Rule {
         );
     }
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
-        super::blocking_chain::link(&META, graph, cx);
-    }
 }

@@ -1,6 +1,6 @@
 //! CA106 `blocking-http-in-async`: blocking HTTP clients (`reqwest::blocking`, `ureq`) in async context.
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, CrateGraph, LinkContext};
+use super::{CallSite, Checker, CrateGraph, LinkContext, MethodCallSite, OnCall, OnMethodCall, RustRule};
 use crate::declare_rule;
 
 declare_rule! {
@@ -42,7 +42,10 @@ declare_rule! {
         name: "blocking-http-in-async",
         severity: Warning,
         language: Rust,
+        family: Blocking,
         summary: "a blocking HTTP client (`reqwest::blocking`, `ureq`) in async context stalls the executor",
+        call_graph: Blocking,
+        async_only: true,
     };
 }
 
@@ -53,6 +56,8 @@ const HELP: &str = "use the async `reqwest::Client` (`client.get(url).send().awa
 pub struct Rule;
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -61,11 +66,14 @@ impl RustRule for Rule {
         &["async"]
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::CALL | Hooks::METHOD_CALL
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
+}
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         let msg = if call.is_any(&["reqwest::blocking::get"]) {
             "`reqwest::blocking::get` performs a blocking HTTP request on the executor's worker thread"
         } else if call.is_any(&["reqwest::blocking::Client::new", "reqwest::blocking::Client::builder"]) {
@@ -76,8 +84,10 @@ impl RustRule for Rule {
         };
         cx.report_on_executor(&META, call.span(), msg, HELP);
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
         if call.awaited {
             return;
         }
@@ -105,8 +115,4 @@ impl RustRule for Rule {
         }
     }
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
-        super::blocking_chain::link(&META, graph, cx);
-    }
 }

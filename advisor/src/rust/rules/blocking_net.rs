@@ -2,7 +2,7 @@
 
 use syn::Expr;
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, strip_wrappers, CrateGraph, LinkContext};
+use super::{CallSite, Checker, CrateGraph, LinkContext, MethodCallSite, OnCall, OnMethodCall, RustRule, strip_wrappers};
 use crate::declare_rule;
 
 declare_rule! {
@@ -49,7 +49,10 @@ declare_rule! {
         name: "blocking-net-in-async",
         severity: Warning,
         language: Rust,
+        family: Blocking,
         summary: "blocking `std::net` socket I/O or DNS lookup in async context stalls the executor thread",
+        call_graph: Blocking,
+        async_only: true,
     };
 }
 
@@ -82,6 +85,8 @@ fn is_reported_receiver(cx: &Checker<'_>, e: &Expr) -> bool {
 pub struct Rule;
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -90,11 +95,14 @@ impl RustRule for Rule {
         &["async"]
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::CALL | Hooks::METHOD_CALL
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
+}
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         if call.awaited {
             return;
         }
@@ -113,8 +121,10 @@ impl RustRule for Rule {
             help,
         );
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
         if call.awaited {
             return;
         }
@@ -149,8 +159,4 @@ impl RustRule for Rule {
         );
     }
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
-        super::blocking_chain::link(&META, graph, cx);
-    }
 }

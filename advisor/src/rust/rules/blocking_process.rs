@@ -1,6 +1,6 @@
 //! CA104 `blocking-process-wait-in-async`: waiting for a child process with `std::process` in async context.
 
-use super::{Checker, Hooks, MethodCallSite, RustRule, CrateGraph, LinkContext};
+use super::{Checker, CrateGraph, LinkContext, MethodCallSite, OnMethodCall, RustRule};
 use crate::declare_rule;
 
 declare_rule! {
@@ -42,7 +42,10 @@ declare_rule! {
         name: "blocking-process-wait-in-async",
         severity: Warning,
         language: Rust,
+        family: Blocking,
         summary: "waiting for a `std::process` child in async context blocks the executor thread",
+        call_graph: Blocking,
+        async_only: true,
     };
 }
 
@@ -50,6 +53,8 @@ declare_rule! {
 pub struct Rule;
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -58,11 +63,14 @@ impl RustRule for Rule {
         &["async"]
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::METHOD_CALL
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
         if call.awaited {
             return;
         }
@@ -85,8 +93,4 @@ impl RustRule for Rule {
         );
     }
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
-        super::blocking_chain::link(&META, graph, cx);
-    }
 }

@@ -1,6 +1,6 @@
 //! CA101 `blocking-sleep-in-async`: `std::thread::sleep` in async context.
 
-use super::{CallSite, Checker, Hooks, RustRule, CrateGraph, LinkContext};
+use super::{CallSite, Checker, CrateGraph, LinkContext, OnCall, RustRule};
 use crate::declare_rule;
 
 declare_rule! {
@@ -48,7 +48,10 @@ declare_rule! {
         name: "blocking-sleep-in-async",
         severity: Warning,
         language: Rust,
+        family: Blocking,
         summary: "`std::thread::sleep` in async context blocks the executor thread",
+        call_graph: Blocking,
+        async_only: true,
     };
 }
 
@@ -56,6 +59,8 @@ declare_rule! {
 pub struct Rule;
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -64,11 +69,14 @@ impl RustRule for Rule {
         &["async"]
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::CALL
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
+}
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         if !call.is_any(&["std::thread::sleep", "std::thread::sleep_ms"]) {
             return;
         }
@@ -80,8 +88,4 @@ impl RustRule for Rule {
         );
     }
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
-        super::blocking_chain::link(&META, graph, cx);
-    }
 }

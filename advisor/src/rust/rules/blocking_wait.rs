@@ -1,8 +1,12 @@
 //! CA105 `blocking-wait-in-async`: blocking waits (thread joins, std/crossbeam channel receives, condition
 //! variables, barriers, stdin reads, `thread::park`) in async context.
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, Ty, CrateGraph, LinkContext};
+use syn::visit::{self, Visit};
+use syn::{Expr, Stmt};
+
+use super::{CallSite, Checker, CrateGraph, FnBody, LinkContext, MethodCallSite, OnCall, OnFn, OnMethodCall, RustRule, Ty};
 use crate::declare_rule;
+use crate::diagnostic::Span;
 
 declare_rule! {
     /// ## What it does
@@ -23,6 +27,9 @@ declare_rule! {
     /// The executor's worker thread sleeps until the other side acts. If that other side is a task on the
     /// same runtime, it may never get to run: with a current-thread runtime (or as many blocked tasks as
     /// workers) this deadlocks; otherwise it stalls every task on that worker.
+    ///
+    /// A `send` on a `std::sync::mpsc::sync_channel(N)` sender (bound by `let` in the same function, never
+    /// cloned or passed on) that no path sends on more than `N` times cannot block, and is not reported.
     ///
     /// ## Known problems
     /// A `try_recv` loop is not reported (it does not block). Receivers whose type cannot be seen in this file
@@ -53,7 +60,10 @@ declare_rule! {
         name: "blocking-wait-in-async",
         severity: Warning,
         language: Rust,
+        family: Blocking,
         summary: "a blocking wait (join, channel recv, Condvar, Barrier, stdin) in async context stalls the executor",
+        call_graph: Blocking,
+        async_only: true,
     };
 }
 
@@ -104,7 +114,193 @@ fn classify(r: &Ty, m: &str) -> Option<(&'static str, &'static str)> {
 /// The rule.
 pub struct Rule;
 
+/// Per file: the `send` calls on bounded senders that never send more than the channel's capacity.
+#[derive(Default)]
+pub struct State {
+    within_capacity: Vec<Span>,
+}
+
+/// The most sends on `name` along one path through `e`: `(continuing, exiting)` — the sends of paths that run
+/// on past `e`, and of paths that leave the body (`return`) inside it. `u32::MAX` when a loop may send again.
+fn max_sends(e: &Expr, name: &str, sends: &mut Vec<Span>, depth: usize) -> (u32, u32) {
+    const MANY: u32 = u32::MAX / 4;
+    if depth > 64 {
+        return (MANY, MANY);
+    }
+    let d = depth + 1;
+    let seq = |parts: &[(u32, u32)]| {
+        let (mut cont, mut exit) = (0u32, 0u32);
+        for (c, x) in parts {
+            exit = exit.max(cont.saturating_add(*x));
+            cont = cont.saturating_add(*c);
+        }
+        (cont.min(MANY), exit.min(MANY))
+    };
+    match e {
+        Expr::MethodCall(m) => {
+            let mut parts = vec![max_sends(&m.receiver, name, sends, d)];
+            parts.extend(m.args.iter().map(|a| max_sends(a, name, sends, d)));
+            if m.method == "send" && matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident(name)) {
+                sends.push(super::locking::method_span(m));
+                parts.push((1, 0));
+            }
+            seq(&parts)
+        }
+        Expr::Block(b) => block_sends(&b.block, name, sends, d),
+        Expr::Async(a) => block_sends(&a.block, name, sends, d),
+        Expr::Unsafe(u) => block_sends(&u.block, name, sends, d),
+        Expr::Closure(c) => {
+            // Run once: the closures a sender is moved into (`thread::spawn(move || ..)`) are `FnOnce`.
+            let (c, x) = max_sends(&c.body, name, sends, d);
+            (c.max(x), 0)
+        }
+        Expr::If(i) => {
+            let cond = max_sends(&i.cond, name, sends, d);
+            let then = block_sends(&i.then_branch, name, sends, d);
+            let els = i.else_branch.as_ref().map_or((0, 0), |(_, e)| max_sends(e, name, sends, d));
+            seq(&[cond, (then.0.max(els.0), then.1.max(els.1))])
+        }
+        Expr::Match(m) => {
+            let scrut = max_sends(&m.expr, name, sends, d);
+            let arms = m.arms.iter().map(|a| max_sends(&a.body, name, sends, d)).fold((0, 0), |(c, x), (ac, ax)| {
+                (c.max(ac), x.max(ax))
+            });
+            seq(&[scrut, arms])
+        }
+        Expr::ForLoop(f) => {
+            let head = max_sends(&f.expr, name, sends, d);
+            let (c, x) = block_sends(&f.body, name, sends, d);
+            seq(&[head, (if c > 0 { MANY } else { 0 }, x)])
+        }
+        Expr::While(w) => {
+            let (cc, cx) = max_sends(&w.cond, name, sends, d);
+            let (c, x) = block_sends(&w.body, name, sends, d);
+            (if c > 0 || cc > 0 { MANY } else { 0 }, x.max(cx))
+        }
+        Expr::Loop(l) => {
+            let (c, x) = block_sends(&l.body, name, sends, d);
+            (if c > 0 { MANY } else { 0 }, x)
+        }
+        Expr::Return(r) => {
+            let (c, x) = r.expr.as_ref().map_or((0, 0), |e| max_sends(e, name, sends, d));
+            (0, c.max(x))
+        }
+        _ => {
+            // Anything else: its sub-expressions in sequence.
+            struct Sub<'n, 's> {
+                parts: Vec<(u32, u32)>,
+                name: &'n str,
+                sends: &'s mut Vec<Span>,
+                depth: usize,
+            }
+            impl<'a> Visit<'a> for Sub<'_, '_> {
+                fn visit_expr(&mut self, e: &'a Expr) {
+                    self.parts.push(max_sends(e, self.name, self.sends, self.depth));
+                }
+                fn visit_item(&mut self, _: &'a syn::Item) {}
+            }
+            let mut v = Sub { parts: Vec::new(), name, sends, depth: d };
+            visit::visit_expr(&mut v, e);
+            seq(&v.parts)
+        }
+    }
+}
+
+fn block_sends(b: &syn::Block, name: &str, sends: &mut Vec<Span>, depth: usize) -> (u32, u32) {
+    let (mut cont, mut exit) = (0u32, 0u32);
+    for s in &b.stmts {
+        let e = match s {
+            Stmt::Local(l) => match &l.init {
+                Some(i) => &*i.expr,
+                None => continue,
+            },
+            Stmt::Expr(e, _) => e,
+            _ => continue,
+        };
+        let (c, x) = max_sends(e, name, sends, depth);
+        exit = exit.max(cont.saturating_add(x));
+        if matches!(e, Expr::Return(_)) {
+            return (0, exit.max(cont.saturating_add(c)));
+        }
+        cont = cont.saturating_add(c);
+    }
+    (cont, exit)
+}
+
+/// Whether `name` is only ever used as the receiver of `send`/`try_send` (never cloned, moved into a call or
+/// stored), in `b`.
+fn only_sent_on(b: &syn::Block, name: &str) -> bool {
+    struct V<'n> {
+        name: &'n str,
+        ok: bool,
+    }
+    impl<'a> Visit<'a> for V<'_> {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            match e {
+                Expr::MethodCall(m) if matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident(self.name)) => {
+                    if m.method == "clone" || m.method == "by_ref" {
+                        self.ok = false;
+                    }
+                    m.args.iter().for_each(|a| self.visit_expr(a));
+                }
+                Expr::Path(p) if p.path.is_ident(self.name) => self.ok = false,
+                _ => visit::visit_expr(self, e),
+            }
+        }
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V { name, ok: true };
+    v.visit_block(b);
+    v.ok
+}
+
+/// The senders of `let (tx, _) = std::sync::mpsc::sync_channel(N);` in `b` (not in nested items) whose sends
+/// stay within `N` on every path: their `send` spans.
+fn sends_within_capacity(cx: &Checker<'_>, b: &syn::Block) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut lets = Vec::new();
+    collect_channel_lets(cx, b, &mut lets);
+    for (name, cap) in lets {
+        if !only_sent_on(b, &name) {
+            continue;
+        }
+        let mut sends = Vec::new();
+        let (c, x) = block_sends(b, &name, &mut sends, 0);
+        if c.max(x) <= cap {
+            out.extend(sends);
+        }
+    }
+    out
+}
+
+fn collect_channel_lets(cx: &Checker<'_>, b: &syn::Block, out: &mut Vec<(String, u32)>) {
+    struct V<'c, 'o, 'x> {
+        cx: &'c Checker<'x>,
+        out: &'o mut Vec<(String, u32)>,
+    }
+    impl<'a> Visit<'a> for V<'_, '_, '_> {
+        fn visit_local(&mut self, l: &'a syn::Local) {
+            if let syn::Pat::Tuple(t) = &l.pat
+                && let Some(syn::Pat::Ident(tx)) = t.elems.first()
+                && let Some(init) = &l.init
+                && let Expr::Call(c) = &*init.expr
+                && c.args.len() == 1
+                && let Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }) = &c.args[0]
+                && let Ok(cap) = n.base10_parse::<u32>()
+                && self.cx.semantic().resolve_callee(&c.func).is_some_and(|p| p == "std::sync::mpsc::sync_channel")
+            {
+                self.out.push((tx.ident.to_string(), cap));
+            }
+            visit::visit_local(self, l);
+        }
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    V { cx, out }.visit_block(b);
+}
+
 impl RustRule for Rule {
+    type FileState = State;
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -113,11 +309,22 @@ impl RustRule for Rule {
         &["async"]
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::CALL | Hooks::METHOD_CALL
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
+}
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnFn for Rule {
+    fn on_fn(&self, cx: &mut Checker<'_>, st: &mut State, body: &FnBody<'_>) {
+        if let Some(b) = body.block {
+            st.within_capacity.extend(sends_within_capacity(cx, b));
+        }
+    }
+}
+
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut State, call: &CallSite<'_>) {
         if call.is_any(&["std::thread::park", "std::thread::park_timeout"]) {
             cx.report_on_executor(
                 &META,
@@ -127,12 +334,17 @@ impl RustRule for Rule {
             );
         }
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, st: &mut State, call: &MethodCallSite<'_>) {
         if call.awaited {
             return;
         }
         let Some((what, help)) = classify(call.receiver, call.method) else { return };
+        if call.method == "send" && st.within_capacity.contains(&call.span()) {
+            return;
+        }
         cx.report_on_executor(
             &META,
             call.span(),
@@ -141,8 +353,4 @@ impl RustRule for Rule {
         );
     }
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
-        super::blocking_chain::link(&META, graph, cx);
-    }
 }

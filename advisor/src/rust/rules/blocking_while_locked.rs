@@ -4,7 +4,7 @@
 use syn::Expr;
 
 use super::locking::{self, Guard, Guards, LockLib};
-use super::{CallSite, Checker, FnBody, Hooks, MethodCallSite, RustRule, Ty};
+use super::{CallSite, Checker, FnBody, MethodCallSite, OnCall, OnExpr, OnFnExit, OnLocal, OnMethodCall, OnScopeExit, RustRule, Ty};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 
@@ -53,12 +53,13 @@ declare_rule! {
         name: "blocking-while-locked",
         severity: Warning,
         language: Rust,
+        family: Locks,
         summary: "a blocking call (sleep, I/O, join, recv) is made while a lock guard is held",
     };
 }
 
 #[derive(Default)]
-struct State {
+pub struct State {
     guards: Guards,
     /// Branches of an `if` whose condition reads a held guard (`if g.is_none() { g = Some(load()) }`): lazy
     /// initialisation under the lock, which is what a `OnceLock` would do too. (guard name, branch span).
@@ -115,15 +116,8 @@ fn blocking_method(r: &Ty, m: &str) -> Option<&'static str> {
     None
 }
 
-fn held(cx: &mut Checker<'_>) -> Vec<Guard> {
-    let st = std::mem::take(cx.state::<State>());
-    let held = st.guards.held(cx);
-    *cx.state::<State>() = st;
-    held
-}
-
-fn report(cx: &mut Checker<'_>, span: Span, what: &str, g: &Guard) {
-    let lazy = cx.state::<State>().lazy_init.iter().any(|(n, r)| *n == g.name && r.start <= span.start && span.end <= r.end);
+fn report(cx: &mut Checker<'_>, st: &State, span: Span, what: &str, g: &Guard) {
+    let lazy = st.lazy_init.iter().any(|(n, r)| *n == g.name && r.start <= span.start && span.end <= r.end);
     if lazy {
         return;
     }
@@ -138,6 +132,8 @@ fn report(cx: &mut Checker<'_>, span: Span, what: &str, g: &Guard) {
 }
 
 impl RustRule for Rule {
+    type FileState = State;
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -145,50 +141,52 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         locking::ACQUIRE_WORDS
     }
+}
 
-    fn hooks(&self) -> Hooks {
-        Hooks::LOCAL | Hooks::EXPR | Hooks::CALL | Hooks::METHOD_CALL | Hooks::SCOPE_EXIT | Hooks::FN_EXIT
-    }
-
-    fn on_local(&self, cx: &mut Checker<'_>, local: &syn::Local) {
-        let mut st = std::mem::take(cx.state::<State>());
+impl OnLocal for Rule {
+    fn on_local(&self, cx: &mut Checker<'_>, st: &mut State, local: &syn::Local) {
         st.guards.on_local(cx, local);
         // A guard named `_x` is never used to reach data: it serialises the code after it, blocking included.
         st.guards.live.retain(|g| matches!(g.acq.lib, LockLib::Std | LockLib::ParkingLot) && !g.name.starts_with('_'));
-        *cx.state::<State>() = st;
     }
+}
 
-    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
-        cx.state::<State>().guards.on_expr(e);
+impl OnExpr for Rule {
+    fn on_expr(&self, cx: &mut Checker<'_>, st: &mut State, e: &Expr) {
+        st.guards.on_expr(e);
         if let Expr::If(i) = e
-            && !cx.state::<State>().guards.live.is_empty()
+            && !st.guards.live.is_empty()
         {
-            let names: Vec<String> = held(cx).into_iter().map(|g| g.name).collect();
+            let names: Vec<String> = st.guards.held(cx).into_iter().map(|g| g.name).collect();
             let open = Span::from_pm2(i.then_branch.brace_token.span.open()).start;
             let close = Span::from_pm2(i.then_branch.brace_token.span.close()).end;
             for n in names {
                 if locking::mentions(&i.cond, &n) {
-                    cx.state::<State>().lazy_init.push((n, Span::new(open, close)));
+                    st.lazy_init.push((n, Span::new(open, close)));
                 }
             }
         }
     }
+}
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
-        if cx.state::<State>().guards.live.is_empty() || !call.is_any(BLOCKING_FNS) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, st: &mut State, call: &CallSite<'_>) {
+        if st.guards.live.is_empty() || !call.is_any(BLOCKING_FNS) {
             return;
         }
-        let Some(g) = held(cx).into_iter().last() else { return };
+        let Some(g) = st.guards.held(cx).into_iter().last() else { return };
         let what = format!("`{}`", call.path.unwrap_or_default());
-        report(cx, call.span(), &what, &g);
+        report(cx, st, call.span(), &what, &g);
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
-        if cx.state::<State>().guards.live.is_empty() {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, st: &mut State, call: &MethodCallSite<'_>) {
+        if st.guards.live.is_empty() {
             return;
         }
         let Some(what) = blocking_method(call.receiver, call.method) else { return };
-        let held = held(cx);
+        let held = st.guards.held(cx);
         // Blocking on the guarded value itself is what the lock is for.
         let root = locking::path_key(&call.expr.receiver);
         let root = root.as_deref().map(locking::key_root);
@@ -196,16 +194,18 @@ impl RustRule for Rule {
             return;
         }
         let Some(g) = held.into_iter().last() else { return };
-        report(cx, call.span(), &format!("{what} (`.{}()`)", call.method), &g);
+        report(cx, st, call.span(), &format!("{what} (`.{}()`)", call.method), &g);
     }
+}
 
-    fn on_scope_exit(&self, cx: &mut Checker<'_>, scope: usize) {
-        cx.state::<State>().guards.on_scope_exit(scope);
+impl OnScopeExit for Rule {
+    fn on_scope_exit(&self, _cx: &mut Checker<'_>, st: &mut State, scope: usize) {
+        st.guards.on_scope_exit(scope);
     }
+}
 
-    fn on_fn_exit(&self, cx: &mut Checker<'_>, _body: &FnBody<'_>) {
-        let mut st = std::mem::take(cx.state::<State>());
+impl OnFnExit for Rule {
+    fn on_fn_exit(&self, cx: &mut Checker<'_>, st: &mut State, _body: &FnBody<'_>) {
         st.guards.on_fn_exit(cx);
-        *cx.state::<State>() = st;
     }
 }

@@ -4,7 +4,7 @@ use syn::visit::{self, Visit};
 use syn::{Expr, Pat};
 
 use super::locking;
-use super::{Checker, FnBody, Hooks, MethodCallSite, RustRule};
+use super::{Checker, FnBody, MethodCallSite, OnExpr, OnFn, OnMethodCall, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 
@@ -50,12 +50,13 @@ declare_rule! {
         name: "condvar-wait-without-loop",
         severity: Warning,
         language: Rust,
+        family: Locks,
         summary: "`Condvar::wait` outside a loop re-checking the predicate (use `wait_while`)",
     };
 }
 
 #[derive(Default)]
-struct State {
+pub struct State {
     /// Loop bodies seen so far: (start, end, frame depth).
     loops: Vec<(Span, usize)>,
     /// Method calls whose result (the guard) is thrown away, by the span of the method name.
@@ -131,6 +132,8 @@ fn looks_like_condvar(key: &str) -> bool {
 }
 
 impl RustRule for Rule {
+    type FileState = State;
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -151,20 +154,20 @@ impl RustRule for Rule {
             })
             .is_match(source)
     }
+}
 
-    fn hooks(&self) -> Hooks {
-        Hooks::EXPR | Hooks::METHOD_CALL | Hooks::FN
-    }
-
-    fn on_fn(&self, cx: &mut Checker<'_>, body: &FnBody<'_>) {
+impl OnFn for Rule {
+    fn on_fn(&self, _cx: &mut Checker<'_>, st: &mut State, body: &FnBody<'_>) {
         // Closures and async blocks are scanned with their enclosing function.
         let Some(block) = body.block.filter(|_| body.sig.is_some()) else { return };
         let mut d = Discarded::default();
         d.visit_block(block);
-        cx.state::<State>().discarded.extend(d.0);
+        st.discarded.extend(d.0);
     }
+}
 
-    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+impl OnExpr for Rule {
+    fn on_expr(&self, cx: &mut Checker<'_>, st: &mut State, e: &Expr) {
         let body = match e {
             Expr::While(w) => &w.body,
             Expr::Loop(l) => &l.body,
@@ -174,10 +177,12 @@ impl RustRule for Rule {
         let open = Span::from_pm2(body.brace_token.span.open());
         let close = Span::from_pm2(body.brace_token.span.close());
         let depth = cx.context().frames().len();
-        cx.state::<State>().loops.push((Span::new(open.start, close.end), depth));
+        st.loops.push((Span::new(open.start, close.end), depth));
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, st: &mut State, call: &MethodCallSite<'_>) {
         let m = call.method;
         let n = call.expr.args.len();
         let std_cv = call.receiver.is("std::sync::Condvar");
@@ -193,13 +198,13 @@ impl RustRule for Rule {
         // A std guard thrown away: the code does not go on as if the condition held (parking_lot's waits take
         // `&mut guard` and return no guard).
         let method_span = Span::from_pm2(call.expr.method.span());
-        if !pl_cv && cx.state::<State>().discarded.contains(&method_span) {
+        if !pl_cv && st.discarded.contains(&method_span) {
             return;
         }
         let span = call.span();
         let depth = cx.context().frames().len();
         let in_loop =
-            cx.state::<State>().loops.iter().any(|(l, d)| *d <= depth && l.start <= span.start && span.end <= l.end);
+            st.loops.iter().any(|(l, d)| *d <= depth && l.start <= span.start && span.end <= l.end);
         if in_loop {
             return;
         }

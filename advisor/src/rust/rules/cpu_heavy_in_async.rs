@@ -4,7 +4,7 @@
 use syn::Expr;
 
 use super::call_chain::{at, chain_notes, chain_text, push_notes, site_calls};
-use super::{CallSite, Checker, CrateGraph, Hooks, LinkContext, MethodCallSite, RustRule};
+use super::{CallSite, Checker, CrateGraph, LinkContext, MethodCallSite, OnCall, OnExpr, OnMethodCall, RustRule};
 use crate::declare_rule;
 use crate::registry::RuleMeta;
 use crate::rust::callgraph::SiteContext;
@@ -70,7 +70,10 @@ declare_rule! {
         name: "cpu-heavy-in-async",
         severity: Warning,
         language: Rust,
+        family: ExecutorLoad,
         summary: "CPU-heavy work (a loop that never yields, password hashing, a heavy crate function) on the async executor",
+        call_graph: Heavy,
+        async_only: true,
     };
 }
 
@@ -96,6 +99,8 @@ fn mark_or_report(cx: &mut Checker<'_>, span: crate::diagnostic::Span, what: &st
 }
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
@@ -110,11 +115,19 @@ impl RustRule for Rule {
         true
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::EXPR | Hooks::CALL | Hooks::METHOD_CALL
+    /// Calls from async code to crate functions that are CPU-heavy, themselves or through their callees.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        link_heavy_calls(&META, SiteContext::Async, "on the executor's worker thread", graph, cx, |callee| {
+            format!(
+                "for a short burst run `{callee}` in `tokio::task::spawn_blocking`; for real compute run it on rayon \
+                 (`rayon::spawn`) and send the result back over a `tokio::sync::oneshot` channel"
+            )
+        });
     }
+}
 
-    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+impl OnExpr for Rule {
+    fn on_expr(&self, cx: &mut Checker<'_>, _: &mut (), e: &Expr) {
         if !matches!(e, Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_)) {
             return;
         }
@@ -133,8 +146,10 @@ impl RustRule for Rule {
             HELP,
         );
     }
+}
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         let Some(p) = call.path else { return };
         if heavy::heavy_by_design(p) {
             mark_or_report(cx, call.span(), &format!("`{p}` (slow by design)"));
@@ -143,8 +158,10 @@ impl RustRule for Rule {
             mark_or_report(cx, call.span(), &format!("rayon parallel work (`{p}`)"));
         }
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
         if heavy::heavy_method_by_design(call.method) && !call.awaited {
             mark_or_report(cx, call.span(), &format!("`{}` (password hashing, slow by design)", call.method));
         } else if heavy::RAYON_METHODS.contains(&call.method) && !cx.context().in_async() {
@@ -152,15 +169,6 @@ impl RustRule for Rule {
         }
     }
 
-    /// Calls from async code to crate functions that are CPU-heavy, themselves or through their callees.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
-        link_heavy_calls(&META, SiteContext::Async, "on the executor's worker thread", graph, cx, |callee| {
-            format!(
-                "for a short burst run `{callee}` in `tokio::task::spawn_blocking`; for real compute run it on rayon \
-                 (`rayon::spawn`) and send the result back over a `tokio::sync::oneshot` channel"
-            )
-        });
-    }
 }
 
 /// The link step of CA201 and CA202: each call from a site in `context` to a crate function that is CPU-heavy,

@@ -3,7 +3,7 @@
 
 use syn::Expr;
 
-use super::{Checker, CrateGraph, Hooks, LinkContext, RustRule};
+use super::{Checker, CrateGraph, LinkContext, OnExpr, RustRule};
 use crate::declare_rule;
 use crate::rust::callgraph::SiteContext;
 use crate::rust::context::{FrameKind, OffExecutor};
@@ -57,7 +57,9 @@ declare_rule! {
         name: "cpu-heavy-in-spawn-blocking",
         severity: Warning,
         language: Rust,
+        family: ExecutorLoad,
         summary: "CPU-heavy work handed to `spawn_blocking`, a pool sized for blocking I/O (up to 512 threads)",
+        call_graph: Heavy,
     };
 }
 
@@ -77,6 +79,8 @@ pub fn in_spawn_blocking(cx: &Checker<'_>) -> bool {
 }
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -87,11 +91,21 @@ impl RustRule for Rule {
         &["spawn_blocking", "unblock", "asyncify", "run_blocking"]
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::EXPR
+    /// Calls from `spawn_blocking` closures to crate functions that are CPU-heavy, themselves or through their
+    /// callees.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        let where_ = "on tokio's blocking pool (sized for blocking I/O, up to 512 threads)";
+        super::cpu_heavy_in_async::link_heavy_calls(&META, SiteContext::SpawnBlocking, where_, graph, cx, |callee| {
+            format!(
+                "run `{callee}` on rayon (`rayon::spawn` + a `tokio::sync::oneshot` channel) or a pool sized to \
+                 `std::thread::available_parallelism()`"
+            )
+        });
     }
+}
 
-    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+impl OnExpr for Rule {
+    fn on_expr(&self, cx: &mut Checker<'_>, _: &mut (), e: &Expr) {
         if !matches!(e, Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_)) {
             return;
         }
@@ -116,15 +130,4 @@ impl RustRule for Rule {
         cx.report(d);
     }
 
-    /// Calls from `spawn_blocking` closures to crate functions that are CPU-heavy, themselves or through their
-    /// callees.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
-        let where_ = "on tokio's blocking pool (sized for blocking I/O, up to 512 threads)";
-        super::cpu_heavy_in_async::link_heavy_calls(&META, SiteContext::SpawnBlocking, where_, graph, cx, |callee| {
-            format!(
-                "run `{callee}` on rayon (`rayon::spawn` + a `tokio::sync::oneshot` channel) or a pool sized to \
-                 `std::thread::available_parallelism()`"
-            )
-        });
-    }
 }

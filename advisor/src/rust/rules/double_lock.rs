@@ -4,7 +4,7 @@ use syn::Expr;
 
 use super::guard_across_await::scrutinee;
 use super::locking::{self, Acq, AcqScanner, Guard, Guards, LockLib};
-use super::{Checker, FnBody, Hooks, RustRule};
+use super::{Checker, FnBody, OnExpr, OnFnExit, OnLocal, OnScopeExit, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 
@@ -56,12 +56,13 @@ declare_rule! {
         name: "double-lock",
         severity: Error,
         language: Rust,
+        family: Locks,
         summary: "the same lock is taken again while its guard is alive: self-deadlock",
     };
 }
 
 #[derive(Default)]
-struct State {
+pub struct State {
     guards: Guards,
     scanner: AcqScanner,
     reported: Vec<Span>,
@@ -74,11 +75,11 @@ fn counts(a: &Acq) -> bool {
     a.lib != LockLib::Cell && a.key.is_some()
 }
 
-fn report(cx: &mut Checker<'_>, second: &Acq, first_span: Span, first_what: String) {
-    if cx.state::<State>().reported.contains(&second.span) {
+fn report(cx: &mut Checker<'_>, st: &mut State, second: &Acq, first_span: Span, first_what: String) {
+    if st.reported.contains(&second.span) {
         return;
     }
-    cx.state::<State>().reported.push(second.span);
+    st.reported.push(second.span);
     let key = second.key.clone().unwrap_or_default();
     let d = cx
         .diagnostic(&META, second.span, format!("`{key}` is locked again while a guard of it is still alive: this deadlocks"))
@@ -88,6 +89,8 @@ fn report(cx: &mut Checker<'_>, second: &Acq, first_span: Span, first_what: Stri
 }
 
 impl RustRule for Rule {
+    type FileState = State;
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -96,28 +99,28 @@ impl RustRule for Rule {
         locking::ACQUIRE_WORDS
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::LOCAL | Hooks::EXPR | Hooks::SCOPE_EXIT | Hooks::FN_EXIT | Hooks::TYPES
+    fn needs_types(&self) -> bool {
+        true
     }
+}
 
-    fn on_local(&self, cx: &mut Checker<'_>, local: &syn::Local) {
-        let mut st = std::mem::take(cx.state::<State>());
+impl OnLocal for Rule {
+    fn on_local(&self, cx: &mut Checker<'_>, st: &mut State, local: &syn::Local) {
         st.guards.on_local(cx, local);
         st.guards.live.retain(|g| counts(&g.acq));
-        *cx.state::<State>() = st;
     }
+}
 
-    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
-        let mut st = std::mem::take(cx.state::<State>());
+impl OnExpr for Rule {
+    fn on_expr(&self, cx: &mut Checker<'_>, st: &mut State, e: &Expr) {
         st.guards.on_expr(e);
         let acq = st.scanner.on_expr(cx, e);
         let held: Vec<Guard> = if acq.is_some() { st.guards.held(cx) } else { Vec::new() };
-        *cx.state::<State>() = st;
         if let Some(acq) = acq.filter(|a| counts(a) && !a.is_try)
             && let Some(g) = held.iter().find(|g| g.acq.key == acq.key && g.acq.conflicts(&acq))
         {
             let what = format!("`{}` holds the guard of this lock until the end of its scope", g.name);
-            report(cx, &acq, g.span, what);
+            report(cx, st, &acq, g.span, what);
         }
         let Some((scrut, body)) = scrutinee(e) else { return };
         let temps: Vec<Acq> = locking::acquisitions_in(cx, scrut).into_iter().filter(|a| counts(a) && !a.is_try).collect();
@@ -131,18 +134,20 @@ impl RustRule for Rule {
             if let Some(first) = temps.iter().find(|t| t.key == second.key && t.conflicts(&second)) {
                 let what = "the temporary guard taken here lives until the end of the `match`/`if let`/`while let` body"
                     .to_string();
-                report(cx, &second, first.span, what);
+                report(cx, st, &second, first.span, what);
             }
         }
     }
+}
 
-    fn on_scope_exit(&self, cx: &mut Checker<'_>, scope: usize) {
-        cx.state::<State>().guards.on_scope_exit(scope);
+impl OnScopeExit for Rule {
+    fn on_scope_exit(&self, _cx: &mut Checker<'_>, st: &mut State, scope: usize) {
+        st.guards.on_scope_exit(scope);
     }
+}
 
-    fn on_fn_exit(&self, cx: &mut Checker<'_>, _body: &FnBody<'_>) {
-        let mut st = std::mem::take(cx.state::<State>());
+impl OnFnExit for Rule {
+    fn on_fn_exit(&self, cx: &mut Checker<'_>, st: &mut State, _body: &FnBody<'_>) {
         st.guards.on_fn_exit(cx);
-        *cx.state::<State>() = st;
     }
 }

@@ -3,7 +3,7 @@
 use syn::Expr;
 
 use super::locking::{self, Guards, LockLib};
-use super::{Checker, FnBody, Hooks, RustRule};
+use super::{Checker, FnBody, OnAwait, OnExpr, OnFnExit, OnLocal, OnScopeExit, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 
@@ -58,13 +58,15 @@ declare_rule! {
         name: "lock-guard-across-await",
         severity: Warning,
         language: Rust,
+        family: Locks,
         summary: "a std or parking_lot lock guard is held across an `.await`",
         equivalent: "clippy::await_holding_lock",
+        async_only: true,
     };
 }
 
 #[derive(Default)]
-struct State {
+pub struct State {
     guards: Guards,
     reported: Vec<Span>,
 }
@@ -153,6 +155,8 @@ impl Body<'_> {
 }
 
 impl RustRule for Rule {
+    type FileState = State;
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -161,19 +165,21 @@ impl RustRule for Rule {
         &["await"]
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::LOCAL | Hooks::EXPR | Hooks::AWAIT | Hooks::SCOPE_EXIT | Hooks::FN_EXIT | Hooks::TYPES
+    fn needs_types(&self) -> bool {
+        true
     }
+}
 
-    fn on_local(&self, cx: &mut Checker<'_>, local: &syn::Local) {
-        let mut st = std::mem::take(cx.state::<State>());
+impl OnLocal for Rule {
+    fn on_local(&self, cx: &mut Checker<'_>, st: &mut State, local: &syn::Local) {
         st.guards.on_local(cx, local);
         st.guards.live.retain(|g| is_thread_lock(g.acq.lib) && !g.acq.is_try);
-        *cx.state::<State>() = st;
     }
+}
 
-    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
-        cx.state::<State>().guards.on_expr(e);
+impl OnExpr for Rule {
+    fn on_expr(&self, cx: &mut Checker<'_>, st: &mut State, e: &Expr) {
+        st.guards.on_expr(e);
         if !cx.context().in_async() {
             return;
         }
@@ -189,17 +195,17 @@ impl RustRule for Rule {
             .with_note("the guard is still held at this `.await`", Some(at));
         cx.report(d);
     }
+}
 
-    fn on_await(&self, cx: &mut Checker<'_>, aw: &syn::ExprAwait) {
+impl OnAwait for Rule {
+    fn on_await(&self, cx: &mut Checker<'_>, st: &mut State, aw: &syn::ExprAwait) {
         let at = Span::from_pm2(aw.await_token.span);
-        let st = std::mem::take(cx.state::<State>());
         let held = st.guards.in_frame(cx);
-        *cx.state::<State>() = st;
         for g in held {
-            if cx.state::<State>().reported.contains(&g.span) {
+            if st.reported.contains(&g.span) {
                 continue;
             }
-            cx.state::<State>().reported.push(g.span);
+            st.reported.push(g.span);
             let what = match g.acq.lib {
                 LockLib::ParkingLot => "parking_lot",
                 _ => "std",
@@ -214,14 +220,16 @@ impl RustRule for Rule {
             cx.report(d);
         }
     }
+}
 
-    fn on_scope_exit(&self, cx: &mut Checker<'_>, scope: usize) {
-        cx.state::<State>().guards.on_scope_exit(scope);
+impl OnScopeExit for Rule {
+    fn on_scope_exit(&self, _cx: &mut Checker<'_>, st: &mut State, scope: usize) {
+        st.guards.on_scope_exit(scope);
     }
+}
 
-    fn on_fn_exit(&self, cx: &mut Checker<'_>, _body: &FnBody<'_>) {
-        let mut st = std::mem::take(cx.state::<State>());
+impl OnFnExit for Rule {
+    fn on_fn_exit(&self, cx: &mut Checker<'_>, st: &mut State, _body: &FnBody<'_>) {
         st.guards.on_fn_exit(cx);
-        *cx.state::<State>() = st;
     }
 }

@@ -3,7 +3,7 @@
 use syn::{Expr, Stmt};
 
 use super::locking::{self, Acq, LockLib};
-use super::{Checker, Hooks, RustRule};
+use super::{Checker, OnExpr, RustRule};
 use crate::declare_rule;
 
 declare_rule! {
@@ -48,6 +48,7 @@ declare_rule! {
         name: "lock-check-then-act",
         severity: Warning,
         language: Rust,
+        family: Locks,
         summary: "a lock is released between checking a condition and acting on it (check-then-act race)",
     };
 }
@@ -84,6 +85,8 @@ fn rechecks(cx: &Checker<'_>, b: &syn::Block, key: &str) -> bool {
 }
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -92,11 +95,13 @@ impl RustRule for Rule {
         locking::ACQUIRE_WORDS
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::EXPR | Hooks::TYPES
+    fn needs_types(&self) -> bool {
+        true
     }
+}
 
-    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+impl OnExpr for Rule {
+    fn on_expr(&self, cx: &mut Checker<'_>, _: &mut (), e: &Expr) {
         let Expr::If(i) = e else { return };
         if matches!(&*i.cond, Expr::Let(_)) {
             return;

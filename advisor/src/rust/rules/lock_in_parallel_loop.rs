@@ -6,7 +6,7 @@ use syn::visit::{self, Visit};
 use syn::{Expr, ExprClosure};
 
 use super::locking::{self, LockLib, LockMode};
-use super::{Checker, Hooks, MethodCallSite, RustRule};
+use super::{Checker, MethodCallSite, OnMethodCall, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 
@@ -47,6 +47,7 @@ declare_rule! {
         name: "lock-in-parallel-loop",
         severity: Warning,
         language: Rust,
+        family: Locks,
         summary: "a shared lock taken in a parallel iterator's closure serialises the workers",
     };
 }
@@ -90,6 +91,8 @@ fn bound_names(c: &ExprClosure) -> HashSet<String> {
 }
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -97,12 +100,10 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["par_"]
     }
+}
 
-    fn hooks(&self) -> Hooks {
-        Hooks::METHOD_CALL
-    }
-
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
         let closures: Vec<&ExprClosure> = call
             .expr
             .args

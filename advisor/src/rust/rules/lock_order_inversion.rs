@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::call_chain::note_at;
 use super::guard_across_await::{Body, scrutinee};
 use super::locking::{self, Acq, AcqScanner, Guards, LockLib, LockMode};
-use super::{Checker, CrateGraph, FnBody, Hooks, LinkContext, RustRule};
+use super::{Checker, CrateGraph, FnBody, LinkContext, OnExpr, OnFnExit, OnLocal, OnScopeExit, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::rust::callgraph::{FnId, LockUse};
@@ -59,12 +59,13 @@ declare_rule! {
         name: "lock-order-inversion",
         severity: Warning,
         language: Rust,
+        family: Locks,
         summary: "two locks are taken in opposite orders in two places: a deadlock under contention",
     };
 }
 
 #[derive(Default)]
-struct State {
+pub struct State {
     guards: Guards,
     scanner: AcqScanner,
 }
@@ -140,6 +141,8 @@ fn scrutinee_orders(cx: &mut Checker<'_>, e: &Expr) {
 }
 
 impl RustRule for Rule {
+    type FileState = State;
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -148,20 +151,31 @@ impl RustRule for Rule {
         locking::ACQUIRE_WORDS
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::LOCAL | Hooks::EXPR | Hooks::SCOPE_EXIT | Hooks::FN_EXIT | Hooks::TYPES
+    fn needs_types(&self) -> bool {
+        true
     }
 
-    fn on_local(&self, cx: &mut Checker<'_>, local: &syn::Local) {
-        let mut st = std::mem::take(cx.state::<State>());
+    /// Compares the lock orders of all files of the crate.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        if graph.files().iter().all(|f| f.lock_orders.is_empty() && f.held_calls.is_empty()) {
+            return;
+        }
+        for d in lock_order_findings(graph, cx) {
+            cx.report(d);
+        }
+    }
+}
+
+impl OnLocal for Rule {
+    fn on_local(&self, cx: &mut Checker<'_>, st: &mut State, local: &syn::Local) {
         st.guards.on_local(cx, local);
         st.guards.live.retain(|g| counts(&g.acq));
-        *cx.state::<State>() = st;
     }
+}
 
-    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+impl OnExpr for Rule {
+    fn on_expr(&self, cx: &mut Checker<'_>, st: &mut State, e: &Expr) {
         scrutinee_orders(cx, e);
-        let mut st = std::mem::take(cx.state::<State>());
         st.guards.on_expr(e);
         let acq = st.scanner.on_expr(cx, e).filter(|a| counts(a) && !a.is_try);
         let wanted = acq.is_some() || matches!(e, Expr::Call(_) | Expr::MethodCall(_));
@@ -187,28 +201,20 @@ impl RustRule for Rule {
                 }
             }
         }
-        *cx.state::<State>() = st;
     }
+}
 
-    fn on_scope_exit(&self, cx: &mut Checker<'_>, scope: usize) {
-        cx.state::<State>().guards.on_scope_exit(scope);
+impl OnScopeExit for Rule {
+    fn on_scope_exit(&self, _cx: &mut Checker<'_>, st: &mut State, scope: usize) {
+        st.guards.on_scope_exit(scope);
     }
+}
 
-    fn on_fn_exit(&self, cx: &mut Checker<'_>, _body: &FnBody<'_>) {
-        let mut st = std::mem::take(cx.state::<State>());
+impl OnFnExit for Rule {
+    fn on_fn_exit(&self, cx: &mut Checker<'_>, st: &mut State, _body: &FnBody<'_>) {
         st.guards.on_fn_exit(cx);
-        *cx.state::<State>() = st;
     }
-
-    /// Compares the lock orders of all files of the crate.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
-        if graph.files().iter().all(|f| f.lock_orders.is_empty() && f.held_calls.is_empty()) {
-            return;
-        }
-        for d in lock_order_findings(graph, cx) {
-            cx.report(d);
-        }
-    }}
+}
 
 /// One place where a lock is acquired while another is held: directly, or (`via`) by a call to a crate-local
 /// function that acquires it (the callee and its acquisition's span).

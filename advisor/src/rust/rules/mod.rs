@@ -1,27 +1,33 @@
-//! The Rust rules, one file each, and the interface they implement ([`RustRule`]).
+//! The Rust rules, one file each, and the interface they implement ([`RustRule`] and one trait per hook).
 //!
 //! # How the analysis runs
 //! [`crate::rust::analyze`] parses a file once with `syn` and runs one visit ([`Checker`]) over it. The
 //! visitor maintains the shared state every rule needs and, at each node, calls the hooks of the enabled
-//! rules that asked for that kind of node (the dispatch table is built from [`RustRule::hooks`], so a
-//! disabled rule or an unused hook costs nothing).
+//! rules that implement that node's hook trait (the dispatch table is built from the traits each rule
+//! implements, found at compile time by [`register_rust_rule!`](crate::register_rust_rule), so a disabled rule
+//! or a hook a rule does not implement costs nothing, and a hook a rule implements always runs).
 //!
 //! Hooks fire in source order, pre-order (an outer call before the calls in its receiver and arguments).
 //! Scopes nest as module (id 0) → a function's parameters → its body block → inner blocks, arms and loop
 //! bodies; leaving a body fires, in order: `on_scope_exit(body block)`, `on_fn_exit`, `on_scope_exit(params)`.
 //!
-//! | hook | when | what the rule gets |
+//! | hook trait | when | what the rule gets |
 //! |------|------|--------------------|
-//! | [`on_call`](RustRule::on_call) | every call `f(..)` | [`CallSite`]: the callee resolved through `use` items (`use std::thread::sleep as nap; nap(d)` → `std::thread::sleep`), whether the result is `.await`ed |
-//! | [`on_method_call`](RustRule::on_method_call) | every `recv.m(..)` | [`MethodCallSite`]: the method name, the receiver's [`Ty`] (e.g. `std::fs::File` for `File::open(p)?.read_to_string(..)`), `awaited` |
-//! | [`on_expr`](RustRule::on_expr) | every expression, before its children | the `syn::Expr` |
-//! | [`on_fn`](RustRule::on_fn) / [`on_fn_exit`](RustRule::on_fn_exit) | entering / leaving a body: `fn`, method, closure, async block | [`FnBody`] (signature, attributes, the whole body to walk for function-level analyses) |
-//! | [`on_local`](RustRule::on_local) | after a `let` is bound | the `syn::Local`; its bindings are in the semantic model with their [`scope`](crate::rust::semantic::Binding::scope) |
-//! | [`on_await`](RustRule::on_await) | after the operand of an `.await` is visited (the suspension point) | the `syn::ExprAwait` |
-//! | [`on_scope_exit`](RustRule::on_scope_exit) | leaving a block, arm or loop body; its bindings die | the scope id |
-//! | [`on_item`](RustRule::on_item) | every item, at any depth | the `syn::Item` |
-//! | [`on_file_end`](RustRule::on_file_end) | once, after the visit | — |
+//! | [`OnCall`] | every call `f(..)` | [`CallSite`]: the callee resolved through `use` items (`use std::thread::sleep as nap; nap(d)` → `std::thread::sleep`), whether the result is `.await`ed |
+//! | [`OnMethodCall`] | every `recv.m(..)` | [`MethodCallSite`]: the method name, the receiver's [`Ty`] (e.g. `std::fs::File` for `File::open(p)?.read_to_string(..)`), `awaited` |
+//! | [`OnExpr`] | every expression, before its children | the `syn::Expr` |
+//! | [`OnFn`] / [`OnFnExit`] | entering / leaving a body: `fn`, method, closure, async block | [`FnBody`] (signature, attributes, the whole body to walk for function-level analyses) |
+//! | [`OnLocal`] | after a `let` is bound | the `syn::Local`; its bindings are in the semantic model with their [`scope`](crate::rust::semantic::Binding::scope) |
+//! | [`OnAwait`] | after the operand of an `.await` is visited (the suspension point) | the `syn::ExprAwait` |
+//! | [`OnScopeExit`] | leaving a block, arm or loop body; its bindings die | the scope id |
+//! | [`OnItem`] | every item, at any depth | the `syn::Item` |
+//! | [`OnFileEnd`] | once, after the visit | — |
 //! | [`link`](RustRule::link) | once per crate, after all of its files (not a hook of the visit) | the [`CrateGraph`] of the crate's facts; report through [`LinkContext`] |
+//!
+//! Every hook gets `&mut Self::FileState`: the rule's own per-file state ([`RustRule::FileState`], made by
+//! [`RustRule::start_file`] for each file), for rules that accumulate across hooks (guards alive across
+//! `.await`, lock orders, what was already reported) and report at [`OnScopeExit`], [`OnFnExit`] or
+//! [`OnFileEnd`]. A rule without state says `type FileState = ();`.
 //!
 //! The [`Checker`] passed to every hook gives:
 //! - [`semantic()`](Checker::semantic): path resolution ([`resolve_path`](crate::rust::semantic::SemanticModel::resolve_path),
@@ -34,10 +40,7 @@
 //!   the runtime flavour when known;
 //! - [`settings()`](Checker::settings) (thresholds in [`RustSettings`](crate::settings::RustSettings));
 //! - [`report`](Checker::report) / [`report_on_executor`](Checker::report_on_executor) (the latter adds the
-//!   note pointing at the enclosing async fn or block, and the Clippy-equivalent note);
-//! - [`state::<T>()`](Checker::state): per-file state of any `Default` type, for rules that accumulate across
-//!   hooks (guards alive across `.await`, lock orders) and report at [`on_scope_exit`](RustRule::on_scope_exit),
-//!   [`on_fn_exit`](RustRule::on_fn_exit) or [`on_file_end`](RustRule::on_file_end).
+//!   note pointing at the enclosing async fn or block, and the Clippy-equivalent note).
 //!
 //! # Findings across functions and files
 //! A rule whose finding needs more than the function it is in records facts during the visit
@@ -54,22 +57,28 @@
 //! # How to add a rule
 //! 1. Create `src/rust/rules/<snake_name>.rs`. In it:
 //!    - `declare_rule! { /// ## What it does … /// ## Why is this bad? … pub static META = { code: "CA1xx",
-//!      name: "kebab-name", severity: Warning, language: Rust, summary: "…" }; }` — the static must be
-//!      called `META`; the doc comment is the `explain` text (sections: What it does, Why is this bad?, Known
-//!      problems, Example, Use instead, Runtime evidence);
-//!    - `pub struct Rule;` and `impl RustRule for Rule { fn meta(..) { &META } fn hooks(..) { Hooks::CALL } fn
-//!      on_call(..) { … } }` — implement only the hooks you list in `hooks()`.
-//! 2. Add the module name to the `rust_rules!` list at the bottom of this file (that one list defines both
-//!    [`RULES`] — the code table — and the dispatch list).
+//!      name: "kebab-name", severity: Warning, language: Rust, family: Blocking, summary: "…" }; }` — the
+//!      static must be called `META`; the doc comment is the `explain` text (sections: What it does, Why is
+//!      this bad?, Known problems, Example, Use instead, Runtime evidence). Declare the rule's properties there
+//!      too: `family:` (a [`Family`](crate::registry::Family), the hundreds of the code), and when they apply
+//!      `call_graph: Blocking | Heavy` (what it takes from the crate-wide call graph, see [`CallGraph`]) and
+//!      `async_only: true` (it can fire only in async code);
+//!    - `pub struct Rule;`, `impl RustRule for Rule { type FileState = (); fn meta(&self) -> &'static RuleMeta
+//!      { &META } }` (plus [`prefilter`](RustRule::prefilter) words, when the rule can use them), and one
+//!      `impl OnCall for Rule { fn on_call(&self, cx, st, call) { … } }` per hook it needs. Nothing else lists
+//!      the hooks: implementing the trait is what makes the hook run.
+//! 2. Add one line `VariantName = <snake_name>,` to the `rule_list!` list at the bottom of this file: it
+//!    declares the module, the rule's variant of [`Rule`] (`Rule::Rust(Id::VariantName)`), [`RULES`] — the
+//!    code table — and [`IMPLS`], the dispatch list.
 //! 3. Add `fixtures/rust/<kebab-name>.rs` with `//~ kebab-name` markers on bad lines and unmarked good
 //!    (tricky negative) cases; `cargo test -p conc-advisor-tests --test fixtures` runs it.
 //!
-//! See [`blocking_sleep`] for the smallest complete example.
+//! See [`blocking_sleep`] for the smallest complete example, [`guard_across_await`] for one with state.
 
 use syn::{Attribute, Block, Expr, ExprCall, ExprMethodCall, Signature};
 
 use crate::diagnostic::Span;
-use crate::registry::RuleMeta;
+pub use crate::registry::{CallGraph, Rule, RuleMeta};
 pub use crate::rust::callgraph::CrateGraph;
 pub use crate::rust::checker::Checker;
 pub use crate::rust::link::LinkContext;
@@ -80,27 +89,27 @@ pub use crate::rust::semantic::Ty;
 pub struct Hooks(u32);
 
 impl Hooks {
-    /// [`RustRule::on_call`].
+    /// [`OnCall`].
     pub const CALL: Hooks = Hooks(1);
-    /// [`RustRule::on_method_call`] (turns receiver type inference on).
+    /// [`OnMethodCall`] (turns receiver type inference on).
     pub const METHOD_CALL: Hooks = Hooks(1 << 1);
-    /// [`RustRule::on_expr`].
+    /// [`OnExpr`].
     pub const EXPR: Hooks = Hooks(1 << 2);
-    /// [`RustRule::on_fn`].
+    /// [`OnFn`].
     pub const FN: Hooks = Hooks(1 << 3);
-    /// [`RustRule::on_fn_exit`].
+    /// [`OnFnExit`].
     pub const FN_EXIT: Hooks = Hooks(1 << 4);
-    /// [`RustRule::on_local`].
+    /// [`OnLocal`].
     pub const LOCAL: Hooks = Hooks(1 << 5);
-    /// [`RustRule::on_await`].
+    /// [`OnAwait`].
     pub const AWAIT: Hooks = Hooks(1 << 6);
-    /// [`RustRule::on_scope_exit`].
+    /// [`OnScopeExit`].
     pub const SCOPE_EXIT: Hooks = Hooks(1 << 7);
-    /// [`RustRule::on_item`].
+    /// [`OnItem`].
     pub const ITEM: Hooks = Hooks(1 << 8);
-    /// [`RustRule::on_file_end`].
+    /// [`OnFileEnd`].
     pub const FILE_END: Hooks = Hooks(1 << 9);
-    /// Ask for binding types even without [`Hooks::METHOD_CALL`] (for [`SemanticModel::type_of`] on locals).
+    /// Binding types even without [`Hooks::METHOD_CALL`] ([`RustRule::needs_types`], for [`SemanticModel::type_of`] on locals).
     ///
     /// [`SemanticModel::type_of`]: crate::rust::semantic::SemanticModel::type_of
     pub const TYPES: Hooks = Hooks(1 << 10);
@@ -219,12 +228,28 @@ pub struct FnBody<'a> {
     pub is_async: bool,
 }
 
-/// A Rust rule: its metadata and the hooks it implements. See the module documentation.
-pub trait RustRule: Sync {
+/// A Rust rule: its identity, its per-file state, and when the checker may skip it. Its hooks are one trait
+/// each ([`OnCall`], [`OnMethodCall`], [`OnExpr`], [`OnFn`], [`OnFnExit`], [`OnLocal`], [`OnAwait`],
+/// [`OnScopeExit`], [`OnItem`], [`OnFileEnd`]): the dispatch table is built from the traits the rule implements
+/// (see [`register_rust_rule!`](crate::register_rust_rule)), so a hook cannot be implemented and never run. See the
+/// module documentation.
+pub trait RustRule: Sync + Sized + 'static {
+    /// What the rule keeps while one file is visited (guards alive, lock orders, what it already reported);
+    /// `()` when nothing. A fresh one per file ([`RustRule::start_file`]); every hook gets it.
+    type FileState: Default;
     /// The rule's identity (declared with `declare_rule!` as `META`).
     fn meta(&self) -> &'static RuleMeta;
-    /// The hooks this rule implements; only those are called.
-    fn hooks(&self) -> Hooks;
+    /// The state the rule starts a file with (default: `FileState::default()`).
+    fn start_file(&self) -> Self::FileState {
+        Self::FileState::default()
+    }
+    /// Whether the rule reads binding types (for [`SemanticModel::type_of`] on locals) without implementing
+    /// [`OnMethodCall`] (which turns them on by itself). Default: no.
+    ///
+    /// [`SemanticModel::type_of`]: crate::rust::semantic::SemanticModel::type_of
+    fn needs_types(&self) -> bool {
+        false
+    }
     /// Words of which the text must contain at least one for this rule to possibly fire outside async code.
     /// When every active rule declares words, the checker skips what none of them can fire in: a file without
     /// any of the words (only lexed, when no call graph needs it); outside async context, a non-async `fn` or a
@@ -247,32 +272,11 @@ pub trait RustRule: Sync {
         true
     }
     /// Whether the rule records facts for the crate-wide call graph in sync code (blocking calls, CPU-heavy
-    /// work): then, where the graph is needed, it sees every function whatever its words. The blocking rules
-    /// (CA1xx) do.
+    /// work): then, where the graph is needed, it sees every function whatever its words. Default: the rules
+    /// declared with `call_graph: Blocking`.
     fn feeds_graph(&self) -> bool {
-        self.meta().code.starts_with("CA1")
+        self.meta().call_graph == CallGraph::Blocking
     }
-    /// A call `f(..)`.
-    fn on_call(&self, _cx: &mut Checker<'_>, _call: &CallSite<'_>) {}
-    /// A method call `recv.m(..)`.
-    fn on_method_call(&self, _cx: &mut Checker<'_>, _call: &MethodCallSite<'_>) {}
-    /// Any expression, before its children are visited.
-    fn on_expr(&self, _cx: &mut Checker<'_>, _expr: &Expr) {}
-    /// Entering a function, method, closure or async block (its frame is already on the context stack and
-    /// its parameters are bound).
-    fn on_fn(&self, _cx: &mut Checker<'_>, _body: &FnBody<'_>) {}
-    /// Leaving it (its frame is still on the stack).
-    fn on_fn_exit(&self, _cx: &mut Checker<'_>, _body: &FnBody<'_>) {}
-    /// A `let` statement, after its initialiser is visited and its pattern bound.
-    fn on_local(&self, _cx: &mut Checker<'_>, _local: &syn::Local) {}
-    /// An `.await`, after its operand is visited.
-    fn on_await(&self, _cx: &mut Checker<'_>, _await: &syn::ExprAwait) {}
-    /// Leaving scope `scope` (a block, arm or loop body): bindings with this scope id die.
-    fn on_scope_exit(&self, _cx: &mut Checker<'_>, _scope: usize) {}
-    /// Any item, at any depth, before its contents are visited.
-    fn on_item(&self, _cx: &mut Checker<'_>, _item: &syn::Item) {}
-    /// After the whole file is visited.
-    fn on_file_end(&self, _cx: &mut Checker<'_>) {}
     /// The crate-level step: run once per crate, after all of its files are visited, with the crate's
     /// [`CrateGraph`] (the facts every file recorded, calls resolved, summaries propagated on demand). A rule
     /// whose findings need more than one function or file builds them here and reports them with
@@ -280,19 +284,257 @@ pub trait RustRule: Sync {
     fn link(&self, _graph: &CrateGraph<'_>, _cx: &mut LinkContext<'_>) {}
 }
 
-/// A set of a [`Dispatch`]'s rules, one bit each.
-pub(crate) type RuleSet = u64;
-
-/// A rule in a hook list, with its bit in the [`Dispatch`]'s [`RuleSet`]s.
-#[derive(Clone, Copy)]
-pub(crate) struct Hooked {
-    pub bit: RuleSet,
-    pub rule: &'static dyn RustRule,
+/// Hook: a call `f(..)`.
+pub trait OnCall: RustRule {
+    /// A call `f(..)`.
+    fn on_call(&self, cx: &mut Checker<'_>, st: &mut Self::FileState, call: &CallSite<'_>);
+}
+/// Hook: a method call `recv.m(..)` (turns receiver type inference on).
+pub trait OnMethodCall: RustRule {
+    /// A method call `recv.m(..)`.
+    fn on_method_call(&self, cx: &mut Checker<'_>, st: &mut Self::FileState, call: &MethodCallSite<'_>);
+}
+/// Hook: any expression, before its children are visited.
+pub trait OnExpr: RustRule {
+    /// Any expression, before its children are visited.
+    fn on_expr(&self, cx: &mut Checker<'_>, st: &mut Self::FileState, expr: &Expr);
+}
+/// Hook: entering a function, method, closure or async block.
+pub trait OnFn: RustRule {
+    /// Entering a function, method, closure or async block (its frame is already on the context stack and its
+    /// parameters are bound).
+    fn on_fn(&self, cx: &mut Checker<'_>, st: &mut Self::FileState, body: &FnBody<'_>);
+}
+/// Hook: leaving a function, method, closure or async block.
+pub trait OnFnExit: RustRule {
+    /// Leaving it (its frame is still on the stack).
+    fn on_fn_exit(&self, cx: &mut Checker<'_>, st: &mut Self::FileState, body: &FnBody<'_>);
+}
+/// Hook: a `let` statement.
+pub trait OnLocal: RustRule {
+    /// A `let` statement, after its initialiser is visited and its pattern bound.
+    fn on_local(&self, cx: &mut Checker<'_>, st: &mut Self::FileState, local: &syn::Local);
+}
+/// Hook: an `.await`.
+pub trait OnAwait: RustRule {
+    /// An `.await`, after its operand is visited.
+    fn on_await(&self, cx: &mut Checker<'_>, st: &mut Self::FileState, await_: &syn::ExprAwait);
+}
+/// Hook: leaving a scope.
+pub trait OnScopeExit: RustRule {
+    /// Leaving scope `scope` (a block, arm or loop body): bindings with this scope id die.
+    fn on_scope_exit(&self, cx: &mut Checker<'_>, st: &mut Self::FileState, scope: usize);
+}
+/// Hook: any item.
+pub trait OnItem: RustRule {
+    /// Any item, at any depth, before its contents are visited.
+    fn on_item(&self, cx: &mut Checker<'_>, st: &mut Self::FileState, item: &syn::Item);
+}
+/// Hook: the end of the file.
+pub trait OnFileEnd: RustRule {
+    /// After the whole file is visited.
+    fn on_file_end(&self, cx: &mut Checker<'_>, st: &mut Self::FileState);
 }
 
-/// The rules of `list` that are in `active`.
-pub(crate) fn active(list: &[Hooked], active: RuleSet) -> impl Iterator<Item = &'static dyn RustRule> + '_ {
-    list.iter().filter(move |h| h.bit & active != 0).map(|h| h.rule)
+/// Declares, for every hook, the function-pointer type a rule's hook has, the [`HookFns`] table, the running
+/// rule's object-safe interface ([`FileRule`]), and the probe that finds whether a rule implements the hook.
+macro_rules! hooks {
+    ($($field:ident: $trait:ident :: $method:ident ($($arg:ident: $ty:ty),*) => $bit:ident, $probe:ident, $lacks:ident;)*) => {
+        /// A rule's hooks, as function pointers (`None`: the rule does not implement that hook's trait).
+        pub struct HookFns<R: RustRule> {
+            $(
+                #[doc = concat!("[`", stringify!($trait), "`].")]
+                pub $field: Option<fn(&R, &mut Checker<'_>, &mut R::FileState $(, $ty)*)>,
+            )*
+        }
+
+        impl<R: RustRule> HookFns<R> {
+            /// Which hooks are set.
+            pub fn hooks(&self) -> Hooks {
+                let mut h = Hooks::default();
+                $(if self.$field.is_some() { h = h | Hooks::$bit; })*
+                h
+            }
+        }
+
+        /// A rule running over one file: the rule, its hooks and its state, behind one object-safe interface.
+        pub trait FileRule {
+            $(
+                #[doc = concat!("Runs [`", stringify!($trait), "::", stringify!($method), "`].")]
+                fn $method(&mut self, cx: &mut Checker<'_> $(, $arg: $ty)*);
+            )*
+        }
+
+        impl<R: RustRule> FileRule for Running<R> {
+            $(
+                fn $method(&mut self, cx: &mut Checker<'_> $(, $arg: $ty)*) {
+                    if let Some(f) = self.fns.$field {
+                        f(self.rule, cx, &mut self.state $(, $arg)*);
+                    }
+                }
+            )*
+        }
+
+        /// How [`register_rust_rule!`](crate::register_rust_rule) finds a rule's hooks: method resolution on
+        /// `&&HookProbe<R>` picks the impl for `&HookProbe<R>` when `R` implements the hook's trait (autoref
+        /// specialisation on a concrete type), else the one for `HookProbe<R>`, which answers `None`.
+        #[doc(hidden)]
+        pub mod probe {
+            use super::*;
+
+            /// The type hooks are looked up on.
+            pub struct HookProbe<R>(pub std::marker::PhantomData<R>);
+
+            $(
+                #[doc = concat!("`R` implements [`", stringify!($trait), "`].")]
+                pub trait $probe<R: RustRule> {
+                    #[doc = concat!("[`", stringify!($trait), "::", stringify!($method), "`].")]
+                    fn $field(&self) -> Option<fn(&R, &mut Checker<'_>, &mut R::FileState $(, $ty)*)>;
+                }
+                impl<R: $trait> $probe<R> for &HookProbe<R> {
+                    fn $field(&self) -> Option<fn(&R, &mut Checker<'_>, &mut R::FileState $(, $ty)*)> {
+                        Some(<R as $trait>::$method)
+                    }
+                }
+                #[doc = concat!("`R` does not implement [`", stringify!($trait), "`].")]
+                pub trait $lacks<R: RustRule> {
+                    #[doc = concat!("None.")]
+                    fn $field(&self) -> Option<fn(&R, &mut Checker<'_>, &mut R::FileState $(, $ty)*)> {
+                        None
+                    }
+                }
+                impl<R: RustRule> $lacks<R> for HookProbe<R> {}
+            )*
+        }
+
+    };
+}
+
+hooks! {
+    call: OnCall::on_call(call: &CallSite<'_>) => CALL, HasOnCall, LacksOnCall;
+    method_call: OnMethodCall::on_method_call(call: &MethodCallSite<'_>) => METHOD_CALL, HasOnMethodCall, LacksOnMethodCall;
+    expr: OnExpr::on_expr(expr: &Expr) => EXPR, HasOnExpr, LacksOnExpr;
+    fn_: OnFn::on_fn(body: &FnBody<'_>) => FN, HasOnFn, LacksOnFn;
+    fn_exit: OnFnExit::on_fn_exit(body: &FnBody<'_>) => FN_EXIT, HasOnFnExit, LacksOnFnExit;
+    local: OnLocal::on_local(local: &syn::Local) => LOCAL, HasOnLocal, LacksOnLocal;
+    await_: OnAwait::on_await(await_: &syn::ExprAwait) => AWAIT, HasOnAwait, LacksOnAwait;
+    scope_exit: OnScopeExit::on_scope_exit(scope: usize) => SCOPE_EXIT, HasOnScopeExit, LacksOnScopeExit;
+    item: OnItem::on_item(item: &syn::Item) => ITEM, HasOnItem, LacksOnItem;
+    file_end: OnFileEnd::on_file_end() => FILE_END, HasOnFileEnd, LacksOnFileEnd;
+}
+
+/// The hook table of the rule type `$rule` (a concrete type: the probe needs one).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! rust_hook_fns {
+    ($rule:ty) => {{
+        #[allow(unused_imports)]
+        use $crate::rust::rules::probe::*;
+        let probe = &&$crate::rust::rules::probe::HookProbe::<$rule>(std::marker::PhantomData);
+        $crate::rust::rules::HookFns::<$rule> {
+            call: probe.call(),
+            method_call: probe.method_call(),
+            expr: probe.expr(),
+            fn_: probe.fn_(),
+            fn_exit: probe.fn_exit(),
+            local: probe.local(),
+            await_: probe.await_(),
+            scope_exit: probe.scope_exit(),
+            item: probe.item(),
+            file_end: probe.file_end(),
+        }
+    }};
+}
+
+/// A rule running over one file (see [`FileRule`]).
+pub struct Running<R: RustRule> {
+    rule: &'static R,
+    fns: HookFns<R>,
+    state: R::FileState,
+}
+
+/// A registered rule, as the dispatch table sees it (object-safe: the registered list holds every rule type).
+pub trait DynRule: Sync {
+    /// Which rule of [`Rule`] this is.
+    fn id(&self) -> Rule;
+    /// [`RustRule::meta`].
+    fn meta(&self) -> &'static RuleMeta;
+    /// The hooks the rule implements (found from its traits), and [`Hooks::TYPES`] if it
+    /// [`needs_types`](RustRule::needs_types).
+    fn hooks(&self) -> Hooks;
+    /// [`RustRule::prefilter`].
+    fn prefilter(&self) -> &'static [&'static str];
+    /// [`RustRule::file_may_fire`].
+    fn file_may_fire(&self, source: &str) -> bool;
+    /// [`RustRule::feeds_graph`].
+    fn feeds_graph(&self) -> bool;
+    /// The rule set up for a new file: its hooks and a fresh [`RustRule::start_file`] state.
+    fn start_file(&'static self) -> Box<dyn FileRule>;
+    /// [`RustRule::link`].
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>);
+}
+
+/// A rule type registered with its [`Rule`] and its hook table; made by
+/// [`register_rust_rule!`](crate::register_rust_rule).
+pub struct Registered<R: RustRule> {
+    /// The rule.
+    pub rule: R,
+    /// Which rule it is.
+    pub id: Rule,
+    /// Its hook table (a function: the probe runs outside `const`).
+    pub fns: fn() -> HookFns<R>,
+}
+
+impl<R: RustRule> DynRule for Registered<R> {
+    fn id(&self) -> Rule {
+        self.id
+    }
+    fn meta(&self) -> &'static RuleMeta {
+        self.rule.meta()
+    }
+    fn hooks(&self) -> Hooks {
+        let h = (self.fns)().hooks();
+        if self.rule.needs_types() { h | Hooks::TYPES } else { h }
+    }
+    fn prefilter(&self) -> &'static [&'static str] {
+        self.rule.prefilter()
+    }
+    fn file_may_fire(&self, source: &str) -> bool {
+        self.rule.file_may_fire(source)
+    }
+    fn feeds_graph(&self) -> bool {
+        self.rule.feeds_graph()
+    }
+    fn start_file(&'static self) -> Box<dyn FileRule> {
+        Box::new(Running { rule: &self.rule, fns: (self.fns)(), state: self.rule.start_file() })
+    }
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        self.rule.link(graph, cx);
+    }
+}
+
+/// Registers the rule `$rule` (a unit struct implementing [`RustRule`] and its hook traits) as `$id` (a
+/// [`Rule`]): `&'static dyn DynRule`, its hooks found from the traits it implements.
+#[macro_export]
+macro_rules! register_rust_rule {
+    ($rule:path, $id:expr) => {
+        &$crate::rust::rules::Registered::<$rule> { rule: $rule, id: $id, fns: || $crate::rust_hook_fns!($rule) }
+    };
+}
+
+/// A set of a [`Dispatch`]'s rules, one bit each (a rule's position in the list the table was built from).
+pub(crate) type Slots = u64;
+
+/// A rule in a hook list: its bit in the [`Dispatch`]'s [`Slots`], and its place in [`Dispatch::rules`].
+#[derive(Clone, Copy)]
+pub(crate) struct Hooked {
+    pub bit: Slots,
+    pub slot: usize,
+}
+
+/// The places in [`Dispatch::rules`] of the rules of `list` that are in `active`.
+pub(crate) fn active(list: &[Hooked], active: Slots) -> impl Iterator<Item = usize> + '_ {
+    list.iter().filter(move |h| h.bit & active != 0).map(|h| h.slot)
 }
 
 /// The enabled rules of one file, by hook, and where in the file their prefilter words occur.
@@ -308,23 +550,25 @@ pub(crate) struct Dispatch {
     pub scope_exits: Vec<Hooked>,
     pub items: Vec<Hooked>,
     pub file_ends: Vec<Hooked>,
+    /// The enabled rules of this file; the hook lists point into it.
+    pub rules: Vec<&'static dyn DynRule>,
     /// Every rule of this table.
-    pub all: RuleSet,
+    pub all: Slots,
     /// The rules that see every function whatever its words: those without prefilter words, and, where the
     /// call graph is needed, those that feed it ([`RustRule::feeds_graph`]).
-    pub ungated: RuleSet,
+    pub ungated: Slots,
     /// Where the rules' words occur: `(byte offset, rules with that word)`, by offset. Empty when a rule has
     /// no words (then [`Dispatch::words_in`] answers "every rule").
-    words: Vec<(u32, RuleSet)>,
+    words: Vec<(u32, Slots)>,
     /// Whether every rule of the table has words (else nothing can be skipped by words).
     pub gated: bool,
-    /// Whether any enabled rule uses the crate-wide call graph (blocking CA1xx, executor load CA2xx, threads
-    /// CA3xx): then every sync function is visited, since chains from async code run through functions
-    /// that hold none of the prefilter words.
+    /// Whether any enabled rule uses the crate-wide call graph (declared `call_graph: Blocking` or `Heavy`):
+    /// then every sync function is visited, since chains from async code run through functions that hold none
+    /// of the prefilter words.
     pub chains: bool,
-    /// Whether any enabled rule consumes CPU-heavy summaries (CA2xx, CA3xx): then the checker judges every
-    /// loop once ([`heavy::loop_evidence`](crate::rust::heavy::loop_evidence)), whichever rules are active
-    /// where it stands.
+    /// Whether any enabled rule consumes CPU-heavy summaries (declared `call_graph: Heavy`): then the checker
+    /// judges every loop once ([`heavy::loop_evidence`](crate::rust::heavy::loop_evidence)), whichever rules
+    /// are active where it stands.
     pub heavy_facts: bool,
     /// Whether any enabled rule needs types.
     pub types: bool,
@@ -343,11 +587,11 @@ struct WordIndex {
     contains: Vec<Vec<usize>>,
     /// For each pattern, the rules (bit = position in the list, the first 64) with a word it contains, itself
     /// or one inside it.
-    rules: Vec<RuleSet>,
+    rules: Vec<Slots>,
 }
 
 impl WordIndex {
-    fn new(rules: &[&'static dyn RustRule]) -> Self {
+    fn new(rules: &[&'static dyn DynRule]) -> Self {
         let mut words: Vec<&'static str> = rules.iter().flat_map(|r| r.prefilter().iter().copied()).collect();
         words.sort_unstable();
         words.dedup();
@@ -360,7 +604,7 @@ impl WordIndex {
         let with_word = |w: &str| {
             rules
                 .iter()
-                .take(RuleSet::BITS as usize)
+                .take(Slots::BITS as usize)
                 .enumerate()
                 .filter(|(_, r)| r.prefilter().contains(&w))
                 .fold(0, |m, (i, _)| m | 1 << i)
@@ -390,7 +634,7 @@ impl WordIndex {
 }
 
 /// The word index of `rules` (cached by the list's address: the registered list, and the few lists tests use).
-fn word_index(rules: &[&'static dyn RustRule]) -> std::sync::Arc<WordIndex> {
+fn word_index(rules: &[&'static dyn DynRule]) -> std::sync::Arc<WordIndex> {
     use std::sync::{Arc, Mutex};
     static CACHE: Mutex<Vec<(usize, usize, Arc<WordIndex>)>> = Mutex::new(Vec::new());
     let key = (rules.as_ptr() as usize, rules.len());
@@ -407,7 +651,7 @@ impl Dispatch {
     /// The table for the `rules` that `settings` enables and whose prefilter `source` passes. `graph`: whether
     /// the file's crate needs the call graph (see [`GRAPH_ROOT_IDENTS`](crate::rust::GRAPH_ROOT_IDENTS)).
     pub(crate) fn new(
-        rules: &[&'static dyn RustRule],
+        rules: &[&'static dyn DynRule],
         settings: &crate::settings::Settings,
         source: &str,
         graph: bool,
@@ -415,14 +659,14 @@ impl Dispatch {
         let index = word_index(rules);
         // A rule's bit is its position in `rules` (the first 64): which rules have each word is known once per
         // list, and one pass over the text finds the words.
-        let enabled: RuleSet = rules
+        let enabled: Slots = rules
             .iter()
-            .take(RuleSet::BITS as usize)
+            .take(Slots::BITS as usize)
             .enumerate()
-            .filter(|(_, r)| settings.is_enabled(r.meta()))
+            .filter(|(_, r)| settings.enabled.contains(r.id()))
             .fold(0, |m, (i, _)| m | 1 << i);
         let mut words = Vec::new();
-        let mut present: RuleSet = 0;
+        let mut present: Slots = 0;
         if index.rules.iter().any(|&m| m & enabled != 0) {
             for (at, pattern) in index.matches(source) {
                 let rules = index.rules[pattern] & enabled;
@@ -435,16 +679,16 @@ impl Dispatch {
         }
         words.sort_unstable_by_key(|&(at, _)| at);
         let mut d = Dispatch { words, gated: true, ..Dispatch::default() };
-        for (i, &rule) in rules.iter().take(RuleSet::BITS as usize).enumerate() {
-            let bit: RuleSet = 1 << i;
+        for (i, &rule) in rules.iter().take(Slots::BITS as usize).enumerate() {
+            let bit: Slots = 1 << i;
             if enabled & bit == 0 {
                 continue;
             }
             // The call graph's facts come from every file, whether or not the rule that reports on them can
             // fire in this one.
-            let family = rule.meta().code.get(..3);
-            d.chains |= graph && matches!(family, Some("CA1" | "CA2" | "CA3"));
-            d.heavy_facts |= graph && matches!(family, Some("CA2" | "CA3"));
+            let meta = rule.meta();
+            d.chains |= graph && meta.call_graph != CallGraph::None;
+            d.heavy_facts |= graph && meta.call_graph == CallGraph::Heavy;
             let words = rule.prefilter();
             // A rule that feeds the call graph does so from files without async code too (the helpers async
             // code calls): then its prefilter applies neither to the file nor to sync functions.
@@ -452,9 +696,9 @@ impl Dispatch {
             if !feeds_graph && !words.is_empty() && present & bit == 0 {
                 continue;
             }
-            // `async` and `await` are keywords of async code only: a crate without the call graph has no
-            // `async` (see `GRAPH_ROOT_IDENTS`), so a rule with only these words cannot fire there.
-            if !graph && !words.is_empty() && words.iter().all(|w| matches!(*w, "async" | "await")) {
+            // A crate without the call graph has no `async` (see `GRAPH_ROOT_IDENTS`): a rule that fires only in
+            // async code cannot fire there.
+            if !graph && meta.async_only {
                 continue;
             }
             if !feeds_graph && !rule.file_may_fire(source) {
@@ -468,6 +712,8 @@ impl Dispatch {
                 d.ungated |= bit;
             }
             let h = rule.hooks();
+            let slot = d.rules.len();
+            d.rules.push(rule);
             let table: [(Hooks, &mut Vec<Hooked>); 10] = [
                 (Hooks::CALL, &mut d.calls),
                 (Hooks::METHOD_CALL, &mut d.method_calls),
@@ -482,7 +728,7 @@ impl Dispatch {
             ];
             for (hook, list) in table {
                 if h.contains(hook) {
-                    list.push(Hooked { bit, rule });
+                    list.push(Hooked { bit, slot });
                 }
             }
             d.types |= h.contains(Hooks::METHOD_CALL) || h.contains(Hooks::TYPES);
@@ -493,7 +739,7 @@ impl Dispatch {
 
     /// The rules with a prefilter word inside the byte range `range` of the file (every rule when some rule
     /// has no words).
-    pub(crate) fn words_in(&self, range: std::ops::Range<usize>) -> RuleSet {
+    pub(crate) fn words_in(&self, range: std::ops::Range<usize>) -> Slots {
         if !self.gated {
             return self.all;
         }
@@ -502,54 +748,43 @@ impl Dispatch {
     }
 }
 
-/// Declares the rule modules, the code table [`RULES`] and the dispatch list, from one list.
-macro_rules! rust_rules {
-    ($($module:ident),* $(,)?) => {
-        $(pub mod $module;)*
-
-        /// Every Rust rule (the code table `registry::all` reads).
-        pub static RULES: &[&RuleMeta] = &[$(&$module::META),*];
-
-        /// Every Rust rule's implementation, in the same order as [`RULES`].
-        pub static IMPLS: &[&dyn RustRule] = &[$(&$module::Rule),*];
-    };
-}
-
 pub(crate) mod blocking_chain;
 pub(crate) mod call_chain;
 pub(crate) mod locking;
 
-rust_rules! {
-    blocking_sleep,
-    blocking_fs,
-    blocking_net,
-    blocking_process,
-    blocking_wait,
-    blocking_http,
-    runtime_in_async,
-    tokio_blocking_method,
-    block_in_place_current_thread,
-    cpu_heavy_in_async,
-    cpu_heavy_in_spawn_blocking,
-    rayon_in_async,
-    thread_per_item,
-    thread_per_connection,
-    oversized_pool,
-    nested_pool,
-    guard_across_await,
-    refcell_across_await,
-    double_lock,
-    lock_order_inversion,
-    lock_check_then_act,
-    lock_in_parallel_loop,
-    blocking_while_locked,
-    condvar_wait_without_loop,
-    static_mut_shared,
-    unsafe_sync_impl,
-    arc_of_non_sync,
-    atomic_check_then_act,
-    spin_without_hint,
-    sleep_polling_loop,
+crate::rule_list! {
+    /// The Rust rules, one line each: `Variant = module` (the file `rules/<module>.rs`).
+    rust:
+    BlockingSleep = blocking_sleep,
+    BlockingFs = blocking_fs,
+    BlockingNet = blocking_net,
+    BlockingProcess = blocking_process,
+    BlockingWait = blocking_wait,
+    BlockingHttp = blocking_http,
+    RuntimeInAsync = runtime_in_async,
+    TokioBlockingMethod = tokio_blocking_method,
+    BlockInPlaceCurrentThread = block_in_place_current_thread,
+    CpuHeavyInAsync = cpu_heavy_in_async,
+    CpuHeavyInSpawnBlocking = cpu_heavy_in_spawn_blocking,
+    RayonInAsync = rayon_in_async,
+    ThreadPerItem = thread_per_item,
+    ThreadPerConnection = thread_per_connection,
+    OversizedPool = oversized_pool,
+    NestedPool = nested_pool,
+    GuardAcrossAwait = guard_across_await,
+    RefcellAcrossAwait = refcell_across_await,
+    DoubleLock = double_lock,
+    LockOrderInversion = lock_order_inversion,
+    LockCheckThenAct = lock_check_then_act,
+    LockInParallelLoop = lock_in_parallel_loop,
+    BlockingWhileLocked = blocking_while_locked,
+    CondvarWaitWithoutLoop = condvar_wait_without_loop,
+    StaticMutShared = static_mut_shared,
+    UnsafeSyncImpl = unsafe_sync_impl,
+    ArcOfNonSync = arc_of_non_sync,
+    AtomicCheckThenAct = atomic_check_then_act,
+    SpinWithoutHint = spin_without_hint,
+    SleepPollingLoop = sleep_polling_loop,
 }
 
 #[cfg(test)]
@@ -560,14 +795,84 @@ mod tests {
     struct Words(&'static [&'static str]);
 
     impl RustRule for Words {
+        type FileState = ();
         fn meta(&self) -> &'static RuleMeta {
             RULES[0]
         }
-        fn hooks(&self) -> Hooks {
-            Hooks::CALL
-        }
         fn prefilter(&self) -> &'static [&'static str] {
             self.0
+        }
+    }
+
+    impl OnCall for Words {
+        fn on_call(&self, _: &mut Checker<'_>, (): &mut (), _: &CallSite<'_>) {}
+    }
+
+    fn words(w: &'static [&'static str]) -> &'static dyn DynRule {
+        Box::leak(Box::new(Registered {
+            rule: Words(w),
+            id: Rule::Rust(Id::BlockingSleep),
+            fns: || crate::rust_hook_fns!(Words),
+        }))
+    }
+
+    /// A rule with two hooks and state.
+    struct Two;
+
+    impl RustRule for Two {
+        type FileState = Vec<usize>;
+        fn meta(&self) -> &'static RuleMeta {
+            &spin_without_hint::META
+        }
+        fn start_file(&self) -> Vec<usize> {
+            vec![7]
+        }
+    }
+
+    impl OnExpr for Two {
+        fn on_expr(&self, _: &mut Checker<'_>, st: &mut Vec<usize>, _: &Expr) {
+            st.push(1);
+        }
+    }
+
+    impl OnFileEnd for Two {
+        fn on_file_end(&self, cx: &mut Checker<'_>, st: &mut Vec<usize>) {
+            let d = cx.diagnostic(self.meta(), Span::default(), format!("{st:?}"));
+            cx.report(d);
+        }
+    }
+
+    #[test]
+    fn hooks_are_found_from_the_traits_a_rule_implements() {
+        assert_eq!(crate::rust_hook_fns!(Two).hooks(), Hooks::EXPR | Hooks::FILE_END);
+        assert_eq!(crate::rust_hook_fns!(Words).hooks(), Hooks::CALL);
+        // The state starts with `start_file` and is the rule's own across hooks: five expressions (`g(1 + 2)`,
+        // `g`, `1 + 2`, `1`, `2`).
+        static TWO: &dyn DynRule = crate::register_rust_rule!(Two, Rule::Rust(Id::SpinWithoutHint));
+        let settings = crate::settings::Settings::only(&[&spin_without_hint::META]);
+        let d =
+            crate::rust::analyze_with_rules(std::path::Path::new("a.rs"), "fn f() { g(1 + 2); }", &settings, &[TWO]);
+        let two: Vec<_> = d.iter().filter(|d| d.rule == &spin_without_hint::META).map(|d| d.message.as_str()).collect();
+        assert_eq!(two, ["[7, 1, 1, 1, 1, 1]"]);
+    }
+
+    #[test]
+    fn rules_that_need_async_code_say_so() {
+        // A rule whose only words are keywords of async code is declared `async_only` (it is off in a crate
+        // without async code); `call_graph` is declared by the rules of the families that use the graph.
+        for r in IMPLS {
+            let words = r.prefilter();
+            let m = r.meta();
+            if !words.is_empty() && words.iter().all(|w| matches!(*w, "async" | "await")) {
+                assert!(m.async_only, "{} has only async words but is not `async_only`", m.code);
+            }
+            let uses_graph = matches!(
+                m.family,
+                crate::registry::Family::Blocking
+                    | crate::registry::Family::ExecutorLoad
+                    | crate::registry::Family::Threads
+            );
+            assert_eq!(m.call_graph != CallGraph::None, uses_graph, "{}", m.code);
         }
     }
 
@@ -581,7 +886,7 @@ mod tests {
             w
         };
         // `spawn_blocking` begins with `spawn`; `lock()` begins inside `unblock`.
-        let index = WordIndex::new(&[&Words(&["spawn", "spawn_blocking", "lock()"]), &Words(&["unblock", "async"])]);
+        let index = WordIndex::new(&[words(&["spawn", "spawn_blocking", "lock()"]), words(&["unblock", "async"])]);
         assert_eq!(index.rules[index.words.iter().position(|w| *w == "spawn_blocking").unwrap()], 0b01);
         assert_eq!(
             found(&index, "x.spawn_blocking(|| m.lock()); unblock()"),
@@ -598,7 +903,7 @@ mod tests {
     /// The rules a file's dispatch table runs, by name.
     fn enabled(source: &str, graph: bool) -> Vec<&'static str> {
         let d = Dispatch::new(IMPLS, &crate::settings::Settings::default(), source, graph);
-        IMPLS.iter().enumerate().filter(|(i, _)| d.all & 1 << i != 0).map(|(_, r)| r.meta().name).collect()
+        d.rules.iter().map(|r| r.meta().name).collect()
     }
 
     #[test]
@@ -627,6 +932,7 @@ mod tests {
         assert_eq!(RULES.len(), IMPLS.len());
         for (meta, imp) in RULES.iter().zip(IMPLS) {
             assert_eq!(meta.code, imp.meta().code);
+            assert_eq!(imp.id().meta().code, meta.code);
             assert_ne!(imp.hooks(), Hooks::default(), "{} implements no hook", meta.code);
             for section in ["## Known problems", "## Example", "## Use instead", "## Runtime evidence"] {
                 assert!(meta.doc.contains(section), "{} has no `{section}`", meta.code);

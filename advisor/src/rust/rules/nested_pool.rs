@@ -3,7 +3,7 @@
 
 use syn::Expr;
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule};
+use super::{CallSite, Checker, MethodCallSite, OnCall, OnExpr, OnMethodCall, RustRule};
 use crate::declare_rule;
 use crate::rust::context::{FrameKind, OffExecutor};
 use crate::rust::rules::thread_per_item::{self, LoopClass, Spawn};
@@ -53,7 +53,9 @@ declare_rule! {
         name: "nested-pool",
         severity: Warning,
         language: Rust,
+        family: Threads,
         summary: "a pool or runtime built inside pool work, a nested `install`, or a thread per item running rayon",
+        call_graph: Heavy,
     };
 }
 
@@ -107,6 +109,8 @@ fn check_spawn(cx: &mut Checker<'_>, spawn: Spawn<'_>) {
 pub struct Rule;
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -121,16 +125,16 @@ impl RustRule for Rule {
     fn file_may_fire(&self, source: &str) -> bool {
         ["rayon", "par_", "install"].iter().any(|w| source.contains(w))
     }
+}
 
-    fn hooks(&self) -> Hooks {
-        Hooks::EXPR | Hooks::CALL | Hooks::METHOD_CALL
-    }
-
-    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+impl OnExpr for Rule {
+    fn on_expr(&self, cx: &mut Checker<'_>, _: &mut (), e: &Expr) {
         thread_per_item::track_loop(cx, e);
     }
+}
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         thread_per_item::track_scope(cx, call);
         if let Some(s) = thread_per_item::spawn_of_call(call) {
             check_spawn(cx, s);
@@ -143,8 +147,10 @@ impl RustRule for Rule {
             cx.report(d);
         }
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
         if let Some(s) = thread_per_item::spawn_of_method(cx, call) {
             check_spawn(cx, s);
             return;

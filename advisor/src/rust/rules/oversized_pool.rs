@@ -4,7 +4,7 @@
 use syn::Expr;
 use syn::visit::Visit;
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule};
+use super::{CallSite, Checker, MethodCallSite, OnCall, OnMethodCall, RustRule};
 use crate::declare_rule;
 use crate::rust::semantic::SemanticModel;
 
@@ -53,7 +53,9 @@ declare_rule! {
         name: "oversized-pool",
         severity: Warning,
         language: Rust,
+        family: Threads,
         summary: "a pool hard-coded larger than the cores (literal size above the limit, or cores × k)",
+        call_graph: Heavy,
     };
 }
 
@@ -175,6 +177,8 @@ fn is_pool_builder(cx: &Checker<'_>, call: &MethodCallSite<'_>) -> bool {
 pub struct Rule;
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -183,20 +187,20 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["ThreadPool", "Pool::new", "num_threads", "worker_threads", "max_blocking_threads"]
     }
+}
 
-    fn hooks(&self) -> Hooks {
-        Hooks::CALL | Hooks::METHOD_CALL
-    }
-
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         if call.is_any(&["threadpool::ThreadPool::new", "scoped_threadpool::Pool::new"])
             && let Some(arg) = call.expr.args.first()
         {
             check_size(cx, "`ThreadPool::new`", arg, call.span(), true);
         }
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
         let cpu_pool = match call.method {
             "num_threads" | "worker_threads" => true,
             "max_blocking_threads" => false,

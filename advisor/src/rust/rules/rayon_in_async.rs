@@ -1,7 +1,7 @@
 //! CA203 `rayon-in-async`: rayon parallel work (`par_iter`, `rayon::join`, `scope`, `install`) called directly
 //! in async context, which blocks the executor thread until the rayon pool is done.
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule};
+use super::{CallSite, Checker, MethodCallSite, OnCall, OnMethodCall, RustRule};
 use crate::declare_rule;
 use crate::rust::heavy;
 
@@ -46,7 +46,10 @@ declare_rule! {
         name: "rayon-in-async",
         severity: Warning,
         language: Rust,
+        family: ExecutorLoad,
         summary: "rayon parallel work called directly in async context blocks the executor thread until it ends",
+        call_graph: Heavy,
+        async_only: true,
     };
 }
 
@@ -57,6 +60,8 @@ const HELP: &str = "hand the work to rayon without waiting on the executor: `ray
 pub struct Rule;
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -65,12 +70,10 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["async"]
     }
+}
 
-    fn hooks(&self) -> Hooks {
-        Hooks::CALL | Hooks::METHOD_CALL
-    }
-
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         let Some(p) = call.path else { return };
         if heavy::RAYON_FNS.contains(&p) {
             cx.report_on_executor(
@@ -81,8 +84,10 @@ impl RustRule for Rule {
             );
         }
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
         let m = call.method;
         let is_install = m == "install"
             && (call.receiver.starts_with("rayon::")

@@ -1,6 +1,7 @@
 //! CA107 `runtime-in-async`: building a runtime or calling `block_on` inside async context.
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule, CrateGraph, LinkContext};
+use super::{CallSite, Checker, CrateGraph, FnBody, LinkContext, MethodCallSite, OnCall, OnFn, OnMethodCall, RustRule, locking};
+use crate::diagnostic::Span;
 use crate::declare_rule;
 
 declare_rule! {
@@ -9,6 +10,10 @@ declare_rule! {
     /// `block_on` on a tokio `Runtime` or `Handle` (and any `.block_on(..)` whose result is not awaited);
     /// `futures::executor::block_on`, `futures_lite::future::block_on`, `pollster::block_on`,
     /// `async_std::task::block_on`, `smol::block_on`.
+    ///
+    /// A runtime bound by `let` and consumed in the same block by `shutdown_timeout` or
+    /// `shutdown_background` is not reported where it is built: it is never dropped in async context (a
+    /// `block_on` on it still is).
     ///
     /// ## Why is this bad?
     /// tokio panics with "Cannot start a runtime from within a runtime" when `block_on` is called on a thread
@@ -45,7 +50,10 @@ declare_rule! {
         name: "runtime-in-async",
         severity: Error,
         language: Rust,
+        family: Blocking,
         summary: "a runtime built or `block_on` called inside async context panics or deadlocks",
+        call_graph: Blocking,
+        async_only: true,
     };
 }
 
@@ -65,7 +73,60 @@ const HELP: &str = "`.await` the future instead; sync code that must block on as
 /// The rule.
 pub struct Rule;
 
+/// Per file: where the runtime-building calls end whose runtime is consumed by `shutdown_timeout` /
+/// `shutdown_background` (dropping it then does not panic; using it is reported at the use).
+#[derive(Default)]
+pub struct State {
+    consumed: Vec<crate::diagnostic::Location>,
+}
+
+/// `let rt = <build>; … rt.shutdown_timeout(..)` / `rt.shutdown_background()` in one block of `body` (not in
+/// closures or async blocks, which are bodies of their own): the ends of the calls in `<build>`.
+fn consumed_runtimes(body: &FnBody<'_>) -> Vec<crate::diagnostic::Location> {
+    use syn::visit::{self, Visit};
+    struct V(Vec<crate::diagnostic::Location>);
+    impl<'a> Visit<'a> for V {
+        fn visit_block(&mut self, b: &'a syn::Block) {
+            for (i, s) in b.stmts.iter().enumerate() {
+                let syn::Stmt::Local(l) = s else { continue };
+                let (syn::Pat::Ident(id), Some(init)) = (&l.pat, &l.init) else { continue };
+                let shut_down = b.stmts[i + 1..].iter().any(|later| {
+                    let syn::Stmt::Expr(e, _) = later else { return false };
+                    let mut found = false;
+                    locking::walk_inline(e, &mut |x| {
+                        if let syn::Expr::MethodCall(m) = x
+                            && matches!(m.method.to_string().as_str(), "shutdown_timeout" | "shutdown_background")
+                            && matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident(&id.ident))
+                        {
+                            found = true;
+                        }
+                    });
+                    found
+                });
+                if shut_down {
+                    locking::walk_inline(&init.expr, &mut |x| match x {
+                        syn::Expr::MethodCall(m) => self.0.push(Span::from_pm2(m.paren_token.span.close()).end),
+                        syn::Expr::Call(c) => self.0.push(Span::from_pm2(c.paren_token.span.close()).end),
+                        _ => {}
+                    });
+                }
+            }
+            visit::visit_block(self, b);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_expr_async(&mut self, _: &'a syn::ExprAsync) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V(Vec::new());
+    if let Some(b) = body.block {
+        v.visit_block(b);
+    }
+    v.0
+}
+
 impl RustRule for Rule {
+    type FileState = State;
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -74,12 +135,24 @@ impl RustRule for Rule {
         &["async"]
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::CALL | Hooks::METHOD_CALL
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
+}
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnFn for Rule {
+    fn on_fn(&self, _cx: &mut Checker<'_>, st: &mut State, body: &FnBody<'_>) {
+        st.consumed.extend(consumed_runtimes(body));
+    }
+}
+
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, st: &mut State, call: &CallSite<'_>) {
         let msg = if call.is("tokio::runtime::Runtime::new") {
+            if st.consumed.contains(&call.span().end) {
+                return;
+            }
             "building a tokio runtime inside async context: using it panics (`Cannot start a runtime from within a \
              runtime`), and so does dropping it here"
                 .to_string()
@@ -94,14 +167,19 @@ impl RustRule for Rule {
         };
         cx.report_on_executor(&META, call.span(), msg, HELP);
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, st: &mut State, call: &MethodCallSite<'_>) {
         if call.awaited {
             return;
         }
         let r = call.receiver;
         let msg = match call.method {
             "build" if r.is("tokio::runtime::Builder") => {
+                if st.consumed.contains(&call.span().end) {
+                    return;
+                }
                 "building a tokio runtime inside async context: using it panics (`Cannot start a runtime from within \
                  a runtime`), and so does dropping it here"
             }
@@ -117,8 +195,4 @@ impl RustRule for Rule {
         cx.report_on_executor(&META, call.span(), msg, HELP);
     }
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
-        super::blocking_chain::link(&META, graph, cx);
-    }
 }

@@ -4,7 +4,7 @@ use syn::{Expr, Stmt};
 
 use super::locking;
 use super::spin_without_hint::tests_atomic;
-use super::{Checker, Hooks, RustRule};
+use super::{Checker, OnExpr, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 
@@ -47,6 +47,7 @@ declare_rule! {
         name: "sleep-polling-loop",
         severity: Info,
         language: Rust,
+        family: Locks,
         summary: "a loop sleeps until a shared flag changes (use a Condvar, channel or `Notify`)",
     };
 }
@@ -78,6 +79,8 @@ fn is_sleep(cx: &Checker<'_>, s: &Stmt) -> bool {
 }
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -86,11 +89,13 @@ impl RustRule for Rule {
         &["sleep"]
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::EXPR | Hooks::TYPES
+    fn needs_types(&self) -> bool {
+        true
     }
+}
 
-    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+impl OnExpr for Rule {
+    fn on_expr(&self, cx: &mut Checker<'_>, _: &mut (), e: &Expr) {
         let span = match e {
             Expr::While(w) => {
                 if matches!(&*w.cond, Expr::Let(_))

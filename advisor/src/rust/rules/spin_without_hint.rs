@@ -3,7 +3,7 @@
 use syn::{Expr, Stmt};
 
 use super::locking;
-use super::{Checker, Hooks, RustRule};
+use super::{Checker, OnExpr, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 
@@ -43,6 +43,7 @@ declare_rule! {
         name: "spin-without-hint",
         severity: Warning,
         language: Rust,
+        family: Locks,
         summary: "an empty busy-wait loop on an atomic, without `std::hint::spin_loop()`",
     };
 }
@@ -88,6 +89,8 @@ fn only_break_on_atomic(b: &syn::Block) -> Option<&Expr> {
 }
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -95,12 +98,10 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["load(", "swap(", "compare_exchange"]
     }
+}
 
-    fn hooks(&self) -> Hooks {
-        Hooks::EXPR
-    }
-
-    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
+impl OnExpr for Rule {
+    fn on_expr(&self, cx: &mut Checker<'_>, _: &mut (), e: &Expr) {
         let span = match e {
             Expr::While(w) if !matches!(&*w.cond, Expr::Let(_)) && is_empty(&w.body) && tests_atomic(&w.cond) => {
                 Span::new(

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use syn::Expr;
 
 use super::locking::{self, FnNames, Guards};
-use super::{CallSite, Checker, FnBody, Hooks, RustRule};
+use super::{CallSite, Checker, FnBody, OnCall, OnExpr, OnFileEnd, OnFn, OnFnExit, OnItem, OnLocal, OnScopeExit, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 use crate::rust::context::{FrameKind, OffExecutor};
@@ -56,6 +56,7 @@ declare_rule! {
         name: "static-mut-shared",
         severity: Warning,
         language: Rust,
+        family: Locks,
         summary: "a `static mut` is accessed from code that runs on spawned threads or tasks (a data race)",
     };
 }
@@ -69,7 +70,7 @@ struct Access {
 }
 
 #[derive(Default)]
-struct State {
+pub struct State {
     statics: HashMap<String, Span>,
     accesses: Vec<Access>,
     spawned_fns: HashMap<String, &'static str>,
@@ -129,6 +130,8 @@ fn last_segment(e: &Expr) -> Option<String> {
 }
 
 impl RustRule for Rule {
+    type FileState = State;
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -142,27 +145,23 @@ impl RustRule for Rule {
         declares_static_mut(source)
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::ITEM
-            | Hooks::EXPR
-            | Hooks::CALL
-            | Hooks::LOCAL
-            | Hooks::SCOPE_EXIT
-            | Hooks::FN
-            | Hooks::FN_EXIT
-            | Hooks::FILE_END
-            | Hooks::TYPES
+    fn needs_types(&self) -> bool {
+        true
     }
+}
 
-    fn on_item(&self, cx: &mut Checker<'_>, item: &syn::Item) {
+impl OnItem for Rule {
+    fn on_item(&self, _cx: &mut Checker<'_>, st: &mut State, item: &syn::Item) {
         if let syn::Item::Static(s) = item
             && matches!(s.mutability, syn::StaticMutability::Mut(_))
         {
-            cx.state::<State>().statics.insert(s.ident.to_string(), Span::from_pm2(s.ident.span()));
+            st.statics.insert(s.ident.to_string(), Span::from_pm2(s.ident.span()));
         }
     }
+}
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, st: &mut State, call: &CallSite<'_>) {
         let spawn = call.is_any(SPAWNS);
         let inside = concurrency(cx);
         if spawn {
@@ -170,18 +169,18 @@ impl RustRule for Rule {
                 match a {
                     Expr::Path(_) => {
                         if let Some(n) = last_segment(a) {
-                            cx.state::<State>().spawned_fns.insert(n, "this function is handed to a spawn function");
+                            st.spawned_fns.insert(n, "this function is handed to a spawn function");
                         }
                     }
                     Expr::Call(c) => {
                         if let Some(n) = last_segment(&c.func) {
-                            cx.state::<State>().spawned_fns.insert(n, "this function's future is spawned as a task");
+                            st.spawned_fns.insert(n, "this function's future is spawned as a task");
                         }
                     }
                     Expr::Async(b) => {
                         let s = Span::from_pm2(b.async_token.span).start;
                         let e = Span::from_pm2(b.block.brace_token.span.close()).end;
-                        cx.state::<State>().spawned_blocks.push(Span::new(s, e));
+                        st.spawned_blocks.push(Span::new(s, e));
                     }
                     _ => {}
                 }
@@ -189,12 +188,13 @@ impl RustRule for Rule {
         } else if inside.is_some()
             && let Some(n) = last_segment(&call.expr.func)
         {
-            cx.state::<State>().spawned_fns.entry(n).or_insert("this function is called from a spawned thread");
+            st.spawned_fns.entry(n).or_insert("this function is called from a spawned thread");
         }
     }
+}
 
-    fn on_local(&self, cx: &mut Checker<'_>, local: &syn::Local) {
-        let mut st = std::mem::take(cx.state::<State>());
+impl OnLocal for Rule {
+    fn on_local(&self, cx: &mut Checker<'_>, st: &mut State, local: &syn::Local) {
         st.guards.on_local(cx, local);
         // Here any `let g = x.lock()` (of a lock type this file cannot see, e.g. a static `SpinMutex`) counts:
         // a guard only silences findings.
@@ -218,15 +218,18 @@ impl RustRule for Rule {
             };
             st.guards.live.push(locking::Guard { name, acq, scope, depth: cx.context().frames().len(), span, shadowed: false });
         }
-        *cx.state::<State>() = st;
     }
+}
 
-    fn on_scope_exit(&self, cx: &mut Checker<'_>, scope: usize) {
-        cx.state::<State>().guards.on_scope_exit(scope);
+impl OnScopeExit for Rule {
+    fn on_scope_exit(&self, _cx: &mut Checker<'_>, st: &mut State, scope: usize) {
+        st.guards.on_scope_exit(scope);
     }
+}
 
-    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
-        cx.state::<State>().guards.on_expr(e);
+impl OnExpr for Rule {
+    fn on_expr(&self, cx: &mut Checker<'_>, st: &mut State, e: &Expr) {
+        st.guards.on_expr(e);
         if let Expr::MethodCall(m) = e
             && matches!(
                 m.method.to_string().as_str(),
@@ -234,7 +237,6 @@ impl RustRule for Rule {
             )
             && m.args.iter().any(|a| matches!(a, Expr::Closure(_)))
         {
-            let st = cx.state::<State>();
             if let Some(f) = st.fns.current().map(str::to_string) {
                 st.once_fns.insert(f);
             }
@@ -247,30 +249,31 @@ impl RustRule for Rule {
             return;
         }
         // Under a lock guard the access is ordered by the lock.
-        let st = std::mem::take(cx.state::<State>());
         let locked = !st.guards.held(cx).is_empty();
-        *cx.state::<State>() = st;
         if locked {
             return;
         }
         let concurrent = concurrency(cx);
-        let func = cx.state::<State>().fns.current().map(str::to_string);
-        cx.state::<State>().accesses.push(Access { name, span: Span::from_pm2(id.span()), concurrent, func });
+        let func = st.fns.current().map(str::to_string);
+        st.accesses.push(Access { name, span: Span::from_pm2(id.span()), concurrent, func });
     }
+}
 
-    fn on_fn(&self, cx: &mut Checker<'_>, body: &FnBody<'_>) {
-        cx.state::<State>().fns.enter(body);
+impl OnFn for Rule {
+    fn on_fn(&self, _cx: &mut Checker<'_>, st: &mut State, body: &FnBody<'_>) {
+        st.fns.enter(body);
     }
+}
 
-    fn on_fn_exit(&self, cx: &mut Checker<'_>, _body: &FnBody<'_>) {
-        let mut st = std::mem::take(cx.state::<State>());
+impl OnFnExit for Rule {
+    fn on_fn_exit(&self, cx: &mut Checker<'_>, st: &mut State, _body: &FnBody<'_>) {
         st.fns.exit();
         st.guards.on_fn_exit(cx);
-        *cx.state::<State>() = st;
     }
+}
 
-    fn on_file_end(&self, cx: &mut Checker<'_>) {
-        let st = std::mem::take(cx.state::<State>());
+impl OnFileEnd for Rule {
+    fn on_file_end(&self, cx: &mut Checker<'_>, st: &mut State) {
         let mut done: HashSet<(String, Option<String>)> = HashSet::new();
         for a in &st.accesses {
             let Some(decl) = st.statics.get(&a.name) else { continue };

@@ -1,7 +1,7 @@
 //! CA302 `thread-per-connection`: advice on one OS thread per accepted connection (`listener.incoming()`,
 //! `accept()` loops) for I/O-bound work.
 
-use super::{CallSite, Checker, Hooks, MethodCallSite, RustRule};
+use super::{CallSite, Checker, MethodCallSite, OnCall, OnExpr, OnMethodCall, RustRule};
 use crate::declare_rule;
 use crate::rust::rules::thread_per_item::{self, LoopClass, Spawn};
 
@@ -46,7 +46,9 @@ declare_rule! {
         name: "thread-per-connection",
         severity: Info,
         language: Rust,
+        family: Threads,
         summary: "one OS thread per accepted connection: fine for I/O-bound work, but unbounded",
+        call_graph: Heavy,
     };
 }
 
@@ -76,6 +78,8 @@ fn check(cx: &mut Checker<'_>, spawn: Spawn<'_>) {
 pub struct Rule;
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -84,23 +88,25 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         &["spawn"]
     }
+}
 
-    fn hooks(&self) -> Hooks {
-        Hooks::EXPR | Hooks::CALL | Hooks::METHOD_CALL
-    }
-
-    fn on_expr(&self, cx: &mut Checker<'_>, e: &syn::Expr) {
+impl OnExpr for Rule {
+    fn on_expr(&self, cx: &mut Checker<'_>, _: &mut (), e: &syn::Expr) {
         thread_per_item::track_loop(cx, e);
     }
+}
 
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         thread_per_item::track_scope(cx, call);
         if let Some(s) = thread_per_item::spawn_of_call(call) {
             check(cx, s);
         }
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
         if let Some(s) = thread_per_item::spawn_of_method(cx, call) {
             check(cx, s);
         }

@@ -6,7 +6,7 @@ use syn::Expr;
 use syn::visit::Visit;
 
 use super::call_chain::{chain_notes, push_notes};
-use super::{CallSite, Checker, CrateGraph, Hooks, LinkContext, MethodCallSite, RustRule};
+use super::{CallSite, Checker, CrateGraph, LinkContext, MethodCallSite, OnCall, OnExpr, OnMethodCall, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 use crate::rust::callgraph::{Deferred, Want};
@@ -65,7 +65,9 @@ declare_rule! {
         name: "thread-per-item",
         severity: Warning,
         language: Rust,
+        family: Threads,
         summary: "a CPU-heavy thread spawned per item of unbounded input: more CPU-bound threads than cores",
+        call_graph: Heavy,
     };
 }
 
@@ -81,7 +83,7 @@ pub enum LoopClass {
 }
 
 #[derive(Default)]
-struct Loops {
+pub(crate) struct Loops {
     /// Loops seen, (address, whole span, class); pruned as the visit moves past them.
     open: Vec<(usize, Span, LoopClass)>,
     /// Names bound to a `std::thread::scope` closure's scope parameter.
@@ -185,7 +187,7 @@ pub fn track_loop(cx: &mut Checker<'_>, e: &Expr) {
         use syn::spanned::Spanned;
         Span::from_pm2(e.span())
     };
-    let st = cx.state::<Loops>();
+    let st = &mut cx.thread_loops;
     if st.open.iter().any(|(k, _, _)| *k == key) {
         return;
     }
@@ -202,7 +204,7 @@ pub fn track_scope(cx: &mut Checker<'_>, call: &CallSite<'_>) {
         && let Some(syn::Pat::Ident(p)) = c.inputs.first()
     {
         let name = p.ident.to_string();
-        let st = cx.state::<Loops>();
+        let st = &mut cx.thread_loops;
         if !st.scope_params.contains(&name) {
             st.scope_params.push(name);
         }
@@ -245,7 +247,7 @@ pub fn spawn_of_method<'a>(cx: &mut Checker<'_>, call: &MethodCallSite<'a>) -> O
     let builder = call.receiver.is_any(&["std::thread::Builder", "std::thread::Scope"])
         || receiver_chain_calls(cx.semantic(), &call.expr.receiver, "std::thread::Builder::new");
     let scoped = match crate::rust::rules::strip_wrappers(&call.expr.receiver) {
-        Expr::Path(p) => p.path.get_ident().is_some_and(|id| cx.state::<Loops>().scope_params.contains(&id.to_string())),
+        Expr::Path(p) => p.path.get_ident().is_some_and(|id| cx.thread_loops.scope_params.contains(&id.to_string())),
         _ => false,
     };
     if !(builder || scoped) {
@@ -269,7 +271,7 @@ fn receiver_chain_calls(sem: &SemanticModel, mut e: &Expr, path: &str) -> bool {
 
 /// The class of the innermost loop enclosing `at` (in the current function), if any.
 pub fn spawn_in_loop(cx: &mut Checker<'_>, at: Span) -> Option<LoopClass> {
-    let st = cx.state::<Loops>();
+    let st = &mut cx.thread_loops;
     st.open.retain(|(_, s, _)| s.end > at.start);
     st.open.iter().rev().find(|(_, s, _)| s.start <= at.start && at.end <= s.end).map(|(_, _, c)| *c)
 }
@@ -304,6 +306,8 @@ fn check(cx: &mut Checker<'_>, spawn: Spawn<'_>) {
 pub struct Rule;
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -311,29 +315,6 @@ impl RustRule for Rule {
     /// The spawn must be in this text.
     fn prefilter(&self) -> &'static [&'static str] {
         &["spawn"]
-    }
-
-    fn hooks(&self) -> Hooks {
-        Hooks::EXPR | Hooks::CALL | Hooks::METHOD_CALL
-    }
-
-    fn on_expr(&self, cx: &mut Checker<'_>, e: &Expr) {
-        // The call-graph summaries (CPU-heavy functions) that deferred findings wait for are filled by the
-        // checker, which judges every loop (`Dispatch::heavy_facts`).
-        track_loop(cx, e);
-    }
-
-    fn on_call(&self, cx: &mut Checker<'_>, call: &CallSite<'_>) {
-        track_scope(cx, call);
-        if let Some(s) = spawn_of_call(call) {
-            check(cx, s);
-        }
-    }
-
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
-        if let Some(s) = spawn_of_method(cx, call) {
-            check(cx, s);
-        }
     }
 
     /// The findings deferred until the crate is linked: a thread per item whose closure calls a crate function
@@ -363,4 +344,30 @@ impl RustRule for Rule {
             }
         }
     }
+}
+
+impl OnExpr for Rule {
+    fn on_expr(&self, cx: &mut Checker<'_>, _: &mut (), e: &Expr) {
+        // The call-graph summaries (CPU-heavy functions) that deferred findings wait for are filled by the
+        // checker, which judges every loop (`Dispatch::heavy_facts`).
+        track_loop(cx, e);
+    }
+}
+
+impl OnCall for Rule {
+    fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
+        track_scope(cx, call);
+        if let Some(s) = spawn_of_call(call) {
+            check(cx, s);
+        }
+    }
+}
+
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
+        if let Some(s) = spawn_of_method(cx, call) {
+            check(cx, s);
+        }
+    }
+
 }

@@ -1,6 +1,6 @@
 //! CA108 `tokio-blocking-in-async`: tokio's `blocking_*` methods in async context (documented to panic).
 
-use super::{Checker, Hooks, MethodCallSite, RustRule, CrateGraph, LinkContext};
+use super::{Checker, CrateGraph, LinkContext, MethodCallSite, OnMethodCall, RustRule};
 use crate::declare_rule;
 
 declare_rule! {
@@ -41,7 +41,10 @@ declare_rule! {
         name: "tokio-blocking-in-async",
         severity: Error,
         language: Rust,
+        family: Blocking,
         summary: "tokio's `blocking_lock`/`blocking_recv`/`blocking_send`/… panic in async context",
+        call_graph: Blocking,
+        async_only: true,
     };
 }
 
@@ -49,6 +52,8 @@ declare_rule! {
 pub struct Rule;
 
 impl RustRule for Rule {
+    type FileState = ();
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -57,11 +62,14 @@ impl RustRule for Rule {
         &["async"]
     }
 
-    fn hooks(&self) -> Hooks {
-        Hooks::METHOD_CALL
+    /// Calls from async code to crate functions that block under this rule, across the crate's files.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        super::blocking_chain::link(&META, graph, cx);
     }
+}
 
-    fn on_method_call(&self, cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+impl OnMethodCall for Rule {
+    fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
         let fix = match call.method {
             "blocking_lock" => ".lock().await",
             "blocking_lock_owned" => ".lock_owned().await",
@@ -83,8 +91,4 @@ impl RustRule for Rule {
         );
     }
 
-    /// Calls from async code to crate functions that block under this rule, across the crate's files.
-    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
-        super::blocking_chain::link(&META, graph, cx);
-    }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use syn::visit::{self, Visit};
 
-use super::{Checker, Hooks, RustRule};
+use super::{Checker, OnFileEnd, OnItem, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 
@@ -47,6 +47,7 @@ declare_rule! {
         name: "unsafe-sync-impl",
         severity: Info,
         language: Rust,
+        family: Locks,
         summary: "`unsafe impl Sync`/`Send` for a type with unsynchronised interior mutability",
     };
 }
@@ -67,7 +68,7 @@ struct Impl {
 }
 
 #[derive(Default)]
-struct State {
+pub struct State {
     structs: HashMap<String, Fields>,
     impls: Vec<Impl>,
 }
@@ -134,6 +135,8 @@ fn scan_fields(fields: &syn::Fields) -> Fields {
 }
 
 impl RustRule for Rule {
+    type FileState = State;
+
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
     }
@@ -146,15 +149,13 @@ impl RustRule for Rule {
     fn file_may_fire(&self, source: &str) -> bool {
         super::arc_of_non_sync::may_name_non_sync(source)
     }
+}
 
-    fn hooks(&self) -> Hooks {
-        Hooks::ITEM | Hooks::FILE_END
-    }
-
-    fn on_item(&self, cx: &mut Checker<'_>, item: &syn::Item) {
+impl OnItem for Rule {
+    fn on_item(&self, _cx: &mut Checker<'_>, st: &mut State, item: &syn::Item) {
         match item {
             syn::Item::Struct(s) => {
-                cx.state::<State>().structs.insert(s.ident.to_string(), scan_fields(&s.fields));
+                st.structs.insert(s.ident.to_string(), scan_fields(&s.fields));
             }
             syn::Item::Impl(i) if i.unsafety.is_some() => {
                 let Some((_, path, _)) = &i.trait_ else { return };
@@ -168,7 +169,7 @@ impl RustRule for Rule {
                 let start = Span::from_pm2(i.impl_token.span).start;
                 let span = Span::new(start, Span::from_pm2(syn::spanned::Spanned::span(&i.self_ty)).end);
                 let start = i.unsafety.map_or(start, |u| Span::from_pm2(u.span).start);
-                cx.state::<State>().impls.push(Impl {
+                st.impls.push(Impl {
                     ty: last.ident.to_string(),
                     trait_name,
                     span: Span::new(start, span.end),
@@ -177,9 +178,10 @@ impl RustRule for Rule {
             _ => {}
         }
     }
+}
 
-    fn on_file_end(&self, cx: &mut Checker<'_>) {
-        let st = std::mem::take(cx.state::<State>());
+impl OnFileEnd for Rule {
+    fn on_file_end(&self, cx: &mut Checker<'_>, st: &mut State) {
         for imp in &st.impls {
             let Some(fields) = st.structs.get(&imp.ty) else { continue };
             // Only `Cell`/`RefCell`/`Rc` count, and only in a struct with no lock, atomic or `Once` anywhere:
