@@ -109,7 +109,7 @@ fn check(cx: &mut Checker<'_, '_, '_>) {
         let Some(ev) = s.cpu.iter().find(|e| !e.releases_gil) else { continue };
         let name = cx.func_name(f).to_string();
         let ev_line = cx.evidence_place(ev, f);
-        if let Some(shared) = shared_state_worker(cx.model, f) {
+        if let Some(shared) = shared_state_worker(cx.model, ev.func, ev.range) {
             let d = contention_finding(cx.path, cx.span(spawn.range), &name, &spawn.api, &shared)
                 .with_note(format!("shared-state update of `{}`", shared.names.join("`, `")), Some(cx.span(shared.at)));
             let (msg, span) = cx.def_note(f);
@@ -142,9 +142,9 @@ struct SharedUpdate {
 }
 
 /// A worker whose arithmetic is updating module state: it declares `global` names (or uses module-level
-/// containers) and every augmented assignment in its body updates those (`global hits; hits += 1`,
+/// containers) and every augmented assignment in its CPU-heavy loop `cpu` updates those (`global hits; hits += 1`,
 /// `counts[k] += 1`), none a local. Its threads contend on that state; processes would each update a copy.
-fn shared_state_worker(model: &Model<'_, '_>, f: FuncId) -> Option<SharedUpdate> {
+fn shared_state_worker(model: &Model<'_, '_>, f: FuncId, cpu: Range) -> Option<SharedUpdate> {
     fn walk<'s, 'a>(body: &'s [Stmt<'a>], locked: bool, out: &mut Vec<(&'s Stmt<'a>, bool)>, globals: &mut Vec<&'a str>) {
         for s in body {
             match &s.kind {
@@ -170,7 +170,8 @@ fn shared_state_worker(model: &Model<'_, '_>, f: FuncId) -> Option<SharedUpdate>
     let mut names: Vec<String> = Vec::new();
     let mut locked = false;
     let mut at = None;
-    for (s, l) in &updates {
+    // Only the updates in the CPU-heavy loop count: that loop is what the worker spends its time on.
+    for (s, l) in updates.iter().filter(|(s, _)| cpu.contains(s.range)) {
         let StmtKind::AugAssign { target, .. } = &s.kind else { continue };
         let base = match &target.kind {
             ExprKind::Name(n) => globals.contains(n).then_some(*n),
