@@ -150,6 +150,8 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// Further context: the enclosing async function, each step of a call chain, a Clippy equivalent.
     pub notes: Vec<Note>,
+    /// What run-time measurements say about it (`check --profile`), once fused.
+    pub runtime: Option<crate::runtime::RuntimeMatch>,
 }
 
 impl Diagnostic {
@@ -163,6 +165,7 @@ impl Diagnostic {
             span,
             help: None,
             notes: Vec::new(),
+            runtime: None,
         }
     }
 

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod output;
 pub mod python;
 pub mod registry;
+pub mod runtime;
 pub mod rust;
 pub mod settings;
 pub mod suppress;

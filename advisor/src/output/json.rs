@@ -20,6 +20,11 @@
 //!       ]
 //!     }
 //!   ],
+//!   // with `--profile` only: each diagnostic has
+//!   //   "runtime": { "status": "confirmed" | "contradicted" | "not-exercised", "verdict": "blocks-executor" | null,
+//!   //                "evidence": "…", "report": "report.json" | null, "function", "location", "raised_from" }
+//!   // and the document "runtime_only": [{ "function", "location", "verdict", "evidence", "report" }],
+//!   // "runtime_stale": [{ "function", "recorded", "now", "report" }]
 //!   "summary": {
 //!     "findings": 1,               // diagnostics.len()
 //!     "files_with_findings": 1,
@@ -49,6 +54,12 @@ struct Document<'a> {
     tool: Tool,
     diagnostics: Vec<JsonDiagnostic<'a>>,
     summary: Summary<'a>,
+    /// `check --profile` only: measurements no finding explains.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    runtime_only: Option<&'a [crate::runtime::RuntimeOnly]>,
+    /// `check --profile` only: report entries that no longer match the source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    runtime_stale: Option<&'a [crate::runtime::StaleEntry]>,
 }
 
 #[derive(Serialize)]
@@ -68,6 +79,9 @@ struct JsonDiagnostic<'a> {
     start: Location,
     end: Location,
     notes: Vec<JsonNote<'a>>,
+    /// `check --profile` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    runtime: Option<&'a crate::runtime::RuntimeMatch>,
 }
 
 #[derive(Serialize)]
@@ -109,6 +123,7 @@ fn diagnostic(d: &Diagnostic) -> JsonDiagnostic<'_> {
         start: d.span.start,
         end: d.span.end,
         notes: d.notes.iter().map(|n| JsonNote { message: &n.message, span: n.span }).collect(),
+        runtime: d.runtime.as_ref(),
     }
 }
 
@@ -130,6 +145,8 @@ pub fn write(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             },
             errors: &report.errors,
         },
+        runtime_only: report.runtime.as_ref().map(|r| r.runtime_only.as_slice()),
+        runtime_stale: report.runtime.as_ref().map(|r| r.stale.as_slice()),
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
