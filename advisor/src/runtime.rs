@@ -270,6 +270,10 @@ fn python_measurements(path: &Path, body: &ExternalBody) -> Vec<Measured> {
         let serialised =
             body.findings.iter().find(|f| f.kind == "serialised" && f.tids.iter().any(|t| tids.contains(t)));
         let (verdict, evidence) = match serialised {
+            // The sampler's message names the target when its hook saw it.
+            Some(f) if f.message.contains(&format!("running `{target}`")) => {
+                (Verdict::LockSerialized, f.message.clone())
+            }
             Some(f) => (Verdict::LockSerialized, format!("{who}: {}", f.message)),
             None => {
                 // The most common verdict among the threads measured.
