@@ -10,8 +10,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod baseline;
 pub mod config;
 pub mod diagnostic;
+pub mod enclosing;
 pub mod engine;
 pub mod output;
 pub mod python;
