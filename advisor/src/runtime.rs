@@ -541,6 +541,31 @@ fn python_functions(text: &str) -> Vec<FnSpan> {
     out
 }
 
+/// The functions of the same file that `root` calls, directly or through each other (by name: `name(`).
+fn python_callees(text: &str, fns: &[FnSpan], root: &FnSpan) -> Vec<FnSpan> {
+    let lines: Vec<&str> = text.lines().collect();
+    let body = |f: &FnSpan| lines.get(f.name_line..f.end.min(lines.len())).map(|l| l.join("\n")).unwrap_or_default();
+    let calls = |code: &str, name: &str| {
+        code.match_indices(&format!("{name}(")).any(|(at, _)| {
+            let before = code[..at].chars().next_back();
+            !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        })
+    };
+    let mut seen: Vec<FnSpan> = vec![root.clone()];
+    let mut i = 0;
+    while i < seen.len() {
+        let code = body(&seen[i]);
+        for g in fns {
+            if !seen.iter().any(|s| s.name_line == g.name_line) && calls(&code, &g.name) {
+                seen.push(g.clone());
+            }
+        }
+        i += 1;
+    }
+    seen.remove(0);
+    seen
+}
+
 /// Whether `checked` (a path as the user named it) is the file a report recorded as `recorded`: the same file
 /// once both are resolved, or `recorded` (relative, as `file!()` gives it) is a tail of `checked`.
 fn same_file(checked: &Path, recorded: &str) -> bool {
@@ -624,7 +649,17 @@ pub fn fuse(report: &mut CheckReport, reports: &[ProfileReport], roots: &[PathBu
         };
         let renamed = m.name.contains("::") && m.language == Language::Rust;
         match fns.iter().find(|f| at_line(f) && (f.name == m.short_name() || !renamed)) {
-            Some(f) => resolved.push(Resolved { measured: i, path: path.clone(), span: f.clone() }),
+            Some(f) => {
+                resolved.push(Resolved { measured: i, path: path.clone(), span: f.clone() });
+                // Python: what the thread ran includes the module's functions its target calls.
+                if m.language == Language::Python
+                    && let Some(Some(text)) = texts.get(&path)
+                {
+                    for g in python_callees(text, fns, f) {
+                        resolved.push(Resolved { measured: i, path: path.clone(), span: g });
+                    }
+                }
+            }
             None => {
                 let by_name: Vec<&FnSpan> = fns.iter().filter(|f| f.name == m.short_name()).collect();
                 let now = (by_name.len() == 1).then(|| format!("{}:{}", path.display(), by_name[0].name_line));
@@ -652,13 +687,18 @@ pub fn fuse(report: &mut CheckReport, reports: &[ProfileReport], roots: &[PathBu
         if !covered {
             continue;
         }
-        let lines =
-            std::iter::once(d.span.start.line).chain(d.notes.iter().filter_map(|n| n.span.map(|s| s.start.line)));
+        // The finding, then each step of its chain: notes with a span (same file) or ending `(path:line)`.
+        let places: Vec<(PathBuf, usize)> = std::iter::once((d.path.clone(), d.span.start.line))
+            .chain(d.notes.iter().filter_map(|n| match n.span {
+                Some(s) => Some((d.path.clone(), s.start.line)),
+                None => note_place(&n.message),
+            }))
+            .collect();
         let mut hits: Vec<&Resolved> = Vec::new();
-        for line in lines {
+        for (path, line) in places {
             let mut here: Vec<&Resolved> = resolved
                 .iter()
-                .filter(|r| same_path(&r.path, &d.path) && r.span.start <= line && line <= r.span.end)
+                .filter(|r| r.span.start <= line && line <= r.span.end && same_path(&r.path, &path))
                 .filter(|r| !hits.iter().any(|h| h.measured == r.measured))
                 .collect();
             here.sort_by_key(|r| r.span.end - r.span.start);
@@ -699,6 +739,14 @@ pub fn fuse(report: &mut CheckReport, reports: &[ProfileReport], roots: &[PathBu
         });
     }
     report.runtime = Some(summary);
+}
+
+/// The place a chain note into another file names at its end: "`a` calls `b` here (src/db.rs:12)".
+fn note_place(message: &str) -> Option<(PathBuf, usize)> {
+    let inner = message.strip_suffix(')')?;
+    let (_, place) = inner.rsplit_once('(')?;
+    let (file, line) = place.rsplit_once(':')?;
+    Some((PathBuf::from(file), line.parse().ok()?))
 }
 
 fn same_path(a: &Path, b: &Path) -> bool {
@@ -775,6 +823,14 @@ mod tests {
         let f = python_functions(src);
         assert_eq!(f.len(), 1);
         assert_eq!((f[0].name.as_str(), f[0].start, f[0].name_line, f[0].end), ("spin", 3, 4, 9));
+    }
+
+    #[test]
+    fn python_callees_are_followed_through_the_module() {
+        let src = "def worker(n):\n    return helper(n)\n\ndef helper(n):\n    return deep(n) + obj.helper2(n)\n\ndef deep(n):\n    return n\n\ndef helper2(n):\n    return n\n";
+        let fns = python_functions(src);
+        let names: Vec<String> = python_callees(src, &fns, &fns[0]).into_iter().map(|f| f.name).collect();
+        assert_eq!(names, ["helper", "deep"], "methods of other objects are not followed");
     }
 
     #[test]
