@@ -88,7 +88,7 @@ fn rust_findings_are_confirmed_contradicted_or_not_exercised_and_unexplained_wor
     assert_eq!(statuses, ["confirmed", "contradicted", "not-exercised"]);
     assert_eq!(v["runtime_only"][0]["function"], "fusion_app::score_batch");
     let human = render(&report, conc_advisor::output::Format::Human);
-    assert!(human.contains("= note: confirmed at run time: `fetch_user` polls blocked"), "{human}");
+    assert!(human.contains("= note: confirmed at run time: `fetch_user` long polls blocked"), "{human}");
     assert!(human.contains("`score_batch` (") && human.contains("no static finding explains it"), "{human}");
     assert!(human.contains("measured at run time, not explained by any finding:"), "{human}");
     let sarif: serde_json::Value = serde_json::from_str(&render(&report, conc_advisor::output::Format::Sarif)).unwrap();

@@ -233,12 +233,23 @@ fn split_location(loc: &str) -> Option<(String, usize)> {
 fn describe_entry(e: &conc_report::report::Entry) -> String {
     let short = e.name.rsplit("::").next().unwrap_or(&e.name);
     let c = &e.classification;
-    let (what, share) = match c.verdict {
-        Verdict::CpuHeavyPolls | Verdict::CpuBound | Verdict::Oversubscribed => ("on CPU", c.cpu_share),
-        Verdict::ExecutorStarved | Verdict::LockSerialized => ("waiting", c.runqueue_share.max(c.blocked_share)),
+    // Long polls are what the executor verdicts judge: their CPU share says computing or blocked.
+    let long = e.timing.polls.filter(|p| p.long_poll_wall_ns > 0);
+    let long_cpu = long.map(|p| (p.long_poll_cpu_ns as f64 / p.long_poll_wall_ns as f64).min(1.0));
+    let (what, share) = match (c.verdict, long_cpu) {
+        (Verdict::BlocksExecutor, Some(cpu)) => ("blocked", 1.0 - cpu),
+        (Verdict::CpuHeavyPolls, Some(cpu)) => ("on CPU", cpu),
+        (Verdict::CpuHeavyPolls | Verdict::CpuBound | Verdict::Oversubscribed, _) => ("on CPU", c.cpu_share),
+        (Verdict::ExecutorStarved | Verdict::LockSerialized, _) => ("waiting", c.runqueue_share.max(c.blocked_share)),
         _ => ("blocked", c.blocked_share),
     };
-    let polls = if e.subject == Subject::AsyncFn { "polls " } else { "" };
+    let polls = match (e.subject, long) {
+        (Subject::AsyncFn, Some(_)) if matches!(c.verdict, Verdict::BlocksExecutor | Verdict::CpuHeavyPolls) => {
+            "long polls "
+        }
+        (Subject::AsyncFn, _) => "polls ",
+        _ => "",
+    };
     let calls = e.calls.unwrap_or(0);
     format!(
         "`{short}` {polls}{what} {:.0} % of {} in {calls} call{}",
