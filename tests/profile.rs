@@ -560,6 +560,14 @@ fn fork_storm_cpu_is_counted() {
     assert_eq!(code, 0);
     let root = r.processes.iter().find(|p| p.pid == r.root_pid).expect("the command's process");
     assert!(root.evidence.contains("child processes that came and went"), "{}\n{}", root.evidence, explain(&r));
+    // How many came and went (issue 14: "+ 10 short-lived processes" for 300 forks): the children seen plus
+    // the pids allocated between samples that were never seen and were gone — at least the 300 forks (an
+    // upper bound: other programs' short-lived tasks of the same intervals may add to it, never subtract).
+    let seen = r.processes.iter().filter(|p| p.pid != r.root_pid).count() as u64;
+    let unseen = r.unseen_tasks_at_most.expect("the count of unseen tasks");
+    assert!(seen < 300, "every child sampled? {seen}");
+    assert!(seen + unseen >= 300, "{seen} seen + {unseen} unseen < 300 forks\n{}", explain(&r));
+    assert!(explain(&r).contains(&format!("+ at most {unseen} more tasks")), "{}", explain(&r));
     consistent_figures(&r);
 }
 

@@ -273,6 +273,7 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
         timeline: s.timeline.clone(),
         findings: Vec::new(),
         python_targets: Vec::new(),
+        unseen_tasks_at_most: Some(s.unseen_tasks_at_most),
     };
     report.findings = findings(&report, th);
     mark_serialised(&mut report, cores);
@@ -883,6 +884,7 @@ mod tests {
             timeline,
             findings: Vec::new(),
             python_targets: Vec::new(),
+            unseen_tasks_at_most: None,
         }
     }
 
