@@ -598,6 +598,21 @@ fn python_threads_and_pool_workers_are_named_after_their_work() {
     for f in r.findings.iter().filter(|f| f.tids.iter().any(|tid| threads.iter().any(|t| t.tid == *tid))) {
         assert!(f.message.contains("running `crunch_in_thread`"), "{}", f.message);
     }
+    // ProcessPoolExecutor's manager thread (and multiprocessing.Pool's handler threads) are named and treated as
+    // coordinators: no I/O or mixed verdict, no pool advice (issue 14).
+    let coordinators: Vec<_> = r.python_targets.iter().filter(|t| t.kind == "coordinator").collect();
+    assert!(coordinators.iter().any(|t| t.thread == "ppe-manager"), "{:#?}", r.python_targets);
+    assert!(coordinators.iter().any(|t| t.thread == "pool-results"), "{:#?}", r.python_targets);
+    for c in &coordinators {
+        let (_, t) = r.threads().find(|(p, t)| p.pid == c.pid && t.tid == c.tid).expect("the coordinator's row");
+        assert_eq!(t.name, c.thread, "{}", explain(&r));
+        assert!(!matches!(t.verdict, Verdict::IoBound | Verdict::Mixed), "{} {}", t.verdict.as_str(), t.evidence);
+        let e = r.base.entries.iter().find(|e| e.tid == Some(c.tid as u32)).expect("its entry");
+        assert!(e.classification.evidence.contains("coordinator"), "{}", e.classification.evidence);
+        if e.classification.verdict == Verdict::Idle {
+            assert_eq!(e.recommendation.pool_size, None, "{}", e.recommendation.text);
+        }
+    }
     // The JSON report keeps the targets.
     assert!(serde_json::to_string(&r).unwrap().contains("\"python_targets\""));
 
