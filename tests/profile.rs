@@ -191,6 +191,53 @@ fn threads_waiting_on_a_local_socket_are_io_bound() {
     let f = r.findings.iter().find(|f| f.kind == FindingKind::IoBound).unwrap();
     assert!(f.suggested_workers.unwrap() > r.cores(), "{}", f.message);
     assert!(f.recommendation.contains("asyncio"));
+    // I/O the program does may grow a pool past the cores, and the advice says from which numbers.
+    let threads_past_cores =
+        r.base.entries.iter().filter(|e| e.recommendation.pool_size.is_some_and(|n| n > r.cores()));
+    assert!(threads_past_cores.count() >= 1, "{}", explain(&r));
+    every_recommendation_carries_its_numbers(&r);
+}
+
+/// Every recommendation states the measurement it comes from (issue 14): samples, seconds on a CPU, blocked
+/// seconds; pool advice from waiting also its formula in milliseconds.
+fn every_recommendation_carries_its_numbers(r: &ExternalReport) {
+    for e in r.base.entries.iter().filter(|e| e.classification.verdict != Verdict::Insufficient) {
+        let t = &e.recommendation.text;
+        assert!(t.contains("Measured: ") && t.contains(" samples at ") && t.contains(" s on a CPU"), "{}: {t}", e.name);
+        if e.recommendation.pool_size.is_some_and(|n| n > r.cores()) {
+            assert!(t.contains("ms I/O wait /") && t.contains("ms compute"), "{}: {t}", e.name);
+        }
+    }
+    for f in &r.findings {
+        assert!(f.recommendation.contains(" samples at "), "{:?}: {}", f.kind, f.recommendation);
+    }
+}
+
+/// No advice grows a pool past the cores unless the measured wait is I/O the program itself does (issue 14):
+/// threads taking turns on a lock, a loop waiting for child processes, and a loop that sleeps each wait most of
+/// the time and compute the rest — the pool formula with all of that counted as wait would say 2 × (1 + 4).
+#[test]
+fn waiting_that_is_not_io_never_grows_a_pool_past_the_cores() {
+    let py = need_python!();
+    let _g = serial();
+    for mode in ["lock", "child", "sleep"] {
+        let (r, code) = run(&[&py, &program("wait_tricks.py"), mode, "1.2"]);
+        assert_eq!(code, 0, "{mode}");
+        let cores = r.cores();
+        for e in &r.base.entries {
+            assert!(
+                e.recommendation.pool_size.is_none_or(|n| n <= cores),
+                "{mode}: {} {}: {}\n{}",
+                e.name,
+                e.classification.verdict.as_str(),
+                e.recommendation.text,
+                explain(&r)
+            );
+        }
+        assert!(r.findings.iter().all(|f| f.suggested_workers.is_none_or(|n| n <= cores)), "{mode}\n{}", explain(&r));
+        assert!(!kinds(&r).contains(&FindingKind::IoBound), "{mode}\n{}", explain(&r));
+        every_recommendation_carries_its_numbers(&r);
+    }
 }
 
 #[test]

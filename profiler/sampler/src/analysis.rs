@@ -277,6 +277,7 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
     };
     report.findings = findings(&report, th);
     mark_serialised(&mut report, cores);
+    crate::measured::annotate(&mut report);
     report
 }
 

@@ -120,7 +120,7 @@ pub fn apply(r: &mut ExternalReport, targets: Vec<PythonTarget>) {
     let base = std::env::current_dir().ok();
     let find = |pid: i32, tid: i32| targets.iter().find(|t| t.pid == pid && t.tid == tid);
     let named = |x: &PythonTarget| matches!(x.kind.as_str(), "thread" | COORDINATOR) && !x.thread.is_empty();
-    let mut coordinators = 0;
+    let mut coordinators = 0_usize;
     for p in &mut r.processes {
         for t in &mut p.threads {
             if let Some(x) = find(p.pid, t.tid) {
@@ -147,6 +147,9 @@ pub fn apply(r: &mut ExternalReport, targets: Vec<PythonTarget>) {
             }
         }
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = coordinators;
+    #[cfg(target_os = "linux")]
     if coordinators > 0 {
         // The whole-run answer is about the workers: judge it again without the coordinator threads' waiting.
         r.findings = crate::analysis::findings(r, &crate::analysis::Thresholds::default());
@@ -180,4 +183,5 @@ pub fn apply(r: &mut ExternalReport, targets: Vec<PythonTarget>) {
         }
     }
     r.python_targets = targets;
+    crate::measured::annotate(r);
 }
