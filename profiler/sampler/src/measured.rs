@@ -63,7 +63,7 @@ fn span(sh: &Shares) -> f64 {
 
 /// A pool past the cores only from I/O wait: the advice is sized again with the I/O and disk waits alone.
 fn io_only_pool(e: &mut Entry, sh: &Shares, cores: usize) {
-    if !e.recommendation.pool_size.is_some_and(|n| n > cores) {
+    if e.recommendation.pool_size.is_none_or(|n| n <= cores) {
         return;
     }
     let w = span(sh);
