@@ -11,6 +11,7 @@ pub mod checker;
 pub mod context;
 pub(crate) mod edition;
 pub mod heavy;
+mod lang;
 pub mod link;
 pub(crate) mod macros;
 pub mod rules;
@@ -19,6 +20,8 @@ pub mod semantic;
 pub mod types;
 
 use std::path::Path;
+
+pub use lang::Lang;
 
 use crate::diagnostic::{Diagnostic, Location, Span};
 use crate::registry::builtin::SYNTAX_ERROR;
