@@ -12,6 +12,7 @@ pub(crate) mod chunks;
 pub mod context;
 pub(crate) mod edition;
 pub mod heavy;
+mod lang;
 pub mod link;
 pub(crate) mod macros;
 pub mod rules;
@@ -20,6 +21,8 @@ pub mod semantic;
 pub mod types;
 
 use std::path::Path;
+
+pub use lang::Lang;
 
 use crate::diagnostic::{Diagnostic, Location, Span};
 use crate::registry::builtin::SYNTAX_ERROR;
