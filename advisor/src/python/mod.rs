@@ -11,6 +11,7 @@
 
 pub mod ast;
 pub mod encoding;
+mod lang;
 pub(crate) mod lex;
 pub mod linker;
 pub mod parse;
@@ -20,6 +21,7 @@ pub mod semantic;
 pub mod summary;
 mod survey;
 
+pub use lang::Lang;
 pub use linker::{FileFacts, link};
 
 use std::path::Path;

@@ -55,12 +55,18 @@ declare_rule! {
     /// with ProcessPoolExecutor() as ex:
     ///     results = list(ex.map(crunch, [10**7] * 4))
     /// ```
+    ///
+    /// ## Runtime evidence
+    /// Under `conc-advisor profile`, the threads running the target take turns: the run is `serialised` (each
+    /// thread `lock-serialized`, blocked on the GIL's futex while the group keeps about one core busy), or a
+    /// lone thread is `cpu-bound`. `check --profile` confirms the finding with either verdict.
     pub static META = {
         code: "CA501",
         name: "cpu-bound-work-on-threads",
         severity: Warning,
         language: Python,
         summary: "CPU-bound Python work on threads is serialised by the GIL",
+        confirmed_by: [LockSerialized, CpuBound],
     };
 }
 
