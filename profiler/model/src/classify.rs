@@ -1269,6 +1269,11 @@ mod tests {
         let counted = recommend_measured(&c, &half, 4, Context::sync_fn());
         assert!(counted.pool_size.unwrap() < full, "{counted:?} vs {full}");
         assert!(counted.text.contains("Wait counted: I/O"), "{}", counted.text);
+        // Waiting that is all sleeps (or all lock) never grows the pool past the cores.
+        for waits in [WaitKinds { sleep: 40, ..WaitKinds::default() }, WaitKinds { lock: 40, ..WaitKinds::default() }] {
+            let r = recommend_measured(&c, &Timing { waits: Some(waits), ..locked }, 4, Context::sync_fn());
+            assert!(r.pool_size.is_none_or(|n| n <= 4), "{r:?}");
+        }
         // Too few samples: ignored.
         let few = Timing { waits: Some(WaitKinds { lock: 2, ..WaitKinds::default() }), ..t(100 * MS, 20 * MS, 5 * MS) };
         assert_eq!(classify(&few, &th()).verdict, Verdict::IoBound);
