@@ -31,6 +31,8 @@
 //! free-threaded = false         # the code runs on free-threaded CPython (3.13t/3.14t)
 //! max-workers = 32              # a literal max_workers/processes above this is reported for CPU-bound work
 //! heavy-range = 10000
+//! cpu-heavy-calls = []          # the project's own CPU-heavy callables (`mylib.render`, `mylib.` a prefix)
+//! blocking-calls = []           # the project's own blocking callables (CA503; I/O evidence)
 //! ```
 //!
 //! In `pyproject.toml` the same keys live under `[tool.conc-advisor]` (`[tool.conc-advisor.severity]`, …); a
@@ -122,6 +124,10 @@ pub struct RawPython {
     pub max_workers: Option<u64>,
     /// See [`PythonSettings::heavy_range`](crate::settings::PythonSettings::heavy_range).
     pub heavy_range: Option<u64>,
+    /// See [`PythonSettings::cpu_heavy_calls`](crate::settings::PythonSettings::cpu_heavy_calls).
+    pub cpu_heavy_calls: Option<Vec<String>>,
+    /// See [`PythonSettings::blocking_calls`](crate::settings::PythonSettings::blocking_calls).
+    pub blocking_calls: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -434,6 +440,12 @@ impl Resolved {
             s.free_threaded = p.free_threaded.unwrap_or(s.free_threaded);
             s.max_workers = p.max_workers.unwrap_or(s.max_workers);
             s.heavy_range = p.heavy_range.unwrap_or(s.heavy_range);
+            if let Some(v) = &p.cpu_heavy_calls {
+                s.cpu_heavy_calls.clone_from(v);
+            }
+            if let Some(v) = &p.blocking_calls {
+                s.blocking_calls.clone_from(v);
+            }
         }
 
         let exclude = PathGlobs::new(raw.exclude.as_deref().unwrap_or(&[]), &format!("{origin}: `exclude`"))?;

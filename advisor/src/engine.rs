@@ -45,6 +45,8 @@ pub struct CheckReport {
     pub warnings: Vec<String>,
     /// Wall time of the run.
     pub elapsed: Duration,
+    /// With `--profile`: measurements no finding explains, stale report entries (see [`crate::runtime`]).
+    pub runtime: Option<crate::runtime::RuntimeSummary>,
 }
 
 impl CheckReport {

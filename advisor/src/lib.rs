@@ -19,6 +19,7 @@ pub mod language;
 pub mod output;
 pub mod python;
 pub mod registry;
+pub mod runtime;
 pub mod rust;
 pub mod settings;
 pub mod suppress;

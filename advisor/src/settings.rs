@@ -83,11 +83,23 @@ pub struct PythonSettings {
     pub max_workers: u64,
     /// A literal range at least this long makes a loop CPU-heavy (`heavy-range`).
     pub heavy_range: u64,
+    /// The project's own CPU-heavy callables, by qualified name (`mylib.render`; a name ending in `.` is a
+    /// prefix): a call to one is strong CPU evidence (`cpu-heavy-calls`).
+    pub cpu_heavy_calls: Vec<String>,
+    /// The project's own blocking callables, by qualified name (`mylib.fetch`, or a prefix ending in `.`):
+    /// CA503 reports them in `async def`, and they are I/O evidence (`blocking-calls`).
+    pub blocking_calls: Vec<String>,
 }
 
 impl Default for PythonSettings {
     fn default() -> Self {
-        PythonSettings { free_threaded: false, max_workers: 32, heavy_range: 10_000 }
+        PythonSettings {
+            free_threaded: false,
+            max_workers: 32,
+            heavy_range: 10_000,
+            cpu_heavy_calls: Vec::new(),
+            blocking_calls: Vec::new(),
+        }
     }
 }
 
