@@ -259,12 +259,15 @@ fn describe_entry(e: &conc_report::report::Entry) -> String {
     )
 }
 
+/// A Python target: file, line of its `def`, qualified name.
+type TargetKey = (String, usize, String);
+
 /// One measurement per Python target function: the verdict of the threads that ran it (a whole-run `serialised`
 /// finding about them wins: that is the GIL seen from outside).
 fn python_measurements(path: &Path, body: &ExternalBody) -> Vec<Measured> {
     let threads: HashMap<i32, &ExtThread> =
         body.processes.iter().flat_map(|p| &p.threads).map(|t| (t.tid, t)).collect();
-    let mut groups: Vec<((String, usize, String), Vec<&PyTarget>)> = Vec::new();
+    let mut groups: Vec<(TargetKey, Vec<&PyTarget>)> = Vec::new();
     for t in &body.python_targets {
         let (Some(file), Some(line)) = (&t.file, t.line) else { continue };
         let key = (file.clone(), line, t.target.clone());

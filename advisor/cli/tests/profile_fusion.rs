@@ -56,6 +56,8 @@ fn a_confirmed_finding_is_raised_and_noted() {
     assert_eq!(v["diagnostics"][0]["runtime"]["verdict"], "blocks-executor");
     assert_eq!(v["diagnostics"][0]["runtime"]["report"], "run.json");
     assert!(v["runtime_only"].as_array().unwrap().is_empty());
+    let o = run(t.path(), &["check", "--profile", "run.json", "--format", "concise", "src"]);
+    assert!(out(&o).contains("(runtime: confirmed, blocks-executor)"), "{}", out(&o));
 }
 
 #[test]

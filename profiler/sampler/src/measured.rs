@@ -41,7 +41,7 @@ pub fn annotate(r: &mut ExternalReport) {
         if parts.is_empty() {
             parts.extend(r.processes.iter().map(|p| (&p.shares, p.threads.len())));
         }
-        f.recommendation = format!("{}{MARK} {}.", f.recommendation.trim_end_matches('.'), describe(&parts, rate));
+        f.recommendation = format!("{}.{MARK} {}.", f.recommendation.trim_end_matches('.'), describe(&parts, rate));
     }
     r.findings = findings;
 }
