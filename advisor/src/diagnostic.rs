@@ -133,10 +133,11 @@ pub struct Note {
     pub span: Option<Span>,
 }
 
-/// One finding of one rule in one file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One finding of one rule in one file. Serialisable for the cache ([`crate::cache`]): the rule by its code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
     /// The rule that made it.
+    #[serde(with = "crate::registry::by_code")]
     pub rule: &'static RuleMeta,
     /// Its severity after configuration overrides.
     pub severity: Severity,

@@ -71,8 +71,8 @@ pub type FileResult = Vec<Diagnostic>;
 /// crate or project phase may report on), the findings, and the file's facts for those phases.
 type Analysed = (Option<Arc<str>>, FileResult, Facts);
 
-/// A file's facts for the link phases.
-#[derive(Debug, Default)]
+/// A file's facts for the link phases (serialisable: the cache stores them, [`crate::cache`]).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 enum Facts {
     #[default]
     None,
@@ -131,12 +131,22 @@ pub fn check(opts: &CheckOptions, settings: &Settings) -> CheckReport {
 /// findings by their file's settings and suppressions (`filter_linked`) → attach texts and sort
 /// (`finish_report`).
 pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> CheckReport {
+    check_cached(opts, resolver, None)
+}
+
+/// [`check_with`], reading and writing each file's per-file results and facts in `cache` when given
+/// ([`crate::cache`]): a file whose key is found is not analysed again; the link phases always run.
+pub fn check_cached(
+    opts: &CheckOptions,
+    resolver: &ConfigResolver,
+    cache: Option<&crate::cache::Cache>,
+) -> CheckReport {
     let start = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.min(max_jobs())).build();
     let run = || {
         let walked = walk_roots(opts, resolver);
         let mut report = CheckReport { errors: walked.errors, warnings: walked.warnings, ..CheckReport::default() };
-        let analysed = analyse_files(walked.files, resolver);
+        let analysed = analyse_files(walked.files, resolver, cache);
         let gathered = gather(analysed, &mut report);
         let linked = link_phase(gathered.rust, gathered.python);
         filter_linked(linked, &gathered.texts, resolver, &mut report);
@@ -207,12 +217,16 @@ fn walk_roots(opts: &CheckOptions, resolver: &ConfigResolver) -> walk::Walk {
 }
 
 /// Reads and analyses every file in parallel (on the current rayon pool), in walk order.
-fn analyse_files(files: Vec<SourceFile>, resolver: &ConfigResolver) -> Vec<(SourceFile, Result<Analysed, String>)> {
+fn analyse_files(
+    files: Vec<SourceFile>,
+    resolver: &ConfigResolver,
+    cache: Option<&crate::cache::Cache>,
+) -> Vec<(SourceFile, Result<Analysed, String>)> {
     let rooted = graph_rooted_crates(&files);
     files
         .into_par_iter()
         .map(|file| {
-            let r = read_source(&file.path).map(|text| analyse_file(&file, text, resolver, &rooted));
+            let r = read_source(&file.path).map(|text| analyse_file(&file, text, resolver, &rooted, cache));
             (file, r)
         })
         .collect()
@@ -225,15 +239,51 @@ fn analyse_file(
     text: Arc<str>,
     resolver: &ConfigResolver,
     rooted: &std::collections::HashSet<PathBuf>,
+    cache: Option<&crate::cache::Cache>,
 ) -> Analysed {
     let settings = resolver.for_path(&file.path).settings_for(&file.path);
+    let key = cache.map(|c| (c, cache_key(c, file, &text, &settings, rooted)));
+    if let Some((c, key)) = key
+        && let Some((diags, facts)) = c.load::<(FileResult, Facts)>(key)
+    {
+        return keep_text(text, diags, facts);
+    }
     let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         #[cfg(test)]
         tests::panic_if_asked(&file.path);
         analyse_one(file, &text, &settings, rooted)
     }));
     // A bug met in one file is that file's finding; the run goes on with the others.
-    let (diags, facts) = analysed.unwrap_or_else(|payload| (vec![panicked(&file.path, &*payload)], Facts::None));
+    let (diags, facts) = match analysed {
+        Ok((diags, facts)) => {
+            if let Some((c, key)) = key {
+                c.store(key, &(&diags, &facts));
+            }
+            (diags, facts)
+        }
+        Err(payload) => (vec![panicked(&file.path, &*payload)], Facts::None),
+    };
+    keep_text(text, diags, facts)
+}
+
+/// The cache key of one file: what [`analyse_one`] reads besides the text and settings is whether its crate
+/// needs the call graph (Rust) or its module name (Python).
+fn cache_key(
+    cache: &crate::cache::Cache,
+    file: &SourceFile,
+    text: &str,
+    settings: &Settings,
+    rooted: &std::collections::HashSet<PathBuf>,
+) -> crate::cache::Key {
+    let extra = match file.kind {
+        SourceKind::Rust => rooted.contains(&crate::rust::callgraph::crate_root(&file.path)).to_string(),
+        SourceKind::Python => format!("{:?}", crate::python::project::ModuleName::discover(&file.path)),
+    };
+    cache.key(&file.path, file.kind, settings, &extra, text)
+}
+
+/// A file's results with its text when it must be kept.
+fn keep_text(text: Arc<str>, diags: FileResult, facts: Facts) -> Analysed {
     // Keep the text only for snippets of findings and for call sites the link phases may report on: memory
     // stays bounded by the files in flight.
     let keep = !diags.is_empty()

@@ -50,6 +50,12 @@ enum Command {
     Profile(conc_sampler::ProfileArgs),
     /// Render a saved JSON report again (summary, --html).
     Report(conc_sampler::ReportArgs),
+    /// Remove the cache of `check` (`.conc-advisor-cache` at the project root, or --cache-dir).
+    Clean {
+        /// The cache directory to remove.
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+    },
     /// Print a rule's full documentation.
     Explain {
         /// Rule code (`CA101`) or name (`blocking-sleep-in-async`).
@@ -113,6 +119,13 @@ struct CheckArgs {
     /// with sarif or github).
     #[arg(long)]
     statistics: bool,
+    /// Keep the cache in DIR (default: `.conc-advisor-cache` at the project root: the nearest directory upwards
+    /// from the current one with `.git`, `conc-advisor.toml`, `pyproject.toml` or a workspace `Cargo.toml`).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    cache_dir: Option<PathBuf>,
+    /// Neither read nor write the cache: analyse every file.
+    #[arg(long)]
+    no_cache: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -205,6 +218,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => run_check(&args).into(),
         Command::Rules { format } => run_rules(format).into(),
         Command::Explain { rule } => run_explain(&rule).into(),
+        Command::Clean { cache_dir } => run_clean(cache_dir).into(),
         Command::Profile(args) => run_profile(args).into(),
         Command::Report(args) => run_report(args).into(),
     }
@@ -301,7 +315,23 @@ fn run_check(args: &CheckArgs) -> ExitStatus {
         warning(&format!("--jobs {} lowered to {max_jobs} (4 threads per core)", args.jobs));
     }
     let opts = CheckOptions { roots: args.paths.clone(), jobs: args.jobs.min(max_jobs) };
-    let report = engine::check_with(&opts, &resolver);
+    let cache = if args.no_cache {
+        None
+    } else {
+        let dir = args.cache_dir.clone().unwrap_or_else(default_cache_dir);
+        match conc_advisor::cache::Cache::open(&dir) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                warning(&format!(
+                    "cannot use the cache {}: {}; checking without it",
+                    dir.display(),
+                    conc_advisor::walk::io_message(&e)
+                ));
+                None
+            }
+        }
+    };
+    let report = engine::check_cached(&opts, &resolver, cache.as_ref());
     for w in &report.warnings {
         warning(w);
     }
@@ -317,6 +347,31 @@ fn run_check(args: &CheckArgs) -> ExitStatus {
         return ExitStatus::Error;
     }
     exit_code(&report, args.fail_on.into(), args.exit_zero)
+}
+
+/// `.conc-advisor-cache` at the project root of the current directory.
+fn default_cache_dir() -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    conc_advisor::cache::project_root(&cwd).join(conc_advisor::cache::DEFAULT_DIR)
+}
+
+/// `clean`: removes the cache directory; 0, or 2 when it cannot be removed.
+fn run_clean(cache_dir: Option<PathBuf>) -> ExitStatus {
+    let dir = cache_dir.unwrap_or_else(default_cache_dir);
+    match conc_advisor::cache::clean(&dir) {
+        Ok(true) => {
+            eprintln!("removed {}", dir.display());
+            ExitStatus::Success
+        }
+        Ok(false) => {
+            eprintln!("no cache at {}", dir.display());
+            ExitStatus::Success
+        }
+        Err(e) => {
+            error(&format!("cannot remove {}: {}", dir.display(), conc_advisor::walk::io_message(&e)));
+            ExitStatus::Error
+        }
+    }
 }
 
 /// The existing source file that `-o out` would overwrite: `out` itself when it is a Rust or Python file named
