@@ -253,4 +253,157 @@ mod tests {
         std::fs::create_dir(&dir).expect("mkdir");
         assert!(clean(&dir).is_err());
     }
+
+    use crate::config::{ConfigResolver, Overrides};
+    use crate::engine::{CheckOptions, check_cached};
+
+    type Found = Vec<(String, usize, &'static str, String)>;
+
+    /// One run over `root` (configuration discovered as the CLI does), with or without `cache`.
+    fn run_with(root: &Path, cache: Option<&Cache>, overrides: Overrides) -> Found {
+        let opts = CheckOptions { roots: vec![root.to_path_buf()], jobs: 2 };
+        let r = check_cached(&opts, &ConfigResolver::discover(overrides), cache);
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        r.diagnostics
+            .iter()
+            .map(|d| {
+                let rel = d.path.strip_prefix(root).unwrap_or(&d.path).display().to_string();
+                let notes: Vec<_> = d.notes.iter().map(|n| n.message.as_str()).collect();
+                (rel, d.span.start.line, d.rule.code, format!("{} | {}", d.message, notes.join(" | ")))
+            })
+            .collect()
+    }
+
+    fn run(root: &Path, cache: Option<&Cache>) -> Found {
+        run_with(root, cache, Overrides::default())
+    }
+
+    /// A fresh handle on the same directory, so its counters are this run's.
+    fn reopen(dir: &Path) -> Cache {
+        Cache::open(dir).expect("open")
+    }
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+
+    /// Issue 15: a chain `async fn` → a crate function in another file that blocks is relinked from cached
+    /// facts: editing only the callee's file makes the finding disappear and appear again, as a cold run does.
+    #[test]
+    fn a_rust_chain_follows_an_edit_of_the_callee_in_another_file() {
+        let t = tempfile::TempDir::new().expect("tempdir");
+        let (root, dir) = (t.path().join("proj"), t.path().join("cache"));
+        write(
+            &root,
+            "app/src/lib.rs",
+            "mod config;\nuse crate::config::load;\n\nasync fn handler() {\n    let _ = load();\n}\n",
+        );
+        let blocking = "pub fn load() -> String {\n    std::fs::read_to_string(\"a.toml\").unwrap()\n}\n";
+        write(&root, "app/src/config.rs", blocking);
+
+        let cold = run(&root, Some(&reopen(&dir)));
+        assert_eq!(cold.iter().map(|f| (f.1, f.2)).collect::<Vec<_>>(), vec![(5, "CA102")], "{cold:?}");
+        let warm_cache = reopen(&dir);
+        assert_eq!(run(&root, Some(&warm_cache)), cold);
+        assert_eq!((warm_cache.hits(), warm_cache.stored()), (2, 0), "both files come from the cache");
+
+        // The callee no longer blocks: only config.rs is analysed again, lib.rs's facts come from the cache.
+        write(&root, "app/src/config.rs", "pub fn load() -> String {\n    String::from(\"a = 1\")\n}\n");
+        let c = reopen(&dir);
+        let edited = run(&root, Some(&c));
+        assert_eq!((c.hits(), c.stored()), (1, 1));
+        assert_eq!(edited, run(&root, None));
+        assert!(edited.is_empty(), "{edited:?}");
+
+        // And back: the finding reappears, with its chain, from two cached files.
+        write(&root, "app/src/config.rs", blocking);
+        let c = reopen(&dir);
+        assert_eq!(run(&root, Some(&c)), cold);
+        assert_eq!(c.hits(), 2);
+    }
+
+    /// Issue 15: a thread target defined in another module; editing the target's module, or the settings of
+    /// the spawning file (a `conc-advisor.toml`, `--select`), changes the findings as a cold run would.
+    #[test]
+    fn a_python_target_in_another_module_follows_edits_and_settings() {
+        let t = tempfile::TempDir::new().expect("tempdir");
+        let (root, dir) = (t.path().join("proj"), t.path().join("cache"));
+        let cpu = "def crunch(n):\n    t = 0\n    for i in range(n):\n        t += i * i\n    return t\n";
+        write(&root, "pkg/__init__.py", "");
+        write(&root, "pkg/work.py", cpu);
+        write(
+            &root,
+            "pkg/a.py",
+            "import threading\nfrom pkg.work import crunch\nthreading.Thread(target=crunch).start()\n",
+        );
+
+        let cold = run(&root, Some(&reopen(&dir)));
+        assert_eq!(cold.iter().map(|f| (f.0.as_str(), f.2)).collect::<Vec<_>>(), vec![("pkg/a.py", "CA501")]);
+        let c = reopen(&dir);
+        assert_eq!(run(&root, Some(&c)), cold);
+        assert_eq!(c.hits(), 3);
+
+        // The target now waits on I/O: CA501 goes, as in a cold run.
+        write(&root, "pkg/work.py", "import time\ndef crunch(n):\n    time.sleep(n)\n");
+        let c = reopen(&dir);
+        let edited = run(&root, Some(&c));
+        assert_eq!(c.stored(), 1, "only the edited module is analysed again");
+        assert_eq!(edited, run(&root, None));
+        assert!(!edited.iter().any(|f| f.2 == "CA501"), "{edited:?}");
+
+        // Back to CPU work, then a configuration file that ignores CA501 for the spawning package.
+        write(&root, "pkg/work.py", cpu);
+        assert_eq!(run(&root, Some(&reopen(&dir))), cold);
+        write(&root, "pkg/conc-advisor.toml", "ignore = [\"CA501\"]\n");
+        let quiet = run(&root, Some(&reopen(&dir)));
+        assert!(quiet.is_empty(), "{quiet:?}");
+        assert_eq!(quiet, run(&root, None));
+        std::fs::remove_file(root.join("pkg/conc-advisor.toml")).expect("rm");
+
+        // Changing the selection (`--select`) is a different key: nothing stale is served.
+        let sel = || Overrides { select: Some(vec!["CA505".into()]), ..Overrides::default() };
+        let c = reopen(&dir);
+        let selected = run_with(&root, Some(&c), sel());
+        assert_eq!(c.hits(), 0);
+        assert!(selected.is_empty(), "{selected:?}");
+        assert_eq!(selected, run_with(&root, None, sel()));
+        assert_eq!(run(&root, Some(&reopen(&dir))), cold);
+    }
+
+    /// Issue 15: corrupt entries (truncated, garbage, another build's) are ignored and rewritten, never trusted.
+    #[test]
+    fn corrupt_and_foreign_entries_are_analysed_again() {
+        let t = tempfile::TempDir::new().expect("tempdir");
+        let (root, dir) = (t.path().join("proj"), t.path().join("cache"));
+        write(&root, "a.rs", "async fn f() { std::thread::sleep(d); }\n");
+        write(&root, "b.py", "import time\nasync def f():\n    time.sleep(1)\n");
+        let cold = run(&root, Some(&reopen(&dir)));
+        assert_eq!(cold.len(), 2, "{cold:?}");
+        let entries: Vec<_> =
+            std::fs::read_dir(dir.join("files")).expect("ls").map(|e| e.expect("entry").path()).collect();
+        assert_eq!(entries.len(), 2);
+        // One entry made to claim no finding, but by another build; the other cut short.
+        let first = std::fs::read_to_string(&entries[0]).expect("read");
+        let v: serde_json::Value = serde_json::from_str(&first).expect("json");
+        let forged = serde_json::json!({ "tool": "conc-advisor 0.0.0 format 1 exe 0-0", "key": v["key"], "value": [[], "None"] });
+        std::fs::write(&entries[0], forged.to_string()).expect("write");
+        std::fs::write(&entries[1], &first.as_bytes()[..first.len() / 2]).expect("write");
+        let c = reopen(&dir);
+        assert_eq!(run(&root, Some(&c)), cold);
+        assert_eq!((c.hits(), c.stored()), (0, 2));
+        // A forged entry by this build under the right key is what a valid one looks like: it is used.
+        let c = reopen(&dir);
+        assert_eq!(run(&root, Some(&c)), cold);
+        assert_eq!(c.hits(), 2);
+        // An entry naming a rule this build does not know is not trusted either.
+        let first = std::fs::read_to_string(&entries[0]).expect("read");
+        let renamed = first.replace("\"CA101\"", "\"CA999\"").replace("\"CA503\"", "\"CA999\"");
+        assert_ne!(renamed, first);
+        std::fs::write(&entries[0], renamed).expect("write");
+        let c = reopen(&dir);
+        assert_eq!(run(&root, Some(&c)), cold);
+        assert_eq!(c.hits(), 1);
+    }
 }
