@@ -4,7 +4,9 @@
 //! [`check_dir_fixture`]), and checks that every rule has a fixture.
 
 use conc_advisor::registry::{self, Language};
-use conc_advisor_tests::{check_dir_fixture, run_fixture, workspace_root};
+use conc_advisor_tests::{
+    check_dir_fixture, dir_fixture_findings, fixture_findings, render_findings, run_fixture, workspace_root,
+};
 
 #[test]
 fn every_fixture_matches_its_markers() {
@@ -76,4 +78,46 @@ fn every_directory_fixture_matches_its_markers() {
     }
     assert!(failures.is_empty(), "directory fixture mismatches:\n{failures}");
     assert!(checked >= 3, "expected the Rust crate fixtures and the Python project, found {checked}");
+}
+
+/// Beside the markers (which say only where and which rule), every fixture's rendered findings — position,
+/// code, severity, message, help and notes — are kept as an insta snapshot under `tests/snapshots/fixtures/`,
+/// so a changed message, help or note shows in review. `INSTA_UPDATE=always cargo test --test fixtures` (or
+/// `cargo insta review`) accepts a deliberate change. A fixture is checked with the settings the marker tests
+/// use: its own rule alone, every rule for `mixed*` files and directories not named after a rule.
+#[test]
+fn every_fixture_output_matches_its_snapshot() {
+    let root = workspace_root();
+    let mut cases: Vec<(String, String)> = Vec::new();
+    for (dir, lang) in [("fixtures/rust", "rust"), ("fixtures/python", "python")] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
+        let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for path in paths {
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+            if path.is_file() {
+                let diags = fixture_findings(&path, registry::find(&stem)).unwrap_or_else(|e| panic!("{e}"));
+                cases.push((format!("{lang}__{stem}"), render_findings(&diags, &root)));
+            } else if path.is_dir() && dir == "fixtures/python" {
+                let diags = dir_fixture_findings(&path, registry::find(&stem));
+                cases.push((format!("{lang}__dir__{stem}"), render_findings(&diags, &path)));
+            }
+        }
+    }
+    let crates = root.join("fixtures/rust/crates");
+    if let Ok(entries) = std::fs::read_dir(&crates) {
+        let mut dirs: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+        dirs.sort();
+        for d in dirs {
+            let name = d.file_name().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+            let diags = dir_fixture_findings(&d, registry::find(&name));
+            cases.push((format!("rust__crate__{name}"), render_findings(&diags, &d)));
+        }
+    }
+    assert!(cases.len() > 40, "expected every fixture, found {}", cases.len());
+    for (name, text) in cases {
+        insta::with_settings!({ snapshot_path => "snapshots/fixtures", prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!(name, text);
+        });
+    }
 }

@@ -129,6 +129,66 @@ fn compare(expected: &[(PathBuf, Vec<Expectation>)], diags: &[Diagnostic]) -> Re
     Err(msg)
 }
 
+/// The findings of a fixture as reviewers read them, one block per finding: position, code, severity and message,
+/// then the help and every note (with its position when it has one). Paths are shown relative to `base`, so
+/// the text is the same on every machine. The fixture snapshot test keeps this text, so a changed message, help
+/// or note shows in review. Absolute paths inside messages are shown from `<root>/`, the workspace root.
+pub fn render_findings(diags: &[Diagnostic], base: &Path) -> String {
+    let rel = |p: &Path| p.strip_prefix(base).unwrap_or(p).display().to_string();
+    let mut out = String::new();
+    for d in diags {
+        let _ = writeln!(
+            out,
+            "{}:{}:{}: {} [{}] {}",
+            rel(&d.path),
+            d.span.start.line,
+            d.span.start.column,
+            d.rule.code,
+            d.severity,
+            d.message
+        );
+        if let Some(help) = &d.help {
+            let _ = writeln!(out, "    = help: {help}");
+        }
+        for note in &d.notes {
+            match note.span {
+                Some(s) => {
+                    let _ = writeln!(out, "    = note ({}:{}): {}", s.start.line, s.start.column, note.message);
+                }
+                None => {
+                    let _ = writeln!(out, "    = note: {}", note.message);
+                }
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push_str("(no findings)\n");
+    }
+    // Messages of cross-file findings name other files by the path the run was given (absolute here): shown
+    // from the workspace root, so the text is the same in every checkout.
+    out.replace(&format!("{}/", workspace_root().display()), "<root>/")
+}
+
+/// The findings of a single-file fixture, with the settings [`run_fixture`] uses.
+pub fn fixture_findings(path: &Path, rule: Option<&'static RuleMeta>) -> Result<Vec<Diagnostic>, String> {
+    let kind = SourceKind::of(path).ok_or_else(|| format!("{}: unknown extension", path.display()))?;
+    let source = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let settings = match rule {
+        Some(r) => Settings::only(&[r]),
+        None => Settings::default(),
+    };
+    Ok(analyze_source(path, kind, &source, &settings))
+}
+
+/// The findings of a directory fixture, with the settings [`check_dir_fixture`] uses.
+pub fn dir_fixture_findings(dir: &Path, rule: Option<&'static RuleMeta>) -> Vec<Diagnostic> {
+    let settings = match rule {
+        Some(r) => Settings::only(&[r]),
+        None => Settings::default(),
+    };
+    check(&CheckOptions { roots: vec![dir.to_path_buf()], jobs: 1 }, &settings).diagnostics
+}
+
 /// Runs `engine::check` on the directory `dir` as one project (every crate in it linked as a whole, as
 /// `conc-advisor check` does; one job) with only `rule` enabled (every rule when `None`), and compares the
 /// findings with the markers of all its `.rs` and `.py` files. Returns the number of matched findings, or a

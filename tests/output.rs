@@ -9,9 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use conc_advisor::diagnostic::{Diagnostic, Location, Severity, Span};
+use conc_advisor::enclosing;
 use conc_advisor::engine::CheckReport;
 use conc_advisor::output::{self, Format, OutputOptions};
 use conc_advisor::registry::{self, builtin};
+use conc_advisor::settings::TestCode;
 
 const MAIN_RS: &str = "\
 use std::time::Duration;
@@ -57,6 +59,8 @@ fn report() -> CheckReport {
     sources.insert(app, Arc::from(APP_PY));
     let mut diagnostics = diagnostics;
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    // Enclosing items and fingerprints, as the engine adds them (none of these files is test code).
+    enclosing::annotate(&mut diagnostics, &sources, &|_| TestCode::Report);
     CheckReport {
         diagnostics,
         sources,

@@ -165,7 +165,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 fn settings_fingerprint(s: &Settings) -> String {
     let mut severity: Vec<_> = s.severity.iter().map(|(k, v)| format!("{k}={v}")).collect();
     severity.sort();
-    format!("{:?}|{}|{:?}|{:?}", s.enabled, severity.join(","), s.rust, s.python)
+    format!("{:?}|{}|{:?}|{:?}|{:?}", s.enabled, severity.join(","), s.rust, s.python, s.test_code)
 }
 
 /// This build: the format, the version, and the running executable's size and modification time, so that a

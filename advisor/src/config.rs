@@ -12,6 +12,7 @@
 //! ignore = ["CA3"]              # removed from the selection
 //!
 //! exclude = ["vendor/**", "generated"]   # globs of files and directories not to check
+//! test-code = "info"            # findings in test code: "report", "info" (default: never fails) or "ignore"
 //!
 //! [severity]                    # severity overrides: info | warning | error
 //! CA101 = "error"
@@ -91,6 +92,8 @@ pub struct RawConfig {
     pub exclude: Option<Vec<String>>,
     /// Glob → selectors turned off for matching files.
     pub per_file_ignores: Option<BTreeMap<String, Vec<String>>>,
+    /// `report` | `info` | `ignore`: what happens to findings in test code.
+    pub test_code: Option<String>,
     /// `[rust]` thresholds.
     pub rust: Option<RawRust>,
     /// `[python]` switches and thresholds.
@@ -156,6 +159,9 @@ pub enum ConfigError {
     UnknownSelector { origin: String, key: String, selector: String },
     #[error("{origin}: `severity.{key}` must be \"info\", \"warning\" or \"error\", not \"{value}\"")]
     Severity { origin: String, key: String, value: String },
+    /// `test-code` is not one of its three words.
+    #[error("{origin}: `test-code` must be \"report\", \"info\" or \"ignore\", not \"{value}\"")]
+    TestCode { origin: String, value: String },
 }
 
 /// Reads a configuration file: `conc-advisor.toml` (any name but `pyproject.toml`) or a `pyproject.toml`.
@@ -209,6 +215,8 @@ pub struct Overrides {
     pub extend_select: Vec<String>,
     /// `--ignore`.
     pub ignore: Vec<String>,
+    /// `--test-code`: replaces the configuration's `test-code` when given.
+    pub test_code: Option<crate::settings::TestCode>,
 }
 
 /// One configuration, resolved: the settings its files run with, and the globs that exclude or relax files.
@@ -407,6 +415,13 @@ impl Resolved {
             for r in select_all(std::slice::from_ref(key), &origin, "severity")? {
                 settings.severity.insert(r.code, sev);
             }
+        }
+        if let Some(word) = &raw.test_code {
+            settings.test_code = crate::settings::TestCode::parse(word)
+                .ok_or_else(|| ConfigError::TestCode { origin: origin.clone(), value: word.clone() })?;
+        }
+        if let Some(t) = overrides.test_code {
+            settings.test_code = t;
         }
         if let Some(r) = &raw.rust {
             let s = &mut settings.rust;

@@ -151,6 +151,23 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// Further context: the enclosing async function, each step of a call chain, a Clippy equivalent.
     pub notes: Vec<Note>,
+    /// Where the finding sits in its file: set by the engine after the analysis
+    /// ([`enclosing::annotate`](crate::enclosing::annotate)); `None` as the rules make it.
+    pub placement: Option<Box<Placement>>,
+}
+
+/// Where a finding sits in its file, for test-code handling, baselines and SARIF fingerprints.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Placement {
+    /// The items enclosing the finding, outermost first, joined with `::` (Rust: `tests::it_works`,
+    /// `<Pool as Drop>::drop`) or `.` (Python: `TestPool.test_run`); empty at the top level of a file.
+    pub item: String,
+    /// Whether the finding is in test code (a test file or directory, a `#[cfg(test)]` item, a test function).
+    pub test_code: bool,
+    /// A hash of the rule, the enclosing item, the normalised text of the finding's first line and its rank
+    /// among findings with the same three in the file: no line number, so it survives edits elsewhere. The
+    /// fingerprint of a baseline or SARIF adds the path ([`crate::baseline::fingerprint`]).
+    pub local_hash: u64,
 }
 
 impl Diagnostic {
@@ -164,6 +181,7 @@ impl Diagnostic {
             span,
             help: None,
             notes: Vec::new(),
+            placement: None,
         }
     }
 
@@ -179,6 +197,11 @@ impl Diagnostic {
     pub fn with_note(mut self, message: impl Into<String>, span: Option<Span>) -> Self {
         self.notes.push(Note { message: message.into(), span });
         self
+    }
+
+    /// Whether the finding is in test code (known once the engine has placed it).
+    pub fn in_test_code(&self) -> bool {
+        self.placement.as_ref().is_some_and(|p| p.test_code)
     }
 
     /// The order findings are printed in: path, line, column, then rule code and message as tie-breakers,

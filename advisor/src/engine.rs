@@ -384,7 +384,43 @@ fn finish_report(
     }
     report.errors.extend(resolver.errors().iter().map(ToString::to_string));
     report.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    // Enclosing items, test code (and each file's `test-code` setting), fingerprints.
+    let test_code = |p: &Path| resolver.for_path(p).settings_for(p).test_code;
+    crate::enclosing::annotate(&mut report.diagnostics, &report.sources, &test_code);
     report
+}
+
+/// Checks one buffer as if it were the file `path` (`check --stdin-filename PATH -`, for editors): that file's
+/// configuration (found from `path` as for a file on disk), its suppressions and its `test-code` setting, and
+/// the link steps over the buffer's own facts (a chain through its own functions is reported). The other files
+/// of its crate or project are not read, so a chain through a function defined elsewhere is not. The language
+/// comes from `path`'s extension.
+pub fn check_buffer(path: &Path, text: &str, resolver: &ConfigResolver) -> Result<CheckReport, Vec<String>> {
+    let start = Instant::now();
+    let Some(kind) = SourceKind::of(path) else {
+        return Err(vec![format!(
+            "{}: cannot tell the language of the buffer: --stdin-filename must end in .rs, .py or .pyi",
+            path.display()
+        )]);
+    };
+    resolver.for_path(path);
+    let config_errors = resolver.errors();
+    if !config_errors.is_empty() {
+        return Err(config_errors.iter().map(ToString::to_string).collect());
+    }
+    let file = SourceFile { path: path.to_path_buf(), kind };
+    let mut rooted = std::collections::HashSet::new();
+    if kind == SourceKind::Rust && crate::rust::has_graph_roots(text) {
+        rooted.insert(crate::rust::callgraph::crate_root(path));
+    }
+    let analysed = analyse_file(&file, Arc::from(text), resolver, &rooted, None);
+    let mut report = CheckReport::default();
+    let gathered = gather(vec![(file, Ok(analysed))], &mut report);
+    let linked = link_phase(gathered.rust, gathered.python);
+    filter_linked(linked, &gathered.texts, resolver, &mut report);
+    let mut report = finish_report(report, &gathered.texts, resolver);
+    report.elapsed = start.elapsed();
+    Ok(report)
 }
 
 /// The crates ([`crate_root`](crate::rust::callgraph::crate_root)) of which some Rust file holds code the call

@@ -10,9 +10,11 @@
 
 #![forbid(unsafe_code)]
 
+pub mod baseline;
 pub mod cache;
 pub mod config;
 pub mod diagnostic;
+pub mod enclosing;
 pub mod engine;
 pub mod output;
 pub mod python;

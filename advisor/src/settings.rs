@@ -19,6 +19,42 @@ pub struct Settings {
     pub rust: RustSettings,
     /// Thresholds and switches of the Python analyses.
     pub python: PythonSettings,
+    /// What happens to findings in test code (`test-code`).
+    pub test_code: TestCode,
+}
+
+/// What happens to a finding in test code (`test-code` in configuration, `--test-code`): test files and
+/// directories, `#[cfg(test)]` items, test functions (see [`enclosing`](crate::enclosing)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TestCode {
+    /// Reported like any other finding.
+    Report,
+    /// Reported at `info` severity, so it never fails a run under the default `--fail-on warning` (default).
+    #[default]
+    Info,
+    /// Not reported.
+    Ignore,
+}
+
+impl TestCode {
+    /// Parses `report`, `info` or `ignore`.
+    pub fn parse(s: &str) -> Option<TestCode> {
+        match s {
+            "report" => Some(TestCode::Report),
+            "info" => Some(TestCode::Info),
+            "ignore" => Some(TestCode::Ignore),
+            _ => None,
+        }
+    }
+
+    /// The word used in configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestCode::Report => "report",
+            TestCode::Info => "info",
+            TestCode::Ignore => "ignore",
+        }
+    }
 }
 
 /// Thresholds of the Rust rules (`[rust]` in `conc-advisor.toml`).
@@ -63,6 +99,7 @@ impl Default for Settings {
             severity: HashMap::new(),
             rust: RustSettings::default(),
             python: PythonSettings::default(),
+            test_code: TestCode::default(),
         }
     }
 }

@@ -18,6 +18,7 @@ use conc_advisor::diagnostic::Severity;
 use conc_advisor::engine::{self, CheckOptions, CheckReport};
 use conc_advisor::output::{self, Format, OutputOptions};
 use conc_advisor::registry;
+use conc_advisor::settings::TestCode;
 
 /// Tells whether concurrent work is CPU-bound or I/O-bound, and whether the threads, processes, pools and
 /// async tasks chosen fit it.
@@ -119,6 +120,20 @@ struct CheckArgs {
     /// with sarif or github).
     #[arg(long)]
     statistics: bool,
+    /// What to do with findings in test code [default: the configuration's `test-code`, else info].
+    #[arg(long, value_enum, value_name = "MODE")]
+    test_code: Option<TestCodeArg>,
+    /// Report only findings this baseline file does not record (see --write-baseline).
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Record the findings in this baseline file instead of reporting them (exit 0); entries that no longer
+    /// occur are dropped, those of files outside the checked paths kept.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// Check standard input as if it were this file (its configuration, suppressions, test code); give `-` as
+    /// the path.
+    #[arg(long, value_name = "PATH")]
+    stdin_filename: Option<PathBuf>,
     /// Keep the cache in DIR (default: `.conc-advisor-cache` at the project root: the nearest directory upwards
     /// from the current one with `.git`, `conc-advisor.toml`, `pyproject.toml` or a workspace `Cargo.toml`).
     #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
@@ -126,6 +141,26 @@ struct CheckArgs {
     /// Neither read nor write the cache: analyse every file.
     #[arg(long)]
     no_cache: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TestCodeArg {
+    /// Report findings in test code like any other.
+    Report,
+    /// Report them as info: they never fail the run under the default --fail-on.
+    Info,
+    /// Do not report them.
+    Ignore,
+}
+
+impl From<TestCodeArg> for TestCode {
+    fn from(t: TestCodeArg) -> TestCode {
+        match t {
+            TestCodeArg::Report => TestCode::Report,
+            TestCodeArg::Info => TestCode::Info,
+            TestCodeArg::Ignore => TestCode::Ignore,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -283,6 +318,7 @@ fn run_check(args: &CheckArgs) -> ExitStatus {
         select: args.select.clone(),
         extend_select: args.extend_select.clone(),
         ignore: args.ignore.clone(),
+        test_code: args.test_code.map(TestCode::from),
     };
     let resolver = match &args.config {
         Some(path) => match ConfigResolver::from_file(path, &overrides) {
@@ -314,29 +350,23 @@ fn run_check(args: &CheckArgs) -> ExitStatus {
     if args.jobs > max_jobs {
         warning(&format!("--jobs {} lowered to {max_jobs} (4 threads per core)", args.jobs));
     }
-    let opts = CheckOptions { roots: args.paths.clone(), jobs: args.jobs.min(max_jobs) };
-    let cache = if args.no_cache {
-        None
-    } else {
-        let dir = args.cache_dir.clone().unwrap_or_else(default_cache_dir);
-        match conc_advisor::cache::Cache::open(&dir) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                warning(&format!(
-                    "cannot use the cache {}: {}; checking without it",
-                    dir.display(),
-                    conc_advisor::walk::io_message(&e)
-                ));
-                None
+    let mut report = match check_paths_or_stdin(args, &resolver, args.jobs.min(max_jobs)) {
+        Ok(r) => r,
+        Err(errors) => {
+            for e in &errors {
+                error(e);
             }
+            return ExitStatus::Error;
         }
     };
-    let report = engine::check_cached(&opts, &resolver, cache.as_ref());
     for w in &report.warnings {
         warning(w);
     }
     for e in &report.errors {
         error(e);
+    }
+    if let Some(code) = apply_baseline_args(args, &mut report) {
+        return code;
     }
     // A closed pipe or a full disk loses the report: that is an error too.
     if let Err(e) = write_output(args, &report) {
@@ -347,6 +377,26 @@ fn run_check(args: &CheckArgs) -> ExitStatus {
         return ExitStatus::Error;
     }
     exit_code(&report, args.fail_on.into(), args.exit_zero)
+}
+
+/// The cache of a run (issue 15): none with `--no-cache`; a directory that cannot be used is a warning, and the
+/// run goes on without it.
+fn open_cache(args: &CheckArgs) -> Option<conc_advisor::cache::Cache> {
+    if args.no_cache {
+        return None;
+    }
+    let dir = args.cache_dir.clone().unwrap_or_else(default_cache_dir);
+    match conc_advisor::cache::Cache::open(&dir) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            warning(&format!(
+                "cannot use the cache {}: {}; checking without it",
+                dir.display(),
+                conc_advisor::walk::io_message(&e)
+            ));
+            None
+        }
+    }
 }
 
 /// `.conc-advisor-cache` at the project root of the current directory.
@@ -372,6 +422,90 @@ fn run_clean(cache_dir: Option<PathBuf>) -> ExitStatus {
             ExitStatus::Error
         }
     }
+}
+
+/// Writes `note: msg` to stderr.
+fn note(msg: &str) {
+    let mut err = anstream::stderr().lock();
+    let _ = writeln!(err, "\x1b[1;96mnote\x1b[0m: {msg}");
+}
+
+/// The paths a run covers: those given, or the file `--stdin-filename` names.
+fn run_roots(args: &CheckArgs) -> Vec<PathBuf> {
+    match &args.stdin_filename {
+        Some(name) => vec![name.clone()],
+        None => args.paths.clone(),
+    }
+}
+
+/// Runs the check of the paths, or with `--stdin-filename PATH -` of standard input as that file.
+fn check_paths_or_stdin(args: &CheckArgs, resolver: &ConfigResolver, jobs: usize) -> Result<CheckReport, Vec<String>> {
+    let dash = args.paths.iter().any(|p| p.as_os_str() == "-");
+    let Some(name) = &args.stdin_filename else {
+        if dash {
+            return Err(vec![
+                "`-` reads standard input: name the file it stands for with --stdin-filename PATH".into(),
+            ]);
+        }
+        let cache = open_cache(args);
+        return Ok(engine::check_cached(&CheckOptions { roots: args.paths.clone(), jobs }, resolver, cache.as_ref()));
+    };
+    // `.` is the default when no path is given.
+    if let Some(other) = args.paths.iter().find(|p| p.as_os_str() != "-" && p.as_os_str() != ".") {
+        return Err(vec![format!(
+            "--stdin-filename checks standard input only; `{}` cannot be checked with it (give `-` as the path)",
+            other.display()
+        )]);
+    }
+    let mut text = String::new();
+    if let Err(e) = io::Read::read_to_string(&mut io::stdin().lock(), &mut text) {
+        return Err(vec![match e.kind() {
+            io::ErrorKind::InvalidData => "standard input is not valid UTF-8".to_string(),
+            _ => format!("cannot read standard input: {}", conc_advisor::walk::io_message(&e)),
+        }]);
+    }
+    engine::check_buffer(name, &text, resolver)
+}
+
+/// `--write-baseline` (records the findings and ends the run: returns its exit code) and `--baseline` (hides
+/// the recorded findings from `report`, says how many, and how many entries no longer occur).
+fn apply_baseline_args(args: &CheckArgs, report: &mut CheckReport) -> Option<ExitStatus> {
+    use conc_advisor::baseline::{self, Baseline};
+    let roots = run_roots(args);
+    if let Some(file) = &args.write_baseline {
+        let old = match Baseline::read(file) {
+            Ok(b) => b,
+            Err(e) => {
+                if file.exists() {
+                    warning(&format!("{e}; it is replaced"));
+                }
+                Baseline::empty(file)
+            }
+        };
+        let (doc, dropped) = old.rewrite(&report.diagnostics, &roots);
+        if let Err(e) = baseline::write(file, &doc) {
+            error(&e);
+            return Some(ExitStatus::Error);
+        }
+        note(&baseline::written_note(file, doc.findings.len(), dropped));
+        return Some(if report.errors.is_empty() { ExitStatus::Success } else { ExitStatus::Error });
+    }
+    if let Some(file) = &args.baseline {
+        let base = match Baseline::read(file) {
+            Ok(b) => b,
+            Err(e) => {
+                error(&e);
+                return Some(ExitStatus::Error);
+            }
+        };
+        let applied = base.apply(&mut report.diagnostics, &roots);
+        if !args.quiet {
+            for msg in applied.notes(file) {
+                note(&msg);
+            }
+        }
+    }
+    None
 }
 
 /// The existing source file that `-o out` would overwrite: `out` itself when it is a Rust or Python file named

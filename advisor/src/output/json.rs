@@ -17,7 +17,10 @@
 //!       "notes": [
 //!         { "message": "…", "span": { "start": { "line": 1, "column": 1 }, "end": { "line": 1, "column": 9 } } },
 //!         { "message": "…", "span": null }
-//!       ]
+//!       ],
+//!       "item": "handlers::report",           // enclosing items (`::` Rust, `.` Python); "" at top level
+//!       "test_code": false,                   // in test code (then `test-code = "info"` made it info)
+//!       "fingerprint": "5f1c0d9e2b7a4c38"     // as in baselines and SARIF partialFingerprints; no line number
 //!     }
 //!   ],
 //!   "summary": {
@@ -68,6 +71,9 @@ struct JsonDiagnostic<'a> {
     start: Location,
     end: Location,
     notes: Vec<JsonNote<'a>>,
+    item: Option<&'a str>,
+    test_code: bool,
+    fingerprint: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -98,6 +104,11 @@ pub(crate) fn portable_path(path: &std::path::Path) -> String {
     if std::path::MAIN_SEPARATOR == '\\' { s.replace('\\', "/") } else { s.into_owned() }
 }
 
+/// The working directory (fingerprints of machine formats are relative to it), or `.`.
+pub(crate) fn cwd() -> std::path::PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."))
+}
+
 fn diagnostic(d: &Diagnostic) -> JsonDiagnostic<'_> {
     JsonDiagnostic {
         code: d.rule.code,
@@ -109,6 +120,9 @@ fn diagnostic(d: &Diagnostic) -> JsonDiagnostic<'_> {
         start: d.span.start,
         end: d.span.end,
         notes: d.notes.iter().map(|n| JsonNote { message: &n.message, span: n.span }).collect(),
+        item: d.placement.as_ref().map(|p| p.item.as_str()),
+        test_code: d.in_test_code(),
+        fingerprint: crate::baseline::fingerprint(d, &cwd()),
     }
 }
 

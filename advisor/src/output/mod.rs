@@ -91,6 +91,7 @@ pub(crate) fn plural(n: usize, word: &str) -> String {
 ///
 /// ```text
 /// 3 findings in 2 files (1 error, 2 warnings); 14 files checked in 35 ms
+/// 5 findings in 3 files (1 warning, 4 info; 4 in test code); 14 files checked in 35 ms
 /// 1 path could not be checked (see the messages above)
 /// ```
 ///
@@ -113,8 +114,10 @@ pub fn summary(report: &CheckReport) -> String {
                 by.push(if sev == Severity::Info { format!("{k} info") } else { plural(k, word) });
             }
         }
+        let tests = report.diagnostics.iter().filter(|d| d.in_test_code()).count();
+        let tests = if tests > 0 { format!("; {tests} in test code") } else { String::new() };
         format!(
-            "{} in {} ({}); {checked}",
+            "{} in {} ({}{tests}); {checked}",
             plural(n, "finding"),
             plural(report.files_with_findings(), "file"),
             by.join(", ")

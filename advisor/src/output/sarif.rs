@@ -9,7 +9,10 @@
 //!   relative to the working directory (`originalUriBaseId` `%SRCROOT%`; absolute paths outside it become
 //!   `file://` URIs) and a `region` with 1-based `startLine`, `startColumn`, `endLine`, `endColumn`
 //!   (columns in characters, end exclusive, as SARIF's default `unicodeCodePoints` column kind specifies).
-//!   Notes with a span become `relatedLocations`.
+//!   Notes with a span become `relatedLocations`. `partialFingerprints.conc-advisor/v1` is the finding's
+//!   [fingerprint](crate::baseline::fingerprint) (path relative to the working directory, rule, enclosing item,
+//!   normalised text, no line number), so code scanning tracks a finding across commits that move it;
+//!   `properties.testCode` says whether it is in test code and `properties.item` names its enclosing item.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -121,6 +124,12 @@ fn result(d: &Diagnostic, index: usize) -> Value {
     });
     if !related.is_empty() {
         r["relatedLocations"] = Value::Array(related);
+    }
+    if let Some(fp) = crate::baseline::fingerprint(d, &super::json::cwd()) {
+        r["partialFingerprints"] = json!({ "conc-advisor/v1": fp });
+    }
+    if let Some(p) = &d.placement {
+        r["properties"] = json!({ "testCode": p.test_code, "item": p.item });
     }
     r
 }

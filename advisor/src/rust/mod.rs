@@ -218,6 +218,13 @@ fn only_sync_fn_bodies(file: &syn::File, bodies: &[std::ops::Range<usize>]) -> b
     bodies.iter().all(|b| blocks.0.binary_search_by_key(&b.start, |r| r.start).is_ok_and(|i| blocks.0[i] == *b))
 }
 
+/// Whether `source` nests too deeply to be parsed safely (past one of the [`TOO_DEEP`] limits): such a file is
+/// reported, never parsed.
+pub(crate) fn too_deep_to_parse(source: &str) -> bool {
+    let nesting = scan::nesting(source.as_bytes());
+    [nesting.brackets, nesting.chain, nesting.else_if].iter().zip(TOO_DEEP).any(|(m, limit)| m.count > limit)
+}
+
 /// The `syntax-error` finding of a file past one of the [`TOO_DEEP`] limits (`kind` indexes them).
 fn too_deep(path: &Path, source: &str, kind: usize, at: scan::Deepest) -> Diagnostic {
     let count = crate::diagnostic::thousands(at.count);

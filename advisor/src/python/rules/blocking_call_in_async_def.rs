@@ -1,12 +1,16 @@
 //! CA503 `blocking-call-in-async-def`: blocking calls made directly inside `async def`.
 
+use std::ops::ControlFlow;
+
 use crate::declare_rule;
-use crate::python::rules::PythonRule;
+use crate::diagnostic::{Diagnostic, Span};
+use crate::python::linker::{FactsCx, Linker, Target};
+use crate::python::rules::{LinkFacts, PythonRule};
 use crate::registry::RuleMeta;
 use crate::python::Checker;
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use crate::python::ast::{Call, ExprKind, is_generator};
+use crate::python::ast::{Call, Expr, ExprKind, Range, is_generator, walk_body_exprs};
 use crate::python::semantic::{CallSite, FuncId};
 
 declare_rule! {
@@ -43,9 +47,10 @@ declare_rule! {
     /// other requests, timeouts, heartbeats — waits until it returns.
     ///
     /// ## Known problems
-    /// A direct call to a sync function of the same module that blocks — itself or through the sync functions
-    /// it calls in the module (up to 64 of them) — is reported at the call, with the chain as a note; helpers in
-    /// other modules and methods of objects whose class is not known are not followed. An
+    /// A direct call to a sync function that blocks — itself or through the sync functions it calls (up to 64
+    /// of them in its module), in this module or, when `check` runs over a project, in other modules through
+    /// any number of imports — is reported at the call, with a note at each step of the chain; methods of
+    /// objects whose class is not known, and methods imported from other modules, are not followed. An
     /// `open` or `os.path.exists` of a small local file is fast in practice; suppress it if you accept the
     /// pause. A receiver whose type is known only from a string annotation or a return type is not followed.
     ///
@@ -73,11 +78,12 @@ declare_rule! {
     };
 }
 
-/// The rule (per-file only).
+/// The rule: per file, and across files in the link phase (calls from `async def` to sync helpers of other
+/// modules that block, through any number of modules).
 pub struct Rule;
 
 impl PythonRule for Rule {
-    type Facts = ();
+    type Facts = Blocking;
 
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -85,6 +91,14 @@ impl PythonRule for Rule {
 
     fn check(&self, cx: &mut Checker<'_, '_, '_>) {
         check(cx);
+    }
+
+    fn facts(&self, fx: &FactsCx<'_, '_, '_, '_, '_>) -> Blocking {
+        facts(fx)
+    }
+
+    fn link(&self, p: &Linker<'_>, facts: &[&Blocking], out: &mut Vec<Diagnostic>) {
+        link(p, facts, out);
     }
 }
 
@@ -395,4 +409,305 @@ fn check(cx: &mut Checker<'_, '_, '_>) {
         cx.report(d);
     }
     check_helpers(cx);
+}
+
+/// CA503's facts for the link phase: the sync functions of the file that block or call into other modules, and
+/// the calls from `async def` that may reach them.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default)]
+pub struct Blocking {
+    /// Sync functions: module-level ones by name, then local targets of [`Blocking::calls`].
+    pub funcs: Vec<BlockFn>,
+    /// Non-awaited calls from `async def` to imported functions, or to local ones that call into other modules.
+    pub calls: Vec<HelperCall>,
+}
+
+impl LinkFacts for Blocking {
+    fn starts_link(&self) -> bool {
+        !self.calls.is_empty()
+    }
+}
+
+/// One step of a chain: in function `func`, the call at `span` (to the next function, or the blocking call).
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+pub struct Step {
+    /// The function making the call.
+    pub func: String,
+    /// The call.
+    pub span: Span,
+}
+
+/// A blocking call a function reaches in its own module.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+pub struct BlockHit {
+    /// From the function itself to the blocking call.
+    pub steps: Vec<Step>,
+    /// The blocking call, as shown (`open`, `requests.get`).
+    pub call: String,
+    /// Its family (`file I/O`).
+    pub what: String,
+    /// The family's advice.
+    pub help: String,
+}
+
+/// A call to an imported name a function makes, itself or through sync functions of its module.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+pub struct ExtCall {
+    /// From the function itself to the call.
+    pub steps: Vec<Step>,
+    /// The callee's absolute name.
+    pub qual: String,
+}
+
+/// A sync function's facts.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+pub struct BlockFn {
+    /// Its name.
+    pub name: String,
+    /// The span of its name.
+    pub span: Span,
+    /// Module-level (importable by name).
+    pub top_level: bool,
+    /// The blocking call it reaches in its module, if any.
+    pub hit: Option<BlockHit>,
+    /// Otherwise, its calls into other modules.
+    pub calls: Vec<ExtCall>,
+}
+
+/// A call from `async def` for the link phase.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+pub struct HelperCall {
+    /// The `async def`.
+    pub caller: String,
+    /// The span of its name.
+    pub caller_span: Span,
+    /// The call.
+    pub span: Span,
+    /// The callee.
+    pub target: Target,
+}
+
+/// At most this many calls into other modules are kept per function.
+const MAX_EXT_CALLS: usize = 16;
+
+/// The calls a function makes itself, outside nested functions and lambdas.
+fn own_calls<'m, 'a>(body: &'m [crate::python::ast::Stmt<'a>]) -> Vec<(&'m Call<'a>, Range)> {
+    fn visit<'m, 'a>(e: &'m Expr<'a>, out: &mut Vec<(&'m Call<'a>, Range)>) {
+        if matches!(e.kind, ExprKind::Lambda { .. }) {
+            return;
+        }
+        if let ExprKind::Call(c) = &e.kind {
+            out.push((c, e.range));
+        }
+        e.for_each_child(&mut |c| visit(c, out));
+    }
+    let mut out = Vec::new();
+    walk_body_exprs(body, &mut |e| visit(e, &mut out));
+    out
+}
+
+/// What a sync function reaches through the sync functions of its module (breadth first, up to
+/// [`MAX_HELPERS`]): the first blocking call, or else its calls into other modules. Works on index-only models
+/// (modules without concurrency words have no call sites): it walks the bodies itself.
+fn reach(fx: &FactsCx<'_, '_, '_, '_, '_>, start: FuncId) -> (Option<BlockHit>, Vec<ExtCall>) {
+    let (cx, model) = (fx.cx, fx.cx.model);
+    let mut parent: HashMap<FuncId, (FuncId, Range)> = HashMap::new();
+    let mut queue = VecDeque::from([start]);
+    let mut seen = HashSet::from([start]);
+    let mut ext = Vec::new();
+    let steps = |parent: &HashMap<FuncId, (FuncId, Range)>, h: FuncId, at: Range| {
+        let mut out = vec![Step { func: cx.func_name(h).to_string(), span: cx.span(at) }];
+        let mut cur = h;
+        while let Some(&(p, r)) = parent.get(&cur) {
+            out.push(Step { func: cx.func_name(p).to_string(), span: cx.span(r) });
+            cur = p;
+        }
+        out.reverse();
+        out
+    };
+    while let Some(h) = queue.pop_front() {
+        let def = model.funcs[h].def;
+        if def.is_async || is_generator(&def.body) {
+            continue;
+        }
+        for (call, range) in own_calls(&def.body) {
+            if let Some(q) = model.qualify(&call.func, Some(h))
+                && let Some(family) = blocking(&q)
+            {
+                if numeric_lookup(cx, &q, call) {
+                    continue;
+                }
+                if q.starts_with("socket.socket().") {
+                    // Whether the socket was set non-blocking is only known per file.
+                    continue;
+                }
+                let shown = q.strip_prefix("builtins.").unwrap_or(&q).replace("()", "(…)");
+                let hit = BlockHit {
+                    steps: steps(&parent, h, range),
+                    call: shown,
+                    what: family.what.to_string(),
+                    help: family.help.to_string(),
+                };
+                return (Some(hit), Vec::new());
+            }
+            if let Some(g) = model.resolve_function(&call.func, Some(h)) {
+                if seen.len() < MAX_HELPERS && seen.insert(g) {
+                    parent.insert(g, (h, range));
+                    queue.push_back(g);
+                }
+            } else if ext.len() < MAX_EXT_CALLS
+                && let Some(qual) = fx.project.external_name(&call.func)
+                && !ext.iter().any(|e: &ExtCall| e.qual == qual)
+            {
+                ext.push(ExtCall { steps: steps(&parent, h, range), qual });
+            }
+        }
+    }
+    (None, ext)
+}
+
+/// Gathers the file's facts.
+fn facts(fx: &FactsCx<'_, '_, '_, '_, '_>) -> Blocking {
+    let (cx, model) = (fx.cx, fx.cx.model);
+    let mut out = Blocking::default();
+    let mut index: HashMap<FuncId, usize> = HashMap::new();
+    let mut add = |out: &mut Blocking, f: FuncId, top_level: bool| -> Option<usize> {
+        if let Some(&i) = index.get(&f) {
+            return Some(i);
+        }
+        let def = model.funcs[f].def;
+        if def.is_async || is_generator(&def.body) {
+            return None;
+        }
+        let (hit, calls) = reach(fx, f);
+        if hit.is_none() && calls.is_empty() {
+            return None;
+        }
+        out.funcs.push(BlockFn { name: def.name.to_string(), span: cx.span(def.name_range), top_level, hit, calls });
+        index.insert(f, out.funcs.len() - 1);
+        Some(out.funcs.len() - 1)
+    };
+    for (f, info) in model.funcs.iter().enumerate() {
+        if info.parent.is_none() && info.class.is_none() {
+            add(&mut out, f, true);
+        }
+    }
+    for c in &model.calls {
+        if !c.in_async || c.awaited || c.in_lambda {
+            continue;
+        }
+        let Some(f) = c.scope else { continue };
+        if c.qual.as_deref().is_some_and(|q| blocking(q).is_some()) {
+            continue;
+        }
+        let target = match model.resolve_function(&c.call.func, c.scope) {
+            Some(g) if g != f => {
+                // The per-file check reports helpers that block in this module.
+                let Some(i) = add(&mut out, g, false) else { continue };
+                if out.funcs[i].hit.is_some() {
+                    continue;
+                }
+                Target::Local(i)
+            }
+            Some(_) => continue,
+            None => match fx.project.external_name(&c.call.func) {
+                Some(q) => Target::Imported(q),
+                None => continue,
+            },
+        };
+        let def = model.funcs[f].def;
+        out.calls.push(HelperCall {
+            caller: def.name.to_string(),
+            caller_span: cx.span(def.name_range),
+            span: cx.span(c.range),
+            target,
+        });
+    }
+    if out.calls.is_empty() {
+        // Only module-level functions other files may call are worth keeping.
+        out.funcs.retain(|f| f.top_level);
+    }
+    out.funcs.shrink_to_fit();
+    out
+}
+
+/// At most this many functions are visited across modules from one call.
+const MAX_LINKED: usize = 512;
+
+/// Calls from `async def` to sync functions of other modules that block, followed through any number of
+/// modules; reported at the call with a note at each step of the chain.
+fn link(p: &Linker<'_>, facts: &[&Blocking], out: &mut Vec<Diagnostic>) {
+    let top: Vec<HashMap<&str, usize>> = facts
+        .iter()
+        .map(|b| b.funcs.iter().enumerate().filter(|(_, f)| f.top_level).map(|(i, f)| (f.name.as_str(), i)).collect())
+        .collect();
+    let resolve = |qual: &str, from: usize| {
+        p.index().resolve(qual, from, |m, name| match top[m].get(name) {
+            Some(&i) => ControlFlow::Break(Some((m, i))),
+            None => ControlFlow::Continue(()),
+        })
+    };
+    type Node = (usize, usize);
+    for (fi, file) in p.files.iter().enumerate() {
+        for call in &facts[fi].calls {
+            let start = match &call.target {
+                Target::Local(i) => (fi, *i),
+                Target::Imported(q) => {
+                    let Some(n) = resolve(q, fi) else { continue };
+                    n
+                }
+            };
+            // Breadth first: the shortest chain; `parent` leads back to `start` with the call taken.
+            let mut parent: HashMap<Node, (Node, usize)> = HashMap::new();
+            let mut queue = VecDeque::from([start]);
+            let mut seen = HashSet::from([start]);
+            let mut found = None;
+            while let Some(n) = queue.pop_front() {
+                let f = &facts[n.0].funcs[n.1];
+                if f.hit.is_some() {
+                    found = Some(n);
+                    break;
+                }
+                for (ei, e) in f.calls.iter().enumerate() {
+                    let Some(next) = resolve(&e.qual, n.0) else { continue };
+                    if seen.len() < MAX_LINKED && seen.insert(next) {
+                        parent.insert(next, (n, ei));
+                        queue.push_back(next);
+                    }
+                }
+            }
+            let Some(end) = found else { continue };
+            // The chain of (file, step): each cross-module call, then the blocking call's steps.
+            let mut hops: Vec<(usize, &Step)> = Vec::new();
+            let mut cur = end;
+            while let Some(&(prev, ei)) = parent.get(&cur) {
+                let steps = &facts[prev.0].funcs[prev.1].calls[ei].steps;
+                hops.splice(0..0, steps.iter().map(|s| (prev.0, s)));
+                cur = prev;
+            }
+            let hit = facts[end.0].funcs[end.1].hit.as_ref().expect("found a hit");
+            hops.extend(hit.steps.iter().map(|s| (end.0, s)));
+            let first = &facts[start.0].funcs[start.1];
+            let mut d = Diagnostic::new(
+                &META,
+                &file.path,
+                call.span,
+                format!(
+                    "call to `{}` inside `async def {}` blocks: it makes the blocking call `{}` ({}), which stops the \
+                     event loop, and every other task, until it returns",
+                    first.name, call.caller, hit.call, hit.what
+                ),
+            )
+            .with_help(format!("{}; or run the helper with `await asyncio.to_thread(…)`", hit.help));
+            let last = hops.len() - 1;
+            for (k, (hf, step)) in hops.iter().enumerate() {
+                let text = if k == last {
+                    format!("`{}` makes the blocking call `{}`", step.func, hit.call)
+                } else {
+                    format!("`{}` calls `{}`", step.func, hops[k + 1].1.func)
+                };
+                d = p.note(d, fi, *hf, text, step.span);
+            }
+            out.push(d.with_note("the enclosing `async def`", Some(call.caller_span)));
+        }
+    }
 }
