@@ -4,6 +4,7 @@
 //! [`check_dir_fixture`]), and checks that every rule has a fixture.
 
 use conc_advisor::registry::{self, Language};
+use conc_advisor::walk::SourceKind;
 use conc_advisor_tests::{
     check_dir_fixture, dir_fixture_findings, fixture_findings, render_findings, run_fixture, workspace_root,
 };
@@ -43,17 +44,18 @@ fn every_fixture_matches_its_markers() {
 #[test]
 fn every_rule_has_a_fixture() {
     let root = workspace_root();
-    let missing: Vec<_> = registry::all()
-        .iter()
-        .filter_map(|r| {
-            let path = match r.language {
-                Language::Rust => root.join("fixtures/rust").join(format!("{}.rs", r.name)),
-                Language::Python => root.join("fixtures/python").join(format!("{}.py", r.name)),
-                Language::Any => return None,
-            };
+    // Each language's rules, in `fixtures/<language>/<rule-name>.<its first extension>`.
+    let missing: Vec<_> = SourceKind::all()
+        .flat_map(|kind| kind.rules().iter().map(move |r| (kind, r)))
+        .filter_map(|(kind, r)| {
+            let path = root.join("fixtures").join(kind.name()).join(format!("{}.{}", r.name, kind.extensions()[0]));
             (!path.exists()).then(|| path.display().to_string())
         })
         .collect();
+    // Every rule of a language is in its language's list.
+    for r in registry::all().iter().filter(|r| r.language != Language::Any) {
+        assert!(SourceKind::all().any(|k| k.rules().contains(r)), "{} is in no language's rules", r.code);
+    }
     assert!(missing.is_empty(), "rules without a fixture: {missing:?}");
 }
 

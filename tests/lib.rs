@@ -58,13 +58,10 @@ pub fn parse_markers(source: &str, kind: SourceKind) -> Result<Vec<Expectation>,
     Ok(out)
 }
 
+/// The text after the line's fixture marker, in its language's syntax
+/// ([`Language::marker`](conc_advisor::language::Language::marker): `//~` in Rust, `# ~` in Python).
 fn marker_text(line: &str, kind: SourceKind) -> Option<&str> {
-    match kind {
-        SourceKind::Rust => line.find("//~").map(|i| &line[i + 3..]),
-        SourceKind::Python => {
-            line.find("#~").map(|i| &line[i + 2..]).or_else(|| line.find("# ~").map(|i| &line[i + 3..]))
-        }
-    }
+    kind.marker(line)
 }
 
 /// Analyses `path` with only `rule` enabled (and `syntax-error`, unless `rule` is `None`, in which case every rule
@@ -265,15 +262,15 @@ mod tests {
     #[test]
     fn markers_point_at_the_right_lines() {
         let src = "a //~ syntax-error\nb\n//~^ CA001, CA002\n//~v CA001\nc\n";
-        let m = parse_markers(src, SourceKind::Rust).unwrap();
+        let m = parse_markers(src, SourceKind::named("rust").unwrap()).unwrap();
         assert_eq!(m, vec![(1, "CA001"), (2, "CA001"), (2, "CA002"), (5, "CA001")]);
         let py = "x = 1  # ~ CA001\ny #~^ syntax-error\n";
-        assert_eq!(parse_markers(py, SourceKind::Python).unwrap(), vec![(1, "CA001"), (1, "CA001")]);
+        assert_eq!(parse_markers(py, SourceKind::named("python").unwrap()).unwrap(), vec![(1, "CA001"), (1, "CA001")]);
     }
 
     #[test]
     fn unknown_marker_rule_is_an_error() {
-        let err = parse_markers("x //~ no-such-rule\n", SourceKind::Rust).unwrap_err();
+        let err = parse_markers("x //~ no-such-rule\n", SourceKind::named("rust").unwrap()).unwrap_err();
         assert!(err.contains("no-such-rule"), "{err}");
     }
 

@@ -68,6 +68,7 @@ fn report() -> CheckReport {
         errors: vec!["src/latin1.rs: not valid UTF-8 (first bad byte at line 2); skipped".to_string()],
         warnings: Vec::new(),
         elapsed: Duration::from_millis(7),
+        runtime: None,
     }
 }
 

@@ -191,6 +191,53 @@ fn threads_waiting_on_a_local_socket_are_io_bound() {
     let f = r.findings.iter().find(|f| f.kind == FindingKind::IoBound).unwrap();
     assert!(f.suggested_workers.unwrap() > r.cores(), "{}", f.message);
     assert!(f.recommendation.contains("asyncio"));
+    // I/O the program does may grow a pool past the cores, and the advice says from which numbers.
+    let threads_past_cores =
+        r.base.entries.iter().filter(|e| e.recommendation.pool_size.is_some_and(|n| n > r.cores()));
+    assert!(threads_past_cores.count() >= 1, "{}", explain(&r));
+    every_recommendation_carries_its_numbers(&r);
+}
+
+/// Every recommendation states the measurement it comes from (issue 14): samples, seconds on a CPU, blocked
+/// seconds; pool advice from waiting also its formula in milliseconds.
+fn every_recommendation_carries_its_numbers(r: &ExternalReport) {
+    for e in r.base.entries.iter().filter(|e| e.classification.verdict != Verdict::Insufficient) {
+        let t = &e.recommendation.text;
+        assert!(t.contains("Measured: ") && t.contains(" samples at ") && t.contains(" s on a CPU"), "{}: {t}", e.name);
+        if e.recommendation.pool_size.is_some_and(|n| n > r.cores()) {
+            assert!(t.contains("ms I/O wait /") && t.contains("ms compute"), "{}: {t}", e.name);
+        }
+    }
+    for f in &r.findings {
+        assert!(f.recommendation.contains(" samples at "), "{:?}: {}", f.kind, f.recommendation);
+    }
+}
+
+/// No advice grows a pool past the cores unless the measured wait is I/O the program itself does (issue 14):
+/// threads taking turns on a lock, a loop waiting for child processes, and a loop that sleeps each wait most of
+/// the time and compute the rest — the pool formula with all of that counted as wait would say 2 × (1 + 4).
+#[test]
+fn waiting_that_is_not_io_never_grows_a_pool_past_the_cores() {
+    let py = need_python!();
+    let _g = serial();
+    for mode in ["lock", "child", "sleep"] {
+        let (r, code) = run(&[&py, &program("wait_tricks.py"), mode, "1.2"]);
+        assert_eq!(code, 0, "{mode}");
+        let cores = r.cores();
+        for e in &r.base.entries {
+            assert!(
+                e.recommendation.pool_size.is_none_or(|n| n <= cores),
+                "{mode}: {} {}: {}\n{}",
+                e.name,
+                e.classification.verdict.as_str(),
+                e.recommendation.text,
+                explain(&r)
+            );
+        }
+        assert!(r.findings.iter().all(|f| f.suggested_workers.is_none_or(|n| n <= cores)), "{mode}\n{}", explain(&r));
+        assert!(!kinds(&r).contains(&FindingKind::IoBound), "{mode}\n{}", explain(&r));
+        every_recommendation_carries_its_numbers(&r);
+    }
 }
 
 #[test]
@@ -560,6 +607,14 @@ fn fork_storm_cpu_is_counted() {
     assert_eq!(code, 0);
     let root = r.processes.iter().find(|p| p.pid == r.root_pid).expect("the command's process");
     assert!(root.evidence.contains("child processes that came and went"), "{}\n{}", root.evidence, explain(&r));
+    // How many came and went (issue 14: "+ 10 short-lived processes" for 300 forks): the children seen plus
+    // the pids allocated between samples that were never seen and were gone — at least the 300 forks (an
+    // upper bound: other programs' short-lived tasks of the same intervals may add to it, never subtract).
+    let seen = r.processes.iter().filter(|p| p.pid != r.root_pid).count() as u64;
+    let unseen = r.unseen_tasks_at_most.expect("the count of unseen tasks");
+    assert!(seen < 300, "every child sampled? {seen}");
+    assert!(seen + unseen >= 300, "{seen} seen + {unseen} unseen < 300 forks\n{}", explain(&r));
+    assert!(explain(&r).contains(&format!("+ at most {unseen} more tasks")), "{}", explain(&r));
     consistent_figures(&r);
 }
 
@@ -589,6 +644,21 @@ fn python_threads_and_pool_workers_are_named_after_their_work() {
     // A finding about those threads says what they run.
     for f in r.findings.iter().filter(|f| f.tids.iter().any(|tid| threads.iter().any(|t| t.tid == *tid))) {
         assert!(f.message.contains("running `crunch_in_thread`"), "{}", f.message);
+    }
+    // ProcessPoolExecutor's manager thread (and multiprocessing.Pool's handler threads) are named and treated as
+    // coordinators: no I/O or mixed verdict, no pool advice (issue 14).
+    let coordinators: Vec<_> = r.python_targets.iter().filter(|t| t.kind == "coordinator").collect();
+    assert!(coordinators.iter().any(|t| t.thread == "ppe-manager"), "{:#?}", r.python_targets);
+    assert!(coordinators.iter().any(|t| t.thread == "pool-results"), "{:#?}", r.python_targets);
+    for c in &coordinators {
+        let (_, t) = r.threads().find(|(p, t)| p.pid == c.pid && t.tid == c.tid).expect("the coordinator's row");
+        assert_eq!(t.name, c.thread, "{}", explain(&r));
+        assert!(!matches!(t.verdict, Verdict::IoBound | Verdict::Mixed), "{} {}", t.verdict.as_str(), t.evidence);
+        let e = r.base.entries.iter().find(|e| e.tid == Some(c.tid as u32)).expect("its entry");
+        assert!(e.classification.evidence.contains("coordinator"), "{}", e.classification.evidence);
+        if e.classification.verdict == Verdict::Idle {
+            assert_eq!(e.recommendation.pool_size, None, "{}", e.recommendation.text);
+        }
     }
     // The JSON report keeps the targets.
     assert!(serde_json::to_string(&r).unwrap().contains("\"python_targets\""));

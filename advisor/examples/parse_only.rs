@@ -89,8 +89,7 @@ fn main() -> ExitCode {
         for e in &walked.errors {
             eprintln!("parse_only: {e}");
         }
-        let rust: Vec<_> =
-            walked.files.into_iter().filter(|f| f.kind == conc_advisor::walk::SourceKind::Rust).collect();
+        let rust: Vec<_> = walked.files.into_iter().filter(|f| f.kind.name() == "rust").collect();
         rust.par_iter().for_each(|f| {
             let text = match std::fs::read_to_string(&f.path) {
                 Ok(t) => t,

@@ -109,7 +109,7 @@ impl Cache {
         };
         field(self.tool.as_bytes());
         field(path.as_os_str().as_encoded_bytes());
-        field(&[matches!(kind, SourceKind::Rust) as u8]);
+        field(kind.name().as_bytes());
         field(settings_fingerprint(settings).as_bytes());
         field(extra.as_bytes());
         field(text.as_bytes());
@@ -222,6 +222,10 @@ pub fn clean(dir: &Path) -> std::io::Result<bool> {
 mod tests {
     use super::*;
 
+    fn rs() -> SourceKind {
+        SourceKind::of(Path::new("a.rs")).expect("Rust")
+    }
+
     #[test]
     fn entries_round_trip_and_foreign_or_corrupt_ones_are_ignored() {
         let t = tempfile::TempDir::new().expect("tempdir");
@@ -229,16 +233,16 @@ mod tests {
         let cache = Cache::open(&dir).expect("open");
         assert_eq!(std::fs::read_to_string(dir.join(".gitignore")).expect("gitignore").lines().last(), Some("*"));
         let s = Settings::default();
-        let k = cache.key(Path::new("a.rs"), SourceKind::Rust, &s, "graph", "fn f() {}");
+        let k = cache.key(Path::new("a.rs"), rs(), &s, "graph", "fn f() {}");
         assert_eq!(cache.load::<Vec<u32>>(k), None);
         cache.store(k, &vec![1u32, 2]);
         assert_eq!(cache.load::<Vec<u32>>(k), Some(vec![1, 2]));
         // Every input of the key changes it.
-        assert_ne!(k, cache.key(Path::new("a.rs"), SourceKind::Rust, &s, "graph", "fn f() { }"));
-        assert_ne!(k, cache.key(Path::new("b.rs"), SourceKind::Rust, &s, "graph", "fn f() {}"));
-        assert_ne!(k, cache.key(Path::new("a.rs"), SourceKind::Rust, &s, "", "fn f() {}"));
+        assert_ne!(k, cache.key(Path::new("a.rs"), rs(), &s, "graph", "fn f() { }"));
+        assert_ne!(k, cache.key(Path::new("b.rs"), rs(), &s, "graph", "fn f() {}"));
+        assert_ne!(k, cache.key(Path::new("a.rs"), rs(), &s, "", "fn f() {}"));
         let only = Settings::only(&[crate::registry::find("CA101").expect("CA101")]);
-        assert_ne!(k, cache.key(Path::new("a.rs"), SourceKind::Rust, &only, "graph", "fn f() {}"));
+        assert_ne!(k, cache.key(Path::new("a.rs"), rs(), &only, "graph", "fn f() {}"));
         // Another build's entry under the same name is not trusted.
         let path = cache.entry_path(k);
         let foreign = std::fs::read_to_string(&path).expect("entry").replace("conc-advisor ", "conc-advisor 9.9.9 ");

@@ -26,11 +26,15 @@
 //! max-pool-threads = 64         # a literal pool size above this oversubscribes the cores
 //! heavy-range = 10000           # a literal range at least this long makes a loop CPU-heavy
 //! heavy-loop-depth = 2          # loops nested this deep make a loop CPU-heavy
+//! cpu-heavy-calls = []          # the project's own CPU-heavy fns (`mycrate::render`) or methods (`.render_all`)
+//! blocking-calls = []           # the project's own blocking fns (`mycrate::fetch`) or methods (`.wait_blocking`)
 //!
 //! [python]
 //! free-threaded = false         # the code runs on free-threaded CPython (3.13t/3.14t)
 //! max-workers = 32              # a literal max_workers/processes above this is reported for CPU-bound work
 //! heavy-range = 10000
+//! cpu-heavy-calls = []          # the project's own CPU-heavy callables (`mylib.render`, `mylib.` a prefix)
+//! blocking-calls = []           # the project's own blocking callables (CA503; I/O evidence)
 //! ```
 //!
 //! In `pyproject.toml` the same keys live under `[tool.conc-advisor]` (`[tool.conc-advisor.severity]`, …); a
@@ -110,6 +114,10 @@ pub struct RawRust {
     pub heavy_range: Option<u64>,
     /// See [`RustSettings::heavy_loop_depth`](crate::settings::RustSettings::heavy_loop_depth).
     pub heavy_loop_depth: Option<u32>,
+    /// See [`RustSettings::cpu_heavy_calls`](crate::settings::RustSettings::cpu_heavy_calls).
+    pub cpu_heavy_calls: Option<Vec<String>>,
+    /// See [`RustSettings::blocking_calls`](crate::settings::RustSettings::blocking_calls).
+    pub blocking_calls: Option<Vec<String>>,
 }
 
 /// `[python]` as written.
@@ -122,6 +130,10 @@ pub struct RawPython {
     pub max_workers: Option<u64>,
     /// See [`PythonSettings::heavy_range`](crate::settings::PythonSettings::heavy_range).
     pub heavy_range: Option<u64>,
+    /// See [`PythonSettings::cpu_heavy_calls`](crate::settings::PythonSettings::cpu_heavy_calls).
+    pub cpu_heavy_calls: Option<Vec<String>>,
+    /// See [`PythonSettings::blocking_calls`](crate::settings::PythonSettings::blocking_calls).
+    pub blocking_calls: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -428,12 +440,24 @@ impl Resolved {
             s.max_pool_threads = r.max_pool_threads.unwrap_or(s.max_pool_threads);
             s.heavy_range = r.heavy_range.unwrap_or(s.heavy_range);
             s.heavy_loop_depth = r.heavy_loop_depth.unwrap_or(s.heavy_loop_depth);
+            if let Some(v) = &r.cpu_heavy_calls {
+                s.cpu_heavy_calls.clone_from(v);
+            }
+            if let Some(v) = &r.blocking_calls {
+                s.blocking_calls.clone_from(v);
+            }
         }
         if let Some(p) = &raw.python {
             let s = &mut settings.python;
             s.free_threaded = p.free_threaded.unwrap_or(s.free_threaded);
             s.max_workers = p.max_workers.unwrap_or(s.max_workers);
             s.heavy_range = p.heavy_range.unwrap_or(s.heavy_range);
+            if let Some(v) = &p.cpu_heavy_calls {
+                s.cpu_heavy_calls.clone_from(v);
+            }
+            if let Some(v) = &p.blocking_calls {
+                s.blocking_calls.clone_from(v);
+            }
         }
 
         let exclude = PathGlobs::new(raw.exclude.as_deref().unwrap_or(&[]), &format!("{origin}: `exclude`"))?;
@@ -658,7 +682,8 @@ mod tests {
     fn selection_severity_and_thresholds() {
         let raw = parse(
             "ignore = [\"syntax-error\"]\n[severity]\nCA002 = \"error\"\n[rust]\nheavy-range = 5\n\
-             [python]\nfree-threaded = true\n",
+             blocking-calls = [\".wait_blocking\"]\n\
+             [python]\nfree-threaded = true\nblocking-calls = [\"mylib.\"]\ncpu-heavy-calls = [\"mylib.render\"]\n",
         )
         .unwrap()
         .unwrap();
@@ -668,6 +693,9 @@ mod tests {
         assert_eq!(r.settings.severity_of(&registry::builtin::UNKNOWN_SUPPRESSION), Severity::Error);
         assert_eq!(r.settings.rust.heavy_range, 5);
         assert!(r.settings.python.free_threaded);
+        assert_eq!(r.settings.python.blocking_calls, ["mylib."]);
+        assert_eq!(r.settings.python.cpu_heavy_calls, ["mylib.render"]);
+        assert_eq!(r.settings.rust.blocking_calls, [".wait_blocking"]);
 
         let cli = Overrides { select: Some(vec!["CA002".into()]), ..Overrides::default() };
         let r = Resolved::new(Some(&raw), None, Path::new("/p"), &cli).unwrap();

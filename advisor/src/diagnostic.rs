@@ -154,6 +154,9 @@ pub struct Diagnostic {
     /// Where the finding sits in its file: set by the engine after the analysis
     /// ([`enclosing::annotate`](crate::enclosing::annotate)); `None` as the rules make it.
     pub placement: Option<Box<Placement>>,
+    /// What run-time measurements say about it (`check --profile`), once fused.
+    #[serde(skip)]
+    pub runtime: Option<crate::runtime::RuntimeMatch>,
 }
 
 /// Where a finding sits in its file, for test-code handling, baselines and SARIF fingerprints.
@@ -181,6 +184,7 @@ impl Diagnostic {
             span,
             help: None,
             notes: Vec::new(),
+            runtime: None,
             placement: None,
         }
     }

@@ -66,10 +66,7 @@ pub struct Items {
 impl Items {
     /// The items of a file of `kind`; none when the file does not parse.
     pub fn of(kind: SourceKind, source: &str) -> Items {
-        match kind {
-            SourceKind::Rust => rust_items(source),
-            SourceKind::Python => python_items(source),
-        }
+        kind.items(source)
     }
 
     /// The path of the items enclosing `at` (outermost first, joined; empty at the top level) and whether
@@ -108,16 +105,7 @@ pub fn path_is_test_code(path: &Path, kind: SourceKind) -> bool {
         })
         .collect();
     let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    match kind {
-        SourceKind::Rust => dirs.iter().any(|d| matches!(*d, "tests" | "benches" | "examples")) || name == "tests.rs",
-        SourceKind::Python => {
-            let stem = name.strip_suffix(".pyi").or_else(|| name.strip_suffix(".py")).unwrap_or(name);
-            dirs.iter().any(|d| matches!(*d, "tests" | "test"))
-                || stem.starts_with("test_")
-                || stem.ends_with("_test")
-                || stem == "conftest"
-        }
-    }
+    kind.path_is_test_code(&dirs, name)
 }
 
 /// Places every finding (see [`Placement`]), then applies each file's `test-code` setting: `info` lowers a
@@ -521,8 +509,8 @@ def testing_mode():
 
     #[test]
     fn paths_that_are_test_code() {
-        let rust = |p: &str| path_is_test_code(Path::new(p), SourceKind::Rust);
-        let py = |p: &str| path_is_test_code(Path::new(p), SourceKind::Python);
+        let rust = |p: &str| path_is_test_code(Path::new(p), SourceKind::of(Path::new("f.rs")).expect("rust"));
+        let py = |p: &str| path_is_test_code(Path::new(p), SourceKind::of(Path::new("f.py")).expect("python"));
         assert!(rust("tests/it.rs") && rust("crate/benches/b.rs") && rust("examples/demo/main.rs"));
         assert!(rust("src/pool/tests.rs"));
         assert!(!rust("src/lib.rs") && !rust("src/testing.rs") && !rust("src/tests_util/x.rs"));

@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use crate::config::{ConfigResolver, Resolved};
 use crate::diagnostic::Diagnostic;
+use crate::language::{FileFacts, LANGUAGES, RunState};
 use crate::settings::Settings;
 use crate::walk::{self, SourceFile, SourceKind};
 
@@ -44,6 +45,8 @@ pub struct CheckReport {
     pub warnings: Vec<String>,
     /// Wall time of the run.
     pub elapsed: Duration,
+    /// With `--profile`: measurements no finding explains, stale report entries (see [`crate::runtime`]).
+    pub runtime: Option<crate::runtime::RuntimeSummary>,
 }
 
 impl CheckReport {
@@ -69,26 +72,14 @@ pub type FileResult = Vec<Diagnostic>;
 
 /// What a worker hands back for one file: the text (kept only when the file has findings, or call sites the
 /// crate or project phase may report on), the findings, and the file's facts for those phases.
-type Analysed = (Option<Arc<str>>, FileResult, Facts);
-
-/// A file's facts for the link phases (serialisable: the cache stores them, [`crate::cache`]).
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-enum Facts {
-    #[default]
-    None,
-    Rust(crate::rust::callgraph::FileFacts),
-    Python(crate::python::FileFacts),
-}
+type Analysed = (Option<Arc<str>>, FileResult, Option<FileFacts>);
 
 /// Analyses one file's text with the analysis its kind calls for, then applies what every language shares:
 /// disabled rules are dropped, severity overrides applied, and suppression comments honoured (see
 /// [`suppress`](crate::suppress)). Pure: no I/O, no global state.
 pub fn analyze_source(path: &Path, kind: SourceKind, source: &str, settings: &Settings) -> FileResult {
     let source = source.strip_prefix(BOM).unwrap_or(source);
-    let diags = match kind {
-        SourceKind::Rust => crate::rust::analyze(path, source, settings),
-        SourceKind::Python => crate::python::analyze(path, source, settings),
-    };
+    let diags = kind.analyze(path, source, settings);
     finish(path, kind, source, diags, settings)
 }
 
@@ -148,7 +139,7 @@ pub fn check_cached(
         let mut report = CheckReport { errors: walked.errors, warnings: walked.warnings, ..CheckReport::default() };
         let analysed = analyse_files(walked.files, resolver, cache);
         let gathered = gather(analysed, &mut report);
-        let linked = link_phase(gathered.rust, gathered.python);
+        let linked = link_phase(gathered.facts);
         filter_linked(linked, &gathered.texts, resolver, &mut report);
         finish_report(report, &gathered.texts, resolver)
     };
@@ -161,25 +152,16 @@ pub fn check_cached(
 }
 
 /// Analyses one file's text (read already) with its settings: findings after settings and suppressions, and the
-/// facts for the link phases.
+/// facts for the link phases. `states`: what each language prepared for the run, by position in
+/// [`LANGUAGES`].
 fn analyse_one(
     file: &SourceFile,
     text: &str,
     settings: &Settings,
-    rooted: &std::collections::HashSet<PathBuf>,
-) -> (FileResult, Facts) {
-    match file.kind {
-        SourceKind::Rust => {
-            let graph = rooted.contains(&crate::rust::callgraph::crate_root(&file.path));
-            let (d, f) = crate::rust::analyze_with_facts(&file.path, text, settings, graph);
-            (finish(&file.path, file.kind, text, d, settings), f.map_or(Facts::None, Facts::Rust))
-        }
-        SourceKind::Python => {
-            let module = crate::python::project::ModuleName::discover(&file.path);
-            let (d, f) = crate::python::analyze_with_facts(&file.path, text, settings, Some(module));
-            (finish(&file.path, file.kind, text, d, settings), f.map_or(Facts::None, Facts::Python))
-        }
-    }
+    states: &[RunState],
+) -> (FileResult, Option<FileFacts>) {
+    let (d, f) = file.kind.analyze_file(&file.path, text, settings, &states[file.kind.index()]);
+    (finish(&file.path, file.kind, text, d, settings), f)
 }
 
 /// The `CA001` finding of a file whose analysis panicked (a bug of conc-advisor, not of the file).
@@ -222,100 +204,90 @@ fn analyse_files(
     resolver: &ConfigResolver,
     cache: Option<&crate::cache::Cache>,
 ) -> Vec<(SourceFile, Result<Analysed, String>)> {
-    let rooted = graph_rooted_crates(&files);
+    let states = prepare(&files, &|p: &Path| std::fs::read(p).ok());
     files
         .into_par_iter()
         .map(|file| {
-            let r = read_source(&file.path).map(|text| analyse_file(&file, text, resolver, &rooted, cache));
+            let r = read_source(&file.path).map(|text| analyse_file(&file, text, resolver, &states, cache));
             (file, r)
         })
         .collect()
 }
 
 /// One file's per-file phase: its findings through its settings and suppressions, and its facts for the link
-/// phase. `rooted`: the crates that need the call graph ([`graph_rooted_crates`]).
+/// phase. `states`: what each language prepared for the run ([`prepare`]).
 fn analyse_file(
     file: &SourceFile,
     text: Arc<str>,
     resolver: &ConfigResolver,
-    rooted: &std::collections::HashSet<PathBuf>,
+    states: &[RunState],
     cache: Option<&crate::cache::Cache>,
 ) -> Analysed {
     let settings = resolver.for_path(&file.path).settings_for(&file.path);
-    let key = cache.map(|c| (c, cache_key(c, file, &text, &settings, rooted)));
+    // The cache (issue 15): the language says what else its per-file phase reads (its context) and how its
+    // facts are stored.
+    let key = cache.map(|c| {
+        let context = file.kind.cache_context(&file.path, &states[file.kind.index()]);
+        (c, c.key(&file.path, file.kind, &settings, &context, &text))
+    });
     if let Some((c, key)) = key
-        && let Some((diags, facts)) = c.load::<(FileResult, Facts)>(key)
+        && let Some((diags, facts)) = c.load::<(FileResult, Option<serde_json::Value>)>(key)
     {
-        return keep_text(text, diags, facts);
+        let facts = match facts {
+            None => Some(None),
+            Some(v) => file.kind.decode_facts(v).map(Some),
+        };
+        if let Some(facts) = facts {
+            return keep_text(file, text, diags, facts);
+        }
     }
     let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         #[cfg(test)]
         tests::panic_if_asked(&file.path);
-        analyse_one(file, &text, &settings, rooted)
+        analyse_one(file, &text, &settings, states)
     }));
     // A bug met in one file is that file's finding; the run goes on with the others.
     let (diags, facts) = match analysed {
         Ok((diags, facts)) => {
             if let Some((c, key)) = key {
-                c.store(key, &(&diags, &facts));
+                let encoded = facts.as_ref().map(|f| file.kind.encode_facts(f));
+                // Facts the language cannot store: the file is not cached.
+                if !matches!(encoded, Some(None)) {
+                    c.store(key, &(&diags, encoded.flatten()));
+                }
             }
             (diags, facts)
         }
-        Err(payload) => (vec![panicked(&file.path, &*payload)], Facts::None),
+        Err(payload) => (vec![panicked(&file.path, &*payload)], None),
     };
-    keep_text(text, diags, facts)
-}
-
-/// The cache key of one file: what [`analyse_one`] reads besides the text and settings is whether its crate
-/// needs the call graph (Rust) or its module name (Python).
-fn cache_key(
-    cache: &crate::cache::Cache,
-    file: &SourceFile,
-    text: &str,
-    settings: &Settings,
-    rooted: &std::collections::HashSet<PathBuf>,
-) -> crate::cache::Key {
-    let extra = match file.kind {
-        SourceKind::Rust => rooted.contains(&crate::rust::callgraph::crate_root(&file.path)).to_string(),
-        SourceKind::Python => format!("{:?}", crate::python::project::ModuleName::discover(&file.path)),
-    };
-    cache.key(&file.path, file.kind, settings, &extra, text)
+    keep_text(file, text, diags, facts)
 }
 
 /// A file's results with its text when it must be kept.
-fn keep_text(text: Arc<str>, diags: FileResult, facts: Facts) -> Analysed {
+fn keep_text(file: &SourceFile, text: Arc<str>, diags: FileResult, facts: Option<FileFacts>) -> Analysed {
     // Keep the text only for snippets of findings and for call sites the link phases may report on: memory
     // stays bounded by the files in flight.
-    let keep = !diags.is_empty()
-        || match &facts {
-            Facts::None => false,
-            Facts::Rust(f) => f.may_report(),
-            Facts::Python(f) => f.may_report(),
-        };
+    let keep = !diags.is_empty() || facts.as_ref().is_some_and(|f| file.kind.may_report(f));
     (keep.then_some(text), diags, facts)
 }
 
 /// The per-file results, sorted out for the link phase.
 struct Gathered {
-    /// Rust facts, in walk order.
-    rust: Vec<crate::rust::callgraph::FileFacts>,
-    /// Python facts, in walk order.
-    python: Vec<crate::python::FileFacts>,
+    /// Each language's facts (by position in [`LANGUAGES`]), in walk order.
+    facts: Vec<Vec<FileFacts>>,
     /// The texts kept for snippets and for the link phase's findings.
     texts: HashMap<PathBuf, Arc<str>>,
 }
 
 /// Moves the per-file findings and read errors into `report` and keeps the facts and texts for the link phase.
 fn gather(results: Vec<(SourceFile, Result<Analysed, String>)>, report: &mut CheckReport) -> Gathered {
-    let mut g = Gathered { rust: Vec::new(), python: Vec::new(), texts: HashMap::new() };
+    let mut g = Gathered { facts: LANGUAGES.iter().map(|_| Vec::new()).collect(), texts: HashMap::new() };
     for (file, r) in results {
         match r {
             Ok((text, diags, facts)) => {
                 report.files_checked += 1;
-                match facts {
-                    Facts::None => {}
-                    Facts::Rust(f) => g.rust.push(f),
-                    Facts::Python(f) => g.python.push(f),
+                if let Some(f) = facts {
+                    g.facts[file.kind.index()].push(f);
                 }
                 if let Some(text) = text {
                     g.texts.insert(file.path, text);
@@ -328,22 +300,13 @@ fn gather(results: Vec<(SourceFile, Result<Analysed, String>)>, report: &mut Che
     g
 }
 
-/// The link phase over the facts the files returned (no file is parsed again): the Rust rules' link steps once
-/// per crate, the Python project phase once over all Python files. Findings carry the default severity; the
-/// settings of their own file are applied by [`filter_linked`].
-fn link_phase(
-    rust: Vec<crate::rust::callgraph::FileFacts>,
-    mut python: Vec<crate::python::FileFacts>,
-) -> Vec<(SourceKind, Diagnostic)> {
-    let rust_linked = crate::rust::link::link_all(rust, crate::rust::rules::IMPLS, &Settings::default());
-    // The project phase of the Python analysis: files in walk order, so its findings are deterministic.
-    python.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
-    let python_linked = crate::python::link(&python);
-    drop(python);
-    rust_linked
-        .into_iter()
-        .map(|d| (SourceKind::Rust, d))
-        .chain(python_linked.into_iter().map(|d| (SourceKind::Python, d)))
+/// The link phase over the facts the files returned (no file is parsed again): each language's link step once
+/// over its files' facts (Rust: per crate; Python: once over all Python files). Findings carry the default
+/// severity; the settings of their own file are applied by [`filter_linked`].
+fn link_phase(facts: Vec<Vec<FileFacts>>) -> Vec<(SourceKind, Diagnostic)> {
+    SourceKind::all()
+        .zip(facts)
+        .flat_map(|(kind, facts)| kind.link(facts).into_iter().map(move |d| (kind, d)))
         .collect()
 }
 
@@ -399,8 +362,9 @@ pub fn check_buffer(path: &Path, text: &str, resolver: &ConfigResolver) -> Resul
     let start = Instant::now();
     let Some(kind) = SourceKind::of(path) else {
         return Err(vec![format!(
-            "{}: cannot tell the language of the buffer: --stdin-filename must end in .rs, .py or .pyi",
-            path.display()
+            "{}: cannot tell the language of the buffer: --stdin-filename must end in {}",
+            path.display(),
+            crate::language::extension_list()
         )]);
     };
     resolver.for_path(path);
@@ -409,34 +373,26 @@ pub fn check_buffer(path: &Path, text: &str, resolver: &ConfigResolver) -> Resul
         return Err(config_errors.iter().map(ToString::to_string).collect());
     }
     let file = SourceFile { path: path.to_path_buf(), kind };
-    let mut rooted = std::collections::HashSet::new();
-    if kind == SourceKind::Rust && crate::rust::has_graph_roots(text) {
-        rooted.insert(crate::rust::callgraph::crate_root(path));
-    }
-    let analysed = analyse_file(&file, Arc::from(text), resolver, &rooted, None);
+    let states = prepare(std::slice::from_ref(&file), &|_: &Path| Some(text.as_bytes().to_vec()));
+    let analysed = analyse_file(&file, Arc::from(text), resolver, &states, None);
     let mut report = CheckReport::default();
     let gathered = gather(vec![(file, Ok(analysed))], &mut report);
-    let linked = link_phase(gathered.rust, gathered.python);
+    let linked = link_phase(gathered.facts);
     filter_linked(linked, &gathered.texts, resolver, &mut report);
     let mut report = finish_report(report, &gathered.texts, resolver);
     report.elapsed = start.elapsed();
     Ok(report)
 }
 
-/// The crates ([`crate_root`](crate::rust::callgraph::crate_root)) of which some Rust file holds code the call
-/// graph starts from ([`GRAPH_ROOT_IDENTS`](crate::rust::GRAPH_ROOT_IDENTS)). A pass over the text alone, crates
-/// in parallel, before the analysis reads each file again: texts are not kept, so memory stays bounded by the
-/// files in flight, and a crate's files are read only until one holds a root. A file that cannot be read is
-/// reported by the analysis.
-fn graph_rooted_crates(files: &[SourceFile]) -> std::collections::HashSet<PathBuf> {
-    let mut crates: HashMap<PathBuf, Vec<&Path>> = HashMap::new();
-    for f in files.iter().filter(|f| f.kind == SourceKind::Rust) {
-        crates.entry(crate::rust::callgraph::crate_root(&f.path)).or_default().push(&f.path);
-    }
-    crates
-        .into_par_iter()
-        .filter(|(_, paths)| paths.iter().any(|p| std::fs::read(p).is_ok_and(crate::rust::has_graph_roots)))
-        .map(|(root, _)| root)
+/// What each language needs to know of the whole run before the per-file phase
+/// ([`Language::prepare`](crate::language::Language::prepare), by position in [`LANGUAGES`]): Rust reads the
+/// texts of its crates until one holds a call-graph root.
+fn prepare(files: &[SourceFile], read: &(dyn Fn(&Path) -> Option<Vec<u8>> + Sync)) -> Vec<RunState> {
+    SourceKind::all()
+        .map(|kind| {
+            let paths: Vec<&Path> = files.iter().filter(|f| f.kind == kind).map(|f| f.path.as_path()).collect();
+            kind.prepare(&paths, read)
+        })
         .collect()
 }
 
@@ -451,14 +407,12 @@ pub fn read_source(path: &Path) -> Result<Arc<str>, String> {
         Ok(s) if s.starts_with(BOM) => Ok(Arc::from(&s[BOM.len_utf8()..])),
         Ok(s) => Ok(Arc::from(s)),
         // A Python file may declare its encoding (PEP 263).
-        Err(e) if SourceKind::of(path) == Some(SourceKind::Python) => {
-            match crate::python::encoding::decode(e.as_bytes()) {
-                Ok(Some(text)) => Ok(Arc::from(text)),
-                Ok(None) => Err(not_utf8(path, &e)),
-                Err(why) => Err(format!("{}: {why}; skipped", path.display())),
-            }
-        }
-        Err(e) => Err(not_utf8(path, &e)),
+        // A language may let a file declare its encoding (Python: PEP 263).
+        Err(e) => match SourceKind::of(path).map_or(Ok(None), |k| k.decode(e.as_bytes())) {
+            Ok(Some(text)) => Ok(Arc::from(text)),
+            Ok(None) => Err(not_utf8(path, &e)),
+            Err(why) => Err(format!("{}: {why}; skipped", path.display())),
+        },
     }
 }
 
@@ -473,6 +427,10 @@ mod tests {
     use super::*;
     use crate::config::Overrides;
     use crate::registry;
+
+    fn py() -> SourceKind {
+        SourceKind::of(Path::new("t.py")).expect("python is registered")
+    }
 
     fn tree(files: &[(&str, &[u8])]) -> tempfile::TempDir {
         let t = tempfile::TempDir::new().expect("tempdir");
@@ -489,17 +447,17 @@ mod tests {
         let src = "import threading\n\ndef crunch():\n    total = 0\n    for i in range(10**7):\n        total += i\n    return total\n\nthreading.Thread(target=crunch).start()\n";
         let rule = registry::find("cpu-bound-work-on-threads").expect("CA501");
         let mut settings = Settings::only(&[rule]);
-        let gil = analyze_source(Path::new("t.py"), SourceKind::Python, src, &settings);
+        let gil = analyze_source(Path::new("t.py"), py(), src, &settings);
         assert_eq!(gil.len(), 1, "{gil:?}");
         assert_eq!(gil[0].severity, rule.severity);
         // On a free-threaded build the rule itself lowers the finding to advice; the engine must keep that.
         settings.python.free_threaded = true;
-        let free = analyze_source(Path::new("t.py"), SourceKind::Python, src, &settings);
+        let free = analyze_source(Path::new("t.py"), py(), src, &settings);
         assert_eq!(free.len(), 1, "{free:?}");
         assert_eq!(free[0].severity, crate::diagnostic::Severity::Info);
         // An explicit override in configuration still wins.
         settings.severity.insert(rule.code, crate::diagnostic::Severity::Error);
-        let forced = analyze_source(Path::new("t.py"), SourceKind::Python, src, &settings);
+        let forced = analyze_source(Path::new("t.py"), py(), src, &settings);
         assert_eq!(forced[0].severity, crate::diagnostic::Severity::Error);
     }
 
@@ -538,7 +496,7 @@ mod tests {
         assert!(got[1..].iter().any(|g| g.1 == 3), "{got:?}");
         let direct = analyze_source(
             Path::new("a.rs"),
-            SourceKind::Rust,
+            SourceKind::of(Path::new("a.rs")).expect("rust"),
             "\u{feff}async fn f() { std::thread::sleep(d); }",
             &Settings::default(),
         );

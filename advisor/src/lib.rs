@@ -4,7 +4,7 @@
 //!
 //! Layout: [`diagnostic`] (what a finding is), [`registry`] (every rule's code, name, severity and docs),
 //! [`settings`] (what a run is configured to do), [`config`] (configuration files, their discovery, and how
-//! they combine with the command line into settings), [`walk`] (which files a run reads), [`engine`] (reads,
+//! they combine with the command line into settings), [`walk`] (which files a run reads), [`language`] (what a language is to the rest: one trait, one list), [`engine`] (reads,
 //! analyses and orders findings in parallel), [`suppress`] (suppression comments), [`rust`] and [`python`]
 //! (the per-language analyses and their rules) and [`output`] (the report formats).
 
@@ -16,9 +16,11 @@ pub mod config;
 pub mod diagnostic;
 pub mod enclosing;
 pub mod engine;
+pub mod language;
 pub mod output;
 pub mod python;
 pub mod registry;
+pub mod runtime;
 pub mod rust;
 pub mod settings;
 pub mod suppress;

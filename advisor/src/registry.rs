@@ -92,6 +92,12 @@ pub struct RuleMeta {
     /// async code.
     #[serde(skip)]
     pub async_only: bool,
+    /// The measured verdicts that confirm a finding of this rule at run time (`check --profile`), as its
+    /// *Runtime evidence* section says: declared with `confirmed_by: [Verdict, …]`, else the family's
+    /// (blocking: `blocks-executor`; executor load: `cpu-heavy-polls`; locks: `lock-serialized`; threads:
+    /// `cpu-bound`, `oversubscribed`; others: none, so their findings are never confirmed).
+    #[serde(skip)]
+    pub confirmed_by: &'static [conc_report::classify::Verdict],
 }
 
 impl PartialEq for RuleMeta {
@@ -131,6 +137,7 @@ macro_rules! declare_rule {
             $(, equivalent: $equiv:literal)?
             $(, call_graph: $graph:ident)?
             $(, async_only: $async_only:literal)?
+            $(, confirmed_by: [$($verdict:ident),* $(,)?])?
             $(,)?
         };
     ) => {
@@ -146,8 +153,17 @@ macro_rules! declare_rule {
             family: $crate::declare_rule!(@family $lang $($family)?),
             call_graph: $crate::declare_rule!(@graph $($graph)?),
             async_only: $crate::declare_rule!(@or false $($async_only)?),
+            confirmed_by: $crate::declare_rule!(@confirms [$($($verdict),*)?] $lang $($family)?),
         };
     };
+    (@confirms [$($verdict:ident),+] $($rest:ident)*) => { &[$(::conc_report::classify::Verdict::$verdict),+] };
+    (@confirms [] Rust Blocking) => { &[::conc_report::classify::Verdict::BlocksExecutor] };
+    (@confirms [] Rust ExecutorLoad) => { &[::conc_report::classify::Verdict::CpuHeavyPolls] };
+    (@confirms [] Rust Locks) => { &[::conc_report::classify::Verdict::LockSerialized] };
+    (@confirms [] Rust Threads) => {
+        &[::conc_report::classify::Verdict::CpuBound, ::conc_report::classify::Verdict::Oversubscribed]
+    };
+    (@confirms [] $($rest:ident)*) => { &[] };
     (@equiv) => { None };
     (@equiv $e:literal) => { Some($e) };
     (@family $lang:ident $family:ident) => { $crate::registry::Family::$family };

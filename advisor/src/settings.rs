@@ -66,11 +66,35 @@ pub struct RustSettings {
     pub heavy_range: u64,
     /// Loops nested at least this deep make a loop CPU-heavy (`heavy-loop-depth`).
     pub heavy_loop_depth: u32,
+    /// The project's own CPU-heavy functions, by path (`mycrate::render`), or methods by name (`.render_all`):
+    /// a call in async code is CA201's finding (`cpu-heavy-calls`).
+    pub cpu_heavy_calls: Vec<String>,
+    /// The project's own blocking functions, by path (`mycrate::io::fetch_blocking`), or methods by name
+    /// (`.wait_blocking`): a call in async code is CA105's finding (`blocking-calls`).
+    pub blocking_calls: Vec<String>,
+}
+
+impl RustSettings {
+    /// A function path listed in `list` (exactly).
+    pub fn lists_path(list: &[String], path: &str) -> bool {
+        list.iter().any(|p| p == path)
+    }
+
+    /// A method name listed in `list` (as `.name`).
+    pub fn lists_method(list: &[String], method: &str) -> bool {
+        list.iter().any(|p| p.strip_prefix('.') == Some(method))
+    }
 }
 
 impl Default for RustSettings {
     fn default() -> Self {
-        RustSettings { max_pool_threads: 64, heavy_range: 10_000, heavy_loop_depth: 2 }
+        RustSettings {
+            max_pool_threads: 64,
+            heavy_range: 10_000,
+            heavy_loop_depth: 2,
+            cpu_heavy_calls: Vec::new(),
+            blocking_calls: Vec::new(),
+        }
     }
 }
 
@@ -83,11 +107,23 @@ pub struct PythonSettings {
     pub max_workers: u64,
     /// A literal range at least this long makes a loop CPU-heavy (`heavy-range`).
     pub heavy_range: u64,
+    /// The project's own CPU-heavy callables, by qualified name (`mylib.render`; a name ending in `.` is a
+    /// prefix): a call to one is strong CPU evidence (`cpu-heavy-calls`).
+    pub cpu_heavy_calls: Vec<String>,
+    /// The project's own blocking callables, by qualified name (`mylib.fetch`, or a prefix ending in `.`):
+    /// CA503 reports them in `async def`, and they are I/O evidence (`blocking-calls`).
+    pub blocking_calls: Vec<String>,
 }
 
 impl Default for PythonSettings {
     fn default() -> Self {
-        PythonSettings { free_threaded: false, max_workers: 32, heavy_range: 10_000 }
+        PythonSettings {
+            free_threaded: false,
+            max_workers: 32,
+            heavy_range: 10_000,
+            cpu_heavy_calls: Vec::new(),
+            blocking_calls: Vec::new(),
+        }
     }
 }
 

@@ -132,23 +132,21 @@ pub fn apply(
 
 /// A cheap test: can `source` hold any suppression at all?
 pub fn might_have_suppressions(kind: SourceKind, source: &str) -> bool {
-    source.contains(DIRECTIVE) || (kind == SourceKind::Python && (source.contains("noqa") || source.contains("NOQA")))
+    source.contains(DIRECTIVE) || (kind.honours_noqa() && (source.contains("noqa") || source.contains("NOQA")))
 }
 
-/// Finds every suppression comment of a file.
+/// Finds every suppression comment of a file, in the comments its language's lexer finds
+/// ([`Language::comments`](crate::language::Language::comments)).
 pub fn scan(path: &Path, kind: SourceKind, source: &str) -> Suppressions {
     let mut sup = Suppressions::default();
     if !might_have_suppressions(kind, source) {
         return sup;
     }
-    let has_needle =
-        |t: &str| t.contains(DIRECTIVE) || (kind == SourceKind::Python && (t.contains("noqa") || t.contains("NOQA")));
-    let comments = match kind {
-        SourceKind::Rust => rust_comments(source),
-        SourceKind::Python => python_comments(source),
-    };
+    let noqa = kind.honours_noqa();
+    let has_needle = |t: &str| t.contains(DIRECTIVE) || (noqa && (t.contains("noqa") || t.contains("NOQA")));
+    let comments = kind.comments(source);
     let mut line_starts: Option<Vec<usize>> = None;
-    for (c_start, _) in comments.into_iter().filter(|&(a, b)| has_needle(&source[a..b])) {
+    for c_start in comments.into_iter().filter(|r| has_needle(&source[r.clone()])).map(|r| r.start) {
         let starts = line_starts
             .get_or_insert_with(|| std::iter::once(0).chain(source.match_indices('\n').map(|(i, _)| i + 1)).collect());
         let idx = starts.partition_point(|&s| s <= c_start) - 1;
@@ -159,34 +157,16 @@ pub fn scan(path: &Path, kind: SourceKind, source: &str) -> Suppressions {
         let comment_at = c_start - start;
         let own_line = line[..comment_at].trim().is_empty();
         let mut found = Vec::new();
-        match kind {
-            SourceKind::Rust => {
-                let after = &line[comment_at + 2..];
-                if after.starts_with('/') || after.starts_with('!') {
-                    continue; // doc comment
+        for text in kind.directive_texts(&line[comment_at..]) {
+            if let Some(rest) = text.strip_prefix(DIRECTIVE) {
+                let at = line.len() - rest.len();
+                found.push(parse_directive(path, line, lineno, at, rest, &mut sup.unknown));
+            } else if noqa && text.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("noqa")) {
+                let rest = &text[4..];
+                if rest.chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    continue; // `# noqaX` is not a noqa
                 }
-                let text = after.trim_start();
-                if let Some(rest) = text.strip_prefix(DIRECTIVE) {
-                    let at = line.len() - rest.len();
-                    found.push(parse_directive(path, line, lineno, at, rest, &mut sup.unknown));
-                }
-            }
-            SourceKind::Python => {
-                // Every `#` of the comment can open a directive (`# type: ignore  # noqa: CA501`).
-                let comment = &line[comment_at..];
-                for (i, _) in comment.match_indices('#') {
-                    let text = comment[i + 1..].trim_start();
-                    if let Some(rest) = text.strip_prefix(DIRECTIVE) {
-                        let at = line.len() - rest.len();
-                        found.push(parse_directive(path, line, lineno, at, rest, &mut sup.unknown));
-                    } else if text.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("noqa")) {
-                        let rest = &text[4..];
-                        if rest.chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                            continue; // `# noqaX` is not a noqa
-                        }
-                        found.push(parse_noqa(path, line, lineno, rest, &mut sup.unknown));
-                    }
-                }
+                found.push(parse_noqa(path, line, lineno, rest, &mut sup.unknown));
             }
         }
         for f in found {
@@ -211,22 +191,9 @@ enum Directive {
     File(Rules),
 }
 
-/// The byte ranges of Rust line comments (`//` to the end of the line), from the Rust lexer
-/// ([`line_comments`](crate::rust::scan::line_comments)): `//` inside a string, raw string, byte string,
-/// character literal or block comment is not a comment.
-fn rust_comments(src: &str) -> Vec<(usize, usize)> {
-    crate::rust::scan::line_comments(src).map(|r| (r.start, r.end)).collect()
-}
-
-/// The byte ranges of Python comments (`#` to the end of the line), from the Python scanner
-/// ([`comments`](crate::python::lex::comments)): a `#` inside any string literal is not a comment.
-fn python_comments(src: &str) -> Vec<(usize, usize)> {
-    crate::python::lex::comments(src).map(|r| (r.start, r.end)).collect()
-}
-
 /// The 1-based number of the first line after line index `idx` that is not a comment-only line.
 fn next_code_line(source: &str, line_starts: &[usize], idx: usize, kind: SourceKind) -> usize {
-    let opener = if kind == SourceKind::Rust { "//" } else { "#" };
+    let opener = kind.line_comment_opener();
     let mut j = idx + 1;
     while j < line_starts.len() {
         let start = line_starts[j];
@@ -388,6 +355,14 @@ mod tests {
     use super::*;
     use crate::registry::builtin::SYNTAX_ERROR;
 
+    fn rs() -> SourceKind {
+        SourceKind::of(Path::new("f.rs")).expect("rust is registered")
+    }
+
+    fn py() -> SourceKind {
+        SourceKind::of(Path::new("f.py")).expect("python is registered")
+    }
+
     // Built at run time so this file holds no directive itself.
     fn d(kw: &str) -> String {
         format!("conc-{}: {kw}", "advisor")
@@ -411,18 +386,18 @@ mod tests {
     fn rust_line_and_line_above() {
         let src =
             format!("a(); // {}\n// {}\n// just a comment\nb();\nc();\n", d("allow(syntax-error)"), d("allow(CA001)"));
-        assert_eq!(kept(SourceKind::Rust, &src, &[1, 4, 5]), vec![(5, "CA001")]);
+        assert_eq!(kept(rs(), &src, &[1, 4, 5]), vec![(5, "CA001")]);
         // A trailing comment does not reach the next line.
         let src = format!("a(); // {}\nb();\n", d("allow(CA0)"));
-        assert_eq!(kept(SourceKind::Rust, &src, &[1, 2]), vec![(2, "CA001")]);
+        assert_eq!(kept(rs(), &src, &[1, 2]), vec![(2, "CA001")]);
     }
 
     #[test]
     fn rust_file_and_unknown() {
         let src = format!("fn f() {{}}\n// {}\n", d("allow-file(ALL)"));
-        assert!(kept(SourceKind::Rust, &src, &[1, 7]).is_empty());
+        assert!(kept(rs(), &src, &[1, 7]).is_empty());
         let src = format!("x(); // {}\n", d("allow(syntax-error, no-such-rule)"));
-        let out = apply(Path::new("f"), SourceKind::Rust, &src, vec![diag_at(1, &SYNTAX_ERROR)], &Settings::default());
+        let out = apply(Path::new("f"), rs(), &src, vec![diag_at(1, &SYNTAX_ERROR)], &Settings::default());
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].rule.code, "CA002");
         assert_eq!(out[0].span.start.column, src.find("no-such").unwrap() + 1);
@@ -432,7 +407,7 @@ mod tests {
     #[test]
     fn rust_strings_and_doc_comments_do_not_suppress() {
         let src = format!("let s = \"// {}\";\n/// {}\n//! {}\n", d("allow(x)"), d("allow(x)"), d("allow(x)"));
-        let sup = scan(Path::new("f"), SourceKind::Rust, &src);
+        let sup = scan(Path::new("f"), rs(), &src);
         assert!(sup.unknown.is_empty() && sup.lines.is_empty() && sup.file.is_none());
     }
 
@@ -441,7 +416,7 @@ mod tests {
         let src = "a()  # noqa\nb()  # noqa: E501, CA001\nc()  # NOQA:E501\nd()  # type: ignore  # noqa: CA999\n";
         let out = apply(
             Path::new("f"),
-            SourceKind::Python,
+            py(),
             src,
             (1..=4).map(|l| diag_at(l, &SYNTAX_ERROR)).collect(),
             &Settings::default(),
@@ -457,7 +432,7 @@ mod tests {
         let dangling = registry::find("dangling-task-or-nested-run").unwrap();
         let src = "a()  # noqa: ASYNC230\nb()  # noqa: RUF006\nc()  # noqa: ASYNC23\n";
         let diags = (1..=3).flat_map(|l| [diag_at(l, blocking), diag_at(l, dangling)]).collect();
-        let out = apply(Path::new("f"), SourceKind::Python, src, diags, &Settings::default());
+        let out = apply(Path::new("f"), py(), src, diags, &Settings::default());
         let got: Vec<_> = out.iter().map(|d| (d.span.start.line, d.rule.code)).collect();
         // `ASYNC23` is no code of either rule's `equivalent`.
         assert_eq!(got, vec![(1, "CA510"), (2, "CA503"), (3, "CA503"), (3, "CA510")]);
@@ -466,16 +441,16 @@ mod tests {
     #[test]
     fn python_directive() {
         let src = format!("# {}\nx = 1\ny = 2  # {}\n", d("allow(CA001)"), d("allow-file(CA0)"));
-        assert!(kept(SourceKind::Python, &src, &[2, 3, 9]).is_empty());
+        assert!(kept(py(), &src, &[2, 3, 9]).is_empty());
         let src = format!("x = '# {}'\n", d("allow(bogus)"));
-        assert!(scan(Path::new("f"), SourceKind::Python, &src).unknown.is_empty());
+        assert!(scan(Path::new("f"), py(), &src).unknown.is_empty());
     }
 
     #[test]
     fn malformed_directive_is_reported() {
         for bad in ["alow(CA001)", "allow CA001", "allow(CA001"] {
             let src = format!("// {}\n", d(bad));
-            let sup = scan(Path::new("f"), SourceKind::Rust, &src);
+            let sup = scan(Path::new("f"), rs(), &src);
             assert_eq!(sup.unknown.len(), 1, "{bad}");
         }
     }
@@ -483,19 +458,19 @@ mod tests {
     #[test]
     fn lexers_skip_literals() {
         let src = "let a = \"x // no\";\nlet b = r#\"// \"no\" \"#; let c = '\"'; // yes\nlet d = '\\''; /* // no */ let e: &'static str = \"\\\" // no\"; // yes2\nlet s = \"multi\n// no\n\";\n";
-        let got: Vec<_> = rust_comments(src).into_iter().map(|(a, b)| &src[a..b]).collect();
+        let got: Vec<_> = rs().comments(src).into_iter().map(|r| &src[r]).collect();
         assert_eq!(got, vec!["// yes", "// yes2"], "{src}");
         let src = "a = '# no'  # yes\nb = \"\"\"\n# no\n\"\"\"\nc = \"\\\"# no\"  # yes2\n";
-        let got: Vec<_> = python_comments(src).into_iter().map(|(a, b)| &src[a..b]).collect();
+        let got: Vec<_> = py().comments(src).into_iter().map(|r| &src[r]).collect();
         assert_eq!(got, vec!["# yes", "# yes2"], "{src}");
     }
 
     #[test]
     fn multi_line_strings_do_not_suppress() {
         let src = format!("const H: &str = \"\nsee `// {}`\n\";\n", d("allow(nope)"));
-        assert!(scan(Path::new("f"), SourceKind::Rust, &src).unknown.is_empty());
+        assert!(scan(Path::new("f"), rs(), &src).unknown.is_empty());
         let src = format!("H = \"\"\"\n# {}\n\"\"\"\n", d("allow(nope)"));
-        assert!(scan(Path::new("f"), SourceKind::Python, &src).unknown.is_empty());
+        assert!(scan(Path::new("f"), py(), &src).unknown.is_empty());
     }
 
     #[test]
@@ -529,7 +504,7 @@ mod tests {
         ];
         for c in cases {
             for text in [c.to_string(), format!("{c} // {dir}"), format!("// {dir}{c}"), format!("# {dir}{c}\n{c}")] {
-                for kind in [SourceKind::Rust, SourceKind::Python] {
+                for kind in [rs(), py()] {
                     let _ = apply(Path::new("f"), kind, &text, vec![diag_at(1, &SYNTAX_ERROR)], &Settings::default());
                 }
             }
@@ -540,6 +515,6 @@ mod tests {
     fn disabled_unknown_suppression_is_not_reported() {
         let src = format!("// {}\n", d("allow(nope)"));
         let settings = Settings::only(&[]);
-        assert!(apply(Path::new("f"), SourceKind::Rust, &src, vec![], &settings).is_empty());
+        assert!(apply(Path::new("f"), rs(), &src, vec![], &settings).is_empty());
     }
 }

@@ -4,25 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// The languages a file can be analysed as, by extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SourceKind {
-    /// `*.rs`
-    Rust,
-    /// `*.py`, `*.pyi`
-    Python,
-}
-
-impl SourceKind {
-    /// The kind of `path`, or `None` for a file no analysis reads.
-    pub fn of(path: &Path) -> Option<SourceKind> {
-        match path.extension()?.to_str()? {
-            "rs" => Some(SourceKind::Rust),
-            "py" | "pyi" => Some(SourceKind::Python),
-            _ => None,
-        }
-    }
-}
+pub use crate::language::SourceKind;
 
 /// A file to analyse.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -45,7 +45,7 @@
 //! to split idle time (waiting for a wake-up) from scheduled-but-not-polled time (executor saturation).
 //! A low-rate sampler thread reads `/proc/self/task/<tid>/syscall` of threads inside an instrumented call and
 //! splits blocked time into lock/futex, I/O, sleep and other ([`waits`]; `CONC_PROFILER_WAITS=0` turns it off):
-//! a function blocked mostly on a lock is `lock-serialized`, and pool sizes count only I/O and sleep waits.
+//! a function blocked mostly on a lock is `lock-serialized`, and pool sizes count only I/O waits (not locks or sleeps).
 
 #![deny(unsafe_code)]
 // Without the `enabled` feature the recording machinery is compiled but never called.

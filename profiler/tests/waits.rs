@@ -75,6 +75,13 @@ fn sleeps_and_pipe_reads_are_sampled_as_such() {
     let w = entry("::naps").timing.waits.expect("wait kinds sampled");
     assert!(w.sleep > w.lock + w.io, "{}", w.describe());
     assert_ne!(entry("::naps").classification.verdict, Verdict::LockSerialized);
+    // Sleeping is not I/O the function does: its advice never grows a pool past the cores (issue 14).
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let naps = entry("::naps");
+    assert!(naps.recommendation.pool_size.is_none_or(|n| n <= cores), "{}", naps.recommendation.text);
+    if matches!(naps.classification.verdict, Verdict::IoBound | Verdict::Mixed) {
+        assert!(naps.recommendation.text.contains("Wait counted: I/O only"), "{}", naps.recommendation.text);
+    }
 
     let (mut r, mut wr) = std::io::pipe().unwrap();
     let writer = std::thread::spawn(move || {

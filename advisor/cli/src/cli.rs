@@ -141,6 +141,16 @@ struct CheckArgs {
     /// Neither read nor write the cache: analyse every file.
     #[arg(long)]
     no_cache: bool,
+    /// A saved run-time report (`#[profile_concurrency]`'s CONC_PROFILER_REPORT, or `profile --json`) to
+    /// confirm or contradict findings with. Repeatable.
+    #[arg(long = "profile", value_name = "REPORT.json")]
+    profiles: Vec<PathBuf>,
+    /// With --profile: exit 1 only for confirmed findings at or above --fail-on.
+    #[arg(long, requires = "profiles")]
+    fail_on_confirmed: bool,
+    /// With --profile: keep confirmed findings at their severity (by default raised one step).
+    #[arg(long, requires = "profiles")]
+    no_runtime_severity: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -359,6 +369,7 @@ fn run_check(args: &CheckArgs) -> ExitStatus {
             return ExitStatus::Error;
         }
     };
+    let profile_errors = fuse_profiles(args, &mut report);
     for w in &report.warnings {
         warning(w);
     }
@@ -375,6 +386,18 @@ fn run_check(args: &CheckArgs) -> ExitStatus {
             None => error(&format!("cannot write the report: {}", conc_advisor::walk::io_message(&e))),
         }
         return ExitStatus::Error;
+    }
+    // A report that could not be read is an error too, after the findings are out.
+    for e in &profile_errors {
+        error(&e.to_string());
+    }
+    if !profile_errors.is_empty() {
+        return ExitStatus::Error;
+    }
+    if args.fail_on_confirmed {
+        report.diagnostics.retain(|d| {
+            d.runtime.as_ref().is_some_and(|r| r.status == conc_advisor::runtime::RuntimeStatus::Confirmed)
+        });
     }
     exit_code(&report, args.fail_on.into(), args.exit_zero)
 }
@@ -422,6 +445,28 @@ fn run_clean(cache_dir: Option<PathBuf>) -> ExitStatus {
             ExitStatus::Error
         }
     }
+}
+
+/// `--profile`: reads each report and fuses the readable ones into `report`; returns the reports' errors.
+fn fuse_profiles(args: &CheckArgs, report: &mut CheckReport) -> Vec<conc_advisor::runtime::ProfileReportError> {
+    use conc_advisor::runtime;
+    if args.profiles.is_empty() {
+        return Vec::new();
+    }
+    let (mut loaded, mut errors) = (Vec::new(), Vec::new());
+    for p in &args.profiles {
+        match runtime::load(p) {
+            Ok(r) => loaded.push(r),
+            Err(e) => errors.push(e),
+        }
+    }
+    runtime::fuse(
+        report,
+        &loaded,
+        &run_roots(args),
+        runtime::FuseOptions { raise_confirmed: !args.no_runtime_severity },
+    );
+    errors
 }
 
 /// Writes `note: msg` to stderr.

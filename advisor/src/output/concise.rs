@@ -11,17 +11,30 @@ pub fn write(report: &CheckReport, opts: OutputOptions, out: &mut dyn Write) -> 
     for d in &report.diagnostics {
         writeln!(
             out,
-            "{}:{}:{}: {} [{}] {}",
+            "{}:{}:{}: {} [{}] {}{}",
             d.path.display(),
             d.span.start.line,
             d.span.start.column,
             d.rule.code,
             d.severity,
-            d.message
+            d.message,
+            runtime_suffix(d)
         )?;
     }
+    super::human::write_runtime_summary(report, out)?;
     if !opts.quiet {
         writeln!(out, "{}", super::summary(report))?;
     }
     Ok(())
+}
+
+/// `check --profile`: ` (runtime: confirmed, blocks-executor)`; empty without it.
+fn runtime_suffix(d: &crate::diagnostic::Diagnostic) -> String {
+    match &d.runtime {
+        Some(rt) => match rt.verdict {
+            Some(v) => format!(" (runtime: {}, {v})", rt.status.as_str()),
+            None => format!(" (runtime: {})", rt.status.as_str()),
+        },
+        None => String::new(),
+    }
 }

@@ -29,6 +29,10 @@ pub fn write(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             message.push_str("\nhelp: ");
             message.push_str(help);
         }
+        if let Some(rt) = &d.runtime {
+            message.push_str("\nnote: ");
+            message.push_str(&rt.note());
+        }
         writeln!(
             out,
             "::{cmd} file={},line={},col={},endLine={},endColumn={},title={}::{}",

@@ -49,8 +49,29 @@ pub fn write(report: &CheckReport, opts: OutputOptions, out: &mut dyn Write) -> 
         };
         writeln!(out, "{text}\n")?;
     }
+    write_runtime_summary(report, out)?;
     if !opts.quiet {
         writeln!(out, "{}", super::summary(report))?;
+    }
+    Ok(())
+}
+
+/// `check --profile`: the measurements no finding explains, and the stale report entries.
+pub fn write_runtime_summary(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+    let Some(rt) = &report.runtime else { return Ok(()) };
+    if !rt.runtime_only.is_empty() {
+        writeln!(out, "measured at run time, not explained by any finding:")?;
+        for r in &rt.runtime_only {
+            writeln!(out, "  - {}", r.message())?;
+        }
+        writeln!(out)?;
+    }
+    if !rt.stale.is_empty() {
+        writeln!(out, "report entries that no longer match the source:")?;
+        for s in &rt.stale {
+            writeln!(out, "  - {}", s.message())?;
+        }
+        writeln!(out)?;
     }
     Ok(())
 }
@@ -144,6 +165,10 @@ fn render(d: &Diagnostic, source: Option<(&str, &LineIndex)>, color: bool) -> St
     };
     for n in d.notes.iter().filter(|n| n.span.is_none() || source.is_none()) {
         group = group.element(Level::NOTE.message(n.message.as_str()));
+    }
+    let runtime = d.runtime.as_ref().map(crate::runtime::RuntimeMatch::note);
+    if let Some(note) = &runtime {
+        group = group.element(Level::NOTE.message(note.as_str()));
     }
     if let Some(help) = &d.help {
         group = group.element(Level::HELP.message(help.as_str()));

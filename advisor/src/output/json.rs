@@ -23,6 +23,11 @@
 //!       "fingerprint": "5f1c0d9e2b7a4c38"     // as in baselines and SARIF partialFingerprints; no line number
 //!     }
 //!   ],
+//!   // with `--profile` only: each diagnostic has
+//!   //   "runtime": { "status": "confirmed" | "contradicted" | "not-exercised", "verdict": "blocks-executor" | null,
+//!   //                "evidence": "…", "report": "report.json" | null, "function", "location", "raised_from" }
+//!   // and the document "runtime_only": [{ "function", "location", "verdict", "evidence", "report" }],
+//!   // "runtime_stale": [{ "function", "recorded", "now", "report" }]
 //!   "summary": {
 //!     "findings": 1,               // diagnostics.len()
 //!     "files_with_findings": 1,
@@ -52,6 +57,12 @@ struct Document<'a> {
     tool: Tool,
     diagnostics: Vec<JsonDiagnostic<'a>>,
     summary: Summary<'a>,
+    /// `check --profile` only: measurements no finding explains.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    runtime_only: Option<&'a [crate::runtime::RuntimeOnly]>,
+    /// `check --profile` only: report entries that no longer match the source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    runtime_stale: Option<&'a [crate::runtime::StaleEntry]>,
 }
 
 #[derive(Serialize)]
@@ -74,6 +85,9 @@ struct JsonDiagnostic<'a> {
     item: Option<&'a str>,
     test_code: bool,
     fingerprint: Option<String>,
+    /// `check --profile` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    runtime: Option<&'a crate::runtime::RuntimeMatch>,
 }
 
 #[derive(Serialize)]
@@ -123,6 +137,7 @@ fn diagnostic(d: &Diagnostic) -> JsonDiagnostic<'_> {
         item: d.placement.as_ref().map(|p| p.item.as_str()),
         test_code: d.in_test_code(),
         fingerprint: crate::baseline::fingerprint(d, &cwd()),
+        runtime: d.runtime.as_ref(),
     }
 }
 
@@ -144,6 +159,8 @@ pub fn write(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             },
             errors: &report.errors,
         },
+        runtime_only: report.runtime.as_ref().map(|r| r.runtime_only.as_slice()),
+        runtime_stale: report.runtime.as_ref().map(|r| r.stale.as_slice()),
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)

@@ -131,7 +131,31 @@ fn result(d: &Diagnostic, index: usize) -> Value {
     if let Some(p) = &d.placement {
         r["properties"] = json!({ "testCode": p.test_code, "item": p.item });
     }
+    add_runtime(&mut r, d);
     r
+}
+
+/// `check --profile`: the run-time status as a result property, and the measured function as a related location.
+fn add_runtime(r: &mut Value, d: &Diagnostic) {
+    let Some(rt) = &d.runtime else { return };
+    r["properties"]["runtime"] = json!(rt);
+    if let Some((file, line)) = rt.location.as_deref().and_then(|l| l.rsplit_once(':'))
+        && let Ok(line) = line.parse::<usize>()
+    {
+        let related = r["relatedLocations"].as_array().map_or(0, Vec::len);
+        let loc = json!({
+            "id": related,
+            "message": { "text": rt.note() },
+            "physicalLocation": {
+                "artifactLocation": artifact_location(Path::new(file)),
+                "region": { "startLine": line.max(1) },
+            },
+        });
+        match r["relatedLocations"].as_array_mut() {
+            Some(a) => a.push(loc),
+            None => r["relatedLocations"] = Value::Array(vec![loc]),
+        }
+    }
 }
 
 /// The run's invocation: whether it succeeded, and what could not be checked (missing or unreadable paths,

@@ -11,6 +11,7 @@
 
 pub mod ast;
 pub mod encoding;
+mod lang;
 pub(crate) mod lex;
 pub mod linker;
 pub mod parse;
@@ -20,6 +21,7 @@ pub mod semantic;
 pub mod summary;
 mod survey;
 
+pub use lang::Lang;
 pub use linker::{FileFacts, link};
 
 use std::path::Path;
@@ -89,14 +91,16 @@ pub fn analyze_with_facts(
     let tree = if run_rules { parsed.module() } else { parsed.module_outline() };
     // A module no rule reports on only needs the index its summaries read.
     let model = if run_rules { Model::build(&tree) } else { Model::build_index(&tree) };
-    let summaries = Summarizer::new(&model, settings.python.heavy_range);
+    let py = &settings.python;
+    let summaries = Summarizer::new(&model, py.heavy_range).with_calls(&py.cpu_heavy_calls, &py.blocking_calls);
     let mut checker =
         Checker { path, lines: &lines, settings, model: &model, summaries: &summaries, diagnostics: Vec::new() };
     if run_rules {
         rules::run(&mut checker);
     }
     let facts = module_name.map(|name| {
-        let in_project = Summarizer::for_project(&model, settings.python.heavy_range, &name);
+        let in_project =
+            Summarizer::for_project(&model, py.heavy_range, &name).with_calls(&py.cpu_heavy_calls, &py.blocking_calls);
         linker::collect(&checker, &in_project, name.clone())
     });
     (checker.diagnostics, facts)

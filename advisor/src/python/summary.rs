@@ -236,6 +236,27 @@ const HEAVY_IN_LOOP: &[(&str, bool)] = &[
     ("tomllib.loads", false),
 ];
 
+/// Library calls measured to hold the GIL for their whole run (`bench/gil-calls.py`: a probe thread counting in
+/// Python makes under 25 % of its normal progress during one large call, against ~45 % beside hashing or
+/// compression, which release it). One such call is weak CPU evidence for a function that does nothing else
+/// (no I/O, no other CPU work): enough for a thread target (CA501), not for `async def` (CA504 wants strong
+/// evidence). In a loop they are strong evidence already ([`HEAVY_IN_LOOP`]).
+pub const GIL_HOLDING_CALLS: &[&str] = &[
+    "json.loads",
+    "json.dumps",
+    "pickle.loads",
+    "pickle.dumps",
+    "re.findall",
+    "ast.parse",
+    "xml.etree.ElementTree.fromstring",
+];
+
+/// A name in a configured list (`[python] cpu-heavy-calls`, `blocking-calls`): equal, or under a prefix that
+/// ends in `.`.
+pub fn in_configured(q: &str, list: &[String]) -> bool {
+    list.iter().any(|p| q == p || (p.ends_with('.') && q.starts_with(p.as_str())))
+}
+
 const HEAVY_ALONE: &[(&str, bool)] = &[("hashlib.pbkdf2_hmac", true), ("hashlib.scrypt", true), ("bcrypt.", true)];
 
 /// Methods of unknown receivers that are cheap data-structure operations.
@@ -352,6 +373,10 @@ pub struct Summarizer<'x, 'm, 'a> {
     in_progress: RefCell<Vec<FuncId>>,
     /// Depth of `if`/`except` blocks around the statement being scanned: I/O there is conditional, so weak.
     conditional: Cell<u32>,
+    /// `[python] cpu-heavy-calls`.
+    heavy_calls: &'x [String],
+    /// `[python] blocking-calls`.
+    blocking_calls: &'x [String],
 }
 
 #[derive(Default)]
@@ -441,7 +466,18 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
             cache: RefCell::new(HashMap::new()),
             in_progress: RefCell::new(Vec::new()),
             conditional: Cell::new(0),
+            heavy_calls: &[],
+            blocking_calls: &[],
         }
+    }
+
+    /// The same, knowing the project's own CPU-heavy and blocking callables (`[python] cpu-heavy-calls`,
+    /// `blocking-calls`).
+    #[must_use]
+    pub fn with_calls(mut self, heavy_calls: &'x [String], blocking_calls: &'x [String]) -> Self {
+        self.heavy_calls = heavy_calls;
+        self.blocking_calls = blocking_calls;
+        self
     }
 
     /// A summarizer in project mode: calls to imported names become [`ExtCall`]s (resolved against `module`
@@ -495,6 +531,18 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
         let saved = self.conditional.replace(0);
         self.stmts(f, body, &mut scan);
         self.conditional.set(saved);
+        // One GIL-holding library call is the function's only work: weak CPU evidence.
+        if scan.cpu.is_empty() && scan.io.is_empty() && !scan.weak_io && !scan.arith {
+            for e in &scan.heavy_calls {
+                if !e.releases_gil && starts(&e.what, GIL_HOLDING_CALLS) {
+                    scan.cpu.push(Evidence {
+                        what: format!("`{}`, which holds the GIL", e.what),
+                        strong: false,
+                        ..e.clone()
+                    });
+                }
+            }
+        }
         let mut s = Summary {
             cpu: scan.cpu,
             io: scan.io,
@@ -556,6 +604,12 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
             return CallClass::Func(g);
         }
         if let Some(q) = self.model.qualify(&call.func, scope) {
+            if in_configured(&q, self.heavy_calls) {
+                return CallClass::Heavy(q, false);
+            }
+            if in_configured(&q, self.blocking_calls) {
+                return CallClass::Io(q);
+            }
             if let Some((_, rel)) = HEAVY_ALONE.iter().find(|(p, _)| starts(&q, &[p])) {
                 return CallClass::Heavy(q, *rel);
             }

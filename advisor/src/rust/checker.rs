@@ -96,6 +96,42 @@ impl<'a> Checker<'a> {
         (self.diagnostics, self.facts.finish())
     }
 
+    /// Enters the file's module scope: its names and `use`s, collected from `items` (all the file's
+    /// top-level items, or their skeletons when the file is visited in chunks, see `rust::chunks`).
+    pub(crate) fn begin_file(&mut self, items: &[syn::Item]) {
+        self.semantic.push_module(None, items);
+    }
+
+    /// Visits top-level items of the file, between [`Checker::begin_file`] and [`Checker::finish_file`].
+    pub(crate) fn visit_items(&mut self, items: &[syn::Item]) {
+        for item in items {
+            self.visit_item(item);
+        }
+    }
+
+    /// Forgets what is keyed by the address of a syntax node before the next chunk's tree is visited: the
+    /// previous chunk's tree is dropped, and its addresses may be reused.
+    pub(crate) fn between_chunks(&mut self) {
+        self.loops.forget_nodes();
+        self.thread_loops.forget_nodes();
+        self.await_target = None;
+        self.closure_roles.clear();
+        self.block_flavors.clear();
+    }
+
+    /// Runs the rules' file-end hooks and leaves the file's module scope.
+    fn end_file(&mut self) {
+        let d = self.dispatch;
+        self.run_hooks(&d.file_ends, |r, cx| r.on_file_end(cx));
+        self.semantic.pop_scope();
+    }
+
+    /// Ends a file visited in chunks and returns its findings and facts, as [`Checker::run_with_facts`] does.
+    pub(crate) fn finish_file(mut self) -> (Vec<Diagnostic>, super::callgraph::FileFacts) {
+        self.end_file();
+        (self.diagnostics, self.facts.finish())
+    }
+
     /// The call-graph facts of this file (rules record CPU-heavy evidence and deferred findings here).
     pub fn facts(&mut self) -> (&mut super::callgraph::Collector, &ContextStack) {
         (&mut self.facts, &self.context)
@@ -457,13 +493,11 @@ fn attr_flavor(attrs: &[Attribute]) -> RuntimeFlavor {
 
 impl<'ast> Visit<'ast> for Checker<'_> {
     fn visit_file(&mut self, file: &'ast syn::File) {
-        self.semantic.push_module(None, &file.items);
+        self.begin_file(&file.items);
         for item in &file.items {
             self.visit_item(item);
         }
-        let d = self.dispatch;
-        self.run_hooks(&d.file_ends, |r, cx| r.on_file_end(cx));
-        self.semantic.pop_scope();
+        self.end_file();
     }
 
     fn visit_item(&mut self, item: &'ast syn::Item) {

@@ -375,6 +375,14 @@ pub(crate) struct LoopState {
     answers: std::collections::HashMap<usize, Option<String>>,
 }
 
+impl LoopState {
+    /// Forgets the answers keyed by the address of loops of a syntax tree that is dropped (see
+    /// `Checker::between_chunks`).
+    pub(crate) fn forget_nodes(&mut self) {
+        self.answers.clear();
+    }
+}
+
 /// Whether the loop `e` (a `for`, `while` or `loop`) is CPU-heavy by clear evidence and does not yield: the
 /// reason, or `None`. Loops inside a loop already judged heavy answer `None` (the outer one is reported).
 /// A heavy loop in the body of a sync function is recorded in that function's call-graph summary.

@@ -8,9 +8,11 @@
 
 pub mod callgraph;
 pub mod checker;
+pub(crate) mod chunks;
 pub mod context;
 pub(crate) mod edition;
 pub mod heavy;
+mod lang;
 pub mod link;
 pub(crate) mod macros;
 pub mod rules;
@@ -19,6 +21,8 @@ pub mod semantic;
 pub mod types;
 
 use std::path::Path;
+
+pub use lang::Lang;
 
 use crate::diagnostic::{Diagnostic, Location, Span};
 use crate::registry::builtin::SYNTAX_ERROR;
@@ -148,6 +152,25 @@ fn analyze_here(
     settings: &Settings,
     dispatch: &rules::Dispatch,
 ) -> (Vec<Diagnostic>, Option<callgraph::FileFacts>) {
+    analyze_here_chunked(path, source, settings, dispatch, chunks::chunk_target(source.len()))
+}
+
+/// [`analyze_here`] with the size chunks of a large file are cut at ([`chunks`]); a file shorter than
+/// [`chunks::THRESHOLD`] is parsed whole unless `target` is below it (tests force chunks so).
+fn analyze_here_chunked(
+    path: &Path,
+    source: &str,
+    settings: &Settings,
+    dispatch: &rules::Dispatch,
+    target: usize,
+) -> (Vec<Diagnostic>, Option<callgraph::FileFacts>) {
+    if (source.len() > chunks::THRESHOLD || target < chunks::THRESHOLD)
+        && let Some(found) = analyze_in_chunks(path, source, settings, dispatch, target)
+    {
+        let (d, f) = found;
+        let keep = dispatch.chains || f.has_lock_facts();
+        return (d, keep.then_some(f));
+    }
     // Should the blanked text not parse, or anything but the bodies of sync functions have been blanked, the
     // text itself is parsed (and its error reported).
     let parsed = match blank_unneeded(source, dispatch).map(|(text, bodies)| (syn::parse_file(&text), bodies)) {
@@ -169,6 +192,25 @@ fn analyze_here(
     // offsets wrap after about 4 GiB of source on one thread.
     proc_macro2::extra::invalidate_current_thread_spans();
     diags
+}
+
+/// The chunked visit ([`chunks::visit`]) of the blanked text (as [`analyze_here`] parses it), else of the
+/// source itself; `None` when neither can be visited in chunks (the file is then parsed whole).
+fn analyze_in_chunks(
+    path: &Path,
+    source: &str,
+    settings: &Settings,
+    dispatch: &rules::Dispatch,
+    target: usize,
+) -> Option<(Vec<Diagnostic>, callgraph::FileFacts)> {
+    if let Some((text, bodies)) = blank_unneeded(source, dispatch)
+        && let Some(cuts) = chunks::bounds(&text, target)
+        && let Some(found) = chunks::visit(path, &text, Some(&bodies), &cuts, settings, dispatch)
+    {
+        return Some(found);
+    }
+    let cuts = chunks::bounds(source, target)?;
+    chunks::visit(path, source, None, &cuts, settings, dispatch)
 }
 
 /// `source` with the bodies the checker would skip unvisited blanked (see [`scan::blank_bodies`]), so that
@@ -446,6 +488,88 @@ mod tests {
             }
         }
         assert!(blanked_runs > 50, "only {blanked_runs} runs blanked anything: the test would prove little");
+    }
+
+    /// Issue 11 (memory bounded by what is in flight): a file visited in chunks ([`chunks`], forced here with
+    /// the smallest chunk size, so every top-level item boundary is a cut) gives exactly the findings and
+    /// call-graph facts of a whole-file parse, with every rule and with each rule alone.
+    #[test]
+    fn chunked_visits_equal_whole_file_visits() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let mut files = Vec::new();
+        let mut dirs = vec![root];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).expect("fixtures are readable").flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        let mut configs = vec![Settings::default()];
+        configs.extend(rules::RULES.iter().map(|m| Settings::only(&[m])));
+        let (mut chunked_runs, mut chunked_files) = (0, 0);
+        for path in &files {
+            let src = std::fs::read_to_string(path).expect("fixtures are UTF-8");
+            if chunks::bounds(&src, 1).is_none_or(|c| c.len() < 2) {
+                continue;
+            }
+            chunked_files += 1;
+            for settings in &configs {
+                let dispatch = rules::Dispatch::new(rules::IMPLS, settings, &src, has_graph_roots(&src));
+                let whole = analyze_here_chunked(path, &src, settings, &dispatch, usize::MAX);
+                let Some((d, f)) = analyze_in_chunks(path, &src, settings, &dispatch, 1) else { continue };
+                chunked_runs += 1;
+                let keep = dispatch.chains || f.has_lock_facts();
+                let chunked = (d, keep.then_some(f));
+                let show = |r: &(Vec<Diagnostic>, Option<callgraph::FileFacts>)| {
+                    let mut lines: Vec<String> =
+                        r.0.iter()
+                            .map(|d| format!("{} {:?} {} {:?}", d.rule.code, d.span, d.message, d.notes))
+                            .collect();
+                    lines.push(format!("{:#?}", r.1));
+                    lines.join("\n")
+                };
+                let (w, c) = (show(&whole), show(&chunked));
+                if w != c {
+                    let at = w.lines().zip(c.lines()).position(|(a, b)| a != b).unwrap_or(0);
+                    panic!(
+                        "{} with {:?}: whole {:?} chunked {:?}",
+                        path.display(),
+                        rules::RULES.iter().filter(|m| settings.is_enabled(m)).map(|m| m.code).collect::<Vec<_>>(),
+                        w.lines().nth(at),
+                        c.lines().nth(at)
+                    );
+                }
+                assert_eq!(w, show(&analyze_here_chunked(path, &src, settings, &dispatch, 1)), "{}", path.display());
+            }
+        }
+        assert!(chunked_files > 100, "only {chunked_files} fixtures have two items or more");
+        assert!(chunked_runs > 2_000, "only {chunked_runs} runs were visited in chunks: the test would prove little");
+    }
+
+    /// Cuts fall between top-level items only, at line starts, with doc comments and attributes kept with
+    /// their item; a text the lexer cannot read whole is not cut.
+    #[test]
+    fn chunks_are_cut_between_top_level_items() {
+        let src = "use a::b;\n/// doc\n#[attr]\nfn f() { g(); }\nimpl X<{ 1 }>\nfor Y {}\nm! { }\nstruct S { a: u8 } // c\nfn h() {}\n";
+        let cuts = chunks::bounds(src, 1).expect("cut");
+        let texts: Vec<&str> = cuts.iter().map(|r| &src[r.clone()]).collect();
+        assert_eq!(
+            texts,
+            [
+                "use a::b;\n",
+                "/// doc\n#[attr]\nfn f() { g(); }\n",
+                "impl X<{ 1 }>\nfor Y {}\n",
+                "m! { }\n",
+                "struct S { a: u8 } // c\nfn h() {}\n"
+            ]
+        );
+        assert_eq!(chunks::bounds("fn f() {}\nfn g() { \"open }\n", 1), None);
+        assert_eq!(chunks::bounds("fn f() {}", 1), None);
     }
 
     #[test]

@@ -144,6 +144,12 @@ impl WaitKinds {
         share(self.io.saturating_add(self.sleep), self.samples())
     }
 
+    /// Share of the samples that are I/O the subject itself does (read/write/recv/send/poll…): the only waiting
+    /// that may grow a pool past the cores (a lock, a sleep or an unknown wait is not overlapped by more threads).
+    pub fn own_io_share(&self) -> f64 {
+        share(self.io, self.samples())
+    }
+
     /// `blocked_ns` split in proportion: `[lock, io, sleep, other]`.
     pub fn split(&self, blocked_ns: u64) -> [u64; 4] {
         let n = self.samples();
@@ -775,17 +781,17 @@ pub struct Recommendation {
 }
 
 /// [`recommend`], with the waits the subject's timing measured: when its wait kinds were sampled, only the I/O
-/// and sleep part of the blocked time counts as wait in the pool formula (waiting on a lock is not overlapped by
-/// more threads), and the text says which measurement the size comes from.
+/// part of the blocked time counts as wait in the pool formula (waiting on a lock, a timer or anything else does
+/// not grow a pool past the cores), and the text says which measurement the size comes from.
 pub fn recommend_measured(c: &Classification, t: &Timing, cores: usize, ctx: Context) -> Recommendation {
     let Some(w) = t.waits.filter(WaitKinds::usable) else { return recommend(c, cores, ctx) };
     if !matches!(c.verdict, Verdict::IoBound | Verdict::Mixed) {
         return recommend(c, cores, ctx);
     }
-    let io_wait = Classification { blocked_share: c.blocked_share * w.io_share(), ..c.clone() };
+    let io_wait = Classification { blocked_share: c.blocked_share * w.own_io_share(), ..c.clone() };
     let mut r = recommend(&io_wait, cores, ctx);
     r.text.push_str(&format!(
-        " Wait counted: I/O and sleeps only, {} of the time ({}).",
+        " Wait counted: I/O only (not locks or sleeps), {} of the time ({}).",
         pct(io_wait.blocked_share),
         w.describe()
     ));
@@ -1263,6 +1269,11 @@ mod tests {
         let counted = recommend_measured(&c, &half, 4, Context::sync_fn());
         assert!(counted.pool_size.unwrap() < full, "{counted:?} vs {full}");
         assert!(counted.text.contains("Wait counted: I/O"), "{}", counted.text);
+        // Waiting that is all sleeps (or all lock) never grows the pool past the cores.
+        for waits in [WaitKinds { sleep: 40, ..WaitKinds::default() }, WaitKinds { lock: 40, ..WaitKinds::default() }] {
+            let r = recommend_measured(&c, &Timing { waits: Some(waits), ..locked }, 4, Context::sync_fn());
+            assert!(r.pool_size.is_none_or(|n| n <= 4), "{r:?}");
+        }
         // Too few samples: ignored.
         let few = Timing { waits: Some(WaitKinds { lock: 2, ..WaitKinds::default() }), ..t(100 * MS, 20 * MS, 5 * MS) };
         assert_eq!(classify(&few, &th()).verdict, Verdict::IoBound);

@@ -273,9 +273,11 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
         timeline: s.timeline.clone(),
         findings: Vec::new(),
         python_targets: Vec::new(),
+        unseen_tasks_at_most: Some(s.unseen_tasks_at_most),
     };
     report.findings = findings(&report, th);
     mark_serialised(&mut report, cores);
+    crate::measured::annotate(&mut report);
     report
 }
 
@@ -883,6 +885,7 @@ mod tests {
             timeline,
             findings: Vec::new(),
             python_targets: Vec::new(),
+            unseen_tasks_at_most: None,
         }
     }
 

@@ -133,7 +133,15 @@ pub struct Sampler {
     pub tree_ever: BTreeSet<i32>,
     /// Tids of live tracked threads.
     live_tids: std::collections::HashSet<i32>,
+    /// The pid the kernel allocated last (`/proc/loadavg`'s last field) at the previous tick.
+    last_pid: Option<i32>,
+    /// At most this many tasks of the tree came and went between ticks: the pids allocated between ticks
+    /// that were never seen in the tree and were gone at the next tick (alive ones belong to other programs).
+    pub unseen_tasks_at_most: u64,
 }
+
+/// Pid ranges wider than this between two ticks are not scanned (counted whole: still an upper bound).
+const MAX_PID_SCAN: i32 = 4096;
 
 /// The `/bin/sh -c` script that holds a spawned command until the counters are attached.
 pub const TRAMPOLINE: &str = "kill -STOP $$ && exec \"$@\"";
@@ -170,7 +178,10 @@ impl Sampler {
             initial_done: born_now,
             tree_ever: BTreeSet::new(),
             live_tids: Default::default(),
+            last_pid: None,
+            unseen_tasks_at_most: 0,
         };
+        s.last_pid = s.last_allocated_pid();
         s.add_process(root, 0.0);
         s
     }
@@ -380,6 +391,7 @@ impl Sampler {
         // New threads and children of the threads that ran; they are read from the next tick on (counting from
         // their birth, so nothing of their first interval is lost).
         self.discover(now);
+        self.count_unseen_tasks();
         self.last_tick_s = now;
         self.ticks += 1;
         self.tick_time += started.elapsed();
@@ -455,6 +467,40 @@ impl Sampler {
             let field = text.split_ascii_whitespace().nth(3)?;
             let r: u32 = field.split('/').next()?.parse().ok()?;
             Some(r.saturating_sub(1)) // not counting the sampler itself
+        })
+    }
+
+    /// Counts the tasks (processes or threads) that may have belonged to the tree and came and went since the
+    /// previous tick: of the pids the kernel allocated meanwhile (`/proc/loadavg`'s last pid; pids are handed
+    /// out in order), those not seen in the tree and no longer alive. Alive ones belong to other programs (a
+    /// child of the tree found later is seen in the tree). An upper bound: other programs' short-lived tasks of
+    /// the same interval count too; a pid wrap-around interval is skipped.
+    fn count_unseen_tasks(&mut self) {
+        let Some(now_pid) = self.last_allocated_pid() else { return };
+        let Some(prev) = self.last_pid.replace(now_pid) else { return };
+        if now_pid <= prev {
+            return;
+        }
+        if now_pid - prev > MAX_PID_SCAN {
+            self.unseen_tasks_at_most += (now_pid - prev) as u64;
+            return;
+        }
+        let own = std::process::id() as i32;
+        for pid in prev + 1..=now_pid {
+            let ours = self.tree_ever.contains(&pid) || self.threads.keys().any(|(tid, _)| *tid == pid);
+            if ours || pid == own {
+                continue;
+            }
+            if !std::path::Path::new(&format!("/proc/{pid}/stat")).exists() {
+                self.unseen_tasks_at_most += 1;
+            }
+        }
+    }
+
+    fn last_allocated_pid(&mut self) -> Option<i32> {
+        self.loadavg.as_ref().and_then(|f| {
+            let text = procfs::pread_text(f, &mut self.buf).ok()?;
+            text.split_ascii_whitespace().nth(4)?.parse().ok()
         })
     }
 

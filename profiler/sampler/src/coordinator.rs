@@ -6,7 +6,7 @@
 use conc_report::classify::{Recommendation, RecommendationKind, Verdict};
 use conc_report::report::Entry;
 
-use crate::model::ProcessReport;
+use crate::model::{ProcessReport, ThreadReport};
 
 /// At most this many cores of CPU (on average over its life) for a process with children to be a coordinator.
 pub const MAX_COORDINATOR_CORES: f64 = 0.5;
@@ -58,4 +58,26 @@ pub fn mark(processes: &mut [ProcessReport], entries: &mut [Entry]) -> Vec<i32> 
         }
     }
     marked
+}
+
+/// Marks one thread known to coordinate worker processes (named by the Python hook): a waiting verdict becomes
+/// idle, with `why` in its evidence.
+pub fn mark_thread(t: &mut ThreadReport, why: &str) {
+    if waits(t.verdict) {
+        t.verdict = Verdict::Idle;
+    }
+    t.evidence = format!("{why}; {}", t.evidence);
+}
+
+/// The same for its shared-schema entry: no pool advice for a waiting coordinator.
+pub fn mark_entry(e: &mut Entry, why: &str) {
+    if waits(e.classification.verdict) {
+        e.classification.verdict = Verdict::Idle;
+        e.recommendation = Recommendation {
+            kind: RecommendationKind::NoChange,
+            pool_size: None,
+            text: format!("Coordinator: no pool for it — {why}."),
+        };
+    }
+    e.classification.evidence = format!("{why}; {}", e.classification.evidence);
 }

@@ -124,6 +124,15 @@ pub fn render(r: &ExternalReport) -> String {
             truncate(&names.join(", "), 60)
         );
     }
+    if let Some(n) = r.unseen_tasks_at_most.filter(|n| *n > 0) {
+        let _ = writeln!(
+            o,
+            "{:>7}          + at most {n} more task{} (processes or threads) came and went between samples, never \
+             seen: pids allocated between samples, less those seen here or still alive elsewhere",
+            "",
+            if n == 1 { "" } else { "s" }
+        );
+    }
     let _ = writeln!(
         o,
         "{:>7}          CPU%, RUNQ%, BLOCKED%: shares of thread time (a process's summed over its threads); \
@@ -252,6 +261,7 @@ mod tests {
             }],
             findings: Vec::new(),
             python_targets: Vec::new(),
+            unseen_tasks_at_most: None,
         }
     }
 

@@ -14,12 +14,12 @@
 pub mod analysis;
 #[cfg(target_os = "linux")]
 pub mod collect;
-#[cfg(target_os = "linux")]
 pub mod coordinator;
 pub mod html;
 pub mod human;
 #[cfg(target_os = "linux")]
 pub mod load;
+pub mod measured;
 pub mod model;
 #[cfg(target_os = "linux")]
 pub mod perf;

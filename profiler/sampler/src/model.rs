@@ -289,6 +289,12 @@ pub struct ExternalReport {
     /// Python commands: the function each thread and pool worker ran (from the `sitecustomize` hook).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub python_targets: Vec<crate::python_hooks::PythonTarget>,
+    /// At most this many tasks (processes or threads) of the tree came and went between samples, never seen:
+    /// pids the kernel allocated between ticks (`/proc/loadavg`'s last pid), less those seen in the tree and
+    /// those still alive outside it. An upper bound (other programs' short-lived tasks of the same intervals
+    /// count too); absent in older reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unseen_tasks_at_most: Option<u64>,
 }
 
 impl ExternalReport {

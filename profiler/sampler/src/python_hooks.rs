@@ -21,7 +21,7 @@ pub const TARGETS_ENV: &str = "CONC_ADVISOR_PY_TARGETS";
 pub struct PythonTarget {
     pub pid: i32,
     pub tid: i32,
-    /// `thread`, `thread-pool-worker` or `process-pool-worker`.
+    /// `thread`, `thread-pool-worker`, `process-pool-worker` or `coordinator`.
     pub kind: String,
     /// The `threading.Thread` name.
     pub thread: String,
@@ -97,18 +97,41 @@ fn unique() -> u64 {
     N.fetch_add(1, Ordering::Relaxed)
 }
 
+/// The kind recorded for threads that coordinate worker processes: a `ProcessPoolExecutor`'s manager thread,
+/// `multiprocessing.Pool`'s worker, task and result handler threads.
+pub const COORDINATOR: &str = "coordinator";
+
+fn coordinator_why(x: &PythonTarget) -> String {
+    let what = if x.thread == "ppe-manager" {
+        "ProcessPoolExecutor's manager thread"
+    } else {
+        "a multiprocessing.Pool handler thread"
+    };
+    format!(
+        "coordinator: {what} (`{}`) hands tasks to the worker processes and collects their results — the advice \
+         is about the workers, not a pool for it",
+        x.target
+    )
+}
+
 /// Names threads after their work, says in thread evidence and findings which function threads run, and keeps
 /// the targets in the report.
 pub fn apply(r: &mut ExternalReport, targets: Vec<PythonTarget>) {
     let base = std::env::current_dir().ok();
     let find = |pid: i32, tid: i32| targets.iter().find(|t| t.pid == pid && t.tid == tid);
+    let named = |x: &PythonTarget| matches!(x.kind.as_str(), "thread" | COORDINATOR) && !x.thread.is_empty();
+    let mut coordinators = 0_usize;
     for p in &mut r.processes {
         for t in &mut p.threads {
             if let Some(x) = find(p.pid, t.tid) {
-                if x.kind == "thread" && !x.thread.is_empty() {
+                if named(x) {
                     t.name = x.thread.clone();
                 }
                 t.evidence = format!("runs {}; {}", x.describe(base.as_deref()), t.evidence);
+                if x.kind == COORDINATOR {
+                    coordinators += 1;
+                    crate::coordinator::mark_thread(t, &coordinator_why(x));
+                }
             }
         }
     }
@@ -116,10 +139,20 @@ pub fn apply(r: &mut ExternalReport, targets: Vec<PythonTarget>) {
         let (Some(pid), Some(tid)) = (e.pid, e.tid) else { continue };
         if let Some(x) = find(pid as i32, tid as i32) {
             e.location = x.file.as_ref().map(|f| format!("{f}:{}", x.line.unwrap_or(0)));
-            if x.kind == "thread" && !x.thread.is_empty() {
+            if named(x) {
                 e.name = format!("{pid}/{tid} {}", x.thread);
             }
+            if x.kind == COORDINATOR {
+                crate::coordinator::mark_entry(e, &coordinator_why(x));
+            }
         }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = coordinators;
+    #[cfg(target_os = "linux")]
+    if coordinators > 0 {
+        // The whole-run answer is about the workers: judge it again without the coordinator threads' waiting.
+        r.findings = crate::analysis::findings(r, &crate::analysis::Thresholds::default());
     }
     for f in &mut r.findings {
         let mut groups: Vec<(String, usize)> = Vec::new();
@@ -150,4 +183,5 @@ pub fn apply(r: &mut ExternalReport, targets: Vec<PythonTarget>) {
         }
     }
     r.python_targets = targets;
+    crate::measured::annotate(r);
 }

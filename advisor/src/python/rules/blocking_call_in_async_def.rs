@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::python::ast::{Call, Expr, ExprKind, Range, is_generator, walk_body_exprs};
 use crate::python::semantic::{CallSite, FuncId};
+use crate::python::summary::in_configured;
 
 declare_rule! {
     /// ## What it does
@@ -35,6 +36,9 @@ declare_rule! {
     /// Not reported: `getaddrinfo(…, flags=AI_NUMERICHOST)` and `getnameinfo(…, NI_NUMERICHOST | NI_NUMERICSERV)`
     /// (no DNS query), and methods of a socket set non-blocking earlier in the same function
     /// (`sock.setblocking(False)`, `sock.settimeout(0)`).
+    ///
+    /// The project's own blocking callables are listed in `[python] blocking-calls` (qualified names such as
+    /// `mylib.fetch`, or prefixes ending in `.`); they are reported like the tables' calls.
     ///
     /// A line already marked for ruff (`# noqa: ASYNC230`, or any code of `equivalent` below) is not reported
     /// either.
@@ -237,6 +241,20 @@ const FAMILIES: &[Family] = &[
     },
 ];
 
+/// A callable the project lists as blocking (`[python] blocking-calls`).
+static CONFIGURED: Family = Family {
+    what: "listed in `python.blocking-calls`",
+    help: "run it with `await asyncio.to_thread(…)`, or use an async counterpart",
+    calls: &[],
+    methods: &[],
+};
+
+/// The family of a blocking call by its qualified name, the project's own list (`[python] blocking-calls`)
+/// included.
+fn blocking_in(settings: &crate::settings::Settings, q: &str) -> Option<&'static Family> {
+    blocking(q).or_else(|| in_configured(q, &settings.python.blocking_calls).then_some(&CONFIGURED))
+}
+
 /// The family of a blocking call by its qualified name.
 fn blocking(q: &str) -> Option<&'static Family> {
     FAMILIES.iter().find(|f| {
@@ -304,7 +322,7 @@ fn blocking_in_helper<'c, 'm, 'a>(cx: &'c Checker<'_, 'm, 'a>, start: FuncId) ->
                 continue;
             }
             let Some(q) = c.qual.as_deref() else { continue };
-            let Some(family) = blocking(q) else { continue };
+            let Some(family) = blocking_in(cx.settings, q) else { continue };
             if numeric_lookup(cx, q, c.call) || on_non_blocking_socket(cx, q, c) {
                 continue;
             }
@@ -387,7 +405,7 @@ fn check(cx: &mut Checker<'_, '_, '_>) {
             continue;
         }
         let Some(q) = c.qual.as_deref() else { continue };
-        let Some(family) = blocking(q) else { continue };
+        let Some(family) = blocking_in(cx.settings, q) else { continue };
         let Some(f) = c.scope else { continue };
         if numeric_lookup(cx, q, c.call) || on_non_blocking_socket(cx, q, c) {
             continue;
@@ -531,7 +549,7 @@ fn reach(fx: &FactsCx<'_, '_, '_, '_, '_>, start: FuncId) -> (Option<BlockHit>, 
         }
         for (call, range) in own_calls(&def.body) {
             if let Some(q) = model.qualify(&call.func, Some(h))
-                && let Some(family) = blocking(&q)
+                && let Some(family) = blocking_in(cx.settings, &q)
             {
                 if numeric_lookup(cx, &q, call) {
                     continue;
@@ -596,7 +614,7 @@ fn facts(fx: &FactsCx<'_, '_, '_, '_, '_>) -> Blocking {
             continue;
         }
         let Some(f) = c.scope else { continue };
-        if c.qual.as_deref().is_some_and(|q| blocking(q).is_some()) {
+        if c.qual.as_deref().is_some_and(|q| blocking_in(cx.settings, q).is_some()) {
             continue;
         }
         let target = match model.resolve_function(&c.call.func, c.scope) {
@@ -709,5 +727,40 @@ fn link(p: &Linker<'_>, facts: &[&Blocking], out: &mut Vec<Diagnostic>) {
             }
             out.push(d.with_note("the enclosing `async def`", Some(call.caller_span)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::settings::Settings;
+    use std::path::Path;
+
+    fn codes(src: &str, settings: &Settings) -> Vec<(&'static str, usize)> {
+        crate::python::analyze(Path::new("t.py"), src, settings).iter().map(|d| (d.rule.code, d.span.start.line)).collect()
+    }
+
+    /// Issue 13: `[python] blocking-calls` and `cpu-heavy-calls` name a project's own wrappers and libraries.
+    #[test]
+    fn configured_blocking_and_cpu_heavy_calls() {
+        let src = "import asyncio, threading\nimport mylib\nfrom vendor.render import draw\n\nasync def h(x):\n    mylib.fetch(x)\n    return draw(x)\n\ndef work(x):\n    return draw(x)\n\nfor _ in range(4):\n    threading.Thread(target=work, args=(1,)).start()\n";
+        assert!(codes(src, &Settings::default()).is_empty(), "{:?}", codes(src, &Settings::default()));
+        let mut s = Settings::default();
+        s.python.blocking_calls = vec!["mylib.".into()];
+        s.python.cpu_heavy_calls = vec!["vendor.render.draw".into()];
+        assert_eq!(codes(src, &s), [("CA501", 13), ("CA503", 6), ("CA504", 7)], "{:?}", codes(src, &s));
+    }
+
+    /// The measured GIL-holding calls (`bench/gil-calls.py`) are weak CPU evidence: a thread target whose only
+    /// work is one is reported (CA501), an `async def` making one is not (CA504 wants strong evidence), and one
+    /// that also does I/O stays I/O-bound.
+    #[test]
+    fn gil_holding_library_calls_are_weak_cpu_evidence() {
+        let spawn = "for _ in range(4):\n    threading.Thread(target=work, args=(1,)).start()\n";
+        let parse = format!("import threading, json\ndef work(s):\n    return json.loads(s)\n{spawn}");
+        assert_eq!(codes(&parse, &Settings::default()), [("CA501", 5)]);
+        let with_io = format!("import threading, json\ndef work(p):\n    return json.loads(open(p).read())\n{spawn}");
+        assert!(codes(&with_io, &Settings::default()).is_empty());
+        let in_async = "import json\nasync def h(s):\n    return json.loads(s)\n";
+        assert!(codes(in_async, &Settings::default()).is_empty());
     }
 }

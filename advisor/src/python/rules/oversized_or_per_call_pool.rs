@@ -20,7 +20,10 @@ declare_rule! {
     /// - a literal `max_workers=`/`processes=` above `python.max-workers` (default 32) on a pool whose targets
     ///   are CPU-bound (targets in other modules of the project are followed);
     /// - a `ThreadPoolExecutor`, `ProcessPoolExecutor` or `multiprocessing.Pool` created inside a loop, inside a
-    ///   function called in a loop, or inside a request handler (`@app.route`/`@app.get`/…, `do_GET`, …).
+    ///   function called in a loop (directly, or through one more function: per iteration two calls down), or
+    ///   inside a request handler (`@app.route`/`@app.get`/…, `do_GET`, …, and an `async def` with a request-like
+    ///   parameter — `request`, `websocket`, `message`, `event`, … — or a handler-like name, `handle_…`,
+    ///   `…_handler`, `on_…`, unless the module runs it once with `asyncio.run`).
     ///
     /// ## Why is this bad?
     /// CPU-bound work cannot go faster than the cores: workers beyond them only add switching, memory and (for
@@ -157,6 +160,47 @@ fn is_handler(model: &Model<'_, '_>, f: FuncId) -> bool {
         })
 }
 
+/// Parameter names that say an `async def` handles one request, message or event.
+const HANDLER_PARAMS: &[&str] = &["request", "req", "websocket", "ws", "message", "msg", "event", "update"];
+
+/// An `async def` that handles requests, messages or events (issue 13: a pool built per call of such a
+/// handler): a request-like parameter, or a handler-like name (`handle_…`, `…_handler`, `on_…`). An `async
+/// def` run by `asyncio.run(…)` in the module runs once: it is not one.
+fn is_async_handler(model: &Model<'_, '_>, f: FuncId) -> bool {
+    let def = model.funcs[f].def;
+    if !def.is_async {
+        return false;
+    }
+    let run_once = model.calls.iter().any(|c| {
+        c.qual.as_deref() == Some("asyncio.run")
+            && c.call.args.first().and_then(|a| a.as_call()).is_some_and(|a| model.resolve_function(&a.func, c.scope) == Some(f))
+    });
+    !run_once
+        && (def.params.iter().any(|p| HANDLER_PARAMS.contains(p))
+            || def.name.starts_with("handle")
+            || def.name.ends_with("_handler")
+            || def.name.starts_with("on_"))
+}
+
+/// A function `g` that calls `f` (not in a loop) and is itself called in a loop: `f` runs once per iteration,
+/// two calls down. Returns `g` and the call in the loop.
+fn called_in_loop_two_down<'c, 'm, 'a>(
+    model: &'c Model<'m, 'a>,
+    f: FuncId,
+) -> Option<(FuncId, &'c crate::python::semantic::CallSite<'m, 'a>)> {
+    model.calls.iter().find_map(|c| {
+        let g = c.scope?;
+        if g == f || model.resolve_function(&c.call.func, c.scope) != Some(f) {
+            return None;
+        }
+        let outer = model
+            .calls
+            .iter()
+            .find(|o| o.loop_range.is_some() && o.scope != Some(f) && model.resolve_function(&o.call.func, o.scope) == Some(g))?;
+        Some((g, outer))
+    })
+}
+
 /// Reports oversized pools for CPU-bound targets and pools created per call.
 fn check(cx: &mut Checker<'_, '_, '_>) {
     let model = cx.model;
@@ -203,6 +247,16 @@ fn check(cx: &mut Checker<'_, '_, '_>) {
             .find(|c| c.loop_range.is_some() && model.resolve_function(&c.call.func, c.scope) == Some(f));
         let why = if let Some(c) = called_in_loop {
             Some((format!("`{}` is called in a loop", cx.func_name(f)), Some(cx.span(c.range))))
+        } else if let Some((g, c)) = called_in_loop_two_down(model, f) {
+            Some((
+                format!("`{}` calls `{}`, and `{}` is called in a loop", cx.func_name(g), cx.func_name(f), cx.func_name(g)),
+                Some(cx.span(c.range)),
+            ))
+        } else if is_async_handler(model, f) {
+            Some((
+                format!("`async def {}` handles requests or events: it runs once per request", cx.func_name(f)),
+                Some(cx.span(model.funcs[f].def.name_range)),
+            ))
         } else if is_handler(model, f) {
             Some((format!("`{}` handles requests", cx.func_name(f)), Some(cx.span(model.funcs[f].def.name_range))))
         } else {

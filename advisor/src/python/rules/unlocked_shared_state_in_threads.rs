@@ -44,7 +44,9 @@ declare_rule! {
     ///
     /// ## Known problems
     /// Locks taken with `lock.acquire()` are recognised only coarsely (the whole function counts as locked).
-    /// Attributes (`self.count += 1`) are not tracked. Across files, only the imported target and the
+    /// Attributes are tracked only on `self`, in methods of an object whose bound method is handed to a thread
+    /// pool or to threads started in a loop (`ex.submit(self._visit, root)`), and the methods they call on
+    /// `self`: `self.count += 1` there is reported; attributes of other objects are not tracked. Across files, only the imported target and the
     /// functions it calls in its own module are searched: a local target that calls an imported function, or an
     /// imported target that calls into a third module, is not followed.
     ///
@@ -393,6 +395,8 @@ struct Finder<'x, 'm, 'a> {
     locked: u32,
     appended: HashSet<&'a str>,
     out: Vec<(Range, String)>,
+    /// Report `self.x op= …` too.
+    self_attrs: bool,
 }
 
 impl<'a> Finder<'_, '_, 'a> {
@@ -420,6 +424,15 @@ impl<'a> Finder<'_, '_, 'a> {
                     && self.locked == 0
                 {
                     self.out.push((s.range, format!("`{n} op= …` updates shared `{n}`")));
+                } else if self.self_attrs
+                    && self.locked == 0
+                    && let ExprKind::Attribute { value, attr } = &target.kind
+                    && value.as_name() == Some("self")
+                {
+                    self.out.push((
+                        s.range,
+                        format!("`self.{attr} op= …` updates `self.{attr}`, an attribute of an object shared by those threads,"),
+                    ));
                 }
                 self.expr(value);
             }
@@ -579,9 +592,60 @@ fn unlocked_updates_with(model: &Model<'_, '_>, f: FuncId, containers: bool) -> 
     if (declared.is_empty() && !containers && model.funcs[f].parent.is_none()) || calls_acquire(model, f) {
         return Vec::new();
     }
-    let mut finder = Finder { model, f, declared, locked: 0, appended: HashSet::new(), out: Vec::new() };
+    let mut finder =
+        Finder { model, f, declared, locked: 0, appended: HashSet::new(), out: Vec::new(), self_attrs: false };
     finder.block(&model.funcs[f].def.body);
     finder.out
+}
+
+/// Like [`unlocked_updates`], also reporting `self.x op= …` (`f` is a method of an object whose methods run on
+/// several threads).
+fn unlocked_updates_of_self(model: &Model<'_, '_>, f: FuncId) -> Vec<(Range, String)> {
+    if calls_acquire(model, f) {
+        return Vec::new();
+    }
+    let mut declared = HashSet::new();
+    declared_names(&model.funcs[f].def.body, &mut declared);
+    let mut finder =
+        Finder { model, f, declared, locked: 0, appended: HashSet::new(), out: Vec::new(), self_attrs: true };
+    finder.block(&model.funcs[f].def.body);
+    finder.out
+}
+
+/// Methods of one object that run on several threads: a bound method of `self` handed to a thread pool, or to
+/// threads started in a loop or more than once (`ex.submit(self._visit, root)`), and the methods it calls on
+/// `self` (issue 13). Every thread shares that `self`.
+fn shared_self_methods(model: &Model<'_, '_>) -> HashSet<FuncId> {
+    let mut roots: Vec<FuncId> = Vec::new();
+    for (i, s) in model.spawns.iter().enumerate() {
+        if s.exec != Exec::Threads {
+            continue;
+        }
+        let (Some(f), Some(t)) = (s.target_fn, s.target) else { continue };
+        let on_self = matches!(&t.kind, ExprKind::Attribute { value, .. } if value.as_name() == Some("self"));
+        if !on_self || model.funcs[f].class.is_none() {
+            continue;
+        }
+        let in_loop = s.site.is_some_and(|c| model.calls[c].loop_range.is_some());
+        let repeated = model.spawns.iter().enumerate().any(|(j, o)| j != i && o.target_fn == Some(f));
+        if s.pool.is_some() || in_loop || repeated {
+            roots.push(f);
+        }
+    }
+    let mut seen: HashSet<FuncId> = HashSet::new();
+    let mut stack = roots;
+    while let Some(f) = stack.pop() {
+        if seen.len() > 256 || !seen.insert(f) {
+            continue;
+        }
+        let class = model.funcs[f].class;
+        stack.extend(model.callees(f).filter_map(|(i, g)| {
+            let on_self = matches!(&model.calls[i].call.func.kind,
+                ExprKind::Attribute { value, .. } if value.as_name() == Some("self"));
+            (on_self && model.funcs[g].class == class).then_some(g)
+        }));
+    }
+    seen
 }
 
 /// The functions `f` calls that are defined in the same module, found from the syntax tree (so that it also works
@@ -634,8 +698,14 @@ fn advice(what: &str, name: &str, free_threaded: bool) -> (String, &'static str)
 /// Reports unlocked updates of shared state in multi-threaded functions.
 fn check(cx: &mut Checker<'_, '_, '_>) {
     let model = cx.model;
-    for f in multi_threaded(model) {
-        for (range, what) in unlocked_updates(model, f) {
+    let on_self = shared_self_methods(model);
+    let mut funcs = multi_threaded(model);
+    let mut extra: Vec<FuncId> = on_self.iter().copied().filter(|f| !funcs.contains(f)).collect();
+    extra.sort_unstable();
+    funcs.extend(extra);
+    for f in funcs {
+        let updates = if on_self.contains(&f) { unlocked_updates_of_self(model, f) } else { unlocked_updates(model, f) };
+        for (range, what) in updates {
             let (message, help) = advice(&what, cx.func_name(f), cx.settings.python.free_threaded);
             let d = cx.diagnostic(&META, range, message).with_help(help);
             let (msg, span) = cx.def_note(f);

@@ -12,7 +12,8 @@ declare_rule! {
     /// Finds callables that cannot be pickled given to worker processes (`ProcessPoolExecutor.submit/map`,
     /// `multiprocessing.Pool.map/apply_async/…`, `multiprocessing.Process(target=…)`): a `lambda`, a function
     /// defined inside another function, a method of a class defined inside a function, or a
-    /// `functools.partial` of one of these.
+    /// `functools.partial` of one of these; and the same as a process pool's `initializer=` (also positional:
+    /// `Pool(4, init)`, `ProcessPoolExecutor(4, ctx, init)`), which every worker process receives pickled.
     ///
     /// ## Why is this bad?
     /// Processes receive their work pickled, and pickle stores functions by their importable name: a lambda or a
@@ -114,6 +115,29 @@ fn check(cx: &mut Checker<'_, '_, '_>) {
                 format!("{why} cannot be pickled, but `{}` sends it to another process: {consequence}", s.api),
             )
             .with_help("define the target as a module-level function (and pass its data as arguments)");
+        cx.report(d);
+    }
+    // A process pool's `initializer` is pickled and sent to every worker process the same way (issue 13).
+    for pool in &model.pools {
+        if pool.exec != Exec::Processes {
+            continue;
+        }
+        let c = &model.calls[pool.site];
+        let positional = if pool.api.ends_with("ProcessPoolExecutor") { 2 } else { 1 };
+        let Some(init) = c.call.keyword("initializer").or_else(|| c.call.args.get(positional)) else { continue };
+        let Some(why) = why_unpicklable(model, init, c.scope, 0) else { continue };
+        let why = why.trim_end_matches(',');
+        let d = cx
+            .diagnostic(
+                &META,
+                init.range,
+                format!(
+                    "{why} cannot be pickled, but `{}` sends its `initializer` to every worker process: starting \
+                     the workers fails under `spawn`/`forkserver` (macOS, Windows, Linux from Python 3.14)",
+                    pool.api
+                ),
+            )
+            .with_help("define the initializer as a module-level function (and pass its data with `initargs=`)");
         cx.report(d);
     }
 }

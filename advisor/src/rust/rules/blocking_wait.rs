@@ -332,6 +332,15 @@ impl OnCall for Rule {
                 "`std::thread::park` blocks the executor's worker thread until it is unparked",
                 "wait on a `tokio::sync::Notify` (`notify.notified().await`) instead",
             );
+        } else if let Some(p) = call.path
+            && crate::settings::RustSettings::lists_path(&cx.settings().rust.blocking_calls, p)
+        {
+            cx.report_on_executor(
+                &META,
+                call.span(),
+                format!("`{p}` (listed in `rust.blocking-calls`) blocks the executor's worker thread"),
+                "run it with `tokio::task::spawn_blocking`, or use an async counterpart",
+            );
         }
     }
 }
@@ -339,6 +348,15 @@ impl OnCall for Rule {
 impl OnMethodCall for Rule {
     fn on_method_call(&self, cx: &mut Checker<'_>, st: &mut State, call: &MethodCallSite<'_>) {
         if call.awaited {
+            return;
+        }
+        if crate::settings::RustSettings::lists_method(&cx.settings().rust.blocking_calls, call.method) {
+            cx.report_on_executor(
+                &META,
+                call.span(),
+                format!("`.{}()` (listed in `rust.blocking-calls`) blocks the executor's worker thread", call.method),
+                "run it with `tokio::task::spawn_blocking`, or use an async counterpart",
+            );
             return;
         }
         let Some((what, help)) = classify(call.receiver, call.method) else { return };
@@ -353,4 +371,25 @@ impl OnMethodCall for Rule {
         );
     }
 
+}
+
+#[cfg(test)]
+mod configured_tests {
+    use crate::settings::Settings;
+    use std::path::Path;
+
+    /// Issue 13: `[rust] blocking-calls` and `cpu-heavy-calls` name a project's own blocking or heavy functions
+    /// (by path) and methods (by `.name`), e.g. `event_listener`'s blocking `.wait()` (xline-kv/Xline#94).
+    #[test]
+    fn configured_blocking_and_heavy_calls_in_async() {
+        let src = "use mycrate::io::fetch_blocking;\nasync fn h(l: Listener) {\n    fetch_blocking();\n    l.wait_blocking();\n    mycrate::render(1);\n}\n";
+        let codes = |s: &Settings| -> Vec<(&'static str, usize)> {
+            crate::rust::analyze(Path::new("t.rs"), src, s).iter().map(|d| (d.rule.code, d.span.start.line)).collect()
+        };
+        assert!(codes(&Settings::default()).is_empty(), "{:?}", codes(&Settings::default()));
+        let mut s = Settings::default();
+        s.rust.blocking_calls = vec!["mycrate::io::fetch_blocking".into(), ".wait_blocking".into()];
+        s.rust.cpu_heavy_calls = vec!["mycrate::render".into()];
+        assert_eq!(codes(&s), [("CA105", 3), ("CA105", 4), ("CA201", 5)], "{:?}", codes(&s));
+    }
 }

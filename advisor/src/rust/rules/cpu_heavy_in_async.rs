@@ -153,6 +153,8 @@ impl OnCall for Rule {
         let Some(p) = call.path else { return };
         if heavy::heavy_by_design(p) {
             mark_or_report(cx, call.span(), &format!("`{p}` (slow by design)"));
+        } else if crate::settings::RustSettings::lists_path(&cx.settings().rust.cpu_heavy_calls, p) {
+            mark_or_report(cx, call.span(), &format!("`{p}` (listed in `rust.cpu-heavy-calls`)"));
         } else if heavy::RAYON_FNS.contains(&p) && !cx.context().in_async() {
             // rayon in async is CA203's finding; in a sync function it is evidence the function is heavy.
             mark_or_report(cx, call.span(), &format!("rayon parallel work (`{p}`)"));
@@ -164,6 +166,10 @@ impl OnMethodCall for Rule {
     fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
         if heavy::heavy_method_by_design(call.method) && !call.awaited {
             mark_or_report(cx, call.span(), &format!("`{}` (password hashing, slow by design)", call.method));
+        } else if crate::settings::RustSettings::lists_method(&cx.settings().rust.cpu_heavy_calls, call.method)
+            && !call.awaited
+        {
+            mark_or_report(cx, call.span(), &format!("`{}` (listed in `rust.cpu-heavy-calls`)", call.method));
         } else if heavy::RAYON_METHODS.contains(&call.method) && !cx.context().in_async() {
             mark_or_report(cx, call.span(), &format!("rayon parallel work (`{}`)", call.method));
         }

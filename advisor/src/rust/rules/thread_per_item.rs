@@ -90,6 +90,14 @@ pub(crate) struct Loops {
     scope_params: Vec<String>,
 }
 
+impl Loops {
+    /// Forgets the loops of a syntax tree that is dropped (keyed by address; see `Checker::between_chunks`):
+    /// they all ended before the next chunk starts.
+    pub(crate) fn forget_nodes(&mut self) {
+        self.open.clear();
+    }
+}
+
 fn chain_has(e: &Expr, pred: &dyn Fn(&str) -> bool) -> bool {
     let mut e = e;
     for _ in 0..32 {

@@ -73,9 +73,18 @@ def _conc_advisor_install():
     # threading.Thread: name the native thread after the Thread's name, record its target.
     original_run = threading.Thread.run
 
+    # Threads that coordinate worker processes: named, and recorded as coordinators (no pool advice for them).
+    handlers = {"_handle_workers": "pool-workers", "_handle_tasks": "pool-tasks", "_handle_results": "pool-results"}
+
     def run(self):
         target = getattr(self, "_target", None)
-        if target is not None and getattr(target, "__module__", "") not in ("concurrent.futures.thread",):
+        if (
+            target is not None
+            and getattr(target, "__module__", "") == "multiprocessing.pool"
+            and getattr(target, "__name__", "") in handlers
+        ):
+            record("coordinator", target, handlers[target.__name__])
+        elif target is not None and getattr(target, "__module__", "") not in ("concurrent.futures.thread",):
             record("thread", target, self.name)
         elif target is None and type(self).run is not run:
             record("thread", type(self).run, self.name)
@@ -150,6 +159,17 @@ def _conc_advisor_install():
             return original_process_worker(call_queue, *rest, **kw)
 
         cfp._process_worker = _conc_advisor_as(original_process_worker, process_worker)
+
+        # Its manager thread (a Thread subclass with its own run, so the Thread.run hook never sees it).
+        manager = getattr(cfp, "_ExecutorManagerThread", None)
+        if manager is not None:
+            original_manager_run = manager.run
+
+            def manager_run(self):
+                record("coordinator", original_manager_run, "ppe-manager")
+                return original_manager_run(self)
+
+            manager.run = manager_run
     except Exception:
         pass
 

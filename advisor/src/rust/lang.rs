@@ -1,0 +1,119 @@
+//! Rust as the engine, suppressions and fixtures see it: [`Lang`], its [`Language`] implementation.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::diagnostic::Diagnostic;
+use crate::enclosing::Items;
+use crate::language::{FileFacts, Language, RunState};
+use crate::registry::RuleMeta;
+use crate::settings::Settings;
+
+use super::callgraph::{self, crate_root};
+
+/// The Rust language (`*.rs`), registered in [`LANGUAGES`](crate::language::LANGUAGES).
+#[derive(Debug, Clone, Copy)]
+pub struct Lang;
+
+/// The crates ([`crate_root`]) of which some Rust file holds code the call graph starts from
+/// ([`GRAPH_ROOT_IDENTS`](super::GRAPH_ROOT_IDENTS)): a pass over the text alone, crates in parallel, before
+/// the analysis reads each file again. Texts are not kept, so memory stays bounded by the files in flight, and
+/// a crate's files are read only until one holds a root. A file that cannot be read is reported by the
+/// analysis.
+struct Rooted(HashSet<PathBuf>);
+
+impl Language for Lang {
+    fn name(&self) -> &'static str {
+        "rust"
+    }
+
+    fn extensions(&self) -> &'static [&'static str] {
+        &["rs"]
+    }
+
+    fn rules(&self) -> &'static [&'static RuleMeta] {
+        super::rules::RULES
+    }
+
+    fn marker_opener(&self) -> &'static str {
+        "//~"
+    }
+
+    fn line_comment_opener(&self) -> &'static str {
+        "//"
+    }
+
+    fn comments(&self, source: &str) -> Vec<Range<usize>> {
+        super::scan::line_comments(source).collect()
+    }
+
+    fn directive_texts<'c>(&self, comment: &'c str) -> Vec<&'c str> {
+        let after = comment.strip_prefix("//").unwrap_or(comment);
+        if after.starts_with('/') || after.starts_with('!') {
+            return Vec::new(); // a doc comment
+        }
+        vec![after.trim_start()]
+    }
+
+    fn prepare(&self, paths: &[&Path], read: &(dyn Fn(&Path) -> Option<Vec<u8>> + Sync)) -> RunState {
+        let mut crates: std::collections::HashMap<PathBuf, Vec<&Path>> = std::collections::HashMap::new();
+        for &p in paths {
+            crates.entry(crate_root(p)).or_default().push(p);
+        }
+        let rooted = crates
+            .into_par_iter()
+            .filter(|(_, paths)| paths.iter().any(|p| read(p).is_some_and(super::has_graph_roots)))
+            .map(|(root, _)| root)
+            .collect();
+        Box::new(Rooted(rooted))
+    }
+
+    fn analyze(&self, path: &Path, source: &str, settings: &Settings) -> Vec<Diagnostic> {
+        super::analyze(path, source, settings)
+    }
+
+    fn analyze_file(
+        &self,
+        path: &Path,
+        source: &str,
+        settings: &Settings,
+        state: &RunState,
+    ) -> (Vec<Diagnostic>, Option<FileFacts>) {
+        let graph = state.downcast_ref::<Rooted>().is_some_and(|r| r.0.contains(&crate_root(path)));
+        let (d, f) = super::analyze_with_facts(path, source, settings, graph);
+        (d, f.map(|f| Box::new(f) as FileFacts))
+    }
+
+    fn may_report(&self, facts: &FileFacts) -> bool {
+        facts.downcast_ref::<callgraph::FileFacts>().is_some_and(callgraph::FileFacts::may_report)
+    }
+
+    fn cache_context(&self, path: &Path, state: &RunState) -> String {
+        // Whether the file's crate needs the call graph.
+        state.downcast_ref::<Rooted>().is_some_and(|r| r.0.contains(&crate_root(path))).to_string()
+    }
+
+    fn encode_facts(&self, facts: &FileFacts) -> Option<serde_json::Value> {
+        serde_json::to_value(facts.downcast_ref::<callgraph::FileFacts>()?).ok()
+    }
+
+    fn decode_facts(&self, value: serde_json::Value) -> Option<FileFacts> {
+        serde_json::from_value::<callgraph::FileFacts>(value).ok().map(|f| Box::new(f) as FileFacts)
+    }
+
+    fn link(&self, facts: Vec<FileFacts>) -> Vec<Diagnostic> {
+        let facts = facts.into_iter().filter_map(|f| f.downcast::<callgraph::FileFacts>().ok().map(|f| *f)).collect();
+        super::link::link_all(facts, super::rules::IMPLS, &Settings::default())
+    }
+
+    fn items(&self, source: &str) -> Items {
+        crate::enclosing::rust_items(source)
+    }
+
+    fn path_is_test_code(&self, dirs: &[&str], name: &str) -> bool {
+        dirs.iter().any(|d| matches!(*d, "tests" | "benches" | "examples")) || name == "tests.rs"
+    }
+}
