@@ -6,6 +6,9 @@
 #           over the same files with the same thread count. Target: check/parse time ratio <= 1.0.
 #   Python: `conc-advisor check` over the CPython standard library versus `ruff check --select ASYNC`
 #           (ruff pinned, installed into a throwaway venv under bench/out/). Target: check/ruff <= 2.0.
+#   Cache:  on each tree (a hard-linked copy under bench/out/, so one file can be edited), a cold run into an
+#           empty cache, an unchanged re-run, and a re-run after editing one file, side by side. Targets:
+#           unchanged <= 0.1x cold, one edited file <= 0.2x cold. The two ratios above run with --no-cache.
 #
 # Runs are interleaved (A B A B ...) and the median is taken, so that load from other processes on a
 # shared machine falls on both sides alike. Wall time decides the ratio; CPU time (user+sys) is printed
@@ -14,7 +17,8 @@
 # Environment: JOBS (threads; default: all cores), REPS (Rust repetitions, default 3), PY_REPS (Python
 # repetitions, default 5), SKIP_RUST=1, SKIP_PYTHON=1, RUFF_VERSION (default below), TIMEOUT (seconds one run
 # may take before the benchmark fails; default 900), CORPUS_SKIP (a shell glob of vendored crate directories to
-# leave out of both sides, e.g. 'encoding_rs-*'; default: none).
+# leave out of both sides, e.g. 'encoding_rs-*'; default: none), CORPUS (an already vendored corpus directory to
+# use instead of running bench/corpus.sh), SKIP_CACHE=1, CACHE_REPS (cache repetitions, default 3).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -97,6 +101,7 @@ if grep -q -- '--format' <<<"$help"; then
 fi
 if grep -q -- '--exit-zero' <<<"$help"; then check_flags+=(--exit-zero); fi
 if grep -q -- '--color' <<<"$help"; then check_flags+=(--color never); fi
+if grep -q -- '--no-cache' <<<"$help"; then check_flags+=(--no-cache); fi
 if grep -q -- '--jobs' <<<"$help"; then
     check_flags+=(--jobs "$JOBS")
 else
@@ -110,7 +115,7 @@ summary=()
 # --- Rust: check vs parse_only over the vendored corpus ------------------------------------------------------
 if [[ "${SKIP_RUST:-0}" != 1 ]]; then
     step "Rust corpus (bench/corpus.sh; vendors it the first time)"
-    corpus="$("$here/corpus.sh" | tail -n 1)"
+    corpus="${CORPUS:-$("$here/corpus.sh" | tail -n 1)}"
     [[ -d "$corpus" ]] || die "corpus.sh did not produce a directory"
     roots=("$corpus")
     if [[ -n "$CORPUS_SKIP" ]]; then
@@ -199,6 +204,67 @@ if [[ "${SKIP_PYTHON:-0}" != 1 ]]; then
         "  ratio check/ruff: $ratio wall ($(verdict "$ratio" 2.0) <= 2.0), $(div "$cc" "$rc_") CPU ($(verdict "$(div "$cc" "$rc_")" 2.0))"
         "  lines printed: check $(wc -l <"$out/pycheck.out"), ruff $(wc -l <"$out/ruff.out")"
     )
+fi
+
+# --- Cache: cold run into an empty cache, unchanged re-run, one edited file ---------------------------------------
+# cache_bench NAME EDIT_REL PATH...: copies each PATH (hard links; the copy's files are replaced, never written
+# through) into bench/out/NAME-tree/, then per repetition: empty cache → cold; unchanged → warm; EDIT_REL gets a new comment
+# line → edited. Comment syntax from the file's extension.
+cache_bench() {
+    local name="$1" edit_rel="$2" copy="$out/$1-tree" cdir="$out/$1-cache"
+    shift 2
+    rm -rf "$copy" "$cdir"
+    mkdir -p "$copy"
+    cp -al "$@" "$copy/" 2>/dev/null || cp -a "$@" "$copy/"
+    local f="$copy/$edit_rel" mark='//'
+    [[ -f "$f" ]] || die "cache bench: no file $f to edit"
+    [[ "$f" == *.py ]] && mark='#'
+    local cflags=()
+    for x in "${check_flags[@]}"; do [[ "$x" != --no-cache ]] && cflags+=("$x"); done
+    cflags+=(--cache-dir "$cdir")
+    for ((i = 1; i <= CACHE_REPS; i++)); do
+        say "repetition $i/$CACHE_REPS"
+        rm -rf "$cdir"
+        measure "$name-cold" "$out/$name-cold.out" "$bin" check "${cflags[@]}" "$copy"
+        measure "$name-warm" "$out/$name-warm.out" "$bin" check "${cflags[@]}" "$copy"
+        { cat "$f"; printf '\n%s edited by bench/run.sh, repetition %s\n' "$mark" "$i"; } >"$f.new" && mv "$f.new" "$f"
+        measure "$name-edit" "$out/$name-edit.out" "$bin" check "${cflags[@]}" "$copy"
+    done
+    # The closing summary line carries the run's time: compared without it.
+    cmp -s <(grep -v ' checked in ' "$out/$name-cold.out") <(grep -v ' checked in ' "$out/$name-warm.out") ||
+        die "$name: the cached re-run printed other findings than the cold run"
+    local cw ww ew cc wc_ ec
+    cw="$(stats "$name-cold" 2)" ww="$(stats "$name-warm" 2)" ew="$(stats "$name-edit" 2)"
+    cc="$(stats "$name-cold" 6)" wc_="$(stats "$name-warm" 6)" ec="$(stats "$name-edit" 6)"
+    summary+=(
+        ""
+        "Cache, $name (copied to $copy; edited: $edit_rel), $JOBS threads, median of $CACHE_REPS"
+        "  cold (empty cache)   $(printf '%8.3f' "$cw") s wall  $(printf '%8.3f' "$cc") s CPU  peak RSS $(($(maxof "$name-cold") / 1024)) MiB"
+        "  unchanged re-run     $(printf '%8.3f' "$ww") s wall  $(printf '%8.3f' "$wc_") s CPU  peak RSS $(($(maxof "$name-warm") / 1024)) MiB"
+        "  one file edited      $(printf '%8.3f' "$ew") s wall  $(printf '%8.3f' "$ec") s CPU  peak RSS $(($(maxof "$name-edit") / 1024)) MiB"
+        "  ratio unchanged/cold: $(div "$ww" "$cw") wall ($(verdict "$(div "$ww" "$cw")" 0.1) <= 0.1), $(div "$wc_" "$cc") CPU"
+        "  ratio edited/cold:    $(div "$ew" "$cw") wall ($(verdict "$(div "$ew" "$cw")" 0.2) <= 0.2), $(div "$ec" "$cc") CPU"
+        "  cache size: $(du -sh "$cdir" | cut -f1); findings identical cold and unchanged (cmp)"
+    )
+    rm -rf "$copy"
+}
+
+CACHE_REPS="${CACHE_REPS:-3}"
+if [[ "${SKIP_CACHE:-0}" != 1 ]] && grep -q -- '--cache-dir' <<<"$help"; then
+    if [[ "${SKIP_RUST:-0}" != 1 ]]; then
+        step "cache: Rust corpus, $CACHE_REPS repetitions of cold / unchanged / one edited file"
+        edit="$(find "${roots[@]}" -path '*/tokio-1*/src/runtime/handle.rs' | head -n 1)"
+        [[ -n "$edit" ]] || edit="$(find "${roots[@]}" -name '*.rs' | sort | head -n 1)"
+        # Relative to the copy: the root's own name, then the path inside it.
+        for r in "${roots[@]}"; do
+            if [[ "$edit" == "$r"/* ]]; then edit="$(basename "$r")/${edit#"$r"/}"; break; fi
+        done
+        cache_bench rust-cache "$edit" "${roots[@]}"
+    fi
+    if [[ "${SKIP_PYTHON:-0}" != 1 ]]; then
+        step "cache: Python stdlib, $CACHE_REPS repetitions of cold / unchanged / one edited file"
+        cache_bench py-cache "concurrent/futures/thread.py" "${py_paths[@]}"
+    fi
 fi
 
 step "summary (raw runs: bench/out/results.txt)"

@@ -133,10 +133,11 @@ pub struct Note {
     pub span: Option<Span>,
 }
 
-/// One finding of one rule in one file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One finding of one rule in one file. Serialisable for the cache ([`crate::cache`]): the rule by its code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
     /// The rule that made it.
+    #[serde(with = "crate::registry::by_code")]
     pub rule: &'static RuleMeta,
     /// Its severity after configuration overrides.
     pub severity: Severity,
@@ -154,11 +155,12 @@ pub struct Diagnostic {
     /// ([`enclosing::annotate`](crate::enclosing::annotate)); `None` as the rules make it.
     pub placement: Option<Box<Placement>>,
     /// What run-time measurements say about it (`check --profile`), once fused.
+    #[serde(skip)]
     pub runtime: Option<crate::runtime::RuntimeMatch>,
 }
 
 /// Where a finding sits in its file, for test-code handling, baselines and SARIF fingerprints.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Placement {
     /// The items enclosing the finding, outermost first, joined with `::` (Rust: `tests::it_works`,
     /// `<Pool as Drop>::drop`) or `.` (Python: `TestPool.test_run`); empty at the top level of a file.

@@ -122,12 +122,22 @@ pub fn check(opts: &CheckOptions, settings: &Settings) -> CheckReport {
 /// findings by their file's settings and suppressions (`filter_linked`) → attach texts and sort
 /// (`finish_report`).
 pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> CheckReport {
+    check_cached(opts, resolver, None)
+}
+
+/// [`check_with`], reading and writing each file's per-file results and facts in `cache` when given
+/// ([`crate::cache`]): a file whose key is found is not analysed again; the link phases always run.
+pub fn check_cached(
+    opts: &CheckOptions,
+    resolver: &ConfigResolver,
+    cache: Option<&crate::cache::Cache>,
+) -> CheckReport {
     let start = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.min(max_jobs())).build();
     let run = || {
         let walked = walk_roots(opts, resolver);
         let mut report = CheckReport { errors: walked.errors, warnings: walked.warnings, ..CheckReport::default() };
-        let analysed = analyse_files(walked.files, resolver);
+        let analysed = analyse_files(walked.files, resolver, cache);
         let gathered = gather(analysed, &mut report);
         let linked = link_phase(gathered.facts);
         filter_linked(linked, &gathered.texts, resolver, &mut report);
@@ -189,12 +199,16 @@ fn walk_roots(opts: &CheckOptions, resolver: &ConfigResolver) -> walk::Walk {
 }
 
 /// Reads and analyses every file in parallel (on the current rayon pool), in walk order.
-fn analyse_files(files: Vec<SourceFile>, resolver: &ConfigResolver) -> Vec<(SourceFile, Result<Analysed, String>)> {
+fn analyse_files(
+    files: Vec<SourceFile>,
+    resolver: &ConfigResolver,
+    cache: Option<&crate::cache::Cache>,
+) -> Vec<(SourceFile, Result<Analysed, String>)> {
     let states = prepare(&files, &|p: &Path| std::fs::read(p).ok());
     files
         .into_par_iter()
         .map(|file| {
-            let r = read_source(&file.path).map(|text| analyse_file(&file, text, resolver, &states));
+            let r = read_source(&file.path).map(|text| analyse_file(&file, text, resolver, &states, cache));
             (file, r)
         })
         .collect()
@@ -202,15 +216,55 @@ fn analyse_files(files: Vec<SourceFile>, resolver: &ConfigResolver) -> Vec<(Sour
 
 /// One file's per-file phase: its findings through its settings and suppressions, and its facts for the link
 /// phase. `states`: what each language prepared for the run ([`prepare`]).
-fn analyse_file(file: &SourceFile, text: Arc<str>, resolver: &ConfigResolver, states: &[RunState]) -> Analysed {
+fn analyse_file(
+    file: &SourceFile,
+    text: Arc<str>,
+    resolver: &ConfigResolver,
+    states: &[RunState],
+    cache: Option<&crate::cache::Cache>,
+) -> Analysed {
     let settings = resolver.for_path(&file.path).settings_for(&file.path);
+    // The cache (issue 15): the language says what else its per-file phase reads (its context) and how its
+    // facts are stored.
+    let key = cache.map(|c| {
+        let context = file.kind.cache_context(&file.path, &states[file.kind.index()]);
+        (c, c.key(&file.path, file.kind, &settings, &context, &text))
+    });
+    if let Some((c, key)) = key
+        && let Some((diags, facts)) = c.load::<(FileResult, Option<serde_json::Value>)>(key)
+    {
+        let facts = match facts {
+            None => Some(None),
+            Some(v) => file.kind.decode_facts(v).map(Some),
+        };
+        if let Some(facts) = facts {
+            return keep_text(file, text, diags, facts);
+        }
+    }
     let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         #[cfg(test)]
         tests::panic_if_asked(&file.path);
         analyse_one(file, &text, &settings, states)
     }));
     // A bug met in one file is that file's finding; the run goes on with the others.
-    let (diags, facts) = analysed.unwrap_or_else(|payload| (vec![panicked(&file.path, &*payload)], None));
+    let (diags, facts) = match analysed {
+        Ok((diags, facts)) => {
+            if let Some((c, key)) = key {
+                let encoded = facts.as_ref().map(|f| file.kind.encode_facts(f));
+                // Facts the language cannot store: the file is not cached.
+                if !matches!(encoded, Some(None)) {
+                    c.store(key, &(&diags, encoded.flatten()));
+                }
+            }
+            (diags, facts)
+        }
+        Err(payload) => (vec![panicked(&file.path, &*payload)], None),
+    };
+    keep_text(file, text, diags, facts)
+}
+
+/// A file's results with its text when it must be kept.
+fn keep_text(file: &SourceFile, text: Arc<str>, diags: FileResult, facts: Option<FileFacts>) -> Analysed {
     // Keep the text only for snippets of findings and for call sites the link phases may report on: memory
     // stays bounded by the files in flight.
     let keep = !diags.is_empty() || facts.as_ref().is_some_and(|f| file.kind.may_report(f));
@@ -320,7 +374,7 @@ pub fn check_buffer(path: &Path, text: &str, resolver: &ConfigResolver) -> Resul
     }
     let file = SourceFile { path: path.to_path_buf(), kind };
     let states = prepare(std::slice::from_ref(&file), &|_: &Path| Some(text.as_bytes().to_vec()));
-    let analysed = analyse_file(&file, Arc::from(text), resolver, &states);
+    let analysed = analyse_file(&file, Arc::from(text), resolver, &states, None);
     let mut report = CheckReport::default();
     let gathered = gather(vec![(file, Ok(analysed))], &mut report);
     let linked = link_phase(gathered.facts);

@@ -94,6 +94,22 @@ pub trait Language: Sync + Send + std::panic::RefUnwindSafe + 'static {
     /// Whether the link step may report in the file these facts are of (else its text need not be kept).
     fn may_report(&self, facts: &FileFacts) -> bool;
 
+    /// For the cache ([`crate::cache`]): what the per-file phase reads besides the file's path, text and
+    /// settings (from `state`, or the file system), as a string hashed into the file's key.
+    fn cache_context(&self, _path: &Path, _state: &RunState) -> String {
+        String::new()
+    }
+
+    /// For the cache: the facts as JSON (`None`: they cannot be stored, so the file is not cached).
+    fn encode_facts(&self, _facts: &FileFacts) -> Option<serde_json::Value> {
+        None
+    }
+
+    /// For the cache: facts [`Language::encode_facts`] wrote (`None`: not readable, the file is analysed).
+    fn decode_facts(&self, _value: serde_json::Value) -> Option<FileFacts> {
+        None
+    }
+
     /// The link step over the facts of all the run's files of this language (in walk order): findings across
     /// files, with default severity.
     fn link(&self, facts: Vec<FileFacts>) -> Vec<Diagnostic>;

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod baseline;
+pub mod cache;
 pub mod config;
 pub mod diagnostic;
 pub mod enclosing;

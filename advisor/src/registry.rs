@@ -523,3 +523,26 @@ mod tests {
         }
     }
 }
+
+/// Serde for `&'static RuleMeta` fields (the cache, [`crate::cache`]): written as the rule's code, read back
+/// through [`find`]; an unknown code is an error, so a cache entry naming a rule this build lacks is not trusted.
+pub mod by_code {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::RuleMeta;
+
+    /// Writes the rule's code.
+    pub fn serialize<S: Serializer>(rule: &&'static RuleMeta, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(rule.code)
+    }
+
+    /// Reads a code and finds its rule.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<&'static RuleMeta, D::Error> {
+        let code = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        super::all()
+            .iter()
+            .copied()
+            .find(|r| r.code == code)
+            .ok_or_else(|| serde::de::Error::custom(format_args!("unknown rule code {code}")))
+    }
+}

@@ -51,6 +51,12 @@ enum Command {
     Profile(conc_sampler::ProfileArgs),
     /// Render a saved JSON report again (summary, --html).
     Report(conc_sampler::ReportArgs),
+    /// Remove the cache of `check` (`.conc-advisor-cache` at the project root, or --cache-dir).
+    Clean {
+        /// The cache directory to remove.
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+    },
     /// Print a rule's full documentation.
     Explain {
         /// Rule code (`CA101`) or name (`blocking-sleep-in-async`).
@@ -128,6 +134,13 @@ struct CheckArgs {
     /// the path.
     #[arg(long, value_name = "PATH")]
     stdin_filename: Option<PathBuf>,
+    /// Keep the cache in DIR (default: `.conc-advisor-cache` at the project root: the nearest directory upwards
+    /// from the current one with `.git`, `conc-advisor.toml`, `pyproject.toml` or a workspace `Cargo.toml`).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    cache_dir: Option<PathBuf>,
+    /// Neither read nor write the cache: analyse every file.
+    #[arg(long)]
+    no_cache: bool,
     /// A saved run-time report (`#[profile_concurrency]`'s CONC_PROFILER_REPORT, or `profile --json`) to
     /// confirm or contradict findings with. Repeatable.
     #[arg(long = "profile", value_name = "REPORT.json")]
@@ -250,6 +263,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => run_check(&args).into(),
         Command::Rules { format } => run_rules(format).into(),
         Command::Explain { rule } => run_explain(&rule).into(),
+        Command::Clean { cache_dir } => run_clean(cache_dir).into(),
         Command::Profile(args) => run_profile(args).into(),
         Command::Report(args) => run_report(args).into(),
     }
@@ -388,6 +402,51 @@ fn run_check(args: &CheckArgs) -> ExitStatus {
     exit_code(&report, args.fail_on.into(), args.exit_zero)
 }
 
+/// The cache of a run (issue 15): none with `--no-cache`; a directory that cannot be used is a warning, and the
+/// run goes on without it.
+fn open_cache(args: &CheckArgs) -> Option<conc_advisor::cache::Cache> {
+    if args.no_cache {
+        return None;
+    }
+    let dir = args.cache_dir.clone().unwrap_or_else(default_cache_dir);
+    match conc_advisor::cache::Cache::open(&dir) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            warning(&format!(
+                "cannot use the cache {}: {}; checking without it",
+                dir.display(),
+                conc_advisor::walk::io_message(&e)
+            ));
+            None
+        }
+    }
+}
+
+/// `.conc-advisor-cache` at the project root of the current directory.
+fn default_cache_dir() -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    conc_advisor::cache::project_root(&cwd).join(conc_advisor::cache::DEFAULT_DIR)
+}
+
+/// `clean`: removes the cache directory; 0, or 2 when it cannot be removed.
+fn run_clean(cache_dir: Option<PathBuf>) -> ExitStatus {
+    let dir = cache_dir.unwrap_or_else(default_cache_dir);
+    match conc_advisor::cache::clean(&dir) {
+        Ok(true) => {
+            eprintln!("removed {}", dir.display());
+            ExitStatus::Success
+        }
+        Ok(false) => {
+            eprintln!("no cache at {}", dir.display());
+            ExitStatus::Success
+        }
+        Err(e) => {
+            error(&format!("cannot remove {}: {}", dir.display(), conc_advisor::walk::io_message(&e)));
+            ExitStatus::Error
+        }
+    }
+}
+
 /// `--profile`: reads each report and fuses the readable ones into `report`; returns the reports' errors.
 fn fuse_profiles(args: &CheckArgs, report: &mut CheckReport) -> Vec<conc_advisor::runtime::ProfileReportError> {
     use conc_advisor::runtime;
@@ -433,7 +492,8 @@ fn check_paths_or_stdin(args: &CheckArgs, resolver: &ConfigResolver, jobs: usize
                 "`-` reads standard input: name the file it stands for with --stdin-filename PATH".into(),
             ]);
         }
-        return Ok(engine::check_with(&CheckOptions { roots: args.paths.clone(), jobs }, resolver));
+        let cache = open_cache(args);
+        return Ok(engine::check_cached(&CheckOptions { roots: args.paths.clone(), jobs }, resolver, cache.as_ref()));
     };
     // `.` is the default when no path is given.
     if let Some(other) = args.paths.iter().find(|p| p.as_os_str() != "-" && p.as_os_str() != ".") {

@@ -544,3 +544,39 @@ fn profile_output_never_overwrites_the_profiled_script() {
     assert!(stderr(&o).contains("refusing to write over job.sh"), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(t.path().join("job.sh")).unwrap(), "exit 0\n");
 }
+
+/// Issue 15: `check` keeps its cache at the project root (the directory with `.git`, here above the current
+/// one) with its own `.gitignore`; `--no-cache` neither reads nor writes it, `--cache-dir` moves it, `clean`
+/// removes it (and refuses a directory that is not a cache). Findings are the same from the cache.
+#[test]
+fn cache_at_the_project_root_no_cache_cache_dir_and_clean() {
+    let t = tree(&[("src/a.rs", "async fn f() { std::thread::sleep(d); }\n"), ("src/b.py", "x = 1\n")]);
+    std::fs::create_dir(t.path().join(".git")).expect("mkdir .git");
+    let src = t.path().join("src");
+    let cache = t.path().join(".conc-advisor-cache");
+
+    let no_cache = run(&src, &["check", "--no-cache", "--format", "concise", "-q", "."]);
+    assert_eq!(code(&no_cache), 1, "{}", stderr(&no_cache));
+    assert!(!cache.exists(), "--no-cache wrote a cache");
+
+    let cold = run(&src, &["check", "--format", "concise", "-q", "."]);
+    assert_eq!(stdout(&cold), stdout(&no_cache));
+    assert_eq!(std::fs::read_to_string(cache.join(".gitignore")).expect("its .gitignore").lines().last(), Some("*"));
+    let entries = || std::fs::read_dir(cache.join("files")).map_or(0, Iterator::count);
+    assert_eq!(entries(), 2);
+    let warm = run(&src, &["check", "--format", "concise", "-q", "."]);
+    assert_eq!((code(&warm), stdout(&warm)), (1, stdout(&no_cache)));
+
+    let elsewhere = t.path().join("elsewhere");
+    let moved = run(&src, &["check", "--cache-dir", elsewhere.to_str().expect("utf-8"), "-q", "."]);
+    assert_eq!(code(&moved), 1, "{}", stderr(&moved));
+    assert!(elsewhere.join("files").is_dir());
+
+    let cleaned = run(&src, &["clean"]);
+    assert_eq!(code(&cleaned), 0, "{}", stderr(&cleaned));
+    assert!(!cache.exists());
+    let refused = run(&src, &["clean", "--cache-dir", "."]);
+    assert_eq!(code(&refused), 2);
+    assert!(stderr(&refused).contains("does not look like a conc-advisor cache"), "{}", stderr(&refused));
+    assert!(src.join("a.rs").exists());
+}

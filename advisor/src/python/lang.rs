@@ -77,6 +77,19 @@ impl Language for Lang {
         facts.downcast_ref::<super::FileFacts>().is_some_and(super::FileFacts::may_report)
     }
 
+    fn cache_context(&self, path: &Path, _state: &RunState) -> String {
+        // The module name, found from the `__init__.py` files around it.
+        format!("{:?}", super::project::ModuleName::discover(path))
+    }
+
+    fn encode_facts(&self, facts: &FileFacts) -> Option<serde_json::Value> {
+        serde_json::to_value(facts.downcast_ref::<super::FileFacts>()?).ok()
+    }
+
+    fn decode_facts(&self, value: serde_json::Value) -> Option<FileFacts> {
+        serde_json::from_value::<super::FileFacts>(value).ok().map(|f| Box::new(f) as FileFacts)
+    }
+
     /// The project phase, once over all Python files, in path order so its findings are deterministic.
     fn link(&self, facts: Vec<FileFacts>) -> Vec<Diagnostic> {
         let mut facts: Vec<super::FileFacts> =

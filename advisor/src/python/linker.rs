@@ -28,7 +28,7 @@ use super::summary::{Evidence, Kind, Summarizer, is_listed_api};
 use crate::diagnostic::{Diagnostic, Span};
 
 /// A piece of summary evidence, as facts.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct EvidenceFact {
     /// What it is (`\`for\` loop doing arithmetic`, `time.sleep`).
     pub what: String,
@@ -43,7 +43,7 @@ pub struct EvidenceFact {
 }
 
 /// A call to an imported name, for the link phase to resolve.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CallFact {
     /// Absolute dotted name (`pkg.work.crunch`).
     pub qual: String,
@@ -53,7 +53,7 @@ pub struct CallFact {
 
 /// A function's facts: its own summary (through the functions it calls in its module) and its calls into
 /// other modules.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct FnFacts {
     /// Its name. (Functions whose summary is unknown whatever the other modules hold — they call code no
     /// module can hold, or do both CPU work and I/O — have no facts: a name that resolves to nothing is unknown
@@ -78,7 +78,7 @@ pub struct FnFacts {
 }
 
 /// What a site runs.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub enum Target {
     /// A function of this file (index into [`FileFacts::funcs`]) whose summary depends on other modules.
     Local(usize),
@@ -87,7 +87,7 @@ pub enum Target {
 }
 
 /// Work handed to threads or processes whose target (or what it calls) is in another module.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct SiteFact {
     /// Where to report.
     pub span: Span,
@@ -107,7 +107,7 @@ pub struct SiteFact {
 }
 
 /// Everything the link phase needs from one Python file.
-#[derive(Debug, Clone, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default)]
 pub struct FileFacts {
     /// The file.
     pub path: PathBuf,

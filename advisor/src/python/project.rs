@@ -14,7 +14,7 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 /// A module's dotted name, found from its path.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct ModuleName {
     /// `pkg.work` for `root/pkg/work.py`, `pkg` for `root/pkg/__init__.py`.
     pub name: String,

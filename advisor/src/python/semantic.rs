@@ -16,7 +16,7 @@ use super::ast::{BinOp, Call, ClassDef, CmpOp, Expr, ExprKind, FunctionDef, Modu
 pub type FuncId = usize;
 
 /// Where work runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exec {
     /// OS threads of this interpreter (under the GIL unless free-threaded).
     Threads,

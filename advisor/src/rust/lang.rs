@@ -91,6 +91,19 @@ impl Language for Lang {
         facts.downcast_ref::<callgraph::FileFacts>().is_some_and(callgraph::FileFacts::may_report)
     }
 
+    fn cache_context(&self, path: &Path, state: &RunState) -> String {
+        // Whether the file's crate needs the call graph.
+        state.downcast_ref::<Rooted>().is_some_and(|r| r.0.contains(&crate_root(path))).to_string()
+    }
+
+    fn encode_facts(&self, facts: &FileFacts) -> Option<serde_json::Value> {
+        serde_json::to_value(facts.downcast_ref::<callgraph::FileFacts>()?).ok()
+    }
+
+    fn decode_facts(&self, value: serde_json::Value) -> Option<FileFacts> {
+        serde_json::from_value::<callgraph::FileFacts>(value).ok().map(|f| Box::new(f) as FileFacts)
+    }
+
     fn link(&self, facts: Vec<FileFacts>) -> Vec<Diagnostic> {
         let facts = facts.into_iter().filter_map(|f| f.downcast::<callgraph::FileFacts>().ok().map(|f| *f)).collect();
         super::link::link_all(facts, super::rules::IMPLS, &Settings::default())

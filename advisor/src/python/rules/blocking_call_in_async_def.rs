@@ -431,7 +431,7 @@ fn check(cx: &mut Checker<'_, '_, '_>) {
 
 /// CA503's facts for the link phase: the sync functions of the file that block or call into other modules, and
 /// the calls from `async def` that may reach them.
-#[derive(Debug, Clone, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default)]
 pub struct Blocking {
     /// Sync functions: module-level ones by name, then local targets of [`Blocking::calls`].
     pub funcs: Vec<BlockFn>,
@@ -446,7 +446,7 @@ impl LinkFacts for Blocking {
 }
 
 /// One step of a chain: in function `func`, the call at `span` (to the next function, or the blocking call).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct Step {
     /// The function making the call.
     pub func: String,
@@ -455,7 +455,7 @@ pub struct Step {
 }
 
 /// A blocking call a function reaches in its own module.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct BlockHit {
     /// From the function itself to the blocking call.
     pub steps: Vec<Step>,
@@ -468,7 +468,7 @@ pub struct BlockHit {
 }
 
 /// A call to an imported name a function makes, itself or through sync functions of its module.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct ExtCall {
     /// From the function itself to the call.
     pub steps: Vec<Step>,
@@ -477,7 +477,7 @@ pub struct ExtCall {
 }
 
 /// A sync function's facts.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct BlockFn {
     /// Its name.
     pub name: String,
@@ -492,7 +492,7 @@ pub struct BlockFn {
 }
 
 /// A call from `async def` for the link phase.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct HelperCall {
     /// The `async def`.
     pub caller: String,

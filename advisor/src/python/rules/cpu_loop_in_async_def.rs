@@ -64,14 +64,14 @@ declare_rule! {
 pub struct Rule;
 
 /// Direct, non-awaited calls from `async def` to imported functions.
-#[derive(Debug, Clone, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default)]
 pub struct AsyncCalls {
     /// The calls.
     pub calls: Vec<AsyncCallFact>,
 }
 
 /// A direct, non-awaited call from an `async def` to an imported function.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct AsyncCallFact {
     /// The `async def`'s name.
     pub caller: String,

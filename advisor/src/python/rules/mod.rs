@@ -26,7 +26,9 @@ use super::Checker;
 use super::linker::{FactsCx, Linker};
 
 /// A rule's per-file facts for its link step.
-pub trait LinkFacts: Default + Clone + std::fmt::Debug + Send + Sync {
+pub trait LinkFacts:
+    Default + Clone + std::fmt::Debug + Send + Sync + serde::Serialize + serde::de::DeserializeOwned
+{
     /// The file holds sites or calls the link step starts from (the link phase runs only if some file does).
     fn starts_link(&self) -> bool {
         false
@@ -74,7 +76,7 @@ macro_rules! python_rules {
         }
 
         /// Every rule's per-file facts for the link phase.
-        #[derive(Debug, Clone, Default)]
+        #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default)]
         #[allow(clippy::struct_field_names)]
         pub struct RuleFacts {
             $(

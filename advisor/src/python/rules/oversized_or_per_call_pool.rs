@@ -68,7 +68,7 @@ declare_rule! {
 pub struct Rule;
 
 /// The file's oversized pools the per-file check could not judge (no local target is CPU-bound).
-#[derive(Debug, Clone, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default)]
 pub struct Pools {
     /// The pools.
     pub pools: Vec<PoolFact>,
@@ -77,7 +77,7 @@ pub struct Pools {
 impl LinkFacts for Pools {}
 
 /// A pool with a literal size above the limit.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct PoolFact {
     /// The pool (index into the file's [`Model::pools`], as in [`crate::python::linker::SiteFact::pool`]).
     pub pool: usize,
@@ -86,7 +86,7 @@ pub struct PoolFact {
     /// The literal size.
     pub workers: i64,
     /// `processes` or `threads`.
-    pub kind_word: &'static str,
+    pub kind_word: String,
     /// The file's `python.max-workers`.
     pub limit: i64,
 }
@@ -120,7 +120,7 @@ impl PythonRule for Rule {
                     pool: p,
                     span: cx.span(expr.range),
                     workers: n,
-                    kind_word: if ctor.exec == Exec::Processes { "processes" } else { "threads" },
+                    kind_word: if ctor.exec == Exec::Processes { "processes" } else { "threads" }.to_string(),
                     limit,
                 });
             }
@@ -141,7 +141,7 @@ impl PythonRule for Rule {
                 continue;
             }
             let file = &p.files[s.file];
-            let d = oversized_finding(&file.path, pool.span, pool.workers, pool.kind_word, s.name, pool.limit);
+            let d = oversized_finding(&file.path, pool.span, pool.workers, &pool.kind_word, s.name, pool.limit);
             out.push(p.def_note(d, s.file, s.target));
         }
     }

@@ -85,7 +85,7 @@ pub struct Rule;
 
 /// What the link step needs of a module: the unlocked updates of shared state CA505 would report if a function
 /// reaching them ran on several threads, with the finding's text already made with the file's settings.
-#[derive(Debug, Clone, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default)]
 pub struct Races {
     /// The updates, in source order.
     pub races: Vec<RaceFact>,
@@ -101,14 +101,14 @@ impl LinkFacts for Races {
 
 /// A statement CA505 would report if a function reaching it ran on several threads: an unlocked update of
 /// shared state, with the finding's text already made with the file's settings.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct RaceFact {
     /// The statement (or the read).
     pub span: Span,
     /// The finding's message.
     pub message: String,
     /// The finding's help.
-    pub help: &'static str,
+    pub help: String,
     /// The function the statement is in.
     pub in_fn: String,
     /// The span of that function's name.
@@ -117,7 +117,7 @@ pub struct RaceFact {
 
 /// A module-level function that would race if run on several threads (through itself or the functions it calls
 /// in its module), and whose races the per-file rule did not already report.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct RacyFnFacts {
     /// Its name.
     pub name: String,
@@ -189,7 +189,7 @@ impl PythonRule for Rule {
                 }
                 let race = &races.races[i];
                 let d = Diagnostic::new(&META, &file.path, race.span, &race.message)
-                    .with_help(race.help)
+                    .with_help(race.help.as_str())
                     .with_note(format!("`{}` is defined here", race.in_fn), Some(race.fn_span));
                 let text = format!("`{}` is run on threads (`{}`)", racy.name, site.api);
                 let mut d = p.note(d, df, sf, text, site.span);
@@ -236,7 +236,7 @@ fn collect_races(cx: &Checker<'_, '_, '_>) -> (Vec<RaceFact>, Vec<RacyFnFacts>) 
             races.push(RaceFact {
                 span: cx.span(range),
                 message,
-                help,
+                help: help.to_string(),
                 in_fn: name.to_string(),
                 fn_span: cx.span(model.funcs[g].def.name_range),
             });

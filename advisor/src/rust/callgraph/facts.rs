@@ -9,7 +9,7 @@ use crate::diagnostic::{Diagnostic, Span};
 use crate::registry::RuleMeta;
 
 /// Which function a call names, before the crate-level phase resolves it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Callee {
     /// A path call resolved to a `crate::…` path (`crate::config::load`, `crate::db::Pool::open`).
     Path(String),
@@ -34,9 +34,10 @@ impl Callee {
 }
 
 /// A blocking call found in a function that does not run on the executor itself.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct BlockFact {
     /// The blocking rule (CA1xx) that recognised it.
+    #[serde(with = "crate::registry::by_code")]
     pub rule: &'static RuleMeta,
     /// Where the blocking call is.
     pub span: Span,
@@ -47,7 +48,7 @@ pub struct BlockFact {
 }
 
 /// Evidence that a function does CPU-heavy work itself.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct HeavyFact {
     /// Why (e.g. "nested loops", "a loop over 0..1000000").
     pub reason: String,
@@ -56,7 +57,7 @@ pub struct HeavyFact {
 }
 
 /// A call from a function to a crate-local function.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct CallEdge {
     /// What is called.
     pub callee: Callee,
@@ -66,7 +67,7 @@ pub struct CallEdge {
 
 /// A lock as one place takes or holds it, named crate-wide (locks in local variables have no such name and are
 /// not recorded).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct LockUse {
     /// The lock's crate-wide name: a field path qualified by the `impl`'s type (`crate::bank::Bank.accounts`
     /// for `self.accounts` in `impl Bank`), or a static's qualified path (`crate::state::CONFIG`).
@@ -78,7 +79,7 @@ pub struct LockUse {
 }
 
 /// Lock `held` is held (its guard alive) while lock `taken` is acquired, in function `func` of the file.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct LockOrder {
     /// Index into [`FileFacts::fns`] of the function.
     pub func: usize,
@@ -91,7 +92,7 @@ pub struct LockOrder {
 /// A call made while a guard is alive, in function `func` of the file: the crate phase resolves the call (by its
 /// span, through the function's [`CallEdge`]s or the file's [`Site`]s) and takes the callee's own acquisitions as
 /// taken while `held` is held (one level).
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct HeldCall {
     /// Index into [`FileFacts::fns`] of the caller.
     pub func: usize,
@@ -102,7 +103,7 @@ pub struct HeldCall {
 }
 
 /// A lock a sync function acquires in its own body (not in closures run elsewhere), for [`HeldCall`]s.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct LockAcquire {
     /// Index into [`FileFacts::fns`] of the function.
     pub func: usize,
@@ -111,7 +112,7 @@ pub struct LockAcquire {
 }
 
 /// What the visit learned about one function.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct FnFacts {
     /// Qualified name: `crate::m::f`, or `crate::m::Type::method` for methods.
     pub key: String,
@@ -134,7 +135,7 @@ pub struct FnFacts {
 }
 
 /// Where a call site runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SiteContext {
     /// On the async executor.
     Async,
@@ -143,7 +144,7 @@ pub enum SiteContext {
 }
 
 /// A call to a crate-local function from code that runs on the executor (or in `spawn_blocking`).
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct Site {
     /// What is called.
     pub callee: Callee,
@@ -158,7 +159,7 @@ pub struct Site {
 }
 
 /// What a deferred check waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Want {
     /// One of the callees is CPU-heavy (itself or through its callees).
     Heavy,
@@ -166,7 +167,7 @@ pub enum Want {
 
 /// A finding a rule prepared but that holds only if one of `callees` turns out to have the property `want`
 /// once the crate is linked; the chain is added as notes.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct Deferred {
     /// The crate-local calls that would justify it.
     pub callees: Vec<Callee>,
@@ -177,7 +178,7 @@ pub struct Deferred {
 }
 
 /// Everything the crate-level phase needs from one file.
-#[derive(Debug, Clone, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default)]
 pub struct FileFacts {
     /// The file.
     pub path: PathBuf,
