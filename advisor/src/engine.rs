@@ -261,7 +261,7 @@ fn walk_roots(opts: &CheckOptions, resolver: &ConfigResolver) -> walk::Walk {
 /// the link step runs).
 enum Facts {
     Live(FileFacts),
-    Stored(Arc<[u8]>),
+    Stored(crate::cache::Bytes),
 }
 
 /// What a worker hands back for one file.
