@@ -692,3 +692,45 @@ fn a_pool_sized_to_the_cores_beside_competing_spinners_is_not_oversubscribed() {
     }
     assert!(r.base.entries.iter().all(|e| e.recommendation.pool_size.is_none_or(|n| n <= cores)), "{}", explain(&r));
 }
+
+/// Environment variable that makes `chained_sitecustomize_child` run (it names the result file).
+const CHAIN_CHILD: &str = "CONC_ADVISOR_TEST_CHAIN_CHILD";
+
+/// Runs only as the child of `an_existing_sitecustomize_still_runs_under_the_hooks`, whose `PYTHONPATH` (a
+/// directory with its own sitecustomize.py) it inherits; profiles the program with the Python hooks on.
+#[test]
+fn chained_sitecustomize_child() {
+    let Some(out) = std::env::var_os(CHAIN_CHILD) else { return };
+    let py = python().expect("python3");
+    let (r, code) = run(&[&py, &program("chained_site.py"), &out.to_string_lossy()]);
+    assert_eq!(code, 0, "{}", explain(&r));
+    let t = r.python_targets.iter().find(|t| t.target == "site_marker_work").expect("the hook recorded the thread");
+    assert_eq!(t.thread, "site-marker", "{:#?}", r.python_targets);
+}
+
+/// Issue 14: the hook is first on `PYTHONPATH` and so shadows the program's own `sitecustomize`; it must run that
+/// one after itself. A `PYTHONPATH` directory holds a sitecustomize.py that sets a marker; under `profile` both the
+/// marker and the hook's thread naming take effect.
+#[test]
+fn an_existing_sitecustomize_still_runs_under_the_hooks() {
+    need_python!();
+    let _g = serial();
+    let dir = std::env::temp_dir().join(format!("conc-advisor-chain-{}", std::process::id()));
+    let site = dir.join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    std::fs::write(site.join("sitecustomize.py"), "import os\nos.environ['CONC_TEST_SITE_MARKER'] = 'ran'\n").unwrap();
+    let result = dir.join("result.json");
+    let out = Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", "chained_sitecustomize_child", "--test-threads=1", "--nocapture"])
+        .env(CHAIN_CHILD, &result)
+        .env("PYTHONPATH", &site)
+        .output()
+        .expect("run the child");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("1 passed"), "the child test ran: {stdout}");
+    let got: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&result).unwrap()).unwrap();
+    assert_eq!(got["marker"], "ran", "the program's own sitecustomize ran: {got}");
+    assert_eq!(got["comm"], "site-marker", "the hook named the thread: {got}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
