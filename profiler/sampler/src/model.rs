@@ -257,6 +257,21 @@ pub struct ExternalReport {
     /// count too); absent in older reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unseen_tasks_at_most: Option<u64>,
+    /// The processes and threads the command created, counted exactly from perf fork records (`forks.rs`);
+    /// absent when those could not be opened (then `unseen_tasks_at_most` is the only count, a bound).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks_created: Option<TasksCreated>,
+}
+
+/// The tasks a spawned command created while profiled, from the kernel's fork records: exact.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TasksCreated {
+    /// New processes (fork, or clone without CLONE_THREAD).
+    pub processes: u64,
+    /// New threads.
+    pub threads: u64,
+    /// Of those, how many the sampler never saw (they came and went between two ticks).
+    pub unseen: u64,
 }
 
 impl ExternalReport {
