@@ -181,13 +181,15 @@ impl WaitKinds {
 pub struct PollTiming {
     /// Number of polls.
     pub polls: u64,
-    /// Wall time spent inside `poll`.
+    /// Wall time spent inside `poll`, less the run-queue wait inside it (where measured): time the thread was
+    /// preempted by other work is not the poll's own.
     pub poll_wall_ns: u64,
     /// CPU time spent inside `poll` (of the sampled polls, scaled).
     pub poll_cpu_ns: u64,
-    /// Polls that lasted at least the long-poll threshold.
+    /// Polls that held their thread at least the long-poll threshold on their own (running or blocked; waiting
+    /// for a CPU does not count).
     pub long_polls: u64,
-    /// Wall time of the long polls.
+    /// Wall time of the long polls, run-queue wait excluded.
     pub long_poll_wall_ns: u64,
     /// CPU time of the long polls.
     pub long_poll_cpu_ns: u64,
