@@ -391,6 +391,8 @@ struct Scan {
     loops: u32,
     heavy_calls: Vec<Evidence>,
     cpu: Vec<Evidence>,
+    /// The depth of conditionals (`if`, `except`) at the start of the loop body this scan reads.
+    cond_base: u32,
 }
 
 impl Scan {
@@ -700,7 +702,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
             StmtKind::FunctionDef(_) | StmtKind::ClassDef(_) => {}
             StmtKind::For { is_async, iter, target, body, orelse } => {
                 self.expr(f, iter, scan);
-                let mut inner = Scan { awaits: *is_async, ..Scan::default() };
+                let mut inner = Scan { awaits: *is_async, cond_base: self.conditional.get(), ..Scan::default() };
                 self.expr(f, target, &mut inner);
                 self.stmts(f, body, &mut inner);
                 let range_bound = self.range_bound(f, iter);
@@ -708,7 +710,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                 self.stmts(f, orelse, scan);
             }
             StmtKind::While { test, body, orelse } => {
-                let mut inner = Scan::default();
+                let mut inner = Scan { cond_base: self.conditional.get(), ..Scan::default() };
                 self.expr(f, test, &mut inner);
                 self.stmts(f, body, &mut inner);
                 self.close_loop(f, s.range, "`while` loop", Some(RangeBound::Unbounded), inner, scan);
@@ -926,7 +928,9 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
             inner.cpu.retain(|e| !range.contains(e.range) || e.func != f);
             inner.cpu.push(Evidence { range, what: desc, func: f, releases_gil, strong });
         }
-        if !small {
+        // A loop that runs only under a condition inside the enclosing loop (`for t in tasks: if over: for w in
+        // …`) may run for few of its iterations: it is no evidence of nested work (distributed's `replicate`).
+        if !small && self.conditional.get() <= outer.cond_base {
             inner.loops += 1;
         }
         outer.absorb(inner);
@@ -950,7 +954,11 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                 if let Some(first) = generators.first() {
                     self.expr(f, &first.iter, scan);
                 }
-                let mut inner = Scan { awaits: generators.iter().any(|g| g.is_async), ..Scan::default() };
+                let mut inner = Scan {
+                    awaits: generators.iter().any(|g| g.is_async),
+                    cond_base: self.conditional.get(),
+                    ..Scan::default()
+                };
                 for (i, g) in generators.iter().enumerate() {
                     if i > 0 {
                         self.expr(f, &g.iter, &mut inner);

@@ -32,7 +32,8 @@ declare_rule! {
     /// arithmetic (`str(x) + suffix`, `"prefix_" + name.upper()`, f-strings, names bound to strings, parameters
     /// annotated `str`, calls to functions annotated `-> str`, a recursive name builder `"v_" + name(f.inner)`),
     /// and a loop over a small literal collection (`for k in {"a": 1, "b": 2}`, a name bound to one or to a
-    /// comprehension over one, its `.items()`) counts as little work. A string returned by a function of another
+    /// comprehension over one, its `.items()`) counts as little work; an inner loop that runs only under a
+    /// condition of the outer one (`for t in tasks: if over(t): for w in …`) is no evidence of nested work. A string returned by a function of another
     /// module, or known only from a local's annotation, is still read as a number.
     ///
     /// ## Example
