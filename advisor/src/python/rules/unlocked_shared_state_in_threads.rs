@@ -46,7 +46,9 @@ declare_rule! {
     /// Locks taken with `lock.acquire()` are recognised only coarsely (the whole function counts as locked).
     /// Attributes are tracked only on `self`, in methods of an object whose bound method is handed to a thread
     /// pool or to threads started in a loop (`ex.submit(self._visit, root)`), and the methods they call on
-    /// `self`: `self.count += 1` there is reported; attributes of other objects are not tracked. Across files, only the imported target and the
+    /// `self`, and the methods of objects it holds (`self.stats = Stats()` in the class, `self.stats.record(…)`
+    /// on the threads; the class in this module or imported from another of the project): `self.count += 1`
+    /// there is reported; other objects are not tracked. Across files, only the imported target and the
     /// functions it calls in its own module are searched: a local target that calls an imported function, or an
     /// imported target that calls into a third module, is not followed.
     ///
@@ -644,8 +646,41 @@ fn shared_self_methods(model: &Model<'_, '_>) -> HashSet<FuncId> {
                 ExprKind::Attribute { value, .. } if value.as_name() == Some("self"));
             (on_self && model.funcs[g].class == class).then_some(g)
         }));
+        // `self.progress.on_new_object(…)`: an object held by the shared one is shared too (forseti's crawler).
+        for &i in &model.calls_by_func[f] {
+            let c = &model.calls[i];
+            if let Some((recv, m)) = held_object_call(&c.call.func)
+                && let Some(d) = held_object_class(model, recv, c.scope)
+                && let Some(g) = model.method(d, m)
+            {
+                stack.push(g);
+            }
+        }
     }
     seen
+}
+
+/// `self.attr.method(…)`'s callee: (`self.attr`, `method`).
+fn held_object_call<'e, 'a>(func: &'e Expr<'a>) -> Option<(&'e Expr<'a>, &'a str)> {
+    let ExprKind::Attribute { value: recv, attr: m } = &func.kind else { return None };
+    let ExprKind::Attribute { value: base, .. } = &recv.kind else { return None };
+    (base.as_name() == Some("self")).then_some((&**recv, *m))
+}
+
+/// The class of this module whose instance `self.attr` holds: every value assigned to it is `Class(…)` (the
+/// same class).
+fn held_object_class<'a>(model: &Model<'_, 'a>, recv: &Expr<'a>, scope: Option<FuncId>) -> Option<&'a str> {
+    let values = model.values_of(recv, scope);
+    let mut class = None;
+    for v in values {
+        let ExprKind::Call(c) = &v.kind else { return None };
+        let n = c.func.as_name()?;
+        if !model.classes.contains_key(n) || class.is_some_and(|k| k != n) {
+            return None;
+        }
+        class = Some(n);
+    }
+    class
 }
 
 /// The functions `f` calls that are defined in the same module, found from the syntax tree (so that it also works
