@@ -54,8 +54,11 @@ declare_rule! {
     /// ## Known problems
     /// A direct call to a sync function that blocks — itself or through the sync functions it calls (up to 64
     /// of them in its module), in this module or, when `check` runs over a project, in other modules through
-    /// any number of imports — is reported at the call, with a note at each step of the chain; methods of
-    /// objects whose class is not known, and methods imported from other modules, are not followed. An
+    /// any number of imports — is reported at the call, with a note at each step of the chain. Methods of
+    /// another object are followed when its class is a class of this module known from the receiver: every
+    /// value assigned to it is `Class(…)`, or, given from outside (`self.auth = auth`), its name is the class's
+    /// name in snake case or its last words (`auth` for `WinixAuth`) and no other class so named has the
+    /// method. Methods of other objects, and methods imported from other modules, are not followed. An
     /// `open` or `os.path.exists` of a small local file is fast in practice; suppress it if you accept the
     /// pause. A receiver whose type is known only from a string annotation or a return type is not followed.
     ///
@@ -343,8 +346,15 @@ fn blocking_in_helper<'c, 'm, 'a>(cx: &'c Checker<'_, 'm, 'a>, start: FuncId) ->
             chain.reverse();
             return Some((chain, c, family));
         }
-        for (i, g) in model.callees(h) {
-            if !model.calls[i].in_lambda && seen.len() < MAX_HELPERS && seen.insert(g) {
+        for &i in &model.calls_by_func[h] {
+            let c = &model.calls[i];
+            let Some(g) = model
+                .resolve_function(&c.call.func, c.scope)
+                .or_else(|| model.resolve_held_method(&c.call.func, c.scope))
+            else {
+                continue;
+            };
+            if !c.in_lambda && seen.len() < MAX_HELPERS && seen.insert(g) {
                 parent.insert(g, h);
                 queue.push_back(g);
             }
@@ -366,7 +376,8 @@ fn check_helpers(cx: &mut Checker<'_, '_, '_>) {
         if !c.in_async || c.awaited || c.in_lambda {
             continue;
         }
-        let (Some(f), Some(g)) = (c.scope, model.resolve_function(&c.call.func, c.scope)) else { continue };
+        let g = model.resolve_function(&c.call.func, c.scope).or_else(|| model.resolve_held_method(&c.call.func, c.scope));
+        let (Some(f), Some(g)) = (c.scope, g) else { continue };
         if g == f {
             continue;
         }
