@@ -237,8 +237,15 @@ fn inversion(g: &CrateGraph<'_>, cx: &LinkContext<'_>, earlier: &OrderAt<'_>, la
     let path = &g.files()[later.file].path;
     let name = |o: &OrderAt<'_>| g.files()[o.file].fns.get(o.func).map_or("?", |f| f.name.as_str());
     let (a, b) = (short_lock(&later.held.lock), short_lock(&later.taken.lock));
+    // The function called at the place, and the one below it that locks when that is deeper.
+    let called = |o: &OrderAt<'_>, id: FnId| match o.chain.first() {
+        Some(&(first, _)) if first != id => {
+            format!("`{}` → `{}`", g.fn_facts(first).name, g.fn_facts(id).name)
+        }
+        _ => format!("`{}`", g.fn_facts(id).name),
+    };
     let how = |o: &OrderAt<'_>| match o.via {
-        Some((id, _)) => format!(" (by the call to `{}`)", g.fn_facts(id).name),
+        Some((id, _)) => format!(" (by the call to {})", called(o, id)),
         None => String::new(),
     };
     let msg = format!(
@@ -263,9 +270,9 @@ fn inversion(g: &CrateGraph<'_>, cx: &LinkContext<'_>, earlier: &OrderAt<'_>, la
     let earlier_site = earlier.via.map_or(earlier.taken.span, |(_, s)| s);
     let what = match earlier.via {
         Some((id, _)) => format!(
-            "the opposite order: `{}` calls `{}`, which locks `{a}`, while `{b}` is held",
+            "the opposite order: `{}` calls {}, which locks `{a}`, while `{b}` is held",
             name(earlier),
-            g.fn_facts(id).name
+            called(earlier, id)
         ),
         None => format!("the opposite order: `{}` locks `{a}` here while `{b}` is held", name(earlier)),
     };
