@@ -674,6 +674,7 @@ mod tests {
         SourceKind::of(Path::new("a.rs")).expect("Rust")
     }
 
+    /// Opens `t` with its modification time an hour ago (a settled stamp).
     fn settled(t: &str) -> std::fs::File {
         let f = std::fs::OpenOptions::new().write(true).open(t).expect("open");
         f.set_modified(SystemTime::now() - std::time::Duration::from_secs(3600)).expect("set mtime");
@@ -936,6 +937,44 @@ mod tests {
         let edited = run(&root, Some(&reopen(&dir)));
         assert_eq!(edited.len(), 1, "{edited:?}");
         assert_eq!(edited, run(&root, None));
+    }
+
+    /// Files whose stamps are settled are not read on a re-run, but the text of one a linked finding lands in
+    /// is read then (its snippet and suppressions), whether the link step's findings are reused or made again.
+    #[test]
+    fn settled_files_are_read_only_when_a_linked_finding_needs_them() {
+        let t = tempfile::TempDir::new().expect("tempdir");
+        let (root, dir) = (t.path().join("proj"), t.path().join("cache"));
+        let lib = "mod config;\nuse crate::config::load;\n\nasync fn handler() {\n    let _ = load();\n}\n";
+        write(&root, "app/src/lib.rs", lib);
+        write(
+            &root,
+            "app/src/config.rs",
+            "pub fn load() -> String {\n    std::fs::read_to_string(\"a\").unwrap()\n}\n",
+        );
+        for f in ["app/src/lib.rs", "app/src/config.rs"] {
+            drop(settled(root.join(f).to_str().expect("utf-8")));
+        }
+        let opts = CheckOptions { roots: vec![root.clone()], jobs: 1 };
+        let resolver = || ConfigResolver::discover(Overrides::default());
+        let cold = check_cached(&opts, &resolver(), Some(&reopen(&dir)));
+        assert_eq!(cold.diagnostics.len(), 1);
+        let c = reopen(&dir);
+        let warm = check_cached(&opts, &resolver(), Some(&c));
+        assert_eq!(c.hits(), 2);
+        assert_eq!(warm.diagnostics, cold.diagnostics);
+        assert_eq!(warm.sources.get(&root.join("app/src/lib.rs")).map(|t| &**t), Some(lib));
+        // The callee edited: the link step runs again, and the settled caller is read for its finding.
+        write(
+            &root,
+            "app/src/config.rs",
+            "pub fn load() -> String {\n    std::fs::read_to_string(\"b\").unwrap()\n}\n",
+        );
+        let c = reopen(&dir);
+        let edited = check_cached(&opts, &resolver(), Some(&c));
+        assert_eq!((c.hits(), c.stored()), (1, 1));
+        assert_eq!(edited.diagnostics.len(), 1);
+        assert_eq!(edited.sources.get(&root.join("app/src/lib.rs")).map(|t| &**t), Some(lib));
     }
 
     /// Issue 15: entries of deleted files, and older entries of files checked again, are pruned; a run over
