@@ -3,6 +3,7 @@
 
 use syn::Expr;
 
+use super::guard_across_await::{Body, scrutinee};
 use super::locking::{self, Guard, Guards, LockLib};
 use super::{CallSite, Checker, FnBody, MethodCallSite, OnCall, OnExpr, OnFnExit, OnLocal, OnMethodCall, OnScopeExit, RustRule, Ty};
 use crate::declare_rule;
@@ -64,6 +65,90 @@ pub struct State {
     /// Branches of an `if` whose condition reads a held guard (`if g.is_none() { g = Some(load()) }`): lazy
     /// initialisation under the lock, which is what a `OnceLock` would do too. (guard name, branch span).
     lazy_init: Vec<(String, Span)>,
+    /// Temporary guards of `match`/`if let`/`while let` scrutinees, alive through their bodies.
+    temps: Vec<TempGuard>,
+}
+
+/// A lock taken in a scrutinee: its guard is a temporary that lives until the end of the body.
+struct TempGuard {
+    /// The innermost frame that is not a plain closure, where the scrutinee is.
+    frame: usize,
+    /// The spans of the body (the block, or each arm).
+    body: Vec<Span>,
+    /// The acquisition.
+    acq: Span,
+    /// The lock's receiver path.
+    key: String,
+    /// The names the patterns bind (values borrowed from the guard, or the guard itself).
+    bindings: Vec<String>,
+}
+
+/// The frame code runs in, seen through plain closures (which run inline).
+fn inline_frame(cx: &Checker<'_>) -> usize {
+    let frames = cx.context().frames();
+    frames.iter().rposition(|f| f.kind != crate::rust::context::FrameKind::Closure).map_or(0, |i| i + 1)
+}
+
+fn pat_names(p: &syn::Pat, out: &mut Vec<String>) {
+    struct Names<'o>(&'o mut Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Names<'_> {
+        fn visit_pat_ident(&mut self, i: &'ast syn::PatIdent) {
+            self.0.push(i.ident.to_string());
+            syn::visit::visit_pat_ident(self, i);
+        }
+    }
+    syn::visit::Visit::visit_pat(&mut Names(out), p);
+}
+
+/// Records the temporary guards of a scrutinee's locks (std and parking_lot) as alive through its body.
+fn scrutinee_temps(cx: &Checker<'_>, st: &mut State, e: &Expr) {
+    let Some((scrut, body)) = scrutinee(e) else { return };
+    let acqs: Vec<_> = locking::acquisitions_in(cx, scrut)
+        .into_iter()
+        .filter(|a| matches!(a.lib, LockLib::Std | LockLib::ParkingLot) && !a.is_try)
+        .collect();
+    let Some(acq) = acqs.first() else { return };
+    let mut bindings = Vec::new();
+    let spans = match (&body, e) {
+        (Body::Arms(arms), _) => arms
+            .iter()
+            .map(|a| {
+                pat_names(&a.pat, &mut bindings);
+                Span::from_pm2(syn::spanned::Spanned::span(a))
+            })
+            .collect(),
+        (Body::Block(b), Expr::If(syn::ExprIf { cond, .. }) | Expr::While(syn::ExprWhile { cond, .. })) => {
+            if let Expr::Let(l) = &**cond {
+                pat_names(&l.pat, &mut bindings);
+            }
+            vec![Span::new(
+                Span::from_pm2(b.brace_token.span.open()).start,
+                Span::from_pm2(b.brace_token.span.close()).end,
+            )]
+        }
+        _ => return,
+    };
+    let key = acq.key.clone().unwrap_or_else(|| "the lock".to_string());
+    st.temps.push(TempGuard { frame: inline_frame(cx), body: spans, acq: acq.span, key, bindings });
+}
+
+/// The temporary scrutinee guard alive at `span`, if any (the innermost).
+fn temp_at<'s>(cx: &Checker<'_>, st: &'s State, span: Span, receiver_root: Option<&str>) -> Option<&'s TempGuard> {
+    let frame = inline_frame(cx);
+    st.temps.iter().rev().find(|t| {
+        t.frame == frame
+            && t.body.iter().any(|b| b.start <= span.start && span.end <= b.end)
+            && receiver_root.is_none_or(|r| !t.bindings.iter().any(|n| n == r))
+    })
+}
+
+fn report_temp(cx: &mut Checker<'_>, span: Span, what: &str, t: &TempGuard) {
+    let (acq, key) = (t.acq, t.key.clone());
+    let d = cx
+        .diagnostic(&META, span, format!("{what} while the temporary guard of `{key}` taken in the scrutinee is held"))
+        .with_help("take what you need from the lock in its own `let` statement (the guard is dropped at its end), then match on it")
+        .with_note("this guard is a temporary of the `match`/`if let`/`while let` scrutinee: it lives until the end of the body", Some(acq));
+    cx.report(d);
 }
 
 /// The rule.
@@ -154,6 +239,7 @@ impl OnLocal for Rule {
 impl OnExpr for Rule {
     fn on_expr(&self, cx: &mut Checker<'_>, st: &mut State, e: &Expr) {
         st.guards.on_expr(e);
+        scrutinee_temps(cx, st, e);
         if let Expr::If(i) = e
             && !st.guards.live.is_empty()
         {
@@ -171,10 +257,16 @@ impl OnExpr for Rule {
 
 impl OnCall for Rule {
     fn on_call(&self, cx: &mut Checker<'_>, st: &mut State, call: &CallSite<'_>) {
-        if st.guards.live.is_empty() || !call.is_any(BLOCKING_FNS) {
+        if (st.guards.live.is_empty() && st.temps.is_empty()) || !call.is_any(BLOCKING_FNS) {
             return;
         }
-        let Some(g) = st.guards.held(cx).into_iter().last() else { return };
+        let Some(g) = st.guards.held(cx).into_iter().last() else {
+            if let Some(t) = temp_at(cx, st, call.span(), None) {
+                let what = format!("`{}`", call.path.unwrap_or_default());
+                report_temp(cx, call.span(), &what, t);
+            }
+            return;
+        };
         let what = format!("`{}`", call.path.unwrap_or_default());
         report(cx, st, call.span(), &what, &g);
     }
@@ -182,7 +274,7 @@ impl OnCall for Rule {
 
 impl OnMethodCall for Rule {
     fn on_method_call(&self, cx: &mut Checker<'_>, st: &mut State, call: &MethodCallSite<'_>) {
-        if st.guards.live.is_empty() {
+        if st.guards.live.is_empty() && st.temps.is_empty() {
             return;
         }
         let Some(what) = blocking_method(call.receiver, call.method) else { return };
@@ -193,7 +285,15 @@ impl OnMethodCall for Rule {
         if held.iter().any(|g| Some(g.name.as_str()) == root) {
             return;
         }
-        let Some(g) = held.into_iter().last() else { return };
+        let Some(g) = held.into_iter().last() else {
+            // A receiver that is no plain path may be the guarded value: only named receivers count here.
+            if let Some(r) = root
+                && let Some(t) = temp_at(cx, st, call.span(), Some(r))
+            {
+                report_temp(cx, call.span(), &format!("{what} (`.{}()`)", call.method), t);
+            }
+            return;
+        };
         report(cx, st, call.span(), &format!("{what} (`.{}()`)", call.method), &g);
     }
 }
@@ -207,5 +307,7 @@ impl OnScopeExit for Rule {
 impl OnFnExit for Rule {
     fn on_fn_exit(&self, cx: &mut Checker<'_>, st: &mut State, _body: &FnBody<'_>) {
         st.guards.on_fn_exit(cx);
+        let frame = inline_frame(cx);
+        st.temps.retain(|t| t.frame < frame);
     }
 }
