@@ -4,10 +4,13 @@
 use syn::Expr;
 
 use super::guard_across_await::{Body, scrutinee};
+use super::call_chain::note_at;
+use super::lock_facts::{Reach, Reached};
 use super::locking::{self, Guard, Guards, LockLib};
-use super::{CallSite, Checker, FnBody, MethodCallSite, OnCall, OnExpr, OnFnExit, OnLocal, OnMethodCall, OnScopeExit, RustRule, Ty};
+use super::{CallSite, Checker, CrateGraph, LinkContext, FnBody, MethodCallSite, OnCall, OnExpr, OnFnExit, OnLocal, OnMethodCall, OnScopeExit, RustRule, Ty};
 use crate::declare_rule;
-use crate::diagnostic::Span;
+use crate::diagnostic::{Diagnostic, Span};
+use crate::rust::callgraph::{BlockFact, HeldCall, LockUse};
 
 declare_rule! {
     /// ## What it does
@@ -142,6 +145,44 @@ fn temp_at<'s>(cx: &Checker<'_>, st: &'s State, span: Span, receiver_root: Optio
     })
 }
 
+/// Whether the call hands `name` (or a field of it) to the callee, as the receiver or an argument (`f(&g)`,
+/// `g.flush()`, `f(&mut g.file)`): blocking on the guarded value is what the lock is for.
+fn passes(e: &Expr, name: &str) -> bool {
+    let (recv, args): (Option<&Expr>, Vec<&Expr>) = match e {
+        Expr::Call(c) => (None, c.args.iter().collect()),
+        Expr::MethodCall(m) => (Some(&m.receiver), m.args.iter().collect()),
+        _ => return true,
+    };
+    let is_guarded = |x: &Expr| locking::path_key(x).is_some_and(|k| locking::key_root(&k) == name);
+    recv.is_some_and(is_guarded) || args.into_iter().any(is_guarded)
+}
+
+/// Records a call made while a guard this rule counts is alive (a `let` guard outside its lazy-initialisation
+/// branch, or a scrutinee's temporary), for the link step to look for blocking below it.
+fn guarded_call(cx: &mut Checker<'_>, st: &State, e: &Expr) {
+    if st.guards.live.is_empty() && st.temps.is_empty() {
+        return;
+    }
+    let Some(span) = super::lock_facts::call_span(e) else { return };
+    let lazy = |g: &Guard| st.lazy_init.iter().any(|(n, r)| *n == g.name && r.start <= span.start && span.end <= r.end);
+    let held = if st.guards.live.is_empty() { Vec::new() } else { st.guards.held(cx) };
+    let found = match held.into_iter().rev().find(|g| !lazy(g) && !passes(e, &g.name)) {
+        Some(g) => Some((g.name, g.span)),
+        None => {
+            let root = match e {
+                Expr::MethodCall(m) => locking::path_key(&m.receiver).map(|k| locking::key_root(&k).to_string()),
+                _ => None,
+            };
+            temp_at(cx, st, span, root.as_deref())
+                .filter(|t| !t.bindings.iter().any(|b| passes(e, b)))
+                .map(|t| (format!("the temporary guard of `{}`", t.key), t.acq))
+        }
+    };
+    let Some((name, at)) = found else { return };
+    let held = LockUse { lock: name, shared: false, span: at, on_self: false, fair: false, is_try: false };
+    cx.facts().0.on_guarded_call(held, span);
+}
+
 fn report_temp(cx: &mut Checker<'_>, span: Span, what: &str, t: &TempGuard) {
     let (acq, key) = (t.acq, t.key.clone());
     let d = cx
@@ -226,6 +267,66 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         locking::ACQUIRE_WORDS
     }
+
+    fn follows_lock_calls(&self) -> bool {
+        true
+    }
+
+    /// Blocking some calls below a call made while a guard is alive (the blocking calls the CA1xx rules found
+    /// in the crate's sync functions).
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        if graph.files().iter().all(|f| f.guarded_calls.is_empty()) {
+            return;
+        }
+        let reach = Reach::new(graph);
+        for (fi, file) in graph.files().iter().enumerate() {
+            let mut done: Vec<Span> = Vec::new();
+            for gc in &file.guarded_calls {
+                if done.contains(&gc.span) {
+                    continue;
+                }
+                let found = reach.from_call((fi, gc.func), gc.span, false, false).into_iter().find_map(|r| {
+                    let f = graph.fn_facts(r.func);
+                    let b = f.blocks.iter().find(|b| BLOCKING_CODES.contains(&b.rule.code))?;
+                    Some((r, b))
+                });
+                let Some((r, b)) = found else { continue };
+                done.push(gc.span);
+                cx.report(across_calls(graph, cx, fi, gc, &r, b));
+            }
+        }
+    }
+}
+
+/// The blocking rules whose facts count below a guard: sleep, file system, network, processes, waits, HTTP.
+const BLOCKING_CODES: &[&str] = &["CA101", "CA102", "CA103", "CA104", "CA105", "CA106"];
+
+fn across_calls(
+    g: &CrateGraph<'_>,
+    cx: &LinkContext<'_>,
+    fi: usize,
+    gc: &HeldCall,
+    r: &Reached,
+    b: &BlockFact,
+) -> Diagnostic {
+    let path = &g.files()[fi].path;
+    let names: Vec<String> = r.chain.iter().map(|(id, _)| format!("`{}`", g.fn_facts(*id).name)).collect();
+    let through = if names.len() > 1 { format!(" (through {})", names[1..].join(" → ")) } else { String::new() };
+    let guard = if gc.held.lock.starts_with("the temporary") { gc.held.lock.clone() } else { format!("the lock guard `{}`", gc.held.lock) };
+    let msg = format!("{}{through} blocks while {guard} is held", names[0]);
+    let mut d = cx
+        .diagnostic(&META, path, gc.span, msg)
+        .with_help("do the blocking work before taking the lock or after releasing it, or release the guard before the call")
+        .with_note("the guard is alive from here", Some(gc.held.span));
+    for w in r.chain.windows(2) {
+        let msg = format!("`{}` calls `{}` here", g.fn_facts(w[0].0).name, g.fn_facts(w[1].0).name);
+        d = note_at(d, path, msg, g.file_of(w[0].0), w[1].1);
+    }
+    let last = r.chain.last().map_or(r.func, |(id, _)| *id);
+    // The blocking rules' messages speak of the executor: keep what blocks (`std::fs::write`, …).
+    let call = b.message.split(" blocks").next().unwrap_or(&b.message);
+    let what = format!("`{}` blocks here: {call}", g.fn_facts(last).name);
+    note_at(d, path, what, g.file_of(last), b.span)
 }
 
 impl OnLocal for Rule {
@@ -240,6 +341,7 @@ impl OnExpr for Rule {
     fn on_expr(&self, cx: &mut Checker<'_>, st: &mut State, e: &Expr) {
         st.guards.on_expr(e);
         scrutinee_temps(cx, st, e);
+        guarded_call(cx, st, e);
         if let Expr::If(i) = e
             && !st.guards.live.is_empty()
         {

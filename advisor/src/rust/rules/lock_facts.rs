@@ -20,8 +20,8 @@ use crate::registry::RuleMeta;
 use crate::rust::callgraph::{Callee, FnId, LockCall, LockUse};
 
 /// The rules that share these facts, in the order that decides which one records them.
-fn recorders() -> [&'static RuleMeta; 3] {
-    [&super::lock_order_inversion::META, &super::double_lock::META, &super::blocking_while_locked::META]
+fn recorders() -> [&'static RuleMeta; 2] {
+    [&super::lock_order_inversion::META, &super::double_lock::META]
 }
 
 /// Whether `me` records the lock facts of this run: the first enabled of the rules that use them.
