@@ -386,10 +386,12 @@ impl Cache {
     /// Writes the pack: the entries used or written by this run, and the unused ones that are not stale (see
     /// the module documentation). Failures are for the caller to ignore: the cache only saves time.
     pub fn persist(&self) -> std::io::Result<()> {
-        let fresh = self.fresh.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let probes = self.probes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let fresh_links = self.fresh_links.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Copies, so that no lock is held while the file system is asked (the entries' bytes are shared).
+        fn copy<T: Clone>(m: &Mutex<T>) -> T {
+            m.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        }
+        let (fresh, seen, probes, fresh_links) =
+            (copy(&self.fresh), copy(&self.seen), copy(&self.probes), copy(&self.fresh_links));
         let (now, max_age) = (now_secs(), MAX_UNUSED_DAYS * 24 * 3600);
         let mut entries: Vec<(&Path, Stored)> = Vec::with_capacity(self.old.len().max(fresh.len()));
         let mut changed = !fresh.is_empty() || !fresh_links.is_empty();
@@ -1060,11 +1062,13 @@ mod tests {
                 .collect()
         };
         assert!(run(&root, Some(&reopen(&dir))).is_empty(), "on disk, nothing calls load");
+        let whole_run_links = entries(&dir).1;
         // The buffer calls it: the chain into config.rs is found, config.rs's facts from the cache.
         let c = reopen(&dir);
         let found = stdin(calls, Some(&c));
         assert_eq!(c.hits(), 1, "config.rs from the cache; the buffer is analysed");
         assert_eq!(c.stored(), 0, "the buffer is never stored");
+        assert_eq!(entries(&dir).1, whole_run_links, "a buffer's link findings do not replace a whole run's");
         // Exactly what a run over the crate reports once the file says the same.
         write(&root, "app/src/lib.rs", calls);
         let full: Found =

@@ -163,7 +163,8 @@ fn analyse_and_link(
 ) -> HashMap<PathBuf, Arc<str>> {
     let states = prepare(&files, &|p: &Path, test: &dyn Fn(&[u8]) -> bool| probe(p, test, cache, buffer));
     let mut analysed = analyse_files(files, resolver, &states, cache, buffer);
-    let linked = link_phase(&mut analysed, resolver, &states, cache);
+    // A buffer's run covers its crate or project only: its link findings are not kept for a whole run's.
+    let linked = link_phase(&mut analysed, resolver, &states, cache, buffer.is_none());
     let (mut texts, unread) = gather(analysed, report);
     filter_linked(linked, &mut texts, &unread, resolver, report);
     texts
@@ -402,21 +403,22 @@ fn gather(
 /// The link phase over the facts the files returned (no file is parsed again): each language's link step once
 /// over its files' facts (Rust: per crate; Python: once over all Python files), taking them out of `results`.
 /// With a cache, a language whose files' facts are all those its last link step saw gets that step's findings
-/// back without decoding them; else stored facts are decoded (a file whose stored facts cannot be is analysed
-/// again). Findings carry the default severity; the settings of their own file are applied by
+/// back without decoding them (when `reuse`: not for a buffer's run); else stored facts are decoded (a file
+/// whose stored facts cannot be is analysed again). Findings carry the default severity; the settings of their own file are applied by
 /// [`filter_linked`].
 fn link_phase(
     results: &mut [(SourceFile, Result<Analysed, String>)],
     resolver: &ConfigResolver,
     states: &[RunState],
     cache: Option<&Cache>,
+    reuse: bool,
 ) -> Vec<(SourceKind, Diagnostic)> {
     let mut linked = Vec::new();
     for kind in SourceKind::all() {
         let mut mine: Vec<&mut (SourceFile, Result<Analysed, String>)> =
             results.iter_mut().filter(|(f, r)| f.kind == kind && r.as_ref().is_ok_and(|a| a.facts.is_some())).collect();
         // The identity of every input of the link step, when each file's is known.
-        let inputs = cache.and_then(|_| {
+        let inputs = cache.filter(|_| reuse).and_then(|_| {
             let mut h = xxhash_rust::xxh3::Xxh3::new();
             for (_, r) in &mine {
                 h.update(&r.as_ref().ok()?.ident?.to_le_bytes());
