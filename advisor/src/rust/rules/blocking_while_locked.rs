@@ -292,7 +292,7 @@ impl RustRule for Rule {
                 if done.contains(&gc.span) {
                     continue;
                 }
-                let found = reach.from_call((fi, gc.func), gc.span, false, false).into_iter().find_map(|r| {
+                let found = reach.reached_from((fi, gc.func), gc.span, false, false).into_iter().find_map(|r| {
                     let f = graph.fn_facts(r.func);
                     let b = f.blocks.iter().find(|b| BLOCKING_CODES.contains(&b.rule.code))?;
                     Some((r, b))

@@ -134,7 +134,7 @@ impl RustRule for Rule {
                 if done.contains(&hc.span) {
                     continue;
                 }
-                let found = reach.from_call((fi, hc.func), hc.span, hc.held.on_self, false).into_iter().find_map(|r| {
+                let found = reach.reached_from((fi, hc.func), hc.span, hc.held.on_self, false).into_iter().find_map(|r| {
                     let l = reach.acquires.get(&r.func)?.iter().copied().find(|l| relocks(&hc.held, l))?;
                     Some((r, l))
                 });

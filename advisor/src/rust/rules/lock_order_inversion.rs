@@ -160,7 +160,7 @@ fn lock_orders<'f>(g: &'f CrateGraph<'f>, reach: &Reach<'f>) -> Vec<OrderAt<'f>>
         for hc in &file.held_calls {
             let from = (fi, hc.func);
             let reached: Vec<Reached> = if reach.call_at(from, hc.span).is_some() {
-                reach.from_call(from, hc.span, false, true)
+                reach.reached_from(from, hc.span, false, true)
             } else {
                 // A call the lock walk did not record (in an async block): one level, sync callees.
                 let Some(callee) = g.callee_at(fi, hc.func, hc.span) else { continue };
