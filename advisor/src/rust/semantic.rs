@@ -171,11 +171,23 @@ fn is_cell_type(t: &Type) -> bool {
 }
 
 /// The module path of a file, from its path: `src/a/b.rs` → `["crate", "a", "b"]`, `src/a/mod.rs` →
-/// `["crate", "a"]`, `src/lib.rs`, `src/main.rs`, `src/bin/x.rs`, `tests/x.rs` → `["crate"]`.
+/// `["crate", "a"]`, `src/lib.rs`, `src/main.rs`, `src/bin/x.rs`, `tests/x.rs` → `["crate"]`. Outside a `src`
+/// tree, a file beside a `main.rs` or `lib.rs` (a build script's modules: `builder/main.rs` with
+/// `builder/probe.rs`) is that root's module `["crate", "probe"]`, so that same-named functions of two such
+/// modules stay apart (issue 12: aws-lc-sys's builder).
 pub fn module_path_of(path: &std::path::Path) -> Vec<String> {
     let comps: Vec<&str> = path.iter().filter_map(|c| c.to_str()).collect();
     let mut out = vec!["crate".to_string()];
-    let Some(src) = comps.iter().rposition(|c| *c == "src") else { return out };
+    let Some(src) = comps.iter().rposition(|c| *c == "src") else {
+        if let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+            && !matches!(stem, "main" | "lib" | "mod" | "build")
+            && let Some(dir) = path.parent()
+            && (dir.join("main.rs").is_file() || dir.join("lib.rs").is_file())
+        {
+            out.push(stem.to_string());
+        }
+        return out;
+    };
     let rest = &comps[src + 1..];
     if rest.first() == Some(&"bin") {
         return out;
@@ -787,6 +799,12 @@ mod tests {
         assert_eq!(m("src/bin/tool.rs"), "crate");
         assert_eq!(m("tests/it.rs"), "crate");
         assert_eq!(m("fixtures/rust/x.rs"), "crate");
+        // Outside `src`, beside a `main.rs`: a module of that root (a build script's modules).
+        let t = tempfile::TempDir::new().expect("tempdir");
+        std::fs::write(t.path().join("main.rs"), "mod probe;\n").expect("write");
+        let probe = t.path().join("probe.rs");
+        assert_eq!(module_path_of(&probe).join("::"), "crate::probe");
+        assert_eq!(module_path_of(&t.path().join("main.rs")).join("::"), "crate");
     }
 
     fn model_for(src: &str) -> SemanticModel {
