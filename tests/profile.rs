@@ -466,7 +466,7 @@ fn without_perf_counters_the_verdicts_stand_and_the_report_says_so() {
     assert_eq!(r.base.measurement.perf_counters, "disabled");
     assert!(r.perf.task_clock_s.is_none());
     assert!(r.base.notes.iter().any(|n| n.contains("--no-perf")));
-    assert_eq!(r.processes[0].verdict, Verdict::Idle);
+    assert_eq!(r.processes[0].verdict, Verdict::Idle, "{}", explain(&r));
 }
 
 #[test]

@@ -132,8 +132,8 @@ struct CheckArgs {
     /// occur are dropped, those of files outside the checked paths kept.
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
-    /// Check standard input as if it were this file (its configuration, suppressions, test code); give `-` as
-    /// the path.
+    /// Check standard input as if it were this file (its configuration, suppressions, test code, and the
+    /// call-graph facts of its crate or project, from the cache where it holds them); give `-` as the path.
     #[arg(long, value_name = "PATH")]
     stdin_filename: Option<PathBuf>,
     /// Keep the cache in DIR (default: `.conc-advisor-cache` at the project root: the nearest directory upwards
@@ -511,7 +511,8 @@ fn check_paths_or_stdin(args: &CheckArgs, resolver: &ConfigResolver, jobs: usize
             _ => format!("cannot read standard input: {}", conc_advisor::walk::io_message(&e)),
         }]);
     }
-    engine::check_buffer(name, &text, resolver)
+    let cache = open_cache(args);
+    engine::check_buffer(name, &text, resolver, cache.as_ref(), jobs)
 }
 
 /// `--write-baseline` (records the findings and ends the run: returns its exit code) and `--baseline` (hides
