@@ -368,7 +368,8 @@ fn is_test_attribute(a: &syn::Attribute) -> bool {
 pub fn python_items(source: &str) -> Items {
     use crate::python::ast::LineIndex;
     let mut items = Items { separator: ".", ..Items::default() };
-    let Ok(parsed) = crate::python::parse::parse(source) else { return items };
+    let arena = crate::python::parse::Arena::default();
+    let Ok(parsed) = crate::python::parse::parse_in(source, &arena) else { return items };
     let module = parsed.module();
     let lines = LineIndex::new(source);
     python_walk(&module.body, &lines, &mut items.items);

@@ -40,6 +40,11 @@ impl<'a> Tokens<'a> {
         Tokens { b: text, i: 0, broken: None }
     }
 
+    /// Whether the scan read the whole text (no unterminated triple-quoted string stopped it).
+    pub(crate) fn complete(&self) -> bool {
+        self.broken.is_none()
+    }
+
     fn at(&self, i: usize) -> u8 {
         self.b.get(i).copied().unwrap_or(0)
     }
