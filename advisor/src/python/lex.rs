@@ -184,7 +184,13 @@ pub(crate) struct Nesting {
 pub(crate) fn nesting(text: &[u8]) -> Nesting {
     let mut n = Nesting::default();
     let (mut depth, mut run) = (0usize, 0usize);
+    let mut after_close = false;
     for (kind, range) in Tokens::new(text) {
+        // `a()()…` and `a[0][0]…` nest one call or subscript per link, as `a.b.b…` does.
+        if std::mem::replace(&mut after_close, kind == Kind::Close) && kind == Kind::Open {
+            run += 1;
+            n.chain.see(run, range.start);
+        }
         match kind {
             Kind::Open => {
                 depth += 1;

@@ -19,6 +19,7 @@ use super::ast::{
     StmtKind, WithItem,
 };
 use super::chunks;
+use crate::diagnostic::thousands;
 
 /// Nesting below this depth is not converted (kept as an empty `Other`), so deeply nested input cannot exhaust
 /// the stack of the conversion or of the rules that recurse over the tree.
@@ -171,7 +172,7 @@ fn too_deep(source: &str) -> Option<(Range, String)> {
     let (at, what) = if n.brackets.count > MAX_BRACKET_DEPTH {
         (n.brackets.at, format!("brackets nested more than {MAX_BRACKET_DEPTH} deep"))
     } else if n.chain.count > MAX_CHAIN {
-        (n.chain.at, format!("a chain of {} operators (more than {MAX_CHAIN})", n.chain.count))
+        (n.chain.at, format!("a chain of {} operators (more than {})", thousands(n.chain.count), thousands(MAX_CHAIN)))
     } else {
         return None;
     };

@@ -302,8 +302,16 @@ pub(crate) fn nesting(text: &[u8]) -> Nesting {
     let mut else_runs: Vec<usize> = vec![0];
     let mut run = 0usize;
     let mut after_brace = false;
+    let mut after_close = false;
     for (kind, range) in Tokens::new(text) {
         let was_after_brace = std::mem::take(&mut after_brace);
+        // `x()()…` and `x[0][0]…` nest one call or index expression per link, as `.` and `?` do.
+        if std::mem::replace(&mut after_close, matches!(kind, Kind::Close(_)))
+            && matches!(kind, Kind::Open(b'(' | b'['))
+        {
+            run += 1;
+            n.chain.see(run, range.start);
+        }
         match kind {
             Kind::Open(c) => {
                 else_runs.push(0);
