@@ -160,10 +160,10 @@ impl<'a> Cx<'_, 'a> for Copied<'a> {
 }
 
 /// Brackets nested deeper than this make the file unanalysable (CPython's own parser stops at 200).
-const MAX_BRACKET_DEPTH: usize = 200;
+pub const MAX_BRACKET_DEPTH: usize = 200;
 /// Chains of operators longer than this (`- - - … 1`, `a.b.b…`) make the file unanalysable: ruff's parser
 /// recurses once per link (CPython refuses such lines too, as "too complex").
-const MAX_CHAIN: usize = 1_000;
+pub const MAX_CHAIN: usize = 1_000;
 
 /// What makes the text too deep for the parser's stack (brackets past [`MAX_BRACKET_DEPTH`], a chain past
 /// [`MAX_CHAIN`], measured by the Python scanner): where, and what.

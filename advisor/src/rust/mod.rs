@@ -34,7 +34,7 @@ use crate::settings::Settings;
 const DEEP: [usize; 3] = [48, 150, 40];
 /// Above any of these the file is not parsed at all (no stack is safe); it gets a `syntax-error` finding
 /// saying what is too deep and where.
-const TOO_DEEP: [usize; 3] = [3_000, 20_000, 2_000];
+pub const TOO_DEEP: [usize; 3] = [3_000, 20_000, 2_000];
 /// The stack of the big-stack thread (reserved, not committed).
 const BIG_STACK: usize = 512 << 20;
 
