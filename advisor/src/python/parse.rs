@@ -289,6 +289,7 @@ fn stmt<'c, 'a, C: Cx<'c, 'a>>(s: &'c ra::Stmt, depth: u32, cx: C) -> Stmt<'a> {
                 name_range: cx.range(f.name.range),
                 is_async: f.is_async,
                 params: params(p, cx),
+                has_returns: f.returns.is_some(),
                 defaults,
                 annotations,
                 decorators: f.decorator_list.iter().map(|d| e(&d.expression)).collect(),

@@ -10,7 +10,7 @@ use crate::registry::RuleMeta;
 use crate::python::Checker;
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use crate::python::ast::{Call, Expr, ExprKind, Range, is_generator, walk_body_exprs};
+use crate::python::ast::{Call, Expr, ExprKind, Range, Stmt, StmtKind, is_generator, walk_body_exprs};
 use crate::python::semantic::{CallSite, FuncId};
 use crate::python::summary::in_configured;
 
@@ -34,8 +34,10 @@ declare_rule! {
     /// inside one function changes `Path` only there.
     ///
     /// Not reported: `getaddrinfo(…, flags=AI_NUMERICHOST)` and `getnameinfo(…, NI_NUMERICHOST | NI_NUMERICSERV)`
-    /// (no DNS query), and methods of a socket set non-blocking earlier in the same function
-    /// (`sock.setblocking(False)`, `sock.settimeout(0)`).
+    /// (no DNS query; the flags written in the call or in a name bound only to them, `FLAGS = AI_NUMERICHOST |
+    /// AI_NUMERICSERV`), and methods of a socket set non-blocking earlier in the same function
+    /// (`sock.setblocking(False)`, `sock.settimeout(0)`) or called in a `try` whose handler catches
+    /// `BlockingIOError` (the code expects a non-blocking socket).
     ///
     /// The project's own blocking callables are listed in `[python] blocking-calls` (qualified names such as
     /// `mylib.fetch`, or prefixes ending in `.`); they are reported like the tables' calls.
@@ -53,8 +55,11 @@ declare_rule! {
     /// ## Known problems
     /// A direct call to a sync function that blocks — itself or through the sync functions it calls (up to 64
     /// of them in its module), in this module or, when `check` runs over a project, in other modules through
-    /// any number of imports — is reported at the call, with a note at each step of the chain; methods of
-    /// objects whose class is not known, and methods imported from other modules, are not followed. An
+    /// any number of imports — is reported at the call, with a note at each step of the chain. Methods of
+    /// another object are followed when its class is a class of this module known from the receiver: every
+    /// value assigned to it is `Class(…)`, or, given from outside (`self.auth = auth`), its name is the class's
+    /// name in snake case or its last words (`auth` for `WinixAuth`) and no other class so named has the
+    /// method. Methods of other objects, and methods imported from other modules, are not followed. An
     /// `open` or `os.path.exists` of a small local file is fast in practice; suppress it if you accept the
     /// pause. A receiver whose type is known only from a string annotation or a return type is not followed.
     ///
@@ -266,19 +271,28 @@ fn blocking(q: &str) -> Option<&'static Family> {
 }
 
 /// `getaddrinfo(…, flags=AI_NUMERICHOST)` and `getnameinfo(…, NI_NUMERICHOST | NI_NUMERICSERV)` resolve no
-/// name: they parse numbers and return at once.
-fn numeric_lookup(cx: &Checker<'_, '_, '_>, q: &str, call: &Call<'_>) -> bool {
+/// name: they parse numbers and return at once. The flags may be written in the call or in a name bound only
+/// to such flags (`_NUMERIC_ONLY = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV`, as in distributed's
+/// `comm/tcp.py`).
+fn numeric_lookup(cx: &Checker<'_, '_, '_>, q: &str, call: &Call<'_>, scope: Option<FuncId>) -> bool {
     let flags = match q {
         "socket.getaddrinfo" => call.keyword("flags").or_else(|| call.args.get(5)),
         "socket.getnameinfo" => call.keyword("flags").or_else(|| call.args.get(1)),
         _ => return false,
     };
     let Some(flags) = flags else { return false };
-    let text = cx.lines.text(flags.range);
-    match q {
+    let numeric = |text: &str| match q {
         "socket.getaddrinfo" => text.contains("AI_NUMERICHOST"),
         _ => text.contains("NI_NUMERICHOST") && text.contains("NI_NUMERICSERV"),
+    };
+    if numeric(cx.lines.text(flags.range)) {
+        return true;
     }
+    // A constant: every value bound to the name (a few at most) carries the flags.
+    let Some(name) = flags.as_name() else { return false };
+    cx.model.binding(name, scope).is_some_and(|vs| {
+        (1..=4).contains(&vs.len()) && vs.iter().all(|v| numeric(cx.lines.text(v.range)))
+    })
 }
 
 /// A method of a socket set non-blocking earlier in the same function (`sock.setblocking(False)`,
@@ -286,6 +300,9 @@ fn numeric_lookup(cx: &Checker<'_, '_, '_>, q: &str, call: &Call<'_>) -> bool {
 fn on_non_blocking_socket(cx: &Checker<'_, '_, '_>, q: &str, c: &CallSite<'_, '_>) -> bool {
     if !q.starts_with("socket.socket().") {
         return false;
+    }
+    if in_try_catching_blocking_io(cx, c) {
+        return true;
     }
     let ExprKind::Attribute { value, .. } = &c.call.func.kind else { return false };
     let Some(recv) = value.dotted() else { return false };
@@ -296,6 +313,40 @@ fn on_non_blocking_socket(cx: &Checker<'_, '_, '_>, q: &str, c: &CallSite<'_, '_
                 if matches!(*attr, "setblocking" | "settimeout") && value.dotted().as_deref() == Some(recv.as_str()))
             && o.call.args.first().is_some_and(|a| matches!(cx.lines.text(a.range).trim(), "False" | "0" | "0.0"))
     })
+}
+
+/// A call in the `try:` block of a `try` with an `except BlockingIOError` handler: the code expects the socket
+/// to be non-blocking (anyio's `create_unix_datagram_socket`: `connect`, then `add_writer` on
+/// `BlockingIOError`).
+fn in_try_catching_blocking_io(cx: &Checker<'_, '_, '_>, c: &CallSite<'_, '_>) -> bool {
+    fn visit(cx: &Checker<'_, '_, '_>, body: &[Stmt<'_>], at: Range) -> bool {
+        for s in body {
+            if !s.range.contains(at) {
+                continue;
+            }
+            if let StmtKind::Try { body: tb, .. } = &s.kind
+                && let Some(last) = tb.last()
+                && tb.iter().any(|b| b.range.contains(at))
+            {
+                let rest = cx.lines.text(Range { start: last.range.end, end: s.range.end });
+                if rest.lines().any(|l| l.trim_start().starts_with("except") && l.contains("BlockingIOError")) {
+                    return true;
+                }
+            }
+            if matches!(s.kind, StmtKind::FunctionDef(_) | StmtKind::ClassDef(_)) {
+                return false;
+            }
+            let mut hit = false;
+            s.for_each_block(&mut |b| hit = hit || visit(cx, b, at));
+            return hit;
+        }
+        false
+    }
+    let body = match c.scope {
+        Some(f) => &cx.model.funcs[f].def.body,
+        None => &cx.model.module.body,
+    };
+    visit(cx, body, c.range)
 }
 
 /// At most this many functions are searched from one call for a blocking call.
@@ -323,7 +374,7 @@ fn blocking_in_helper<'c, 'm, 'a>(cx: &'c Checker<'_, 'm, 'a>, start: FuncId) ->
             }
             let Some(q) = c.qual.as_deref() else { continue };
             let Some(family) = blocking_in(cx.settings, q) else { continue };
-            if numeric_lookup(cx, q, c.call) || on_non_blocking_socket(cx, q, c) {
+            if numeric_lookup(cx, q, c.call, c.scope) || on_non_blocking_socket(cx, q, c) {
                 continue;
             }
             let mut chain = vec![h];
@@ -333,8 +384,15 @@ fn blocking_in_helper<'c, 'm, 'a>(cx: &'c Checker<'_, 'm, 'a>, start: FuncId) ->
             chain.reverse();
             return Some((chain, c, family));
         }
-        for (i, g) in model.callees(h) {
-            if !model.calls[i].in_lambda && seen.len() < MAX_HELPERS && seen.insert(g) {
+        for &i in &model.calls_by_func[h] {
+            let c = &model.calls[i];
+            let Some(g) = model
+                .resolve_function(&c.call.func, c.scope)
+                .or_else(|| model.resolve_held_method(&c.call.func, c.scope))
+            else {
+                continue;
+            };
+            if !c.in_lambda && seen.len() < MAX_HELPERS && seen.insert(g) {
                 parent.insert(g, h);
                 queue.push_back(g);
             }
@@ -356,7 +414,8 @@ fn check_helpers(cx: &mut Checker<'_, '_, '_>) {
         if !c.in_async || c.awaited || c.in_lambda {
             continue;
         }
-        let (Some(f), Some(g)) = (c.scope, model.resolve_function(&c.call.func, c.scope)) else { continue };
+        let g = model.resolve_function(&c.call.func, c.scope).or_else(|| model.resolve_held_method(&c.call.func, c.scope));
+        let (Some(f), Some(g)) = (c.scope, g) else { continue };
         if g == f {
             continue;
         }
@@ -407,7 +466,7 @@ fn check(cx: &mut Checker<'_, '_, '_>) {
         let Some(q) = c.qual.as_deref() else { continue };
         let Some(family) = blocking_in(cx.settings, q) else { continue };
         let Some(f) = c.scope else { continue };
-        if numeric_lookup(cx, q, c.call) || on_non_blocking_socket(cx, q, c) {
+        if numeric_lookup(cx, q, c.call, c.scope) || on_non_blocking_socket(cx, q, c) {
             continue;
         }
         let shown = q.strip_prefix("builtins.").unwrap_or(q).replace("()", "(…)");
@@ -508,7 +567,7 @@ pub struct HelperCall {
 const MAX_EXT_CALLS: usize = 16;
 
 /// The calls a function makes itself, outside nested functions and lambdas.
-fn own_calls<'m, 'a>(body: &'m [crate::python::ast::Stmt<'a>]) -> Vec<(&'m Call<'a>, Range)> {
+fn own_calls<'m, 'a>(body: &'m [Stmt<'a>]) -> Vec<(&'m Call<'a>, Range)> {
     fn visit<'m, 'a>(e: &'m Expr<'a>, out: &mut Vec<(&'m Call<'a>, Range)>) {
         if matches!(e.kind, ExprKind::Lambda { .. }) {
             return;
@@ -551,7 +610,7 @@ fn reach(fx: &FactsCx<'_, '_, '_, '_, '_>, start: FuncId) -> (Option<BlockHit>, 
             if let Some(q) = model.qualify(&call.func, Some(h))
                 && let Some(family) = blocking_in(cx.settings, &q)
             {
-                if numeric_lookup(cx, &q, call) {
+                if numeric_lookup(cx, &q, call, Some(h)) {
                     continue;
                 }
                 if q.starts_with("socket.socket().") {

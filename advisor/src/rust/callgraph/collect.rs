@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use super::facts::{
-    BlockFact, CallEdge, Callee, Deferred, FileFacts, FnFacts, HeavyFact, HeldCall, LockAcquire, LockOrder, LockUse,
-    Site, SiteContext,
+    BlockFact, CallEdge, Callee, Deferred, FileFacts, FnFacts, HeavyFact, HeldCall, LockAcquire, LockCall, LockOrder,
+    LockUse, Site, SiteContext,
 };
 use crate::diagnostic::Span;
 use crate::registry::RuleMeta;
@@ -154,6 +154,13 @@ impl Collector {
         }
     }
 
+    /// A call at `span` made while a guard CA407 counts is alive, in the innermost function being visited.
+    pub(crate) fn on_guarded_call(&mut self, held: LockUse, span: Span) {
+        if let Some(&func) = self.stack.last() {
+            self.facts.guarded_calls.push(HeldCall { func, held, span });
+        }
+    }
+
     /// A lock acquired at this point: recorded when it runs as part of the innermost sync function's body
     /// (through plain closures), so that callers holding another lock see it.
     pub(crate) fn on_lock_acquire(&mut self, cx: &ContextStack, lock: LockUse) {
@@ -161,6 +168,31 @@ impl Collector {
             && let Some(&func) = self.stack.last()
         {
             self.facts.lock_acquires.push(LockAcquire { func, lock });
+        }
+    }
+
+    /// The innermost function whose own body (sync or async, through plain closures) the current code runs in.
+    fn inline_fn(&self, cx: &ContextStack) -> Option<usize> {
+        let f = cx.frames().iter().rev().find(|f| f.kind != FrameKind::Closure)?;
+        matches!(f.kind, FrameKind::Fn | FrameKind::AsyncFn).then_some(())?;
+        self.stack.last().copied()
+    }
+
+    /// A crate-local call at `span` (for the lock rules' walks through calls): recorded when it runs in the
+    /// innermost function's own body.
+    pub(crate) fn on_lock_call(&mut self, cx: &ContextStack, callee: Callee, span: Span, on_self: bool, awaited: bool) {
+        if let Some(func) = self.inline_fn(cx) {
+            self.facts.lock_calls.push(LockCall { func, callee, span, on_self, awaited });
+        }
+    }
+
+    /// A lock acquired at this point of an async function's own body (the sync case is
+    /// [`on_lock_acquire`](Self::on_lock_acquire)).
+    pub(crate) fn on_async_lock_acquire(&mut self, cx: &ContextStack, lock: LockUse) {
+        if let Some(func) = self.inline_fn(cx)
+            && self.facts.fns.get(func).is_some_and(|f| f.is_async)
+        {
+            self.facts.async_lock_acquires.push(LockAcquire { func, lock });
         }
     }
 
