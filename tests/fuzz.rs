@@ -286,7 +286,12 @@ fn at_the_limits(k: usize) -> Vec<(String, String)> {
         ("neg", format!("{}1", "- ".repeat(c + k))),
         ("refs", format!("*{}x", "& ".repeat(c + k - 1))),
         ("ref_pattern", format!("let {}a = 1;", "&".repeat(c + k - 1))),
-        ("generics", format!("let v: {}u8{};", "Vec<".repeat((c - 1 + k) / 2 + k), ">".repeat((c - 1 + k) / 2 + k))),
+        // Each generic level counts three bracket levels (`rust::scan::nesting`).
+        ("generics", format!("let v: {}u8{};", "Vec<".repeat((b - 1) / 3 + k), ">".repeat((b - 1) / 3 + k))),
+        (
+            "result_generics",
+            format!("let v: {}u8{};", "Result<u8, ".repeat((b - 1) / 3 + k), ">".repeat((b - 1) / 3 + k)),
+        ),
     ];
     let nest_py = |open: &str, close: &str, mid: &str| format!("{}{mid}{}", open.repeat(pb + k), close.repeat(pb + k));
     // `x = …`: the `=` is one link.
@@ -344,7 +349,7 @@ fn inputs_at_the_depth_limits_are_analysed_and_one_past_are_refused() {
         assert_eq!(deep(&past), 1, "{name} past the limit was not refused: {past:?}");
         checked += 1;
     }
-    assert_eq!(checked, 40);
+    assert_eq!(checked, 41);
 }
 
 /// `text` repeated until the result is at least `size` bytes long; the number of copies.
