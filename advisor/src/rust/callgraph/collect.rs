@@ -71,6 +71,7 @@ impl Collector {
             span,
             blocks: Vec::new(),
             heavy: Vec::new(),
+            hashes: Vec::new(),
             calls: Vec::new(),
         });
         self.stack.push(self.facts.fns.len() - 1);
@@ -137,6 +138,14 @@ impl Collector {
     pub(crate) fn on_heavy(&mut self, cx: &ContextStack, reason: &str, span: Span) {
         if let Some(f) = self.current_sync(cx) {
             f.heavy.push(HeavyFact { reason: reason.to_string(), span });
+        }
+    }
+
+    /// A hashing, compression or crypto call at `span` (heavy when made on every round of a loop): recorded for
+    /// the enclosing sync function, if any.
+    pub(crate) fn on_hash(&mut self, cx: &ContextStack, what: &str, span: Span) {
+        if let Some(f) = self.current_sync(cx) {
+            f.hashes.push(HeavyFact { reason: what.to_string(), span });
         }
     }
 

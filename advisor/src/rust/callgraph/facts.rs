@@ -130,6 +130,10 @@ pub struct FnFacts {
     pub blocks: Vec<BlockFact>,
     /// CPU-heavy evidence in its body.
     pub heavy: Vec<HeavyFact>,
+    /// Hashing, compression or crypto calls in its body: not heavy once, but heavy when called on every round
+    /// of a loop.
+    #[serde(default)]
+    pub hashes: Vec<HeavyFact>,
     /// Crate-local calls in its body.
     pub calls: Vec<CallEdge>,
 }
@@ -163,6 +167,9 @@ pub struct Site {
 pub enum Want {
     /// One of the callees is CPU-heavy (itself or through its callees).
     Heavy,
+    /// One of the callees is CPU-heavy or hashes (compresses, encrypts), itself or through its callees: the
+    /// call is made on every round of a loop.
+    HeavyPerRound,
 }
 
 /// A finding a rule prepared but that holds only if one of `callees` turns out to have the property `want`

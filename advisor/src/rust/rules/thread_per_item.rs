@@ -329,8 +329,7 @@ impl RustRule for Rule {
     /// that turns out CPU-heavy, with the chain to the evidence as notes.
     fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
         for file in graph.files() {
-            for d in file.deferred.iter().filter(|d| d.diagnostic.rule.code == META.code) {
-                let Want::Heavy = d.want;
+            for d in file.deferred.iter().filter(|d| d.diagnostic.rule.code == META.code && d.want == Want::Heavy) {
                 let hit = d
                     .callees
                     .iter()
