@@ -6,11 +6,12 @@ use std::path::Path;
 
 use super::facts::{
     BlockFact, CallEdge, Callee, Deferred, FileFacts, FnFacts, HeavyFact, HeldCall, LockAcquire, LockOrder, LockUse,
-    Site, SiteContext,
+    Site, SiteContext, TyStep, TypeFacts, TypedCall,
 };
 use crate::diagnostic::Span;
 use crate::registry::RuleMeta;
 use crate::rust::context::{ContextStack, FrameKind, OffExecutor};
+use crate::rust::semantic::Ty;
 
 /// Collects [`FileFacts`] during the visit.
 #[derive(Debug, Default)]
@@ -171,6 +172,18 @@ impl Collector {
         {
             self.facts.lock_acquires.push(LockAcquire { func, lock });
         }
+    }
+
+    /// A method call in async code whose receiver's type is worked out at link time.
+    pub(crate) fn on_typed_call(&mut self, cx: &ContextStack, root: Ty, steps: Vec<TyStep>, method: &str, span: Span) {
+        let Some(frame) = cx.async_frame() else { return };
+        let frame_note = (frame.executor_note(), frame.span());
+        self.facts.typed_calls.push(TypedCall { root, steps, method: method.to_string(), span, frame_note });
+    }
+
+    /// The file's type declarations, for the crate phase.
+    pub(crate) fn set_types(&mut self, types: TypeFacts) {
+        self.facts.types = types;
     }
 
     /// A finding to report at link time if a callee has the wanted property.

@@ -68,7 +68,7 @@ declare_rule! {
 }
 
 /// What is being waited on, and the async replacement, for a receiver type and method.
-fn classify(r: &Ty, m: &str) -> Option<(&'static str, &'static str)> {
+pub(crate) fn classify(r: &Ty, m: &str) -> Option<(&'static str, &'static str)> {
     const RECV: &[&str] = &["recv", "recv_timeout", "recv_deadline", "iter"];
     let mpsc = "use `tokio::sync::mpsc` and `rx.recv().await`, or receive in `tokio::task::spawn_blocking`";
     if r.is_any(&["std::thread::JoinHandle", "std::thread::ScopedJoinHandle"]) && m == "join" {
