@@ -32,8 +32,10 @@ declare_rule! {
     /// cloned or passed on) that no path sends on more than `N` times cannot block, and is not reported.
     ///
     /// ## Known problems
-    /// A `try_recv` loop is not reported (it does not block). Receivers whose type cannot be seen in this file
-    /// are not reported, except for the unambiguous method names above.
+    /// A `try_recv` loop is not reported (it does not block). Receivers whose type cannot be seen in the crate
+    /// are not reported, except for the unambiguous method names above; a field, alias or return type declared
+    /// in another file of the crate is followed (`self.handle.take().unwrap().join()`), a binding of a pattern
+    /// (`if let Some(h) = self.handle.take()`) is not.
     ///
     /// ## Example
     /// ```rust,ignore

@@ -329,7 +329,13 @@ fn check(cx: &mut Checker<'_>, spawn: Spawn<'_>) {
         Some(LoopClass::Count { n, joined: false }) if n > cx.settings().rust.max_heavy_threads() => Some(n),
         _ => return,
     };
-    let facts = closure_facts(cx, spawn.closure);
+    let mut facts = closure_facts(cx, spawn.closure);
+    if count.is_some() {
+        // Threads per round of a literal range are often a stress test of a channel or lock (`for i in 0..10_000
+        // { tx.send(i) }` on each of 100 threads): a long literal loop alone is no evidence of CPU-heavy work
+        // there; nesting, hashing, rayon or a CPU-heavy crate function is.
+        facts.max_range = 0;
+    }
     let reason = facts.heavy_reason_per_item(&cx.settings().rust);
     let (message, help): (Box<dyn Fn(&str) -> String>, String) = match count {
         None => (
