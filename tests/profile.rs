@@ -582,6 +582,11 @@ fn short_lived_threads_cpu_is_counted() {
     assert!(root.shares.cpu_s > seen_threads, "{} vs {seen_threads}\n{}", root.shares.cpu_s, explain(&r));
     assert!(root.evidence.contains("came and went"), "{}", root.evidence);
     assert_ne!(root.verdict, Verdict::Idle, "{}", explain(&r));
+    // Where the kernel's fork records are available, the 500 threads are counted exactly (the interpreter may
+    // also start processes of its own, e.g. a version-manager shim: those are not asserted).
+    if let Some(c) = r.tasks_created {
+        assert_eq!(c.threads, 500, "{c:?}\n{}", explain(&r));
+    }
     consistent_figures(&r);
 }
 
@@ -597,7 +602,10 @@ fn consistent_figures(r: &ExternalReport) {
     }
 }
 
-/// A fork storm's CPU is counted through the children the shell reaped (cutime + cstime).
+/// A fork storm's CPU is counted through the children the shell reaped (cutime + cstime), and the forks are
+/// counted exactly where the kernel allows it (issue 14: 300 forks showed as "+ 10 short-lived processes", then as
+/// the bound "+ at most 300 more tasks"): perf fork records give exactly 300 processes; where they cannot be
+/// opened, the report keeps the bound, labelled as one, with the reason in a note. Either way the test asserts.
 #[test]
 fn fork_storm_cpu_is_counted() {
     let _g = serial();
@@ -607,15 +615,45 @@ fn fork_storm_cpu_is_counted() {
     assert_eq!(code, 0);
     let root = r.processes.iter().find(|p| p.pid == r.root_pid).expect("the command's process");
     assert!(root.evidence.contains("child processes that came and went"), "{}\n{}", root.evidence, explain(&r));
-    // How many came and went (issue 14: "+ 10 short-lived processes" for 300 forks): the children seen plus
-    // the pids allocated between samples that were never seen and were gone — at least the 300 forks (an
-    // upper bound: other programs' short-lived tasks of the same intervals may add to it, never subtract).
     let seen = r.processes.iter().filter(|p| p.pid != r.root_pid).count() as u64;
-    let unseen = r.unseen_tasks_at_most.expect("the count of unseen tasks");
     assert!(seen < 300, "every child sampled? {seen}");
-    assert!(seen + unseen >= 300, "{seen} seen + {unseen} unseen < 300 forks\n{}", explain(&r));
-    assert!(explain(&r).contains(&format!("+ at most {unseen} more tasks")), "{}", explain(&r));
+    match r.tasks_created {
+        Some(c) => {
+            // The shell forks once per `sh -c` and nothing else (`[`, `$((…))` and `kill` are builtins).
+            assert_eq!((c.processes, c.threads), (300, 0), "{c:?}\n{}", explain(&r));
+            assert_eq!(c.unseen, 300 - seen, "{c:?}, {seen} seen");
+            assert!(
+                explain(&r).contains("of 300 processes and 0 threads the command created (exact"),
+                "{}",
+                explain(&r)
+            );
+        }
+        None => {
+            // The labelled fallback: the upper bound, and why the exact count is missing.
+            let note = r.base.notes.iter().find(|n| n.contains("exact fork count unavailable"));
+            assert!(note.is_some(), "no reason for the missing exact count: {:?}", r.base.notes);
+            let unseen = r.unseen_tasks_at_most.expect("the count of unseen tasks");
+            assert!(seen + unseen >= 300, "{seen} seen + {unseen} unseen < 300 forks\n{}", explain(&r));
+            assert!(explain(&r).contains(&format!("+ at most {unseen} more tasks")), "{}", explain(&r));
+            assert!(explain(&r).contains("an upper bound"), "{}", explain(&r));
+        }
+    }
     consistent_figures(&r);
+}
+
+/// Without perf (here: `--no-perf`), the fork count falls back to the labelled bound.
+#[test]
+fn without_perf_the_fork_count_is_a_labelled_bound() {
+    let _g = serial();
+    let cmd: Vec<String> =
+        ["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sh -c :; done"].iter().map(|s| s.to_string()).collect();
+    let (out, code) = profile_command(&cmd, &RunOptions { perf: false, ..opts() }).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code, 0);
+    assert_eq!(out.report.tasks_created, None);
+    let text = explain(&out.report);
+    if out.report.unseen_tasks_at_most.is_some_and(|n| n > 0) {
+        assert!(text.contains("at most") && text.contains("an upper bound"), "{text}");
+    }
 }
 
 /// Python threads and pool workers are named after their work (issue 14): with the hook, every kind of worker's
@@ -691,4 +729,46 @@ fn a_pool_sized_to_the_cores_beside_competing_spinners_is_not_oversubscribed() {
         assert!(p.threads.iter().all(|t| t.verdict != Verdict::Oversubscribed), "{}", explain(&r));
     }
     assert!(r.base.entries.iter().all(|e| e.recommendation.pool_size.is_none_or(|n| n <= cores)), "{}", explain(&r));
+}
+
+/// Environment variable that makes `chained_sitecustomize_child` run (it names the result file).
+const CHAIN_CHILD: &str = "CONC_ADVISOR_TEST_CHAIN_CHILD";
+
+/// Runs only as the child of `an_existing_sitecustomize_still_runs_under_the_hooks`, whose `PYTHONPATH` (a
+/// directory with its own sitecustomize.py) it inherits; profiles the program with the Python hooks on.
+#[test]
+fn chained_sitecustomize_child() {
+    let Some(out) = std::env::var_os(CHAIN_CHILD) else { return };
+    let py = python().expect("python3");
+    let (r, code) = run(&[&py, &program("chained_site.py"), &out.to_string_lossy()]);
+    assert_eq!(code, 0, "{}", explain(&r));
+    let t = r.python_targets.iter().find(|t| t.target == "site_marker_work").expect("the hook recorded the thread");
+    assert_eq!(t.thread, "site-marker", "{:#?}", r.python_targets);
+}
+
+/// Issue 14: the hook is first on `PYTHONPATH` and so shadows the program's own `sitecustomize`; it must run that
+/// one after itself. A `PYTHONPATH` directory holds a sitecustomize.py that sets a marker; under `profile` both the
+/// marker and the hook's thread naming take effect.
+#[test]
+fn an_existing_sitecustomize_still_runs_under_the_hooks() {
+    need_python!();
+    let _g = serial();
+    let dir = std::env::temp_dir().join(format!("conc-advisor-chain-{}", std::process::id()));
+    let site = dir.join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    std::fs::write(site.join("sitecustomize.py"), "import os\nos.environ['CONC_TEST_SITE_MARKER'] = 'ran'\n").unwrap();
+    let result = dir.join("result.json");
+    let out = Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", "chained_sitecustomize_child", "--test-threads=1", "--nocapture"])
+        .env(CHAIN_CHILD, &result)
+        .env("PYTHONPATH", &site)
+        .output()
+        .expect("run the child");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("1 passed"), "the child test ran: {stdout}");
+    let got: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&result).unwrap()).unwrap();
+    assert_eq!(got["marker"], "ran", "the program's own sitecustomize ran: {got}");
+    assert_eq!(got["comm"], "site-marker", "the hook named the thread: {got}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,27 +1,44 @@
 //! The per-file result cache of `check` (issue 15): a file's findings (after its settings and suppressions)
-//! and its facts for the link phases, stored under a key made of everything its per-file analysis reads —
-//! this build of the tool, the file's path and kind, its content, its effective settings, and what the engine
-//! tells the analysis about its neighbours (for Rust whether its crate needs the call graph, for Python its
-//! module name). Nothing cross-file is stored: the link phases always run again over the facts, cached or
-//! fresh, so editing a callee in another file makes a chain finding appear or disappear exactly as a cold run
-//! would.
+//! and its facts for the link phases, stored under what its per-file analysis reads — this build of the tool,
+//! the file's path and kind, its effective settings, what the engine tells the analysis about its neighbours
+//! (for Rust whether its crate needs the call graph, for Python its module name) — and its content. Nothing
+//! cross-file is trusted without its inputs: the link phases run again over the facts, cached or fresh, unless
+//! the facts of every file of the language are exactly those the last link step saw (then its findings are
+//! reused), so editing a callee in another file makes a chain finding appear or disappear exactly as a cold
+//! run would.
 //!
-//! Layout: `DIR/.gitignore` (`*`, so the cache is never committed), `DIR/CACHEDIR.TAG`, and one JSON entry a
-//! key, `DIR/files/<128-bit xxh3 key in hex>.json`. An entry is written to a temporary file in the same
-//! directory and renamed into place, so concurrent runs never see a half-written entry (the last writer wins,
-//! and both wrote the same content). An entry that cannot be read, does not parse, names a rule this build
-//! does not know, or was written by another build is ignored and written again: the cache is never trusted
-//! over a fresh analysis. Entries of older contents stay until `conc-advisor clean` removes the directory.
+//! Layout: `DIR/.gitignore` (`*`, so the cache is never committed), `DIR/CACHEDIR.TAG`, and one packed file,
+//! `DIR/pack.bin`, read once at the start of a run and written once at its end (to a temporary file in the
+//! same directory, renamed into place: concurrent runs never see a half-written pack; the last writer wins and
+//! the other run's new entries are analysed again next time). The pack starts with a header (format, this
+//! build's identity, a checksum of the rest); a pack that is cut short, fails its checksum or was written by
+//! another build is ignored as a whole. Its entries are one per file path: the file's stamp (modification
+//! time, change time, size, inode), the xxh3 hash of its text, the key of its settings and context, its
+//! findings (JSON, checked again when read: a rule this build does not know makes the entry a miss) and its
+//! facts (each language's encoding, decoded only when a link step needs them). The link step's findings per
+//! language are stored with the hash of the facts they came from.
+//!
+//! A file whose stamp is the stored one is not read at all unless its text is needed (it has findings, or the
+//! link step may report in it); otherwise its text is read and hashed, and an equal hash is a hit too. Like
+//! git's "racily clean" rule, a stamp whose modification time is less than two seconds before the run is never trusted (a file
+//! written twice within one tick of the clock keeps its stamp), so those files are always hashed.
+//!
+//! Pruning: at the end of a run an entry that was not used is dropped when its file was checked by this run
+//! under other settings or contents (the new entry replaces it), when its file no longer exists, or when it
+//! was last used more than [`MAX_UNUSED_DAYS`] days ago; so a run over the whole project keeps exactly one
+//! entry per file, and a run over part of it keeps the others'.
 
+use std::collections::{HashMap, HashSet};
 use std::hash::Hasher;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::{Xxh3, xxh3_64, xxh3_128};
 
+use crate::diagnostic::Diagnostic;
 use crate::settings::Settings;
 use crate::walk::SourceKind;
 
@@ -29,41 +46,143 @@ use crate::walk::SourceKind;
 pub const DEFAULT_DIR: &str = ".conc-advisor-cache";
 
 /// Bumped whenever the layout or an entry's shape changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
+
+/// The pack's name in the cache directory.
+const PACK: &str = "pack.bin";
+
+/// The first bytes of a pack.
+const MAGIC: &[u8] = b"conc-advisor cache pack\n";
+
+/// An entry not used for this many days is dropped at the end of a run.
+pub const MAX_UNUSED_DAYS: u64 = 30;
+
+/// A stamp younger than this (relative to the run's start) is not trusted: the file is hashed.
+const RACY_SECS: u64 = 2;
+
+/// What identifies a file's state without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stamp {
+    mtime_ns: u128,
+    ctime_ns: u128,
+    size: u64,
+    ino: u64,
+}
+
+impl Stamp {
+    /// The stamp of the file at `path` (`None` when it cannot be read).
+    pub fn of(path: &Path) -> Option<Stamp> {
+        let m = std::fs::metadata(path).ok()?;
+        let ns = |t: std::io::Result<SystemTime>| {
+            t.ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos())
+        };
+        #[cfg(unix)]
+        let (ctime_ns, ino) = {
+            use std::os::unix::fs::MetadataExt;
+            let c =
+                u128::try_from(m.ctime()).unwrap_or(0) * 1_000_000_000 + u128::try_from(m.ctime_nsec()).unwrap_or(0);
+            (c, m.ino())
+        };
+        #[cfg(not(unix))]
+        let (ctime_ns, ino) = (0, 0);
+        Some(Stamp { mtime_ns: ns(m.modified()), ctime_ns, size: m.len(), ino })
+    }
+
+    /// Whether the stamp is old enough, relative to `start_ns`, to stand for the content: a write within the
+    /// same tick of the clock as the one stamped could leave the stamp as it was. (A write sets the
+    /// modification time to now, so a file whose modification time was set back, with a recent change time,
+    /// is settled too: writing it again changes its stamp.)
+    fn settled(&self, start_ns: u128) -> bool {
+        self.mtime_ns.saturating_add(u128::from(RACY_SECS) * 1_000_000_000) < start_ns
+    }
+}
+
+/// One file's stored results.
+#[derive(Debug, Default)]
+struct Stored {
+    stamp: Stamp,
+    /// xxh3-128 of the text.
+    content: u128,
+    /// The key of everything else the analysis read ([`Cache::meta_key`]).
+    meta: u128,
+    /// Whether the text must be kept (findings, or the link step may report in the file).
+    keep: bool,
+    /// The language's run-wide test of the file's bytes (Rust: does it hold a call-graph root).
+    probe: Option<bool>,
+    /// When the entry was last used (seconds since the epoch).
+    last_used: u64,
+    /// The findings, as JSON.
+    diags: Vec<u8>,
+    /// The facts in the language's encoding.
+    facts: Option<Arc<[u8]>>,
+    /// Used by this run.
+    used: AtomicBool,
+}
+
+impl Clone for Stored {
+    fn clone(&self) -> Self {
+        Stored {
+            stamp: self.stamp,
+            content: self.content,
+            meta: self.meta,
+            keep: self.keep,
+            probe: self.probe,
+            last_used: self.last_used,
+            diags: self.diags.clone(),
+            facts: self.facts.clone(),
+            used: AtomicBool::new(self.used.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// What [`Cache::lookup`] found for a file.
+#[derive(Debug)]
+pub struct Hit {
+    /// Its findings.
+    pub diags: Vec<Diagnostic>,
+    /// Its facts, in its language's encoding.
+    pub facts: Option<Arc<[u8]>>,
+    /// Whether its text must be kept.
+    pub keep: bool,
+    /// The identity of its analysis (for the link step's key).
+    pub ident: u128,
+}
 
 /// An open cache directory.
 #[derive(Debug)]
 pub struct Cache {
     /// The cache directory (`.conc-advisor-cache`).
     dir: PathBuf,
-    /// `dir/files`.
-    files: PathBuf,
-    /// This build's identity, written into every entry and hashed into every key.
+    /// This build's identity, written into the pack's header and hashed into every key.
     tool: String,
+    /// When this handle was opened (nanoseconds since the epoch): stamps close to it are not trusted.
+    start_ns: u128,
+    /// The pack as read.
+    old: HashMap<PathBuf, Stored>,
+    /// The link steps' findings as read: language → (hash of the facts, findings as JSON).
+    old_links: HashMap<String, (u128, Vec<u8>)>,
+    /// Entries written by this run.
+    fresh: Mutex<HashMap<PathBuf, Stored>>,
+    /// Probes computed by this run: path → (stamp, result).
+    probes: Mutex<HashMap<PathBuf, (Stamp, bool)>>,
+    /// Link findings computed by this run.
+    fresh_links: Mutex<HashMap<String, (u128, Vec<u8>)>>,
+    /// Paths this run looked up (its files).
+    seen: Mutex<HashSet<PathBuf>>,
+    /// Settings already fingerprinted (pointer-equal `Arc`s are the same settings).
+    fingerprints: Mutex<Vec<(Arc<Settings>, u128)>>,
     /// Entries found and used.
     hits: AtomicUsize,
     /// Entries (re)written.
     stored: AtomicUsize,
 }
 
-/// A file's cache key: 128 bits of xxh3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Key(u128);
-
-/// What an entry holds: the build that wrote it, its key, and the value.
-#[derive(Serialize, serde::Deserialize)]
-struct Entry<T> {
-    tool: String,
-    key: String,
-    value: T,
-}
-
 impl Cache {
-    /// Opens (creating it if needed) the cache at `dir`, with its `.gitignore` and `CACHEDIR.TAG`. An error is
-    /// for the caller to report; a run goes on without the cache.
+    /// Opens (creating it if needed) the cache at `dir`, with its `.gitignore` and `CACHEDIR.TAG`, and reads
+    /// its pack (one that cannot be used is ignored: the run starts from an empty cache). An error is for the
+    /// caller to report; a run goes on without the cache.
     pub fn open(dir: &Path) -> std::io::Result<Cache> {
-        let files = dir.join("files");
-        std::fs::create_dir_all(&files)?;
+        std::fs::create_dir_all(dir)?;
         let gitignore = dir.join(".gitignore");
         if !gitignore.exists() {
             write_atomic(&gitignore, b"# Written by conc-advisor: its cache is never committed.\n*\n")?;
@@ -75,10 +194,20 @@ impl Cache {
                 b"Signature: 8a477f597d28d172789f06886806bc55\n# The conc-advisor cache (conc-advisor clean removes it).\n",
             )?;
         }
+        let tool = tool_identity();
+        let (old, old_links) =
+            std::fs::read(dir.join(PACK)).ok().and_then(|bytes| decode_pack(&bytes, &tool)).unwrap_or_default();
         Ok(Cache {
             dir: dir.to_path_buf(),
-            files,
-            tool: tool_identity(),
+            tool,
+            start_ns: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos()),
+            old,
+            old_links,
+            fresh: Mutex::default(),
+            probes: Mutex::default(),
+            fresh_links: Mutex::default(),
+            seen: Mutex::default(),
+            fingerprints: Mutex::default(),
             hits: AtomicUsize::new(0),
             stored: AtomicUsize::new(0),
         })
@@ -99,9 +228,10 @@ impl Cache {
         self.stored.load(Ordering::Relaxed)
     }
 
-    /// The key of one file's per-file analysis: this build, the path and kind, the effective settings, `extra`
-    /// (what else the analysis is told: the crate's need of a call graph, the module name) and the content.
-    pub fn key(&self, path: &Path, kind: SourceKind, settings: &Settings, extra: &str, text: &str) -> Key {
+    /// The key of everything one file's per-file analysis reads but its text: this build, the path and kind,
+    /// the effective settings and `context` (what else the analysis is told: the crate's need of a call graph,
+    /// the module name).
+    pub fn meta_key(&self, path: &Path, kind: SourceKind, settings: &Arc<Settings>, context: &str) -> u128 {
         let mut h = Xxh3::new();
         let mut field = |bytes: &[u8]| {
             h.write_u64(bytes.len() as u64);
@@ -110,35 +240,327 @@ impl Cache {
         field(self.tool.as_bytes());
         field(path.as_os_str().as_encoded_bytes());
         field(kind.name().as_bytes());
-        field(settings_fingerprint(settings).as_bytes());
-        field(extra.as_bytes());
-        field(text.as_bytes());
-        Key(h.digest128())
+        field(&self.settings_key(settings).to_le_bytes());
+        field(context.as_bytes());
+        h.digest128()
     }
 
-    fn entry_path(&self, key: Key) -> PathBuf {
-        self.files.join(format!("{:032x}.json", key.0))
+    /// The settings' fingerprint, computed once per distinct `Arc` of a run.
+    fn settings_key(&self, settings: &Arc<Settings>) -> u128 {
+        let mut known = self.fingerprints.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, k)) = known.iter().find(|(s, _)| Arc::ptr_eq(s, settings)) {
+            return *k;
+        }
+        let k = xxh3_128(settings_fingerprint(settings).as_bytes());
+        if known.len() < 1024 {
+            known.push((Arc::clone(settings), k));
+        }
+        k
     }
 
-    /// The value stored under `key`, if there is a valid one written by this build.
-    pub fn load<T: DeserializeOwned>(&self, key: Key) -> Option<T> {
-        let bytes = std::fs::read(self.entry_path(key)).ok()?;
-        let entry: Entry<T> = serde_json::from_slice(&bytes).ok()?;
-        if entry.tool != self.tool || entry.key != format!("{:032x}", key.0) {
+    /// The hash of a text, as entries store it.
+    pub fn content_key(text: &str) -> u128 {
+        xxh3_128(text.as_bytes())
+    }
+
+    /// The identity of one analysis (its inputs): what the link step's key is made of.
+    pub fn ident(meta: u128, content: u128) -> u128 {
+        let mut b = [0u8; 32];
+        b[..16].copy_from_slice(&meta.to_le_bytes());
+        b[16..].copy_from_slice(&content.to_le_bytes());
+        xxh3_128(&b)
+    }
+
+    /// The entry of `path` when its stamp is the stored one (and old enough to be trusted) and it was
+    /// analysed with the same `meta`: the file need not be read.
+    pub fn lookup_stamp(&self, path: &Path, meta: u128, stamp: Option<Stamp>) -> Option<Hit> {
+        self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(path.to_path_buf());
+        let stamp = stamp?;
+        let e = self.old.get(path)?;
+        if e.meta != meta || e.stamp != stamp || !stamp.settled(self.start_ns) {
             return None;
         }
-        self.hits.fetch_add(1, Ordering::Relaxed);
-        Some(entry.value)
+        self.hit(e)
     }
 
-    /// Stores `value` under `key` (atomically: temporary file, then rename). Failures are ignored: the cache
-    /// only saves time.
-    pub fn store<T: Serialize>(&self, key: Key, value: &T) {
-        let entry = Entry { tool: self.tool.clone(), key: format!("{:032x}", key.0), value };
-        let Ok(bytes) = serde_json::to_vec(&entry) else { return };
-        if write_atomic(&self.entry_path(key), &bytes).is_ok() {
-            self.stored.fetch_add(1, Ordering::Relaxed);
+    /// The entry of `path` when its text hashes to `content` and it was analysed with the same `meta`.
+    pub fn lookup_content(&self, path: &Path, meta: u128, content: u128) -> Option<Hit> {
+        self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(path.to_path_buf());
+        let e = self.old.get(path)?;
+        if e.meta != meta || e.content != content {
+            return None;
         }
+        self.hit(e)
+    }
+
+    fn hit(&self, e: &Stored) -> Option<Hit> {
+        // Findings are checked now (a rule this build does not know is a miss); facts when they are needed.
+        let diags: Vec<Diagnostic> = serde_json::from_slice(&e.diags).ok()?;
+        e.used.store(true, Ordering::Relaxed);
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        Some(Hit { diags, facts: e.facts.clone(), keep: e.keep, ident: Self::ident(e.meta, e.content) })
+    }
+
+    /// Stores one file's results. Entries are written to the pack by [`Cache::persist`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn store(
+        &self,
+        path: &Path,
+        meta: u128,
+        stamp: Option<Stamp>,
+        content: u128,
+        keep: bool,
+        diags: &[Diagnostic],
+        facts: Option<Vec<u8>>,
+    ) {
+        let Ok(diags) = serde_json::to_vec(diags) else { return };
+        let entry = Stored {
+            stamp: stamp.unwrap_or_default(),
+            content,
+            meta,
+            keep,
+            probe: None,
+            last_used: now_secs(),
+            diags,
+            facts: facts.map(Arc::from),
+            used: AtomicBool::new(true),
+        };
+        self.fresh.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(path.to_path_buf(), entry);
+        self.stored.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The language's run-wide test of a file's bytes, as stored for this stamp.
+    pub fn probe(&self, path: &Path, stamp: Stamp) -> Option<bool> {
+        let e = self.old.get(path)?;
+        (e.stamp == stamp && stamp.settled(self.start_ns)).then_some(e.probe).flatten()
+    }
+
+    /// Records the language's run-wide test of a file's bytes (stored with the file's entry).
+    pub fn record_probe(&self, path: &Path, stamp: Stamp, result: bool) {
+        self.probes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(path.to_path_buf(), (stamp, result));
+    }
+
+    /// The findings a language's link step made from facts whose identity hashes to `inputs`.
+    pub fn link(&self, language: &str, inputs: u128) -> Option<Vec<Diagnostic>> {
+        let (h, diags) = self.old_links.get(language)?;
+        if *h != inputs {
+            return None;
+        }
+        serde_json::from_slice(diags).ok()
+    }
+
+    /// Stores what a language's link step found from facts whose identity hashes to `inputs`.
+    pub fn store_link(&self, language: &str, inputs: u128, diags: &[Diagnostic]) {
+        if let Ok(json) = serde_json::to_vec(diags) {
+            self.fresh_links
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(language.to_string(), (inputs, json));
+        }
+    }
+
+    /// Writes the pack: the entries used or written by this run, and the unused ones that are not stale (see
+    /// the module documentation). Failures are for the caller to ignore: the cache only saves time.
+    pub fn persist(&self) -> std::io::Result<()> {
+        let fresh = self.fresh.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let probes = self.probes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let fresh_links = self.fresh_links.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (now, max_age) = (now_secs(), MAX_UNUSED_DAYS * 24 * 3600);
+        let mut entries: Vec<(&Path, Stored)> = Vec::with_capacity(self.old.len().max(fresh.len()));
+        let mut changed = !fresh.is_empty() || !fresh_links.is_empty();
+        for (path, e) in &self.old {
+            if fresh.contains_key(path) {
+                continue;
+            }
+            let mut e = e.clone();
+            if e.used.load(Ordering::Relaxed) {
+                // Refresh the date once a day at most, so an unchanged re-run writes nothing.
+                if now.saturating_sub(e.last_used) > 24 * 3600 {
+                    e.last_used = now;
+                    changed = true;
+                }
+            } else if seen.contains(path) || now.saturating_sub(e.last_used) > max_age || !path.exists() {
+                changed = true;
+                continue;
+            }
+            entries.push((path, e));
+        }
+        entries.extend(fresh.iter().map(|(p, e)| (p.as_path(), e.clone())));
+        for (path, e) in &mut entries {
+            if let Some(&(stamp, result)) = probes.get(*path)
+                && stamp == e.stamp
+                && e.probe != Some(result)
+            {
+                e.probe = Some(result);
+                changed = true;
+            }
+        }
+        let mut links: Vec<(&str, &(u128, Vec<u8>))> = self
+            .old_links
+            .iter()
+            .filter(|(l, _)| !fresh_links.contains_key(*l))
+            .map(|(l, v)| (l.as_str(), v))
+            .collect();
+        links.extend(fresh_links.iter().map(|(l, v)| (l.as_str(), v)));
+        // The entries of the first format, one file each, are not read any more.
+        let legacy = self.dir.join("files");
+        if legacy.is_dir() {
+            let _ = std::fs::remove_dir_all(&legacy);
+        }
+        if !changed && self.dir.join(PACK).is_file() {
+            return Ok(());
+        }
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        links.sort_by(|a, b| a.0.cmp(b.0));
+        write_atomic(&self.dir.join(PACK), &encode_pack(&self.tool, &entries, &links))
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The pack's bytes: [`MAGIC`], the format, the tool, the xxh3-64 of the body, then the body (entries, then
+/// link findings), every number little-endian, every byte string prefixed with its length.
+fn encode_pack(tool: &str, entries: &[(&Path, Stored)], links: &[(&str, &(u128, Vec<u8>))]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(
+        entries.iter().map(|(_, e)| 128 + e.diags.len() + e.facts.as_ref().map_or(0, |f| f.len())).sum(),
+    );
+    let bytes = |out: &mut Vec<u8>, b: &[u8]| {
+        out.extend_from_slice(&(b.len() as u64).to_le_bytes());
+        out.extend_from_slice(b);
+    };
+    body.extend_from_slice(&(entries.len() as u64).to_le_bytes());
+    for (path, e) in entries {
+        bytes(&mut body, path.as_os_str().as_encoded_bytes());
+        for n in [e.stamp.mtime_ns, e.stamp.ctime_ns, e.content, e.meta] {
+            body.extend_from_slice(&n.to_le_bytes());
+        }
+        for n in [e.stamp.size, e.stamp.ino, e.last_used] {
+            body.extend_from_slice(&n.to_le_bytes());
+        }
+        body.push(u8::from(e.keep));
+        body.push(match e.probe {
+            None => 0,
+            Some(false) => 1,
+            Some(true) => 2,
+        });
+        bytes(&mut body, &e.diags);
+        match &e.facts {
+            None => body.push(0),
+            Some(f) => {
+                body.push(1);
+                bytes(&mut body, f);
+            }
+        }
+    }
+    body.extend_from_slice(&(links.len() as u64).to_le_bytes());
+    for (language, (inputs, diags)) in links {
+        bytes(&mut body, language.as_bytes());
+        body.extend_from_slice(&inputs.to_le_bytes());
+        bytes(&mut body, diags);
+    }
+    let mut out = Vec::with_capacity(body.len() + 128);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT.to_le_bytes());
+    bytes(&mut out, tool.as_bytes());
+    out.extend_from_slice(&xxh3_64(&body).to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// The pack's entries and link findings; `None` when it is not a pack of this format and build, or is
+/// corrupt (cut short, a wrong checksum, lengths past its end).
+#[allow(clippy::type_complexity)]
+fn decode_pack(bytes: &[u8], tool: &str) -> Option<(HashMap<PathBuf, Stored>, HashMap<String, (u128, Vec<u8>)>)> {
+    let mut r = Reader(bytes);
+    if r.take(MAGIC.len())? != MAGIC || u32::from_le_bytes(r.array()?) != FORMAT || r.bytes()? != tool.as_bytes() {
+        return None;
+    }
+    let sum = u64::from_le_bytes(r.array()?);
+    if xxh3_64(r.0) != sum {
+        return None;
+    }
+    let n = usize::try_from(r.u64()?).ok()?;
+    let mut entries = HashMap::with_capacity(n.min(r.0.len() / 64));
+    for _ in 0..n {
+        let path = PathBuf::from(os_str(r.bytes()?)?);
+        let (mtime_ns, ctime_ns, content, meta) = (r.u128()?, r.u128()?, r.u128()?, r.u128()?);
+        let (size, ino, last_used) = (r.u64()?, r.u64()?, r.u64()?);
+        let keep = match r.take(1)?[0] {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
+        let probe = match r.take(1)?[0] {
+            0 => None,
+            1 => Some(false),
+            2 => Some(true),
+            _ => return None,
+        };
+        let diags = r.bytes()?.to_vec();
+        let facts = match r.take(1)?[0] {
+            0 => None,
+            1 => Some(Arc::from(r.bytes()?)),
+            _ => return None,
+        };
+        let stamp = Stamp { mtime_ns, ctime_ns, size, ino };
+        entries.insert(
+            path,
+            Stored { stamp, content, meta, keep, probe, last_used, diags, facts, used: AtomicBool::new(false) },
+        );
+    }
+    let n = usize::try_from(r.u64()?).ok()?;
+    let mut links = HashMap::new();
+    for _ in 0..n {
+        let language = String::from_utf8(r.bytes()?.to_vec()).ok()?;
+        let inputs = r.u128()?;
+        links.insert(language, (inputs, r.bytes()?.to_vec()));
+    }
+    r.0.is_empty().then_some((entries, links))
+}
+
+/// A path's bytes as written by [`encode_pack`] (`as_encoded_bytes`), read back.
+fn os_str(b: &[u8]) -> Option<std::ffi::OsString> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Some(std::ffi::OsStr::from_bytes(b).to_os_string())
+    }
+    #[cfg(not(unix))]
+    {
+        std::str::from_utf8(b).ok().map(std::ffi::OsString::from)
+    }
+}
+
+/// A bounds-checked reader of the pack.
+struct Reader<'b>(&'b [u8]);
+
+impl<'b> Reader<'b> {
+    fn take(&mut self, n: usize) -> Option<&'b [u8]> {
+        if n > self.0.len() {
+            return None;
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Some(a)
+    }
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.array()?))
+    }
+    fn u128(&mut self) -> Option<u128> {
+        Some(u128::from_le_bytes(self.array()?))
+    }
+    fn bytes(&mut self) -> Option<&'b [u8]> {
+        let n = usize::try_from(self.u64()?).ok()?;
+        self.take(n)
     }
 }
 
@@ -174,11 +596,7 @@ fn tool_identity() -> String {
     let exe = std::env::current_exe()
         .and_then(std::fs::metadata)
         .map(|m| {
-            let mtime = m
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
+            let mtime = m.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
             format!("{}-{mtime}", m.len())
         })
         .unwrap_or_default();
@@ -226,31 +644,60 @@ mod tests {
         SourceKind::of(Path::new("a.rs")).expect("Rust")
     }
 
+    fn settled(t: &str) -> std::fs::File {
+        let f = std::fs::OpenOptions::new().write(true).open(t).expect("open");
+        f.set_modified(SystemTime::now() - std::time::Duration::from_secs(3600)).expect("set mtime");
+        f
+    }
+
     #[test]
-    fn entries_round_trip_and_foreign_or_corrupt_ones_are_ignored() {
+    fn entries_round_trip_and_foreign_or_corrupt_packs_are_ignored() {
         let t = tempfile::TempDir::new().expect("tempdir");
         let dir = t.path().join(DEFAULT_DIR);
+        let src = t.path().join("a.rs");
+        std::fs::write(&src, "fn f() {}").expect("write");
         let cache = Cache::open(&dir).expect("open");
         assert_eq!(std::fs::read_to_string(dir.join(".gitignore")).expect("gitignore").lines().last(), Some("*"));
-        let s = Settings::default();
-        let k = cache.key(Path::new("a.rs"), rs(), &s, "graph", "fn f() {}");
-        assert_eq!(cache.load::<Vec<u32>>(k), None);
-        cache.store(k, &vec![1u32, 2]);
-        assert_eq!(cache.load::<Vec<u32>>(k), Some(vec![1, 2]));
+        let s = Arc::new(Settings::default());
+        let meta = cache.meta_key(&src, rs(), &s, "graph");
+        let content = Cache::content_key("fn f() {}");
+        assert!(cache.lookup_content(&src, meta, content).is_none());
+        cache.store(&src, meta, Stamp::of(&src), content, false, &[], Some(b"facts".to_vec()));
+        cache.store_link("rust", 7, &[]);
+        cache.persist().expect("persist");
+        let again = Cache::open(&dir).expect("open");
+        let hit = again.lookup_content(&src, meta, content).expect("hit");
+        assert_eq!((hit.diags.len(), hit.facts.as_deref(), hit.keep), (0, Some(&b"facts"[..]), false));
+        assert_eq!(again.link("rust", 7), Some(vec![]));
+        assert_eq!(again.link("rust", 8), None);
         // Every input of the key changes it.
-        assert_ne!(k, cache.key(Path::new("a.rs"), rs(), &s, "graph", "fn f() { }"));
-        assert_ne!(k, cache.key(Path::new("b.rs"), rs(), &s, "graph", "fn f() {}"));
-        assert_ne!(k, cache.key(Path::new("a.rs"), rs(), &s, "", "fn f() {}"));
-        let only = Settings::only(&[crate::registry::find("CA101").expect("CA101")]);
-        assert_ne!(k, cache.key(Path::new("a.rs"), rs(), &only, "graph", "fn f() {}"));
-        // Another build's entry under the same name is not trusted.
-        let path = cache.entry_path(k);
-        let foreign = std::fs::read_to_string(&path).expect("entry").replace("conc-advisor ", "conc-advisor 9.9.9 ");
-        std::fs::write(&path, foreign).expect("write");
-        assert_eq!(cache.load::<Vec<u32>>(k), None);
-        // Nor a corrupt one.
-        std::fs::write(&path, b"{\"tool\": \"trunc").expect("write");
-        assert_eq!(cache.load::<Vec<u32>>(k), None);
+        assert_ne!(meta, cache.meta_key(Path::new("b.rs"), rs(), &s, "graph"));
+        assert_ne!(meta, cache.meta_key(&src, rs(), &s, ""));
+        let only = Arc::new(Settings::only(&[crate::registry::find("CA101").expect("CA101")]));
+        assert_ne!(meta, cache.meta_key(&src, rs(), &only, "graph"));
+        assert!(again.lookup_content(&src, meta, Cache::content_key("fn f() { }")).is_none());
+        // A stamp is trusted only when it is old enough (racily clean files are hashed).
+        assert!(again.lookup_stamp(&src, meta, Stamp::of(&src)).is_none(), "written just now");
+        drop(settled(src.to_str().expect("utf-8")));
+        let c = Cache::open(&dir).expect("open");
+        c.store(&src, meta, Stamp::of(&src), content, false, &[], None);
+        c.persist().expect("persist");
+        let c = Cache::open(&dir).expect("open");
+        assert!(c.lookup_stamp(&src, meta, Stamp::of(&src)).is_some(), "an old stamp stands for the content");
+        assert!(c.lookup_stamp(&src, meta ^ 1, Stamp::of(&src)).is_none(), "other settings");
+        // Another build's pack is not trusted; nor a corrupt one (cut short, or one byte changed).
+        let pack = std::fs::read(dir.join(PACK)).expect("pack");
+        let foreign = String::from_utf8_lossy(&pack).replacen("conc-advisor ", "conc-advisor 9.9.9 ", 1);
+        for bad in [foreign.into_bytes(), pack[..pack.len() / 2].to_vec(), {
+            let mut p = pack.clone();
+            let last = p.len() - 3;
+            p[last] ^= 0x20;
+            p
+        }] {
+            std::fs::write(dir.join(PACK), &bad).expect("write");
+            let c = Cache::open(&dir).expect("open");
+            assert!(c.lookup_content(&src, meta, content).is_none());
+        }
         // Clean removes it; a directory that is not a cache is refused.
         assert!(clean(&dir).expect("clean"));
         assert!(!dir.exists());
@@ -321,11 +768,11 @@ mod tests {
         assert_eq!(edited, run(&root, None));
         assert!(edited.is_empty(), "{edited:?}");
 
-        // And back: the finding reappears, with its chain, from two cached files.
+        // And back: the finding reappears, with its chain (one entry a file: config.rs is analysed again).
         write(&root, "app/src/config.rs", blocking);
         let c = reopen(&dir);
         assert_eq!(run(&root, Some(&c)), cold);
-        assert_eq!(c.hits(), 2);
+        assert_eq!((c.hits(), c.stored()), (1, 1));
     }
 
     /// Issue 15: a thread target defined in another module; editing the target's module, or the settings of
@@ -376,7 +823,19 @@ mod tests {
         assert_eq!(run(&root, Some(&reopen(&dir))), cold);
     }
 
-    /// Issue 15: corrupt entries (truncated, garbage, another build's) are ignored and rewritten, never trusted.
+    /// The pack's entries, read back (tests forge and inspect them).
+    fn entries(dir: &Path) -> (HashMap<PathBuf, Stored>, HashMap<String, (u128, Vec<u8>)>) {
+        decode_pack(&std::fs::read(dir.join(PACK)).expect("pack"), &tool_identity()).expect("a valid pack")
+    }
+
+    fn rewrite(dir: &Path, entries: &HashMap<PathBuf, Stored>, links: &HashMap<String, (u128, Vec<u8>)>) {
+        let e: Vec<(&Path, Stored)> = entries.iter().map(|(p, e)| (p.as_path(), e.clone())).collect();
+        let l: Vec<(&str, &(u128, Vec<u8>))> = links.iter().map(|(l, v)| (l.as_str(), v)).collect();
+        std::fs::write(dir.join(PACK), encode_pack(&tool_identity(), &e, &l)).expect("write");
+    }
+
+    /// Issue 15: corrupt packs (truncated, garbage, another build's) are ignored and rewritten, never trusted;
+    /// so are entries with findings of a rule this build does not know, or facts it cannot read.
     #[test]
     fn corrupt_and_foreign_entries_are_analysed_again() {
         let t = tempfile::TempDir::new().expect("tempdir");
@@ -385,29 +844,199 @@ mod tests {
         write(&root, "b.py", "import time\nasync def f():\n    time.sleep(1)\n");
         let cold = run(&root, Some(&reopen(&dir)));
         assert_eq!(cold.len(), 2, "{cold:?}");
-        let entries: Vec<_> =
-            std::fs::read_dir(dir.join("files")).expect("ls").map(|e| e.expect("entry").path()).collect();
-        assert_eq!(entries.len(), 2);
-        // One entry made to claim no finding, but by another build; the other cut short.
-        let first = std::fs::read_to_string(&entries[0]).expect("read");
-        let v: serde_json::Value = serde_json::from_str(&first).expect("json");
-        let forged = serde_json::json!({ "tool": "conc-advisor 0.0.0 format 1 exe 0-0", "key": v["key"], "value": [[], "None"] });
-        std::fs::write(&entries[0], forged.to_string()).expect("write");
-        std::fs::write(&entries[1], &first.as_bytes()[..first.len() / 2]).expect("write");
-        let c = reopen(&dir);
-        assert_eq!(run(&root, Some(&c)), cold);
-        assert_eq!((c.hits(), c.stored()), (0, 2));
-        // A forged entry by this build under the right key is what a valid one looks like: it is used.
+        let pack = std::fs::read(dir.join(PACK)).expect("pack");
+        for bad in [b"garbage".to_vec(), pack[..pack.len() - 1].to_vec(), vec![]] {
+            std::fs::write(dir.join(PACK), bad).expect("write");
+            let c = reopen(&dir);
+            assert_eq!(run(&root, Some(&c)), cold);
+            assert_eq!((c.hits(), c.stored()), (0, 2));
+        }
         let c = reopen(&dir);
         assert_eq!(run(&root, Some(&c)), cold);
         assert_eq!(c.hits(), 2);
-        // An entry naming a rule this build does not know is not trusted either.
-        let first = std::fs::read_to_string(&entries[0]).expect("read");
-        let renamed = first.replace("\"CA101\"", "\"CA999\"").replace("\"CA503\"", "\"CA999\"");
-        assert_ne!(renamed, first);
-        std::fs::write(&entries[0], renamed).expect("write");
+        // A finding naming a rule this build does not know is not trusted.
+        let (mut e, links) = entries(&dir);
+        let a = e.get_mut(&root.join("a.rs")).expect("a.rs");
+        let renamed = String::from_utf8(a.diags.clone()).expect("json").replace("\"CA101\"", "\"CA999\"");
+        assert_ne!(renamed.as_bytes(), &a.diags[..]);
+        a.diags = renamed.into_bytes();
+        rewrite(&dir, &e, &links);
         let c = reopen(&dir);
         assert_eq!(run(&root, Some(&c)), cold);
-        assert_eq!(c.hits(), 1);
+        assert_eq!((c.hits(), c.stored()), (1, 1));
+        // Facts this build cannot read, with no link findings to fall back on: the file is analysed again.
+        let (mut e, _) = entries(&dir);
+        for s in e.values_mut() {
+            s.facts = s.facts.as_ref().map(|_| Arc::from(&b"{not facts"[..]));
+        }
+        rewrite(&dir, &e, &HashMap::new());
+        let c = reopen(&dir);
+        assert_eq!(run(&root, Some(&c)), cold);
+    }
+
+    /// Issue 15: an unchanged re-run reuses the link step's findings; editing one file makes it run again.
+    #[test]
+    fn the_link_step_is_reused_only_for_the_same_facts() {
+        let t = tempfile::TempDir::new().expect("tempdir");
+        let (root, dir) = (t.path().join("proj"), t.path().join("cache"));
+        write(
+            &root,
+            "app/src/lib.rs",
+            "mod config;\nuse crate::config::load;\n\nasync fn handler() {\n    let _ = load();\n}\n",
+        );
+        write(
+            &root,
+            "app/src/config.rs",
+            "pub fn load() -> String {\n    std::fs::read_to_string(\"a\").unwrap()\n}\n",
+        );
+        let cold = run(&root, Some(&reopen(&dir)));
+        assert_eq!(cold.len(), 1, "{cold:?}");
+        // Forge the stored link findings: a re-run with the same facts reports them, proving they are reused.
+        let (e, mut links) = entries(&dir);
+        let (inputs, _) = links["rust"].clone();
+        links.insert("rust".into(), (inputs, b"[]".to_vec()));
+        rewrite(&dir, &e, &links);
+        assert!(run(&root, Some(&reopen(&dir))).is_empty());
+        // Other facts (an edited file) are other inputs: the link step runs again.
+        write(
+            &root,
+            "app/src/config.rs",
+            "pub fn load() -> String {\n    std::fs::read_to_string(\"b\").unwrap()\n}\n",
+        );
+        let edited = run(&root, Some(&reopen(&dir)));
+        assert_eq!(edited.len(), 1, "{edited:?}");
+        assert_eq!(edited, run(&root, None));
+    }
+
+    /// Issue 15: entries of deleted files, and older entries of files checked again, are pruned; a run over
+    /// part of the project keeps the others'.
+    #[test]
+    fn stale_entries_are_pruned() {
+        let t = tempfile::TempDir::new().expect("tempdir");
+        let (root, dir) = (t.path().join("proj"), t.path().join("cache"));
+        for f in ["a/x.py", "a/y.py", "b/z.py"] {
+            write(&root, f, "import time\ndef f():\n    time.sleep(1)\n");
+        }
+        run(&root, Some(&reopen(&dir)));
+        let names = |dir: &Path| {
+            let mut v: Vec<String> = entries(dir)
+                .0
+                .keys()
+                .map(|p| p.strip_prefix(&root).expect("under root").display().to_string())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names(&dir), ["a/x.py", "a/y.py", "b/z.py"]);
+        // A run over `a` only keeps b's entry; a deleted file's entry goes.
+        std::fs::remove_file(root.join("a/y.py")).expect("rm");
+        let opts = CheckOptions { roots: vec![root.join("a")], jobs: 1 };
+        check_cached(&opts, &ConfigResolver::discover(Overrides::default()), Some(&reopen(&dir)));
+        assert_eq!(names(&dir), ["a/x.py", "b/z.py"]);
+        // Under other settings a file's entry is replaced, not added to.
+        let sel = Overrides { select: Some(vec!["CA503".into()]), ..Overrides::default() };
+        run_with(&root, Some(&reopen(&dir)), sel);
+        assert_eq!(names(&dir), ["a/x.py", "b/z.py"]);
+        // An entry unused for longer than the limit goes, even when its file exists (b is not checked here).
+        let (mut e, links) = entries(&dir);
+        e.get_mut(&root.join("b/z.py")).expect("z").last_used = now_secs() - (MAX_UNUSED_DAYS + 1) * 24 * 3600;
+        rewrite(&dir, &e, &links);
+        check_cached(&opts, &ConfigResolver::discover(Overrides::default()), Some(&reopen(&dir)));
+        assert_eq!(names(&dir), ["a/x.py"]);
+        // The entries of the first format (one file each) are removed.
+        std::fs::create_dir_all(dir.join("files")).expect("mkdir");
+        std::fs::write(dir.join("files/0.json"), "{}").expect("write");
+        write(&root, "a/x.py", "x = 1\n");
+        run(&root, Some(&reopen(&dir)));
+        assert!(!dir.join("files").exists());
+    }
+
+    /// Issue 15: `--stdin-filename`: a buffer is checked with its crate's facts (cached or read), so a chain
+    /// through a function in another file appears as in a run over the crate; what is checked is the buffer,
+    /// not the file on disk.
+    #[test]
+    fn a_rust_buffer_is_linked_with_its_crates_other_files() {
+        let t = tempfile::TempDir::new().expect("tempdir");
+        let (root, dir) = (t.path().join("proj"), t.path().join("cache"));
+        let calls = "mod config;\nuse crate::config::load;\n\nasync fn handler() {\n    let _ = load();\n}\n";
+        let no_call = "mod config;\n\nasync fn handler() {\n    let _ = 1;\n}\n";
+        write(&root, "app/src/lib.rs", no_call);
+        write(
+            &root,
+            "app/src/config.rs",
+            "pub fn load() -> String {\n    std::fs::read_to_string(\"a\").unwrap()\n}\n",
+        );
+        let lib = root.join("app/src/lib.rs");
+        let resolver = || ConfigResolver::discover(Overrides::default());
+        let stdin = |text: &str, cache: Option<&Cache>| -> Found {
+            let r = crate::engine::check_buffer(&lib, text, &resolver(), cache, 2).expect("checked");
+            assert!(r.errors.is_empty(), "{:?}", r.errors);
+            assert_eq!(r.files_checked, 1);
+            r.diagnostics
+                .iter()
+                .map(|d| {
+                    let notes: Vec<_> = d.notes.iter().map(|n| n.message.as_str()).collect();
+                    (
+                        d.path.display().to_string(),
+                        d.span.start.line,
+                        d.rule.code,
+                        format!("{} | {}", d.message, notes.join(" | ")),
+                    )
+                })
+                .collect()
+        };
+        assert!(run(&root, Some(&reopen(&dir))).is_empty(), "on disk, nothing calls load");
+        // The buffer calls it: the chain into config.rs is found, config.rs's facts from the cache.
+        let c = reopen(&dir);
+        let found = stdin(calls, Some(&c));
+        assert_eq!(c.hits(), 1, "config.rs from the cache; the buffer is analysed");
+        assert_eq!(c.stored(), 0, "the buffer is never stored");
+        // Exactly what a run over the crate reports once the file says the same.
+        write(&root, "app/src/lib.rs", calls);
+        let full: Found =
+            run(&root, None).into_iter().map(|(p, l, r, m)| (root.join(p).display().to_string(), l, r, m)).collect();
+        assert_eq!(found.iter().map(|f| (f.1, f.2)).collect::<Vec<_>>(), vec![(5, "CA102")], "{found:?}");
+        assert_eq!(found, full);
+        // Without a cache the crate's other files are read.
+        assert_eq!(stdin(calls, None), full);
+        // The buffer without the call: gone, though the file on disk still calls it.
+        assert!(stdin(no_call, Some(&reopen(&dir))).is_empty());
+        assert!(stdin(no_call, None).is_empty());
+    }
+
+    /// The same for Python: a thread target defined in another module of the project.
+    #[test]
+    fn a_python_buffer_is_linked_with_its_projects_other_modules() {
+        let t = tempfile::TempDir::new().expect("tempdir");
+        let (root, dir) = (t.path().join("proj"), t.path().join("cache"));
+        write(&root, "pyproject.toml", "[project]\nname = \"p\"\n");
+        write(&root, "pkg/__init__.py", "");
+        write(
+            &root,
+            "pkg/work.py",
+            "def crunch(n):\n    t = 0\n    for i in range(n):\n        t += i * i\n    return t\n",
+        );
+        let spawns = "import threading\nfrom pkg.work import crunch\nthreading.Thread(target=crunch).start()\n";
+        let quiet = "import threading\nfrom pkg.work import crunch\nprint(crunch(3))\n";
+        write(&root, "pkg/a.py", quiet);
+        let a = root.join("pkg/a.py");
+        let stdin = |text: &str, cache: Option<&Cache>| -> Vec<(usize, &'static str, String)> {
+            let r = crate::engine::check_buffer(&a, text, &ConfigResolver::discover(Overrides::default()), cache, 2)
+                .expect("checked");
+            r.diagnostics.iter().map(|d| (d.span.start.line, d.rule.code, d.message.clone())).collect()
+        };
+        assert!(run(&root, Some(&reopen(&dir))).is_empty());
+        let c = reopen(&dir);
+        let found = stdin(spawns, Some(&c));
+        assert_eq!(c.hits(), 2, "work.py and __init__.py from the cache");
+        write(&root, "pkg/a.py", spawns);
+        let full: Vec<_> = run(&root, None)
+            .into_iter()
+            .map(|(_, l, r, m)| (l, r, m.split(" | ").next().unwrap_or_default().to_string()))
+            .collect();
+        assert_eq!(found.iter().map(|f| f.1).collect::<Vec<_>>(), vec!["CA501"], "{found:?}");
+        assert_eq!(found, full);
+        assert_eq!(stdin(spawns, None), full);
+        assert!(stdin(quiet, Some(&reopen(&dir))).is_empty());
     }
 }

@@ -6,7 +6,7 @@
 //!
 //! ```toml
 //! # Rule selection. Selectors are codes (`CA101`), names (`blocking-sleep-in-async`), code prefixes (`CA1`)
-//! # or `ALL`. Default: every rule.
+//! # or `ALL`. Default: every rule on by default (`conc-advisor rules` shows which are off).
 //! select = ["ALL"]
 //! extend-select = []            # added to `select`
 //! ignore = ["CA3"]              # removed from the selection
@@ -65,6 +65,15 @@
 //! `ignore`, minus the file's `per-file-ignores`. `--select` on the command line replaces the config's
 //! `select`, `extend-select` and `ignore`; `--extend-select` adds to the result and `--ignore` removes from it.
 //! `syntax-error` (`CA001`) stays on unless a selector in an `ignore` names it.
+//!
+//! # Rules off by default
+//!
+//! A rule declared `default: off` (its `explain` text says why, with its measured precision; `conc-advisor
+//! rules` marks it `off`) runs only when a selector that turns rules on names it exactly, by code or name:
+//! `select = ["ALL", "CA412"]`, `extend-select = ["atomic-check-then-act"]`, `--extend-select CA412`. `ALL` and
+//! code prefixes (`CA4`) turn on only the rules on by default — as ruff's preview rules under
+//! `explicit-preview-rules` and Clippy's allow-by-default lints, a broad selector never opts a project into a
+//! noisier rule. `ignore`, `per-file-ignores` and `[severity]` keys act on every rule they match.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -381,6 +390,13 @@ fn select_all(selectors: &[String], origin: &str, key: &str) -> Result<Vec<&'sta
     Ok(out)
 }
 
+/// The rules `selectors` turn on: like [`select_all`] (same errors), but a rule off by default only when a
+/// selector names it exactly ([`registry::select_to_enable`]).
+fn enable_all(selectors: &[String], origin: &str, key: &str) -> Result<Vec<Rule>, ConfigError> {
+    select_all(selectors, origin, key)?;
+    Ok(selectors.iter().flat_map(|s| registry::select_to_enable(s)).map(Rule::of).collect())
+}
+
 impl Resolved {
     /// Resolves a configuration (or the defaults, for `None`) with the command-line overrides.
     /// `source` names the file in messages; `base` is the directory its globs are relative to.
@@ -393,29 +409,24 @@ impl Resolved {
         let default = RawConfig::default();
         let raw = raw.unwrap_or(&default);
         let origin = source.map_or_else(|| "command line".to_string(), |p| p.display().to_string());
-        let all = || registry::all().to_vec();
-
         let mut enabled = RuleSet::EMPTY;
         let mut ignored: Vec<&'static RuleMeta> = Vec::new();
         match &overrides.select {
-            Some(sel) => enabled.extend(select_all(sel, "command line", "--select")?.iter().map(|r| Rule::of(r))),
+            Some(sel) => enabled.extend(enable_all(sel, "command line", "--select")?),
             None => {
-                let base_sel = match &raw.select {
-                    Some(sel) => select_all(sel, &origin, "select")?,
-                    None => all(),
-                };
-                enabled.extend(base_sel.iter().map(|r| Rule::of(r)));
+                match &raw.select {
+                    Some(sel) => enabled.extend(enable_all(sel, &origin, "select")?),
+                    None => enabled = RuleSet::defaults(),
+                }
                 if let Some(ext) = &raw.extend_select {
-                    enabled.extend(select_all(ext, &origin, "extend-select")?.iter().map(|r| Rule::of(r)));
+                    enabled.extend(enable_all(ext, &origin, "extend-select")?);
                 }
                 if let Some(ign) = &raw.ignore {
                     ignored.extend(select_all(ign, &origin, "ignore")?);
                 }
             }
         }
-        enabled.extend(
-            select_all(&overrides.extend_select, "command line", "--extend-select")?.iter().map(|r| Rule::of(r)),
-        );
+        enabled.extend(enable_all(&overrides.extend_select, "command line", "--extend-select")?);
         ignored.extend(select_all(&overrides.ignore, "command line", "--ignore")?);
         // syntax-error is always reported unless explicitly ignored.
         enabled.insert(Rule::of(&registry::builtin::SYNTAX_ERROR));
@@ -722,6 +733,43 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("`CA9`"), "{e}");
+    }
+
+    /// A rule off by default (CA412 today) runs only when a selector that turns rules on names it exactly.
+    #[test]
+    fn rules_off_by_default_need_their_code_or_name() {
+        let off = *registry::all().iter().find(|r| !r.default_enabled).expect("a rule off by default");
+        let on = |raw: Option<&str>, cli: Overrides| {
+            let raw = raw.map(|t| parse(t).unwrap().unwrap());
+            let r = Resolved::new(raw.as_ref(), None, Path::new("/p"), &cli).unwrap();
+            r.settings.enabled.contains(Rule::of(off))
+        };
+        let prefix = &off.code[..3];
+        // Not by default, nor through `ALL` or a code prefix, in the config or on the command line.
+        assert!(!on(None, Overrides::default()));
+        assert!(!on(Some("select = [\"ALL\"]\n"), Overrides::default()));
+        assert!(!on(Some(&format!("extend-select = [\"ALL\", \"{prefix}\"]\n")), Overrides::default()));
+        assert!(!on(None, Overrides { select: Some(vec!["ALL".into(), prefix.into()]), ..Overrides::default() }));
+        assert!(!on(None, Overrides { extend_select: vec!["all".into()], ..Overrides::default() }));
+        // By its code or name, wherever rules are turned on.
+        assert!(on(Some(&format!("select = [\"{}\"]\n", off.code)), Overrides::default()));
+        assert!(on(Some(&format!("extend-select = [\"{}\"]\n", off.name)), Overrides::default()));
+        assert!(on(None, Overrides { select: Some(vec![off.code.to_lowercase()]), ..Overrides::default() }));
+        assert!(on(None, Overrides { extend_select: vec![off.name.into()], ..Overrides::default() }));
+        // `ignore` acts on every rule it matches: `ALL` and the prefix remove it again.
+        let ext = Overrides { extend_select: vec![off.code.into()], ..Overrides::default() };
+        assert!(!on(Some("ignore = [\"ALL\"]\n"), ext.clone()));
+        assert!(!on(None, Overrides { ignore: vec![prefix.into()], ..ext.clone() }));
+        // `ALL` still turns on every rule on by default, and the prefix the others of its family.
+        let r = Resolved::new(None, None, Path::new("/p"), &Overrides::default()).unwrap();
+        assert_eq!(r.settings.enabled, RuleSet::defaults());
+        assert!(r.settings.enabled.len() < RuleSet::all().len());
+        let cli = Overrides { select: Some(vec![prefix.into()]), ..Overrides::default() };
+        let r = Resolved::new(None, None, Path::new("/p"), &cli).unwrap();
+        assert!(registry::select(prefix).iter().all(|m| r.settings.enabled.contains(Rule::of(m)) == m.default_enabled));
+        // A selector naming only rules off by default through a prefix is still a known selector (no error).
+        let raw = parse(&format!("select = [\"{}\"]\n", off.code)).unwrap().unwrap();
+        assert!(Resolved::new(Some(&raw), Some(Path::new("c.toml")), Path::new("/p"), &Overrides::default()).is_ok());
     }
 
     #[test]

@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use crate::cache::{Cache, Stamp};
 use crate::config::{ConfigResolver, Resolved};
 use crate::diagnostic::Diagnostic;
-use crate::language::{FileFacts, LANGUAGES, RunState};
+use crate::language::{FileFacts, RunState};
 use crate::settings::Settings;
 use crate::walk::{self, SourceFile, SourceKind};
 
@@ -70,10 +71,6 @@ const BOM: char = '\u{feff}';
 /// The result of analysing one file's text.
 pub type FileResult = Vec<Diagnostic>;
 
-/// What a worker hands back for one file: the text (kept only when the file has findings, or call sites the
-/// crate or project phase may report on), the findings, and the file's facts for those phases.
-type Analysed = (Option<Arc<str>>, FileResult, Option<FileFacts>);
-
 /// Analyses one file's text with the analysis its kind calls for, then applies what every language shares:
 /// disabled rules are dropped, severity overrides applied, and suppression comments honoured (see
 /// [`suppress`](crate::suppress)). Pure: no I/O, no global state.
@@ -126,34 +123,77 @@ pub fn check_with(opts: &CheckOptions, resolver: &ConfigResolver) -> CheckReport
 }
 
 /// [`check_with`], reading and writing each file's per-file results and facts in `cache` when given
-/// ([`crate::cache`]): a file whose key is found is not analysed again; the link phases always run.
-pub fn check_cached(
-    opts: &CheckOptions,
-    resolver: &ConfigResolver,
-    cache: Option<&crate::cache::Cache>,
-) -> CheckReport {
+/// ([`crate::cache`]): a file whose entry is found is not analysed again; the link phases run again unless the
+/// facts of every file of the language are those of the last run. The cache is written back at the end (a
+/// failure to write it only costs time next run).
+pub fn check_cached(opts: &CheckOptions, resolver: &ConfigResolver, cache: Option<&Cache>) -> CheckReport {
     let start = Instant::now();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.min(max_jobs())).build();
     let run = || {
         let walked = walk_roots(opts, resolver);
         let mut report = CheckReport { errors: walked.errors, warnings: walked.warnings, ..CheckReport::default() };
-        let analysed = analyse_files(walked.files, resolver, cache);
-        let gathered = gather(analysed, &mut report);
-        let linked = link_phase(gathered.facts);
-        filter_linked(linked, &gathered.texts, resolver, &mut report);
-        finish_report(report, &gathered.texts, resolver)
+        let texts = analyse_and_link(walked.files, resolver, cache, None, &mut report);
+        finish_report(report, &texts, resolver)
     };
-    let mut report = match pool {
-        Ok(pool) => pool.install(run),
-        Err(_) => run(),
-    };
+    let mut report = in_pool(opts.jobs, run);
+    if let Some(c) = cache {
+        let _ = c.persist();
+    }
     report.elapsed = start.elapsed();
     report
 }
 
+/// Runs `f` on a rayon pool of `jobs` threads (at most [`max_jobs`]), or on the global one when a pool cannot
+/// be built.
+fn in_pool<R: Send>(jobs: usize, f: impl FnOnce() -> R + Send) -> R {
+    match rayon::ThreadPoolBuilder::new().num_threads(jobs.min(max_jobs())).build() {
+        Ok(pool) => pool.install(f),
+        Err(_) => f(),
+    }
+}
+
+/// The per-file phase, the link phase and the filtering of linked findings, over `files` (with `buffer`'s
+/// text for its path instead of the file's): findings and errors into `report`, and the texts kept for
+/// snippets returned.
+fn analyse_and_link(
+    files: Vec<SourceFile>,
+    resolver: &ConfigResolver,
+    cache: Option<&Cache>,
+    buffer: Option<&Buffer>,
+    report: &mut CheckReport,
+) -> HashMap<PathBuf, Arc<str>> {
+    let states = prepare(&files, &|p: &Path, test: &dyn Fn(&[u8]) -> bool| probe(p, test, cache, buffer));
+    let mut analysed = analyse_files(files, resolver, &states, cache, buffer);
+    let linked = link_phase(&mut analysed, resolver, &states, cache);
+    let texts = gather(analysed, report);
+    filter_linked(linked, &texts, resolver, report);
+    texts
+}
+
+/// The language's run-wide test of one file's bytes (see [`crate::language::Probe`]): the buffer's text for
+/// its path, else the cache's answer for an unchanged file, else the file read (and the answer recorded).
+fn probe(path: &Path, test: &dyn Fn(&[u8]) -> bool, cache: Option<&Cache>, buffer: Option<&Buffer>) -> Option<bool> {
+    if let Some(b) = buffer.filter(|b| b.path == path) {
+        return Some(test(b.text.as_bytes()));
+    }
+    let Some(c) = cache else { return std::fs::read(path).ok().map(|b| test(&b)) };
+    let stamp = Stamp::of(path)?;
+    if let Some(r) = c.probe(path, stamp) {
+        return Some(r);
+    }
+    let r = test(&std::fs::read(path).ok()?);
+    c.record_probe(path, stamp, r);
+    Some(r)
+}
+
+/// A buffer checked as if it were the file at `path` (`--stdin-filename`).
+struct Buffer {
+    path: PathBuf,
+    text: Arc<str>,
+}
+
 /// Analyses one file's text (read already) with its settings: findings after settings and suppressions, and the
 /// facts for the link phases. `states`: what each language prepared for the run, by position in
-/// [`LANGUAGES`].
+/// [`LANGUAGES`](crate::language::LANGUAGES).
 fn analyse_one(
     file: &SourceFile,
     text: &str,
@@ -162,6 +202,25 @@ fn analyse_one(
 ) -> (FileResult, Option<FileFacts>) {
     let (d, f) = file.kind.analyze_file(&file.path, text, settings, &states[file.kind.index()]);
     (finish(&file.path, file.kind, text, d, settings), f)
+}
+
+/// [`analyse_one`], a panic of the analysis becoming the file's finding (a bug met in one file; the run goes
+/// on with the others). The flag says whether it panicked.
+fn analyse_guarded(
+    file: &SourceFile,
+    text: &str,
+    settings: &Settings,
+    states: &[RunState],
+) -> (FileResult, Option<FileFacts>, bool) {
+    let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        #[cfg(test)]
+        tests::panic_if_asked(&file.path);
+        analyse_one(file, text, settings, states)
+    }));
+    match analysed {
+        Ok((diags, facts)) => (diags, facts, false),
+        Err(payload) => (vec![panicked(&file.path, &*payload)], None, true),
+    }
 }
 
 /// The `CA001` finding of a file whose analysis panicked (a bug of conc-advisor, not of the file).
@@ -198,116 +257,195 @@ fn walk_roots(opts: &CheckOptions, resolver: &ConfigResolver) -> walk::Walk {
     walked
 }
 
+/// A file's facts for the link phase: fresh from its analysis, or as the cache stored them (decoded only when
+/// the link step runs).
+enum Facts {
+    Live(FileFacts),
+    Stored(Arc<[u8]>),
+}
+
+/// What a worker hands back for one file.
+struct Analysed {
+    /// The text, kept only when the file has findings or call sites the link phase may report on.
+    text: Option<Arc<str>>,
+    /// Its findings, after its settings and suppressions.
+    diags: FileResult,
+    /// Its facts for the link phase.
+    facts: Option<Facts>,
+    /// With a cache: the identity of the analysis's inputs (what the link step's results are keyed by).
+    ident: Option<u128>,
+}
+
 /// Reads and analyses every file in parallel (on the current rayon pool), in walk order.
 fn analyse_files(
     files: Vec<SourceFile>,
     resolver: &ConfigResolver,
-    cache: Option<&crate::cache::Cache>,
+    states: &[RunState],
+    cache: Option<&Cache>,
+    buffer: Option<&Buffer>,
 ) -> Vec<(SourceFile, Result<Analysed, String>)> {
-    let states = prepare(&files, &|p: &Path| std::fs::read(p).ok());
     files
         .into_par_iter()
         .map(|file| {
-            let r = read_source(&file.path).map(|text| analyse_file(&file, text, resolver, &states, cache));
+            let r = analyse_file(&file, resolver, states, cache, buffer);
             (file, r)
         })
         .collect()
 }
 
 /// One file's per-file phase: its findings through its settings and suppressions, and its facts for the link
-/// phase. `states`: what each language prepared for the run ([`prepare`]).
+/// phase, from the cache when it holds them. `states`: what each language prepared for the run ([`prepare`]).
 fn analyse_file(
     file: &SourceFile,
-    text: Arc<str>,
     resolver: &ConfigResolver,
     states: &[RunState],
-    cache: Option<&crate::cache::Cache>,
-) -> Analysed {
+    cache: Option<&Cache>,
+    buffer: Option<&Buffer>,
+) -> Result<Analysed, String> {
     let settings = resolver.for_path(&file.path).settings_for(&file.path);
+    let buffered = buffer.filter(|b| b.path == file.path).map(|b| Arc::clone(&b.text));
+    let Some(c) = cache else {
+        let text = match buffered {
+            Some(t) => t,
+            None => read_source(&file.path)?,
+        };
+        let (diags, facts, _) = analyse_guarded(file, &text, &settings, states);
+        return Ok(keep_text(file, text, diags, facts, None));
+    };
     // The cache (issue 15): the language says what else its per-file phase reads (its context) and how its
     // facts are stored.
-    let key = cache.map(|c| {
-        let context = file.kind.cache_context(&file.path, &states[file.kind.index()]);
-        (c, c.key(&file.path, file.kind, &settings, &context, &text))
-    });
-    if let Some((c, key)) = key
-        && let Some((diags, facts)) = c.load::<(FileResult, Option<serde_json::Value>)>(key)
-    {
-        let facts = match facts {
-            None => Some(None),
-            Some(v) => file.kind.decode_facts(v).map(Some),
-        };
-        if let Some(facts) = facts {
-            return keep_text(file, text, diags, facts);
+    let context = file.kind.cache_context(&file.path, &states[file.kind.index()]);
+    let meta = c.meta_key(&file.path, file.kind, &settings, &context);
+    if let Some(text) = buffered {
+        // The buffer is not the file on disk: analysed, never stored.
+        let ident = Cache::ident(meta, Cache::content_key(&text));
+        let (diags, facts, _) = analyse_guarded(file, &text, &settings, states);
+        return Ok(keep_text(file, text, diags, facts, Some(ident)));
+    }
+    let stamp = Stamp::of(&file.path);
+    if let Some(hit) = c.lookup_stamp(&file.path, meta, stamp) {
+        // Unchanged since it was stored: read only when its text is needed.
+        let text = if hit.keep || !hit.diags.is_empty() { Some(read_source(&file.path)?) } else { None };
+        return Ok(Analysed { text, diags: hit.diags, facts: hit.facts.map(Facts::Stored), ident: Some(hit.ident) });
+    }
+    let text = read_source(&file.path)?;
+    let content = Cache::content_key(&text);
+    if let Some(hit) = c.lookup_content(&file.path, meta, content) {
+        let keep = hit.keep || !hit.diags.is_empty();
+        return Ok(Analysed {
+            text: keep.then_some(text),
+            diags: hit.diags,
+            facts: hit.facts.map(Facts::Stored),
+            ident: Some(hit.ident),
+        });
+    }
+    let (diags, facts, panicked) = analyse_guarded(file, &text, &settings, states);
+    if !panicked {
+        let encoded = facts.as_ref().map(|f| file.kind.encode_facts(f));
+        // Facts the language cannot store: the file is not cached.
+        if !matches!(encoded, Some(None)) {
+            let keep = !diags.is_empty() || facts.as_ref().is_some_and(|f| file.kind.may_report(f));
+            c.store(&file.path, meta, stamp, content, keep, &diags, encoded.flatten());
         }
     }
-    let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        #[cfg(test)]
-        tests::panic_if_asked(&file.path);
-        analyse_one(file, &text, &settings, states)
-    }));
-    // A bug met in one file is that file's finding; the run goes on with the others.
-    let (diags, facts) = match analysed {
-        Ok((diags, facts)) => {
-            if let Some((c, key)) = key {
-                let encoded = facts.as_ref().map(|f| file.kind.encode_facts(f));
-                // Facts the language cannot store: the file is not cached.
-                if !matches!(encoded, Some(None)) {
-                    c.store(key, &(&diags, encoded.flatten()));
-                }
-            }
-            (diags, facts)
-        }
-        Err(payload) => (vec![panicked(&file.path, &*payload)], None),
-    };
-    keep_text(file, text, diags, facts)
+    Ok(keep_text(file, text, diags, facts, Some(Cache::ident(meta, content))))
 }
 
 /// A file's results with its text when it must be kept.
-fn keep_text(file: &SourceFile, text: Arc<str>, diags: FileResult, facts: Option<FileFacts>) -> Analysed {
+fn keep_text(
+    file: &SourceFile,
+    text: Arc<str>,
+    diags: FileResult,
+    facts: Option<FileFacts>,
+    ident: Option<u128>,
+) -> Analysed {
     // Keep the text only for snippets of findings and for call sites the link phases may report on: memory
     // stays bounded by the files in flight.
     let keep = !diags.is_empty() || facts.as_ref().is_some_and(|f| file.kind.may_report(f));
-    (keep.then_some(text), diags, facts)
+    Analysed { text: keep.then_some(text), diags, facts: facts.map(Facts::Live), ident }
 }
 
-/// The per-file results, sorted out for the link phase.
-struct Gathered {
-    /// Each language's facts (by position in [`LANGUAGES`]), in walk order.
-    facts: Vec<Vec<FileFacts>>,
-    /// The texts kept for snippets and for the link phase's findings.
-    texts: HashMap<PathBuf, Arc<str>>,
-}
-
-/// Moves the per-file findings and read errors into `report` and keeps the facts and texts for the link phase.
-fn gather(results: Vec<(SourceFile, Result<Analysed, String>)>, report: &mut CheckReport) -> Gathered {
-    let mut g = Gathered { facts: LANGUAGES.iter().map(|_| Vec::new()).collect(), texts: HashMap::new() };
+/// Moves the per-file findings and read errors into `report`; returns the texts kept for snippets and for the
+/// link phase's findings.
+fn gather(
+    results: Vec<(SourceFile, Result<Analysed, String>)>,
+    report: &mut CheckReport,
+) -> HashMap<PathBuf, Arc<str>> {
+    let mut texts = HashMap::new();
     for (file, r) in results {
         match r {
-            Ok((text, diags, facts)) => {
+            Ok(a) => {
                 report.files_checked += 1;
-                if let Some(f) = facts {
-                    g.facts[file.kind.index()].push(f);
+                if let Some(text) = a.text {
+                    texts.insert(file.path, text);
                 }
-                if let Some(text) = text {
-                    g.texts.insert(file.path, text);
-                }
-                report.diagnostics.extend(diags);
+                report.diagnostics.extend(a.diags);
             }
             Err(e) => report.errors.push(e),
         }
     }
-    g
+    texts
 }
 
 /// The link phase over the facts the files returned (no file is parsed again): each language's link step once
-/// over its files' facts (Rust: per crate; Python: once over all Python files). Findings carry the default
-/// severity; the settings of their own file are applied by [`filter_linked`].
-fn link_phase(facts: Vec<Vec<FileFacts>>) -> Vec<(SourceKind, Diagnostic)> {
-    SourceKind::all()
-        .zip(facts)
-        .flat_map(|(kind, facts)| kind.link(facts).into_iter().map(move |d| (kind, d)))
-        .collect()
+/// over its files' facts (Rust: per crate; Python: once over all Python files), taking them out of `results`.
+/// With a cache, a language whose files' facts are all those its last link step saw gets that step's findings
+/// back without decoding them; else stored facts are decoded (a file whose stored facts cannot be is analysed
+/// again). Findings carry the default severity; the settings of their own file are applied by
+/// [`filter_linked`].
+fn link_phase(
+    results: &mut [(SourceFile, Result<Analysed, String>)],
+    resolver: &ConfigResolver,
+    states: &[RunState],
+    cache: Option<&Cache>,
+) -> Vec<(SourceKind, Diagnostic)> {
+    let mut linked = Vec::new();
+    for kind in SourceKind::all() {
+        let mut mine: Vec<&mut (SourceFile, Result<Analysed, String>)> =
+            results.iter_mut().filter(|(f, r)| f.kind == kind && r.as_ref().is_ok_and(|a| a.facts.is_some())).collect();
+        // The identity of every input of the link step, when each file's is known.
+        let inputs = cache.and_then(|_| {
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            for (_, r) in &mine {
+                h.update(&r.as_ref().ok()?.ident?.to_le_bytes());
+            }
+            Some(h.digest128())
+        });
+        if let (Some(c), Some(inputs)) = (cache, inputs)
+            && let Some(diags) = c.link(kind.name(), inputs)
+        {
+            linked.extend(diags.into_iter().map(|d| (kind, d)));
+            continue;
+        }
+        mine.par_iter_mut().for_each(|(file, r)| {
+            let Ok(a) = r else { return };
+            let Some(Facts::Stored(bytes)) = &a.facts else { return };
+            match file.kind.decode_facts(bytes) {
+                Some(f) => a.facts = Some(Facts::Live(f)),
+                None => {
+                    // Stored facts this build cannot read: the file is analysed again.
+                    let settings = resolver.for_path(&file.path).settings_for(&file.path);
+                    *r = read_source(&file.path).map(|text| {
+                        let (diags, facts, _) = analyse_guarded(file, &text, &settings, states);
+                        keep_text(file, text, diags, facts, None)
+                    });
+                }
+            }
+        });
+        let facts: Vec<FileFacts> = mine
+            .iter_mut()
+            .filter_map(|(_, r)| match r.as_mut().ok()?.facts.take()? {
+                Facts::Live(f) => Some(f),
+                Facts::Stored(_) => None,
+            })
+            .collect();
+        let diags = kind.link(facts);
+        if let (Some(c), Some(inputs)) = (cache, inputs) {
+            c.store_link(kind.name(), inputs, &diags);
+        }
+        linked.extend(diags.into_iter().map(|d| (kind, d)));
+    }
+    linked
 }
 
 /// Linked findings go through the same settings and suppressions as the others, with those of their own file
@@ -355,10 +493,20 @@ fn finish_report(
 
 /// Checks one buffer as if it were the file `path` (`check --stdin-filename PATH -`, for editors): that file's
 /// configuration (found from `path` as for a file on disk), its suppressions and its `test-code` setting, and
-/// the link steps over the buffer's own facts (a chain through its own functions is reported). The other files
-/// of its crate or project are not read, so a chain through a function defined elsewhere is not. The language
-/// comes from `path`'s extension.
-pub fn check_buffer(path: &Path, text: &str, resolver: &ConfigResolver) -> Result<CheckReport, Vec<String>> {
+/// the link steps over the facts of its crate (Rust: the files under [`crate_root`](crate::rust::callgraph::crate_root)
+/// of `path`) or project (Python: the Python files under [`project_root`](crate::cache::project_root) of its
+/// directory), the buffer's facts standing for the file's: a chain through a function defined in another file
+/// is reported as in a run over the whole crate or project. The other files' facts come from `cache` where it
+/// holds them; the others are read and analysed (and stored in it). Only the buffer's findings are reported;
+/// the file on disk is never read, and the buffer is never stored in the cache. The language comes from
+/// `path`'s extension.
+pub fn check_buffer(
+    path: &Path,
+    text: &str,
+    resolver: &ConfigResolver,
+    cache: Option<&Cache>,
+    jobs: usize,
+) -> Result<CheckReport, Vec<String>> {
     let start = Instant::now();
     let Some(kind) = SourceKind::of(path) else {
         return Err(vec![format!(
@@ -372,26 +520,65 @@ pub fn check_buffer(path: &Path, text: &str, resolver: &ConfigResolver) -> Resul
     if !config_errors.is_empty() {
         return Err(config_errors.iter().map(ToString::to_string).collect());
     }
-    let file = SourceFile { path: path.to_path_buf(), kind };
-    let states = prepare(std::slice::from_ref(&file), &|_: &Path| Some(text.as_bytes().to_vec()));
-    let analysed = analyse_file(&file, Arc::from(text), resolver, &states, None);
-    let mut report = CheckReport::default();
-    let gathered = gather(vec![(file, Ok(analysed))], &mut report);
-    let linked = link_phase(gathered.facts);
-    filter_linked(linked, &gathered.texts, resolver, &mut report);
-    let mut report = finish_report(report, &gathered.texts, resolver);
+    let (root, internal) = buffer_scope(path, kind);
+    let run = || {
+        let mut files = Vec::new();
+        if root.is_dir() {
+            let walked = walk_roots(&CheckOptions { roots: vec![root.clone()], jobs }, resolver);
+            files.extend(walked.files.into_iter().filter(|f| f.kind == kind && f.path != internal));
+        }
+        // Where the buffer's file falls in walk order does not matter: the link steps sort what they report.
+        files.push(SourceFile { path: internal.clone(), kind });
+        let buffer = Buffer { path: internal.clone(), text: Arc::from(text.strip_prefix(BOM).unwrap_or(text)) };
+        // The other files' findings, errors and warnings are not the buffer's.
+        let mut all = CheckReport::default();
+        let texts = analyse_and_link(files, resolver, cache, Some(&buffer), &mut all);
+        let mut report = CheckReport { files_checked: 1, ..CheckReport::default() };
+        report.diagnostics = all.diagnostics.into_iter().filter(|d| d.path == internal).collect();
+        let mut report = finish_report(report, &texts, resolver);
+        report.errors.clear();
+        report
+    };
+    let mut report = in_pool(jobs, run);
+    if let Some(c) = cache {
+        let _ = c.persist();
+    }
+    // The buffer's findings under the name it was given.
+    if internal != path {
+        for d in &mut report.diagnostics {
+            d.path = path.to_path_buf();
+        }
+        if let Some(t) = report.sources.remove(&internal) {
+            report.sources.insert(path.to_path_buf(), t);
+        }
+    }
     report.elapsed = start.elapsed();
     Ok(report)
 }
 
+/// The directory whose files a buffer named `path` is checked with (its crate or project), and the buffer's
+/// path as the walk of that directory names it (`./src/lib.rs` when the directory is the current one).
+fn buffer_scope(path: &Path, kind: SourceKind) -> (PathBuf, PathBuf) {
+    let root = if kind.name() == "rust" {
+        crate::rust::callgraph::crate_root(path)
+    } else {
+        crate::cache::project_root(path.parent().unwrap_or(Path::new("")))
+    };
+    if root.as_os_str().is_empty() {
+        (PathBuf::from("."), Path::new(".").join(path))
+    } else {
+        (root, path.to_path_buf())
+    }
+}
+
 /// What each language needs to know of the whole run before the per-file phase
-/// ([`Language::prepare`](crate::language::Language::prepare), by position in [`LANGUAGES`]): Rust reads the
+/// ([`Language::prepare`](crate::language::Language::prepare), by position in [`LANGUAGES`](crate::language::LANGUAGES)): Rust tests the
 /// texts of its crates until one holds a call-graph root.
-fn prepare(files: &[SourceFile], read: &(dyn Fn(&Path) -> Option<Vec<u8>> + Sync)) -> Vec<RunState> {
+fn prepare(files: &[SourceFile], probe: &crate::language::Probe<'_>) -> Vec<RunState> {
     SourceKind::all()
         .map(|kind| {
             let paths: Vec<&Path> = files.iter().filter(|f| f.kind == kind).map(|f| f.path.as_path()).collect();
-            kind.prepare(&paths, read)
+            kind.prepare(&paths, probe)
         })
         .collect()
 }

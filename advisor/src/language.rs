@@ -28,6 +28,10 @@ pub type FileFacts = Box<dyn Any + Send>;
 /// graph); handed back to each of its files' analysis.
 pub type RunState = Box<dyn Any + Send + Sync>;
 
+/// What [`Language::prepare`] is given to test a file's bytes: `probe(path, test)`, `None` when the file cannot
+/// be read.
+pub type Probe<'a> = dyn Fn(&Path, &dyn Fn(&[u8]) -> bool) -> Option<bool> + Sync + 'a;
+
 /// One language: how its files are recognised, analysed, linked, suppressed and marked in fixtures.
 pub trait Language: Sync + Send + std::panic::RefUnwindSafe + 'static {
     /// Its name in lowercase (`rust`, `python`): unique among [`LANGUAGES`].
@@ -71,9 +75,11 @@ pub trait Language: Sync + Send + std::panic::RefUnwindSafe + 'static {
         Ok(None)
     }
 
-    /// What the language needs to know of the whole run before the per-file phase. `read` gives a file's
-    /// bytes (`None` when it cannot be read). Called once per run, with the paths of the language's files.
-    fn prepare(&self, _paths: &[&Path], _read: &(dyn Fn(&Path) -> Option<Vec<u8>> + Sync)) -> RunState {
+    /// What the language needs to know of the whole run before the per-file phase. `probe(path, test)` applies
+    /// the language's one test of a file's bytes to that file (`None` when it cannot be read); the cache may
+    /// answer for an unchanged file without reading it, so a language has one such test. Called once per run,
+    /// with the paths of the language's files.
+    fn prepare(&self, _paths: &[&Path], _probe: &Probe<'_>) -> RunState {
         Box::new(())
     }
 
@@ -100,13 +106,13 @@ pub trait Language: Sync + Send + std::panic::RefUnwindSafe + 'static {
         String::new()
     }
 
-    /// For the cache: the facts as JSON (`None`: they cannot be stored, so the file is not cached).
-    fn encode_facts(&self, _facts: &FileFacts) -> Option<serde_json::Value> {
+    /// For the cache: the facts as bytes (`None`: they cannot be stored, so the file is not cached).
+    fn encode_facts(&self, _facts: &FileFacts) -> Option<Vec<u8>> {
         None
     }
 
     /// For the cache: facts [`Language::encode_facts`] wrote (`None`: not readable, the file is analysed).
-    fn decode_facts(&self, _value: serde_json::Value) -> Option<FileFacts> {
+    fn decode_facts(&self, _bytes: &[u8]) -> Option<FileFacts> {
         None
     }
 

@@ -98,6 +98,12 @@ pub struct RuleMeta {
     /// `cpu-bound`, `oversubscribed`; others: none, so their findings are never confirmed).
     #[serde(skip)]
     pub confirmed_by: &'static [conc_report::classify::Verdict],
+    /// Whether the rule runs unless selected by name (`default: off` in [`declare_rule!`](crate::declare_rule)
+    /// makes it `false`). A rule off by default is run only when a selector names it exactly — its code or its
+    /// name, in `select`, `extend-select`, `--select` or `--extend-select`; `ALL` and code prefixes (`CA4`) select
+    /// only rules on by default (as ruff's preview rules under `explicit-preview-rules`, or Clippy's allow-by-default
+    /// lints). Its documentation says why it is off (*Known problems*, with its measured precision).
+    pub default_enabled: bool,
 }
 
 impl PartialEq for RuleMeta {
@@ -120,6 +126,8 @@ impl Eq for RuleMeta {}
 ///         equivalent: "clippy::…",  // optional
 ///         call_graph: Blocking,     // optional `CallGraph` variant (default `None`)
 ///         async_only: true,         // optional (default false)
+///         confirmed_by: [CpuBound], // optional (default: the family's verdicts)
+///         default: off,             // optional `on` | `off` (default on): off runs only when selected by name
 ///     };
 /// }
 /// ```
@@ -138,6 +146,7 @@ macro_rules! declare_rule {
             $(, call_graph: $graph:ident)?
             $(, async_only: $async_only:literal)?
             $(, confirmed_by: [$($verdict:ident),* $(,)?])?
+            $(, default: $default:ident)?
             $(,)?
         };
     ) => {
@@ -154,8 +163,13 @@ macro_rules! declare_rule {
             call_graph: $crate::declare_rule!(@graph $($graph)?),
             async_only: $crate::declare_rule!(@or false $($async_only)?),
             confirmed_by: $crate::declare_rule!(@confirms [$($($verdict),*)?] $lang $($family)?),
+            default_enabled: $crate::declare_rule!(@default $($default)?),
         };
     };
+    (@default) => { true };
+    (@default on) => { true };
+    (@default off) => { false };
+    (@default $other:ident) => { compile_error!("`default:` is `on` or `off`") };
     (@confirms [$($verdict:ident),+] $($rest:ident)*) => { &[$(::conc_report::classify::Verdict::$verdict),+] };
     (@confirms [] Rust Blocking) => { &[::conc_report::classify::Verdict::BlocksExecutor] };
     (@confirms [] Rust ExecutorLoad) => { &[::conc_report::classify::Verdict::CpuHeavyPolls] };
@@ -370,9 +384,14 @@ impl RuleSet {
     /// No rule.
     pub const EMPTY: RuleSet = RuleSet(0);
 
-    /// Every rule.
+    /// Every rule, those off by default included.
     pub fn all() -> RuleSet {
         Rule::iter().collect()
+    }
+
+    /// The rules that run when nothing is selected: every rule but those declared `default: off`.
+    pub fn defaults() -> RuleSet {
+        Rule::iter().filter(|r| r.meta().default_enabled).collect()
     }
 
     /// Whether `rule` is in the set.
@@ -443,7 +462,8 @@ pub fn find(key: &str) -> Option<&'static RuleMeta> {
     all().iter().copied().find(|r| r.code.eq_ignore_ascii_case(key) || r.name.eq_ignore_ascii_case(key))
 }
 
-/// The rules a selector names: an exact code or name, a code prefix (`CA1`, `CA10`), or `ALL`.
+/// The rules a selector names: an exact code or name, a code prefix (`CA1`, `CA10`), or `ALL`, rules off by
+/// default included (what `ignore`, `per-file-ignores` and severity keys act on).
 /// Returns an empty list when nothing matches.
 pub fn select(selector: &str) -> Vec<&'static RuleMeta> {
     let s = selector.trim();
@@ -455,6 +475,17 @@ pub fn select(selector: &str) -> Vec<&'static RuleMeta> {
     }
     let upper = s.to_ascii_uppercase();
     all().iter().copied().filter(|r| upper.starts_with("CA") && r.code.starts_with(&upper)).collect()
+}
+
+/// The rules a selector turns on (`select`, `extend-select`, `--select`, `--extend-select`): those of
+/// [`select`], except that a rule off by default ([`RuleMeta::default_enabled`]) is turned on only by its own
+/// code or name, never by `ALL` or a code prefix. Returns an empty list when the selector names no rule, and
+/// also when it names only rules off by default through a prefix (e.g. a prefix matching only such a rule).
+pub fn select_to_enable(selector: &str) -> Vec<&'static RuleMeta> {
+    if let Some(rule) = find(selector.trim()) {
+        return vec![rule];
+    }
+    select(selector).into_iter().filter(|r| r.default_enabled).collect()
 }
 
 #[cfg(test)]
@@ -487,6 +518,31 @@ mod tests {
         assert!(select("CA0").iter().all(|r| r.code.starts_with("CA0")));
         assert!(select("nonsense").is_empty());
         assert_eq!(select("ALL").len(), all().len());
+    }
+
+    #[test]
+    fn rules_off_by_default() {
+        // CA412 is off (issue 12: 86 % on the corpus, every true finding a deliberate racy cache).
+        let ca412 = Rule::from_code("CA412").unwrap();
+        assert!(!ca412.meta().default_enabled);
+        assert!(!RuleSet::defaults().contains(ca412) && RuleSet::all().contains(ca412));
+        assert!(RuleSet::defaults().contains(Rule::from_code("CA101").unwrap()));
+        assert!(RuleSet::defaults().iter().all(|r| r.meta().default_enabled));
+        // Only an exact code or name turns it on; `ALL` and prefixes select it for `ignore` and `[severity]`.
+        assert_eq!(select_to_enable("CA412"), vec![ca412.meta()]);
+        assert_eq!(select_to_enable("atomic-check-then-act"), vec![ca412.meta()]);
+        for broad in ["ALL", "CA4", "CA41"] {
+            assert!(select(broad).contains(&ca412.meta()), "{broad}");
+            assert!(!select_to_enable(broad).contains(&ca412.meta()), "{broad}");
+            assert!(!select_to_enable(broad).is_empty(), "{broad}");
+        }
+        assert_eq!(select_to_enable("ALL").len(), all().iter().filter(|r| r.default_enabled).count());
+        // Every rule off by default says so, and why, in its documentation (with the measured precision).
+        for r in all().iter().filter(|r| !r.default_enabled) {
+            let known = r.doc.split("## Known problems").nth(1).unwrap_or_default();
+            assert!(known.contains("Off by default") || known.contains("**Off by default**"), "{}", r.code);
+            assert!(known.contains('%'), "{}: give the measured precision", r.code);
+        }
     }
 
     #[test]

@@ -142,10 +142,11 @@ impl Default for PythonSettings {
 }
 
 impl Default for Settings {
-    /// Every rule enabled at its default severity, default thresholds.
+    /// The rules on by default ([`RuleSet::defaults`]: every rule but those declared `default: off`) at their
+    /// default severity, default thresholds — what `check` runs without configuration.
     fn default() -> Self {
         Settings {
-            enabled: RuleSet::all(),
+            enabled: RuleSet::defaults(),
             severity: HashMap::new(),
             rust: RustSettings::default(),
             python: PythonSettings::default(),

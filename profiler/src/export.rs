@@ -56,7 +56,9 @@ fn timing_of(kind: Kind, c: &[u64; f::N]) -> (Timing, Timing) {
         own.wall_ns = own.wall_ns.saturating_sub(c[f::S_CHILD_WAIT]);
         let polls = PollTiming {
             polls: c[f::S_POLLS],
-            poll_wall_ns: sub(f::S_POLL_WALL, f::S_CHILD_WALL),
+            // In-poll time the thread spent waiting for a CPU is the machine's, not the poll's (issue 14: CPU-only
+            // polls preempted under load looked like polls that block the executor).
+            poll_wall_ns: sub(f::S_POLL_WALL, f::S_CHILD_WALL).saturating_sub(own.runqueue_ns),
             poll_cpu_ns: own.cpu_ns,
             long_polls: c[f::S_LONG_POLLS],
             long_poll_wall_ns: c[f::S_LONG_POLL_WALL],
@@ -66,7 +68,11 @@ fn timing_of(kind: Kind, c: &[u64; f::N]) -> (Timing, Timing) {
         };
         own.polls = Some(polls);
         let mut inc = inclusive;
-        inc.polls = Some(PollTiming { poll_wall_ns: c[f::S_POLL_WALL], poll_cpu_ns: c[f::S_CPU], ..polls });
+        inc.polls = Some(PollTiming {
+            poll_wall_ns: c[f::S_POLL_WALL].saturating_sub(c[f::S_RQ]),
+            poll_cpu_ns: c[f::S_CPU],
+            ..polls
+        });
         return (own, inc);
     }
     (own, inclusive)
@@ -94,8 +100,16 @@ pub(crate) fn machine_busy(e: &mut Entry, load: crate::waits::Load, cores: usize
     );
     if e.timing.runqueue_ns > 0 {
         // Without the run-queue wait others caused: what the function itself did (ran, or waited).
-        let own_behaviour =
-            Timing { wall_ns: e.timing.wall_ns.saturating_sub(e.timing.runqueue_ns), runqueue_ns: 0, ..e.timing };
+        let mut wall = e.timing.wall_ns.saturating_sub(e.timing.runqueue_ns);
+        if let Some(p) = e.timing.polls {
+            // A future's own time is its polls (on a CPU, or blocked inside them), its idle time (waiting for a
+            // wake-up) and its scheduled time (woken, waiting for a poll). The rest of its lifetime is the
+            // executor's between polls, and under load mostly preemption there, outside the probes' windows:
+            // counted as blocked, it turned CPU-only polls into "mixed" (issue 14).
+            let in_polls = p.poll_wall_ns.max(e.timing.cpu_ns);
+            wall = wall.min(in_polls.saturating_add(p.idle_ns).saturating_add(p.scheduled_ns));
+        }
+        let own_behaviour = Timing { wall_ns: wall, runqueue_ns: 0, ..e.timing };
         let ctx = Context { subject: e.subject, runtime: e.runtime };
         let fixed = Entry::new(e.name.clone(), ctx, own_behaviour, e.total_wall_ns, th, cores);
         if fixed.classification.verdict != crate::Verdict::Insufficient {

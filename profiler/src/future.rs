@@ -208,7 +208,11 @@ impl State {
 
         self.polls += 1;
         self.poll_wall += wall;
-        let self_wall = wall.saturating_sub(kids.wall);
+        // What the poll itself held its thread for: its wall time less its callees' and less the time it waited
+        // for a CPU (known on sampled polls, from schedstat). A CPU-only poll preempted by other processes' load
+        // is not a long poll: the wait was the machine's, not the poll's (issue 14).
+        let self_rq = d.rq.saturating_sub(kids.rq);
+        let self_wall = wall.saturating_sub(kids.wall).saturating_sub(self_rq);
         let self_cpu = d.cpu.saturating_sub(kids.cpu);
         if self_wall >= long_poll_ns {
             self.long_polls += 1;

@@ -1,6 +1,8 @@
 //! The profiler's only FFI: the per-thread CPU clock (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)`), per-thread
 //! context-switch counts (`getrusage(RUSAGE_THREAD)`), the run-queue delay in `/proc/thread-self/schedstat` (read
-//! with `pread` on a descriptor kept open per thread) and `atexit` for the end-of-process report.
+//! with `pread` on a descriptor kept open per thread), `atexit` for the end-of-process report, and [`PerfRing`],
+//! the read side of a perf event's ring buffer (`mmap`), through which `profile` counts the forks of the
+//! profiled tree exactly (`PERF_RECORD_FORK`).
 //!
 //! Every `unsafe` block is a single libc call with a `SAFETY` comment. Everything is Linux-first: on other
 //! platforms the functions return `None` (the profiler then reports wall time only) and `register_atexit`
@@ -110,6 +112,108 @@ pub fn register_atexit(f: extern "C" fn()) -> bool {
 #[cfg(not(unix))]
 pub fn register_atexit(_f: extern "C" fn()) -> bool {
     false
+}
+
+/// The ring buffer of a perf event opened by the caller (`perf_event_open` with records enabled, e.g. `task`),
+/// mapped read-write so that the consumed position can be handed back to the kernel.
+///
+/// Only the byte stream is read here; what the records mean is parsed by safe code elsewhere (the sampler's
+/// `forks` module). Layout (the kernel's `struct perf_event_mmap_page`, a fixed ABI): the first page holds
+/// `data_head` at byte 1024 (written by the kernel), `data_tail` at 1032 (written by the reader), then the data
+/// area of `data_pages` pages follows. Linux only.
+#[cfg(target_os = "linux")]
+#[derive(Debug)]
+pub struct PerfRing {
+    base: std::ptr::NonNull<u8>,
+    len: usize,
+    data_size: u64,
+}
+
+// SAFETY: the mapping is owned by the `PerfRing` alone (no other handle to it exists in this program), and every
+// access goes through `&mut self`; the kernel's concurrent writes are synchronised through `data_head`/`data_tail`.
+#[cfg(target_os = "linux")]
+unsafe impl Send for PerfRing {}
+
+#[cfg(target_os = "linux")]
+const DATA_HEAD_OFFSET: usize = 1024;
+#[cfg(target_os = "linux")]
+const DATA_TAIL_OFFSET: usize = 1032;
+
+#[cfg(target_os = "linux")]
+impl PerfRing {
+    /// Maps the ring of the perf event `counter` with a data area of `data_pages` pages (a power of two). Taking
+    /// the `Counter` (not any descriptor) guarantees the mapping is a perf ring, whose pages all exist.
+    pub fn map(counter: &perf_event::Counter, data_pages: usize) -> std::io::Result<PerfRing> {
+        use std::os::fd::AsRawFd;
+        if !data_pages.is_power_of_two() {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "data pages must be a power of two"));
+        }
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        let page = usize::try_from(page).ok().filter(|p| *p >= 4096).unwrap_or(4096);
+        let len = page * (1 + data_pages);
+        // SAFETY: a fresh shared mapping of `len` bytes of the perf event descriptor `counter` owns (the mapping
+        // stays valid after the descriptor is closed); the kernel checks the size (1 + 2^n pages).
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                counter.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        let base = std::ptr::NonNull::new(ptr.cast::<u8>()).ok_or_else(|| std::io::Error::other("mmap gave null"))?;
+        Ok(PerfRing { base, len, data_size: (page * data_pages) as u64 })
+    }
+
+    /// Appends the bytes the kernel wrote since the last call to `out` (records are whole: the kernel publishes
+    /// `data_head` only after a complete record) and hands the space back. Returns how many bytes were appended.
+    pub fn drain(&mut self, out: &mut Vec<u8>) -> usize {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        // SAFETY: both offsets are inside the first (metadata) page of the live mapping, 8-byte aligned (the
+        // mapping is page-aligned), and the kernel accesses these words only as whole u64s; AtomicU64 has the
+        // layout of u64.
+        let (head_word, tail_word) = unsafe {
+            (
+                &*self.base.as_ptr().add(DATA_HEAD_OFFSET).cast::<AtomicU64>(),
+                &*self.base.as_ptr().add(DATA_TAIL_OFFSET).cast::<AtomicU64>(),
+            )
+        };
+        // Acquire: the record bytes before `data_head` are visible once it is read (the kernel's smp_wmb pairs).
+        let head = head_word.load(Ordering::Acquire);
+        let tail = tail_word.load(Ordering::Relaxed);
+        let avail = head.wrapping_sub(tail).min(self.data_size);
+        let page = self.len as u64 - self.data_size;
+        let mut done = 0u64;
+        while done < avail {
+            let off = (tail.wrapping_add(done)) % self.data_size;
+            let n = (self.data_size - off).min(avail - done);
+            // SAFETY: `page + off .. page + off + n` lies inside the data area of the live mapping (`off < size`,
+            // `off + n <= size`); the kernel does not write there until `data_tail` passes it.
+            let bytes =
+                unsafe { std::slice::from_raw_parts(self.base.as_ptr().add((page + off) as usize), n as usize) };
+            out.extend_from_slice(bytes);
+            done += n;
+        }
+        // Release: our reads of the data happen before the kernel may overwrite it.
+        tail_word.store(tail.wrapping_add(avail), Ordering::Release);
+        avail as usize
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for PerfRing {
+    fn drop(&mut self) {
+        // SAFETY: `base`/`len` are exactly the mapping made in `map`, unmapped once (Drop runs once).
+        unsafe {
+            libc::munmap(self.base.as_ptr().cast(), self.len);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -182,56 +182,11 @@ pub fn parse_syscall(s: &str) -> Option<i64> {
     s.split_ascii_whitespace().next()?.parse().ok()
 }
 
-/// The kind of wait a thread blocked in system call `nr` is in.
+/// The [`WaitKinds`] index of a thread blocked in system call `nr`: the table shared with the external sampler
+/// ([`conc_report::waits::syscall_kind`]; disk waits count as I/O, a child wait as other).
 #[cfg(target_os = "linux")]
 pub fn kind_of(nr: i64) -> usize {
-    use libc as l;
-    const FUTEX_WAITV: i64 = 449;
-    const EPOLL_PWAIT2: i64 = 441;
-    let io: &[i64] = &[
-        l::SYS_read,
-        l::SYS_readv,
-        l::SYS_pread64,
-        l::SYS_preadv,
-        l::SYS_write,
-        l::SYS_writev,
-        l::SYS_pwrite64,
-        l::SYS_recvfrom,
-        l::SYS_recvmsg,
-        l::SYS_recvmmsg,
-        l::SYS_sendto,
-        l::SYS_sendmsg,
-        l::SYS_accept4,
-        l::SYS_connect,
-        l::SYS_ppoll,
-        l::SYS_pselect6,
-        l::SYS_epoll_pwait,
-        EPOLL_PWAIT2,
-        #[cfg(target_arch = "x86_64")]
-        l::SYS_poll,
-        #[cfg(target_arch = "x86_64")]
-        l::SYS_select,
-        #[cfg(target_arch = "x86_64")]
-        l::SYS_epoll_wait,
-        #[cfg(target_arch = "x86_64")]
-        l::SYS_accept,
-        l::SYS_io_getevents,
-        l::SYS_io_uring_enter,
-        l::SYS_splice,
-        l::SYS_sendfile,
-        l::SYS_fsync,
-        l::SYS_fdatasync,
-        l::SYS_openat,
-    ];
-    if nr == l::SYS_futex || nr == FUTEX_WAITV {
-        WaitKinds::LOCK
-    } else if nr == l::SYS_nanosleep || nr == l::SYS_clock_nanosleep {
-        WaitKinds::SLEEP
-    } else if io.contains(&nr) {
-        WaitKinds::IO
-    } else {
-        WaitKinds::OTHER
-    }
+    conc_report::waits::syscall_kind(nr).wait_kinds_index()
 }
 
 /// Not Linux: everything is "other" (the sampler does not run).
@@ -339,5 +294,6 @@ mod tests {
         assert_eq!(kind_of(libc::SYS_read), WaitKinds::IO);
         assert_eq!(kind_of(libc::SYS_clock_nanosleep), WaitKinds::SLEEP);
         assert_eq!(kind_of(libc::SYS_wait4), WaitKinds::OTHER);
+        assert_eq!(kind_of(libc::SYS_fsync), WaitKinds::IO);
     }
 }

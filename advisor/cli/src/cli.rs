@@ -41,7 +41,7 @@ enum Command {
     /// Check Rust and Python sources for concurrency mistakes.
     #[command(after_help = CHECK_HELP)]
     Check(Box<CheckArgs>),
-    /// List every rule: code, name, default severity, summary.
+    /// List every rule: code, name, default severity, whether it runs by default, summary.
     Rules {
         /// Output format.
         #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
@@ -65,7 +65,9 @@ enum Command {
 }
 
 const CHECK_HELP: &str = "\
-Rule selectors are codes (CA101), names (blocking-sleep-in-async), code prefixes (CA1) or ALL.
+Rule selectors are codes (CA101), names (blocking-sleep-in-async), code prefixes (CA1) or ALL. A rule off by
+default (`conc-advisor rules`) runs only when --select/--extend-select names its code or name; ALL and prefixes
+select only the rules on by default.
 Without --config, each file uses the nearest conc-advisor.toml (or pyproject.toml with [tool.conc-advisor])
 found upwards from it.
 
@@ -130,8 +132,8 @@ struct CheckArgs {
     /// occur are dropped, those of files outside the checked paths kept.
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
-    /// Check standard input as if it were this file (its configuration, suppressions, test code); give `-` as
-    /// the path.
+    /// Check standard input as if it were this file (its configuration, suppressions, test code, and the
+    /// call-graph facts of its crate or project, from the cache where it holds them); give `-` as the path.
     #[arg(long, value_name = "PATH")]
     stdin_filename: Option<PathBuf>,
     /// Keep the cache in DIR (default: `.conc-advisor-cache` at the project root: the nearest directory upwards
@@ -509,7 +511,8 @@ fn check_paths_or_stdin(args: &CheckArgs, resolver: &ConfigResolver, jobs: usize
             _ => format!("cannot read standard input: {}", conc_advisor::walk::io_message(&e)),
         }]);
     }
-    engine::check_buffer(name, &text, resolver)
+    let cache = open_cache(args);
+    engine::check_buffer(name, &text, resolver, cache.as_ref(), jobs)
 }
 
 /// `--write-baseline` (records the findings and ends the run: returns its exit code) and `--baseline` (hides
@@ -612,13 +615,23 @@ fn run_rules(format: RulesFormat) -> ExitStatus {
     }
 }
 
-/// The `rules` table: code, name, default severity, summary.
+/// The `rules` table: code, name, default severity, whether the rule runs by default, summary.
 pub fn write_rules_table(out: &mut dyn Write) -> io::Result<()> {
     let rules = registry::all();
     let w = rules.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
-    writeln!(out, "{:<6} {:<w$} {:<8} SUMMARY", "CODE", "NAME", "SEVERITY")?;
+    writeln!(out, "{:<6} {:<w$} {:<8} {:<7} SUMMARY", "CODE", "NAME", "SEVERITY", "DEFAULT")?;
     for r in rules {
-        writeln!(out, "{:<6} {:<w$} {:<8} {}", r.code, r.name, r.severity.as_str(), r.summary)?;
+        let default = if r.default_enabled { "on" } else { "off" };
+        writeln!(out, "{:<6} {:<w$} {:<8} {:<7} {}", r.code, r.name, r.severity.as_str(), default, r.summary)?;
+    }
+    let off: Vec<_> = rules.iter().filter(|r| !r.default_enabled).map(|r| r.code).collect();
+    if !off.is_empty() {
+        writeln!(
+            out,
+            "\nRules marked `off` run only when selected by code or name (`--extend-select {}`); `ALL` and code \
+             prefixes do not turn them on. `conc-advisor explain CODE` says why each is off.",
+            off.join(",")
+        )?;
     }
     Ok(())
 }
@@ -640,6 +653,9 @@ fn run_explain(key: &str) -> ExitStatus {
 /// What `explain` prints for a rule.
 pub fn explain_text(r: &registry::RuleMeta) -> String {
     let mut s = format!("# {} ({})\n\n{}\n\nDefault severity: {}.", r.name, r.code, r.summary, r.severity);
+    if !r.default_enabled {
+        s.push_str(" Off by default: runs only when selected by its code or name (see *Known problems*).");
+    }
     if let Some(eq) = r.equivalent {
         s.push_str(&format!(" Overlaps with `{eq}`."));
     }

@@ -377,6 +377,32 @@ fn rules_and_explain() {
     assert!(stderr(&o).contains("CA999"));
 }
 
+/// `rules` shows which rules run by default (a `DEFAULT` column, `default_enabled` in JSON), and `explain` says
+/// so of a rule that is off. Rule-agnostic: whichever rules are off by default.
+#[test]
+fn rules_show_their_default_state() {
+    let t = TempDir::new().expect("tempdir");
+    let table = stdout(&run(t.path(), &["rules"]));
+    assert!(table.lines().next().is_some_and(|h| h.contains("DEFAULT")), "{table}");
+    let o = run(t.path(), &["rules", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    let rules = v.as_array().expect("an array");
+    assert!(rules.iter().all(|r| r["default_enabled"].is_boolean()), "{v}");
+    let row = |code: &str| table.lines().find(|l| l.starts_with(code)).unwrap_or_default().to_string();
+    let word = |code: &str| row(code).split_whitespace().nth(3).unwrap_or_default().to_string();
+    assert_eq!(word("CA001"), "on");
+    for r in rules {
+        let code = r["code"].as_str().expect("a code");
+        let default = if r["default_enabled"] == true { "on" } else { "off" };
+        assert_eq!(word(code), default, "{code}: {}", row(code));
+        let explain = stdout(&run(t.path(), &["explain", code]));
+        assert_eq!(explain.contains("Off by default"), default == "off", "{code}");
+    }
+    if rules.iter().any(|r| r["default_enabled"] == false) {
+        assert!(table.contains("run only when selected by code or name"), "{table}");
+    }
+}
+
 #[test]
 fn help_documents_exit_codes() {
     let t = TempDir::new().expect("tempdir");

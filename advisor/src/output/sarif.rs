@@ -3,7 +3,8 @@
 //! - One run; `tool.driver` is `conc-advisor` with its version and `rules[]`: every rule of the registry in code
 //!   order, each with `id` (the code), `name` (the kebab-case name), `shortDescription` (the one-line summary),
 //!   `fullDescription` (the rule's *What it does* section), `help` (the whole documentation, as text and
-//!   Markdown — what `conc-advisor explain` prints) and `defaultConfiguration.level`.
+//!   Markdown — what `conc-advisor explain` prints) and `defaultConfiguration` (`level`, and `enabled`: false for
+//!   a rule off by default).
 //! - `results[]`: one per finding, with `ruleId`, `ruleIndex` (into `rules[]`), `level` (`error`, `warning`,
 //!   or `note` for info), `message.text` (the message, then the help), and one physical location: `uri`
 //!   relative to the working directory (`originalUriBaseId` `%SRCROOT%`; absolute paths outside it become
@@ -51,7 +52,7 @@ fn rule_descriptor(rule: &RuleMeta) -> Value {
         "shortDescription": { "text": rule.summary },
         "fullDescription": { "text": what_it_does(rule) },
         "help": { "text": doc, "markdown": doc },
-        "defaultConfiguration": { "level": level(rule.severity) },
+        "defaultConfiguration": { "enabled": rule.default_enabled, "level": level(rule.severity) },
         "properties": { "tags": [format!("{:?}", rule.language).to_lowercase()] },
     })
 }

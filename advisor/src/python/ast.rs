@@ -163,12 +163,28 @@ pub struct FunctionDef<'a> {
     pub params: Vec<&'a str>,
     /// Default values and the return annotation (evaluated where the `def` runs).
     pub defaults: Vec<Expr<'a>>,
+    /// Whether the last of `defaults` is the return annotation (`-> T`); see [`FunctionDef::returns`].
+    pub has_returns: bool,
     /// Parameter annotations, by parameter name (types of the parameters; not walked as code).
     pub annotations: Vec<(&'a str, Expr<'a>)>,
     /// Decorator expressions.
     pub decorators: Vec<Expr<'a>>,
     /// The body.
     pub body: Vec<Stmt<'a>>,
+}
+
+impl<'a> FunctionDef<'a> {
+    /// The return annotation (`-> T`), if any.
+    #[must_use]
+    pub fn returns(&self) -> Option<&Expr<'a>> {
+        if self.has_returns { self.defaults.last() } else { None }
+    }
+
+    /// The annotation of parameter `name`, if any.
+    #[must_use]
+    pub fn annotation(&self, name: &str) -> Option<&Expr<'a>> {
+        self.annotations.iter().find(|(p, _)| *p == name).map(|(_, a)| a)
+    }
 }
 
 /// A class definition.

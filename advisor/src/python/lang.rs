@@ -82,12 +82,12 @@ impl Language for Lang {
         format!("{:?}", super::project::ModuleName::discover(path))
     }
 
-    fn encode_facts(&self, facts: &FileFacts) -> Option<serde_json::Value> {
-        serde_json::to_value(facts.downcast_ref::<super::FileFacts>()?).ok()
+    fn encode_facts(&self, facts: &FileFacts) -> Option<Vec<u8>> {
+        serde_json::to_vec(facts.downcast_ref::<super::FileFacts>()?).ok()
     }
 
-    fn decode_facts(&self, value: serde_json::Value) -> Option<FileFacts> {
-        serde_json::from_value::<super::FileFacts>(value).ok().map(|f| Box::new(f) as FileFacts)
+    fn decode_facts(&self, bytes: &[u8]) -> Option<FileFacts> {
+        serde_json::from_slice::<super::FileFacts>(bytes).ok().map(|f| Box::new(f) as FileFacts)
     }
 
     /// The project phase, once over all Python files, in path order so its findings are deterministic.

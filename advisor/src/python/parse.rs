@@ -167,6 +167,7 @@ fn stmt<'a>(s: &'a ra::Stmt, depth: u32) -> Stmt<'a> {
                 name_range: range(f.name.range),
                 is_async: f.is_async,
                 params: params(p),
+                has_returns: f.returns.is_some(),
                 defaults,
                 annotations,
                 decorators: f.decorator_list.iter().map(|d| e(&d.expression)).collect(),

@@ -523,6 +523,61 @@ impl<'m, 'a> Model<'m, 'a> {
         }
     }
 
+    /// `self.auth.refresh` / `auth.refresh`: a method of a module-level class of this module, known from the
+    /// receiver — every value assigned to it is `Class(…)`; or, when it is only given from outside (a parameter,
+    /// `self.auth = auth`), its name is the class's name in snake case or that name's last words (`auth` for
+    /// `WinixAuth`, `winix_auth`), and that class alone of those so named defines the method.
+    pub fn resolve_held_method(&self, func: &Expr<'a>, scope: Option<FuncId>) -> Option<FuncId> {
+        let ExprKind::Attribute { value: recv, attr: m } = &func.kind else { return None };
+        let name = match &recv.kind {
+            ExprKind::Name(n) => *n,
+            ExprKind::Attribute { attr, .. } => *attr,
+            _ => return None,
+        };
+        if matches!(name, "self" | "cls") || self.classes.contains_key(name) || self.imports.contains_key(name) {
+            return None;
+        }
+        let module_class = |c: &str| self.classes.get(c).is_some_and(|(_, local)| !local);
+        let mut from_values: Option<&'a str> = None;
+        for v in self.values_of(recv, scope) {
+            match &v.kind {
+                ExprKind::Call(c) => {
+                    let c = c.func.as_name().filter(|c| module_class(c))?;
+                    if from_values.is_some_and(|k| k != c) {
+                        return None;
+                    }
+                    from_values = Some(c);
+                }
+                // A parameter passed in (`self.auth = auth`): judged by its name below.
+                ExprKind::Name(n) if *n == name => {}
+                _ => return None,
+            }
+        }
+        if let Some(c) = from_values {
+            return self.method(c, m);
+        }
+        let want = name.trim_start_matches('_').to_ascii_lowercase();
+        if want.len() < 3 {
+            return None;
+        }
+        let mut found = None;
+        for (c, (_, local)) in &self.classes {
+            if *local {
+                continue;
+            }
+            let snake = snake_case(c);
+            if (snake == want || snake.ends_with(&format!("_{want}")))
+                && let Some(g) = self.method(c, m)
+            {
+                if found.is_some() {
+                    return None;
+                }
+                found = Some(g);
+            }
+        }
+        found
+    }
+
     /// The innermost class around a function (through nested functions).
     pub fn class_of(&self, f: FuncId) -> Option<&'a str> {
         self.funcs[f].class
@@ -933,6 +988,14 @@ mod tests {
     }
 
     #[test]
+    fn class_names_in_snake_case() {
+        assert_eq!(snake_case("WinixAuth"), "winix_auth");
+        assert_eq!(snake_case("HTTPClient"), "http_client");
+        assert_eq!(snake_case("Auth2Token"), "auth2_token");
+        assert_eq!(snake_case("auth"), "auth");
+    }
+
+    #[test]
     fn imports_resolve_through_aliases() {
         let src = "import threading as t\nimport concurrent.futures\nfrom concurrent.futures import ThreadPoolExecutor as TPE\nfrom multiprocessing import Pool\nimport multiprocessing as mp\n\
 t.Thread(target=None)\nconcurrent.futures.ProcessPoolExecutor()\nTPE(4)\nPool()\nmp.get_context('spawn').Pool(2)\nopen('x')\n";
@@ -991,4 +1054,23 @@ async def amain():\n    loop = asyncio.get_running_loop()\n    await loop.run_in
             assert!(by("z").loop_range.is_some());
         });
     }
+}
+
+/// `WinixAuth` → `winix_auth`, `HTTPClient` → `http_client`.
+fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, &ch) in chars.iter().enumerate() {
+        if ch.is_uppercase() {
+            let prev_lower = i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
+            let next_lower = chars.get(i + 1).is_some_and(|c| c.is_lowercase());
+            if i > 0 && (prev_lower || (next_lower && chars[i - 1].is_uppercase())) && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.extend(ch.to_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
 }

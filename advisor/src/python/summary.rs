@@ -391,6 +391,8 @@ struct Scan {
     loops: u32,
     heavy_calls: Vec<Evidence>,
     cpu: Vec<Evidence>,
+    /// The depth of conditionals (`if`, `except`) at the start of the loop body this scan reads.
+    cond_base: u32,
 }
 
 impl Scan {
@@ -412,6 +414,27 @@ impl Scan {
 
 fn is_arith(op: BinOp) -> bool {
     !matches!(op, BinOp::BitOr | BinOp::MatMult)
+}
+
+/// Whether an annotation names a string type: `str`, `bytes`, `"str"`, `str | None`, `Optional[str]`,
+/// `typing.AnyStr`.
+fn is_str_annotation(a: &Expr<'_>) -> bool {
+    match &a.kind {
+        ExprKind::Name(n) => matches!(*n, "str" | "bytes" | "bytearray" | "AnyStr" | "LiteralString"),
+        ExprKind::Str(s) => matches!(s.trim(), "str" | "bytes"),
+        ExprKind::Attribute { attr, .. } => matches!(*attr, "AnyStr" | "LiteralString"),
+        ExprKind::BinOp { op: BinOp::BitOr, left, right } => {
+            let none = |e: &Expr<'_>| matches!(e.kind, ExprKind::NoneLiteral);
+            (is_str_annotation(left) && (none(right) || is_str_annotation(right)))
+                || (none(left) && is_str_annotation(right))
+        }
+        ExprKind::Subscript { value, slice } => {
+            let optional = matches!(value.kind, ExprKind::Name("Optional"))
+                || matches!(&value.kind, ExprKind::Attribute { attr: "Optional", .. });
+            optional && is_str_annotation(slice)
+        }
+        _ => false,
+    }
 }
 
 /// A name bound more often than this is not followed to its values (string or literal collection).
@@ -573,28 +596,36 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
         s
     }
 
-    /// `return f(n - 1) + f(n - 2)`: a self-call that is an operand of arithmetic.
+    /// `return f(n - 1) + f(n - 2)`: a self-call that is an operand of arithmetic — not of string building
+    /// (`"vectorize_" + funcname(f.func)`, or any `+` in a function annotated `-> str`).
     fn arithmetic_recursion(&self, f: FuncId) -> Option<Range> {
-        let name = self.model.funcs[f].def.name;
-        let mut found = None;
+        let def = self.model.funcs[f].def;
+        if def.returns().is_some_and(is_str_annotation) {
+            return None;
+        }
+        let name = def.name;
+        let mut found: Vec<&Expr<'a>> = Vec::new();
         fn is_self_call(e: &Expr<'_>, name: &str) -> bool {
             matches!(&e.kind, ExprKind::Call(c) if c.func.as_name() == Some(name))
         }
-        fn visit(e: &Expr<'_>, name: &str, found: &mut Option<Range>) {
-            if found.is_some() {
-                return;
-            }
+        fn visit<'s, 'a>(e: &'s Expr<'a>, name: &str, found: &mut Vec<&'s Expr<'a>>) {
             if let ExprKind::BinOp { left, right, op } = &e.kind
                 && is_arith(*op)
                 && (is_self_call(left, name) || is_self_call(right, name))
             {
-                *found = Some(e.range);
+                found.push(e);
                 return;
             }
             e.for_each_child(&mut |c| visit(c, name, found));
         }
-        walk_body_exprs(&self.model.funcs[f].def.body, &mut |e| visit(e, name, &mut found));
+        walk_body_exprs(&def.body, &mut |e| visit(e, name, &mut found));
         found
+            .into_iter()
+            .find(|e| {
+                let ExprKind::BinOp { left, right, .. } = &e.kind else { return false };
+                !(self.stringy(f, left, 0) || self.stringy(f, right, 0))
+            })
+            .map(|e| e.range)
     }
 
     fn classify_call(&self, f: FuncId, call_expr: &Expr<'a>) -> CallClass {
@@ -671,7 +702,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
             StmtKind::FunctionDef(_) | StmtKind::ClassDef(_) => {}
             StmtKind::For { is_async, iter, target, body, orelse } => {
                 self.expr(f, iter, scan);
-                let mut inner = Scan { awaits: *is_async, ..Scan::default() };
+                let mut inner = Scan { awaits: *is_async, cond_base: self.conditional.get(), ..Scan::default() };
                 self.expr(f, target, &mut inner);
                 self.stmts(f, body, &mut inner);
                 let range_bound = self.range_bound(f, iter);
@@ -679,7 +710,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                 self.stmts(f, orelse, scan);
             }
             StmtKind::While { test, body, orelse } => {
-                let mut inner = Scan::default();
+                let mut inner = Scan { cond_base: self.conditional.get(), ..Scan::default() };
                 self.expr(f, test, &mut inner);
                 self.stmts(f, body, &mut inner);
                 self.close_loop(f, s.range, "`while` loop", Some(RangeBound::Unbounded), inner, scan);
@@ -748,15 +779,41 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
             }
             ExprKind::Call(c) => match &c.func.kind {
                 ExprKind::Attribute { attr, .. } if STR_METHODS.contains(attr) => true,
-                _ => self.model.qualify(&c.func, Some(f)).is_some_and(|q| STR_BUILTINS.contains(&q.as_str())),
+                _ => {
+                    // A function of this module annotated `-> str`.
+                    if let Some(g) = self.model.resolve_function(&c.func, Some(f)) {
+                        return self.model.funcs[g].def.returns().is_some_and(is_str_annotation);
+                    }
+                    self.model.qualify(&c.func, Some(f)).is_some_and(|q| STR_BUILTINS.contains(&q.as_str()))
+                }
             },
-            // A name bound a few times (more bindings are not followed: the search stays small).
-            ExprKind::Name(n) => self.model.binding(n, Some(f)).is_some_and(|vs| {
-                (1..=MAX_BINDINGS).contains(&vs.len())
-                    && vs.iter().all(|v| !std::ptr::eq(*v, e) && self.stringy(f, v, depth + 1))
-            }),
+            // A parameter annotated `str`; a name bound a few times (more bindings are not followed: the search
+            // stays small).
+            ExprKind::Name(n) => {
+                if let Some(a) = self.param_annotation(n, f) {
+                    return is_str_annotation(a);
+                }
+                self.model.binding(n, Some(f)).is_some_and(|vs| {
+                    (1..=MAX_BINDINGS).contains(&vs.len())
+                        && vs.iter().all(|v| !std::ptr::eq(*v, e) && self.stringy(f, v, depth + 1))
+                })
+            }
             _ => false,
         }
+    }
+
+    /// The annotation of `n` if it is a parameter of `f` or of a function `f` is nested in (and not rebound in
+    /// between).
+    fn param_annotation(&self, n: &str, f: FuncId) -> Option<&'m Expr<'a>> {
+        let mut s = Some(f);
+        while let Some(g) = s {
+            let def = self.model.funcs[g].def;
+            if def.params.contains(&n) {
+                return def.annotation(n);
+            }
+            s = self.model.funcs[g].parent;
+        }
+        None
     }
 
     /// The number of items of a literal collection `e` iterates (`[a, b]`, `{"k": v}.items()`, a name bound only
@@ -767,6 +824,11 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
         }
         match &e.kind {
             ExprKind::Sequence(items) => Some(i64::try_from(items.len()).unwrap_or(i64::MAX)),
+            // A comprehension over literal collections (`{name: [] for name in ["disk", "net"]}`) has at most
+            // the product of their lengths.
+            ExprKind::Comprehension { generators, .. } if !generators.is_empty() => generators
+                .iter()
+                .try_fold(1i64, |n, g| Some(n.saturating_mul(self.literal_len(f, &g.iter, depth + 1)?))),
             ExprKind::Name(n) => {
                 let vs = self.model.binding(n, Some(f)).filter(|vs| vs.len() <= MAX_BINDINGS)?;
                 let lens: Option<Vec<i64>> = vs.iter().map(|v| self.literal_len(f, v, depth + 1)).collect();
@@ -866,7 +928,9 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
             inner.cpu.retain(|e| !range.contains(e.range) || e.func != f);
             inner.cpu.push(Evidence { range, what: desc, func: f, releases_gil, strong });
         }
-        if !small {
+        // A loop that runs only under a condition inside the enclosing loop (`for t in tasks: if over: for w in
+        // …`) may run for few of its iterations: it is no evidence of nested work (distributed's `replicate`).
+        if !small && self.conditional.get() <= outer.cond_base {
             inner.loops += 1;
         }
         outer.absorb(inner);
@@ -890,7 +954,11 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
                 if let Some(first) = generators.first() {
                     self.expr(f, &first.iter, scan);
                 }
-                let mut inner = Scan { awaits: generators.iter().any(|g| g.is_async), ..Scan::default() };
+                let mut inner = Scan {
+                    awaits: generators.iter().any(|g| g.is_async),
+                    cond_base: self.conditional.get(),
+                    ..Scan::default()
+                };
                 for (i, g) in generators.iter().enumerate() {
                     if i > 0 {
                         self.expr(f, &g.iter, &mut inner);

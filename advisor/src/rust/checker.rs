@@ -234,7 +234,7 @@ impl<'a> Checker<'a> {
         let outer = self.active;
         if !is_async {
             let words = self.words_in(block.brace_token.span.join()) & self.dispatch.all;
-            if words == 0 && !self.dispatch.chains {
+            if words == 0 && !self.dispatch.chains && !self.dispatch.lock_fns {
                 return;
             }
             self.active = self.dispatch.ungated | words;
@@ -338,10 +338,15 @@ impl<'a> Checker<'a> {
         // An awaited call builds a future: blocking, if any, happens when it is polled, in code checked itself.
         if let Some(p) = path.as_deref()
             && p.starts_with("crate::")
-            && !awaited
         {
             let span = CallSite { expr: call, path: None, awaited }.span();
-            self.record_call(super::callgraph::Callee::Path(p.to_string()), span);
+            let callee = super::callgraph::Callee::Path(p.to_string());
+            if self.dispatch.lock_calls {
+                self.facts.on_lock_call(&self.context, callee.clone(), span, false, awaited);
+            }
+            if !awaited {
+                self.record_call(callee, span);
+            }
         }
         let d = self.dispatch;
         if !d.calls.is_empty() {
@@ -354,7 +359,7 @@ impl<'a> Checker<'a> {
         let d = self.dispatch;
         let has_closure = call.args.iter().any(|a| closure_value(a).is_some());
         let block_on = call.method == "block_on";
-        if !has_closure && !block_on && d.method_calls.is_empty() {
+        if !has_closure && !block_on && d.method_calls.is_empty() && !d.lock_calls {
             return;
         }
         let method = call.method.to_string();
@@ -408,7 +413,7 @@ impl<'a> Checker<'a> {
     /// Records a method call for the call graph: on `self` (the `impl`'s type), on a receiver of a known
     /// crate type, or by name (resolved at link time when exactly one crate method has it).
     fn record_method_call(&mut self, call: &syn::ExprMethodCall, method: &str, receiver: &Ty, awaited: bool) {
-        if awaited {
+        if awaited && !self.dispatch.lock_calls {
             return;
         }
         let recv = strip_parens(&call.receiver);
@@ -426,7 +431,13 @@ impl<'a> Checker<'a> {
             return;
         }
         let span = MethodCallSite { expr: call, method, receiver, awaited }.span();
-        self.record_call(super::callgraph::Callee::Method { name: method.to_string(), ty }, span);
+        let callee = super::callgraph::Callee::Method { name: method.to_string(), ty };
+        if self.dispatch.lock_calls {
+            self.facts.on_lock_call(&self.context, callee.clone(), span, is_self, awaited);
+        }
+        if !awaited {
+            self.record_call(callee, span);
+        }
     }
 
     /// Visits expressions and statements parsed out of a macro invocation.

@@ -125,6 +125,27 @@ mod tests {
         assert!(strip_front_matter("---\nnot closed\n").is_none());
     }
 
+    /// Issue 12: a bare trait object is accepted only where the file's crate is edition 2015 (no `edition`
+    /// key); an edition-2018 crate (or no manifest) keeps the syntax error. Front matter is accepted anywhere.
+    #[test]
+    fn bare_trait_objects_only_in_edition_2015_crates() {
+        let src = "type A = Fn(&u8) + Send + Sync;\nfn f() {}\n";
+        let t = tempfile::TempDir::new().expect("tempdir");
+        for (dir, manifest, parses) in [
+            ("old", "[package]\nname = \"a\"\nversion = \"0.1.0\"\n", true),
+            ("new", "[package]\nname = \"b\"\nversion = \"0.1.0\"\nedition = \"2018\"\n", false),
+        ] {
+            std::fs::create_dir_all(t.path().join(dir).join("src")).expect("mkdir");
+            std::fs::write(t.path().join(dir).join("Cargo.toml"), manifest).expect("write");
+            let file = t.path().join(dir).join("src/lib.rs");
+            assert_eq!(reparse(&file, src).is_some(), parses, "{dir}");
+        }
+        assert!(reparse(&t.path().join("loose.rs"), src).is_none());
+        let script = "#!/usr/bin/env cargo\n---cargo\n[dependencies]\n---\nfn main() {}\n";
+        assert!(syn::parse_file(script).is_err());
+        assert!(reparse(&t.path().join("new/src/bin.rs"), script).is_some());
+    }
+
     #[test]
     fn bare_fn_trait_objects_get_dyn() {
         let src = "type A = Fn(&u8) + Send + Sync;\nfn f() {}\n";

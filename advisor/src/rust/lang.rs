@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use crate::diagnostic::Diagnostic;
 use crate::enclosing::Items;
-use crate::language::{FileFacts, Language, RunState};
+use crate::language::{FileFacts, Language, Probe, RunState};
 use crate::registry::RuleMeta;
 use crate::settings::Settings;
 
@@ -58,14 +58,14 @@ impl Language for Lang {
         vec![after.trim_start()]
     }
 
-    fn prepare(&self, paths: &[&Path], read: &(dyn Fn(&Path) -> Option<Vec<u8>> + Sync)) -> RunState {
+    fn prepare(&self, paths: &[&Path], probe: &Probe<'_>) -> RunState {
         let mut crates: std::collections::HashMap<PathBuf, Vec<&Path>> = std::collections::HashMap::new();
         for &p in paths {
             crates.entry(crate_root(p)).or_default().push(p);
         }
         let rooted = crates
             .into_par_iter()
-            .filter(|(_, paths)| paths.iter().any(|p| read(p).is_some_and(super::has_graph_roots)))
+            .filter(|(_, paths)| paths.iter().any(|p| probe(p, &|b| super::has_graph_roots(b)) == Some(true)))
             .map(|(root, _)| root)
             .collect();
         Box::new(Rooted(rooted))
@@ -96,12 +96,12 @@ impl Language for Lang {
         state.downcast_ref::<Rooted>().is_some_and(|r| r.0.contains(&crate_root(path))).to_string()
     }
 
-    fn encode_facts(&self, facts: &FileFacts) -> Option<serde_json::Value> {
-        serde_json::to_value(facts.downcast_ref::<callgraph::FileFacts>()?).ok()
+    fn encode_facts(&self, facts: &FileFacts) -> Option<Vec<u8>> {
+        serde_json::to_vec(facts.downcast_ref::<callgraph::FileFacts>()?).ok()
     }
 
-    fn decode_facts(&self, value: serde_json::Value) -> Option<FileFacts> {
-        serde_json::from_value::<callgraph::FileFacts>(value).ok().map(|f| Box::new(f) as FileFacts)
+    fn decode_facts(&self, bytes: &[u8]) -> Option<FileFacts> {
+        serde_json::from_slice::<callgraph::FileFacts>(bytes).ok().map(|f| Box::new(f) as FileFacts)
     }
 
     fn link(&self, facts: Vec<FileFacts>) -> Vec<Diagnostic> {

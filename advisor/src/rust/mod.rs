@@ -218,7 +218,7 @@ fn analyze_in_chunks(
 /// ([`Dispatch::chains`](rules::Dispatch::chains)) nothing is skipped. Otherwise a non-async `fn` whose body
 /// holds none of the active rules' words is skipped by `Checker::enter_fn`; the same test decides here.
 fn blank_unneeded(source: &str, dispatch: &rules::Dispatch) -> Option<(String, Vec<std::ops::Range<usize>>)> {
-    if dispatch.chains || !dispatch.gated {
+    if dispatch.chains || dispatch.lock_fns || !dispatch.gated {
         return None;
     }
     scan::blank_bodies(source, |body| dispatch.words_in(body) & dispatch.all == 0)

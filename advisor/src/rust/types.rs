@@ -128,6 +128,7 @@ fn fn_return(path: &str) -> Option<Ty> {
             pair("tokio::sync::mpsc::UnboundedSender", "tokio::sync::mpsc::UnboundedReceiver")
         }
         "tokio::sync::oneshot::channel" => pair("tokio::sync::oneshot::Sender", "tokio::sync::oneshot::Receiver"),
+        "flume::unbounded" | "flume::bounded" => pair("flume::Sender", "flume::Receiver"),
         "std::io::stdin" => Some(Ty::named("std::io::Stdin")),
         "std::fs::File::options" => Some(Ty::named("std::fs::OpenOptions")),
         "tokio::runtime::Builder::new_current_thread" => {
@@ -272,6 +273,7 @@ pub fn method_return_with(recv: &Ty, method: &str, declared: &dyn Fn(&str) -> Op
         ("tokio::sync::RwLock", "write" | "blocking_write") => guard("tokio::sync::RwLockWriteGuard"),
         ("std::cell::RefCell", "borrow") => guard("std::cell::Ref"),
         ("std::cell::RefCell", "borrow_mut") => guard("std::cell::RefMut"),
+        ("event_listener::Event", "listen") => named("event_listener::EventListener"),
         ("std::thread::Builder", "spawn") => named("std::thread::JoinHandle"),
         ("std::thread::Builder", _) => same(),
         ("tokio::runtime::Builder", "build") => Ty::Named("tokio::runtime::Runtime".into(), args.clone()),

@@ -181,13 +181,15 @@ impl WaitKinds {
 pub struct PollTiming {
     /// Number of polls.
     pub polls: u64,
-    /// Wall time spent inside `poll`.
+    /// Wall time spent inside `poll`, less the run-queue wait inside it (where measured): time the thread was
+    /// preempted by other work is not the poll's own.
     pub poll_wall_ns: u64,
     /// CPU time spent inside `poll` (of the sampled polls, scaled).
     pub poll_cpu_ns: u64,
-    /// Polls that lasted at least the long-poll threshold.
+    /// Polls that held their thread at least the long-poll threshold on their own (running or blocked; waiting
+    /// for a CPU does not count).
     pub long_polls: u64,
-    /// Wall time of the long polls.
+    /// Wall time of the long polls, run-queue wait excluded.
     pub long_poll_wall_ns: u64,
     /// CPU time of the long polls.
     pub long_poll_cpu_ns: u64,
@@ -783,11 +785,31 @@ pub struct Recommendation {
 /// [`recommend`], with the waits the subject's timing measured: when its wait kinds were sampled, only the I/O
 /// part of the blocked time counts as wait in the pool formula (waiting on a lock, a timer or anything else does
 /// not grow a pool past the cores), and the text says which measurement the size comes from.
+///
+/// For an instrumented function (in process: [`Subject::SyncFn`], [`Subject::AsyncFn`]) whose wait kinds were not
+/// sampled, or sampled fewer than [`WaitKinds::MIN_SAMPLES`] times, no wait counts: the pool stays at the cores
+/// and the text says the wait kind was not measured. (Threads and processes of `profile` are sized from their own
+/// per-kind blocked time afterwards, so they keep the plain advice here.)
 pub fn recommend_measured(c: &Classification, t: &Timing, cores: usize, ctx: Context) -> Recommendation {
-    let Some(w) = t.waits.filter(WaitKinds::usable) else { return recommend(c, cores, ctx) };
     if !matches!(c.verdict, Verdict::IoBound | Verdict::Mixed) {
         return recommend(c, cores, ctx);
     }
+    let Some(w) = t.waits.filter(WaitKinds::usable) else {
+        if !matches!(ctx.subject, Subject::SyncFn | Subject::AsyncFn) {
+            return recommend(c, cores, ctx);
+        }
+        let no_wait = Classification { blocked_share: 0.0, ..c.clone() };
+        let mut r = recommend(&no_wait, cores, ctx);
+        let samples = t.waits.map_or(0, |w| w.samples());
+        r.text.push_str(&format!(
+            " Wait counted: none — what the {} blocked time waits on was not measured ({samples} waiting sample{},              fewer than {}), so the pool is not grown past the {} cores.",
+            pct(c.blocked_share),
+            if samples == 1 { "" } else { "s" },
+            WaitKinds::MIN_SAMPLES,
+            cores.max(1)
+        ));
+        return r;
+    };
     let io_wait = Classification { blocked_share: c.blocked_share * w.own_io_share(), ..c.clone() };
     let mut r = recommend(&io_wait, cores, ctx);
     r.text.push_str(&format!(
@@ -1274,8 +1296,19 @@ mod tests {
             let r = recommend_measured(&c, &Timing { waits: Some(waits), ..locked }, 4, Context::sync_fn());
             assert!(r.pool_size.is_none_or(|n| n <= 4), "{r:?}");
         }
-        // Too few samples: ignored.
+        // Too few samples: ignored by the verdict, and (issue 14) no pool past the cores for an instrumented
+        // function, with the reason in the text; a thread of `profile` keeps the plain advice (measured.rs sizes it
+        // from its per-kind blocked time).
         let few = Timing { waits: Some(WaitKinds { lock: 2, ..WaitKinds::default() }), ..t(100 * MS, 20 * MS, 5 * MS) };
-        assert_eq!(classify(&few, &th()).verdict, Verdict::IoBound);
+        let c = classify(&few, &th());
+        assert_eq!(c.verdict, Verdict::IoBound);
+        for (timing, ctx) in [(few, Context::sync_fn()), (Timing { waits: None, ..few }, Context::async_fn())] {
+            let r = recommend_measured(&c, &timing, 4, ctx);
+            assert_eq!(r.pool_size, Some(4), "{}", r.text);
+            assert!(r.text.contains("was not measured"), "{}", r.text);
+        }
+        assert!(recommend(&c, 4, Context::sync_fn()).pool_size.unwrap() > 4);
+        let r = recommend_measured(&c, &few, 4, Context::thread(Runtime::Native));
+        assert!(r.pool_size.unwrap() > 4, "{}", r.text);
     }
 }

@@ -12,7 +12,7 @@ use conc_report::report::{Entry, Measurement, Report, ReportKind};
 use super::collect::{ProcTrack, Sampler, ThreadTrack};
 use super::model::{
     BlockedByKind, ExternalReport, Finding, FindingKind, PerfTotals, ProcessReport, SamplerCost, Shares, Sources,
-    ThreadReport,
+    TasksCreated, ThreadReport,
 };
 use super::procfs::WaitKind;
 
@@ -231,6 +231,8 @@ pub struct RunInfo {
     pub sources: Sources,
     pub notes: Vec<String>,
     pub perf_status: String,
+    /// Fork records counted while the command ran (`forks.rs`), when available and nothing was lost.
+    pub forks: Option<crate::forks::ForkCounts>,
 }
 
 /// Builds the whole report.
@@ -274,6 +276,19 @@ pub fn build_report(s: &Sampler, info: RunInfo, th: &Thresholds) -> ExternalRepo
         findings: Vec::new(),
         python_targets: Vec::new(),
         unseen_tasks_at_most: Some(s.unseen_tasks_at_most),
+        tasks_created: info.forks.map(|f| {
+            // Every task seen but the command's first one was created while profiling (a spawned command).
+            // A process may be seen (in its parent's `children`) before any of its threads was read.
+            let mut tasks: std::collections::BTreeSet<i32> = s.threads.keys().map(|(tid, _)| *tid).collect();
+            tasks.extend(s.tree_ever.iter().copied());
+            tasks.remove(&info.root_pid);
+            let seen = tasks.len() as u64;
+            TasksCreated {
+                processes: f.processes,
+                threads: f.threads,
+                unseen: (f.processes + f.threads).saturating_sub(seen),
+            }
+        }),
     };
     report.findings = findings(&report, th);
     mark_serialised(&mut report, cores);
@@ -886,6 +901,7 @@ mod tests {
             findings: Vec::new(),
             python_targets: Vec::new(),
             unseen_tasks_at_most: None,
+            tasks_created: None,
         }
     }
 

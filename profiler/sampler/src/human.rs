@@ -124,11 +124,26 @@ pub fn render(r: &ExternalReport) -> String {
             truncate(&names.join(", "), 60)
         );
     }
-    if let Some(n) = r.unseen_tasks_at_most.filter(|n| *n > 0) {
+    if let Some(c) = r.tasks_created {
+        if c.unseen > 0 {
+            let _ = writeln!(
+                o,
+                "{:>7}          + {} more task{} came and went between samples, never seen: of {} process{} and {} \
+                 thread{} the command created (exact: the kernel's fork records)",
+                "",
+                c.unseen,
+                if c.unseen == 1 { "" } else { "s" },
+                c.processes,
+                if c.processes == 1 { "" } else { "es" },
+                c.threads,
+                if c.threads == 1 { "" } else { "s" }
+            );
+        }
+    } else if let Some(n) = r.unseen_tasks_at_most.filter(|n| *n > 0) {
         let _ = writeln!(
             o,
             "{:>7}          + at most {n} more task{} (processes or threads) came and went between samples, never \
-             seen: pids allocated between samples, less those seen here or still alive elsewhere",
+             seen: an upper bound (pids allocated between samples, less those seen here or still alive elsewhere)",
             "",
             if n == 1 { "" } else { "s" }
         );
@@ -262,6 +277,7 @@ mod tests {
             findings: Vec::new(),
             python_targets: Vec::new(),
             unseen_tasks_at_most: None,
+            tasks_created: None,
         }
     }
 

@@ -15,6 +15,8 @@ pub mod analysis;
 #[cfg(target_os = "linux")]
 pub mod collect;
 pub mod coordinator;
+#[cfg(target_os = "linux")]
+pub mod forks;
 pub mod html;
 pub mod human;
 #[cfg(target_os = "linux")]
@@ -325,6 +327,12 @@ fn open_perf(tids: &[i32], notes: &mut Vec<String>) -> Option<perf::PerfSet> {
     }
 }
 
+/// The exact fork counter of a spawned command (see [`forks`]); `None` with the reason in a note.
+#[cfg(target_os = "linux")]
+fn open_forks(pid: i32, notes: &mut Vec<String>) -> Option<forks::ForkCounter> {
+    forks::ForkCounter::open(pid).map_err(|e| notes.push(e.to_string())).ok()
+}
+
 #[cfg(target_os = "linux")]
 fn sources_of(s: &Sampler, perf: bool, notes: &mut Vec<String>) -> Sources {
     let r = s.refused;
@@ -522,6 +530,7 @@ pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i3
     let pid = spawned.child.id() as i32;
     let mut sampler = Sampler::new(pid, true);
     let mut perf = if opts.perf && spawned.held { open_perf(&[pid], &mut notes) } else { None };
+    let mut forks = if perf.is_some() { open_forks(pid, &mut notes) } else { None };
     release(&mut spawned).map_err(|e| ProfileError::CannotRun(e.to_string()))?;
     let mut child = spawned.child;
     let rpid = rustix::process::Pid::from_child(&child);
@@ -543,6 +552,9 @@ pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i3
         opts,
         |s| {
             forwarder.poll(&signals, rpid);
+            if let Some(f) = forks.as_mut() {
+                f.poll();
+            }
             let exited = has_exited();
             if exited {
                 // One last reading while the exited command is still a zombie.
@@ -559,7 +571,18 @@ pub fn profile_command(cmd: &[String], opts: &RunOptions) -> Result<(Outcome, i3
         Err(_) => 1,
     };
     let totals = perf.as_mut().map(|p| p.read()).unwrap_or_default();
+    let forks = forks.as_mut().map(forks::ForkCounter::counts).filter(|c| {
+        if c.lost > 0 {
+            notes.push(format!(
+                "exact fork count unavailable ({} fork/exit records lost: the buffer overflowed): the count of tasks \
+                 that came and went is an upper bound",
+                c.lost
+            ));
+        }
+        c.lost == 0
+    });
     let info = analysis::RunInfo {
+        forks,
         command: cmd.to_vec(),
         root_pid: pid,
         attached: false,
@@ -632,6 +655,7 @@ pub fn profile_pid(pid: i32, opts: &RunOptions) -> Result<Outcome, ProfileError>
     );
     let totals: PerfTotals = perf.as_mut().map(|p| p.read()).unwrap_or_default();
     let info = analysis::RunInfo {
+        forks: None,
         command: procfs::read_cmdline(pid),
         root_pid: pid,
         attached: true,

@@ -6,46 +6,8 @@ use serde::{Deserialize, Serialize};
 pub use conc_report::classify::Verdict;
 pub use conc_report::report::{Report, ReportKind, SCHEMA, VERSION};
 
-/// Where a blocked thread waits, as far as `/proc/…/syscall`, `wchan` and the scheduler state tell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WaitKind {
-    /// `futex`: a lock, a condition variable, a join — for CPython, usually the GIL.
-    Lock,
-    /// Network, pipe or terminal I/O and readiness waits: read/recv/accept/connect/poll/select/epoll.
-    Io,
-    /// Uninterruptible sleep (state `D`): almost always disk or page-cache I/O.
-    Disk,
-    /// Timers: nanosleep, clock_nanosleep, pause.
-    Sleep,
-    /// Waiting for a child process to exit (wait4/waitid): a shell or a supervisor.
-    Child,
-    /// Blocked somewhere else, or the call could not be read.
-    Other,
-}
-
-impl WaitKind {
-    /// Every kind, in display order.
-    pub const ALL: [WaitKind; 6] =
-        [WaitKind::Lock, WaitKind::Io, WaitKind::Disk, WaitKind::Sleep, WaitKind::Child, WaitKind::Other];
-
-    /// Index into per-kind arrays.
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// A short human label.
-    pub fn label(self) -> &'static str {
-        match self {
-            WaitKind::Lock => "lock/futex",
-            WaitKind::Io => "I/O",
-            WaitKind::Disk => "disk",
-            WaitKind::Sleep => "sleep",
-            WaitKind::Child => "child wait",
-            WaitKind::Other => "other",
-        }
-    }
-}
+/// Where a blocked thread waits (shared with the in-process profiler, with the system-call table).
+pub use conc_report::waits::WaitKind;
 
 /// What a thread or process did over its observed lifetime.
 ///
@@ -295,6 +257,21 @@ pub struct ExternalReport {
     /// count too); absent in older reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unseen_tasks_at_most: Option<u64>,
+    /// The processes and threads the command created, counted exactly from perf fork records (`forks.rs`);
+    /// absent when those could not be opened (then `unseen_tasks_at_most` is the only count, a bound).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks_created: Option<TasksCreated>,
+}
+
+/// The tasks a spawned command created while profiled, from the kernel's fork records: exact.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TasksCreated {
+    /// New processes (fork, or clone without CLONE_THREAD).
+    pub processes: u64,
+    /// New threads.
+    pub threads: u64,
+    /// Of those, how many the sampler never saw (they came and went between two ticks).
+    pub unseen: u64,
 }
 
 impl ExternalReport {

@@ -86,60 +86,9 @@ pub fn parse_syscall(s: &str) -> Option<i64> {
     (n >= 0).then_some(n)
 }
 
-/// Classifies a system call number a thread is blocked in.
-pub fn syscall_kind(nr: i64) -> WaitKind {
-    use libc as l;
-    let futex: &[i64] = &[l::SYS_futex, 449 /* futex_waitv */];
-    let sleep: &[i64] = &[
-        #[cfg(target_arch = "x86_64")]
-        l::SYS_pause,
-        l::SYS_nanosleep,
-        l::SYS_clock_nanosleep,
-    ];
-    // Shells wait for their children in wait4/waitid, or (dash's `wait` builtin) in rt_sigsuspend for SIGCHLD.
-    let child: &[i64] = &[l::SYS_wait4, l::SYS_waitid, l::SYS_rt_sigsuspend];
-    let io: &[i64] = &[
-        l::SYS_read,
-        l::SYS_readv,
-        l::SYS_pread64,
-        l::SYS_preadv,
-        l::SYS_write,
-        l::SYS_writev,
-        l::SYS_recvfrom,
-        l::SYS_recvmsg,
-        l::SYS_recvmmsg,
-        l::SYS_sendto,
-        l::SYS_sendmsg,
-        l::SYS_accept4,
-        l::SYS_connect,
-        l::SYS_ppoll,
-        l::SYS_pselect6,
-        l::SYS_epoll_pwait,
-        441, // epoll_pwait2
-        #[cfg(target_arch = "x86_64")]
-        l::SYS_poll,
-        #[cfg(target_arch = "x86_64")]
-        l::SYS_select,
-        #[cfg(target_arch = "x86_64")]
-        l::SYS_epoll_wait,
-        #[cfg(target_arch = "x86_64")]
-        l::SYS_accept,
-        l::SYS_io_getevents,
-        l::SYS_io_uring_enter,
-        l::SYS_splice,
-    ];
-    if futex.contains(&nr) {
-        WaitKind::Lock
-    } else if sleep.contains(&nr) {
-        WaitKind::Sleep
-    } else if child.contains(&nr) {
-        WaitKind::Child
-    } else if io.contains(&nr) {
-        WaitKind::Io
-    } else {
-        WaitKind::Other
-    }
-}
+/// Classifies a system call number a thread is blocked in: the one table both runtime halves use
+/// ([`conc_report::waits::syscall_kind`]).
+pub use conc_report::waits::syscall_kind;
 
 /// Classifies a kernel wait channel name (`/proc/…/wchan`), the fallback when `syscall` is unreadable.
 pub fn wchan_kind(w: &str) -> Option<WaitKind> {
@@ -287,6 +236,10 @@ mod tests {
         assert_eq!(syscall_kind(libc::SYS_epoll_pwait), WaitKind::Io);
         assert_eq!(syscall_kind(libc::SYS_waitid), WaitKind::Child);
         assert_eq!(syscall_kind(libc::SYS_getpid), WaitKind::Other);
+        // The union with the in-process table (issue 14): syncs and opens are disk, sendfile is I/O.
+        assert_eq!(syscall_kind(libc::SYS_fsync), WaitKind::Disk);
+        assert_eq!(syscall_kind(libc::SYS_openat), WaitKind::Disk);
+        assert_eq!(syscall_kind(libc::SYS_sendfile), WaitKind::Io);
     }
 
     #[test]

@@ -34,7 +34,8 @@ declare_rule! {
     /// inside one function changes `Path` only there.
     ///
     /// Not reported: `getaddrinfo(…, flags=AI_NUMERICHOST)` and `getnameinfo(…, NI_NUMERICHOST | NI_NUMERICSERV)`
-    /// (no DNS query), and methods of a socket set non-blocking earlier in the same function
+    /// (no DNS query; the flags written in the call or in a name bound only to them, `FLAGS = AI_NUMERICHOST |
+    /// AI_NUMERICSERV`), and methods of a socket set non-blocking earlier in the same function
     /// (`sock.setblocking(False)`, `sock.settimeout(0)`).
     ///
     /// The project's own blocking callables are listed in `[python] blocking-calls` (qualified names such as
@@ -53,8 +54,11 @@ declare_rule! {
     /// ## Known problems
     /// A direct call to a sync function that blocks — itself or through the sync functions it calls (up to 64
     /// of them in its module), in this module or, when `check` runs over a project, in other modules through
-    /// any number of imports — is reported at the call, with a note at each step of the chain; methods of
-    /// objects whose class is not known, and methods imported from other modules, are not followed. An
+    /// any number of imports — is reported at the call, with a note at each step of the chain. Methods of
+    /// another object are followed when its class is a class of this module known from the receiver: every
+    /// value assigned to it is `Class(…)`, or, given from outside (`self.auth = auth`), its name is the class's
+    /// name in snake case or its last words (`auth` for `WinixAuth`) and no other class so named has the
+    /// method. Methods of other objects, and methods imported from other modules, are not followed. An
     /// `open` or `os.path.exists` of a small local file is fast in practice; suppress it if you accept the
     /// pause. A receiver whose type is known only from a string annotation or a return type is not followed.
     ///
@@ -266,19 +270,28 @@ fn blocking(q: &str) -> Option<&'static Family> {
 }
 
 /// `getaddrinfo(…, flags=AI_NUMERICHOST)` and `getnameinfo(…, NI_NUMERICHOST | NI_NUMERICSERV)` resolve no
-/// name: they parse numbers and return at once.
-fn numeric_lookup(cx: &Checker<'_, '_, '_>, q: &str, call: &Call<'_>) -> bool {
+/// name: they parse numbers and return at once. The flags may be written in the call or in a name bound only
+/// to such flags (`_NUMERIC_ONLY = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV`, as in distributed's
+/// `comm/tcp.py`).
+fn numeric_lookup(cx: &Checker<'_, '_, '_>, q: &str, call: &Call<'_>, scope: Option<FuncId>) -> bool {
     let flags = match q {
         "socket.getaddrinfo" => call.keyword("flags").or_else(|| call.args.get(5)),
         "socket.getnameinfo" => call.keyword("flags").or_else(|| call.args.get(1)),
         _ => return false,
     };
     let Some(flags) = flags else { return false };
-    let text = cx.lines.text(flags.range);
-    match q {
+    let numeric = |text: &str| match q {
         "socket.getaddrinfo" => text.contains("AI_NUMERICHOST"),
         _ => text.contains("NI_NUMERICHOST") && text.contains("NI_NUMERICSERV"),
+    };
+    if numeric(cx.lines.text(flags.range)) {
+        return true;
     }
+    // A constant: every value bound to the name (a few at most) carries the flags.
+    let Some(name) = flags.as_name() else { return false };
+    cx.model.binding(name, scope).is_some_and(|vs| {
+        (1..=4).contains(&vs.len()) && vs.iter().all(|v| numeric(cx.lines.text(v.range)))
+    })
 }
 
 /// A method of a socket set non-blocking earlier in the same function (`sock.setblocking(False)`,
@@ -323,7 +336,7 @@ fn blocking_in_helper<'c, 'm, 'a>(cx: &'c Checker<'_, 'm, 'a>, start: FuncId) ->
             }
             let Some(q) = c.qual.as_deref() else { continue };
             let Some(family) = blocking_in(cx.settings, q) else { continue };
-            if numeric_lookup(cx, q, c.call) || on_non_blocking_socket(cx, q, c) {
+            if numeric_lookup(cx, q, c.call, c.scope) || on_non_blocking_socket(cx, q, c) {
                 continue;
             }
             let mut chain = vec![h];
@@ -333,8 +346,15 @@ fn blocking_in_helper<'c, 'm, 'a>(cx: &'c Checker<'_, 'm, 'a>, start: FuncId) ->
             chain.reverse();
             return Some((chain, c, family));
         }
-        for (i, g) in model.callees(h) {
-            if !model.calls[i].in_lambda && seen.len() < MAX_HELPERS && seen.insert(g) {
+        for &i in &model.calls_by_func[h] {
+            let c = &model.calls[i];
+            let Some(g) = model
+                .resolve_function(&c.call.func, c.scope)
+                .or_else(|| model.resolve_held_method(&c.call.func, c.scope))
+            else {
+                continue;
+            };
+            if !c.in_lambda && seen.len() < MAX_HELPERS && seen.insert(g) {
                 parent.insert(g, h);
                 queue.push_back(g);
             }
@@ -356,7 +376,8 @@ fn check_helpers(cx: &mut Checker<'_, '_, '_>) {
         if !c.in_async || c.awaited || c.in_lambda {
             continue;
         }
-        let (Some(f), Some(g)) = (c.scope, model.resolve_function(&c.call.func, c.scope)) else { continue };
+        let g = model.resolve_function(&c.call.func, c.scope).or_else(|| model.resolve_held_method(&c.call.func, c.scope));
+        let (Some(f), Some(g)) = (c.scope, g) else { continue };
         if g == f {
             continue;
         }
@@ -407,7 +428,7 @@ fn check(cx: &mut Checker<'_, '_, '_>) {
         let Some(q) = c.qual.as_deref() else { continue };
         let Some(family) = blocking_in(cx.settings, q) else { continue };
         let Some(f) = c.scope else { continue };
-        if numeric_lookup(cx, q, c.call) || on_non_blocking_socket(cx, q, c) {
+        if numeric_lookup(cx, q, c.call, c.scope) || on_non_blocking_socket(cx, q, c) {
             continue;
         }
         let shown = q.strip_prefix("builtins.").unwrap_or(q).replace("()", "(…)");
@@ -551,7 +572,7 @@ fn reach(fx: &FactsCx<'_, '_, '_, '_, '_>, start: FuncId) -> (Option<BlockHit>, 
             if let Some(q) = model.qualify(&call.func, Some(h))
                 && let Some(family) = blocking_in(cx.settings, &q)
             {
-                if numeric_lookup(cx, &q, call) {
+                if numeric_lookup(cx, &q, call, Some(h)) {
                     continue;
                 }
                 if q.starts_with("socket.socket().") {

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use crate::declare_rule;
-use crate::python::linker::Linker;
-use crate::python::rules::PythonRule;
+use crate::python::linker::{FactsCx, Linker};
+use crate::python::rules::{LinkFacts, PythonRule};
 use crate::registry::RuleMeta;
 use crate::diagnostic::{Diagnostic, Severity, Span};
 use crate::python::Checker;
@@ -33,7 +33,8 @@ declare_rule! {
     /// A worker whose arithmetic is updating shared module state (`global hits; hits += 1`, `counts[k] += 1`,
     /// often under a lock) gets different advice: its threads contend on that state, which is not parallel
     /// computation; restructure it to return results and combine them. Processes are not advised there: each
-    /// would update its own copy of the state.
+    /// would update its own copy of the state. This holds for a worker defined in another module of the project
+    /// too.
     ///
     /// ## Known problems
     /// Hashing and compression (`hashlib`, `zlib`, `bz2`, `lzma`) release the GIL on large buffers, so threads
@@ -73,8 +74,30 @@ declare_rule! {
 /// The rule: per file, and across files in the link phase (targets defined in another module).
 pub struct Rule;
 
+/// Loops of this module's functions whose work is updating shared module state, for the link step's advice.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default)]
+pub struct SharedLoops {
+    /// The loops.
+    pub loops: Vec<SharedLoopFact>,
+}
+
+impl LinkFacts for SharedLoops {}
+
+/// A CPU-heavy loop (as in a function's facts) whose arithmetic is updating shared module state.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+pub struct SharedLoopFact {
+    /// The loop (the span of the CPU evidence).
+    pub span: Span,
+    /// The module-level names it updates.
+    pub names: Vec<String>,
+    /// The first update.
+    pub at: Span,
+    /// Some update is made under a lock.
+    pub locked: bool,
+}
+
 impl PythonRule for Rule {
-    type Facts = ();
+    type Facts = SharedLoops;
 
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -84,14 +107,51 @@ impl PythonRule for Rule {
         check(cx);
     }
 
+    /// The CPU evidence of the module's top-level functions (what other modules may run on threads) whose work
+    /// is updating shared module state.
+    fn facts(&self, fx: &FactsCx<'_, '_, '_, '_, '_>) -> SharedLoops {
+        let (cx, model) = (fx.cx, fx.cx.model);
+        let mut loops = Vec::new();
+        // Only modules with `global` names or module-level names can hold such a worker.
+        if model.module_names.is_empty() {
+            return SharedLoops { loops };
+        }
+        for (f, info) in model.funcs.iter().enumerate() {
+            if info.parent.is_some() || info.class.is_some() {
+                continue;
+            }
+            for ev in fx.project.summary(f).cpu.iter().filter(|e| !e.releases_gil) {
+                if loops.iter().any(|l: &SharedLoopFact| l.span == cx.span(ev.range)) {
+                    continue;
+                }
+                if let Some(sh) = shared_state_worker(model, ev.func, ev.range) {
+                    loops.push(SharedLoopFact {
+                        span: cx.span(ev.range),
+                        names: sh.names,
+                        at: cx.span(sh.at),
+                        locked: sh.locked,
+                    });
+                }
+            }
+        }
+        SharedLoops { loops }
+    }
+
     /// Thread sites whose target, joined across modules, is CPU-bound.
-    fn link(&self, p: &Linker<'_>, _: &[&()], out: &mut Vec<Diagnostic>) {
+    fn link(&self, p: &Linker<'_>, facts: &[&SharedLoops], out: &mut Vec<Diagnostic>) {
         for s in p.sites() {
             if s.site.exec != Exec::Threads || s.joined.kind() != Kind::CpuHeavy {
                 continue;
             }
             let Some((ef, ev)) = s.joined.cpu.iter().find(|(_, e)| !e.releases_gil) else { continue };
             let file = &p.files[s.file];
+            // A worker whose work is updating shared module state: contention, never processes.
+            if let Some(sh) = facts[*ef].loops.iter().find(|l| l.span == ev.span) {
+                let d = contention_finding(&file.path, s.site.span, s.name, &s.site.api, &sh.names, sh.locked);
+                let d = p.note(d, s.file, *ef, format!("shared-state update of `{}`", sh.names.join("`, `")), sh.at);
+                out.push(p.def_note(d, s.file, s.target));
+                continue;
+            }
             let place = p.place(s.file, *ef, ev, s.name);
             let d = finding(&file.path, s.site.span, s.name, &ev.what, &place, &s.site.api, file.free_threaded);
             let d = p.note(d, s.file, *ef, format!("CPU-heavy: {}", ev.what), ev.span);
@@ -116,7 +176,7 @@ fn check(cx: &mut Checker<'_, '_, '_>) {
         let name = cx.func_name(f).to_string();
         let ev_line = cx.evidence_place(ev, f);
         if let Some(shared) = shared_state_worker(cx.model, ev.func, ev.range) {
-            let d = contention_finding(cx.path, cx.span(spawn.range), &name, &spawn.api, &shared)
+            let d = contention_finding(cx.path, cx.span(spawn.range), &name, &spawn.api, &shared.names, shared.locked)
                 .with_note(format!("shared-state update of `{}`", shared.names.join("`, `")), Some(cx.span(shared.at)));
             let (msg, span) = cx.def_note(f);
             cx.report(d.with_note(msg, span));
@@ -213,9 +273,9 @@ fn assigned_in(body: &[Stmt<'_>], name: &str) -> bool {
 
 /// The finding for a thread worker `name` whose work is updating shared module state: contention, not
 /// parallel computation. Processes are never advised: each would update its own copy.
-fn contention_finding(path: &Path, span: Span, name: &str, api: &str, shared: &SharedUpdate) -> Diagnostic {
-    let state = format!("`{}`", shared.names.join("`, `"));
-    let how = if shared.locked {
+fn contention_finding(path: &Path, span: Span, name: &str, api: &str, names: &[String], locked: bool) -> Diagnostic {
+    let state = format!("`{}`", names.join("`, `"));
+    let how = if locked {
         "under a lock, so the threads wait for each other at every update"
     } else {
         "and the threads take turns on it under the GIL"

@@ -29,9 +29,12 @@ declare_rule! {
     /// ## Known problems
     /// The rule sees code, not data: a nested loop over two lists is reported even if they are short in
     /// practice. Suppress it there. Functions of third-party libraries are not followed. String building is not
-    /// arithmetic (`str(x) + suffix`, `"prefix_" + name.upper()`, f-strings, names bound to strings), and a loop
-    /// over a small literal collection (`for k in {"a": 1, "b": 2}`, a name bound to one, its `.items()`) counts
-    /// as little work; a string known only from a parameter's annotation is still read as a number.
+    /// arithmetic (`str(x) + suffix`, `"prefix_" + name.upper()`, f-strings, names bound to strings, parameters
+    /// annotated `str`, calls to functions annotated `-> str`, a recursive name builder `"v_" + name(f.inner)`),
+    /// and a loop over a small literal collection (`for k in {"a": 1, "b": 2}`, a name bound to one or to a
+    /// comprehension over one, its `.items()`) counts as little work; an inner loop that runs only under a
+    /// condition of the outer one (`for t in tasks: if over(t): for w in …`) is no evidence of nested work. A string returned by a function of another
+    /// module, or known only from a local's annotation, is still read as a number.
     ///
     /// ## Example
     /// ```python

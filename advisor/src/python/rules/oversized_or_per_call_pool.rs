@@ -10,7 +10,7 @@ use crate::registry::RuleMeta;
 use std::collections::HashSet;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::python::Checker;
-use crate::python::ast::ExprKind;
+use crate::python::ast::{Call, ExprKind, Range, Stmt, StmtKind};
 use crate::python::semantic::{Exec, FuncId, Model};
 use crate::python::summary::Kind;
 
@@ -36,6 +36,8 @@ declare_rule! {
     /// a test function (`def test…`: tests create pools per case, per start method, or in stress loops on
     /// purpose; on the CPython 3.10–3.13 standard libraries those were 3 of the 4 distinct findings). A
     /// function called in a loop a handful of times (a test's setup) is reported like one called per request.
+    /// A pool built only under `if param:` counts only for calls that pass `param` something other than
+    /// `False`/`None`/`0`; a call leaving it to its default is assumed not to build one.
     ///
     /// ## Example
     /// ```python
@@ -187,10 +189,11 @@ fn is_async_handler(model: &Model<'_, '_>, f: FuncId) -> bool {
 fn called_in_loop_two_down<'c, 'm, 'a>(
     model: &'c Model<'m, 'a>,
     f: FuncId,
+    builds: &dyn Fn(&Call<'a>) -> bool,
 ) -> Option<(FuncId, &'c crate::python::semantic::CallSite<'m, 'a>)> {
     model.calls.iter().find_map(|c| {
         let g = c.scope?;
-        if g == f || model.resolve_function(&c.call.func, c.scope) != Some(f) {
+        if g == f || model.resolve_function(&c.call.func, c.scope) != Some(f) || !builds(c.call) {
             return None;
         }
         let outer = model
@@ -199,6 +202,55 @@ fn called_in_loop_two_down<'c, 'm, 'a>(
             .find(|o| o.loop_range.is_some() && o.scope != Some(f) && model.resolve_function(&o.call.func, o.scope) == Some(g))?;
         Some((g, outer))
     })
+}
+
+/// The parameter of `f` that decides whether the pool at `at` is built: it is built only under `if param:`
+/// (`if multiprocess: pool = multiprocessing.Pool()`, as luigi's `Worker.add` does).
+fn gating_param<'a>(model: &Model<'_, 'a>, f: FuncId, at: Range) -> Option<&'a str> {
+    fn visit<'a>(body: &[Stmt<'a>], params: &[&'a str], at: Range) -> Option<&'a str> {
+        for s in body {
+            if !s.range.contains(at) {
+                continue;
+            }
+            if let StmtKind::If { test, body, .. } = &s.kind
+                && let Some(p) = test.as_name()
+                && params.contains(&p)
+                && body.iter().any(|b| b.range.contains(at))
+            {
+                return Some(p);
+            }
+            if matches!(s.kind, StmtKind::FunctionDef(_) | StmtKind::ClassDef(_)) {
+                return None;
+            }
+            let mut found = None;
+            s.for_each_block(&mut |b| {
+                if found.is_none() {
+                    found = visit(b, params, at);
+                }
+            });
+            return found;
+        }
+        None
+    }
+    let def = model.funcs[f].def;
+    visit(&def.body, &def.params, at)
+}
+
+/// Whether `call` (a call of `f`) passes parameter `param` a value that may be true: by keyword or by position
+/// (not the literals `False`/`None`/`0`). A call that leaves it to its default does not build the pool: luigi's
+/// `self.add(t)` beside `def add(self, task, multiprocess=False)` (precision first: a default is assumed false).
+fn passes_truthy(cx: &Checker<'_, '_, '_>, f: FuncId, call: &Call<'_>, param: &str) -> bool {
+    let def = cx.model.funcs[f].def;
+    let arg = call.keyword(param).or_else(|| {
+        let mut i = def.params.iter().position(|p| *p == param)?;
+        // A method called through its instance (`self.add(t)`) does not pass `self`.
+        if matches!(def.params.first(), Some(&"self" | &"cls")) && matches!(call.func.kind, ExprKind::Attribute { .. })
+        {
+            i = i.checked_sub(1)?;
+        }
+        call.args.get(i)
+    });
+    arg.is_some_and(|a| !matches!(cx.lines.text(a.range).trim(), "False" | "None" | "0"))
 }
 
 /// Reports oversized pools for CPU-bound targets and pools created per call.
@@ -241,13 +293,15 @@ fn check(cx: &mut Checker<'_, '_, '_>) {
             continue;
         }
         let Some(f) = site.scope else { continue };
+        let gate = gating_param(model, f, site.range);
+        let builds = |c: &Call<'_>| gate.is_none_or(|g| passes_truthy(cx, f, c, g));
         let called_in_loop = model
             .calls
             .iter()
-            .find(|c| c.loop_range.is_some() && model.resolve_function(&c.call.func, c.scope) == Some(f));
+            .find(|c| c.loop_range.is_some() && model.resolve_function(&c.call.func, c.scope) == Some(f) && builds(c.call));
         let why = if let Some(c) = called_in_loop {
             Some((format!("`{}` is called in a loop", cx.func_name(f)), Some(cx.span(c.range))))
-        } else if let Some((g, c)) = called_in_loop_two_down(model, f) {
+        } else if let Some((g, c)) = called_in_loop_two_down(model, f, &builds) {
             Some((
                 format!("`{}` calls `{}`, and `{}` is called in a loop", cx.func_name(g), cx.func_name(f), cx.func_name(g)),
                 Some(cx.span(c.range)),

@@ -46,7 +46,9 @@ declare_rule! {
     /// Locks taken with `lock.acquire()` are recognised only coarsely (the whole function counts as locked).
     /// Attributes are tracked only on `self`, in methods of an object whose bound method is handed to a thread
     /// pool or to threads started in a loop (`ex.submit(self._visit, root)`), and the methods they call on
-    /// `self`: `self.count += 1` there is reported; attributes of other objects are not tracked. Across files, only the imported target and the
+    /// `self`, and the methods of objects it holds (`self.stats = Stats()` in the class, `self.stats.record(…)`
+    /// on the threads; the class in this module or imported from another of the project): `self.count += 1`
+    /// there is reported; other objects are not tracked. Across files, only the imported target and the
     /// functions it calls in its own module are searched: a local target that calls an imported function, or an
     /// imported target that calls into a third module, is not followed.
     ///
@@ -91,12 +93,49 @@ pub struct Races {
     pub races: Vec<RaceFact>,
     /// Module-level functions reaching some of them.
     pub racy: Vec<RacyFnFacts>,
+    /// Methods of this module's classes with unlocked `self.x op= …` (through the methods they call on `self`),
+    /// for objects of those classes that another module's threads share.
+    #[serde(default)]
+    pub class_races: Vec<ClassRaces>,
+    /// Calls, in methods this module runs on several threads, to a method of an object they hold whose class is
+    /// imported (`self.progress.on_new_object(…)` with `self.progress = CrawlerProgress()`).
+    #[serde(default)]
+    pub held_calls: Vec<HeldCall>,
 }
 
 impl LinkFacts for Races {
-    fn may_report(&self) -> bool {
-        !self.racy.is_empty()
+    fn starts_link(&self) -> bool {
+        !self.held_calls.is_empty()
     }
+
+    fn may_report(&self) -> bool {
+        !self.racy.is_empty() || !self.class_races.is_empty() || !self.held_calls.is_empty()
+    }
+}
+
+/// A method's unlocked updates of `self`'s attributes (CA505 reports them when the object is shared by threads).
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+pub struct ClassRaces {
+    /// The class (module-level).
+    pub class: String,
+    /// The method.
+    pub method: String,
+    /// Its races and those of the methods it calls on `self`: indices into [`Races::races`], in source order.
+    pub races: Vec<usize>,
+}
+
+/// A call from a method run on several threads to a method of an object of an imported class the shared object
+/// holds.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+pub struct HeldCall {
+    /// The class's absolute name.
+    pub class: String,
+    /// The method called.
+    pub method: String,
+    /// The call.
+    pub span: Span,
+    /// The method making it.
+    pub caller: String,
 }
 
 /// A statement CA505 would report if a function reaching it ran on several threads: an unlocked update of
@@ -139,8 +178,10 @@ impl PythonRule for Rule {
     }
 
     fn facts(&self, fx: &FactsCx<'_, '_, '_, '_, '_>) -> Races {
-        let (races, racy) = collect_races(fx.cx);
-        Races { races, racy }
+        let (mut races, racy) = collect_races(fx.cx);
+        let class_races = collect_class_races(fx.cx, &mut races);
+        let held_calls = collect_held_calls(fx);
+        Races { races, racy, class_races, held_calls }
     }
 
     /// A function of one module that another module runs on several threads (submitted to a thread pool,
@@ -199,7 +240,144 @@ impl PythonRule for Rule {
                 out.push(d);
             }
         }
+        // Methods of an imported class whose object a multi-threaded object holds.
+        let mut done_class: HashSet<(usize, usize)> = HashSet::new();
+        for (fi, f) in facts.iter().enumerate() {
+            for h in &f.held_calls {
+                let found = p.index().resolve(&h.class, fi, |m, name| {
+                    if facts[m].class_races.iter().any(|c| c.class == name) {
+                        ControlFlow::Break(Some((m, name.to_string())))
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                });
+                let Some((df, class)) = found else { continue };
+                let Some(cr) = facts[df].class_races.iter().find(|c| c.class == class && c.method == h.method) else {
+                    continue;
+                };
+                for &i in &cr.races {
+                    if !done_class.insert((df, i)) {
+                        continue;
+                    }
+                    let race = &facts[df].races[i];
+                    let d = Diagnostic::new(&META, &p.files[df].path, race.span, &race.message)
+                        .with_help(race.help.as_str())
+                        .with_note(format!("`{}` is defined here", race.in_fn), Some(race.fn_span));
+                    let text = format!(
+                        "`{}` runs on several threads and calls `{}.{}` on an object it holds",
+                        h.caller, class, h.method
+                    );
+                    out.push(p.note(d, df, fi, text, h.span));
+                }
+            }
+        }
     }
+}
+
+/// Words of the augmented assignments `self.x op= …` is written with.
+const AUG_OPS: &[&str] = &["+=", "-=", "*=", "/=", "|=", "&=", "^=", "%=", "<<=", ">>=", "@="];
+
+/// CA505's facts for objects shared from other modules: each method of a module-level class with unlocked
+/// `self.x op= …`, itself or through the methods it calls on `self` (messages made for the method the update is
+/// in). Methods this module already runs on several threads are left out (the per-file rule reports them).
+fn collect_class_races(cx: &Checker<'_, '_, '_>, races: &mut Vec<RaceFact>) -> Vec<ClassRaces> {
+    let model = cx.model;
+    let is_method = |f: FuncId| {
+        model.funcs[f].class.is_some()
+            && model.funcs[f].parent.is_none()
+            && model.classes.get(model.funcs[f].class.unwrap_or_default()).is_some_and(|(_, local)| !local)
+    };
+    let mut own: HashMap<FuncId, Vec<usize>> = HashMap::new();
+    let mut shared: Option<HashSet<FuncId>> = None;
+    for f in (0..model.funcs.len()).filter(|&f| is_method(f)) {
+        // Most methods update no attribute in place: not searched.
+        let text = cx.lines.text(model.funcs[f].range);
+        if !text.contains("self.") || !AUG_OPS.iter().any(|op| text.contains(op)) {
+            continue;
+        }
+        if shared.get_or_insert_with(|| shared_self_methods(model)).contains(&f) {
+            continue;
+        }
+        let name = cx.func_name(f);
+        for (range, what) in unlocked_updates_of_self(model, f) {
+            let (message, help) = advice(&what, name, cx.settings.python.free_threaded);
+            races.push(RaceFact {
+                span: cx.span(range),
+                message,
+                help: help.to_string(),
+                in_fn: name.to_string(),
+                fn_span: cx.span(model.funcs[f].def.name_range),
+            });
+            own.entry(f).or_default().push(races.len() - 1);
+        }
+    }
+    if own.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for f in (0..model.funcs.len()).filter(|&f| is_method(f)) {
+        let class = model.funcs[f].class;
+        let mut seen: HashSet<FuncId> = HashSet::new();
+        let mut stack = vec![f];
+        let mut found: Vec<usize> = Vec::new();
+        while let Some(g) = stack.pop() {
+            if seen.len() > MAX_RACE_CALLEES || !seen.insert(g) {
+                continue;
+            }
+            found.extend(own.get(&g).into_iter().flatten().copied());
+            stack.extend(model.callees(g).filter_map(|(i, h)| {
+                let on_self = matches!(&model.calls[i].call.func.kind,
+                    ExprKind::Attribute { value, .. } if value.as_name() == Some("self"));
+                (on_self && model.funcs[h].class == class).then_some(h)
+            }));
+        }
+        if found.is_empty() {
+            continue;
+        }
+        found.sort_by_key(|&i| races[i].span);
+        found.dedup();
+        out.push(ClassRaces {
+            class: class.unwrap_or_default().to_string(),
+            method: model.funcs[f].def.name.to_string(),
+            races: found,
+        });
+    }
+    out
+}
+
+/// CA505's facts for the link step: in methods this module runs on several threads, calls to a method of an
+/// object they hold whose class is imported from another module.
+fn collect_held_calls(fx: &FactsCx<'_, '_, '_, '_, '_>) -> Vec<HeldCall> {
+    let (cx, model) = (fx.cx, fx.cx.model);
+    if model.spawns.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut methods: Vec<FuncId> = shared_self_methods(model).into_iter().collect();
+    methods.sort_unstable();
+    for f in methods {
+        for &i in &model.calls_by_func[f] {
+            let c = &model.calls[i];
+            let Some((recv, m)) = held_object_call(&c.call.func) else { continue };
+            let mut class: Option<String> = None;
+            let mut ok = true;
+            for v in model.values_of(recv, c.scope) {
+                let q = match &v.kind {
+                    ExprKind::Call(k) => fx.project.external_name(&k.func),
+                    _ => None,
+                };
+                match (q, &class) {
+                    (Some(q), None) => class = Some(q),
+                    (Some(q), Some(k)) if &q == k => {}
+                    _ => ok = false,
+                }
+            }
+            if let (true, Some(class)) = (ok, class) {
+                out.push(HeldCall { class, method: m.to_string(), span: cx.span(c.range), caller: cx.func_name(f).to_string() });
+            }
+        }
+    }
+    out
 }
 
 /// At most this many functions of a module are followed from one function for CA505.
@@ -644,8 +822,41 @@ fn shared_self_methods(model: &Model<'_, '_>) -> HashSet<FuncId> {
                 ExprKind::Attribute { value, .. } if value.as_name() == Some("self"));
             (on_self && model.funcs[g].class == class).then_some(g)
         }));
+        // `self.progress.on_new_object(…)`: an object held by the shared one is shared too (forseti's crawler).
+        for &i in &model.calls_by_func[f] {
+            let c = &model.calls[i];
+            if let Some((recv, m)) = held_object_call(&c.call.func)
+                && let Some(d) = held_object_class(model, recv, c.scope)
+                && let Some(g) = model.method(d, m)
+            {
+                stack.push(g);
+            }
+        }
     }
     seen
+}
+
+/// `self.attr.method(…)`'s callee: (`self.attr`, `method`).
+fn held_object_call<'e, 'a>(func: &'e Expr<'a>) -> Option<(&'e Expr<'a>, &'a str)> {
+    let ExprKind::Attribute { value: recv, attr: m } = &func.kind else { return None };
+    let ExprKind::Attribute { value: base, .. } = &recv.kind else { return None };
+    (base.as_name() == Some("self")).then_some((&**recv, *m))
+}
+
+/// The class of this module whose instance `self.attr` holds: every value assigned to it is `Class(…)` (the
+/// same class).
+fn held_object_class<'a>(model: &Model<'_, 'a>, recv: &Expr<'a>, scope: Option<FuncId>) -> Option<&'a str> {
+    let values = model.values_of(recv, scope);
+    let mut class = None;
+    for v in values {
+        let ExprKind::Call(c) = &v.kind else { return None };
+        let n = c.func.as_name()?;
+        if !model.classes.contains_key(n) || class.is_some_and(|k| k != n) {
+            return None;
+        }
+        class = Some(n);
+    }
+    class
 }
 
 /// The functions `f` calls that are defined in the same module, found from the syntax tree (so that it also works

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use super::facts::{
-    BlockFact, CallEdge, Callee, Deferred, FileFacts, FnFacts, HeavyFact, HeldCall, LockAcquire, LockOrder, LockUse,
-    Site, SiteContext, TyStep, TypeFacts, TypedCall,
+    BlockFact, CallEdge, Callee, Deferred, FileFacts, FnFacts, HeavyFact, HeldCall, LockAcquire, LockCall, LockOrder,
+    LockUse, Site, SiteContext, TyStep, TypeFacts, TypedCall,
 };
 use crate::diagnostic::Span;
 use crate::registry::RuleMeta;
@@ -184,6 +184,31 @@ impl Collector {
     /// The file's type declarations, for the crate phase.
     pub(crate) fn set_types(&mut self, types: TypeFacts) {
         self.facts.types = types;
+    }
+
+    /// The innermost function whose own body (sync or async, through plain closures) the current code runs in.
+    fn inline_fn(&self, cx: &ContextStack) -> Option<usize> {
+        let f = cx.frames().iter().rev().find(|f| f.kind != FrameKind::Closure)?;
+        matches!(f.kind, FrameKind::Fn | FrameKind::AsyncFn).then_some(())?;
+        self.stack.last().copied()
+    }
+
+    /// A crate-local call at `span` (for the lock rules' walks through calls): recorded when it runs in the
+    /// innermost function's own body.
+    pub(crate) fn on_lock_call(&mut self, cx: &ContextStack, callee: Callee, span: Span, on_self: bool, awaited: bool) {
+        if let Some(func) = self.inline_fn(cx) {
+            self.facts.lock_calls.push(LockCall { func, callee, span, on_self, awaited });
+        }
+    }
+
+    /// A lock acquired at this point of an async function's own body (the sync case is
+    /// [`on_lock_acquire`](Self::on_lock_acquire)).
+    pub(crate) fn on_async_lock_acquire(&mut self, cx: &ContextStack, lock: LockUse) {
+        if let Some(func) = self.inline_fn(cx)
+            && self.facts.fns.get(func).is_some_and(|f| f.is_async)
+        {
+            self.facts.async_lock_acquires.push(LockAcquire { func, lock });
+        }
     }
 
     /// A finding to report at link time if a callee has the wanted property.

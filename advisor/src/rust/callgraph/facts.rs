@@ -77,6 +77,17 @@ pub struct LockUse {
     pub shared: bool,
     /// For a held lock, its guard's binding; for a taken lock, the acquisition (`lock()`).
     pub span: Span,
+    /// The lock is a field reached through `self` (`self.state`): another value of the type has its own, so
+    /// a call chain reaches the same lock only through calls on `self` (a static is one lock everywhere).
+    #[serde(default)]
+    pub on_self: bool,
+    /// A read of this `RwLock` waits behind a queued writer (std, parking_lot, tokio): a second read while a
+    /// read is held can deadlock. Not for `spin`, whose reads only wait for a writer holding the lock.
+    #[serde(default)]
+    pub fair: bool,
+    /// `try_lock`/`try_read`/`try_write`: never waits.
+    #[serde(default)]
+    pub is_try: bool,
 }
 
 /// Lock `held` is held (its guard alive) while lock `taken` is acquired, in function `func` of the file.
@@ -110,6 +121,23 @@ pub struct LockAcquire {
     pub func: usize,
     /// The lock.
     pub lock: LockUse,
+}
+
+/// A call to a crate-local function that runs as part of function `func`'s own body (sync or async; through
+/// plain closures, not in async blocks or closures run elsewhere), for the lock rules' walks through the call
+/// graph (double lock, lock order, blocking while locked across calls).
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
+pub struct LockCall {
+    /// Index into [`FileFacts::fns`] of the caller.
+    pub func: usize,
+    /// What is called.
+    pub callee: Callee,
+    /// The call's span (as the call graph records it).
+    pub span: Span,
+    /// The receiver is `self` (`self.helper()`): the callee's `self` is the caller's.
+    pub on_self: bool,
+    /// The call is `.await`ed (an async callee's body runs only then).
+    pub awaited: bool,
 }
 
 /// What the visit learned about one function.
@@ -246,13 +274,24 @@ pub struct FileFacts {
     /// Method calls in async code whose receiver's type needs the crate's [`TypeFacts`].
     #[serde(default)]
     pub typed_calls: Vec<TypedCall>,
+    /// Locks async functions acquire in their own body (kept apart from [`FileFacts::lock_acquires`], whose
+    /// readers take callees to be sync).
+    #[serde(default)]
+    pub async_lock_acquires: Vec<LockAcquire>,
+    /// Crate-local calls each function makes inline, recorded while a lock rule is enabled ([`LockCall`]).
+    #[serde(default)]
+    pub lock_calls: Vec<LockCall>,
 }
 
 impl FileFacts {
     /// Whether the file holds facts for the crate-wide lock-order comparison (CA404), which needs no async
     /// code: these facts are kept even in a crate that needs no call graph otherwise.
     pub fn has_lock_facts(&self) -> bool {
-        !self.lock_orders.is_empty() || !self.held_calls.is_empty() || !self.lock_acquires.is_empty()
+        !self.lock_orders.is_empty()
+            || !self.held_calls.is_empty()
+            || !self.lock_acquires.is_empty()
+            || !self.async_lock_acquires.is_empty()
+            || !self.lock_calls.is_empty()
     }
 
     /// Whether the file holds anything a link step starts from: call sites in async or `spawn_blocking`
@@ -274,9 +313,9 @@ impl FileFacts {
             || !self.sites.is_empty()
             || !self.deferred.is_empty()
             || !self.lock_orders.is_empty()
-            || self
-                .held_calls
-                .iter()
-                .any(|h| self.fns.get(h.func).is_some_and(|f| f.calls.iter().any(|c| c.span == h.span)))
+            || self.held_calls.iter().any(|h| {
+                self.fns.get(h.func).is_some_and(|f| f.calls.iter().any(|c| c.span == h.span))
+                    || self.lock_calls.iter().any(|c| c.func == h.func && c.span == h.span)
+            })
     }
 }

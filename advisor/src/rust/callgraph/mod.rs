@@ -29,8 +29,8 @@ mod std_methods;
 
 pub use collect::Collector;
 pub use facts::{
-    BlockFact, CallEdge, Callee, Deferred, FileFacts, FnFacts, HeavyFact, HeldCall, LockAcquire, LockOrder, LockUse,
-    Site, SiteContext, TyStep, TypeFacts, TypedCall, Want,
+    BlockFact, CallEdge, Callee, Deferred, FileFacts, FnFacts, HeavyFact, HeldCall, LockAcquire, LockCall, LockOrder,
+    LockUse, Site, SiteContext, TyStep, TypeFacts, TypedCall, Want,
 };
 pub use graph::{CrateGraph, FnId, Reach, Step, Summary, crate_root};
 pub use std_methods::AMBIGUOUS_METHODS;

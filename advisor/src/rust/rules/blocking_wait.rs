@@ -16,7 +16,12 @@ declare_rule! {
     ///   receiver, and `send` on a bounded `std::sync::mpsc::SyncSender`;
     /// - `Condvar::wait`, `wait_while`, `wait_timeout`, `wait_timeout_while`; `Barrier::wait`;
     /// - reading stdin (`std::io::stdin().read_line(..)`, `.lines()`, `read_to_string`);
-    /// - `std::thread::park`/`park_timeout`.
+    /// - `std::thread::park`/`park_timeout`;
+    /// - the blocking forms of well-known crates' async primitives: `event_listener::EventListener::wait`
+    ///   (`wait_timeout`, `wait_deadline`; the listener of `Event::listen()`), `flume::Receiver::recv`
+    ///   (`recv_timeout`, `recv_deadline`, `iter`), `crossbeam_utils::sync::WaitGroup::wait`,
+    ///   `crossbeam_utils::sync::Parker::park`, and any `recv_blocking`/`send_blocking` (async-channel's).
+    ///   A project's own blocking functions go in `[rust] blocking-calls`.
     ///
     /// The receiver must be known (from `std::sync::mpsc::channel()`, `crossbeam_channel::bounded()`,
     /// `thread::spawn(..)`, a typed parameter or a struct field declared in this file), except for
@@ -80,8 +85,25 @@ pub(crate) fn classify(r: &Ty, m: &str) -> Option<(&'static str, &'static str)> 
              `spawn_blocking`",
         ));
     }
-    if r.is_any(&["std::sync::mpsc::Receiver", "crossbeam_channel::Receiver"]) && RECV.contains(&m) {
-        return Some(("receiving from a blocking channel", mpsc));
+    if r.is_any(&["std::sync::mpsc::Receiver", "crossbeam_channel::Receiver", "flume::Receiver"]) && RECV.contains(&m)
+    {
+        let help = if r.is("flume::Receiver") { "await `rx.recv_async()` instead" } else { mpsc };
+        return Some(("receiving from a blocking channel", help));
+    }
+    // Well-known crates' blocking waits (xline-kv/Xline#94: `EventListener::wait` in an async fn).
+    if r.is("event_listener::EventListener") && matches!(m, "wait" | "wait_timeout" | "wait_deadline") {
+        return Some(("waiting on an `event_listener::EventListener`", "`.await` the listener instead"));
+    }
+    if r.is_any(&["crossbeam_utils::sync::WaitGroup", "crossbeam::sync::WaitGroup"]) && m == "wait" {
+        return Some((
+            "waiting on a `crossbeam` `WaitGroup`",
+            "wait in `tokio::task::spawn_blocking`, or use a `tokio::sync::Barrier` or a `JoinSet`",
+        ));
+    }
+    if r.is_any(&["crossbeam_utils::sync::Parker", "crossbeam::sync::Parker"])
+        && matches!(m, "park" | "park_timeout" | "park_deadline")
+    {
+        return Some(("parking the thread", "wait on a `tokio::sync::Notify` (`notify.notified().await`) instead"));
     }
     if r.is("std::sync::mpsc::SyncSender") && m == "send" {
         return Some(("sending on a bounded blocking channel", "use `tokio::sync::mpsc` and `tx.send(v).await`"));
@@ -106,6 +128,12 @@ pub(crate) fn classify(r: &Ty, m: &str) -> Option<(&'static str, &'static str)> 
     let maybe_blocking = !r.starts_with("tokio::");
     if maybe_blocking && matches!(m, "recv_timeout" | "recv_deadline") {
         return Some(("receiving from a blocking channel", mpsc));
+    }
+    if matches!(m, "recv_blocking" | "send_blocking") {
+        return Some((
+            "the blocking form of an async channel",
+            "`.await` the async form (`recv().await`, `send(v).await`) instead",
+        ));
     }
     if maybe_blocking && m == "wait_timeout_while" {
         return Some(("waiting on a `Condvar`", "use `tokio::sync::Notify` (`notify.notified().await`)"));

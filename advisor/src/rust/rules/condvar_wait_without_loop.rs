@@ -24,7 +24,10 @@ declare_rule! {
     /// A std wait whose returned guard is thrown away (`let (_m, _timed_out) = cvar.wait_timeout(m, d)?;`,
     /// `let _ = cvar.wait(m);`, `cvar.wait(m).unwrap();`) is not reported: the code does not read the protected
     /// state as if the condition held. This is the `park`/`park_timeout` idiom (tokio, `parking`), where a
-    /// spurious wake-up is allowed and the caller re-checks an atomic state.
+    /// spurious wake-up is allowed and the caller re-checks an atomic state. It is reported when the wait sits in
+    /// an `if` whose condition tests the very guard it is passed (`if !*done { let _done = cvar.wait(done)?; }`):
+    /// that code checked the predicate once and waits for it to become true, so a spurious wake-up lets it go on
+    /// as if it were (surrealdb/affinitypool#8).
     ///
     /// ## Known problems
     /// A wait inside a loop is accepted without checking that the loop re-tests the predicate.
@@ -61,6 +64,35 @@ pub struct State {
     loops: Vec<(Span, usize)>,
     /// Method calls whose result (the guard) is thrown away, by the span of the method name.
     discarded: Vec<Span>,
+    /// Waits (by the span of the method name) in the `then` branch of an `if` whose condition reads the guard
+    /// the wait is passed: the predicate was checked once, the wait is meant to make it true.
+    checked_once: Vec<Span>,
+}
+
+/// Collects the waits of a body that sit in an `if` testing the guard they are passed
+/// (`if !*done { cvar.wait(done) }`), by the span of the method name; not into loops (a wait in a loop is
+/// accepted) nor nested items.
+#[derive(Default)]
+struct CheckedOnce(Vec<Span>);
+
+impl<'a> Visit<'a> for CheckedOnce {
+    fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
+        if !matches!(&*i.cond, Expr::Let(_)) {
+            locking::walk_block_inline(&i.then_branch, &mut |x| {
+                if let Expr::MethodCall(m) = x
+                    && matches!(m.method.to_string().as_str(), "wait" | "wait_timeout")
+                    && let Some(Expr::Path(g)) = m.args.first()
+                    && let Some(guard) = g.path.get_ident()
+                    && locking::mentions(&i.cond, &guard.to_string())
+                {
+                    self.0.push(Span::from_pm2(m.method.span()));
+                }
+            });
+        }
+        visit::visit_expr_if(self, i);
+    }
+
+    fn visit_item(&mut self, _: &'a syn::Item) {}
 }
 
 /// Whether a pattern throws its value away: `_`, `_name`, or a tuple whose first element (the guard of
@@ -163,6 +195,9 @@ impl OnFn for Rule {
         let mut d = Discarded::default();
         d.visit_block(block);
         st.discarded.extend(d.0);
+        let mut c = CheckedOnce::default();
+        c.visit_block(block);
+        st.checked_once.extend(c.0);
     }
 }
 
@@ -198,7 +233,7 @@ impl OnMethodCall for Rule {
         // A std guard thrown away: the code does not go on as if the condition held (parking_lot's waits take
         // `&mut guard` and return no guard).
         let method_span = Span::from_pm2(call.expr.method.span());
-        if !pl_cv && st.discarded.contains(&method_span) {
+        if !pl_cv && st.discarded.contains(&method_span) && !st.checked_once.contains(&method_span) {
             return;
         }
         let span = call.span();

@@ -2,11 +2,14 @@
 
 use syn::Expr;
 
+use super::call_chain::note_at;
 use super::guard_across_await::scrutinee;
+use super::lock_facts::{self, LockFacts, Reach};
 use super::locking::{self, Acq, AcqScanner, Guard, Guards, LockLib};
-use super::{Checker, FnBody, OnExpr, OnFnExit, OnLocal, OnScopeExit, RustRule};
+use super::{Checker, CrateGraph, FnBody, LinkContext, OnExpr, OnFnExit, OnLocal, OnScopeExit, RustRule};
 use crate::declare_rule;
-use crate::diagnostic::Span;
+use crate::diagnostic::{Diagnostic, Span};
+use crate::rust::callgraph::LockUse;
 
 declare_rule! {
     /// ## What it does
@@ -66,6 +69,8 @@ pub struct State {
     guards: Guards,
     scanner: AcqScanner,
     reported: Vec<Span>,
+    /// The crate-wide lock facts, when this rule records them ([`lock_facts::records`]).
+    facts: LockFacts,
 }
 
 /// The rule.
@@ -102,10 +107,85 @@ impl RustRule for Rule {
     fn needs_types(&self) -> bool {
         true
     }
+
+    fn follows_lock_calls(&self) -> bool {
+        true
+    }
+
+    /// A lock taken again some calls below a live guard of it.
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        if graph.files().iter().all(|f| f.held_calls.is_empty()) {
+            return;
+        }
+        let reach = Reach::new(graph);
+        for (fi, file) in graph.files().iter().enumerate() {
+            let mut done: Vec<Span> = Vec::new();
+            for hc in &file.held_calls {
+                if done.contains(&hc.span) {
+                    continue;
+                }
+                let found = reach.from_call((fi, hc.func), hc.span, hc.held.on_self, false).into_iter().find_map(|r| {
+                    let l = reach.acquires.get(&r.func)?.iter().copied().find(|l| relocks(&hc.held, l))?;
+                    Some((r, l))
+                });
+                let Some((r, l)) = found else { continue };
+                done.push(hc.span);
+                cx.report(across_calls(graph, cx, fi, hc.span, &hc.held, &r, l));
+            }
+        }
+    }
+}
+
+/// Whether `taken` (in a callee) deadlocks against `held`: the same lock (on the same value: a field of `self`
+/// only through calls on `self`), and exclusive on either side, or two reads of a lock whose reads wait for a
+/// queued writer.
+fn relocks(held: &LockUse, taken: &LockUse) -> bool {
+    taken.lock == held.lock
+        && taken.on_self == held.on_self
+        && !taken.is_try
+        && (!(held.shared && taken.shared) || (held.fair && taken.fair))
+}
+
+fn across_calls(
+    g: &CrateGraph<'_>,
+    cx: &LinkContext<'_>,
+    fi: usize,
+    site: Span,
+    held: &LockUse,
+    r: &lock_facts::Reached,
+    taken: &LockUse,
+) -> Diagnostic {
+    let path = &g.files()[fi].path;
+    let lock = lock_facts::short_lock(&held.lock);
+    let names: Vec<String> = r.chain.iter().map(|(id, _)| format!("`{}`", g.fn_facts(*id).name)).collect();
+    let callee = &names[0];
+    let through = if names.len() > 1 { format!(" (through {})", names[1..].join(" → ")) } else { String::new() };
+    let (msg, why) = if held.shared && taken.shared {
+        (
+            format!("`{lock}` is read-locked again by {callee}{through} while a read guard of it is alive here"),
+            "a writer queued between the two reads waits for the first, and the second waits for the writer: deadlock",
+        )
+    } else {
+        (format!("`{lock}` is locked again by {callee}{through} while a guard of it is alive here: this deadlocks"), "")
+    };
+    let mut d = cx
+        .diagnostic(&META, path, site, if why.is_empty() { msg } else { format!("{msg}: {why}") })
+        .with_help("release the guard before the call, or pass the guarded data to the callee instead of relocking")
+        .with_note("the guard is alive from here", Some(held.span));
+    for w in r.chain.windows(2) {
+        let msg = format!("`{}` calls `{}` here", g.fn_facts(w[0].0).name, g.fn_facts(w[1].0).name);
+        d = note_at(d, path, msg, g.file_of(w[0].0), w[1].1);
+    }
+    let last = r.chain.last().map_or(r.func, |(id, _)| *id);
+    d = note_at(d, path, format!("`{}` locks `{lock}` here", g.fn_facts(last).name), g.file_of(last), taken.span);
+    d
 }
 
 impl OnLocal for Rule {
     fn on_local(&self, cx: &mut Checker<'_>, st: &mut State, local: &syn::Local) {
+        if lock_facts::records(cx, &META) {
+            st.facts.on_local(cx, local);
+        }
         st.guards.on_local(cx, local);
         st.guards.live.retain(|g| counts(&g.acq));
     }
@@ -113,6 +193,9 @@ impl OnLocal for Rule {
 
 impl OnExpr for Rule {
     fn on_expr(&self, cx: &mut Checker<'_>, st: &mut State, e: &Expr) {
+        if lock_facts::records(cx, &META) {
+            st.facts.on_expr(cx, e);
+        }
         st.guards.on_expr(e);
         let acq = st.scanner.on_expr(cx, e);
         let held: Vec<Guard> = if acq.is_some() { st.guards.held(cx) } else { Vec::new() };
@@ -143,11 +226,13 @@ impl OnExpr for Rule {
 impl OnScopeExit for Rule {
     fn on_scope_exit(&self, _cx: &mut Checker<'_>, st: &mut State, scope: usize) {
         st.guards.on_scope_exit(scope);
+        st.facts.on_scope_exit(scope);
     }
 }
 
 impl OnFnExit for Rule {
     fn on_fn_exit(&self, cx: &mut Checker<'_>, st: &mut State, _body: &FnBody<'_>) {
         st.guards.on_fn_exit(cx);
+        st.facts.on_fn_exit(cx);
     }
 }

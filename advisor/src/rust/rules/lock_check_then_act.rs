@@ -3,7 +3,7 @@
 use syn::{Expr, Stmt};
 
 use super::locking::{self, Acq, LockLib};
-use super::{Checker, OnExpr, RustRule};
+use super::{Checker, FnBody, OnExpr, OnFnExit, OnLocal, OnScopeExit, RustRule};
 use crate::declare_rule;
 
 declare_rule! {
@@ -56,6 +56,21 @@ declare_rule! {
 /// The rule.
 pub struct Rule;
 
+/// A `let` whose value was computed under a guard released at the end of its statement (`let present =
+/// m.lock().unwrap().contains_key(&k);`, or a block whose own guard ends with it).
+pub struct Checked {
+    name: String,
+    scope: usize,
+    depth: usize,
+    acq: Acq,
+}
+
+/// The checks made into locals, alive until their scope ends.
+#[derive(Default)]
+pub struct State {
+    checked: Vec<Checked>,
+}
+
 fn counts(a: &Acq) -> bool {
     a.lib != LockLib::Cell && a.key.is_some() && !a.is_try
 }
@@ -85,7 +100,7 @@ fn rechecks(cx: &Checker<'_>, b: &syn::Block, key: &str) -> bool {
 }
 
 impl RustRule for Rule {
-    type FileState = ();
+    type FileState = State;
 
     fn meta(&self) -> &'static crate::registry::RuleMeta {
         &META
@@ -100,8 +115,38 @@ impl RustRule for Rule {
     }
 }
 
+/// The flag an `if` tests: `x` or `!x`.
+fn flag(cond: &Expr) -> Option<String> {
+    match cond {
+        Expr::Paren(p) => flag(&p.expr),
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => flag(&u.expr),
+        Expr::Path(p) => p.path.get_ident().map(ToString::to_string),
+        _ => None,
+    }
+}
+
+impl OnLocal for Rule {
+    fn on_local(&self, cx: &mut Checker<'_>, st: &mut State, local: &syn::Local) {
+        let syn::Pat::Ident(id) = &local.pat else { return };
+        let name = id.ident.to_string();
+        st.checked.retain(|c| c.name != name);
+        let Some(init) = &local.init else { return };
+        // The value itself a guard (`let g = m.lock()…`) is not a check.
+        if locking::unwrap_acq(&init.expr).and_then(|(m, w, a)| locking::classify(cx, m, w, a)).is_some() {
+            return;
+        }
+        let acqs: Vec<Acq> = locking::acquisitions_in(cx, &init.expr).into_iter().filter(counts).collect();
+        if acqs.len() != 1 {
+            return;
+        }
+        let Some(acq) = acqs.into_iter().next() else { return };
+        let scope = cx.semantic().local(&name).map_or_else(|| cx.semantic().scope_id(), |b| b.scope);
+        st.checked.push(Checked { name, scope, depth: cx.context().frames().len(), acq });
+    }
+}
+
 impl OnExpr for Rule {
-    fn on_expr(&self, cx: &mut Checker<'_>, _: &mut (), e: &Expr) {
+    fn on_expr(&self, cx: &mut Checker<'_>, st: &mut State, e: &Expr) {
         let Expr::If(i) = e else { return };
         if matches!(&*i.cond, Expr::Let(_)) {
             return;
@@ -111,7 +156,14 @@ impl OnExpr for Rule {
         if has_let {
             return;
         }
-        let checks: Vec<Acq> = locking::acquisitions_in(cx, &i.cond).into_iter().filter(counts).collect();
+        let mut checks: Vec<Acq> = locking::acquisitions_in(cx, &i.cond).into_iter().filter(counts).collect();
+        let from_local = checks.is_empty();
+        if from_local
+            && let Some(f) = flag(&i.cond)
+        {
+            let depth = cx.context().frames().len();
+            checks.extend(st.checked.iter().rev().find(|c| c.name == f && c.depth == depth).map(|c| c.acq.clone()));
+        }
         if checks.is_empty() {
             return;
         }
@@ -137,10 +189,30 @@ impl OnExpr for Rule {
                     .with_help(format!(
                         "take one guard for both (`let mut g = {key}.lock()…; if … {{ g.… }}`), or re-check under this guard or use the `entry` API"
                     ))
-                    .with_note("the condition's guard is released here, before the branch runs", Some(check.span));
+                    .with_note(
+                        if from_local {
+                            "the check's guard is released at the end of its statement, before the branch runs"
+                        } else {
+                            "the condition's guard is released here, before the branch runs"
+                        },
+                        Some(check.span),
+                    );
                 cx.report(d);
                 return;
             }
         }
+    }
+}
+
+impl OnScopeExit for Rule {
+    fn on_scope_exit(&self, _cx: &mut Checker<'_>, st: &mut State, scope: usize) {
+        st.checked.retain(|c| c.scope < scope);
+    }
+}
+
+impl OnFnExit for Rule {
+    fn on_fn_exit(&self, cx: &mut Checker<'_>, st: &mut State, _body: &FnBody<'_>) {
+        let depth = cx.context().frames().len();
+        st.checked.retain(|c| c.depth < depth);
     }
 }

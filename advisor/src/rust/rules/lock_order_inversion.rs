@@ -2,11 +2,11 @@
 
 use syn::Expr;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::call_chain::note_at;
-use super::guard_across_await::{Body, scrutinee};
-use super::locking::{self, Acq, AcqScanner, Guards, LockLib, LockMode};
+use super::lock_facts::{self, LockFacts, Reach, Reached};
+use super::locking;
 use super::{Checker, CrateGraph, FnBody, LinkContext, OnExpr, OnFnExit, OnLocal, OnScopeExit, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::{Diagnostic, Span};
@@ -66,79 +66,13 @@ declare_rule! {
 
 #[derive(Default)]
 pub struct State {
-    guards: Guards,
-    scanner: AcqScanner,
+    facts: LockFacts,
 }
 
 /// The rule: its hooks record facts for the call graph (pairs of locks taken in order, calls made while a
-/// guard is alive, the locks each function takes); its link step compares them across the crate.
+/// guard is alive, the locks each function takes, see [`lock_facts`](super::lock_facts)); its link step
+/// compares them across the crate.
 pub struct Rule;
-
-fn counts(a: &Acq) -> bool {
-    a.lib != LockLib::Cell && a.global.is_some()
-}
-
-fn lock_use(a: &Acq, span: Span) -> Option<LockUse> {
-    Some(LockUse { lock: a.global.clone()?, shared: a.mode == LockMode::Shared, span })
-}
-
-/// The span the call graph records for a call (the callee's path or the method name to the closing
-/// parenthesis).
-fn call_span(e: &Expr) -> Option<Span> {
-    let (start, close) = match e {
-        Expr::Call(c) => (Span::from_pm2(syn::spanned::Spanned::span(&c.func)).start, c.paren_token.span.close()),
-        Expr::MethodCall(m) => (Span::from_pm2(m.method.span()).start, m.paren_token.span.close()),
-        _ => return None,
-    };
-    Some(Span::new(start, Span::from_pm2(close).end))
-}
-
-/// The calls a `match`/`if let`/`while let` body runs (not in closures or async blocks), by the span the call
-/// graph records.
-fn body_calls(body: &Body<'_>) -> Vec<Span> {
-    let mut out = Vec::new();
-    let mut add = |x: &Expr| out.extend(call_span(x));
-    match body {
-        Body::Arms(arms) => {
-            for a in *arms {
-                if let Some((_, g)) = &a.guard {
-                    locking::walk_inline(g, &mut add);
-                }
-                locking::walk_inline(&a.body, &mut add);
-            }
-        }
-        Body::Block(b) => locking::walk_block_inline(b, &mut add),
-    }
-    out
-}
-
-/// A lock taken in the scrutinee of a `match`/`if let`/`while let` is held through its body (the guard is a
-/// temporary of the scrutinee, or moved into the pattern): the locks the body takes, and the calls it makes,
-/// come after it.
-fn scrutinee_orders(cx: &mut Checker<'_>, e: &Expr) {
-    let Some((scrut, body)) = scrutinee(e) else { return };
-    let held: Vec<LockUse> =
-        locking::acquisitions_in(cx, scrut).iter().filter(|a| counts(a)).filter_map(|a| lock_use(a, a.span)).collect();
-    if held.is_empty() {
-        return;
-    }
-    let taken: Vec<LockUse> = body
-        .acquisitions(cx)
-        .iter()
-        .filter(|a| counts(a) && !a.is_try)
-        .filter_map(|a| lock_use(a, a.span))
-        .collect();
-    let calls = body_calls(&body);
-    let (facts, _) = cx.facts();
-    for h in &held {
-        for t in taken.iter().filter(|t| t.lock != h.lock) {
-            facts.on_lock_order(h.clone(), t.clone());
-        }
-        for &span in &calls {
-            facts.on_held_call(h.clone(), span);
-        }
-    }
-}
 
 impl RustRule for Rule {
     type FileState = State;
@@ -155,6 +89,10 @@ impl RustRule for Rule {
         true
     }
 
+    fn follows_lock_calls(&self) -> bool {
+        true
+    }
+
     /// Compares the lock orders of all files of the crate.
     fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
         if graph.files().iter().all(|f| f.lock_orders.is_empty() && f.held_calls.is_empty()) {
@@ -168,51 +106,29 @@ impl RustRule for Rule {
 
 impl OnLocal for Rule {
     fn on_local(&self, cx: &mut Checker<'_>, st: &mut State, local: &syn::Local) {
-        st.guards.on_local(cx, local);
-        st.guards.live.retain(|g| counts(&g.acq));
+        if lock_facts::records(cx, &META) {
+            st.facts.on_local(cx, local);
+        }
     }
 }
 
 impl OnExpr for Rule {
     fn on_expr(&self, cx: &mut Checker<'_>, st: &mut State, e: &Expr) {
-        scrutinee_orders(cx, e);
-        st.guards.on_expr(e);
-        let acq = st.scanner.on_expr(cx, e).filter(|a| counts(a) && !a.is_try);
-        let wanted = acq.is_some() || matches!(e, Expr::Call(_) | Expr::MethodCall(_));
-        let held = if st.guards.live.is_empty() || !wanted { Vec::new() } else { st.guards.held(cx) };
-        if let Some(acq) = acq {
-            if let Some(taken) = lock_use(&acq, acq.span) {
-                for g in &held {
-                    if g.acq.global != acq.global
-                        && let Some(h) = lock_use(&g.acq, g.span)
-                    {
-                        cx.facts().0.on_lock_order(h, taken.clone());
-                    }
-                }
-                let (facts, context) = cx.facts();
-                facts.on_lock_acquire(context, taken);
-            }
-        } else if !held.is_empty()
-            && let Some(span) = call_span(e)
-        {
-            for g in &held {
-                if let Some(h) = lock_use(&g.acq, g.span) {
-                    cx.facts().0.on_held_call(h, span);
-                }
-            }
+        if lock_facts::records(cx, &META) {
+            st.facts.on_expr(cx, e);
         }
     }
 }
 
 impl OnScopeExit for Rule {
     fn on_scope_exit(&self, _cx: &mut Checker<'_>, st: &mut State, scope: usize) {
-        st.guards.on_scope_exit(scope);
+        st.facts.on_scope_exit(scope);
     }
 }
 
 impl OnFnExit for Rule {
     fn on_fn_exit(&self, cx: &mut Checker<'_>, st: &mut State, _body: &FnBody<'_>) {
-        st.guards.on_fn_exit(cx);
+        st.facts.on_fn_exit(cx);
     }
 }
 
@@ -224,46 +140,45 @@ struct OrderAt<'f> {
     held: &'f LockUse,
     taken: &'f LockUse,
     via: Option<(FnId, Span)>,
+    /// For a call, the calls from the site to the function that acquires (more than one: a deeper callee).
+    chain: Vec<(FnId, Span)>,
 }
 
-/// The short name of a crate-wide lock name for messages: `crate::bank::Bank.accounts` → `Bank.accounts`,
-/// `crate::state::CONFIG` → `CONFIG`.
-fn short_lock(lock: &str) -> &str {
-    let head = lock.split('.').next().unwrap_or(lock);
-    head.rfind("::").map_or(lock, |i| &lock[i + 2..])
-}
+use super::lock_facts::short_lock;
 
 /// Every place of the crate where one named lock is acquired while another is held: the recorded orders, and
-/// one level through calls made while a guard is alive (the callee's own acquisitions, each lock once).
-fn lock_orders<'f>(g: &CrateGraph<'f>) -> Vec<OrderAt<'f>> {
-    let mut acquires: HashMap<FnId, Vec<&'f LockUse>> = HashMap::new();
-    for (fi, file) in g.files().iter().enumerate() {
-        for a in &file.lock_acquires {
-            let v = acquires.entry((fi, a.func)).or_default();
-            if !v.iter().any(|l| l.lock == a.lock.lock) {
-                v.push(&a.lock);
-            }
-        }
-    }
+/// through the calls made while a guard is alive, any depth ([`Reach`]; the shortest chain to each lock).
+fn lock_orders<'f>(g: &'f CrateGraph<'f>, reach: &Reach<'f>) -> Vec<OrderAt<'f>> {
     let mut out = Vec::new();
     for (fi, file) in g.files().iter().enumerate() {
         for o in &file.lock_orders {
-            out.push(OrderAt { file: fi, func: o.func, held: &o.held, taken: &o.taken, via: None });
+            out.push(OrderAt { file: fi, func: o.func, held: &o.held, taken: &o.taken, via: None, chain: Vec::new() });
         }
         for hc in &file.held_calls {
-            let Some(callee) = g.callee_at(fi, hc.func, hc.span) else { continue };
-            for id in g.resolve(callee) {
-                if id == (fi, hc.func) || g.fn_facts(id).is_async {
-                    continue;
-                }
-                for l in acquires.get(&id).map_or(&[][..], Vec::as_slice) {
-                    if l.lock != hc.held.lock {
+            let from = (fi, hc.func);
+            let reached: Vec<Reached> = if reach.call_at(from, hc.span).is_some() {
+                reach.from_call(from, hc.span, false, true)
+            } else {
+                // A call the lock walk did not record (in an async block): one level, sync callees.
+                let Some(callee) = g.callee_at(fi, hc.func, hc.span) else { continue };
+                g.resolve(callee)
+                    .into_iter()
+                    .filter(|&id| id != from && !g.fn_facts(id).is_async)
+                    .map(|id| Reached { func: id, chain: vec![(id, hc.span)] })
+                    .collect()
+            };
+            let mut taken: Vec<&str> = Vec::new();
+            for r in reached {
+                for l in reach.acquires.get(&r.func).map_or(&[][..], Vec::as_slice) {
+                    if l.lock != hc.held.lock && !taken.contains(&l.lock.as_str()) {
+                        taken.push(&l.lock);
                         out.push(OrderAt {
                             file: fi,
                             func: hc.func,
                             held: &hc.held,
                             taken: l,
-                            via: Some((id, hc.span)),
+                            via: Some((r.func, hc.span)),
+                            chain: r.chain.clone(),
                         });
                     }
                 }
@@ -277,7 +192,8 @@ fn lock_orders<'f>(g: &CrateGraph<'f>) -> Vec<OrderAt<'f>> {
 /// while the other is acquired, directly or by a call). Reported once per pair of locks, at the place that
 /// comes later in (path, line) order, with notes at both places.
 fn lock_order_findings(g: &CrateGraph<'_>, cx: &LinkContext<'_>) -> Vec<Diagnostic> {
-    let orders = lock_orders(g);
+    let reach = Reach::new(g);
+    let orders = lock_orders(g, &reach);
     // Where a place is: for a call, the call site (`via`'s span is the call; `taken.span` is in the callee).
     let site = |o: &OrderAt<'_>| o.via.map_or(o.taken.span, |(_, s)| s);
     let mut pairs: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
@@ -321,8 +237,15 @@ fn inversion(g: &CrateGraph<'_>, cx: &LinkContext<'_>, earlier: &OrderAt<'_>, la
     let path = &g.files()[later.file].path;
     let name = |o: &OrderAt<'_>| g.files()[o.file].fns.get(o.func).map_or("?", |f| f.name.as_str());
     let (a, b) = (short_lock(&later.held.lock), short_lock(&later.taken.lock));
+    // The function called at the place, and the one below it that locks when that is deeper.
+    let called = |o: &OrderAt<'_>, id: FnId| match o.chain.first() {
+        Some(&(first, _)) if first != id => {
+            format!("`{}` → `{}`", g.fn_facts(first).name, g.fn_facts(id).name)
+        }
+        _ => format!("`{}`", g.fn_facts(id).name),
+    };
     let how = |o: &OrderAt<'_>| match o.via {
-        Some((id, _)) => format!(" (by the call to `{}`)", g.fn_facts(id).name),
+        Some((id, _)) => format!(" (by the call to {})", called(o, id)),
         None => String::new(),
     };
     let msg = format!(
@@ -339,6 +262,7 @@ fn inversion(g: &CrateGraph<'_>, cx: &LinkContext<'_>, earlier: &OrderAt<'_>, la
             "take the two locks in one order everywhere (e.g. always `{b}` before `{a}`), or never hold both"
         ))
         .with_note(format!("`{a}` is held from here"), Some(later.held.span));
+    d = chain_steps(g, d, path, later);
     if let Some((id, _)) = later.via {
         let msg = format!("`{}` locks `{b}` here", g.fn_facts(id).name);
         d = note_at(d, path, msg, g.file_of(id), later.taken.span);
@@ -346,18 +270,30 @@ fn inversion(g: &CrateGraph<'_>, cx: &LinkContext<'_>, earlier: &OrderAt<'_>, la
     let earlier_site = earlier.via.map_or(earlier.taken.span, |(_, s)| s);
     let what = match earlier.via {
         Some((id, _)) => format!(
-            "the opposite order: `{}` calls `{}`, which locks `{a}`, while `{b}` is held",
+            "the opposite order: `{}` calls {}, which locks `{a}`, while `{b}` is held",
             name(earlier),
-            g.fn_facts(id).name
+            called(earlier, id)
         ),
         None => format!("the opposite order: `{}` locks `{a}` here while `{b}` is held", name(earlier)),
     };
     let earlier_file = &g.files()[earlier.file].path;
     d = note_at(d, path, what, earlier_file, earlier_site);
     d = note_at(d, path, format!("`{b}` is held from here"), earlier_file, earlier.held.span);
+    d = chain_steps(g, d, path, earlier);
     if let Some((id, _)) = earlier.via {
         let msg = format!("`{}` locks `{a}` here", g.fn_facts(id).name);
         d = note_at(d, path, msg, g.file_of(id), earlier.taken.span);
+    }
+    d
+}
+
+/// Notes for the calls between a place's call and the function that acquires (a callee deeper than one level).
+fn chain_steps(g: &CrateGraph<'_>, mut d: Diagnostic, path: &std::path::Path, o: &OrderAt<'_>) -> Diagnostic {
+    for w in o.chain.windows(2) {
+        let (caller, _) = w[0];
+        let (callee, span) = w[1];
+        let msg = format!("`{}` calls `{}` here", g.fn_facts(caller).name, g.fn_facts(callee).name);
+        d = note_at(d, path, msg, g.file_of(caller), span);
     }
     d
 }
@@ -452,7 +388,7 @@ mod tests {
     }
 
     #[test]
-    fn a_lock_taken_by_a_callee_while_a_guard_is_held_counts_one_level() {
+    fn a_lock_taken_by_callees_while_a_guard_is_held_counts_at_any_depth_within_the_bound() {
         let src = "use std::sync::Mutex;\nstatic A: Mutex<u32> = Mutex::new(0);\nstatic B: Mutex<u32> = Mutex::new(0);\n\
                    fn take_b() { *B.lock().unwrap() += 1; }\n\
                    fn via() { take_c_then_b(); }\n\
@@ -470,9 +406,24 @@ mod tests {
         assert_eq!(out.len(), 1, "{out:#?}");
         assert_eq!(out[0].span.start.line, 9, "{out:#?}");
         assert!(out[0].notes.iter().any(|n| n.message.contains("`take_b` locks `B` here")), "{:#?}", out[0].notes);
-        // Only one level: without `holds_a`, the two-level chain is not followed.
+        // Any depth: without `holds_a`, the chain `via` → `take_c_then_b` → `take_b` is followed, and shown.
         let src2 = src.replace("fn holds_a() { let a = A.lock().unwrap(); take_b(); }", "");
-        assert!(lock_findings(vec![facts("p/src/lib.rs", &src2)]).is_empty());
+        let deep = lock_findings(vec![facts("p/src/lib.rs", &src2)]);
+        assert_eq!(deep.len(), 1, "{deep:#?}");
+        let notes: Vec<&str> = deep[0].notes.iter().map(|n| n.message.as_str()).collect();
+        assert!(notes.iter().any(|n| n.contains("`via` calls `take_c_then_b` here")), "{notes:?}");
+        assert!(notes.iter().any(|n| n.contains("`take_c_then_b` calls `take_b` here")), "{notes:?}");
+        // Past the depth bound, nothing.
+        let mut chain = String::from("fn hold() { let a = A.lock().unwrap(); f0(); }\n");
+        for i in 0..lock_facts::MAX_CALL_DEPTH + 1 {
+            chain.push_str(&format!("fn f{i}() {{ f{}(); }}\n", i + 1));
+        }
+        chain.push_str(&format!("fn f{}() {{ *B.lock().unwrap() += 1; }}\n", lock_facts::MAX_CALL_DEPTH + 1));
+        let head = "use std::sync::Mutex;\nstatic A: Mutex<u32> = Mutex::new(0);\nstatic B: Mutex<u32> = Mutex::new(0);\n\
+                    fn b_then_a() { let b = B.lock().unwrap(); let a = A.lock().unwrap(); }\n";
+        assert!(lock_findings(vec![facts("p/src/lib.rs", &format!("{head}{chain}"))]).is_empty());
+        let near = chain.replace("fn f0() { f1(); }", "fn f0() { f9(); }");
+        assert_eq!(lock_findings(vec![facts("p/src/lib.rs", &format!("{head}{near}"))]).len(), 1);
         assert_eq!(short_lock("crate::bank::Bank.accounts.inner"), "Bank.accounts.inner");
         assert_eq!(short_lock("crate::CONFIG"), "CONFIG");
         assert_eq!(short_lock("X"), "X");

@@ -60,6 +60,9 @@ pub(crate) struct Acq {
     pub span: Span,
     /// `try_lock`/`try_read`/`try_write`/`try_borrow*`: never blocks.
     pub is_try: bool,
+    /// A read waits behind a queued writer (std, parking_lot and async `RwLock`s, not `spin`'s): a second read
+    /// of the lock while a read guard is alive can deadlock.
+    pub fair: bool,
 }
 
 impl Acq {
@@ -132,6 +135,36 @@ fn global_key(cx: &Checker<'_>, key: &str) -> Option<String> {
     None
 }
 
+/// `base.field` where `base` (not `self` itself, which [`global_key`] names by the `impl`) is a value of a crate
+/// type known here (through `Arc`/`Box`/`&`): the lock is named by that type's field, `crate::m::Inner.paused`,
+/// whichever path reaches it (`self.inner.paused`, `inner.paused` for an `inner: Arc<Inner>`), as a lock-order
+/// discipline names it.
+fn field_of_crate_type(cx: &Checker<'_>, receiver: &Expr) -> Option<String> {
+    let Expr::Field(f) = strip(receiver) else { return None };
+    if matches!(strip(&f.base), Expr::Path(p) if p.path.is_ident("self")) {
+        return None;
+    }
+    let syn::Member::Named(member) = &f.member else { return None };
+    let ty = cx.semantic().type_of(&f.base);
+    let mut t = &ty;
+    for _ in 0..4 {
+        match t {
+            Ty::Named(n, args) if crate::rust::types::is_transparent(n) => match args.first() {
+                Some(inner) => t = inner,
+                None => return None,
+            },
+            _ => break,
+        }
+    }
+    let name = t.name()?;
+    name.starts_with("crate::").then(|| format!("{name}.{member}"))
+}
+
+/// The crate-wide name of the lock `e` is (see [`Acq::global`]), when it has one.
+pub(crate) fn lock_name(cx: &Checker<'_>, e: &Expr) -> Option<String> {
+    field_of_crate_type(cx, e).or_else(|| path_key(e).and_then(|k| global_key(cx, &k)))
+}
+
 fn names_resolve_to(cx: &Checker<'_>, name: &str, prefix: &str) -> bool {
     cx.semantic().resolve_segments(vec![name.to_string()], false, 0).is_some_and(|p| p.join("::").starts_with(prefix))
 }
@@ -191,14 +224,17 @@ pub(crate) fn classify(cx: &Checker<'_>, m: &ExprMethodCall, wrapped: bool, awai
             _ => return None,
         }
     };
+    let fair = matches!(mode, LockMode::Shared | LockMode::Write)
+        && !name.starts_with("spin::")
+        && !(name.is_empty() && names_resolve_to(cx, "RwLock", "spin::"));
     if lib == LockLib::Async && !awaited && !is_try {
         return None;
     }
     let key = path_key(&m.receiver);
-    let global = key.as_deref().and_then(|k| global_key(cx, k));
+    let global = field_of_crate_type(cx, &m.receiver).or_else(|| key.as_deref().and_then(|k| global_key(cx, k)));
     let start = Span::from_pm2(m.method.span()).start;
     let span = Span::new(start, Span::from_pm2(m.paren_token.span.close()).end);
-    Some(Acq { mode, lib, key, global, span, is_try })
+    Some(Acq { mode, lib, key, global, span, is_try, fair })
 }
 
 /// Strips the wrappers of an acquisition's result; returns the acquisition call and whether it was unwrapped

@@ -277,6 +277,13 @@ pub trait RustRule: Sync + Sized + 'static {
     fn feeds_graph(&self) -> bool {
         self.meta().call_graph == CallGraph::Blocking
     }
+    /// Whether the rule's link step walks the crate's calls from a held lock guard (double lock, lock order,
+    /// blocking while locked across calls): then the checker records every crate-local call
+    /// ([`LockCall`](crate::rust::callgraph::LockCall)), and in a file holding the rule's words visits every
+    /// function. Default: no.
+    fn follows_lock_calls(&self) -> bool {
+        false
+    }
     /// The crate-level step: run once per crate, after all of its files are visited, with the crate's
     /// [`CrateGraph`] (the facts every file recorded, calls resolved, summaries propagated on demand). A rule
     /// whose findings need more than one function or file builds them here and reports them with
@@ -468,6 +475,8 @@ pub trait DynRule: Sync {
     fn file_may_fire(&self, source: &str) -> bool;
     /// [`RustRule::feeds_graph`].
     fn feeds_graph(&self) -> bool;
+    /// [`RustRule::follows_lock_calls`].
+    fn follows_lock_calls(&self) -> bool;
     /// The rule set up for a new file: its hooks and a fresh [`RustRule::start_file`] state.
     fn start_file(&'static self) -> Box<dyn FileRule>;
     /// [`RustRule::link`].
@@ -504,6 +513,9 @@ impl<R: RustRule> DynRule for Registered<R> {
     }
     fn feeds_graph(&self) -> bool {
         self.rule.feeds_graph()
+    }
+    fn follows_lock_calls(&self) -> bool {
+        self.rule.follows_lock_calls()
     }
     fn start_file(&'static self) -> Box<dyn FileRule> {
         Box::new(Running { rule: &self.rule, fns: (self.fns)(), state: self.rule.start_file() })
@@ -570,6 +582,12 @@ pub(crate) struct Dispatch {
     /// judges every loop once ([`heavy::loop_evidence`](crate::rust::heavy::loop_evidence)), whichever rules
     /// are active where it stands.
     pub heavy_facts: bool,
+    /// Whether any enabled rule follows calls from held locks ([`RustRule::follows_lock_calls`]): the checker
+    /// records every crate-local call as a [`LockCall`](crate::rust::callgraph::LockCall).
+    pub lock_calls: bool,
+    /// Whether such a rule's words are in this file: then every function is visited (none skipped or blanked),
+    /// so that the calls between them are known.
+    pub lock_fns: bool,
     /// Whether any enabled rule needs types.
     pub types: bool,
     /// Whether the file is visited at all: a rule can fire in it, or the call graph needs its facts.
@@ -688,6 +706,10 @@ impl Dispatch {
             // fire in this one.
             let meta = rule.meta();
             d.chains |= graph && meta.call_graph != CallGraph::None;
+            if rule.follows_lock_calls() {
+                d.lock_calls = true;
+                d.lock_fns |= present & bit != 0;
+            }
             d.heavy_facts |= graph && meta.call_graph == CallGraph::Heavy;
             let words = rule.prefilter();
             // A rule that feeds the call graph does so from files without async code too (the helpers async
@@ -750,6 +772,7 @@ impl Dispatch {
 
 pub(crate) mod blocking_chain;
 pub(crate) mod call_chain;
+pub(crate) mod lock_facts;
 pub(crate) mod locking;
 
 crate::rule_list! {

@@ -215,6 +215,7 @@ impl OnLocal for Rule {
                 global: None,
                 span,
                 is_try: false,
+                fair: false,
             };
             st.guards.live.push(locking::Guard { name, acq, scope, depth: cx.context().frames().len(), span, shadowed: false });
         }
