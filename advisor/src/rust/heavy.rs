@@ -179,6 +179,11 @@ pub struct BodyFacts {
     pub rayon: Option<String>,
     /// Crate-local calls (for deferred checks).
     pub crate_calls: Vec<Callee>,
+    /// When the walk's root is a loop: a hashing, compression, crypto or sort call made on every round (in its
+    /// body or `while` condition, not in the iterable evaluated once).
+    pub heavy_call_per_round: Option<String>,
+    /// When the walk's root is a loop: the crate-local calls made on every round.
+    pub crate_calls_per_round: Vec<Callee>,
 }
 
 impl BodyFacts {
@@ -217,6 +222,10 @@ struct Walker<'s> {
     nested_async: u32,
     /// Whether the walk is inside the branch of an `if` taken once every N rounds (`if i % N == 0`).
     rare: u32,
+    /// Whether the walk has entered its root loop (its first loop).
+    entered_root: bool,
+    /// Whether the walk is in the root loop's body or condition (code run on every round).
+    per_round: bool,
     /// Expression nesting below the walk's root: past [`MAX_NESTING`] the walk stops descending, so it never
     /// adds more than a bounded amount of stack to the visit it runs inside.
     level: u32,
@@ -236,6 +245,11 @@ impl Walker<'_> {
         if let Some(e) = iter {
             self.visit_expr(e);
         }
+        let root = !self.entered_root && self.level <= 1;
+        self.entered_root = true;
+        if root {
+            self.per_round = true;
+        }
         if let Some(c) = cond {
             self.visit_expr(c);
         }
@@ -248,9 +262,15 @@ impl Walker<'_> {
         if counts {
             self.depth -= 1;
         }
+        if root {
+            self.per_round = false;
+        }
     }
 
     fn note_call(&mut self, name: String, heavy: bool) {
+        if heavy && self.per_round && self.facts.heavy_call_per_round.is_none() {
+            self.facts.heavy_call_per_round = Some(name.clone());
+        }
         if heavy && self.facts.heavy_call.is_none() {
             self.facts.heavy_call = Some(name.clone());
         }
@@ -327,6 +347,9 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             }
             if p.starts_with("crate::") {
                 self.facts.crate_calls.push(Callee::Path(p.clone()));
+                if self.per_round {
+                    self.facts.crate_calls_per_round.push(Callee::Path(p.clone()));
+                }
             }
             let heavy = hashing_path(&p);
             let elsewhere = runs_elsewhere(p.rsplit("::").next().unwrap_or_default());
@@ -349,6 +372,9 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         }
         if !super::callgraph::AMBIGUOUS_METHODS.contains(&name.as_str()) {
             self.facts.crate_calls.push(Callee::Method { name: name.clone(), ty: None });
+            if self.per_round {
+                self.facts.crate_calls_per_round.push(Callee::Method { name: name.clone(), ty: None });
+            }
         }
         let heavy = HEAVY_METHODS.contains(&name.as_str());
         let elsewhere = runs_elsewhere(&name);
@@ -426,7 +452,16 @@ fn runs_elsewhere(name: &str) -> bool {
 
 /// Walks `e` (a loop, a closure body) and returns what it found.
 pub fn body_facts(sem: &SemanticModel, e: &Expr) -> BodyFacts {
-    let mut w = Walker { sem, facts: BodyFacts::default(), depth: 0, nested_async: 0, rare: 0, level: 0 };
+    let mut w = Walker {
+        sem,
+        facts: BodyFacts::default(),
+        depth: 0,
+        nested_async: 0,
+        rare: 0,
+        entered_root: false,
+        per_round: false,
+        level: 0,
+    };
     w.visit_expr(e);
     w.facts
 }
@@ -518,9 +553,9 @@ pub fn loop_evidence(cx: &mut Checker<'_>, e: &Expr) -> Option<String> {
             cx.loops.rare_awaits.insert(key);
         }
         if reason.is_none() && in_async && !facts.awaits {
-            reason = facts.heavy_call.as_ref().map(|c| format!("`{c}` on every iteration of a loop"));
-            if reason.is_none() && !facts.crate_calls.is_empty() {
-                cx.loops.callees.insert(key, facts.crate_calls.clone());
+            reason = facts.heavy_call_per_round.as_ref().map(|c| format!("`{c}` on every iteration of a loop"));
+            if reason.is_none() && !facts.crate_calls_per_round.is_empty() {
+                cx.loops.callees.insert(key, std::mem::take(&mut facts.crate_calls_per_round));
             }
         }
         use syn::spanned::Spanned;

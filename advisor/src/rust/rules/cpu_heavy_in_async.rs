@@ -23,8 +23,16 @@ declare_rule! {
     /// - a call to a function of the same crate that does any of the above, directly or through its callees
     ///   (the crate-wide call graph; the chain is shown, with a note at each step).
     ///
-    /// A short loop (over the headers of a request, a small literal range) and a loop that awaits in its body
-    /// are not reported.
+    /// An `.await` that rarely yields does not make a loop cooperative: an async lock's acquisition
+    /// (`.lock().await`, `.read().await`, `.write().await` return at once when uncontended) and an `.await`
+    /// under a branch taken once every N rounds (`if i % 1000 == 0 { yield_now().await }`). Such a loop is
+    /// reported when each round is heavy (nested loops, hashing), and, in async code, also when it hashes,
+    /// compresses or encrypts on every round, directly or through a crate function (a mining loop calling
+    /// `hash_header(&h)` each round; the chain is shown).
+    ///
+    /// A short loop (over the headers of a request, a small literal range), a loop that awaits in its body on
+    /// every round, and nested loops inside a loop that awaits on every round (the items of one page of a
+    /// paginated download: the I/O bounds the work) are not reported.
     ///
     /// ## Why is this bad?
     /// An executor runs many tasks on a few worker threads and switches tasks only at `.await`. A loop that
