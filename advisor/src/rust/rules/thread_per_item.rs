@@ -337,31 +337,25 @@ fn check(cx: &mut Checker<'_>, spawn: Spawn<'_>) {
         facts.max_range = 0;
     }
     let reason = facts.heavy_reason_per_item(&cx.settings().rust);
-    let (message, help): (Box<dyn Fn(&str) -> String>, String) = match count {
-        None => (
-            Box::new(|why: &str| {
-                format!("a thread is spawned for every item of the loop and its work is CPU-heavy ({why}): more CPU-bound threads than cores")
-            }),
-            "run the items on a pool sized to the cores: `items.par_iter().for_each(..)` (rayon), or \
-             `std::thread::scope` with one thread per chunk of `available_parallelism()` chunks"
-                .to_string(),
+    let cores = cx.settings().rust.assumed_cores.max(1);
+    let message = |why: &str| match count {
+        None => format!(
+            "a thread is spawned for every item of the loop and its work is CPU-heavy ({why}): more CPU-bound threads than cores"
         ),
-        Some(n) => {
-            let cores = cx.settings().rust.assumed_cores.max(1);
-            let times = (n + cores / 2) / cores;
-            (
-                Box::new(move |why: &str| {
-                    format!(
-                        "{n} threads for CPU-heavy work ({why}) on N cores: ≈ {n}/N× oversubscribed ({times}× on \
-                         {cores} cores); only N run at a time, the rest wait in the run queue, each with its own stack"
-                    )
-                }),
-                format!(
-                    "use a pool of `available_parallelism()` threads: `(0..{n}).into_par_iter()` (rayon), or \
-                     `std::thread::scope` with one thread per core, each taking {n}/N of the rounds"
-                ),
-            )
-        }
+        Some(n) => format!(
+            "{n} threads for CPU-heavy work ({why}) on N cores: ≈ {n}/N× oversubscribed ({}× on {cores} cores); only \
+             N run at a time, the rest wait in the run queue, each with its own stack",
+            (n + cores / 2) / cores
+        ),
+    };
+    let help = match count {
+        None => "run the items on a pool sized to the cores: `items.par_iter().for_each(..)` (rayon), or \
+                 `std::thread::scope` with one thread per chunk of `available_parallelism()` chunks"
+            .to_string(),
+        Some(n) => format!(
+            "use a pool of `available_parallelism()` threads: `(0..{n}).into_par_iter()` (rayon), or \
+             `std::thread::scope` with one thread per core, each taking {n}/N of the rounds"
+        ),
     };
     if let Some(r) = reason {
         let d = cx.diagnostic(&META, spawn.span, message(&r)).with_help(help);
