@@ -9,6 +9,7 @@
 #   Cache:  on each tree (a hard-linked copy under bench/out/, so one file can be edited), a cold run into an
 #           empty cache, an unchanged re-run, and a re-run after editing one file, side by side. Targets:
 #           unchanged <= 0.1x cold, one edited file <= 0.2x cold. The two ratios above run with --no-cache.
+#           The unchanged re-run must print the same findings as the cold run (cmp), or the benchmark fails.
 #
 # Runs are interleaved (A B A B ...) and the median is taken, so that load from other processes on a
 # shared machine falls on both sides alike. Wall time decides the ratio; CPU time (user+sys) is printed
@@ -222,6 +223,8 @@ cache_bench() {
     local cflags=()
     for x in "${check_flags[@]}"; do [[ "$x" != --no-cache ]] && cflags+=("$x"); done
     cflags+=(--cache-dir "$cdir")
+    local load
+    load="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
     for ((i = 1; i <= CACHE_REPS; i++)); do
         say "repetition $i/$CACHE_REPS"
         rm -rf "$cdir"
@@ -238,7 +241,7 @@ cache_bench() {
     cc="$(stats "$name-cold" 6)" wc_="$(stats "$name-warm" 6)" ec="$(stats "$name-edit" 6)"
     summary+=(
         ""
-        "Cache, $name (copied to $copy; edited: $edit_rel), $JOBS threads, median of $CACHE_REPS"
+        "Cache, $name (copied to $copy; edited: $edit_rel), $JOBS threads, median of $CACHE_REPS, load average $load at the start"
         "  cold (empty cache)   $(printf '%8.3f' "$cw") s wall  $(printf '%8.3f' "$cc") s CPU  peak RSS $(($(maxof "$name-cold") / 1024)) MiB"
         "  unchanged re-run     $(printf '%8.3f' "$ww") s wall  $(printf '%8.3f' "$wc_") s CPU  peak RSS $(($(maxof "$name-warm") / 1024)) MiB"
         "  one file edited      $(printf '%8.3f' "$ew") s wall  $(printf '%8.3f' "$ec") s CPU  peak RSS $(($(maxof "$name-edit") / 1024)) MiB"

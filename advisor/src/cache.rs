@@ -112,9 +112,9 @@ struct Stored {
     /// When the entry was last used (seconds since the epoch).
     last_used: u64,
     /// The findings, as JSON.
-    diags: Vec<u8>,
+    diags: Bytes,
     /// The facts in the language's encoding.
-    facts: Option<Arc<[u8]>>,
+    facts: Option<Bytes>,
     /// Used by this run.
     used: AtomicBool,
 }
@@ -135,13 +135,34 @@ impl Clone for Stored {
     }
 }
 
-/// What [`Cache::lookup`] found for a file.
+/// Bytes shared with the buffer they were read in (the pack), or owned.
+#[derive(Debug, Clone, Default)]
+pub struct Bytes {
+    buf: Arc<Vec<u8>>,
+    at: std::ops::Range<usize>,
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(v: Vec<u8>) -> Self {
+        let at = 0..v.len();
+        Bytes { buf: Arc::new(v), at }
+    }
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buf[self.at.clone()]
+    }
+}
+
+/// What [`Cache::lookup_stamp`] or [`Cache::lookup_content`] found for a file.
 #[derive(Debug)]
 pub struct Hit {
     /// Its findings.
     pub diags: Vec<Diagnostic>,
     /// Its facts, in its language's encoding.
-    pub facts: Option<Arc<[u8]>>,
+    pub facts: Option<Bytes>,
     /// Whether its text must be kept.
     pub keep: bool,
     /// The identity of its analysis (for the link step's key).
@@ -196,7 +217,7 @@ impl Cache {
         }
         let tool = tool_identity();
         let (old, old_links) =
-            std::fs::read(dir.join(PACK)).ok().and_then(|bytes| decode_pack(&bytes, &tool)).unwrap_or_default();
+            std::fs::read(dir.join(PACK)).ok().and_then(|bytes| decode_pack(bytes, &tool)).unwrap_or_default();
         Ok(Cache {
             dir: dir.to_path_buf(),
             tool,
@@ -313,7 +334,7 @@ impl Cache {
         diags: &[Diagnostic],
         facts: Option<Vec<u8>>,
     ) {
-        let Ok(diags) = serde_json::to_vec(diags) else { return };
+        let Ok(diags) = serde_json::to_vec(diags).map(Bytes::from) else { return };
         let entry = Stored {
             stamp: stamp.unwrap_or_default(),
             content,
@@ -322,7 +343,7 @@ impl Cache {
             probe: None,
             last_used: now_secs(),
             diags,
-            facts: facts.map(Arc::from),
+            facts: facts.map(Bytes::from),
             used: AtomicBool::new(true),
         };
         self.fresh.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(path.to_path_buf(), entry);
@@ -476,17 +497,25 @@ fn encode_pack(tool: &str, entries: &[(&Path, Stored)], links: &[(&str, &(u128, 
 /// The pack's entries and link findings; `None` when it is not a pack of this format and build, or is
 /// corrupt (cut short, a wrong checksum, lengths past its end).
 #[allow(clippy::type_complexity)]
-fn decode_pack(bytes: &[u8], tool: &str) -> Option<(HashMap<PathBuf, Stored>, HashMap<String, (u128, Vec<u8>)>)> {
-    let mut r = Reader(bytes);
+fn decode_pack(buf: Vec<u8>, tool: &str) -> Option<(HashMap<PathBuf, Stored>, HashMap<String, (u128, Vec<u8>)>)> {
+    let buf = Arc::new(buf);
+    let mut r = Reader { buf: &buf, pos: 0 };
     if r.take(MAGIC.len())? != MAGIC || u32::from_le_bytes(r.array()?) != FORMAT || r.bytes()? != tool.as_bytes() {
         return None;
     }
     let sum = u64::from_le_bytes(r.array()?);
-    if xxh3_64(r.0) != sum {
+    if xxh3_64(&buf[r.pos..]) != sum {
         return None;
     }
+    // Findings and facts stay in the pack's buffer: an entry holds where they are.
+    let shared = |r: &mut Reader<'_>| -> Option<Bytes> {
+        let n = usize::try_from(r.u64()?).ok()?;
+        let at = r.pos..r.pos.checked_add(n)?;
+        r.take(n)?;
+        Some(Bytes { buf: Arc::clone(&buf), at })
+    };
     let n = usize::try_from(r.u64()?).ok()?;
-    let mut entries = HashMap::with_capacity(n.min(r.0.len() / 64));
+    let mut entries = HashMap::with_capacity(n.min(buf.len() / 64));
     for _ in 0..n {
         let path = PathBuf::from(os_str(r.bytes()?)?);
         let (mtime_ns, ctime_ns, content, meta) = (r.u128()?, r.u128()?, r.u128()?, r.u128()?);
@@ -502,10 +531,10 @@ fn decode_pack(bytes: &[u8], tool: &str) -> Option<(HashMap<PathBuf, Stored>, Ha
             2 => Some(true),
             _ => return None,
         };
-        let diags = r.bytes()?.to_vec();
+        let diags = shared(&mut r)?;
         let facts = match r.take(1)?[0] {
             0 => None,
-            1 => Some(Arc::from(r.bytes()?)),
+            1 => Some(shared(&mut r)?),
             _ => return None,
         };
         let stamp = Stamp { mtime_ns, ctime_ns, size, ino };
@@ -521,7 +550,7 @@ fn decode_pack(bytes: &[u8], tool: &str) -> Option<(HashMap<PathBuf, Stored>, Ha
         let inputs = r.u128()?;
         links.insert(language, (inputs, r.bytes()?.to_vec()));
     }
-    r.0.is_empty().then_some((entries, links))
+    (r.pos == buf.len()).then_some((entries, links))
 }
 
 /// A path's bytes as written by [`encode_pack`] (`as_encoded_bytes`), read back.
@@ -538,15 +567,16 @@ fn os_str(b: &[u8]) -> Option<std::ffi::OsString> {
 }
 
 /// A bounds-checked reader of the pack.
-struct Reader<'b>(&'b [u8]);
+struct Reader<'b> {
+    buf: &'b [u8],
+    pos: usize,
+}
 
 impl<'b> Reader<'b> {
     fn take(&mut self, n: usize) -> Option<&'b [u8]> {
-        if n > self.0.len() {
-            return None;
-        }
-        let (a, b) = self.0.split_at(n);
-        self.0 = b;
+        let end = self.pos.checked_add(n)?;
+        let a = self.buf.get(self.pos..end)?;
+        self.pos = end;
         Some(a)
     }
     fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
@@ -644,6 +674,7 @@ mod tests {
         SourceKind::of(Path::new("a.rs")).expect("Rust")
     }
 
+    /// Opens `t` with its modification time an hour ago (a settled stamp).
     fn settled(t: &str) -> std::fs::File {
         let f = std::fs::OpenOptions::new().write(true).open(t).expect("open");
         f.set_modified(SystemTime::now() - std::time::Duration::from_secs(3600)).expect("set mtime");
@@ -825,7 +856,7 @@ mod tests {
 
     /// The pack's entries, read back (tests forge and inspect them).
     fn entries(dir: &Path) -> (HashMap<PathBuf, Stored>, HashMap<String, (u128, Vec<u8>)>) {
-        decode_pack(&std::fs::read(dir.join(PACK)).expect("pack"), &tool_identity()).expect("a valid pack")
+        decode_pack(std::fs::read(dir.join(PACK)).expect("pack"), &tool_identity()).expect("a valid pack")
     }
 
     fn rewrite(dir: &Path, entries: &HashMap<PathBuf, Stored>, links: &HashMap<String, (u128, Vec<u8>)>) {
@@ -857,9 +888,9 @@ mod tests {
         // A finding naming a rule this build does not know is not trusted.
         let (mut e, links) = entries(&dir);
         let a = e.get_mut(&root.join("a.rs")).expect("a.rs");
-        let renamed = String::from_utf8(a.diags.clone()).expect("json").replace("\"CA101\"", "\"CA999\"");
+        let renamed = String::from_utf8(a.diags.to_vec()).expect("json").replace("\"CA101\"", "\"CA999\"");
         assert_ne!(renamed.as_bytes(), &a.diags[..]);
-        a.diags = renamed.into_bytes();
+        a.diags = Bytes::from(renamed.into_bytes());
         rewrite(&dir, &e, &links);
         let c = reopen(&dir);
         assert_eq!(run(&root, Some(&c)), cold);
@@ -867,7 +898,7 @@ mod tests {
         // Facts this build cannot read, with no link findings to fall back on: the file is analysed again.
         let (mut e, _) = entries(&dir);
         for s in e.values_mut() {
-            s.facts = s.facts.as_ref().map(|_| Arc::from(&b"{not facts"[..]));
+            s.facts = s.facts.as_ref().map(|_| Bytes::from(b"{not facts".to_vec()));
         }
         rewrite(&dir, &e, &HashMap::new());
         let c = reopen(&dir);
@@ -906,6 +937,44 @@ mod tests {
         let edited = run(&root, Some(&reopen(&dir)));
         assert_eq!(edited.len(), 1, "{edited:?}");
         assert_eq!(edited, run(&root, None));
+    }
+
+    /// Files whose stamps are settled are not read on a re-run, but the text of one a linked finding lands in
+    /// is read then (its snippet and suppressions), whether the link step's findings are reused or made again.
+    #[test]
+    fn settled_files_are_read_only_when_a_linked_finding_needs_them() {
+        let t = tempfile::TempDir::new().expect("tempdir");
+        let (root, dir) = (t.path().join("proj"), t.path().join("cache"));
+        let lib = "mod config;\nuse crate::config::load;\n\nasync fn handler() {\n    let _ = load();\n}\n";
+        write(&root, "app/src/lib.rs", lib);
+        write(
+            &root,
+            "app/src/config.rs",
+            "pub fn load() -> String {\n    std::fs::read_to_string(\"a\").unwrap()\n}\n",
+        );
+        for f in ["app/src/lib.rs", "app/src/config.rs"] {
+            drop(settled(root.join(f).to_str().expect("utf-8")));
+        }
+        let opts = CheckOptions { roots: vec![root.clone()], jobs: 1 };
+        let resolver = || ConfigResolver::discover(Overrides::default());
+        let cold = check_cached(&opts, &resolver(), Some(&reopen(&dir)));
+        assert_eq!(cold.diagnostics.len(), 1);
+        let c = reopen(&dir);
+        let warm = check_cached(&opts, &resolver(), Some(&c));
+        assert_eq!(c.hits(), 2);
+        assert_eq!(warm.diagnostics, cold.diagnostics);
+        assert_eq!(warm.sources.get(&root.join("app/src/lib.rs")).map(|t| &**t), Some(lib));
+        // The callee edited: the link step runs again, and the settled caller is read for its finding.
+        write(
+            &root,
+            "app/src/config.rs",
+            "pub fn load() -> String {\n    std::fs::read_to_string(\"b\").unwrap()\n}\n",
+        );
+        let c = reopen(&dir);
+        let edited = check_cached(&opts, &resolver(), Some(&c));
+        assert_eq!((c.hits(), c.stored()), (1, 1));
+        assert_eq!(edited.diagnostics.len(), 1);
+        assert_eq!(edited.sources.get(&root.join("app/src/lib.rs")).map(|t| &**t), Some(lib));
     }
 
     /// Issue 15: entries of deleted files, and older entries of files checked again, are pruned; a run over

@@ -7,7 +7,7 @@
 //! across all Python files of the run ([`python::link`](crate::python::link)). Their findings
 //! go through the settings and suppressions of the file they are in, like every other finding.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -164,8 +164,8 @@ fn analyse_and_link(
     let states = prepare(&files, &|p: &Path, test: &dyn Fn(&[u8]) -> bool| probe(p, test, cache, buffer));
     let mut analysed = analyse_files(files, resolver, &states, cache, buffer);
     let linked = link_phase(&mut analysed, resolver, &states, cache);
-    let texts = gather(analysed, report);
-    filter_linked(linked, &texts, resolver, report);
+    let (mut texts, unread) = gather(analysed, report);
+    filter_linked(linked, &mut texts, &unread, resolver, report);
     texts
 }
 
@@ -261,13 +261,15 @@ fn walk_roots(opts: &CheckOptions, resolver: &ConfigResolver) -> walk::Walk {
 /// the link step runs).
 enum Facts {
     Live(FileFacts),
-    Stored(Arc<[u8]>),
+    Stored(crate::cache::Bytes),
 }
 
 /// What a worker hands back for one file.
 struct Analysed {
     /// The text, kept only when the file has findings or call sites the link phase may report on.
     text: Option<Arc<str>>,
+    /// The link phase may report in the file, but its text was not read (an unchanged cached file).
+    unread: bool,
     /// Its findings, after its settings and suppressions.
     diags: FileResult,
     /// Its facts for the link phase.
@@ -324,9 +326,16 @@ fn analyse_file(
     }
     let stamp = Stamp::of(&file.path);
     if let Some(hit) = c.lookup_stamp(&file.path, meta, stamp) {
-        // Unchanged since it was stored: read only when its text is needed.
-        let text = if hit.keep || !hit.diags.is_empty() { Some(read_source(&file.path)?) } else { None };
-        return Ok(Analysed { text, diags: hit.diags, facts: hit.facts.map(Facts::Stored), ident: Some(hit.ident) });
+        // Unchanged since it was stored: read now for its findings' snippets; for the link step's, only when
+        // one lands in it ([`filter_linked`]).
+        let text = if hit.diags.is_empty() { None } else { Some(read_source(&file.path)?) };
+        return Ok(Analysed {
+            unread: hit.keep && text.is_none(),
+            text,
+            diags: hit.diags,
+            facts: hit.facts.map(Facts::Stored),
+            ident: Some(hit.ident),
+        });
     }
     let text = read_source(&file.path)?;
     let content = Cache::content_key(&text);
@@ -334,6 +343,7 @@ fn analyse_file(
         let keep = hit.keep || !hit.diags.is_empty();
         return Ok(Analysed {
             text: keep.then_some(text),
+            unread: false,
             diags: hit.diags,
             facts: hit.facts.map(Facts::Stored),
             ident: Some(hit.ident),
@@ -362,29 +372,31 @@ fn keep_text(
     // Keep the text only for snippets of findings and for call sites the link phases may report on: memory
     // stays bounded by the files in flight.
     let keep = !diags.is_empty() || facts.as_ref().is_some_and(|f| file.kind.may_report(f));
-    Analysed { text: keep.then_some(text), diags, facts: facts.map(Facts::Live), ident }
+    Analysed { text: keep.then_some(text), unread: false, diags, facts: facts.map(Facts::Live), ident }
 }
 
 /// Moves the per-file findings and read errors into `report`; returns the texts kept for snippets and for the
-/// link phase's findings.
+/// link phase's findings, and the files the link phase may report in whose text was not read.
 fn gather(
     results: Vec<(SourceFile, Result<Analysed, String>)>,
     report: &mut CheckReport,
-) -> HashMap<PathBuf, Arc<str>> {
-    let mut texts = HashMap::new();
+) -> (HashMap<PathBuf, Arc<str>>, HashSet<PathBuf>) {
+    let (mut texts, mut unread) = (HashMap::new(), HashSet::new());
     for (file, r) in results {
         match r {
             Ok(a) => {
                 report.files_checked += 1;
                 if let Some(text) = a.text {
                     texts.insert(file.path, text);
+                } else if a.unread {
+                    unread.insert(file.path);
                 }
                 report.diagnostics.extend(a.diags);
             }
             Err(e) => report.errors.push(e),
         }
     }
-    texts
+    (texts, unread)
 }
 
 /// The link phase over the facts the files returned (no file is parsed again): each language's link step once
@@ -449,16 +461,29 @@ fn link_phase(
 }
 
 /// Linked findings go through the same settings and suppressions as the others, with those of their own file
-/// (each file's suppression comments scanned once, however many findings it has). A finding in a file whose
-/// text was not kept is dropped: no link step reports there.
+/// (each file's suppression comments scanned once, however many findings it has). The text of a file in
+/// `unread` is read the first time a finding lands in it; a finding in a file whose text was not kept is
+/// dropped: no link step reports there.
 fn filter_linked(
     linked: Vec<(SourceKind, Diagnostic)>,
-    texts: &HashMap<PathBuf, Arc<str>>,
+    texts: &mut HashMap<PathBuf, Arc<str>>,
+    unread: &HashSet<PathBuf>,
     resolver: &ConfigResolver,
     report: &mut CheckReport,
 ) {
     let mut per_file: HashMap<PathBuf, (Arc<Settings>, crate::suppress::Suppressions)> = HashMap::new();
     for (kind, d) in linked {
+        if !texts.contains_key(&d.path) && unread.contains(&d.path) {
+            match read_source(&d.path) {
+                Ok(text) => {
+                    texts.insert(d.path.clone(), text);
+                }
+                Err(e) => {
+                    report.errors.push(e);
+                    continue;
+                }
+            }
+        }
         let Some(text) = texts.get(&d.path) else { continue };
         let (settings, suppressions) = per_file.entry(d.path.clone()).or_insert_with(|| {
             let settings = resolver.for_path(&d.path).settings_for(&d.path);

@@ -393,6 +393,30 @@ fn stdin_is_checked_as_the_named_file() {
     assert_eq!(code(&o), 0, "{}", out(&o));
 }
 
+/// Issue 15: a buffer is linked with its crate's other files (from the cache after a first run, read without
+/// it), so a chain through a helper in another file is reported from standard input as by `check`.
+#[test]
+fn stdin_follows_a_chain_into_another_file_of_its_crate() {
+    let calls = "mod config;\nuse crate::config::load;\n\nasync fn handler() {\n    let _ = load();\n}\n";
+    let no_call = "mod config;\n\nasync fn handler() {\n    let _ = 1;\n}\n";
+    let t = tree(&[
+        ("app/src/lib.rs", calls),
+        ("app/src/config.rs", "pub fn load() -> String {\n    std::fs::read_to_string(\"a\").unwrap()\n}\n"),
+    ]);
+    let d = t.path();
+    let o = run(d, &["check", "--format", "concise", "app"]);
+    assert_eq!(findings(&o), vec!["app/src/lib.rs:5:CA102"], "{}", out(&o));
+    std::fs::write(d.join("app/src/lib.rs"), no_call).expect("write");
+    for extra in [&[][..], &["--no-cache"][..]] {
+        let args =
+            [&["check", "--format", "concise", "--stdin-filename", "app/src/lib.rs"][..], extra, &["-"]].concat();
+        let o = run_stdin(d, &args, calls.as_bytes());
+        assert_eq!(findings(&o), vec!["app/src/lib.rs:5:CA102"], "{extra:?}: {}", out(&o));
+        let o = run_stdin(d, &args, no_call.as_bytes());
+        assert_eq!(code(&o), 0, "{extra:?}: {}", out(&o));
+    }
+}
+
 #[test]
 fn stdin_misuse_is_a_clear_error() {
     let t = tree(&[]);

@@ -134,6 +134,21 @@ impl WaitKinds {
         share(self.lock, self.samples().saturating_add(self.running))
     }
 
+    /// [`WaitKinds::lock_share_of_time`] with the run-queue wait left out: of the samples that found the thread
+    /// running or runnable, only the part it was on a CPU (`cpu : runqueue`, from the timing) counts. Under other
+    /// processes' load a lock-bound thread spends most of its time waiting for a core — after each wake-up and
+    /// while holding the lock — which diluted its lock share until it looked oversubscribed (issue 14: the verdict
+    /// follows the program's own behaviour, not the machine's).
+    pub fn lock_share_of_own_time(&self, cpu_ns: u64, runqueue_ns: u64) -> f64 {
+        let on_cpu = if cpu_ns.saturating_add(runqueue_ns) == 0 {
+            self.running as f64
+        } else {
+            self.running as f64 * cpu_ns as f64 / (cpu_ns as f64 + runqueue_ns as f64)
+        };
+        let total = self.samples() as f64 + on_cpu;
+        if total <= 0.0 { 0.0 } else { self.lock as f64 / total }
+    }
+
     /// Share of the samples that are a lock/futex wait.
     pub fn lock_share(&self) -> f64 {
         share(self.lock, self.samples())
@@ -578,14 +593,17 @@ pub fn classify(t: &Timing, th: &Thresholds) -> Classification {
     // 4 (continued). Blocked mostly on a lock (sampled wait kinds): the function queues on a lock, more threads would only
     // queue longer.
     if let Some(w) = t.waits.filter(WaitKinds::usable)
-        && (blocked_share >= th.lock_blocked_share || w.lock_share_of_time() >= th.lock_blocked_share)
+        && (blocked_share >= th.lock_blocked_share
+            || w.lock_share_of_own_time(t.cpu_ns, t.runqueue_ns) >= th.lock_blocked_share)
         && w.lock_share() >= LOCK_WAIT_SHARE
     {
         return done(
             Verdict::LockSerialized,
             format!(
-                "waiting on a lock or futex in {} of the samples inside the call, {} of its waits ({}) — {shares}",
+                "waiting on a lock or futex in {} of the samples inside the call ({} of the time it was not waiting \
+                 for a core), {} of its waits ({}) — {shares}",
                 pct(w.lock_share_of_time()),
+                pct(w.lock_share_of_own_time(t.cpu_ns, t.runqueue_ns)),
                 pct(w.lock_share()),
                 w.describe()
             ),
@@ -1296,6 +1314,18 @@ mod tests {
             let r = recommend_measured(&c, &Timing { waits: Some(waits), ..locked }, 4, Context::sync_fn());
             assert!(r.pool_size.is_none_or(|n| n <= 4), "{r:?}");
         }
+        // Under other processes' load (issue 14): the same lock waits, but the threads spent 95% of their time
+        // waiting for a core (after each wake-up, and while holding the lock): still lock-serialized, not
+        // oversubscribed — the run-queue wait is left out of the lock share.
+        let loaded = Timing {
+            waits: Some(WaitKinds { lock: 98, other: 1, running: 375, ..WaitKinds::default() }),
+            ..t(6_000 * MS, 300 * MS, 5_700 * MS)
+        };
+        let c = classify(&loaded, &th());
+        assert_eq!(c.verdict, Verdict::LockSerialized, "{}", c.evidence);
+        // Spinning threads with no lock wait under the same run-queue wait stay oversubscribed.
+        let spinning = Timing { waits: Some(WaitKinds { running: 400, other: 5, ..WaitKinds::default() }), ..loaded };
+        assert_eq!(classify(&spinning, &th()).verdict, Verdict::Oversubscribed);
         // Too few samples: ignored by the verdict, and (issue 14) no pool past the cores for an instrumented
         // function, with the reason in the text; a thread of `profile` keeps the plain advice (measured.rs sizes it
         // from its per-kind blocked time).

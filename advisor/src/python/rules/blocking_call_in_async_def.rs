@@ -10,7 +10,7 @@ use crate::registry::RuleMeta;
 use crate::python::Checker;
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use crate::python::ast::{Call, Expr, ExprKind, Range, is_generator, walk_body_exprs};
+use crate::python::ast::{Call, Expr, ExprKind, Range, Stmt, StmtKind, is_generator, walk_body_exprs};
 use crate::python::semantic::{CallSite, FuncId};
 use crate::python::summary::in_configured;
 
@@ -36,7 +36,8 @@ declare_rule! {
     /// Not reported: `getaddrinfo(…, flags=AI_NUMERICHOST)` and `getnameinfo(…, NI_NUMERICHOST | NI_NUMERICSERV)`
     /// (no DNS query; the flags written in the call or in a name bound only to them, `FLAGS = AI_NUMERICHOST |
     /// AI_NUMERICSERV`), and methods of a socket set non-blocking earlier in the same function
-    /// (`sock.setblocking(False)`, `sock.settimeout(0)`).
+    /// (`sock.setblocking(False)`, `sock.settimeout(0)`) or called in a `try` whose handler catches
+    /// `BlockingIOError` (the code expects a non-blocking socket).
     ///
     /// The project's own blocking callables are listed in `[python] blocking-calls` (qualified names such as
     /// `mylib.fetch`, or prefixes ending in `.`); they are reported like the tables' calls.
@@ -300,6 +301,9 @@ fn on_non_blocking_socket(cx: &Checker<'_, '_, '_>, q: &str, c: &CallSite<'_, '_
     if !q.starts_with("socket.socket().") {
         return false;
     }
+    if in_try_catching_blocking_io(cx, c) {
+        return true;
+    }
     let ExprKind::Attribute { value, .. } = &c.call.func.kind else { return false };
     let Some(recv) = value.dotted() else { return false };
     cx.model.calls.iter().any(|o| {
@@ -309,6 +313,40 @@ fn on_non_blocking_socket(cx: &Checker<'_, '_, '_>, q: &str, c: &CallSite<'_, '_
                 if matches!(*attr, "setblocking" | "settimeout") && value.dotted().as_deref() == Some(recv.as_str()))
             && o.call.args.first().is_some_and(|a| matches!(cx.lines.text(a.range).trim(), "False" | "0" | "0.0"))
     })
+}
+
+/// A call in the `try:` block of a `try` with an `except BlockingIOError` handler: the code expects the socket
+/// to be non-blocking (anyio's `create_unix_datagram_socket`: `connect`, then `add_writer` on
+/// `BlockingIOError`).
+fn in_try_catching_blocking_io(cx: &Checker<'_, '_, '_>, c: &CallSite<'_, '_>) -> bool {
+    fn visit(cx: &Checker<'_, '_, '_>, body: &[Stmt<'_>], at: Range) -> bool {
+        for s in body {
+            if !s.range.contains(at) {
+                continue;
+            }
+            if let StmtKind::Try { body: tb, .. } = &s.kind
+                && let Some(last) = tb.last()
+                && tb.iter().any(|b| b.range.contains(at))
+            {
+                let rest = cx.lines.text(Range { start: last.range.end, end: s.range.end });
+                if rest.lines().any(|l| l.trim_start().starts_with("except") && l.contains("BlockingIOError")) {
+                    return true;
+                }
+            }
+            if matches!(s.kind, StmtKind::FunctionDef(_) | StmtKind::ClassDef(_)) {
+                return false;
+            }
+            let mut hit = false;
+            s.for_each_block(&mut |b| hit = hit || visit(cx, b, at));
+            return hit;
+        }
+        false
+    }
+    let body = match c.scope {
+        Some(f) => &cx.model.funcs[f].def.body,
+        None => &cx.model.module.body,
+    };
+    visit(cx, body, c.range)
 }
 
 /// At most this many functions are searched from one call for a blocking call.
@@ -529,7 +567,7 @@ pub struct HelperCall {
 const MAX_EXT_CALLS: usize = 16;
 
 /// The calls a function makes itself, outside nested functions and lambdas.
-fn own_calls<'m, 'a>(body: &'m [crate::python::ast::Stmt<'a>]) -> Vec<(&'m Call<'a>, Range)> {
+fn own_calls<'m, 'a>(body: &'m [Stmt<'a>]) -> Vec<(&'m Call<'a>, Range)> {
     fn visit<'m, 'a>(e: &'m Expr<'a>, out: &mut Vec<(&'m Call<'a>, Range)>) {
         if matches!(e.kind, ExprKind::Lambda { .. }) {
             return;

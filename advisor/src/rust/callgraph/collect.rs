@@ -164,6 +164,13 @@ impl Collector {
         }
     }
 
+    /// A call at `span` made while a guard CA407 counts is alive, in the innermost function being visited.
+    pub(crate) fn on_guarded_call(&mut self, held: LockUse, span: Span) {
+        if let Some(&func) = self.stack.last() {
+            self.facts.guarded_calls.push(HeldCall { func, held, span });
+        }
+    }
+
     /// A lock acquired at this point: recorded when it runs as part of the innermost sync function's body
     /// (through plain closures), so that callers holding another lock see it.
     pub(crate) fn on_lock_acquire(&mut self, cx: &ContextStack, lock: LockUse) {

@@ -281,6 +281,10 @@ pub struct FileFacts {
     /// Crate-local calls each function makes inline, recorded while a lock rule is enabled ([`LockCall`]).
     #[serde(default)]
     pub lock_calls: Vec<LockCall>,
+    /// Calls made while a guard that CA407 counts is alive (any guard, named or local: `held.lock` is the
+    /// guard's name or the lock's receiver path, for the message), for blocking while locked across calls.
+    #[serde(default)]
+    pub guarded_calls: Vec<HeldCall>,
 }
 
 impl FileFacts {
@@ -292,6 +296,7 @@ impl FileFacts {
             || !self.lock_acquires.is_empty()
             || !self.async_lock_acquires.is_empty()
             || !self.lock_calls.is_empty()
+            || !self.guarded_calls.is_empty()
     }
 
     /// Whether the file holds anything a link step starts from: call sites in async or `spawn_blocking`
@@ -303,6 +308,7 @@ impl FileFacts {
             || !self.deferred.is_empty()
             || !self.lock_orders.is_empty()
             || !self.held_calls.is_empty()
+            || !self.guarded_calls.is_empty()
     }
 
     /// Whether the crate phase may report a finding in this file (the engine keeps its text for snippets): it
@@ -313,7 +319,7 @@ impl FileFacts {
             || !self.sites.is_empty()
             || !self.deferred.is_empty()
             || !self.lock_orders.is_empty()
-            || self.held_calls.iter().any(|h| {
+            || self.held_calls.iter().chain(&self.guarded_calls).any(|h| {
                 self.fns.get(h.func).is_some_and(|f| f.calls.iter().any(|c| c.span == h.span))
                     || self.lock_calls.iter().any(|c| c.func == h.func && c.span == h.span)
             })

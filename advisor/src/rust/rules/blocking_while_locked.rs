@@ -3,10 +3,14 @@
 
 use syn::Expr;
 
+use super::guard_across_await::{Body, scrutinee};
+use super::call_chain::note_at;
+use super::lock_facts::{Reach, Reached};
 use super::locking::{self, Guard, Guards, LockLib};
-use super::{CallSite, Checker, FnBody, MethodCallSite, OnCall, OnExpr, OnFnExit, OnLocal, OnMethodCall, OnScopeExit, RustRule, Ty};
+use super::{CallSite, Checker, CrateGraph, LinkContext, FnBody, MethodCallSite, OnCall, OnExpr, OnFnExit, OnLocal, OnMethodCall, OnScopeExit, RustRule, Ty};
 use crate::declare_rule;
-use crate::diagnostic::Span;
+use crate::diagnostic::{Diagnostic, Span};
+use crate::rust::callgraph::{BlockFact, HeldCall, LockUse};
 
 declare_rule! {
     /// ## What it does
@@ -64,6 +68,128 @@ pub struct State {
     /// Branches of an `if` whose condition reads a held guard (`if g.is_none() { g = Some(load()) }`): lazy
     /// initialisation under the lock, which is what a `OnceLock` would do too. (guard name, branch span).
     lazy_init: Vec<(String, Span)>,
+    /// Temporary guards of `match`/`if let`/`while let` scrutinees, alive through their bodies.
+    temps: Vec<TempGuard>,
+}
+
+/// A lock taken in a scrutinee: its guard is a temporary that lives until the end of the body.
+struct TempGuard {
+    /// The innermost frame that is not a plain closure, where the scrutinee is.
+    frame: usize,
+    /// The spans of the body (the block, or each arm).
+    body: Vec<Span>,
+    /// The acquisition.
+    acq: Span,
+    /// The lock's receiver path.
+    key: String,
+    /// The names the patterns bind (values borrowed from the guard, or the guard itself).
+    bindings: Vec<String>,
+}
+
+/// The frame code runs in, seen through plain closures (which run inline).
+fn inline_frame(cx: &Checker<'_>) -> usize {
+    let frames = cx.context().frames();
+    frames.iter().rposition(|f| f.kind != crate::rust::context::FrameKind::Closure).map_or(0, |i| i + 1)
+}
+
+fn pat_names(p: &syn::Pat, out: &mut Vec<String>) {
+    struct Names<'o>(&'o mut Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Names<'_> {
+        fn visit_pat_ident(&mut self, i: &'ast syn::PatIdent) {
+            self.0.push(i.ident.to_string());
+            syn::visit::visit_pat_ident(self, i);
+        }
+    }
+    syn::visit::Visit::visit_pat(&mut Names(out), p);
+}
+
+/// Records the temporary guards of a scrutinee's locks (std and parking_lot) as alive through its body.
+fn scrutinee_temps(cx: &Checker<'_>, st: &mut State, e: &Expr) {
+    let Some((scrut, body)) = scrutinee(e) else { return };
+    let acqs: Vec<_> = locking::acquisitions_in(cx, scrut)
+        .into_iter()
+        .filter(|a| matches!(a.lib, LockLib::Std | LockLib::ParkingLot) && !a.is_try)
+        .collect();
+    let Some(acq) = acqs.first() else { return };
+    let mut bindings = Vec::new();
+    let spans = match (&body, e) {
+        (Body::Arms(arms), _) => arms
+            .iter()
+            .map(|a| {
+                pat_names(&a.pat, &mut bindings);
+                Span::from_pm2(syn::spanned::Spanned::span(a))
+            })
+            .collect(),
+        (Body::Block(b), Expr::If(syn::ExprIf { cond, .. }) | Expr::While(syn::ExprWhile { cond, .. })) => {
+            if let Expr::Let(l) = &**cond {
+                pat_names(&l.pat, &mut bindings);
+            }
+            vec![Span::new(
+                Span::from_pm2(b.brace_token.span.open()).start,
+                Span::from_pm2(b.brace_token.span.close()).end,
+            )]
+        }
+        _ => return,
+    };
+    let key = acq.key.clone().unwrap_or_else(|| "the lock".to_string());
+    st.temps.push(TempGuard { frame: inline_frame(cx), body: spans, acq: acq.span, key, bindings });
+}
+
+/// The temporary scrutinee guard alive at `span`, if any (the innermost).
+fn temp_at<'s>(cx: &Checker<'_>, st: &'s State, span: Span, receiver_root: Option<&str>) -> Option<&'s TempGuard> {
+    let frame = inline_frame(cx);
+    st.temps.iter().rev().find(|t| {
+        t.frame == frame
+            && t.body.iter().any(|b| b.start <= span.start && span.end <= b.end)
+            && receiver_root.is_none_or(|r| !t.bindings.iter().any(|n| n == r))
+    })
+}
+
+/// Whether the call hands `name` (or a field of it) to the callee, as the receiver or an argument (`f(&g)`,
+/// `g.flush()`, `f(&mut g.file)`): blocking on the guarded value is what the lock is for.
+fn passes(e: &Expr, name: &str) -> bool {
+    let (recv, args): (Option<&Expr>, Vec<&Expr>) = match e {
+        Expr::Call(c) => (None, c.args.iter().collect()),
+        Expr::MethodCall(m) => (Some(&m.receiver), m.args.iter().collect()),
+        _ => return true,
+    };
+    let is_guarded = |x: &Expr| locking::path_key(x).is_some_and(|k| locking::key_root(&k) == name);
+    recv.is_some_and(is_guarded) || args.into_iter().any(is_guarded)
+}
+
+/// Records a call made while a guard this rule counts is alive (a `let` guard outside its lazy-initialisation
+/// branch, or a scrutinee's temporary), for the link step to look for blocking below it.
+fn guarded_call(cx: &mut Checker<'_>, st: &State, e: &Expr) {
+    if st.guards.live.is_empty() && st.temps.is_empty() {
+        return;
+    }
+    let Some(span) = super::lock_facts::call_span(e) else { return };
+    let lazy = |g: &Guard| st.lazy_init.iter().any(|(n, r)| *n == g.name && r.start <= span.start && span.end <= r.end);
+    let held = if st.guards.live.is_empty() { Vec::new() } else { st.guards.held(cx) };
+    let found = match held.into_iter().rev().find(|g| !lazy(g) && !passes(e, &g.name)) {
+        Some(g) => Some((g.name, g.span)),
+        None => {
+            let root = match e {
+                Expr::MethodCall(m) => locking::path_key(&m.receiver).map(|k| locking::key_root(&k).to_string()),
+                _ => None,
+            };
+            temp_at(cx, st, span, root.as_deref())
+                .filter(|t| !t.bindings.iter().any(|b| passes(e, b)))
+                .map(|t| (format!("the temporary guard of `{}`", t.key), t.acq))
+        }
+    };
+    let Some((name, at)) = found else { return };
+    let held = LockUse { lock: name, shared: false, span: at, on_self: false, fair: false, is_try: false };
+    cx.facts().0.on_guarded_call(held, span);
+}
+
+fn report_temp(cx: &mut Checker<'_>, span: Span, what: &str, t: &TempGuard) {
+    let (acq, key) = (t.acq, t.key.clone());
+    let d = cx
+        .diagnostic(&META, span, format!("{what} while the temporary guard of `{key}` taken in the scrutinee is held"))
+        .with_help("take what you need from the lock in its own `let` statement (the guard is dropped at its end), then match on it")
+        .with_note("this guard is a temporary of the `match`/`if let`/`while let` scrutinee: it lives until the end of the body", Some(acq));
+    cx.report(d);
 }
 
 /// The rule.
@@ -141,6 +267,66 @@ impl RustRule for Rule {
     fn prefilter(&self) -> &'static [&'static str] {
         locking::ACQUIRE_WORDS
     }
+
+    fn follows_lock_calls(&self) -> bool {
+        true
+    }
+
+    /// Blocking some calls below a call made while a guard is alive (the blocking calls the CA1xx rules found
+    /// in the crate's sync functions).
+    fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        if graph.files().iter().all(|f| f.guarded_calls.is_empty()) {
+            return;
+        }
+        let reach = Reach::new(graph);
+        for (fi, file) in graph.files().iter().enumerate() {
+            let mut done: Vec<Span> = Vec::new();
+            for gc in &file.guarded_calls {
+                if done.contains(&gc.span) {
+                    continue;
+                }
+                let found = reach.from_call((fi, gc.func), gc.span, false, false).into_iter().find_map(|r| {
+                    let f = graph.fn_facts(r.func);
+                    let b = f.blocks.iter().find(|b| BLOCKING_CODES.contains(&b.rule.code))?;
+                    Some((r, b))
+                });
+                let Some((r, b)) = found else { continue };
+                done.push(gc.span);
+                cx.report(across_calls(graph, cx, fi, gc, &r, b));
+            }
+        }
+    }
+}
+
+/// The blocking rules whose facts count below a guard: sleep, file system, network, processes, waits, HTTP.
+const BLOCKING_CODES: &[&str] = &["CA101", "CA102", "CA103", "CA104", "CA105", "CA106"];
+
+fn across_calls(
+    g: &CrateGraph<'_>,
+    cx: &LinkContext<'_>,
+    fi: usize,
+    gc: &HeldCall,
+    r: &Reached,
+    b: &BlockFact,
+) -> Diagnostic {
+    let path = &g.files()[fi].path;
+    let names: Vec<String> = r.chain.iter().map(|(id, _)| format!("`{}`", g.fn_facts(*id).name)).collect();
+    let through = if names.len() > 1 { format!(" (through {})", names[1..].join(" → ")) } else { String::new() };
+    let guard = if gc.held.lock.starts_with("the temporary") { gc.held.lock.clone() } else { format!("the lock guard `{}`", gc.held.lock) };
+    let msg = format!("{}{through} blocks while {guard} is held", names[0]);
+    let mut d = cx
+        .diagnostic(&META, path, gc.span, msg)
+        .with_help("do the blocking work before taking the lock or after releasing it, or release the guard before the call")
+        .with_note("the guard is alive from here", Some(gc.held.span));
+    for w in r.chain.windows(2) {
+        let msg = format!("`{}` calls `{}` here", g.fn_facts(w[0].0).name, g.fn_facts(w[1].0).name);
+        d = note_at(d, path, msg, g.file_of(w[0].0), w[1].1);
+    }
+    let last = r.chain.last().map_or(r.func, |(id, _)| *id);
+    // The blocking rules' messages speak of the executor: keep what blocks (`std::fs::write`, …).
+    let call = b.message.split(" blocks").next().unwrap_or(&b.message);
+    let what = format!("`{}` blocks here: {call}", g.fn_facts(last).name);
+    note_at(d, path, what, g.file_of(last), b.span)
 }
 
 impl OnLocal for Rule {
@@ -154,6 +340,8 @@ impl OnLocal for Rule {
 impl OnExpr for Rule {
     fn on_expr(&self, cx: &mut Checker<'_>, st: &mut State, e: &Expr) {
         st.guards.on_expr(e);
+        scrutinee_temps(cx, st, e);
+        guarded_call(cx, st, e);
         if let Expr::If(i) = e
             && !st.guards.live.is_empty()
         {
@@ -171,10 +359,16 @@ impl OnExpr for Rule {
 
 impl OnCall for Rule {
     fn on_call(&self, cx: &mut Checker<'_>, st: &mut State, call: &CallSite<'_>) {
-        if st.guards.live.is_empty() || !call.is_any(BLOCKING_FNS) {
+        if (st.guards.live.is_empty() && st.temps.is_empty()) || !call.is_any(BLOCKING_FNS) {
             return;
         }
-        let Some(g) = st.guards.held(cx).into_iter().last() else { return };
+        let Some(g) = st.guards.held(cx).into_iter().last() else {
+            if let Some(t) = temp_at(cx, st, call.span(), None) {
+                let what = format!("`{}`", call.path.unwrap_or_default());
+                report_temp(cx, call.span(), &what, t);
+            }
+            return;
+        };
         let what = format!("`{}`", call.path.unwrap_or_default());
         report(cx, st, call.span(), &what, &g);
     }
@@ -182,7 +376,7 @@ impl OnCall for Rule {
 
 impl OnMethodCall for Rule {
     fn on_method_call(&self, cx: &mut Checker<'_>, st: &mut State, call: &MethodCallSite<'_>) {
-        if st.guards.live.is_empty() {
+        if st.guards.live.is_empty() && st.temps.is_empty() {
             return;
         }
         let Some(what) = blocking_method(call.receiver, call.method) else { return };
@@ -193,7 +387,15 @@ impl OnMethodCall for Rule {
         if held.iter().any(|g| Some(g.name.as_str()) == root) {
             return;
         }
-        let Some(g) = held.into_iter().last() else { return };
+        let Some(g) = held.into_iter().last() else {
+            // A receiver that is no plain path may be the guarded value: only named receivers count here.
+            if let Some(r) = root
+                && let Some(t) = temp_at(cx, st, call.span(), Some(r))
+            {
+                report_temp(cx, call.span(), &format!("{what} (`.{}()`)", call.method), t);
+            }
+            return;
+        };
         report(cx, st, call.span(), &format!("{what} (`.{}()`)", call.method), &g);
     }
 }
@@ -207,5 +409,7 @@ impl OnScopeExit for Rule {
 impl OnFnExit for Rule {
     fn on_fn_exit(&self, cx: &mut Checker<'_>, st: &mut State, _body: &FnBody<'_>) {
         st.guards.on_fn_exit(cx);
+        let frame = inline_frame(cx);
+        st.temps.retain(|t| t.frame < frame);
     }
 }

@@ -20,8 +20,8 @@ use crate::registry::RuleMeta;
 use crate::rust::callgraph::{Callee, FnId, LockCall, LockUse};
 
 /// The rules that share these facts, in the order that decides which one records them.
-fn recorders() -> [&'static RuleMeta; 3] {
-    [&super::lock_order_inversion::META, &super::double_lock::META, &super::blocking_while_locked::META]
+fn recorders() -> [&'static RuleMeta; 2] {
+    [&super::lock_order_inversion::META, &super::double_lock::META]
 }
 
 /// Whether `me` records the lock facts of this run: the first enabled of the rules that use them.
@@ -289,12 +289,20 @@ impl<'f> Reach<'f> {
 
     /// The functions a recorded call runs: resolved (a method by name only when `by_name`), an async callee
     /// only when the call is awaited.
-    fn targets(&self, c: &LockCall, by_name: bool) -> Vec<FnId> {
+    /// Of same-named functions in several files (files whose module path is not known, such as test files
+    /// outside `src`), only those in the caller's file; `#[cfg]` variants in one file are all kept.
+    fn targets(&self, c: &LockCall, by_name: bool, caller_file: usize) -> Vec<FnId> {
         if !by_name && matches!(&c.callee, Callee::Method { ty: None, .. }) {
             return Vec::new();
         }
         let g = self.graph;
-        g.resolve(&c.callee).into_iter().filter(|&id| c.awaited || !g.fn_facts(id).is_async).collect()
+        let mut ids: Vec<FnId> =
+            g.resolve(&c.callee).into_iter().filter(|&id| c.awaited || !g.fn_facts(id).is_async).collect();
+        if ids.len() > 1 && ids.iter().any(|id| id.0 != ids[0].0) {
+            // Same-named functions of several files: the caller's own, else none (which one runs is not known).
+            ids.retain(|id| id.0 == caller_file);
+        }
+        ids
     }
 
     /// Breadth-first from the call at `span` of function `from` (shortest chains first): every function it
@@ -308,7 +316,7 @@ impl<'f> Reach<'f> {
         }
         let mut seen: HashSet<FnId> = HashSet::from([from]);
         let mut queue: VecDeque<Reached> = VecDeque::new();
-        for id in self.targets(first, by_name) {
+        for id in self.targets(first, by_name, from.0) {
             if seen.insert(id) {
                 queue.push_back(Reached { func: id, chain: vec![(id, span)] });
             }
@@ -320,7 +328,7 @@ impl<'f> Reach<'f> {
                     if self_only && !c.on_self {
                         continue;
                     }
-                    for id in self.targets(c, false) {
+                    for id in self.targets(c, false, r.func.0) {
                         if seen.len() < MAX_VISITED && seen.insert(id) {
                             let mut chain = r.chain.clone();
                             chain.push((id, c.span));
