@@ -239,3 +239,193 @@ fn every_saved_crash_is_a_regression_test() {
     let bom = analyze_source(Path::new("a.rs"), SourceKind::named("rust").unwrap(), &rust[5], &Settings::default());
     assert!(bom.iter().any(|d| d.rule.code == "CA101"), "{bom:?}");
 }
+
+/// Runs `check` (the whole pipeline: rayon workers, enclosing items, link phases) over `dir` with every rule.
+fn check_dir(dir: &Path) -> conc_advisor::engine::CheckReport {
+    let opts = conc_advisor::engine::CheckOptions { roots: vec![dir.to_path_buf()], jobs: 2 };
+    conc_advisor::engine::check(&opts, &Settings::default())
+}
+
+/// The codes of the findings of `report` in the file named `name`.
+fn codes_in(report: &conc_advisor::engine::CheckReport, name: &str) -> Vec<&'static str> {
+    report.diagnostics.iter().filter(|d| d.path.file_name().is_some_and(|n| n == name)).map(|d| d.rule.code).collect()
+}
+
+/// One input per kind of nesting or chain, `k` levels past the limit (0: exactly at it, analysed; 1: one past,
+/// refused). Each Rust input sits in an `async fn` that blocks (a CA101 finding) and each Python input beside
+/// an `async def` that blocks (CA503), so the file is analysed, linked and its enclosing items parsed.
+fn at_the_limits(k: usize) -> Vec<(String, String)> {
+    let [b, c, e] = conc_advisor::rust::TOO_DEEP;
+    let (pb, pc) = (conc_advisor::python::parse::MAX_BRACKET_DEPTH, conc_advisor::python::parse::MAX_CHAIN);
+    let rs = |body: String| format!("async fn f(x: u32) -> u8 {{\n    std::thread::sleep(d);\n    {body}\n}}\n");
+    let py = |stmt: String| format!("import time\nasync def f():\n    time.sleep(1)\n{stmt}\n");
+    // Brackets: the function body is one level.
+    let nb = b - 1 + k;
+    let nest = |open: &str, close: &str, mid: &str| format!("{}{mid}{}", open.repeat(nb), close.repeat(nb));
+    let rust = [
+        ("parens", nest("(", ")", "1")),
+        ("blocks", nest("{ ", "} ", "1")),
+        ("async_blocks", nest("async { ", "} ", "1")),
+        ("closure_blocks", nest("|| { ", "} ", "1")),
+        ("unsafe_blocks", nest("unsafe { ", "} ", "1")),
+        ("if_else", nest("if a { ", "} else { 2 } ", "1")),
+        ("match", nest("match a { _ => ", "} ", "1")),
+        ("tuple_pattern", format!("let {} = 1;", nest("(", ")", "a"))),
+        ("vec_macro", format!("vec!{}1{}", "[vec!".repeat(nb - 1) + "[", "]".repeat(nb))),
+        ("return", format!("{}1", "return ".repeat(c + k))),
+        ("as", format!("1{}", " as u8".repeat(c + k))),
+        // `move`, `|`, `|`: three links each.
+        ("closures", format!("{}1", "move || ".repeat((c - 1 + k) / 3 + k))),
+        ("else_if", format!("if x == 0 {{ 1 }}{} else {{ 2 }}", " else if x == 1 { 1 }".repeat(e + k - 1))),
+        ("plus", format!("1{}", " + 1".repeat(c + k))),
+        ("methods", format!("x{}", ".m()".repeat(c + k))),
+        ("fields", format!("x{}", ".f".repeat(c + k))),
+        ("calls", format!("x{}", "()".repeat(c + 1 + k))),
+        ("index", format!("x{}", "[0]".repeat(c + 1 + k))),
+        ("try", format!("x{}", "?".repeat(c + k))),
+        ("neg", format!("{}1", "- ".repeat(c + k))),
+        ("refs", format!("*{}x", "& ".repeat(c + k - 1))),
+        ("ref_pattern", format!("let {}a = 1;", "&".repeat(c + k - 1))),
+        // Each generic level counts three bracket levels (`rust::scan::nesting`).
+        ("generics", format!("let v: {}u8{};", "Vec<".repeat((b - 1) / 3 + k), ">".repeat((b - 1) / 3 + k))),
+        (
+            "result_generics",
+            format!("let v: {}u8{};", "Result<u8, ".repeat((b - 1) / 3 + k), ">".repeat((b - 1) / 3 + k)),
+        ),
+    ];
+    let nest_py = |open: &str, close: &str, mid: &str| format!("{}{mid}{}", open.repeat(pb + k), close.repeat(pb + k));
+    // `x = …`: the `=` is one link.
+    let python = [
+        ("parens", format!("x = {}", nest_py("(", ")", "1"))),
+        ("lists", format!("x = {}", nest_py("[", "]", "1"))),
+        ("dicts", format!("x = {}", nest_py("{1: ", "}", "1"))),
+        ("calls", format!("x = {}", nest_py("f(", ")", "1"))),
+        ("comprehensions", format!("x = {}", nest_py("[y for y in ", "]", "y"))),
+        ("awaits", format!("async def g():\n    x = {}", nest_py("await (", ")", "y"))),
+        ("neg", format!("y = {}1", "- ".repeat(pc - 1 + k))),
+        ("not", format!("y = {}x", "not ".repeat(pc - 1 + k))),
+        ("invert", format!("y = {}x", "~".repeat(pc - 1 + k))),
+        ("lambda", format!("f = {}1", "lambda: ".repeat(pc - 1 + k))),
+        ("plus", format!("x = 1{}", " + 1".repeat(pc - 1 + k))),
+        ("compare", format!("x = 1{}", " < 1".repeat(pc - 1 + k))),
+        ("ifelse", format!("x = 1{}", " if a else 1".repeat((pc - 1 + k) / 2 + k))),
+        ("power", format!("x = 2{}", " ** 2".repeat((pc - 1 + k) / 2 + k))),
+        ("attributes", format!("a{}", ".b".repeat(pc + k))),
+        ("subscripts", format!("a{}", "[0]".repeat(pc + 1 + k))),
+        ("call_chain", format!("a{}", "()".repeat(pc + 1 + k))),
+    ];
+    let rust = rust.into_iter().map(|(n, body)| (format!("{n}.rs"), rs(body)));
+    rust.chain(python.into_iter().map(|(n, s)| (format!("{n}.py"), py(s)))).collect()
+}
+
+/// Issue 11: the depth limits hold in the build that runs them (CI runs this in debug, whose frames are the
+/// largest; `cargo test --release` runs it in release). Every kind of nesting and chain exactly at its limit is
+/// analysed — no stack overflow in the parse, the visit, the enclosing items or the drop of the tree, and the
+/// file's own finding is reported — and one level past it is a CA001 "too deeply nested".
+#[test]
+fn inputs_at_the_depth_limits_are_analysed_and_one_past_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (k, sub) in [(0, "at"), (1, "past")] {
+        std::fs::create_dir_all(dir.path().join(sub)).expect("dir");
+        for (name, text) in at_the_limits(k) {
+            std::fs::write(dir.path().join(sub).join(name), text).expect("write");
+        }
+    }
+    let report = check_dir(dir.path());
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let mut checked = 0;
+    for (name, _) in at_the_limits(0) {
+        let (at, past): (Vec<_>, Vec<_>) = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.path.file_name().is_some_and(|n| n == name.as_str()))
+            .partition(|d| d.path.parent().is_some_and(|p| p.ends_with("at")));
+        let deep = |ds: &[&conc_advisor::diagnostic::Diagnostic]| {
+            ds.iter().filter(|d| d.rule.code == "CA001" && d.message.contains("too deeply nested")).count()
+        };
+        let own = if name.ends_with(".rs") { "CA101" } else { "CA503" };
+        assert_eq!(deep(&at), 0, "{name} at the limit was refused: {at:?}");
+        assert!(at.iter().any(|d| d.rule.code == own), "{name} at the limit was not analysed: {at:?}");
+        assert_eq!(deep(&past), 1, "{name} past the limit was not refused: {past:?}");
+        checked += 1;
+    }
+    assert_eq!(checked, 41);
+}
+
+/// `text` repeated until the result is at least `size` bytes long; the number of copies.
+fn repeat_to(text: &str, size: usize) -> (String, usize) {
+    let n = size.div_ceil(text.len());
+    (text.repeat(n), n)
+}
+
+/// Issue 11: "no input up to 10 MB crashes `check`". One run of `check` (both languages, every rule, two
+/// workers) over 10 MB inputs of each pathological kind: nesting and chains millions deep, one 10 MB line, tens
+/// of thousands of small items each with a finding, a NUL byte, invalid UTF-8. Each file gets what it should
+/// (CA001 where it is refused, every finding where it is analysed, a read error for invalid UTF-8) and none is
+/// lost to another. `BIG_INPUT_MB` sets the size: 10 by default in a release build, which `.ci/run` runs
+/// (`cargo test --release -p conc-advisor-tests --test fuzz ten_megabyte`); 1 in a debug build, where 10 MB
+/// takes about a minute of CPU (the deep and long inputs are refused by the same lexer pass at any size).
+#[test]
+fn ten_megabyte_inputs_never_crash_check() {
+    let default_mb = if cfg!(debug_assertions) { 1 } else { 10 };
+    let size = env_or("BIG_INPUT_MB", default_mb) as usize * 1_000_000;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |name: &str, bytes: &[u8]| std::fs::write(dir.path().join(name), bytes).expect("write");
+    let half = size / 2;
+    write("deep.rs", format!("fn f() {{ let x = {}1{}; }}\n", "(".repeat(half), ")".repeat(half)).as_bytes());
+    write("chain.rs", format!("fn f() -> u8 {{ 1{} }}\n", " + 1".repeat(size / 4)).as_bytes());
+    write(
+        "line.rs",
+        format!("async fn f() {{ std::thread::sleep(d); let s = \"{}\"; }}\n", "x".repeat(size)).as_bytes(),
+    );
+    let (items_rs, n_rs) = repeat_to("async fn f() { std::thread::sleep(d); }\nfn g(x: u8) -> u8 { x + 1 }\n", size);
+    write("items.rs", items_rs.as_bytes());
+    let (half_rs, _) = repeat_to("fn f() { g(); }\n", half);
+    write("nul.rs", format!("{half_rs}\0{half_rs}").as_bytes());
+    write("invalid.rs", &[half_rs.as_bytes(), b"\xff\xfe", half_rs.as_bytes()].concat());
+    write("deep.py", format!("x = {}1{}\n", "(".repeat(half), ")".repeat(half)).as_bytes());
+    write("chain.py", format!("x = 1{}\n", " + 1".repeat(size / 4)).as_bytes());
+    write(
+        "line.py",
+        format!("import time\nasync def f():\n    time.sleep(1)\ns = '{}'\n", "x".repeat(size)).as_bytes(),
+    );
+    let (items_py, n_py) = repeat_to("async def f():\n    time.sleep(1)\ndef g(x):\n    return x + 1\n", size);
+    write("items.py", format!("import time\n{items_py}").as_bytes());
+    let (half_py, _) = repeat_to("def f():\n    g()\n", half);
+    write("nul.py", format!("{half_py}\0{half_py}").as_bytes());
+    write("invalid.py", &[half_py.as_bytes(), b"\xff\xfe\n", half_py.as_bytes()].concat());
+
+    let report = check_dir(dir.path());
+    assert_eq!(report.files_checked, 10, "{:?}", report.errors);
+    let mut errors = report.errors.clone();
+    errors.sort();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].contains("invalid.py") && errors[1].contains("invalid.rs"), "{errors:?}");
+    let too_deep = |name: &str| {
+        let d: Vec<_> = report.diagnostics.iter().filter(|d| d.path.ends_with(name)).collect();
+        assert!(
+            d.len() == 1 && d[0].rule.code == "CA001" && d[0].message.contains("too deeply nested"),
+            "{name}: {:?}",
+            d.iter().map(|d| &d.message).collect::<Vec<_>>()
+        );
+    };
+    for name in ["deep.rs", "chain.rs", "deep.py", "chain.py"] {
+        too_deep(name);
+    }
+    assert_eq!(codes_in(&report, "nul.rs"), ["CA001"]);
+    assert_eq!(codes_in(&report, "nul.py"), ["CA001"]);
+    assert_eq!(codes_in(&report, "line.rs"), ["CA101"]);
+    assert_eq!(codes_in(&report, "line.py"), ["CA503"]);
+    let items_rs = codes_in(&report, "items.rs");
+    assert!(
+        items_rs.len() == n_rs && items_rs.iter().all(|c| *c == "CA101"),
+        "{n_rs} fns: {:?}",
+        &items_rs[..5.min(items_rs.len())]
+    );
+    let items_py = codes_in(&report, "items.py");
+    assert!(
+        items_py.len() == n_py && items_py.iter().all(|c| *c == "CA503"),
+        "{n_py} defs: {:?}",
+        &items_py[..5.min(items_py.len())]
+    );
+}

@@ -57,6 +57,8 @@ pub struct Item {
 #[derive(Debug, Clone, Default)]
 pub struct Items {
     items: Vec<Item>,
+    /// Per item, the index of the innermost item before it that contains its start ([`Items::link`]).
+    parents: Vec<Option<usize>>,
     /// `::` for Rust, `.` for Python.
     separator: &'static str,
     /// The whole file is test code (`#![cfg(test)]`).
@@ -74,16 +76,40 @@ impl Items {
     pub fn enclosing(&self, at: Location) -> (String, bool) {
         let mut names: Vec<&str> = Vec::new();
         let mut test = self.file_test;
-        for item in &self.items {
-            if item.span.start > at {
-                break;
-            }
+        // The items containing `at` are the last item starting at or before it and the items it nests in
+        // (issue 11: a scan of every item per finding was quadratic in a file with thousands of findings).
+        let mut next = self.items.partition_point(|i| i.span.start <= at).checked_sub(1);
+        while let Some(k) = next {
+            let item = &self.items[k];
             if at < item.span.end {
                 names.push(&item.name);
                 test |= item.test;
             }
+            next = self.parents.get(k).copied().flatten();
         }
+        names.reverse();
         (names.join(self.separator), test)
+    }
+
+    /// Sorts the items by start and links each to the innermost earlier item containing its start (items nest:
+    /// they are functions, classes, modules, `impl`s).
+    fn link(mut self) -> Self {
+        self.items.sort_by_key(|i| i.span.start);
+        let mut open: Vec<usize> = Vec::new();
+        self.parents = self
+            .items
+            .iter()
+            .enumerate()
+            .map(|(k, item)| {
+                while open.last().is_some_and(|&o| self.items[o].span.end <= item.span.start) {
+                    open.pop();
+                }
+                let parent = open.last().copied();
+                open.push(k);
+                parent
+            })
+            .collect();
+        self
     }
 
     /// Every item, in source order.
@@ -204,17 +230,20 @@ impl LineStarts {
 
 /// The items of a Rust file, or none when it does not parse (or nests too deeply to parse safely).
 pub fn rust_items(source: &str) -> Items {
+    // Parsed on a stack sized for its nesting, as the analysis parses it (issue 11: a file just within the
+    // limits overflowed here, on a worker's stack, once it had a finding).
+    crate::rust::on_parse_stack(source, || rust_items_here(source))
+        .unwrap_or_else(|| Items { separator: "::", ..Items::default() })
+}
+
+fn rust_items_here(source: &str) -> Items {
     let mut items = Items { separator: "::", ..Items::default() };
-    if crate::rust::too_deep_to_parse(source) {
-        return items;
-    }
     let Ok(file) = syn::parse_file(source) else { return items };
     items.file_test = cfg_test(&file.attrs);
     let mut c = RustItems { items: Vec::new() };
     c.visit_file(&file);
-    c.items.sort_by_key(|i| i.span.start);
     items.items = c.items;
-    items
+    items.link()
 }
 
 struct RustItems {
@@ -368,12 +397,12 @@ fn is_test_attribute(a: &syn::Attribute) -> bool {
 pub fn python_items(source: &str) -> Items {
     use crate::python::ast::LineIndex;
     let mut items = Items { separator: ".", ..Items::default() };
-    let Ok(parsed) = crate::python::parse::parse(source) else { return items };
+    let arena = crate::python::parse::Arena::default();
+    let Ok(parsed) = crate::python::parse::parse_in(source, &arena) else { return items };
     let module = parsed.module();
     let lines = LineIndex::new(source);
     python_walk(&module.body, &lines, &mut items.items);
-    items.items.sort_by_key(|i| i.span.start);
-    items
+    items.link()
 }
 
 fn python_walk(body: &[crate::python::ast::Stmt<'_>], lines: &crate::python::ast::LineIndex<'_>, out: &mut Vec<Item>) {

@@ -40,6 +40,11 @@ impl<'a> Tokens<'a> {
         Tokens { b: text, i: 0, broken: None }
     }
 
+    /// Whether the scan read the whole text (no unterminated triple-quoted string stopped it).
+    pub(crate) fn complete(&self) -> bool {
+        self.broken.is_none()
+    }
+
     fn at(&self, i: usize) -> u8 {
         self.b.get(i).copied().unwrap_or(0)
     }
@@ -179,7 +184,13 @@ pub(crate) struct Nesting {
 pub(crate) fn nesting(text: &[u8]) -> Nesting {
     let mut n = Nesting::default();
     let (mut depth, mut run) = (0usize, 0usize);
+    let mut after_close = false;
     for (kind, range) in Tokens::new(text) {
+        // `a()()…` and `a[0][0]…` nest one call or subscript per link, as `a.b.b…` does.
+        if std::mem::replace(&mut after_close, kind == Kind::Close) && kind == Kind::Open {
+            run += 1;
+            n.chain.see(run, range.start);
+        }
         match kind {
             Kind::Open => {
                 depth += 1;

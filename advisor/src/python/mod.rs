@@ -10,6 +10,7 @@
 //! targets and calls into the other files of the run through the module index ([`project`]).
 
 pub mod ast;
+mod chunks;
 pub mod encoding;
 mod lang;
 pub(crate) mod lex;
@@ -59,7 +60,19 @@ pub fn analyze_with_facts(
     settings: &Settings,
     module: Option<project::ModuleName>,
 ) -> (Vec<Diagnostic>, Option<FileFacts>) {
-    let parsed = match parse::parse(source) {
+    analyze_chunked(path, source, settings, module, chunks::target(source.len()))
+}
+
+/// [`analyze_with_facts`] with the file parsed in chunks of at least `chunk` bytes (`None`: whole).
+pub(crate) fn analyze_chunked(
+    path: &Path,
+    source: &str,
+    settings: &Settings,
+    module: Option<project::ModuleName>,
+    chunk: Option<usize>,
+) -> (Vec<Diagnostic>, Option<FileFacts>) {
+    let arena = parse::Arena::default();
+    let parsed = match parse::parse_with(source, &arena, chunk) {
         Ok(p) => p,
         Err(err) => {
             if !settings.is_enabled(&SYNTAX_ERROR) {

@@ -123,8 +123,9 @@ pub struct Model<'m, 'a> {
     funcs_by_start: HashMap<u32, FuncId>,
     /// Every class, by name, with whether it is local to a function.
     pub classes: HashMap<&'a str, (&'m ClassDef<'a>, bool)>,
-    /// Values assigned to names, by scope (`None`: module level).
-    bindings: HashMap<&'a str, Vec<(Option<FuncId>, &'m Expr<'a>)>>,
+    /// Values assigned to names, by name and scope (`None`: module level). Keyed by both, so a name bound in
+    /// every function of a large module is looked up in its scope without a scan of every binding (issue 11).
+    bindings: HashMap<(&'a str, Option<FuncId>), Vec<&'m Expr<'a>>>,
     /// Every import with the function it is made in (`None`: module level), by local name: a name imported in a
     /// function names that import only there and in the functions nested in it.
     scoped_imports: HashMap<&'a str, Vec<(Option<FuncId>, String)>>,
@@ -488,12 +489,10 @@ impl<'m, 'a> Model<'m, 'a> {
     /// The values assigned to `name` in `scope` or, failing that, its enclosing scopes. A parameter of the scope
     /// shadows outer bindings.
     pub fn binding(&self, name: &str, scope: Option<FuncId>) -> Option<Vec<&'m Expr<'a>>> {
-        let all = self.bindings.get(name)?;
         let mut s = scope;
         loop {
-            let here: Vec<&'m Expr<'a>> = all.iter().filter(|(sc, _)| *sc == s).map(|(_, e)| *e).collect();
-            if !here.is_empty() {
-                return Some(here);
+            if let Some(here) = self.bindings.get(&(name, s)) {
+                return Some(here.clone());
             }
             match s {
                 Some(id) => {
@@ -509,7 +508,7 @@ impl<'m, 'a> Model<'m, 'a> {
 
     /// Every value assigned to a name at module level (class bodies included: their scope is the module's).
     pub fn module_level_values(&self) -> impl Iterator<Item = &'m Expr<'a>> + '_ {
-        self.bindings.values().flatten().filter(|(scope, _)| scope.is_none()).map(|(_, e)| *e)
+        self.bindings.iter().filter(|((_, scope), _)| scope.is_none()).flat_map(|(_, v)| v.iter().copied())
     }
 
     /// The values assigned to a name or attribute expression (`pool`, `self.pool`).
@@ -722,7 +721,7 @@ impl<'m, 'a> Indexer<'_, 'm, 'a> {
     fn bind(&mut self, target: &'m Expr<'a>, value: &'m Expr<'a>) {
         match &target.kind {
             ExprKind::Name(n) => {
-                self.m.bindings.entry(n).or_default().push((self.scope, value));
+                self.m.bindings.entry((n, self.scope)).or_default().push(value);
                 if self.scope.is_none() && self.class.is_none() {
                     self.m.module_names.entry(n).or_default().push(value);
                 }

@@ -34,7 +34,7 @@ use crate::settings::Settings;
 const DEEP: [usize; 3] = [48, 150, 40];
 /// Above any of these the file is not parsed at all (no stack is safe); it gets a `syntax-error` finding
 /// saying what is too deep and where.
-const TOO_DEEP: [usize; 3] = [3_000, 20_000, 2_000];
+pub const TOO_DEEP: [usize; 3] = [3_000, 20_000, 2_000];
 /// The stack of the big-stack thread (reserved, not committed).
 const BIG_STACK: usize = 512 << 20;
 
@@ -260,11 +260,26 @@ fn only_sync_fn_bodies(file: &syn::File, bodies: &[std::ops::Range<usize>]) -> b
     bodies.iter().all(|b| blocks.0.binary_search_by_key(&b.start, |r| r.start).is_ok_and(|i| blocks.0[i] == *b))
 }
 
-/// Whether `source` nests too deeply to be parsed safely (past one of the [`TOO_DEEP`] limits): such a file is
-/// reported, never parsed.
-pub(crate) fn too_deep_to_parse(source: &str) -> bool {
+/// Runs `f` (a parse of `source` and a walk of its tree) where the nesting of `source` allows: on this thread
+/// when it is within [`DEEP`], else on a thread with [`BIG_STACK`]. `None` when `source` is past [`TOO_DEEP`]
+/// (never parsed), or the big-stack thread cannot start or `f` panics there.
+pub(crate) fn on_parse_stack<T: Send>(source: &str, f: impl FnOnce() -> T + Send) -> Option<T> {
     let nesting = scan::nesting(source.as_bytes());
-    [nesting.brackets, nesting.chain, nesting.else_if].iter().zip(TOO_DEEP).any(|(m, limit)| m.count > limit)
+    let measures = [nesting.brackets, nesting.chain, nesting.else_if];
+    if (0..3).any(|k| measures[k].count > TOO_DEEP[k]) {
+        return None;
+    }
+    if (0..3).all(|k| measures[k].count <= DEEP[k]) {
+        return Some(f());
+    }
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("conc-advisor-deep".into())
+            .stack_size(BIG_STACK)
+            .spawn_scoped(s, f)
+            .ok()
+            .and_then(|h| h.join().ok())
+    })
 }
 
 /// The `syntax-error` finding of a file past one of the [`TOO_DEEP`] limits (`kind` indexes them).

@@ -302,22 +302,46 @@ pub(crate) fn nesting(text: &[u8]) -> Nesting {
     let mut else_runs: Vec<usize> = vec![0];
     let mut run = 0usize;
     let mut after_brace = false;
+    let mut after_close = false;
+    // Generic arguments nest without brackets (`Result<T, Result<T, …>>`): `<` opens and `>` closes a level,
+    // counted with the brackets until the statement ends (a `<` that compares only makes the count larger), and
+    // counted three times: syn's parser recurses deeper per generic level than per bracket (in a debug build,
+    // 48 levels of `Result<T, …>` overflowed a 2 MiB worker stack; 24 did not).
+    let mut angles = 0usize;
     for (kind, range) in Tokens::new(text) {
         let was_after_brace = std::mem::take(&mut after_brace);
+        // `x()()…` and `x[0][0]…` nest one call or index expression per link, as `.` and `?` do.
+        if std::mem::replace(&mut after_close, matches!(kind, Kind::Close(_)))
+            && matches!(kind, Kind::Open(b'(' | b'['))
+        {
+            run += 1;
+            n.chain.see(run, range.start);
+        }
         match kind {
             Kind::Open(c) => {
                 else_runs.push(0);
-                n.brackets.see(else_runs.len() - 1, range.start);
+                n.brackets.see(else_runs.len() - 1 + 3 * angles, range.start);
                 if c == b'{' {
                     run = 0;
+                    angles = 0;
                 }
             }
+            Kind::Punct(b';') => angles = 0,
+            Kind::Punct(b'<') => {
+                angles += 1;
+                n.brackets.see(else_runs.len() - 1 + 3 * angles, range.start);
+            }
+            Kind::Punct(b'>') => angles = angles.saturating_sub(1),
+            _ => {}
+        }
+        match kind {
             Kind::Close(c) => {
                 if else_runs.len() > 1 {
                     else_runs.pop();
                 }
                 if c == b'}' {
                     run = 0;
+                    angles = 0;
                     after_brace = true;
                 }
             }
