@@ -19,7 +19,8 @@
 # repetitions, default 5), SKIP_RUST=1, SKIP_PYTHON=1, RUFF_VERSION (default below), TIMEOUT (seconds one run
 # may take before the benchmark fails; default 900), CORPUS_SKIP (a shell glob of vendored crate directories to
 # leave out of both sides, e.g. 'encoding_rs-*'; default: none), CORPUS (an already vendored corpus directory to
-# use instead of running bench/corpus.sh), SKIP_CACHE=1, CACHE_REPS (cache repetitions, default 3).
+# use instead of running bench/corpus.sh), SKIP_CACHE=1, CACHE_REPS (cache repetitions, default 3), ONLY_CACHE=1
+# (only the cache runs: neither parse_only nor ruff is timed).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -130,31 +131,33 @@ if [[ "${SKIP_RUST:-0}" != 1 ]]; then
     largest="$(find "${roots[@]}" -type f -name '*.rs' -printf '%s %p\n' | sort -n | tail -n 1)"
     say "largest file: $((${largest%% *} / 1024)) KiB (${largest#* })"
 
-    step "warming the page cache (parse_only --read-only, untimed)"
-    "$parse_only" --jobs "$JOBS" --read-only "${roots[@]}" | tee "$out/read_only.txt" >&2
+    if [[ "${ONLY_CACHE:-0}" != 1 ]]; then
+        step "warming the page cache (parse_only --read-only, untimed)"
+        "$parse_only" --jobs "$JOBS" --read-only "${roots[@]}" | tee "$out/read_only.txt" >&2
 
-    step "timing, interleaved, $REPS repetitions each, $JOBS threads: check (A) vs parse_only (B)"
-    for ((i = 1; i <= REPS; i++)); do
-        say "repetition $i/$REPS"
-        measure check "$out/check.out" "$bin" check "${check_flags[@]}" "${roots[@]}"
-        measure parse "$out/parse.out" "$parse_only" --jobs "$JOBS" "${roots[@]}"
-    done
-    if grep -q . "$out/check.stderr"; then
-        say "check wrote to stderr (last run; first lines):"
-        head -n 5 "$out/check.stderr" | sed 's/^/      /' >&2
+        step "timing, interleaved, $REPS repetitions each, $JOBS threads: check (A) vs parse_only (B)"
+        for ((i = 1; i <= REPS; i++)); do
+            say "repetition $i/$REPS"
+            measure check "$out/check.out" "$bin" check "${check_flags[@]}" "${roots[@]}"
+            measure parse "$out/parse.out" "$parse_only" --jobs "$JOBS" "${roots[@]}"
+        done
+        if grep -q . "$out/check.stderr"; then
+            say "check wrote to stderr (last run; first lines):"
+            head -n 5 "$out/check.stderr" | sed 's/^/      /' >&2
+        fi
+        read -r files lines < <(sed -n 's/.*files=\([0-9]*\) lines=\([0-9]*\).*/\1 \2/p' "$out/parse.out")
+        [[ -n "${lines:-}" ]] || die "could not read parse_only's output: $(cat "$out/parse.out")"
+        cw="$(stats check 2)" pw="$(stats parse 2)" cc="$(stats check 6)" pc="$(stats parse 6)"
+        ratio="$(div "$cw" "$pw")"
+        summary+=(
+            ""
+            "Rust corpus: $files files, $lines lines ($corpus${CORPUS_SKIP:+ without $CORPUS_SKIP}), $JOBS threads, median of $REPS"
+            "  conc-advisor check  $(printf '%8.2f' "$cw") s wall  $(printf '%8.2f' "$cc") s CPU  $(printf '%10s' "$(rate "$lines" "$cw")") lines/s  peak RSS $(($(maxof check) / 1024)) MiB"
+            "  parse_only (syn)    $(printf '%8.2f' "$pw") s wall  $(printf '%8.2f' "$pc") s CPU  $(printf '%10s' "$(rate "$lines" "$pw")") lines/s  peak RSS $(($(maxof parse) / 1024)) MiB"
+            "  ratio check/parse: $ratio wall ($(verdict "$ratio" 1.0) <= 1.0), $(div "$cc" "$pc") CPU ($(verdict "$(div "$cc" "$pc")" 1.0))"
+            "  findings printed by check: $(wc -l <"$out/check.out") lines; parse errors in parse_only: $(sed -n 's/.*parse_errors=\([0-9]*\).*/\1/p' "$out/parse.out")"
+        )
     fi
-    read -r files lines < <(sed -n 's/.*files=\([0-9]*\) lines=\([0-9]*\).*/\1 \2/p' "$out/parse.out")
-    [[ -n "${lines:-}" ]] || die "could not read parse_only's output: $(cat "$out/parse.out")"
-    cw="$(stats check 2)" pw="$(stats parse 2)" cc="$(stats check 6)" pc="$(stats parse 6)"
-    ratio="$(div "$cw" "$pw")"
-    summary+=(
-        ""
-        "Rust corpus: $files files, $lines lines ($corpus${CORPUS_SKIP:+ without $CORPUS_SKIP}), $JOBS threads, median of $REPS"
-        "  conc-advisor check  $(printf '%8.2f' "$cw") s wall  $(printf '%8.2f' "$cc") s CPU  $(printf '%10s' "$(rate "$lines" "$cw")") lines/s  peak RSS $(($(maxof check) / 1024)) MiB"
-        "  parse_only (syn)    $(printf '%8.2f' "$pw") s wall  $(printf '%8.2f' "$pc") s CPU  $(printf '%10s' "$(rate "$lines" "$pw")") lines/s  peak RSS $(($(maxof parse) / 1024)) MiB"
-        "  ratio check/parse: $ratio wall ($(verdict "$ratio" 1.0) <= 1.0), $(div "$cc" "$pc") CPU ($(verdict "$(div "$cc" "$pc")" 1.0))"
-        "  findings printed by check: $(wc -l <"$out/check.out") lines; parse errors in parse_only: $(sed -n 's/.*parse_errors=\([0-9]*\).*/\1/p' "$out/parse.out")"
-    )
 fi
 
 # --- Python: check vs ruff over the CPython standard library ---------------------------------------------------
@@ -172,39 +175,41 @@ if [[ "${SKIP_PYTHON:-0}" != 1 ]]; then
     py_lines="$(find "${py_paths[@]}" -type f \( -name '*.py' -o -name '*.pyi' \) -print0 | xargs -0 cat | wc -l)"
     say "$stdlib: ${#py_paths[@]} top-level entries (site-packages left out), $py_files .py/.pyi files, $py_lines lines"
 
-    step "installing ruff==$RUFF_VERSION into a throwaway venv (bench/out/ruff-venv)"
-    venv="$out/ruff-venv"
-    if [[ "$("$venv/bin/ruff" --version 2>/dev/null || true)" != "ruff $RUFF_VERSION" ]]; then
-        rm -rf "$venv"
-        python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-        "$venv/bin/pip" install --quiet --disable-pip-version-check "ruff==$RUFF_VERSION" ||
-            die "pip install ruff==$RUFF_VERSION failed"
-    fi
-    ruff="$venv/bin/ruff"
-    say "$("$ruff" --version)"
-    ruff_files="$(cd "$stdlib" && "$ruff" check --isolated --show-files "${py_paths[@]}" 2>/dev/null | grep -c '\.pyi\?$' || true)"
-    say "ruff would check $ruff_files files"
+    if [[ "${ONLY_CACHE:-0}" != 1 ]]; then
+        step "installing ruff==$RUFF_VERSION into a throwaway venv (bench/out/ruff-venv)"
+        venv="$out/ruff-venv"
+        if [[ "$("$venv/bin/ruff" --version 2>/dev/null || true)" != "ruff $RUFF_VERSION" ]]; then
+            rm -rf "$venv"
+            python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+            "$venv/bin/pip" install --quiet --disable-pip-version-check "ruff==$RUFF_VERSION" ||
+                die "pip install ruff==$RUFF_VERSION failed"
+        fi
+        ruff="$venv/bin/ruff"
+        say "$("$ruff" --version)"
+        ruff_files="$(cd "$stdlib" && "$ruff" check --isolated --show-files "${py_paths[@]}" 2>/dev/null | grep -c '\.pyi\?$' || true)"
+        say "ruff would check $ruff_files files"
 
-    step "timing, interleaved, $PY_REPS repetitions each, $JOBS threads: check (A) vs ruff --select ASYNC (B)"
-    # One untimed run of each first (page cache).
-    "$bin" check "${check_flags[@]}" "${py_paths[@]}" >/dev/null 2>&1 || true
-    "$ruff" check --isolated --no-cache --select ASYNC --exit-zero --quiet "${py_paths[@]}" >/dev/null 2>&1 || true
-    for ((i = 1; i <= PY_REPS; i++)); do
-        say "repetition $i/$PY_REPS"
-        measure pycheck "$out/pycheck.out" "$bin" check "${check_flags[@]}" "${py_paths[@]}"
-        measure ruff "$out/ruff.out" "$ruff" check --isolated --no-cache --select ASYNC --exit-zero \
-            --output-format concise "${py_paths[@]}"
-    done
-    cw="$(stats pycheck 2)" rw="$(stats ruff 2)" cc="$(stats pycheck 6)" rc_="$(stats ruff 6)"
-    ratio="$(div "$cw" "$rw")"
-    summary+=(
-        ""
-        "Python stdlib: $py_files files, $py_lines lines ($stdlib), $JOBS threads, median of $PY_REPS"
-        "  conc-advisor check        $(printf '%8.3f' "$cw") s wall  $(printf '%8.3f' "$cc") s CPU  $(printf '%10s' "$(rate "$py_lines" "$cw")") lines/s  peak RSS $(($(maxof pycheck) / 1024)) MiB"
-        "  ruff $RUFF_VERSION --select ASYNC $(printf '%8.3f' "$rw") s wall  $(printf '%8.3f' "$rc_") s CPU  $(printf '%10s' "$(rate "$py_lines" "$rw")") lines/s  peak RSS $(($(maxof ruff) / 1024)) MiB"
-        "  ratio check/ruff: $ratio wall ($(verdict "$ratio" 2.0) <= 2.0), $(div "$cc" "$rc_") CPU ($(verdict "$(div "$cc" "$rc_")" 2.0))"
-        "  lines printed: check $(wc -l <"$out/pycheck.out"), ruff $(wc -l <"$out/ruff.out")"
-    )
+        step "timing, interleaved, $PY_REPS repetitions each, $JOBS threads: check (A) vs ruff --select ASYNC (B)"
+        # One untimed run of each first (page cache).
+        "$bin" check "${check_flags[@]}" "${py_paths[@]}" >/dev/null 2>&1 || true
+        "$ruff" check --isolated --no-cache --select ASYNC --exit-zero --quiet "${py_paths[@]}" >/dev/null 2>&1 || true
+        for ((i = 1; i <= PY_REPS; i++)); do
+            say "repetition $i/$PY_REPS"
+            measure pycheck "$out/pycheck.out" "$bin" check "${check_flags[@]}" "${py_paths[@]}"
+            measure ruff "$out/ruff.out" "$ruff" check --isolated --no-cache --select ASYNC --exit-zero \
+                --output-format concise "${py_paths[@]}"
+        done
+        cw="$(stats pycheck 2)" rw="$(stats ruff 2)" cc="$(stats pycheck 6)" rc_="$(stats ruff 6)"
+        ratio="$(div "$cw" "$rw")"
+        summary+=(
+            ""
+            "Python stdlib: $py_files files, $py_lines lines ($stdlib), $JOBS threads, median of $PY_REPS"
+            "  conc-advisor check        $(printf '%8.3f' "$cw") s wall  $(printf '%8.3f' "$cc") s CPU  $(printf '%10s' "$(rate "$py_lines" "$cw")") lines/s  peak RSS $(($(maxof pycheck) / 1024)) MiB"
+            "  ruff $RUFF_VERSION --select ASYNC $(printf '%8.3f' "$rw") s wall  $(printf '%8.3f' "$rc_") s CPU  $(printf '%10s' "$(rate "$py_lines" "$rw")") lines/s  peak RSS $(($(maxof ruff) / 1024)) MiB"
+            "  ratio check/ruff: $ratio wall ($(verdict "$ratio" 2.0) <= 2.0), $(div "$cc" "$rc_") CPU ($(verdict "$(div "$cc" "$rc_")" 2.0))"
+            "  lines printed: check $(wc -l <"$out/pycheck.out"), ruff $(wc -l <"$out/ruff.out")"
+        )
+    fi
 fi
 
 # --- Cache: cold run into an empty cache, unchanged re-run, one edited file ---------------------------------------

@@ -688,8 +688,12 @@ fn python_threads_and_pool_workers_are_named_after_their_work() {
     let coordinators: Vec<_> = r.python_targets.iter().filter(|t| t.kind == "coordinator").collect();
     assert!(coordinators.iter().any(|t| t.thread == "ppe-manager"), "{:#?}", r.python_targets);
     assert!(coordinators.iter().any(|t| t.thread == "pool-results"), "{:#?}", r.python_targets);
+    let mut judged = 0;
     for c in &coordinators {
-        let (_, t) = r.threads().find(|(p, t)| p.pid == c.pid && t.tid == c.tid).expect("the coordinator's row");
+        // A handler thread of a short pool may come and go between two samples on a loaded machine: it has no row
+        // then (its CPU is counted in its process), and nothing to judge.
+        let Some((_, t)) = r.threads().find(|(p, t)| p.pid == c.pid && t.tid == c.tid) else { continue };
+        judged += 1;
         assert_eq!(t.name, c.thread, "{}", explain(&r));
         assert!(!matches!(t.verdict, Verdict::IoBound | Verdict::Mixed), "{} {}", t.verdict.as_str(), t.evidence);
         let e = r.base.entries.iter().find(|e| e.tid == Some(c.tid as u32)).expect("its entry");
@@ -698,6 +702,7 @@ fn python_threads_and_pool_workers_are_named_after_their_work() {
             assert_eq!(e.recommendation.pool_size, None, "{}", e.recommendation.text);
         }
     }
+    assert!(judged > 0, "no coordinator thread was sampled\n{}", explain(&r));
     // The JSON report keeps the targets.
     assert!(serde_json::to_string(&r).unwrap().contains("\"python_targets\""));
 

@@ -179,15 +179,15 @@ pub struct Cache {
     /// When this handle was opened (nanoseconds since the epoch): stamps close to it are not trusted.
     start_ns: u128,
     /// The pack as read.
-    old: HashMap<PathBuf, Stored>,
-    /// The link steps' findings as read: language → (hash of the facts, findings as JSON).
-    old_links: HashMap<String, (u128, Vec<u8>)>,
+    old: Entries,
+    /// The link steps' findings as read.
+    old_links: Links,
     /// Entries written by this run.
-    fresh: Mutex<HashMap<PathBuf, Stored>>,
+    fresh: Mutex<Entries>,
     /// Probes computed by this run: path → (stamp, result).
     probes: Mutex<HashMap<PathBuf, (Stamp, bool)>>,
     /// Link findings computed by this run.
-    fresh_links: Mutex<HashMap<String, (u128, Vec<u8>)>>,
+    fresh_links: Mutex<Links>,
     /// Paths this run looked up (its files).
     seen: Mutex<HashSet<PathBuf>>,
     /// Settings already fingerprinted (pointer-equal `Arc`s are the same settings).
@@ -494,10 +494,15 @@ fn encode_pack(tool: &str, entries: &[(&Path, Stored)], links: &[(&str, &(u128, 
     out
 }
 
+/// A pack's entries, by path.
+type Entries = HashMap<PathBuf, Stored>;
+
+/// A pack's link findings: language → (the hash of the facts they came from, the findings as JSON).
+type Links = HashMap<String, (u128, Vec<u8>)>;
+
 /// The pack's entries and link findings; `None` when it is not a pack of this format and build, or is
 /// corrupt (cut short, a wrong checksum, lengths past its end).
-#[allow(clippy::type_complexity)]
-fn decode_pack(buf: Vec<u8>, tool: &str) -> Option<(HashMap<PathBuf, Stored>, HashMap<String, (u128, Vec<u8>)>)> {
+fn decode_pack(buf: Vec<u8>, tool: &str) -> Option<(Entries, Links)> {
     let buf = Arc::new(buf);
     let mut r = Reader { buf: &buf, pos: 0 };
     if r.take(MAGIC.len())? != MAGIC || u32::from_le_bytes(r.array()?) != FORMAT || r.bytes()? != tool.as_bytes() {
@@ -855,11 +860,11 @@ mod tests {
     }
 
     /// The pack's entries, read back (tests forge and inspect them).
-    fn entries(dir: &Path) -> (HashMap<PathBuf, Stored>, HashMap<String, (u128, Vec<u8>)>) {
+    fn entries(dir: &Path) -> (Entries, Links) {
         decode_pack(std::fs::read(dir.join(PACK)).expect("pack"), &tool_identity()).expect("a valid pack")
     }
 
-    fn rewrite(dir: &Path, entries: &HashMap<PathBuf, Stored>, links: &HashMap<String, (u128, Vec<u8>)>) {
+    fn rewrite(dir: &Path, entries: &Entries, links: &Links) {
         let e: Vec<(&Path, Stored)> = entries.iter().map(|(p, e)| (p.as_path(), e.clone())).collect();
         let l: Vec<(&str, &(u128, Vec<u8>))> = links.iter().map(|(l, v)| (l.as_str(), v)).collect();
         std::fs::write(dir.join(PACK), encode_pack(&tool_identity(), &e, &l)).expect("write");

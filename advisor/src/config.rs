@@ -26,6 +26,8 @@
 //! max-pool-threads = 64         # a literal pool size above this oversubscribes the cores
 //! heavy-range = 10000           # a literal range at least this long makes a loop CPU-heavy
 //! heavy-loop-depth = 2          # loops nested this deep make a loop CPU-heavy
+//! assumed-cores = 16            # the core count assumed where a literal thread count meets the cores
+//! oversubscription-factor = 4   # a literal count of CPU-heavy threads above cores × this oversubscribes
 //! cpu-heavy-calls = []          # the project's own CPU-heavy fns (`mycrate::render`) or methods (`.render_all`)
 //! blocking-calls = []           # the project's own blocking fns (`mycrate::fetch`) or methods (`.wait_blocking`)
 //!
@@ -123,6 +125,10 @@ pub struct RawRust {
     pub heavy_range: Option<u64>,
     /// See [`RustSettings::heavy_loop_depth`](crate::settings::RustSettings::heavy_loop_depth).
     pub heavy_loop_depth: Option<u32>,
+    /// See [`RustSettings::assumed_cores`](crate::settings::RustSettings::assumed_cores).
+    pub assumed_cores: Option<u64>,
+    /// See [`RustSettings::oversubscription_factor`](crate::settings::RustSettings::oversubscription_factor).
+    pub oversubscription_factor: Option<u64>,
     /// See [`RustSettings::cpu_heavy_calls`](crate::settings::RustSettings::cpu_heavy_calls).
     pub cpu_heavy_calls: Option<Vec<String>>,
     /// See [`RustSettings::blocking_calls`](crate::settings::RustSettings::blocking_calls).
@@ -451,6 +457,8 @@ impl Resolved {
             s.max_pool_threads = r.max_pool_threads.unwrap_or(s.max_pool_threads);
             s.heavy_range = r.heavy_range.unwrap_or(s.heavy_range);
             s.heavy_loop_depth = r.heavy_loop_depth.unwrap_or(s.heavy_loop_depth);
+            s.assumed_cores = r.assumed_cores.unwrap_or(s.assumed_cores);
+            s.oversubscription_factor = r.oversubscription_factor.unwrap_or(s.oversubscription_factor);
             if let Some(v) = &r.cpu_heavy_calls {
                 s.cpu_heavy_calls.clone_from(v);
             }
@@ -693,7 +701,7 @@ mod tests {
     fn selection_severity_and_thresholds() {
         let raw = parse(
             "ignore = [\"syntax-error\"]\n[severity]\nCA002 = \"error\"\n[rust]\nheavy-range = 5\n\
-             blocking-calls = [\".wait_blocking\"]\n\
+             assumed-cores = 8\noversubscription-factor = 2\nblocking-calls = [\".wait_blocking\"]\n\
              [python]\nfree-threaded = true\nblocking-calls = [\"mylib.\"]\ncpu-heavy-calls = [\"mylib.render\"]\n",
         )
         .unwrap()
@@ -703,6 +711,7 @@ mod tests {
         assert!(r.settings.enabled.contains(Rule::from_code("CA002").unwrap()));
         assert_eq!(r.settings.severity_of(&registry::builtin::UNKNOWN_SUPPRESSION), Severity::Error);
         assert_eq!(r.settings.rust.heavy_range, 5);
+        assert_eq!(r.settings.rust.max_heavy_threads(), 16);
         assert!(r.settings.python.free_threaded);
         assert_eq!(r.settings.python.blocking_calls, ["mylib."]);
         assert_eq!(r.settings.python.cpu_heavy_calls, ["mylib.render"]);

@@ -66,6 +66,12 @@ pub struct RustSettings {
     pub heavy_range: u64,
     /// Loops nested at least this deep make a loop CPU-heavy (`heavy-loop-depth`).
     pub heavy_loop_depth: u32,
+    /// The core count the static checks assume where a literal thread count is compared with the cores
+    /// (`assumed-cores`): the machine the code runs on is not known.
+    pub assumed_cores: u64,
+    /// A literal count of CPU-heavy threads above `assumed-cores` × this factor oversubscribes the cores
+    /// (`oversubscription-factor`; CA301 on a thread per item of a literal range).
+    pub oversubscription_factor: u64,
     /// The project's own CPU-heavy functions, by path (`mycrate::render`), or methods by name (`.render_all`):
     /// a call in async code is CA201's finding (`cpu-heavy-calls`).
     pub cpu_heavy_calls: Vec<String>,
@@ -75,6 +81,12 @@ pub struct RustSettings {
 }
 
 impl RustSettings {
+    /// The largest literal count of CPU-heavy threads that does not oversubscribe the cores:
+    /// `assumed-cores` × `oversubscription-factor`.
+    pub fn max_heavy_threads(&self) -> u64 {
+        self.assumed_cores.max(1).saturating_mul(self.oversubscription_factor.max(1))
+    }
+
     /// A function path listed in `list` (exactly).
     pub fn lists_path(list: &[String], path: &str) -> bool {
         list.iter().any(|p| p == path)
@@ -92,6 +104,8 @@ impl Default for RustSettings {
             max_pool_threads: 64,
             heavy_range: 10_000,
             heavy_loop_depth: 2,
+            assumed_cores: 16,
+            oversubscription_factor: 4,
             cpu_heavy_calls: Vec::new(),
             blocking_calls: Vec::new(),
         }

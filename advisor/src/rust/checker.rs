@@ -93,6 +93,7 @@ impl<'a> Checker<'a> {
     /// Visits a whole file and returns the findings and the facts for the crate-wide call graph.
     pub(crate) fn run_with_facts(mut self, file: &syn::File) -> (Vec<Diagnostic>, super::callgraph::FileFacts) {
         self.visit_file(file);
+        self.keep_type_facts();
         (self.diagnostics, self.facts.finish())
     }
 
@@ -129,7 +130,16 @@ impl<'a> Checker<'a> {
     /// Ends a file visited in chunks and returns its findings and facts, as [`Checker::run_with_facts`] does.
     pub(crate) fn finish_file(mut self) -> (Vec<Diagnostic>, super::callgraph::FileFacts) {
         self.end_file();
+        self.keep_type_facts();
         (self.diagnostics, self.facts.finish())
+    }
+
+    /// The file's type declarations into its facts, where the crate phase may need them (typed calls of other
+    /// files).
+    fn keep_type_facts(&mut self) {
+        if self.dispatch.chains && self.dispatch.types {
+            self.facts.set_types(self.semantic.type_facts());
+        }
     }
 
     /// The call-graph facts of this file (rules record CPU-heavy evidence and deferred findings here).
@@ -382,6 +392,18 @@ impl<'a> Checker<'a> {
             }
         }
         self.record_method_call(call, &method, &receiver, awaited);
+        if d.chains
+            && d.types
+            && !awaited
+            && super::types::WAIT_METHODS.contains(&method.as_str())
+            && receiver.name().is_none_or(|n| n.starts_with("crate::"))
+            && self.context.in_async()
+            && let Some((root, steps)) = super::types::receiver_chain(&self.semantic, &call.receiver)
+        {
+            // The receiver's type may be declared in another file: worked out at link time (issue 12).
+            let span = MethodCallSite { expr: call, method: &method, receiver: &receiver, awaited }.span();
+            self.facts.on_typed_call(&self.context, root, steps, &method, span);
+        }
         if !d.method_calls.is_empty() {
             let site = MethodCallSite { expr: call, method: &method, receiver: &receiver, awaited };
             self.run_hooks(&d.method_calls, |r, cx| r.on_method_call(cx, &site));

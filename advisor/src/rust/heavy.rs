@@ -106,6 +106,12 @@ pub fn heavy_by_design(path: &str) -> bool {
     HEAVY_BY_DESIGN.contains(&path)
 }
 
+/// Whether a resolved call path hashes, compresses, encrypts or parses its input (heavy once per round of a
+/// loop).
+pub fn hashing_path(path: &str) -> bool {
+    HEAVY_PREFIXES.iter().any(|h| path.starts_with(h))
+}
+
 /// Whether a method name is heavy by design.
 pub fn heavy_method_by_design(name: &str) -> bool {
     HEAVY_METHODS_BY_DESIGN.contains(&name)
@@ -151,8 +157,13 @@ pub fn literal_range_len(e: &Expr) -> Option<u64> {
 /// What a walk over a loop or closure body found.
 #[derive(Debug, Default)]
 pub struct BodyFacts {
-    /// An `.await` (or `yield_now`) outside nested async blocks and items.
+    /// An `.await` (or `yield_now`) outside nested async blocks and items that yields on every round: not an
+    /// async lock's acquisition (`.lock().await`, `.read().await`, `.write().await`: an uncontended lock returns
+    /// at once) and not under an `if` taken once every N rounds (`if i % N == 0 { yield_now().await }`).
     pub awaits: bool,
+    /// An `.await` that rarely yields: an async lock's acquisition, or one under an `if` taken once every N
+    /// rounds.
+    pub rare_awaits: bool,
     /// The deepest nesting of loops that do real iteration (loops over a literal range of at most 16 are not
     /// counted).
     pub loop_depth: u32,
@@ -168,6 +179,11 @@ pub struct BodyFacts {
     pub rayon: Option<String>,
     /// Crate-local calls (for deferred checks).
     pub crate_calls: Vec<Callee>,
+    /// When the walk's root is a loop: a hashing, compression, crypto or sort call made on every round (in its
+    /// body or `while` condition, not in the iterable evaluated once).
+    pub heavy_call_per_round: Option<String>,
+    /// When the walk's root is a loop: the crate-local calls made on every round.
+    pub crate_calls_per_round: Vec<Callee>,
 }
 
 impl BodyFacts {
@@ -204,6 +220,12 @@ struct Walker<'s> {
     depth: u32,
     /// Whether the walk is inside an async block nested in the body (its awaits do not count).
     nested_async: u32,
+    /// Whether the walk is inside the branch of an `if` taken once every N rounds (`if i % N == 0`).
+    rare: u32,
+    /// Whether the walk has entered its root loop (its first loop).
+    entered_root: bool,
+    /// Whether the walk is in the root loop's body or condition (code run on every round).
+    per_round: bool,
     /// Expression nesting below the walk's root: past [`MAX_NESTING`] the walk stops descending, so it never
     /// adds more than a bounded amount of stack to the visit it runs inside.
     level: u32,
@@ -223,6 +245,11 @@ impl Walker<'_> {
         if let Some(e) = iter {
             self.visit_expr(e);
         }
+        let root = !self.entered_root && self.level <= 1;
+        self.entered_root = true;
+        if root {
+            self.per_round = true;
+        }
         if let Some(c) = cond {
             self.visit_expr(c);
         }
@@ -235,9 +262,15 @@ impl Walker<'_> {
         if counts {
             self.depth -= 1;
         }
+        if root {
+            self.per_round = false;
+        }
     }
 
     fn note_call(&mut self, name: String, heavy: bool) {
+        if heavy && self.per_round && self.facts.heavy_call_per_round.is_none() {
+            self.facts.heavy_call_per_round = Some(name.clone());
+        }
         if heavy && self.facts.heavy_call.is_none() {
             self.facts.heavy_call = Some(name.clone());
         }
@@ -267,9 +300,26 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     }
     fn visit_expr_await(&mut self, a: &'ast syn::ExprAwait) {
         if self.nested_async == 0 {
-            self.facts.awaits = true;
+            if self.rare > 0 || is_lock_acquisition(&a.base) {
+                self.facts.rare_awaits = true;
+            } else {
+                self.facts.awaits = true;
+            }
         }
         visit::visit_expr_await(self, a);
+    }
+    fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
+        if !is_rare_condition(&i.cond) {
+            visit::visit_expr_if(self, i);
+            return;
+        }
+        self.visit_expr(&i.cond);
+        self.rare += 1;
+        self.visit_block(&i.then_branch);
+        self.rare -= 1;
+        if let Some((_, e)) = &i.else_branch {
+            self.visit_expr(e);
+        }
     }
     fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {
         // A nested async block is another future (usually a spawned task): judged on its own when visited.
@@ -283,7 +333,11 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
         if let Some(p) = self.sem.resolve_callee(&c.func) {
             if p.ends_with("yield_now") && self.nested_async == 0 {
-                self.facts.awaits = true;
+                if self.rare > 0 {
+                    self.facts.rare_awaits = true;
+                } else {
+                    self.facts.awaits = true;
+                }
             }
             if heavy_by_design(&p) && self.facts.heavy_by_design.is_none() {
                 self.facts.heavy_by_design = Some(p.clone());
@@ -293,8 +347,11 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             }
             if p.starts_with("crate::") {
                 self.facts.crate_calls.push(Callee::Path(p.clone()));
+                if self.per_round {
+                    self.facts.crate_calls_per_round.push(Callee::Path(p.clone()));
+                }
             }
-            let heavy = HEAVY_PREFIXES.iter().any(|h| p.starts_with(h));
+            let heavy = hashing_path(&p);
             let elsewhere = runs_elsewhere(p.rsplit("::").next().unwrap_or_default());
             self.note_call(p, heavy);
             if elsewhere {
@@ -315,6 +372,9 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         }
         if !super::callgraph::AMBIGUOUS_METHODS.contains(&name.as_str()) {
             self.facts.crate_calls.push(Callee::Method { name: name.clone(), ty: None });
+            if self.per_round {
+                self.facts.crate_calls_per_round.push(Callee::Method { name: name.clone(), ty: None });
+            }
         }
         let heavy = HEAVY_METHODS.contains(&name.as_str());
         let elsewhere = runs_elsewhere(&name);
@@ -341,6 +401,50 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     }
 }
 
+/// Whether an awaited expression acquires an async lock (`m.lock()`, `rw.read()`, `rw.write()` without
+/// arguments): uncontended, it returns without yielding.
+fn is_lock_acquisition(e: &Expr) -> bool {
+    match e {
+        Expr::MethodCall(m) => m.args.is_empty() && matches!(m.method.to_string().as_str(), "lock" | "read" | "write"),
+        Expr::Paren(p) => is_lock_acquisition(&p.expr),
+        _ => false,
+    }
+}
+
+/// Whether an `if` condition holds once every N rounds: a remainder compared with a literal
+/// (`i % 1000 == 0`), a mask (`n & 0xfff == 0`) or `is_multiple_of(..)`.
+fn is_rare_condition(c: &Expr) -> bool {
+    match c {
+        Expr::Paren(p) => is_rare_condition(&p.expr),
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) => {
+            is_rare_condition(&b.left) || is_rare_condition(&b.right)
+        }
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::Eq(_)) => {
+            let modulo = |e: &Expr| {
+                let e = match e {
+                    Expr::Paren(p) => &*p.expr,
+                    e => e,
+                };
+                matches!(e, Expr::Binary(m) if matches!(m.op, syn::BinOp::Rem(_) | syn::BinOp::BitAnd(_)) && is_period(&m.right))
+            };
+            (modulo(&b.left) && lit_u64(&b.right).is_some()) || (modulo(&b.right) && lit_u64(&b.left).is_some())
+        }
+        Expr::MethodCall(m) => m.method == "is_multiple_of",
+        _ => false,
+    }
+}
+
+/// A period of at least 8 rounds: a literal, or a constant (`YIELD_EVERY`).
+fn is_period(e: &Expr) -> bool {
+    match e {
+        Expr::Path(p) => p.path.segments.last().is_some_and(|s| {
+            let s = s.ident.to_string();
+            s.len() > 1 && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        }),
+        e => lit_u64(e).is_some_and(|n| n >= 8),
+    }
+}
+
 /// Whether a call or method of this name runs its closure argument on another thread or pool.
 fn runs_elsewhere(name: &str) -> bool {
     name.starts_with("spawn") || matches!(name, "unblock" | "block_in_place" | "execute" | "block")
@@ -348,7 +452,16 @@ fn runs_elsewhere(name: &str) -> bool {
 
 /// Walks `e` (a loop, a closure body) and returns what it found.
 pub fn body_facts(sem: &SemanticModel, e: &Expr) -> BodyFacts {
-    let mut w = Walker { sem, facts: BodyFacts::default(), depth: 0, nested_async: 0, level: 0 };
+    let mut w = Walker {
+        sem,
+        facts: BodyFacts::default(),
+        depth: 0,
+        nested_async: 0,
+        rare: 0,
+        entered_root: false,
+        per_round: false,
+        level: 0,
+    };
     w.visit_expr(e);
     w.facts
 }
@@ -366,13 +479,21 @@ pub fn loop_header_span(e: &Expr) -> Option<Span> {
 }
 
 /// Per-file state of [`loop_evidence`]: the end of the last loop judged heavy (loops inside it are not judged
-/// again) and the answers by loop address.
+/// again), the answers by loop address, and the loops being visited whose body awaits on every round.
 /// The loops of a file judged so far (the checker keeps one per file: the rules that read loop evidence and
 /// the call graph's facts share the answers).
 #[derive(Default)]
 pub(crate) struct LoopState {
     covered_until: Option<(crate::diagnostic::Location, usize)>,
     answers: std::collections::HashMap<usize, Option<String>>,
+    /// Loops judged so far that enclose the current point, (end, whether their body awaits on every round):
+    /// pruned as the visit moves past them.
+    enclosing: Vec<(crate::diagnostic::Location, bool)>,
+    /// For loops in async code with no heavy evidence of their own and nothing that yields every round: the
+    /// crate functions they call (a call that hashes makes the loop CPU-heavy once the crate is linked).
+    callees: std::collections::HashMap<usize, Vec<Callee>>,
+    /// Loops in async code whose `.await`s all rarely yield (by address).
+    rare_awaits: std::collections::HashSet<usize>,
 }
 
 impl LoopState {
@@ -380,12 +501,28 @@ impl LoopState {
     /// `Checker::between_chunks`).
     pub(crate) fn forget_nodes(&mut self) {
         self.answers.clear();
+        self.callees.clear();
+        self.enclosing.clear();
+        self.rare_awaits.clear();
     }
+}
+
+/// Whether the evidence is only the nesting of loops (no long range, no heavy call, no rayon).
+fn nesting_only(facts: &BodyFacts, settings: &RustSettings) -> bool {
+    facts.max_range < settings.heavy_range
+        && facts.heavy_call_in_loop.is_none()
+        && facts.heavy_by_design.is_none()
+        && facts.rayon.is_none()
 }
 
 /// Whether the loop `e` (a `for`, `while` or `loop`) is CPU-heavy by clear evidence and does not yield: the
 /// reason, or `None`. Loops inside a loop already judged heavy answer `None` (the outer one is reported).
 /// A heavy loop in the body of a sync function is recorded in that function's call-graph summary.
+///
+/// Awaits that rarely yield do not count: an async lock's acquisition, an `.await` under `if i % N == 0`. In
+/// async code a loop is also heavy when it hashes (compresses, encrypts) on every round with nothing that
+/// yields; a loop whose heaviness is only its nesting is not, inside a loop whose body awaits on every round
+/// (a page of a paginated download: the I/O bounds the work).
 pub fn loop_evidence(cx: &mut Checker<'_>, e: &Expr) -> Option<String> {
     let span = loop_header_span(e)?;
     let key = std::ptr::from_ref(e) as usize;
@@ -393,16 +530,40 @@ pub fn loop_evidence(cx: &mut Checker<'_>, e: &Expr) -> Option<String> {
         return a.clone();
     }
     let inside = cx.loops.covered_until.is_some_and(|(end, _)| span.start < end);
+    cx.loops.enclosing.retain(|(end, _)| span.start < *end);
     let answer = if inside {
         None
     } else {
-        let facts = body_facts(cx.semantic(), e);
-        let reason = if facts.awaits { None } else { facts.heavy_reason(&cx.settings().rust) };
+        let mut facts = body_facts(cx.semantic(), e);
+        let settings = &cx.settings().rust;
+        let in_async = cx.context().in_async();
+        let mut reason = if facts.awaits { None } else { facts.heavy_reason(settings) };
+        // A long range of trivial rounds that yields every N rounds is cooperative enough: with rare awaits the
+        // evidence must be the work of each round (nesting, hashing), not the count.
+        if facts.rare_awaits && facts.max_range >= settings.heavy_range {
+            let range = std::mem::take(&mut facts.max_range);
+            reason = facts.heavy_reason(settings);
+            facts.max_range = range;
+        }
+        if reason.is_some() && in_async && nesting_only(&facts, settings) && cx.loops.enclosing.iter().any(|(_, a)| *a)
+        {
+            reason = None;
+        }
+        if in_async && !facts.awaits && facts.rare_awaits {
+            cx.loops.rare_awaits.insert(key);
+        }
+        if reason.is_none() && in_async && !facts.awaits {
+            reason = facts.heavy_call_per_round.as_ref().map(|c| format!("`{c}` on every iteration of a loop"));
+            if reason.is_none() && !facts.crate_calls_per_round.is_empty() {
+                cx.loops.callees.insert(key, std::mem::take(&mut facts.crate_calls_per_round));
+            }
+        }
+        use syn::spanned::Spanned;
+        let end = Span::from_pm2(e.span()).end;
         if reason.is_some() {
-            use syn::spanned::Spanned;
-            let end = Span::from_pm2(e.span()).end;
             cx.loops.covered_until = Some((end, key));
         }
+        cx.loops.enclosing.push((end, facts.awaits));
         reason
     };
     if let Some(r) = &answer {
@@ -411,6 +572,17 @@ pub fn loop_evidence(cx: &mut Checker<'_>, e: &Expr) -> Option<String> {
     }
     cx.loops.answers.insert(key, answer.clone());
     answer
+}
+
+/// Whether the loop (judged by [`loop_evidence`] in async code) awaits, but only in ways that rarely yield.
+pub fn loop_awaits_rarely(cx: &Checker<'_>, e: &Expr) -> bool {
+    cx.loops.rare_awaits.contains(&(std::ptr::from_ref(e) as usize))
+}
+
+/// For a loop in async code that [`loop_evidence`] found no heavy evidence in and nothing yielding every round:
+/// the crate functions it calls (taken once).
+pub fn loop_crate_callees(cx: &mut Checker<'_>, e: &Expr) -> Option<Vec<Callee>> {
+    cx.loops.callees.remove(&(std::ptr::from_ref(e) as usize))
 }
 
 #[cfg(test)]

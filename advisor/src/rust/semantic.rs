@@ -30,7 +30,7 @@ const NO_GLOBS: u8 = 0x80;
 pub type QualifiedName = String;
 
 /// The type the model believes an expression has.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Ty {
     /// Nothing is known.
     #[default]
@@ -159,6 +159,8 @@ pub struct SemanticModel {
     impls: Vec<Ty>,
     structs: HashMap<QualifiedName, HashMap<String, Ty>>,
     returns: HashMap<QualifiedName, Ty>,
+    /// Type aliases declared in this file (`type Jobs = Receiver<u32>;`), by qualified name.
+    aliases: HashMap<QualifiedName, Ty>,
     track_types: bool,
     /// Structs (by name) with a `Cell`/`RefCell`/`UnsafeCell` field, and types with an `unsafe impl Sync`.
     cell_structs: HashSet<String>,
@@ -171,11 +173,23 @@ fn is_cell_type(t: &Type) -> bool {
 }
 
 /// The module path of a file, from its path: `src/a/b.rs` → `["crate", "a", "b"]`, `src/a/mod.rs` →
-/// `["crate", "a"]`, `src/lib.rs`, `src/main.rs`, `src/bin/x.rs`, `tests/x.rs` → `["crate"]`.
+/// `["crate", "a"]`, `src/lib.rs`, `src/main.rs`, `src/bin/x.rs`, `tests/x.rs` → `["crate"]`. Outside a `src`
+/// tree, a file beside a `main.rs` or `lib.rs` (a build script's modules: `builder/main.rs` with
+/// `builder/probe.rs`) is that root's module `["crate", "probe"]`, so that same-named functions of two such
+/// modules stay apart (issue 12: aws-lc-sys's builder).
 pub fn module_path_of(path: &std::path::Path) -> Vec<String> {
     let comps: Vec<&str> = path.iter().filter_map(|c| c.to_str()).collect();
     let mut out = vec!["crate".to_string()];
-    let Some(src) = comps.iter().rposition(|c| *c == "src") else { return out };
+    let Some(src) = comps.iter().rposition(|c| *c == "src") else {
+        if let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+            && !matches!(stem, "main" | "lib" | "mod" | "build")
+            && let Some(dir) = path.parent()
+            && (dir.join("main.rs").is_file() || dir.join("lib.rs").is_file())
+        {
+            out.push(stem.to_string());
+        }
+        return out;
+    };
     let rest = &comps[src + 1..];
     if rest.first() == Some(&"bin") {
         return out;
@@ -229,6 +243,7 @@ impl SemanticModel {
             impls: Vec::new(),
             structs: HashMap::new(),
             returns: HashMap::new(),
+            aliases: HashMap::new(),
             track_types,
             cell_structs: HashSet::new(),
             sync_impls: HashSet::new(),
@@ -430,8 +445,18 @@ impl SemanticModel {
         if !self.track_types {
             return;
         }
-        // Second pass, now that names resolve: field types, function return types.
+        // Second pass, now that names resolve: type aliases, then field types, function return types.
         let module = self.module_path().to_vec();
+        for item in items.clone() {
+            if let Item::Type(t) = item
+                && t.generics.params.is_empty()
+            {
+                let ty = self.type_from_syn(&t.ty);
+                if ty != Ty::Unknown {
+                    self.aliases.insert(format!("{}::{}", module.join("::"), ident_str(&t.ident)), ty);
+                }
+            }
+        }
         for item in items {
             match item {
                 Item::Struct(s) => {
@@ -692,6 +717,11 @@ impl SemanticModel {
                 if name == "Self" {
                     return self.self_ty().cloned().unwrap_or_default();
                 }
+                if args.is_empty()
+                    && let Some(t) = self.aliases.get(&name)
+                {
+                    return t.clone();
+                }
                 Ty::Named(name, args)
             }
             Type::Reference(r) => self.type_from_syn(&r.elem),
@@ -720,6 +750,22 @@ impl SemanticModel {
     /// file, by qualified name (`crate::m::f`, `crate::m::Type::method`).
     pub fn declared_return(&self, qualified: &str) -> Option<&Ty> {
         self.returns.get(qualified)
+    }
+
+    /// The type facts of this file the crate phase joins across files: struct fields, declared returns, type
+    /// aliases (empty unless types are tracked).
+    pub fn type_facts(&self) -> crate::rust::callgraph::TypeFacts {
+        let mut fields: Vec<(String, String, Ty)> = self
+            .structs
+            .iter()
+            .flat_map(|(s, fs)| fs.iter().map(move |(f, t)| (s.clone(), f.clone(), t.clone())))
+            .collect();
+        fields.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        let mut returns: Vec<(String, Ty)> = self.returns.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        returns.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut aliases: Vec<(String, Ty)> = self.aliases.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        aliases.sort_by(|a, b| a.0.cmp(&b.0));
+        crate::rust::callgraph::TypeFacts { fields, returns, aliases }
     }
 
     /// The type an expression has, as far as local evidence tells. See [`Ty`].
@@ -787,6 +833,12 @@ mod tests {
         assert_eq!(m("src/bin/tool.rs"), "crate");
         assert_eq!(m("tests/it.rs"), "crate");
         assert_eq!(m("fixtures/rust/x.rs"), "crate");
+        // Outside `src`, beside a `main.rs`: a module of that root (a build script's modules).
+        let t = tempfile::TempDir::new().expect("tempdir");
+        std::fs::write(t.path().join("main.rs"), "mod probe;\n").expect("write");
+        let probe = t.path().join("probe.rs");
+        assert_eq!(module_path_of(&probe).join("::"), "crate::probe");
+        assert_eq!(module_path_of(&t.path().join("main.rs")).join("::"), "crate");
     }
 
     fn model_for(src: &str) -> SemanticModel {

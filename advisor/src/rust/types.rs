@@ -216,6 +216,12 @@ fn is_identity_method(m: &str) -> bool {
 
 /// The return type of `recv.method(..)`, as far as the tables know.
 pub fn method_return(sem: &SemanticModel, recv: &Ty, method: &str) -> Ty {
+    method_return_with(recv, method, &|q| sem.declared_return(q).cloned())
+}
+
+/// [`method_return`], with the declared return types of the crate's own methods looked up by `declared`
+/// (qualified name → type): the file's model, or the crate's [`CrateTypes`] at link time.
+pub fn method_return_with(recv: &Ty, method: &str, declared: &dyn Fn(&str) -> Option<Ty>) -> Ty {
     // `Option<T>`/`Result<T, _>` (a field's declared type): `take()`, `as_mut()`, `as_ref()` keep it, the
     // unwrapping methods give `T` (`self.handle.take().unwrap().join()` joins a `JoinHandle`).
     if let Ty::Named(n, args) = recv
@@ -287,9 +293,9 @@ pub fn method_return(sem: &SemanticModel, recv: &Ty, method: &str) -> Ty {
         ("ureq::Request", _) => same(),
         _ => {
             if is_guard(name) {
-                return method_return(sem, &arg0(), method);
+                return method_return_with(&arg0(), method, declared);
             }
-            sem.declared_return(&format!("{name}::{method}")).cloned().unwrap_or_default()
+            declared(&format!("{name}::{method}")).unwrap_or_default()
         }
     }
 }
@@ -370,5 +376,113 @@ pub fn infer(sem: &SemanticModel, e: &Expr, depth: u8) -> Ty {
         Expr::Cast(c) => sem.type_from_syn(&c.ty),
         Expr::Tuple(t) => Ty::Tuple(t.elems.iter().map(|x| infer(sem, x, depth + 1)).collect()),
         _ => Ty::Unknown,
+    }
+}
+
+/// Methods that block on some receivers (a std `JoinHandle`, a std `mpsc::Receiver`, a `Condvar` or `Barrier`)
+/// and whose receiver's type may be declared in another file of the crate.
+pub const WAIT_METHODS: &[&str] = &["join", "recv", "wait"];
+
+/// The root and the steps of a receiver expression (`self.accept_handle.take().unwrap()` → `self`, [field
+/// `accept_handle`, `take`, `unwrap`]), when the root is a binding or `self` of a crate type.
+pub fn receiver_chain(sem: &SemanticModel, e: &Expr) -> Option<(Ty, Vec<crate::rust::callgraph::TyStep>)> {
+    use crate::rust::callgraph::TyStep;
+    let mut steps = Vec::new();
+    let mut e = e;
+    for _ in 0..32 {
+        match e {
+            Expr::Paren(p) => e = &p.expr,
+            Expr::Group(g) => e = &g.expr,
+            Expr::Reference(r) => e = &r.expr,
+            Expr::Try(t) => {
+                steps.push(TyStep::Method("unwrap".into()));
+                e = &t.expr;
+            }
+            Expr::Field(f) => {
+                let syn::Member::Named(n) = &f.member else { return None };
+                steps.push(TyStep::Field(n.to_string()));
+                e = &f.base;
+            }
+            Expr::MethodCall(m) => {
+                steps.push(TyStep::Method(m.method.to_string()));
+                e = &m.receiver;
+            }
+            Expr::Path(_) => {
+                let root = infer(sem, e, 0);
+                if !root.name().is_some_and(|n| n.starts_with("crate::")) {
+                    return None;
+                }
+                steps.reverse();
+                return Some((root, steps));
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The type declarations of a crate's files joined ([`TypeFacts`](crate::rust::callgraph::TypeFacts)), for
+/// working out at link time the types the per-file visit could not see.
+#[derive(Default)]
+pub struct CrateTypes<'f> {
+    fields: std::collections::HashMap<(&'f str, &'f str), &'f Ty>,
+    returns: std::collections::HashMap<&'f str, &'f Ty>,
+    aliases: std::collections::HashMap<&'f str, &'f Ty>,
+}
+
+impl<'f> CrateTypes<'f> {
+    /// Joins the type facts of a crate's files.
+    pub fn new(files: &'f [crate::rust::callgraph::FileFacts]) -> Self {
+        let mut t = CrateTypes::default();
+        for f in files {
+            for (s, field, ty) in &f.types.fields {
+                t.fields.insert((s.as_str(), field.as_str()), ty);
+            }
+            for (k, ty) in &f.types.returns {
+                t.returns.insert(k.as_str(), ty);
+            }
+            for (k, ty) in &f.types.aliases {
+                t.aliases.insert(k.as_str(), ty);
+            }
+        }
+        t
+    }
+
+    /// `t` with crate type aliases replaced by what they stand for (a few levels).
+    fn unalias(&self, t: Ty) -> Ty {
+        let mut t = t;
+        for _ in 0..8 {
+            match &t {
+                Ty::Named(n, args) if args.is_empty() => match self.aliases.get(n.as_str()) {
+                    Some(a) => t = (*a).clone(),
+                    None => break,
+                },
+                _ => break,
+            }
+        }
+        t
+    }
+
+    /// The type at the end of `steps` from `root`.
+    pub fn eval(&self, root: &Ty, steps: &[crate::rust::callgraph::TyStep]) -> Ty {
+        use crate::rust::callgraph::TyStep;
+        let mut t = self.unalias(root.clone());
+        for s in steps {
+            t = match s {
+                TyStep::Field(f) => {
+                    let Some(n) = t.deref_guards().name() else { return Ty::Unknown };
+                    match self.fields.get(&(n, f.as_str())) {
+                        Some(ty) => (*ty).clone(),
+                        None => return Ty::Unknown,
+                    }
+                }
+                TyStep::Method(m) => method_return_with(&t, m, &|q| self.returns.get(q).map(|t| (*t).clone())),
+            };
+            t = self.unalias(t);
+            if t == Ty::Unknown {
+                return t;
+            }
+        }
+        t
     }
 }

@@ -11,7 +11,7 @@ use crate::python::Checker;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::python::ast::{Call, Expr, ExprKind, Range, Stmt, StmtKind, is_generator, walk_body_exprs};
-use crate::python::semantic::{CallSite, FuncId};
+use crate::python::semantic::{CallSite, FuncId, Model};
 use crate::python::summary::in_configured;
 
 declare_rule! {
@@ -37,7 +37,9 @@ declare_rule! {
     /// (no DNS query; the flags written in the call or in a name bound only to them, `FLAGS = AI_NUMERICHOST |
     /// AI_NUMERICSERV`), and methods of a socket set non-blocking earlier in the same function
     /// (`sock.setblocking(False)`, `sock.settimeout(0)`) or called in a `try` whose handler catches
-    /// `BlockingIOError` (the code expects a non-blocking socket).
+    /// `BlockingIOError` (the code expects a non-blocking socket), and a generator-making call (`Path.walk`,
+    /// `glob`, `rglob`, `iterdir`, `os.walk`) stored in a name the `async def` never iterates itself (the steps
+    /// are taken elsewhere, e.g. `next(gen)` in a worker thread).
     ///
     /// The project's own blocking callables are listed in `[python] blocking-calls` (qualified names such as
     /// `mylib.fetch`, or prefixes ending in `.`); they are reported like the tables' calls.
@@ -456,6 +458,78 @@ fn check_helpers(cx: &mut Checker<'_, '_, '_>) {
     }
 }
 
+/// Calls that only make a generator: the file-system work happens at each `next`.
+const LAZY: &[&str] = &["pathlib.Path().walk", "pathlib.Path().glob", "pathlib.Path().rglob", "pathlib.Path().iterdir", "os.walk"];
+
+/// A generator-making call (`Path.walk`, `glob`, `iterdir`, `os.walk`) whose generator is stored in a name that
+/// the `async def` `f` itself never iterates (no `for … in gen`, `list(gen)`, `next(gen)`, comprehension over it
+/// outside nested functions): the blocking steps happen elsewhere — anyio's `Path.walk` hands `next(gen)` to a
+/// worker thread (anyio 4.4.0, `_core/_fileio.py`).
+fn generator_kept_for_later(model: &Model<'_, '_>, q: &str, call: Range, f: FuncId) -> bool {
+    if !LAZY.contains(&q) {
+        return false;
+    }
+    fn stored_in<'a>(body: &[Stmt<'a>], call: Range) -> Option<&'a str> {
+        for s in body {
+            if !s.range.contains(call) {
+                continue;
+            }
+            if let StmtKind::Assign { targets, value: Some(v), .. } = &s.kind
+                && v.range == call
+                && let [t] = targets.as_slice()
+            {
+                return t.as_name();
+            }
+            if matches!(s.kind, StmtKind::FunctionDef(_) | StmtKind::ClassDef(_)) {
+                return None;
+            }
+            let mut found = None;
+            s.for_each_block(&mut |b| found = found.or_else(|| stored_in(b, call)));
+            return found;
+        }
+        None
+    }
+    fn iterates(body: &[Stmt<'_>], name: &str) -> bool {
+        let mut hit = false;
+        for s in body {
+            if let StmtKind::For { iter, .. } = &s.kind
+                && iter.as_name() == Some(name)
+            {
+                return true;
+            }
+            if matches!(s.kind, StmtKind::FunctionDef(_) | StmtKind::ClassDef(_)) {
+                continue;
+            }
+            s.for_each_block(&mut |b| hit = hit || iterates(b, name));
+        }
+        hit
+    }
+    fn consumed(e: &Expr<'_>, name: &str) -> bool {
+        let hit = match &e.kind {
+            ExprKind::Call(c) => {
+                matches!(c.func.as_name(), Some("list" | "tuple" | "sorted" | "set" | "next" | "enumerate" | "zip" | "any" | "all" | "sum" | "max" | "min"))
+                    && c.args.iter().any(|a| a.as_name() == Some(name))
+            }
+            ExprKind::Comprehension { generators, .. } => generators.iter().any(|g| g.iter.as_name() == Some(name)),
+            ExprKind::Lambda { .. } => return false,
+            _ => false,
+        };
+        let mut any = hit;
+        if !any {
+            e.for_each_child(&mut |c| any = any || consumed(c, name));
+        }
+        any
+    }
+    let body = &model.funcs[f].def.body;
+    let Some(name) = stored_in(body, call) else { return false };
+    if iterates(body, name) {
+        return false;
+    }
+    let mut used = false;
+    walk_body_exprs(body, &mut |e| used = used || consumed(e, name));
+    !used
+}
+
 /// Reports blocking calls whose innermost function is `async def`.
 fn check(cx: &mut Checker<'_, '_, '_>) {
     let model = cx.model;
@@ -466,7 +540,10 @@ fn check(cx: &mut Checker<'_, '_, '_>) {
         let Some(q) = c.qual.as_deref() else { continue };
         let Some(family) = blocking_in(cx.settings, q) else { continue };
         let Some(f) = c.scope else { continue };
-        if numeric_lookup(cx, q, c.call, c.scope) || on_non_blocking_socket(cx, q, c) {
+        if numeric_lookup(cx, q, c.call, c.scope)
+            || on_non_blocking_socket(cx, q, c)
+            || generator_kept_for_later(model, q, c.range, f)
+        {
             continue;
         }
         let shown = q.strip_prefix("builtins.").unwrap_or(q).replace("()", "(…)");

@@ -6,11 +6,12 @@ use std::path::Path;
 
 use super::facts::{
     BlockFact, CallEdge, Callee, Deferred, FileFacts, FnFacts, HeavyFact, HeldCall, LockAcquire, LockCall, LockOrder,
-    LockUse, Site, SiteContext,
+    LockUse, Site, SiteContext, TyStep, TypeFacts, TypedCall,
 };
 use crate::diagnostic::Span;
 use crate::registry::RuleMeta;
 use crate::rust::context::{ContextStack, FrameKind, OffExecutor};
+use crate::rust::semantic::Ty;
 
 /// Collects [`FileFacts`] during the visit.
 #[derive(Debug, Default)]
@@ -71,6 +72,7 @@ impl Collector {
             span,
             blocks: Vec::new(),
             heavy: Vec::new(),
+            hashes: Vec::new(),
             calls: Vec::new(),
         });
         self.stack.push(self.facts.fns.len() - 1);
@@ -140,6 +142,14 @@ impl Collector {
         }
     }
 
+    /// A hashing, compression or crypto call at `span` (heavy when made on every round of a loop): recorded for
+    /// the enclosing sync function, if any.
+    pub(crate) fn on_hash(&mut self, cx: &ContextStack, what: &str, span: Span) {
+        if let Some(f) = self.current_sync(cx) {
+            f.hashes.push(HeavyFact { reason: what.to_string(), span });
+        }
+    }
+
     /// Lock `held` is held while `taken` is acquired, in the innermost function being visited.
     pub(crate) fn on_lock_order(&mut self, held: LockUse, taken: LockUse) {
         if let Some(&func) = self.stack.last() {
@@ -169,6 +179,18 @@ impl Collector {
         {
             self.facts.lock_acquires.push(LockAcquire { func, lock });
         }
+    }
+
+    /// A method call in async code whose receiver's type is worked out at link time.
+    pub(crate) fn on_typed_call(&mut self, cx: &ContextStack, root: Ty, steps: Vec<TyStep>, method: &str, span: Span) {
+        let Some(frame) = cx.async_frame() else { return };
+        let frame_note = (frame.executor_note(), frame.span());
+        self.facts.typed_calls.push(TypedCall { root, steps, method: method.to_string(), span, frame_note });
+    }
+
+    /// The file's type declarations, for the crate phase.
+    pub(crate) fn set_types(&mut self, types: TypeFacts) {
+        self.facts.types = types;
     }
 
     /// The innermost function whose own body (sync or async, through plain closures) the current code runs in.

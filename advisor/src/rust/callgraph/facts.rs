@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use crate::diagnostic::{Diagnostic, Span};
 use crate::registry::RuleMeta;
+use crate::rust::semantic::Ty;
 
 /// Which function a call names, before the crate-level phase resolves it.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Hash)]
@@ -158,6 +159,10 @@ pub struct FnFacts {
     pub blocks: Vec<BlockFact>,
     /// CPU-heavy evidence in its body.
     pub heavy: Vec<HeavyFact>,
+    /// Hashing, compression or crypto calls in its body: not heavy once, but heavy when called on every round
+    /// of a loop.
+    #[serde(default)]
+    pub hashes: Vec<HeavyFact>,
     /// Crate-local calls in its body.
     pub calls: Vec<CallEdge>,
 }
@@ -191,6 +196,9 @@ pub struct Site {
 pub enum Want {
     /// One of the callees is CPU-heavy (itself or through its callees).
     Heavy,
+    /// One of the callees is CPU-heavy or hashes (compresses, encrypts), itself or through its callees: the
+    /// call is made on every round of a loop.
+    HeavyPerRound,
 }
 
 /// A finding a rule prepared but that holds only if one of `callees` turns out to have the property `want`
@@ -203,6 +211,43 @@ pub struct Deferred {
     pub want: Want,
     /// The finding to report.
     pub diagnostic: Diagnostic,
+}
+
+/// A step from a receiver's root to the receiver: a field access or a method call.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
+pub enum TyStep {
+    /// `.name`
+    Field(String),
+    /// `.name(..)` (`?` is `unwrap`)
+    Method(String),
+}
+
+/// The type facts of a file the crate phase joins across files (declarations the per-file visit cannot see
+/// when they are in another file of the crate).
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default)]
+pub struct TypeFacts {
+    /// (struct's qualified name, field, declared type).
+    pub fields: Vec<(String, String, Ty)>,
+    /// (function's or method's qualified name, declared return type with `Result`/`Option` stripped).
+    pub returns: Vec<(String, Ty)>,
+    /// (alias's qualified name, the type it stands for).
+    pub aliases: Vec<(String, Ty)>,
+}
+
+/// A possibly blocking method call in async code whose receiver's type the visit could not tell: the type
+/// is worked out at link time from the crate's [`TypeFacts`] (a field declared in another file).
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
+pub struct TypedCall {
+    /// The type of the receiver's root (`self`, a typed binding): a crate type.
+    pub root: Ty,
+    /// From the root to the receiver.
+    pub steps: Vec<TyStep>,
+    /// The method called on the receiver.
+    pub method: String,
+    /// The call's span.
+    pub span: Span,
+    /// The note that points at the enclosing async function or block.
+    pub frame_note: (String, Span),
 }
 
 /// Everything the crate-level phase needs from one file.
@@ -223,6 +268,12 @@ pub struct FileFacts {
     pub held_calls: Vec<HeldCall>,
     /// Locks the sync functions acquire themselves (CA404, the callee side of [`HeldCall`]s).
     pub lock_acquires: Vec<LockAcquire>,
+    /// The file's declarations of struct fields, return types and type aliases.
+    #[serde(default)]
+    pub types: TypeFacts,
+    /// Method calls in async code whose receiver's type needs the crate's [`TypeFacts`].
+    #[serde(default)]
+    pub typed_calls: Vec<TypedCall>,
     /// Locks async functions acquire in their own body (kept apart from [`FileFacts::lock_acquires`], whose
     /// readers take callees to be sync).
     #[serde(default)]
@@ -252,7 +303,8 @@ impl FileFacts {
     /// context, deferred findings, lock orders or calls made while a guard is held. A crate none of whose
     /// files does is not linked.
     pub fn has_link_facts(&self) -> bool {
-        !self.sites.is_empty()
+        !self.typed_calls.is_empty()
+            || !self.sites.is_empty()
             || !self.deferred.is_empty()
             || !self.lock_orders.is_empty()
             || !self.held_calls.is_empty()
@@ -263,7 +315,8 @@ impl FileFacts {
     /// has call sites in async context, deferred findings, lock orders, or calls to crate-local functions made
     /// while a guard is held.
     pub fn may_report(&self) -> bool {
-        !self.sites.is_empty()
+        !self.typed_calls.is_empty()
+            || !self.sites.is_empty()
             || !self.deferred.is_empty()
             || !self.lock_orders.is_empty()
             || self.held_calls.iter().chain(&self.guarded_calls).any(|h| {

@@ -41,6 +41,9 @@ pub struct Summary {
     pub blocks: HashMap<&'static str, Reach<usize>>,
     /// If the function is CPU-heavy, the shortest chain to the evidence.
     pub heavy: Option<Reach<usize>>,
+    /// If the function hashes (compresses, encrypts) on every call, itself or through its callees, the
+    /// shortest chain to the call (an index into [`FnFacts::hashes`](super::FnFacts::hashes)).
+    pub hashes: Option<Reach<usize>>,
 }
 
 /// The functions of one crate with their resolved calls and propagated summaries.
@@ -228,6 +231,25 @@ impl<'f> CrateGraph<'f> {
                 let s = summaries.entry(caller).or_default();
                 if s.heavy.is_none() {
                     s.heavy = Some(Reach { next: Some(Step { callee: id, span }), end });
+                    queue.push_back(caller);
+                }
+            }
+        }
+        // Hashing on every call: the same search.
+        let mut queue = VecDeque::new();
+        for &id in &ids {
+            let f = self.fn_facts(id);
+            if !f.is_async && !f.hashes.is_empty() {
+                summaries.entry(id).or_default().hashes = Some(Reach { next: None, end: (id, 0) });
+                queue.push_back(id);
+            }
+        }
+        while let Some(id) = queue.pop_front() {
+            let Some(end) = summaries[&id].hashes.as_ref().map(|r| r.end) else { continue };
+            for &(caller, span) in callers.get(&id).map_or(&[][..], Vec::as_slice) {
+                let s = summaries.entry(caller).or_default();
+                if s.hashes.is_none() {
+                    s.hashes = Some(Reach { next: Some(Step { callee: id, span }), end });
                     queue.push_back(caller);
                 }
             }

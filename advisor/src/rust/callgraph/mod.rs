@@ -30,7 +30,7 @@ mod std_methods;
 pub use collect::Collector;
 pub use facts::{
     BlockFact, CallEdge, Callee, Deferred, FileFacts, FnFacts, HeavyFact, HeldCall, LockAcquire, LockCall, LockOrder,
-    LockUse, Site, SiteContext, Want,
+    LockUse, Site, SiteContext, TyStep, TypeFacts, TypedCall, Want,
 };
 pub use graph::{CrateGraph, FnId, Reach, Step, Summary, crate_root};
 pub use std_methods::AMBIGUOUS_METHODS;

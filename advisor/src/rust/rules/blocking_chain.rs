@@ -13,6 +13,9 @@ use crate::rust::link::LinkContext;
 /// Reports, for the blocking rule `rule`, every call from async context to a crate function that blocks under
 /// it.
 pub(crate) fn link(rule: &'static RuleMeta, g: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+    if rule.code == super::blocking_wait::META.code {
+        link_typed_waits(g, cx);
+    }
     for (file, site, id) in site_calls(g, SiteContext::Async) {
         let Some(reach) = g.summary(id).and_then(|s| s.blocks.get(rule.code)) else { continue };
         let callee = g.fn_facts(id);
@@ -43,6 +46,37 @@ pub(crate) fn link(rule: &'static RuleMeta, g: &CrateGraph<'_>, cx: &mut LinkCon
             d.with_note(format!("{end_msg} at {}", super::call_chain::at(end_file, fact.span)), None)
         };
         cx.report(d);
+    }
+}
+
+/// Blocking waits (CA105) on receivers whose type only the crate's other files declare: a field of a struct
+/// declared in another file (`self.accept_handle.take().unwrap().join()`, `self.jobs.recv()`), through type
+/// aliases and declared return types.
+fn link_typed_waits(g: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+    if g.files().iter().all(|f| f.typed_calls.is_empty()) {
+        return;
+    }
+    let types = crate::rust::types::CrateTypes::new(g.files());
+    for file in g.files() {
+        for c in &file.typed_calls {
+            let ty = types.eval(&c.root, &c.steps);
+            let Some((what, help)) = super::blocking_wait::classify(&ty, &c.method) else { continue };
+            let shown = ty.deref_guards().name().unwrap_or("?");
+            let d = cx
+                .diagnostic(
+                    &super::blocking_wait::META,
+                    &file.path,
+                    c.span,
+                    format!("{what} (`.{}()`) blocks the executor's worker thread", c.method),
+                )
+                .with_help(help)
+                .with_note(c.frame_note.0.clone(), Some(c.frame_note.1))
+                .with_note(
+                    format!("the receiver is a `{shown}`: its type is declared in another file of the crate"),
+                    None,
+                );
+            cx.report(d);
+        }
     }
 }
 
@@ -119,6 +153,22 @@ mod tests {
         assert_eq!(chains.len(), 2, "{out:#?}");
         assert!(chains[0].contains("`run` → `audit_log` → `std::thread::sleep`"), "{chains:?}");
         assert!(chains[1].contains("`run` → `transfer` → `audit_log` → `std::thread::sleep`"), "{chains:?}");
+    }
+
+    /// Issue 12: a field declared in another file keeps its type through aliases and `Option` chains.
+    #[test]
+    fn receivers_declared_in_another_file_keep_their_type() {
+        let state = "pub type Jobs = std::sync::mpsc::Receiver<u32>;\n\
+                     pub struct W { pub jobs: Jobs, pub h: Option<std::thread::JoinHandle<()>>, pub t: tokio::sync::mpsc::Receiver<u32> }\n";
+        let lib = "mod state;\nuse crate::state::W;\nimpl W {\n    async fn f(&mut self) {\n        self.jobs.recv();\n        \
+                   self.h.take().unwrap().join();\n        self.t.recv();\n    }\n}\n";
+        let files = vec![facts("p/src/lib.rs", lib), facts("p/src/state.rs", state)];
+        let out = link_all(files, IMPLS, &Settings::default());
+        let got: Vec<(&str, usize)> = out.iter().map(|d| (d.rule.code, d.span.start.line)).collect();
+        assert_eq!(got.len(), 2, "{out:#?}");
+        assert!(got.contains(&("CA105", 5)) && got.contains(&("CA105", 6)), "{got:?}");
+        // Alone, the file cannot tell.
+        assert!(link_all(vec![facts("p/src/lib.rs", lib)], IMPLS, &Settings::default()).is_empty());
     }
 
     #[test]

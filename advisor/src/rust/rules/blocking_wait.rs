@@ -37,8 +37,10 @@ declare_rule! {
     /// cloned or passed on) that no path sends on more than `N` times cannot block, and is not reported.
     ///
     /// ## Known problems
-    /// A `try_recv` loop is not reported (it does not block). Receivers whose type cannot be seen in this file
-    /// are not reported, except for the unambiguous method names above.
+    /// A `try_recv` loop is not reported (it does not block). Receivers whose type cannot be seen in the crate
+    /// are not reported, except for the unambiguous method names above; a field, alias or return type declared
+    /// in another file of the crate is followed (`self.handle.take().unwrap().join()`), a binding of a pattern
+    /// (`if let Some(h) = self.handle.take()`) is not.
     ///
     /// ## Example
     /// ```rust,ignore
@@ -73,7 +75,7 @@ declare_rule! {
 }
 
 /// What is being waited on, and the async replacement, for a receiver type and method.
-fn classify(r: &Ty, m: &str) -> Option<(&'static str, &'static str)> {
+pub(crate) fn classify(r: &Ty, m: &str) -> Option<(&'static str, &'static str)> {
     const RECV: &[&str] = &["recv", "recv_timeout", "recv_deadline", "iter"];
     let mpsc = "use `tokio::sync::mpsc` and `rx.recv().await`, or receive in `tokio::task::spawn_blocking`";
     if r.is_any(&["std::thread::JoinHandle", "std::thread::ScopedJoinHandle"]) && m == "join" {

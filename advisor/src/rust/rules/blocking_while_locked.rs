@@ -32,9 +32,16 @@ declare_rule! {
     /// another thread to finish: the lock turns parallel work into serial work, and if the awaited thread
     /// needs the same lock, it deadlocks.
     ///
+    /// The temporary guard of a lock taken in a `match`/`if let`/`while let` scrutinee
+    /// (`while let Some(job) = queue.lock().unwrap().pop() { … }`) lives until the end of the body and counts
+    /// too. Across calls: a call made while a guard is alive to a crate function that blocks — itself or in a
+    /// function it calls, up to 8 calls deep, as the blocking rules (CA101–CA106) recognise it — is reported
+    /// with the chain in the notes; a call handed the guarded value (`save(&guard)`) is not.
+    ///
     /// ## Known problems
-    /// Blocking inside a called function is not seen. Guards bound by `if let`/`match` patterns are not
-    /// tracked.
+    /// Blocking in called functions is known only where the crate has the call graph (async code or threads
+    /// started in it) and the blocking rules are enabled. Guards bound by `if let`/`match` patterns are not
+    /// tracked apart from the scrutinee's temporary.
     ///
     /// ## Example
     /// ```rust,ignore
@@ -285,7 +292,7 @@ impl RustRule for Rule {
                 if done.contains(&gc.span) {
                     continue;
                 }
-                let found = reach.from_call((fi, gc.func), gc.span, false, false).into_iter().find_map(|r| {
+                let found = reach.reached_from((fi, gc.func), gc.span, false, false).into_iter().find_map(|r| {
                     let f = graph.fn_facts(r.func);
                     let b = f.blocks.iter().find(|b| BLOCKING_CODES.contains(&b.rule.code))?;
                     Some((r, b))

@@ -7,7 +7,7 @@ use super::call_chain::{at, chain_notes, chain_text, push_notes, site_calls};
 use super::{CallSite, Checker, CrateGraph, LinkContext, MethodCallSite, OnCall, OnExpr, OnMethodCall, RustRule};
 use crate::declare_rule;
 use crate::registry::RuleMeta;
-use crate::rust::callgraph::SiteContext;
+use crate::rust::callgraph::{Deferred, FnId, SiteContext, Want};
 use crate::rust::heavy;
 
 declare_rule! {
@@ -23,8 +23,16 @@ declare_rule! {
     /// - a call to a function of the same crate that does any of the above, directly or through its callees
     ///   (the crate-wide call graph; the chain is shown, with a note at each step).
     ///
-    /// A short loop (over the headers of a request, a small literal range) and a loop that awaits in its body
-    /// are not reported.
+    /// An `.await` that rarely yields does not make a loop cooperative: an async lock's acquisition
+    /// (`.lock().await`, `.read().await`, `.write().await` return at once when uncontended) and an `.await`
+    /// under a branch taken once every N rounds (`if i % 1000 == 0 { yield_now().await }`). Such a loop is
+    /// reported when each round is heavy (nested loops, hashing), and, in async code, also when it hashes,
+    /// compresses or encrypts on every round, directly or through a crate function (a mining loop calling
+    /// `hash_header(&h)` each round; the chain is shown).
+    ///
+    /// A short loop (over the headers of a request, a small literal range), a loop that awaits in its body on
+    /// every round, and nested loops inside a loop that awaits on every round (the items of one page of a
+    /// paginated download: the I/O bounds the work) are not reported.
     ///
     /// ## Why is this bad?
     /// An executor runs many tasks on a few worker threads and switches tasks only at `.await`. A loop that
@@ -117,6 +125,7 @@ impl RustRule for Rule {
 
     /// Calls from async code to crate functions that are CPU-heavy, themselves or through their callees.
     fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+        link_loops(graph, cx);
         link_heavy_calls(&META, SiteContext::Async, "on the executor's worker thread", graph, cx, |callee| {
             format!(
                 "for a short burst run `{callee}` in `tokio::task::spawn_blocking`; for real compute run it on rayon \
@@ -131,17 +140,36 @@ impl OnExpr for Rule {
         if !matches!(e, Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_)) {
             return;
         }
-        let Some(reason) = heavy::loop_evidence(cx, e) else { return };
+        let Some(reason) = heavy::loop_evidence(cx, e) else {
+            if cx.context().in_async()
+                && let Some(callees) = heavy::loop_crate_callees(cx, e)
+                && let Some(span) = heavy::loop_header_span(e)
+            {
+                // Heavy once the crate is linked if a callee hashes (or is heavy): on every round.
+                let Some(note) = cx.context().async_frame().map(|f| (f.executor_note(), f.span())) else { return };
+                // The message is completed with the chain at link time.
+                let d = cx.diagnostic(&META, span, "CPU-heavy loop").with_note(note.0, Some(note.1));
+                let (f, _) = cx.facts();
+                f.defer(Deferred { callees, want: Want::HeavyPerRound, diagnostic: d });
+            }
+            return;
+        };
         if !cx.context().in_async() {
             return;
         }
         let Some(span) = heavy::loop_header_span(e) else { return };
+        let yields = if heavy::loop_awaits_rarely(cx, e) {
+            "whose `.await`s rarely yield (an async lock's acquisition returns at once when uncontended; a branch \
+             taken once every N rounds)"
+        } else {
+            "with no `.await` in its body"
+        };
         cx.report_on_executor(
             &META,
             span,
             format!(
-                "CPU-heavy loop ({reason}) with no `.await` in its body runs on the executor's worker thread: no \
-                 other task runs there until it ends"
+                "CPU-heavy loop ({reason}) {yields} runs on the executor's worker thread: no other task runs there \
+                 until it ends"
             ),
             HELP,
         );
@@ -151,6 +179,10 @@ impl OnExpr for Rule {
 impl OnCall for Rule {
     fn on_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &CallSite<'_>) {
         let Some(p) = call.path else { return };
+        if !cx.context().in_async() && heavy::hashing_path(p) {
+            let (facts, ctx) = cx.facts();
+            facts.on_hash(ctx, &format!("`{p}`"), call.span());
+        }
         if heavy::heavy_by_design(p) {
             mark_or_report(cx, call.span(), &format!("`{p}` (slow by design)"));
         } else if crate::settings::RustSettings::lists_path(&cx.settings().rust.cpu_heavy_calls, p) {
@@ -175,6 +207,49 @@ impl OnMethodCall for Rule {
         }
     }
 
+}
+
+/// The loops deferred until the crate is linked: an async loop with nothing that yields each round that
+/// calls a crate function that is heavy or hashes, with the chain to the evidence as notes.
+fn link_loops(g: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
+    for file in g.files() {
+        for d in file.deferred.iter().filter(|d| d.diagnostic.rule.code == META.code && d.want == Want::HeavyPerRound) {
+            let ids: Vec<FnId> = d.callees.iter().flat_map(|c| g.resolve(c)).collect();
+            let heavy = ids.iter().find(|id| g.summary(**id).is_some_and(|s| s.heavy.is_some()));
+            let (id, chain, ev) = if let Some(&id) = heavy {
+                let chain = g.chain(id, |s| s.heavy.as_ref());
+                let Some(r) = g.summary(id).and_then(|s| s.heavy.as_ref()) else { continue };
+                (id, chain, (r.end.0, &g.fn_facts(r.end.0).heavy[r.end.1]))
+            } else {
+                let Some(&id) = ids.iter().find(|id| g.summary(**id).is_some_and(|s| s.hashes.is_some())) else {
+                    continue;
+                };
+                let chain = g.chain(id, |s| s.hashes.as_ref());
+                let Some(r) = g.summary(id).and_then(|s| s.hashes.as_ref()) else { continue };
+                (id, chain, (r.end.0, &g.fn_facts(r.end.0).hashes[r.end.1]))
+            };
+            let (notes, names) = chain_notes(g, &file.path, &chain);
+            let mut diag = d.diagnostic.clone();
+            diag.message = format!(
+                "CPU-heavy loop (it calls {} on every iteration, which ends in {}) with no `.await` that yields \
+                 each round runs on the executor's worker thread: no other task runs there until it ends",
+                names[0], ev.1.reason
+            );
+            diag = diag.with_help(format!(
+                "move the loop into `tokio::task::spawn_blocking` (or onto rayon) and send the result back; \
+                 `{}` runs on every round",
+                g.fn_facts(id).name
+            ));
+            diag = push_notes(diag, notes);
+            let end_file = g.file_of(ev.0);
+            diag = if end_file == file.path {
+                diag.with_note(format!("CPU-heavy on every round: {}", ev.1.reason), Some(ev.1.span))
+            } else {
+                diag.with_note(format!("CPU-heavy on every round: {} at {}", ev.1.reason, at(end_file, ev.1.span)), None)
+            };
+            cx.report(diag);
+        }
+    }
 }
 
 /// The link step of CA201 and CA202: each call from a site in `context` to a crate function that is CPU-heavy,

@@ -17,7 +17,14 @@ declare_rule! {
     /// closure it runs inline, while a guard of the same lock (the same receiver path, e.g. `self.state`) is
     /// still alive: a guard bound with `let`, or the temporary guard of a `match`, `if let` or `while let`
     /// scrutinee, which lives until the end of the whole `match`/`if let`/loop body. Two read locks of an
-    /// `RwLock` are not reported; `try_lock` is not reported (it does not wait).
+    /// `RwLock` in one function are not reported; `try_lock` is not reported (it does not wait).
+    ///
+    /// Across calls: a call made while such a guard of a named lock (a field of `self`, a static) is alive,
+    /// whose callee — or a function it calls, any depth up to 8 calls, through the crate's call graph, `.await`ed
+    /// async functions included — takes the same lock again. A field of `self` counts only through calls on
+    /// `self` (another value has its own lock). Here a read while a read guard is alive is reported too for
+    /// std's, parking_lot's and tokio's `RwLock` (not `spin`'s): their reads queue behind a waiting writer. The
+    /// chain of calls is in the notes.
     ///
     /// ## Why is this bad?
     /// std's and tokio's locks are not reentrant: the second `lock()` waits for a guard that only this same
@@ -32,8 +39,11 @@ declare_rule! {
     /// ```
     ///
     /// ## Known problems
-    /// Locks are identified by their receiver path in one function: the same lock reached through two
-    /// different names (`let a = arc.clone()`) is not seen, nor a relock inside a called function.
+    /// In one function, locks are identified by their receiver path: the same lock reached through two
+    /// different names (`let a = arc.clone()`) is not seen. Across calls, only named locks are followed (not a
+    /// lock passed as an argument), calls on receivers of unknown type are not followed, and a callee taking the
+    /// lock only on some path (behind a flag) is reported all the same. In a crate without async code or
+    /// threads, the calls are known only in files that hold a lock acquisition.
     ///
     /// ## Example
     /// ```rust,ignore
@@ -124,7 +134,7 @@ impl RustRule for Rule {
                 if done.contains(&hc.span) {
                     continue;
                 }
-                let found = reach.from_call((fi, hc.func), hc.span, hc.held.on_self, false).into_iter().find_map(|r| {
+                let found = reach.reached_from((fi, hc.func), hc.span, hc.held.on_self, false).into_iter().find_map(|r| {
                     let l = reach.acquires.get(&r.func)?.iter().copied().find(|l| relocks(&hc.held, l))?;
                     Some((r, l))
                 });

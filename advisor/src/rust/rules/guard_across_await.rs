@@ -2,8 +2,8 @@
 
 use syn::Expr;
 
-use super::locking::{self, Guards, LockLib};
-use super::{Checker, FnBody, OnAwait, OnExpr, OnFnExit, OnLocal, OnScopeExit, RustRule};
+use super::locking::{self, Acq, AcqScanner, Guards, LockLib};
+use super::{Checker, FnBody, OnAwait, OnExpr, OnFn, OnFnExit, OnLocal, OnScopeExit, RustRule};
 use crate::declare_rule;
 use crate::diagnostic::Span;
 
@@ -14,7 +14,10 @@ declare_rule! {
     /// at the end of its block, at `drop(guard)`, or when it is moved into a call; a guard ended before the
     /// `.await` is not reported. Moved to another binding (`let h = g;`) it lives on as `h`; shadowed
     /// (`let g = *g + 1;`) or reborrowed (`let g = &mut *g;`) it stays alive to the end of its block. It also reports a lock taken in the scrutinee of a `match`, `if let` or
-    /// `while let` (the temporary guard lives through the whole body) when the body `.await`s.
+    /// `while let` (the temporary guard lives through the whole body) when the body `.await`s, and a lock
+    /// taken as a temporary of a statement that `.await`s after it (`serve(m.read().unwrap().port,
+    /// bind().await?);`, `m.lock().unwrap().push(fetch().await);`): the temporary lives to the end of the
+    /// statement.
     ///
     /// tokio's and other async locks (`lock().await`) are made for this and are never reported.
     ///
@@ -69,6 +72,89 @@ declare_rule! {
 pub struct State {
     guards: Guards,
     reported: Vec<Span>,
+    /// Statement temporaries already reported (a closure's block body is seen as its body and as a block).
+    temps_reported: Vec<Span>,
+}
+
+/// The thread-lock acquisitions and the `.await`s of one statement that belong to it (not to a nested block,
+/// closure, async block, loop, `match` or `if let`, whose temporaries end elsewhere or are checked there).
+struct StmtWalk<'c, 'a> {
+    cx: &'c Checker<'a>,
+    scanner: AcqScanner,
+    acqs: Vec<Acq>,
+    awaits: Vec<Span>,
+    depth: usize,
+}
+
+impl<'ast> syn::visit::Visit<'ast> for StmtWalk<'_, '_> {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        if let Some(a) = self.scanner.on_expr(self.cx, e) {
+            self.acqs.push(a);
+        }
+        match e {
+            Expr::Await(a) => self.awaits.push(Span::from_pm2(a.await_token.span)),
+            Expr::Closure(_)
+            | Expr::Async(_)
+            | Expr::Block(_)
+            | Expr::Unsafe(_)
+            | Expr::Loop(_)
+            | Expr::ForLoop(_)
+            | Expr::While(_)
+            | Expr::Match(_)
+            | Expr::Let(_)
+            | Expr::TryBlock(_)
+            | Expr::Const(_) => return,
+            // The condition's temporaries end before a branch runs; the branches are blocks.
+            Expr::If(i) => {
+                if !matches!(&*i.cond, Expr::Let(_)) {
+                    self.visit_expr(&i.cond);
+                }
+                return;
+            }
+            _ => {}
+        }
+        if self.depth < locking::MAX_WALK_DEPTH {
+            self.depth += 1;
+            syn::visit::visit_expr(self, e);
+            self.depth -= 1;
+        }
+    }
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// A lock taken as a temporary of a statement (`serve(m.read()?.network, bind(port).await?);`) lives to the end
+/// of the statement: reported when the statement `.await`s after it.
+fn statement_temps(cx: &mut Checker<'_>, st: &mut State, stmts: &[syn::Stmt]) {
+    for s in stmts {
+        let e = match s {
+            // A `let` whose value is the guard itself is a bound guard, tracked as such.
+            syn::Stmt::Local(l) => match &l.init {
+                Some(init) if locking::unwrap_acq(&init.expr).is_none() => &*init.expr,
+                _ => continue,
+            },
+            syn::Stmt::Expr(e, _) => e,
+            _ => continue,
+        };
+        temps_across_await(cx, st, e);
+    }
+}
+
+fn temps_across_await(cx: &mut Checker<'_>, st: &mut State, e: &Expr) {
+    let mut w = StmtWalk { cx, scanner: AcqScanner::default(), acqs: Vec::new(), awaits: Vec::new(), depth: 0 };
+    syn::visit::Visit::visit_expr(&mut w, e);
+    let (acqs, awaits) = (w.acqs, w.awaits);
+    for a in acqs.iter().filter(|a| is_thread_lock(a.lib) && !a.is_try) {
+        let Some(&at) = awaits.iter().find(|w| w.start > a.span.end) else { continue };
+        if st.temps_reported.contains(&a.span) {
+            continue;
+        }
+        st.temps_reported.push(a.span);
+        let d = cx
+            .diagnostic(&META, a.span, "this lock's guard is a temporary that lives to the end of the statement, across its `.await`")
+            .with_help("read what you need from the lock in a statement of its own (`let v = m.lock().unwrap().v;`), then await")
+            .with_note("the guard is still held at this `.await`", Some(at));
+        cx.report(d);
+    }
 }
 
 /// The rule.
@@ -139,7 +225,7 @@ impl Body<'_> {
     }
 
     /// The acquisitions the body runs.
-    pub(crate) fn acquisitions(&self, cx: &Checker<'_>) -> Vec<locking::Acq> {
+    pub(crate) fn acquisitions(&self, cx: &Checker<'_>) -> Vec<Acq> {
         match self {
             Body::Arms(arms) => arms
                 .iter()
@@ -183,6 +269,17 @@ impl OnExpr for Rule {
         if !cx.context().in_async() {
             return;
         }
+        match e {
+            Expr::Block(b) => statement_temps(cx, st, &b.block.stmts),
+            Expr::Unsafe(b) => statement_temps(cx, st, &b.block.stmts),
+            Expr::If(i) => {
+                statement_temps(cx, st, &i.then_branch.stmts);
+            }
+            Expr::While(w) => statement_temps(cx, st, &w.body.stmts),
+            Expr::ForLoop(f) => statement_temps(cx, st, &f.body.stmts),
+            Expr::Loop(l) => statement_temps(cx, st, &l.body.stmts),
+            _ => {}
+        }
         let Some((scrut, body)) = scrutinee(e) else { return };
         let Some(acq) = locking::acquisitions_in(cx, scrut).into_iter().find(|a| is_thread_lock(a.lib) && !a.is_try)
         else {
@@ -194,6 +291,21 @@ impl OnExpr for Rule {
             .with_help("bind the value you need before the `match`/`if let` (`let v = m.lock().unwrap().get(k).cloned();`) so the guard drops first")
             .with_note("the guard is still held at this `.await`", Some(at));
         cx.report(d);
+    }
+}
+
+impl OnFn for Rule {
+    fn on_fn(&self, cx: &mut Checker<'_>, st: &mut State, body: &FnBody<'_>) {
+        if !cx.context().in_async() {
+            return;
+        }
+        if let Some(b) = body.block {
+            statement_temps(cx, st, &b.stmts);
+        } else if let Some(e) = body.expr
+            && !matches!(e, Expr::Block(_))
+        {
+            temps_across_await(cx, st, e);
+        }
     }
 }
 

@@ -10,7 +10,9 @@ declare_rule! {
     /// ## What it does
     /// Reports an `if` whose condition locks a `Mutex`/`RwLock` (the guard is a temporary, released when the
     /// condition has been evaluated) and whose branch locks the same lock again to act on what the condition
-    /// saw: `if !m.lock().unwrap().contains_key(&k) { m.lock().unwrap().insert(k, v); }`.
+    /// saw: `if !m.lock().unwrap().contains_key(&k) { m.lock().unwrap().insert(k, v); }`. Also when the check
+    /// was made into a local under its own guard (`let present = m.lock().unwrap().contains_key(&k);` or a block
+    /// with a `let` guard) and the `if` tests that local (`if !present { … }`).
     ///
     /// Not reported: a branch that re-checks under its new guard (`let mut w = m.write(); if
     /// !w.contains_key(&k) { … }`, double-checked locking) or uses the `entry` API, and `if let`/`match`
@@ -22,7 +24,8 @@ declare_rule! {
     /// panic on a value that is no longer there — a race that tests rarely hit.
     ///
     /// ## Known problems
-    /// Only the same receiver path in one `if` is compared.
+    /// Only the same receiver path in one function is compared, and a check kept in a local only when the `if`
+    /// tests the local itself (`present` or `!present`).
     ///
     /// ## Example
     /// ```rust,ignore

@@ -309,7 +309,7 @@ impl<'f> Reach<'f> {
     /// runs, up to [`MAX_CALL_DEPTH`] calls deep. `self_only`: follow only calls on `self` (the held lock is a
     /// field of `self`: another value has its own). `by_name`: resolve methods of unknown receivers by their
     /// unique name at the first call (else, and at every deeper call, only typed receivers, `self` and paths).
-    pub fn from_call(&self, from: FnId, span: Span, self_only: bool, by_name: bool) -> Vec<Reached> {
+    pub fn reached_from(&self, from: FnId, span: Span, self_only: bool, by_name: bool) -> Vec<Reached> {
         let Some(first) = self.call_at(from, span) else { return Vec::new() };
         if self_only && !first.on_self {
             return Vec::new();

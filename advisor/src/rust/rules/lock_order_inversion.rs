@@ -18,9 +18,12 @@ declare_rule! {
     /// alive) lock `B` in one function, and `B` then `A` in another place, in the same file or another file of
     /// the crate. Locks are named crate-wide by their field path qualified by the `impl`'s type
     /// (`self.accounts` in `impl Bank` is `crate::bank::Bank.accounts`, shown as `Bank.accounts`) or by the
-    /// static they are (`CONFIG`); locks in local variables have no crate-wide name and are not compared.
-    /// A lock counts as taken also when, while `A` is held, the function calls a crate-local function that
-    /// takes `B` in its own body (one level of calls). Both places are shown (a place in another file as
+    /// static they are (`CONFIG`); a field reached through a value of a crate type (`self.inner.paused` with
+    /// `inner: Arc<Inner>`) is named by that type (`Inner.paused`), and a local bound to a clone of a named lock
+    /// (`let p = Arc::clone(&inner.paused)`, `self.a.clone()`) names that lock; other locals have no crate-wide
+    /// name and are not compared. A lock counts as taken also when, while `A` is held, the function calls a
+    /// crate-local function that takes `B` — in its own body or in a function it calls, up to 8 calls deep
+    /// (`.await`ed async functions included); the chain is in the notes. Both places are shown (a place in another file as
     /// `path:line`); each inverted pair is reported once. Two read locks of an `RwLock` do not exclude each
     /// other and do not count.
     ///
@@ -31,11 +34,11 @@ declare_rule! {
     ///
     /// ## Known problems
     /// Only guards bound with `let`, and locks taken in the scrutinee of a `match`/`if let`/`while let` (held
-    /// through its body), count as held. Calls are followed one level only (a lock taken by a
-    /// callee's callee is not seen), and a callee is found only where the call graph resolves it. Two values
+    /// through its body), count as held. Calls are followed up to 8 levels, and a callee is found only where
+    /// the call graph resolves it (below the first call, only calls on `self`, typed receivers and paths). Two values
     /// of the same type (`self.a` of two different `Bank`s) count as the same lock, as they do for a
-    /// lock-order discipline. Locks reached through a binding (`let s = &self.state; s.lock()`) or a getter
-    /// have no crate-wide name and are not compared. A lock must be recognisable in its file: a std or
+    /// lock-order discipline. Locks reached through a getter, or a local whose value is not a clone or borrow
+    /// of a named lock, have no crate-wide name and are not compared. A lock must be recognisable in its file: a std or
     /// parking_lot type known there, or a `lock()` whose result is unwrapped; a crate's own wrapper type
     /// (tokio's `loom` `Mutex`) is not. The comparison runs when the crate is linked (facts of
     /// each file, no second parse); a file analysed alone is a crate of its own.
@@ -157,7 +160,7 @@ fn lock_orders<'f>(g: &'f CrateGraph<'f>, reach: &Reach<'f>) -> Vec<OrderAt<'f>>
         for hc in &file.held_calls {
             let from = (fi, hc.func);
             let reached: Vec<Reached> = if reach.call_at(from, hc.span).is_some() {
-                reach.from_call(from, hc.span, false, true)
+                reach.reached_from(from, hc.span, false, true)
             } else {
                 // A call the lock walk did not record (in an async block): one level, sync callees.
                 let Some(callee) = g.callee_at(fi, hc.func, hc.span) else { continue };

@@ -14,7 +14,10 @@ declare_rule! {
     /// - a rayon `ThreadPoolBuilder::build`/`build_global`, a tokio `Runtime::new()` or runtime `Builder::build`
     ///   inside a closure rayon runs (`par_iter().map(|x| …)`, `rayon::join`, `scope`, `install`);
     /// - `pool.install(..)` inside rayon work (a nested `install`);
-    /// - a thread spawned per item of a loop whose body runs rayon parallel work.
+    /// - a thread spawned per item of a loop, per chunk, or per round of a literal range, whose closure runs
+    ///   rayon parallel work (threads × rayon's pool);
+    /// - an OS thread spawned inside rayon work (a thread per item on top of rayon's pool of one thread per
+    ///   core).
     ///
     /// Nested parallel iterators (`par_iter` inside a `par_iter` closure) share rayon's global pool and are
     /// fine: they are not reported.
@@ -87,21 +90,47 @@ fn chain_starts_at(cx: &Checker<'_>, mut e: &Expr, pred: &dyn Fn(&str) -> bool) 
 }
 
 fn check_spawn(cx: &mut Checker<'_>, spawn: Spawn<'_>) {
-    if !matches!(thread_per_item::spawn_in_loop(cx, spawn.span), Some(LoopClass::Data | LoopClass::Connections)) {
+    if in_rayon(cx) {
+        // A thread started from rayon work: each of rayon's workers (one per core) starts a thread per item and
+        // waits for it.
+        let d = cx
+            .diagnostic(
+                &META,
+                spawn.span,
+                "an OS thread is spawned inside rayon work, once per item: each of rayon's workers (one per core) \
+                 starts a thread and waits for it, 2 × cores threads where cores would do, and a thread start-up \
+                 for every item",
+            )
+            .with_help("do the work in rayon's closure: rayon already runs the items in parallel on its pool");
+        cx.report(d);
         return;
     }
+    let Some(class) = thread_per_item::spawn_in_loop(cx, spawn.span) else { return };
     let facts = thread_per_item::closure_facts(cx, spawn.closure);
     let Some(r) = facts.rayon else { return };
-    let d = cx
-        .diagnostic(
-            &META,
-            spawn.span,
+    let mut help = "drop the per-item threads and run the items on rayon directly (`items.par_iter()…`)";
+    let message = match class {
+        LoopClass::Data | LoopClass::Connections => format!(
+            "a thread is spawned per item and each runs rayon parallel work (`{r}`): the threads compete for \
+             one pool on top of their own"
+        ),
+        LoopClass::Count { n, .. } if n > 1 => format!(
+            "{n} threads each drive rayon parallel work (`{r}`): {n} threads on top of rayon's pool of one \
+             thread per core = {n} + cores threads, the {n} waiting while their work shares one pool of cores"
+        ),
+        LoopClass::Count { .. } => return,
+        LoopClass::Bounded => {
+            help = "drop the per-chunk threads and run the items on rayon directly (`items.par_iter()…`)";
             format!(
-                "a thread is spawned per item and each runs rayon parallel work (`{r}`): the threads compete for \
-                 one pool on top of their own"
-            ),
-        )
-        .with_help("drop the per-item threads and run the items on rayon directly (`items.par_iter()…`)");
+            "a thread per round of the loop (per chunk), each driving rayon parallel work (`{r}`): one thread per \
+             round on top of rayon's pool of one thread per core = rounds + cores threads, the round threads \
+             waiting while their work shares one pool of cores"
+            )
+        }
+    };
+    let d = cx
+        .diagnostic(&META, spawn.span, message)
+        .with_help(help);
     cx.report(d);
 }
 

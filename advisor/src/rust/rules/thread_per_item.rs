@@ -16,14 +16,20 @@ use crate::rust::semantic::SemanticModel;
 declare_rule! {
     /// ## What it does
     /// Reports a thread spawned on every iteration of a loop over data-dependent or unbounded input (a
-    /// collection's items, `lines()`, `while let Some(job) = rx.recv()`, `loop { … }`, `0..items.len()`, a
-    /// literal range longer than `max-pool-threads`) when the thread's closure is CPU-heavy: a heavy loop,
+    /// collection's items, `lines()`, `while let Some(job) = rx.recv()`, `loop { … }`, `0..items.len()`) or
+    /// over a literal range of more than `assumed-cores` × `oversubscription-factor` rounds (`[rust]`,
+    /// default 16 × 4 = 64; `for i in 0..500`, `(0..500).map(|i| …)`) when the thread's closure is CPU-heavy:
+    /// a heavy loop,
     /// hashing per iteration, rayon work, or a call to a crate-local CPU-heavy function (crate-wide call
     /// graph). `std::thread::spawn`, `thread::Builder::spawn` and scoped threads (`s.spawn` in
     /// `std::thread::scope`) count.
     ///
+    /// For a literal count the message gives the arithmetic: `500 threads … on N cores: ≈ 500/N× oversubscribed
+    /// (31× on 16 cores)`.
+    ///
     /// Not reported: loops over chunks (`data.chunks(len / cores)`: the fix), over a literal range of at most
-    /// `max-pool-threads`, over `0..n` where `n` is not a collection's length, and threads whose work is not
+    /// `assumed-cores` × `oversubscription-factor` rounds or whose body joins each thread before the next round,
+    /// over `0..n` where `n` is not a collection's length, and threads whose work is not
     /// CPU-heavy by evidence (I/O-bound thread-per-connection is `thread-per-connection`'s advice).
     ///
     /// ## Why is this bad?
@@ -80,6 +86,14 @@ pub enum LoopClass {
     Data,
     /// One iteration per accepted connection (`incoming()`, `accept()`).
     Connections,
+    /// A literal number of iterations (`for i in 0..500`, `(0..500).map(|i| …)`); `joined`: the loop's body
+    /// joins a thread handle, so the threads it spawns do not run all at once.
+    Count {
+        /// The number of iterations.
+        n: u64,
+        /// Whether each round joins what it spawned.
+        joined: bool,
+    },
 }
 
 #[derive(Default)]
@@ -155,10 +169,10 @@ fn block_calls_method(b: &syn::Block, names: &[&str]) -> bool {
     f.found
 }
 
-fn classify_iter(e: &Expr) -> LoopClass {
-    if heavy::literal_range_len(e).is_some() {
-        // A literal count is not data-dependent (a literal pool size is `oversized-pool`'s business).
-        return LoopClass::Bounded;
+fn classify_iter(e: &Expr, body: &syn::Block) -> LoopClass {
+    if let Some(n) = heavy::literal_range_len(e) {
+        // A literal count is not data-dependent: compared with the cores for CPU-heavy threads.
+        return LoopClass::Count { n, joined: block_calls_method(body, &["join"]) };
     }
     let stripped = crate::rust::rules::strip_wrappers(e);
     if let Expr::Range(r) = stripped {
@@ -177,7 +191,7 @@ fn classify_iter(e: &Expr) -> LoopClass {
 /// Records a loop for the thread rules (idempotent: several rules call it for the same loop).
 pub fn track_loop(cx: &mut Checker<'_>, e: &Expr) {
     let class = match e {
-        Expr::ForLoop(f) => classify_iter(&f.expr),
+        Expr::ForLoop(f) => classify_iter(&f.expr, &f.body),
         Expr::While(w) => {
             if calls_method(&w.cond, &["accept", "incoming"]) {
                 LoopClass::Connections
@@ -201,6 +215,26 @@ pub fn track_loop(cx: &mut Checker<'_>, e: &Expr) {
     }
     st.open.retain(|(_, s, _)| s.end > span.start);
     st.open.push((key, span, class));
+}
+
+/// Records the closure of `(0..n).map(|i| …)` / `.for_each(..)` over a literal range as a loop of `n` rounds.
+pub fn track_range_closure(cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
+    if !matches!(call.method, "map" | "for_each" | "flat_map" | "filter_map") {
+        return;
+    }
+    let Some(n) = heavy::literal_range_len(&call.expr.receiver) else { return };
+    let Some(Expr::Closure(c)) = call.expr.args.first() else { return };
+    let key = std::ptr::from_ref(c) as usize;
+    let span = {
+        use syn::spanned::Spanned;
+        Span::from_pm2(c.span())
+    };
+    let st = &mut cx.thread_loops;
+    if st.open.iter().any(|(k, _, _)| *k == key) {
+        return;
+    }
+    st.open.retain(|(_, s, _)| s.end > span.start);
+    st.open.push((key, span, LoopClass::Count { n, joined: calls_method(&c.body, &["join"]) }));
 }
 
 /// Records the scope parameter of `std::thread::scope(|s| …)` so `s.spawn(..)` is known to spawn a thread.
@@ -290,15 +324,38 @@ pub fn closure_facts(cx: &Checker<'_>, c: &syn::ExprClosure) -> BodyFacts {
 }
 
 fn check(cx: &mut Checker<'_>, spawn: Spawn<'_>) {
-    if !matches!(spawn_in_loop(cx, spawn.span), Some(LoopClass::Data | LoopClass::Connections)) {
-        return;
+    let count = match spawn_in_loop(cx, spawn.span) {
+        Some(LoopClass::Data | LoopClass::Connections) => None,
+        Some(LoopClass::Count { n, joined: false }) if n > cx.settings().rust.max_heavy_threads() => Some(n),
+        _ => return,
+    };
+    let mut facts = closure_facts(cx, spawn.closure);
+    if count.is_some() {
+        // Threads per round of a literal range are often a stress test of a channel or lock (`for i in 0..10_000
+        // { tx.send(i) }` on each of 100 threads): a long literal loop alone is no evidence of CPU-heavy work
+        // there; nesting, hashing, rayon or a CPU-heavy crate function is.
+        facts.max_range = 0;
     }
-    let facts = closure_facts(cx, spawn.closure);
-    let help = "run the items on a pool sized to the cores: `items.par_iter().for_each(..)` (rayon), or \
-                `std::thread::scope` with one thread per chunk of `available_parallelism()` chunks";
     let reason = facts.heavy_reason_per_item(&cx.settings().rust);
-    let message = |why: &str| {
-        format!("a thread is spawned for every item of the loop and its work is CPU-heavy ({why}): more CPU-bound threads than cores")
+    let cores = cx.settings().rust.assumed_cores.max(1);
+    let message = |why: &str| match count {
+        None => format!(
+            "a thread is spawned for every item of the loop and its work is CPU-heavy ({why}): more CPU-bound threads than cores"
+        ),
+        Some(n) => format!(
+            "{n} threads for CPU-heavy work ({why}) on N cores: ≈ {n}/N× oversubscribed ({}× on {cores} cores); only \
+             N run at a time, the rest wait in the run queue, each with its own stack",
+            (n + cores / 2) / cores
+        ),
+    };
+    let help = match count {
+        None => "run the items on a pool sized to the cores: `items.par_iter().for_each(..)` (rayon), or \
+                 `std::thread::scope` with one thread per chunk of `available_parallelism()` chunks"
+            .to_string(),
+        Some(n) => format!(
+            "use a pool of `available_parallelism()` threads: `(0..{n}).into_par_iter()` (rayon), or \
+             `std::thread::scope` with one thread per core, each taking {n}/N of the rounds"
+        ),
     };
     if let Some(r) = reason {
         let d = cx.diagnostic(&META, spawn.span, message(&r)).with_help(help);
@@ -329,8 +386,7 @@ impl RustRule for Rule {
     /// that turns out CPU-heavy, with the chain to the evidence as notes.
     fn link(&self, graph: &CrateGraph<'_>, cx: &mut LinkContext<'_>) {
         for file in graph.files() {
-            for d in file.deferred.iter().filter(|d| d.diagnostic.rule.code == META.code) {
-                let Want::Heavy = d.want;
+            for d in file.deferred.iter().filter(|d| d.diagnostic.rule.code == META.code && d.want == Want::Heavy) {
                 let hit = d
                     .callees
                     .iter()
@@ -373,9 +429,37 @@ impl OnCall for Rule {
 
 impl OnMethodCall for Rule {
     fn on_method_call(&self, cx: &mut Checker<'_>, _: &mut (), call: &MethodCallSite<'_>) {
+        track_range_closure(cx, call);
         if let Some(s) = spawn_of_method(cx, call) {
             check(cx, s);
         }
     }
 
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::settings::Settings;
+
+    fn ca301(src: &str, settings: &Settings) -> Vec<String> {
+        crate::rust::analyze(Path::new("src/lib.rs"), src, settings)
+            .into_iter()
+            .filter(|d| d.rule.code == "CA301")
+            .map(|d| d.message)
+            .collect()
+    }
+
+    #[test]
+    fn the_literal_thread_count_limit_is_cores_times_the_factor() {
+        let src = "fn f() { for i in 0..40 { std::thread::spawn(move || { for a in 0..i { for b in v { g(a, b); } } }); } }";
+        assert!(ca301(src, &Settings::default()).is_empty(), "40 ≤ 16 × 4");
+        let mut s = Settings::default();
+        s.rust.assumed_cores = 8;
+        s.rust.oversubscription_factor = 2;
+        let out = ca301(src, &s);
+        assert_eq!(out.len(), 1, "40 > 8 × 2");
+        assert!(out[0].contains("40 threads") && out[0].contains("40/N×") && out[0].contains("5× on 8 cores"), "{out:?}");
+    }
 }
