@@ -5,7 +5,8 @@
 # Generates one Rust file of async functions (MB megabytes, default 40) and one Python file of the same shape,
 # checks each alone with the release build under GNU time, and prints the peak RSS and the bytes of peak RSS per
 # source byte; then the same for the largest file of the vendored corpus (bench/corpus/vendor), when present.
-# Environment: MB (size of the generated files), SKIP_PYTHON=1.
+# Environment: MB (size of the generated files), SKIP_PYTHON=1, CACHE=1 (run with the per-file cache, cold, in a
+# scratch directory; by default --no-cache: the parse and analysis alone, the issue's measure).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,7 +22,12 @@ bin="$repo/target/release/conc-advisor"
 peak() {
     local file="$1" size kib
     size=$(stat -c %s "$file")
-    /usr/bin/time -f '%M' -o "$out/.time" "$bin" check -q --exit-zero --format concise "$file" >/dev/null 2>"$out/.stderr" || true
+    local cache=(--no-cache)
+    if [[ "${CACHE:-}" == 1 ]]; then
+        rm -rf "$out/cache"
+        cache=(--cache-dir "$out/cache")
+    fi
+    /usr/bin/time -f '%M' -o "$out/.time" "$bin" check "${cache[@]}" -q --exit-zero --format concise "$file" >/dev/null 2>"$out/.stderr" || true
     kib=$(tail -n 1 "$out/.time")
     awk -v s="$size" -v k="$kib" -v f="$file" 'BEGIN { printf "%12d bytes  peak %8.1f MiB  %6.1f B/source byte  %s\n", s, k / 1024, k * 1024 / s, f }'
 }
