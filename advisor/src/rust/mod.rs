@@ -528,34 +528,47 @@ mod tests {
                 continue;
             }
             chunked_files += 1;
-            for settings in &configs {
-                let dispatch = rules::Dispatch::new(rules::IMPLS, settings, &src, has_graph_roots(&src));
-                let whole = analyze_here_chunked(path, &src, settings, &dispatch, usize::MAX);
-                let Some((d, f)) = analyze_in_chunks(path, &src, settings, &dispatch, 1) else { continue };
-                chunked_runs += 1;
-                let keep = dispatch.chains || f.has_lock_facts();
-                let chunked = (d, keep.then_some(f));
-                let show = |r: &(Vec<Diagnostic>, Option<callgraph::FileFacts>)| {
-                    let mut lines: Vec<String> =
-                        r.0.iter()
-                            .map(|d| format!("{} {:?} {} {:?}", d.rule.code, d.span, d.message, d.notes))
-                            .collect();
-                    lines.push(format!("{:#?}", r.1));
-                    lines.join("\n")
-                };
-                let (w, c) = (show(&whole), show(&chunked));
-                if w != c {
-                    let at = w.lines().zip(c.lines()).position(|(a, b)| a != b).unwrap_or(0);
-                    panic!(
-                        "{} with {:?}: whole {:?} chunked {:?}",
-                        path.display(),
-                        rules::RULES.iter().filter(|m| settings.is_enabled(m)).map(|m| m.code).collect::<Vec<_>>(),
-                        w.lines().nth(at),
-                        c.lines().nth(at)
+            // On the stack `check` gives this file's nesting (fixtures/crashes holds inputs deep enough to
+            // overflow a test thread's default stack); a panic inside still fails the test.
+            let runs = on_parse_stack(&src, || {
+                let mut runs = 0;
+                for settings in &configs {
+                    let dispatch = rules::Dispatch::new(rules::IMPLS, settings, &src, has_graph_roots(&src));
+                    let whole = analyze_here_chunked(path, &src, settings, &dispatch, usize::MAX);
+                    let Some((d, f)) = analyze_in_chunks(path, &src, settings, &dispatch, 1) else { continue };
+                    runs += 1;
+                    let keep = dispatch.chains || f.has_lock_facts();
+                    let chunked = (d, keep.then_some(f));
+                    let show = |r: &(Vec<Diagnostic>, Option<callgraph::FileFacts>)| {
+                        let mut lines: Vec<String> =
+                            r.0.iter()
+                                .map(|d| format!("{} {:?} {} {:?}", d.rule.code, d.span, d.message, d.notes))
+                                .collect();
+                        lines.push(format!("{:#?}", r.1));
+                        lines.join("\n")
+                    };
+                    let (w, c) = (show(&whole), show(&chunked));
+                    if w != c {
+                        let at = w.lines().zip(c.lines()).position(|(a, b)| a != b).unwrap_or(0);
+                        panic!(
+                            "{} with {:?}: whole {:?} chunked {:?}",
+                            path.display(),
+                            rules::RULES.iter().filter(|m| settings.is_enabled(m)).map(|m| m.code).collect::<Vec<_>>(),
+                            w.lines().nth(at),
+                            c.lines().nth(at)
+                        );
+                    }
+                    assert_eq!(
+                        w,
+                        show(&analyze_here_chunked(path, &src, settings, &dispatch, 1)),
+                        "{}",
+                        path.display()
                     );
                 }
-                assert_eq!(w, show(&analyze_here_chunked(path, &src, settings, &dispatch, 1)), "{}", path.display());
-            }
+                runs
+            });
+            chunked_runs += runs
+                .unwrap_or_else(|| panic!("{}: too deep to parse, or a comparison failed (see above)", path.display()));
         }
         assert!(chunked_files > 100, "only {chunked_files} fixtures have two items or more");
         assert!(chunked_runs > 2_000, "only {chunked_runs} runs were visited in chunks: the test would prove little");
