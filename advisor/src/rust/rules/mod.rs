@@ -755,6 +755,9 @@ impl Dispatch {
             }
             d.types |= h.contains(Hooks::METHOD_CALL) || h.contains(Hooks::TYPES);
         }
+        // `read()` and `write()` are mostly I/O: only a file that takes a mutex or names a read-write lock has
+        // functions worth visiting whole for lock chains (visiting them all costs parsing every body).
+        d.lock_fns &= source.contains("lock()") || source.contains("RwLock");
         d.any = d.all != 0 || d.chains;
         d
     }
