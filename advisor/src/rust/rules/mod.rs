@@ -707,7 +707,9 @@ impl Dispatch {
             let meta = rule.meta();
             d.chains |= graph && meta.call_graph != CallGraph::None;
             if rule.follows_lock_calls() {
-                d.lock_calls = true;
+                // Calls are recorded where a chain can pass: files with a lock word, and every file of a crate
+                // with the call graph (whose sync helpers are visited anyway).
+                d.lock_calls |= present & bit != 0 || graph;
                 d.lock_fns |= present & bit != 0;
             }
             d.heavy_facts |= graph && meta.call_graph == CallGraph::Heavy;
