@@ -778,19 +778,23 @@ mod tests {
         std::fs::write(p, text).expect("write");
     }
 
+    /// The caller of the two-file crate the link tests use: an `async fn` calling `config::load`.
+    const CALLS_LOAD: &str = "mod config;\nuse crate::config::load;\n\nasync fn handler() {\n    let _ = load();\n}\n";
+
+    /// The callee of that crate: `config::load`, which reads the file `name` (a blocking call).
+    fn blocking_load(name: &str) -> String {
+        format!("pub fn load() -> String {{\n    std::fs::read_to_string(\"{name}\").unwrap()\n}}\n")
+    }
+
     /// Issue 15: a chain `async fn` → a crate function in another file that blocks is relinked from cached
     /// facts: editing only the callee's file makes the finding disappear and appear again, as a cold run does.
     #[test]
     fn a_rust_chain_follows_an_edit_of_the_callee_in_another_file() {
         let t = tempfile::TempDir::new().expect("tempdir");
         let (root, dir) = (t.path().join("proj"), t.path().join("cache"));
-        write(
-            &root,
-            "app/src/lib.rs",
-            "mod config;\nuse crate::config::load;\n\nasync fn handler() {\n    let _ = load();\n}\n",
-        );
-        let blocking = "pub fn load() -> String {\n    std::fs::read_to_string(\"a.toml\").unwrap()\n}\n";
-        write(&root, "app/src/config.rs", blocking);
+        write(&root, "app/src/lib.rs", CALLS_LOAD);
+        let blocking = blocking_load("a.toml");
+        write(&root, "app/src/config.rs", &blocking);
 
         let cold = run(&root, Some(&reopen(&dir)));
         assert_eq!(cold.iter().map(|f| (f.1, f.2)).collect::<Vec<_>>(), vec![(5, "CA102")], "{cold:?}");
@@ -807,7 +811,7 @@ mod tests {
         assert!(edited.is_empty(), "{edited:?}");
 
         // And back: the finding reappears, with its chain (one entry a file: config.rs is analysed again).
-        write(&root, "app/src/config.rs", blocking);
+        write(&root, "app/src/config.rs", &blocking);
         let c = reopen(&dir);
         assert_eq!(run(&root, Some(&c)), cold);
         assert_eq!((c.hits(), c.stored()), (1, 1));
@@ -917,16 +921,8 @@ mod tests {
     fn the_link_step_is_reused_only_for_the_same_facts() {
         let t = tempfile::TempDir::new().expect("tempdir");
         let (root, dir) = (t.path().join("proj"), t.path().join("cache"));
-        write(
-            &root,
-            "app/src/lib.rs",
-            "mod config;\nuse crate::config::load;\n\nasync fn handler() {\n    let _ = load();\n}\n",
-        );
-        write(
-            &root,
-            "app/src/config.rs",
-            "pub fn load() -> String {\n    std::fs::read_to_string(\"a\").unwrap()\n}\n",
-        );
+        write(&root, "app/src/lib.rs", CALLS_LOAD);
+        write(&root, "app/src/config.rs", &blocking_load("a"));
         let cold = run(&root, Some(&reopen(&dir)));
         assert_eq!(cold.len(), 1, "{cold:?}");
         // Forge the stored link findings: a re-run with the same facts reports them, proving they are reused.
@@ -936,11 +932,7 @@ mod tests {
         rewrite(&dir, &e, &links);
         assert!(run(&root, Some(&reopen(&dir))).is_empty());
         // Other facts (an edited file) are other inputs: the link step runs again.
-        write(
-            &root,
-            "app/src/config.rs",
-            "pub fn load() -> String {\n    std::fs::read_to_string(\"b\").unwrap()\n}\n",
-        );
+        write(&root, "app/src/config.rs", &blocking_load("b"));
         let edited = run(&root, Some(&reopen(&dir)));
         assert_eq!(edited.len(), 1, "{edited:?}");
         assert_eq!(edited, run(&root, None));
@@ -952,13 +944,9 @@ mod tests {
     fn settled_files_are_read_only_when_a_linked_finding_needs_them() {
         let t = tempfile::TempDir::new().expect("tempdir");
         let (root, dir) = (t.path().join("proj"), t.path().join("cache"));
-        let lib = "mod config;\nuse crate::config::load;\n\nasync fn handler() {\n    let _ = load();\n}\n";
+        let lib = CALLS_LOAD;
         write(&root, "app/src/lib.rs", lib);
-        write(
-            &root,
-            "app/src/config.rs",
-            "pub fn load() -> String {\n    std::fs::read_to_string(\"a\").unwrap()\n}\n",
-        );
+        write(&root, "app/src/config.rs", &blocking_load("a"));
         for f in ["app/src/lib.rs", "app/src/config.rs"] {
             drop(settled(root.join(f).to_str().expect("utf-8")));
         }
@@ -972,11 +960,7 @@ mod tests {
         assert_eq!(warm.diagnostics, cold.diagnostics);
         assert_eq!(warm.sources.get(&root.join("app/src/lib.rs")).map(|t| &**t), Some(lib));
         // The callee edited: the link step runs again, and the settled caller is read for its finding.
-        write(
-            &root,
-            "app/src/config.rs",
-            "pub fn load() -> String {\n    std::fs::read_to_string(\"b\").unwrap()\n}\n",
-        );
+        write(&root, "app/src/config.rs", &blocking_load("b"));
         let c = reopen(&dir);
         let edited = check_cached(&opts, &resolver(), Some(&c));
         assert_eq!((c.hits(), c.stored()), (1, 1));
@@ -1034,14 +1018,10 @@ mod tests {
     fn a_rust_buffer_is_linked_with_its_crates_other_files() {
         let t = tempfile::TempDir::new().expect("tempdir");
         let (root, dir) = (t.path().join("proj"), t.path().join("cache"));
-        let calls = "mod config;\nuse crate::config::load;\n\nasync fn handler() {\n    let _ = load();\n}\n";
+        let calls = CALLS_LOAD;
         let no_call = "mod config;\n\nasync fn handler() {\n    let _ = 1;\n}\n";
         write(&root, "app/src/lib.rs", no_call);
-        write(
-            &root,
-            "app/src/config.rs",
-            "pub fn load() -> String {\n    std::fs::read_to_string(\"a\").unwrap()\n}\n",
-        );
+        write(&root, "app/src/config.rs", &blocking_load("a"));
         let lib = root.join("app/src/lib.rs");
         let resolver = || ConfigResolver::discover(Overrides::default());
         let stdin = |text: &str, cache: Option<&Cache>| -> Found {
