@@ -29,3 +29,27 @@ pub mod walk;
 pub use diagnostic::{Diagnostic, Location, Note, Severity, Span};
 pub use registry::RuleMeta;
 pub use settings::Settings;
+
+/// What the unit tests of several modules share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::path::PathBuf;
+
+    /// Every file under `root`, at any depth, whose extension is `ext`, sorted.
+    pub(crate) fn files_under(root: PathBuf, ext: &str) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        let mut dirs = vec![root];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).expect("fixtures are readable").flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == ext) {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        files
+    }
+}

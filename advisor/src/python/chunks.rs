@@ -113,24 +113,6 @@ mod tests {
         assert_eq!(target(THRESHOLD + 1), Some(THRESHOLD));
     }
 
-    /// Every `.py` file under `root`, at any depth.
-    fn python_files_under(root: std::path::PathBuf) -> Vec<std::path::PathBuf> {
-        let mut files = Vec::new();
-        let mut dirs = vec![root];
-        while let Some(d) = dirs.pop() {
-            for e in std::fs::read_dir(&d).expect("fixtures are readable").flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    dirs.push(p);
-                } else if p.extension().is_some_and(|x| x == "py") {
-                    files.push(p);
-                }
-            }
-        }
-        files.sort();
-        files
-    }
-
     /// Issue 11 (memory bounded by what is in flight): every Python fixture parsed in chunks (forced with the
     /// smallest chunk size, so every top-level statement is a cut) gives the same tree as a whole-file parse,
     /// and the same findings and link facts, with every rule and with each rule alone.
@@ -142,7 +124,7 @@ mod tests {
         let mut configs = vec![Settings::default()];
         configs.extend(rules::RULES.iter().map(|m| Settings::only(&[m])));
         let (mut chunked_files, mut cuts, mut findings) = (0, 0, 0);
-        for path in python_files_under(root) {
+        for path in crate::test_support::files_under(root, "py") {
             let src = std::fs::read_to_string(&path).expect("fixtures are UTF-8");
             let Some(b) = bounds(&src, 1) else { continue };
             let arena = parse::Arena::default();

@@ -461,29 +461,12 @@ mod tests {
         assert_eq!(analyze(Path::new("a.rs"), "fn (", &none)[0].rule.code, "CA001");
     }
 
-    /// Every `.rs` file under `root`, at any depth.
-    fn rust_files_under(root: std::path::PathBuf) -> Vec<std::path::PathBuf> {
-        let mut files = Vec::new();
-        let mut dirs = vec![root];
-        while let Some(d) = dirs.pop() {
-            for e in std::fs::read_dir(&d).expect("fixtures are readable").flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    dirs.push(p);
-                } else if p.extension().is_some_and(|x| x == "rs") {
-                    files.push(p);
-                }
-            }
-        }
-        files
-    }
-
     /// Every fixture, with all rules and with each rule alone: the checker's findings and call-graph facts are
     /// the same whether the bodies it skips were blanked before parsing or not.
     #[test]
     fn blanking_the_bodies_the_checker_skips_changes_nothing() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/rust");
-        let files = rust_files_under(root);
+        let files = crate::test_support::files_under(root, "rs");
         let mut configs = vec![Settings::default()];
         configs.extend(rules::RULES.iter().map(|m| Settings::only(&[m])));
         let mut blanked_runs = 0;
@@ -517,8 +500,7 @@ mod tests {
     #[test]
     fn chunked_visits_equal_whole_file_visits() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
-        let mut files = rust_files_under(root);
-        files.sort();
+        let files = crate::test_support::files_under(root, "rs");
         let mut configs = vec![Settings::default()];
         configs.extend(rules::RULES.iter().map(|m| Settings::only(&[m])));
         let (mut chunked_runs, mut chunked_files) = (0, 0);
