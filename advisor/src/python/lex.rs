@@ -50,46 +50,60 @@ impl<'a> Tokens<'a> {
     }
 
     /// Skips a string whose opening quote is at `q_at`; returns false at an unterminated triple-quoted one.
+    #[inline]
     fn string(&mut self, q_at: usize) -> bool {
-        let q = self.b[q_at];
-        let triple = self.at(q_at + 1) == q && self.at(q_at + 2) == q;
-        let mut k = q_at + if triple { 3 } else { 1 };
-        loop {
-            let Some(off) = self.b.get(k..).and_then(|r| r.iter().position(|&c| c == q || c == b'\\' || c == b'\n'))
-            else {
-                self.i = self.b.len();
-                return !triple;
-            };
-            k += off;
-            match self.b[k] {
-                b'\\' => k += 2,
-                b'\n' if !triple => {
-                    self.i = k;
-                    return true;
-                }
-                b'\n' => k += 1,
-                _ if !triple => {
-                    self.i = k + 1;
-                    return true;
-                }
-                _ if self.at(k + 1) == q && self.at(k + 2) == q => {
-                    self.i = k + 3;
-                    return true;
-                }
-                _ => k += 1,
+        match skip_string(self.b, q_at) {
+            Ok(end) => {
+                self.i = end;
+                true
+            }
+            Err(end) => {
+                self.i = end;
+                false
             }
         }
     }
 }
 
+/// Where the string whose opening quote is at `q_at` ends: `Ok(end)` past its closing quote, or at the line
+/// break that ends a single-quoted one (the break is not consumed), or at the end of the text; `Err(len)` for
+/// an unterminated triple-quoted one.
+fn skip_string(b: &[u8], q_at: usize) -> Result<usize, usize> {
+    let at = |i: usize| b.get(i).copied().unwrap_or(0);
+    let q = b[q_at];
+    let triple = at(q_at + 1) == q && at(q_at + 2) == q;
+    let mut k = q_at + if triple { 3 } else { 1 };
+    loop {
+        let Some(off) = b.get(k..).and_then(|r| memchr::memchr3(q, b'\\', b'\n', r)) else {
+            return if triple { Err(b.len()) } else { Ok(b.len()) };
+        };
+        k += off;
+        match b[k] {
+            b'\\' => k += 2,
+            b'\n' if !triple => return Ok(k),
+            b'\n' => k += 1,
+            _ if !triple => return Ok(k + 1),
+            _ if at(k + 1) == q && at(k + 2) == q => return Ok(k + 3),
+            _ => k += 1,
+        }
+    }
+}
+
+#[inline]
 fn is_word_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
 }
 
 /// Whether `word` is a string prefix (`r`, `b`, `u`, `f`, `t`, and `rb`, `br`, `fr`, `rf`, `tr`, `rt`, any case).
 fn is_prefix(word: &[u8]) -> bool {
-    let lower: Vec<u8> = word.iter().map(u8::to_ascii_lowercase).collect();
-    matches!(&lower[..], b"r" | b"b" | b"u" | b"f" | b"t" | b"rb" | b"br" | b"fr" | b"rf" | b"tr" | b"rt")
+    match *word {
+        [a] => matches!(a.to_ascii_lowercase(), b'r' | b'b' | b'u' | b'f' | b't'),
+        [a, b] => matches!(
+            [a.to_ascii_lowercase(), b.to_ascii_lowercase()],
+            [b'r', b'b'] | [b'b', b'r'] | [b'f', b'r'] | [b'r', b'f'] | [b't', b'r'] | [b'r', b't']
+        ),
+        _ => false,
+    }
 }
 
 impl Iterator for Tokens<'_> {
@@ -103,7 +117,7 @@ impl Iterator for Tokens<'_> {
         let c = *self.b.get(start)?;
         let kind = match c {
             b'#' => {
-                self.i = self.b[start..].iter().position(|&c| c == b'\n').map_or(self.b.len(), |n| start + n);
+                self.i = memchr::memchr(b'\n', &self.b[start..]).map_or(self.b.len(), |n| start + n);
                 Kind::Comment
             }
             b'"' | b'\'' => {
@@ -220,6 +234,115 @@ pub(crate) fn nesting(text: &[u8]) -> Nesting {
     n
 }
 
+/// Whether [`nesting`] of `text` is surely within `max_brackets` (bracket nesting) and `max_chain` (chain of
+/// operators): a quick test, false when it cannot tell (then [`nesting`] measures). It tracks strings,
+/// comments, brackets, `,`, `;` and line breaks as [`nesting`] does, so the bracket depth is the same, and counts
+/// every other byte between them as a link of the chain (an operator or an operator keyword is at least one
+/// byte; an opening bracket counts too): at least the chain [`nesting`] counts. Most files have neither
+/// limit within reach, and the bytes between those tokens are found 32 at a time ([`Structural`]).
+pub(crate) fn surely_within(text: &[u8], max_brackets: usize, max_chain: usize) -> bool {
+    let b = text;
+    let mut blocks = Structural::new(b);
+    let (mut depth, mut run) = (0usize, 0usize);
+    let mut i = 0;
+    loop {
+        let at = blocks.next_from(i);
+        run += at - i;
+        if run > max_chain {
+            return false;
+        }
+        let Some(&c) = b.get(at) else { return true };
+        i = at + 1;
+        match c {
+            b'"' | b'\'' => match skip_string(b, at) {
+                Ok(end) => i = end,
+                // An unterminated triple-quoted string ends the scan of [`nesting`] too.
+                Err(_) => return true,
+            },
+            b'#' => i = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |k| i + k),
+            b'\n' => {
+                if depth == 0 {
+                    run = 0;
+                }
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                run += 1;
+                if depth > max_brackets || run > max_chain {
+                    return false;
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            // `,` and `;`
+            _ => run = 0,
+        }
+    }
+}
+
+/// Finds the bytes [`surely_within`] stops at (quotes, `#`, line breaks, brackets, `,` and `;`) through a
+/// mask of each block of 32 bytes, made once per block (its comparisons compile to vector instructions).
+struct Structural<'a> {
+    b: &'a [u8],
+    /// Where the current block starts (`usize::MAX` before the first).
+    base: usize,
+    /// Bit `j`: byte `base + j` is one of them.
+    mask: u32,
+}
+
+impl<'a> Structural<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        Structural { b, base: usize::MAX, mask: 0 }
+    }
+
+    fn block_mask(chunk: &[u8; 32]) -> u32 {
+        // One byte per byte (0 or 1) first: these comparisons compile to vector instructions.
+        let mut hits = [0u8; 32];
+        for (h, &c) in hits.iter_mut().zip(chunk) {
+            // `(` `)` and `"` `#` differ in the lowest bit; `[` `{` and `]` `}` in the 0x20 bit.
+            *h = u8::from(
+                (c & 0xFE == b'(')
+                    | (c & 0xFE == b'"')
+                    | (c | 0x20 == b'{')
+                    | (c | 0x20 == b'}')
+                    | (c == b'\'')
+                    | (c == b',')
+                    | (c == b';')
+                    | (c == b'\n'),
+            );
+        }
+        // Then eight of them into eight bits: the multiplication moves byte `k`'s bit to bit `56 + k`.
+        let mut mask = 0u32;
+        for (k, eight) in hits.chunks_exact(8).enumerate() {
+            let w = u64::from_le_bytes(eight.try_into().unwrap_or_default());
+            mask |= ((w.wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32) << (8 * k);
+        }
+        mask
+    }
+
+    /// The offset of the first such byte at or after `i`, or the length of the text.
+    fn next_from(&mut self, mut i: usize) -> usize {
+        loop {
+            if let Some(off) = i.checked_sub(self.base).filter(|&off| off < 32) {
+                let m = self.mask >> off;
+                if m != 0 {
+                    return i + m.trailing_zeros() as usize;
+                }
+                i = self.base + 32;
+            }
+            if i >= self.b.len() {
+                return self.b.len();
+            }
+            let mut chunk = [0u8; 32];
+            match self.b.get(i..i + 32) {
+                Some(c) => chunk.copy_from_slice(c),
+                None => chunk[..self.b.len() - i].copy_from_slice(&self.b[i..]),
+            }
+            self.base = i;
+            self.mask = Self::block_mask(&chunk);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,5 +376,82 @@ mod tests {
         assert_eq!((n.brackets.count, n.chain.count), (0, 4));
         let n = nesting(b"x = not not not y, 1\n");
         assert_eq!(n.chain.count, 4);
+    }
+
+    /// The quick test never says "within" when [`nesting`] is not: over every Python fixture, the odd inputs
+    /// below and their prefixes cut at line breaks (unterminated strings, open brackets), for limits from zero
+    /// up. (Python `check` no slower than ruff: the quick test runs before every parse instead of the scan.)
+    #[test]
+    fn surely_within_is_never_wrong() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let mut texts: Vec<Vec<u8>> =
+            crate::test_support::files_under(root, "py").iter().map(|p| std::fs::read(p).expect("readable")).collect();
+        assert!(texts.len() > 50, "only {} fixtures", texts.len());
+        for odd in [
+            "x = a.b.c.d(e)(f)[g][h] + - ~ not y and z or w if v else u\n",
+            "s = '((((' # ((((\nt = \"\"\"\n)))\n\"\"\" + rb'\\'(' + f\"{x}(\"\n",
+            "f(\n  a +\n  b;c,d\n)) ))\n((\n",
+            "s = '''open ( ( (\n",
+            "x = ((((((((((((((((((((((((((((((((((((((((1))))))))))))))))))))))))))))))))))))))))\r\ny = 2\r",
+            "print('unterminated\n(((\n",
+            // Chains that go on over line breaks inside brackets, and after closing brackets.
+            "x = (\n-\n-\n-\n-\n-\n)\n",
+            "a(\n)(\n)(\n)(\n)[\n][\n]\n",
+            "y = [\n# ]]]\n'])',\n\"\"\"\n]\n\"\"\" - - - -\n]\n",
+            "\u{feff}é = [ü, {'k': (1, 2)}]  # ((\n",
+        ] {
+            texts.push(odd.as_bytes().to_vec());
+        }
+        let mut said_within = 0;
+        for text in &texts {
+            let breaks = text.iter().enumerate().filter(|(_, c)| **c == b'\n').map(|(i, _)| i);
+            for cut in std::iter::once(text.len()).chain(breaks.take(40)) {
+                let t = &text[..cut];
+                let n = nesting(t);
+                for max_brackets in [0, 1, 2, 3, 5, 8, 40] {
+                    for max_chain in [0, 1, 2, 4, 8, 16, 64, 256, 1000] {
+                        if surely_within(t, max_brackets, max_chain) {
+                            said_within += 1;
+                            assert!(
+                                n.brackets.count <= max_brackets && n.chain.count <= max_chain,
+                                "{n:?} past ({max_brackets}, {max_chain}) in {:?}",
+                                String::from_utf8_lossy(t)
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // And it does say so often enough to be worth running.
+        assert!(said_within > 1000, "{said_within}");
+        assert!(surely_within(b"x = f(a, b)\n", 1, 8));
+        assert!(!surely_within(b"x = ((1))\n", 1, 1000));
+        assert!(!surely_within(format!("x = {}1\n", "- ".repeat(600)).as_bytes(), 200, 1000));
+    }
+
+    #[test]
+    fn blocks_find_every_structural_byte() {
+        // Offsets around the 32-byte blocks, and the padded last block.
+        let marks = b"(,;\n\"#'[]{})";
+        let text: Vec<u8> =
+            (0..100usize).map(|i| if i % 7 == 3 || i % 32 == 31 { marks[i % marks.len()] } else { b'a' }).collect();
+        let want: Vec<usize> = text.iter().enumerate().filter(|(_, c)| marks.contains(c)).map(|(i, _)| i).collect();
+        let found = |text: &[u8]| {
+            let mut s = Structural::new(text);
+            let (mut at_all, mut i) = (Vec::new(), 0);
+            while i < text.len() {
+                let at = s.next_from(i);
+                if at < text.len() {
+                    at_all.push(at);
+                }
+                i = at + 1;
+            }
+            at_all
+        };
+        assert_eq!(found(&text), want);
+        // Of every byte value, only the twelve are found.
+        let all: Vec<u8> = (0..=255u8).collect();
+        let bytes: Vec<u8> = found(&all).into_iter().map(|i| all[i]).collect();
+        assert_eq!(bytes, b"\n\"#'(),;[]{}");
     }
 }

@@ -168,6 +168,10 @@ pub const MAX_CHAIN: usize = 1_000;
 /// What makes the text too deep for the parser's stack (brackets past [`MAX_BRACKET_DEPTH`], a chain past
 /// [`MAX_CHAIN`], measured by the Python scanner): where, and what.
 fn too_deep(source: &str) -> Option<(Range, String)> {
+    // Most files are far from both limits, which a quicker scan than the measure can tell.
+    if super::lex::surely_within(source.as_bytes(), MAX_BRACKET_DEPTH, MAX_CHAIN) {
+        return None;
+    }
     let n = super::lex::nesting(source.as_bytes());
     let (at, what) = if n.brackets.count > MAX_BRACKET_DEPTH {
         (n.brackets.at, format!("brackets nested more than {MAX_BRACKET_DEPTH} deep"))
