@@ -600,7 +600,7 @@ impl<'s> LineIndex<'s> {
         self.starts.get_or_init(|| {
             let mut starts = vec![0u32];
             if !self.source.contains('\r') {
-                starts.extend(self.source.match_indices('\n').map(|(i, _)| clamp_u32(i + 1)));
+                starts.extend(memchr::memchr_iter(b'\n', self.source.as_bytes()).map(|i| clamp_u32(i + 1)));
                 return starts;
             }
             let bytes = self.source.as_bytes();

@@ -13,8 +13,8 @@
 //! Findings are created with each rule's default severity (CA501 lowers its own on a free-threaded build); the
 //! engine applies the settings and the suppressions of the file each finding is in. No source is parsed again.
 
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -157,7 +157,7 @@ const MAX_EVIDENCE: usize = 8;
 /// findings the per-file rules already made; `project` summarises the same model in project mode.
 pub(super) fn collect(cx: &Checker<'_, '_, '_>, project: &Summarizer<'_, '_, '_>, module: ModuleName) -> FileFacts {
     let model = cx.model;
-    let mut b = Builder { cx, project, funcs: Vec::new(), index: HashMap::new() };
+    let mut b = Builder { cx, project, funcs: Vec::new(), index: HashMap::default() };
     for (id, f) in model.funcs.iter().enumerate() {
         if f.parent.is_none() && f.class.is_none() {
             b.add(id, true);
@@ -270,7 +270,7 @@ impl Builder<'_, '_, '_, '_, '_> {
             }
         }
         let io: Vec<EvidenceFact> = s.io.iter().take(MAX_EVIDENCE).map(ev).collect();
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         let calls: Vec<CallFact> = s
             .external
             .iter()
@@ -349,7 +349,7 @@ impl<'f> Linker<'f> {
         let top = files
             .iter()
             .map(|f| {
-                let mut m = HashMap::new();
+                let mut m = HashMap::default();
                 for (i, func) in f.funcs.iter().enumerate().filter(|(_, func)| func.top_level) {
                     // A later `def` of the same name replaces an earlier one, as in Python.
                     m.insert(func.name.as_str(), i);
@@ -357,7 +357,7 @@ impl<'f> Linker<'f> {
                 m
             })
             .collect();
-        Linker { files, index, top, joined: RefCell::new(HashMap::new()) }
+        Linker { files, index, top, joined: RefCell::new(HashMap::default()) }
     }
 
     /// The module index (for rules that resolve names to their own facts).
@@ -415,7 +415,7 @@ impl<'f> Linker<'f> {
 
     fn join(&self, start: Node) -> Option<Joined> {
         let mut out = Joined { cpu: Vec::new(), io: Vec::new() };
-        let mut seen: HashSet<(Node, bool)> = HashSet::new();
+        let mut seen: HashSet<(Node, bool)> = HashSet::default();
         let mut stack = vec![(start, false)];
         while let Some((node, conditional)) = stack.pop() {
             if !seen.insert((node, conditional)) {
@@ -482,7 +482,7 @@ impl<'f> Linker<'f> {
 pub(super) fn describe(files: &[FileFacts]) -> String {
     let p = Linker::new(files);
     let (mut local, mut imported, mut resolved, mut cpu, mut io, mut unknown) = (0, 0, 0, 0, 0, 0);
-    let mut unresolved: HashMap<&str, usize> = HashMap::new();
+    let mut unresolved: HashMap<&str, usize> = HashMap::default();
     for (fi, file) in files.iter().enumerate() {
         for site in &file.sites {
             let node = p.target(fi, site);

@@ -8,8 +8,8 @@
 //! `pkg/__init__.py`); what counts as "defined" is the caller's question. A name that resolves to nothing — a
 //! third-party library, a class, a method — is unknown, and unknown stays silent. Nothing here knows a rule.
 
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
@@ -31,7 +31,7 @@ impl ModuleName {
         thread_local! {
             /// Directories already asked about, per worker thread (the files of a directory are usually
             /// analysed one after another).
-            static PACKAGES: RefCell<HashMap<std::ffi::OsString, bool>> = RefCell::new(HashMap::new());
+            static PACKAGES: RefCell<HashMap<std::ffi::OsString, bool>> = RefCell::new(HashMap::default());
         }
         Self::for_path(path, &|d| {
             PACKAGES.with(|c| {
@@ -107,8 +107,8 @@ impl<'f> ProjectIndex<'f> {
     /// Indexes `files`; file indices are positions in this sequence.
     pub fn new(files: impl IntoIterator<Item = IndexedFile<'f>>) -> Self {
         let files: Vec<IndexedFile<'f>> = files.into_iter().collect();
-        let mut modules: HashMap<&str, Vec<usize>> = HashMap::new();
-        let mut by_last: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut modules: HashMap<&str, Vec<usize>> = HashMap::default();
+        let mut by_last: HashMap<&str, Vec<usize>> = HashMap::default();
         for (i, (_, m, _)) in files.iter().enumerate() {
             modules.entry(m.name.as_str()).or_default().push(i);
             let last = m.name.rsplit('.').next().unwrap_or_default();
@@ -116,7 +116,7 @@ impl<'f> ProjectIndex<'f> {
         }
         let imports =
             files.iter().map(|(_, _, imps)| imps.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()).collect();
-        ProjectIndex { files, modules, by_last, imports, by_suffix: RefCell::new(HashMap::new()) }
+        ProjectIndex { files, modules, by_last, imports, by_suffix: RefCell::new(HashMap::default()) }
     }
 
     /// The file of module `name`, seen from file `from`: an exact name (preferring the importer's import root

@@ -8,7 +8,7 @@
 //! silent on it. Only the module being analysed is indexed (calls into other files are "unknown" here; the
 //! project phase, [`super::project`], follows them using the relative imports kept in [`Model::rel_imports`]).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::ast::{BinOp, Call, ClassDef, CmpOp, Expr, ExprKind, FunctionDef, Module, Range, Stmt, StmtKind};
 
@@ -269,17 +269,17 @@ impl<'m, 'a> Model<'m, 'a> {
     pub fn build_index(module: &'m Module<'a>) -> Self {
         let mut m = Model {
             module,
-            imports: HashMap::new(),
-            rel_imports: HashMap::new(),
+            imports: HashMap::default(),
+            rel_imports: HashMap::default(),
             funcs: Vec::new(),
-            funcs_by_name: HashMap::new(),
-            funcs_by_start: HashMap::new(),
-            classes: HashMap::new(),
-            bindings: HashMap::new(),
-            attr_bindings: HashMap::new(),
-            scoped_imports: HashMap::new(),
-            annotated: HashMap::new(),
-            module_names: HashMap::new(),
+            funcs_by_name: HashMap::default(),
+            funcs_by_start: HashMap::default(),
+            classes: HashMap::default(),
+            bindings: HashMap::default(),
+            attr_bindings: HashMap::default(),
+            scoped_imports: HashMap::default(),
+            annotated: HashMap::default(),
+            module_names: HashMap::default(),
             calls: Vec::new(),
             pools: Vec::new(),
             spawns: Vec::new(),

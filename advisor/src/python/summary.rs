@@ -21,8 +21,8 @@
 //! ([`super::project`]) resolves it to the other file's function and joins the summaries. A loop that makes
 //! such a call is not counted as CPU evidence (its callee is not seen here).
 
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 
 use super::ast::{BinOp, Expr, ExprKind, Range, Stmt, StmtKind, walk_body_exprs};
 use super::project::ModuleName;
@@ -486,7 +486,7 @@ impl<'x, 'm, 'a> Summarizer<'x, 'm, 'a> {
             model,
             heavy_range: i64::try_from(heavy_range).unwrap_or(i64::MAX),
             project: None,
-            cache: RefCell::new(HashMap::new()),
+            cache: RefCell::new(HashMap::default()),
             in_progress: RefCell::new(Vec::new()),
             conditional: Cell::new(0),
             heavy_calls: &[],

@@ -8,7 +8,8 @@ use crate::python::linker::{FactsCx, Linker, Target};
 use crate::python::rules::{LinkFacts, PythonRule};
 use crate::registry::RuleMeta;
 use crate::python::Checker;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::python::ast::{Call, Expr, ExprKind, Range, Stmt, StmtKind, is_generator, walk_body_exprs};
 use crate::python::semantic::{CallSite, FuncId, Model};
@@ -361,9 +362,9 @@ type Reached<'c, 'm, 'a> = (Vec<FuncId>, &'c CallSite<'m, 'a>, &'static Family);
 fn blocking_in_helper<'c, 'm, 'a>(cx: &'c Checker<'_, 'm, 'a>, start: FuncId) -> Option<Reached<'c, 'm, 'a>> {
     let model = cx.model;
     // Breadth first: the shortest chain; `parent` leads back to `start`.
-    let mut parent: HashMap<FuncId, FuncId> = HashMap::new();
+    let mut parent: HashMap<FuncId, FuncId> = HashMap::default();
     let mut queue = VecDeque::from([start]);
-    let mut seen = HashSet::from([start]);
+    let mut seen = HashSet::from_iter([start]);
     while let Some(h) = queue.pop_front() {
         let def = model.funcs[h].def;
         if def.is_async || is_generator(&def.body) {
@@ -411,7 +412,7 @@ type Hit = (Vec<FuncId>, usize, &'static Family);
 fn check_helpers(cx: &mut Checker<'_, '_, '_>) {
     let model = cx.model;
     let mut found = Vec::new();
-    let mut memo: HashMap<FuncId, Option<Hit>> = HashMap::new();
+    let mut memo: HashMap<FuncId, Option<Hit>> = HashMap::default();
     for (ci, c) in model.calls.iter().enumerate() {
         if !c.in_async || c.awaited || c.in_lambda {
             continue;
@@ -664,9 +665,9 @@ fn own_calls<'m, 'a>(body: &'m [Stmt<'a>]) -> Vec<(&'m Call<'a>, Range)> {
 /// (modules without concurrency words have no call sites): it walks the bodies itself.
 fn reach(fx: &FactsCx<'_, '_, '_, '_, '_>, start: FuncId) -> (Option<BlockHit>, Vec<ExtCall>) {
     let (cx, model) = (fx.cx, fx.cx.model);
-    let mut parent: HashMap<FuncId, (FuncId, Range)> = HashMap::new();
+    let mut parent: HashMap<FuncId, (FuncId, Range)> = HashMap::default();
     let mut queue = VecDeque::from([start]);
-    let mut seen = HashSet::from([start]);
+    let mut seen = HashSet::from_iter([start]);
     let mut ext = Vec::new();
     let steps = |parent: &HashMap<FuncId, (FuncId, Range)>, h: FuncId, at: Range| {
         let mut out = vec![Step { func: cx.func_name(h).to_string(), span: cx.span(at) }];
@@ -723,7 +724,7 @@ fn reach(fx: &FactsCx<'_, '_, '_, '_, '_>, start: FuncId) -> (Option<BlockHit>, 
 fn facts(fx: &FactsCx<'_, '_, '_, '_, '_>) -> Blocking {
     let (cx, model) = (fx.cx, fx.cx.model);
     let mut out = Blocking::default();
-    let mut index: HashMap<FuncId, usize> = HashMap::new();
+    let mut index: HashMap<FuncId, usize> = HashMap::default();
     let mut add = |out: &mut Blocking, f: FuncId, top_level: bool| -> Option<usize> {
         if let Some(&i) = index.get(&f) {
             return Some(i);
@@ -811,9 +812,9 @@ fn link(p: &Linker<'_>, facts: &[&Blocking], out: &mut Vec<Diagnostic>) {
                 }
             };
             // Breadth first: the shortest chain; `parent` leads back to `start` with the call taken.
-            let mut parent: HashMap<Node, (Node, usize)> = HashMap::new();
+            let mut parent: HashMap<Node, (Node, usize)> = HashMap::default();
             let mut queue = VecDeque::from([start]);
-            let mut seen = HashSet::from([start]);
+            let mut seen = HashSet::from_iter([start]);
             let mut found = None;
             while let Some(n) = queue.pop_front() {
                 let f = &facts[n.0].funcs[n.1];

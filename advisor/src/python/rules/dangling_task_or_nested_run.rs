@@ -124,7 +124,8 @@ const GUARDED: &[&str] = &["running", "get_event_loop", "RuntimeError", "Thread"
 /// other sync functions of the module, from `async def` (issue 13: annetutil/annet#238): reported at the call in
 /// the `async def`, with the chain.
 fn check_helpers(cx: &mut Checker<'_, '_, '_>) {
-    use std::collections::{HashMap, HashSet, VecDeque};
+    use std::collections::VecDeque;
+    use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
     let model = cx.model;
     let runs = |i: usize| {
         let c = &model.calls[i];
@@ -138,7 +139,7 @@ fn check_helpers(cx: &mut Checker<'_, '_, '_>) {
         !c.in_lambda && (q == "asyncio.run" || on_loop)
     };
     // The first nested run a sync function reaches, with the chain from it.
-    let mut memo: HashMap<usize, Option<(Vec<usize>, usize)>> = HashMap::new();
+    let mut memo: HashMap<usize, Option<(Vec<usize>, usize)>> = HashMap::default();
     let mut found = Vec::new();
     for (ci, c) in model.calls.iter().enumerate() {
         if !c.in_async || c.awaited || c.in_lambda {
@@ -151,9 +152,9 @@ fn check_helpers(cx: &mut Checker<'_, '_, '_>) {
         let hit = memo
             .entry(g)
             .or_insert_with(|| {
-                let mut parent: HashMap<usize, usize> = HashMap::new();
+                let mut parent: HashMap<usize, usize> = HashMap::default();
                 let mut queue = VecDeque::from([g]);
-                let mut seen = HashSet::from([g]);
+                let mut seen = HashSet::from_iter([g]);
                 while let Some(h) = queue.pop_front() {
                     let def = model.funcs[h].def;
                     if def.is_async || crate::python::ast::is_generator(&def.body) {

@@ -1,7 +1,7 @@
 //! CA507 `missing-main-guard`: processes started when the module is imported, outside
 //! `if __name__ == "__main__":`.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use crate::declare_rule;
 use crate::python::rules::PythonRule;
@@ -90,7 +90,7 @@ fn check(cx: &mut Checker<'_, '_, '_>) {
         let direct = c.qual.as_deref().filter(|q| starts_processes_directly(model, q));
         let via = if direct.is_none() {
             match model.resolve_function(&c.call.func, None) {
-                Some(f) if starts_processes(model, f, &mut HashSet::new()) => Some(f),
+                Some(f) if starts_processes(model, f, &mut HashSet::default()) => Some(f),
                 _ => continue,
             }
         } else {

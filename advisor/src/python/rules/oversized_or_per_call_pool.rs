@@ -7,7 +7,7 @@ use crate::declare_rule;
 use crate::python::linker::{FactsCx, Linker};
 use crate::python::rules::{LinkFacts, PythonRule};
 use crate::registry::RuleMeta;
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::python::Checker;
 use crate::python::ast::{Call, ExprKind, Range, Stmt, StmtKind};
@@ -132,7 +132,7 @@ impl PythonRule for Rule {
 
     /// An oversized pool (once) whose target, joined across modules, is CPU-bound.
     fn link(&self, p: &Linker<'_>, facts: &[&Pools], out: &mut Vec<Diagnostic>) {
-        let mut done: HashSet<(usize, usize)> = HashSet::new();
+        let mut done: HashSet<(usize, usize)> = HashSet::default();
         for s in p.sites() {
             let Some(id) = s.site.pool else { continue };
             if s.joined.kind() != Kind::CpuHeavy {

@@ -1,7 +1,8 @@
 //! CA505 `unlocked-shared-state-in-threads`: shared mutable state updated without a lock by functions that run
 //! on several threads.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::ops::ControlFlow;
 
 use crate::declare_rule;
@@ -215,7 +216,7 @@ impl PythonRule for Rule {
                 }
             }
         }
-        let mut done: HashSet<(usize, usize)> = HashSet::new();
+        let mut done: HashSet<(usize, usize)> = HashSet::default();
         for ((df, ri), sites) in spawned {
             let (file, races) = (&p.files[df], facts[df]);
             let racy = &races.racy[ri];
@@ -241,7 +242,7 @@ impl PythonRule for Rule {
             }
         }
         // Methods of an imported class whose object a multi-threaded object holds.
-        let mut done_class: HashSet<(usize, usize)> = HashSet::new();
+        let mut done_class: HashSet<(usize, usize)> = HashSet::default();
         for (fi, f) in facts.iter().enumerate() {
             for h in &f.held_calls {
                 let found = p.index().resolve(&h.class, fi, |m, name| {
@@ -287,7 +288,7 @@ fn collect_class_races(cx: &Checker<'_, '_, '_>, races: &mut Vec<RaceFact>) -> V
             && model.funcs[f].parent.is_none()
             && model.classes.get(model.funcs[f].class.unwrap_or_default()).is_some_and(|(_, local)| !local)
     };
-    let mut own: HashMap<FuncId, Vec<usize>> = HashMap::new();
+    let mut own: HashMap<FuncId, Vec<usize>> = HashMap::default();
     let mut shared: Option<HashSet<FuncId>> = None;
     for f in (0..model.funcs.len()).filter(|&f| is_method(f)) {
         // Most methods update no attribute in place: not searched.
@@ -317,7 +318,7 @@ fn collect_class_races(cx: &Checker<'_, '_, '_>, races: &mut Vec<RaceFact>) -> V
     let mut out = Vec::new();
     for f in (0..model.funcs.len()).filter(|&f| is_method(f)) {
         let class = model.funcs[f].class;
-        let mut seen: HashSet<FuncId> = HashSet::new();
+        let mut seen: HashSet<FuncId> = HashSet::default();
         let mut stack = vec![f];
         let mut found: Vec<usize> = Vec::new();
         while let Some(g) = stack.pop() {
@@ -425,11 +426,11 @@ fn collect_races(cx: &Checker<'_, '_, '_>) -> (Vec<RaceFact>, Vec<RacyFnFacts>) 
         return (races, Vec::new());
     }
     // Then what each module-level function reaches through the functions it calls in this module.
-    let mut callees: HashMap<FuncId, Vec<FuncId>> = HashMap::new();
+    let mut callees: HashMap<FuncId, Vec<FuncId>> = HashMap::default();
     let mut racy = Vec::new();
     let top_level = |f: FuncId| model.funcs[f].parent.is_none() && model.funcs[f].class.is_none();
     // A later `def` of the same name is the one importers get.
-    let mut last: HashMap<&str, FuncId> = HashMap::new();
+    let mut last: HashMap<&str, FuncId> = HashMap::default();
     for f in (0..model.funcs.len()).filter(|&f| top_level(f)) {
         last.insert(model.funcs[f].def.name, f);
     }
@@ -437,7 +438,7 @@ fn collect_races(cx: &Checker<'_, '_, '_>) -> (Vec<RaceFact>, Vec<RacyFnFacts>) 
         if !top_level(f) || last.get(info.def.name) != Some(&f) {
             continue;
         }
-        let mut seen: HashSet<FuncId> = HashSet::new();
+        let mut seen: HashSet<FuncId> = HashSet::default();
         let mut stack = vec![f];
         let mut found: Vec<usize> = Vec::new();
         while let Some(g) = stack.pop() {
@@ -477,7 +478,7 @@ fn multi_threaded(model: &Model<'_, '_>) -> Vec<FuncId> {
             roots.push(f);
         }
     }
-    let mut seen: HashSet<FuncId> = HashSet::new();
+    let mut seen: HashSet<FuncId> = HashSet::default();
     let mut stack = roots;
     while let Some(f) = stack.pop() {
         if seen.len() > 256 || !seen.insert(f) {
@@ -756,7 +757,7 @@ const CONTAINER_WORDS: &[&str] = &["not", "append", "extend", "insert"];
 
 /// Whether `f` declares some `global` or `nonlocal` name.
 fn declares_shared(model: &Model<'_, '_>, f: FuncId) -> bool {
-    let mut declared = HashSet::new();
+    let mut declared = HashSet::default();
     declared_names(&model.funcs[f].def.body, &mut declared);
     !declared.is_empty()
 }
@@ -765,13 +766,13 @@ fn declares_shared(model: &Model<'_, '_>, f: FuncId) -> bool {
 /// ([`module_has_containers`]): a module-level function of a module that binds none, and that declares no
 /// `global`, has none and is not searched.
 fn unlocked_updates_with(model: &Model<'_, '_>, f: FuncId, containers: bool) -> Vec<(Range, String)> {
-    let mut declared = HashSet::new();
+    let mut declared = HashSet::default();
     declared_names(&model.funcs[f].def.body, &mut declared);
     if (declared.is_empty() && !containers && model.funcs[f].parent.is_none()) || calls_acquire(model, f) {
         return Vec::new();
     }
     let mut finder =
-        Finder { model, f, declared, locked: 0, appended: HashSet::new(), out: Vec::new(), self_attrs: false };
+        Finder { model, f, declared, locked: 0, appended: HashSet::default(), out: Vec::new(), self_attrs: false };
     finder.block(&model.funcs[f].def.body);
     finder.out
 }
@@ -782,10 +783,10 @@ fn unlocked_updates_of_self(model: &Model<'_, '_>, f: FuncId) -> Vec<(Range, Str
     if calls_acquire(model, f) {
         return Vec::new();
     }
-    let mut declared = HashSet::new();
+    let mut declared = HashSet::default();
     declared_names(&model.funcs[f].def.body, &mut declared);
     let mut finder =
-        Finder { model, f, declared, locked: 0, appended: HashSet::new(), out: Vec::new(), self_attrs: true };
+        Finder { model, f, declared, locked: 0, appended: HashSet::default(), out: Vec::new(), self_attrs: true };
     finder.block(&model.funcs[f].def.body);
     finder.out
 }
@@ -810,7 +811,7 @@ fn shared_self_methods(model: &Model<'_, '_>) -> HashSet<FuncId> {
             roots.push(f);
         }
     }
-    let mut seen: HashSet<FuncId> = HashSet::new();
+    let mut seen: HashSet<FuncId> = HashSet::default();
     let mut stack = roots;
     while let Some(f) = stack.pop() {
         if seen.len() > 256 || !seen.insert(f) {
