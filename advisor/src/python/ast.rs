@@ -454,14 +454,34 @@ impl<'a> Expr<'a> {
 
     /// The dotted text of a name or attribute chain (`self.pool`, `a.b.c`), or `None` for anything else.
     pub fn dotted(&self) -> Option<String> {
+        // Measured first, so the text is allocated once.
+        let mut len = 0;
+        let mut e = self;
+        loop {
+            match &e.kind {
+                ExprKind::Name(n) => break len += n.len(),
+                ExprKind::Attribute { value, attr } => {
+                    len += attr.len() + 1;
+                    e = value;
+                }
+                _ => return None,
+            }
+        }
+        let mut text = String::with_capacity(len);
+        self.push_dotted(&mut text);
+        Some(text)
+    }
+
+    /// Appends the text of a name or attribute chain ([`Expr::dotted`]).
+    fn push_dotted(&self, text: &mut String) {
         match &self.kind {
-            ExprKind::Name(n) => Some((*n).to_string()),
-            ExprKind::Attribute { value, attr } => value.dotted().map(|mut s| {
-                s.push('.');
-                s.push_str(attr);
-                s
-            }),
-            _ => None,
+            ExprKind::Name(n) => text.push_str(n),
+            ExprKind::Attribute { value, attr } => {
+                value.push_dotted(text);
+                text.push('.');
+                text.push_str(attr);
+            }
+            _ => {}
         }
     }
 

@@ -8,7 +8,7 @@
 //! silent on it. Only the module being analysed is indexed (calls into other files are "unknown" here; the
 //! project phase, [`super::project`], follows them using the relative imports kept in [`Model::rel_imports`]).
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::ast::{BinOp, Call, ClassDef, CmpOp, Expr, ExprKind, FunctionDef, Module, Range, Stmt, StmtKind};
 
@@ -133,6 +133,9 @@ pub struct Model<'m, 'a> {
     annotated: HashMap<&'a str, Vec<(Option<FuncId>, &'m Expr<'a>)>>,
     /// Values assigned to attributes (`self.pool`), module-wide.
     attr_bindings: HashMap<String, Vec<&'m Expr<'a>>>,
+    /// The last names of the keys of `attr_bindings` (`pool` of `self.pool`): an attribute whose name is not
+    /// here has no binding, and its dotted text need not be made to look it up.
+    bound_attrs: HashSet<&'a str>,
     /// Names assigned at module level.
     pub module_names: HashMap<&'a str, Vec<&'m Expr<'a>>>,
     /// Every call.
@@ -277,6 +280,7 @@ impl<'m, 'a> Model<'m, 'a> {
             classes: HashMap::default(),
             bindings: HashMap::default(),
             attr_bindings: HashMap::default(),
+            bound_attrs: HashSet::default(),
             scoped_imports: HashMap::default(),
             annotated: HashMap::default(),
             module_names: HashMap::default(),
@@ -371,7 +375,7 @@ impl<'m, 'a> Model<'m, 'a> {
                 if let Some(q) = self.import_in_scope(n, scope) {
                     return Some(q.clone());
                 }
-                if let Some(v) = self.binding(n, scope) {
+                if let Some(v) = self.binding_values(n, scope) {
                     if let Some(q) = v.iter().find_map(|v| self.qualify_value(v, scope, depth + 1)) {
                         return Some(q);
                     }
@@ -380,11 +384,15 @@ impl<'m, 'a> Model<'m, 'a> {
                 if let Some(q) = self.annotated_type(n, scope, depth + 1) {
                     return Some(q);
                 }
+                if !BUILTINS.contains(n) {
+                    return None;
+                }
                 let defined = self.lookup_function(n, scope).is_some() || self.classes.contains_key(n);
-                (BUILTINS.contains(n) && !defined).then(|| format!("builtins.{n}"))
+                (!defined).then(|| format!("builtins.{n}"))
             }
             ExprKind::Attribute { value, attr } => {
-                if let Some(d) = e.dotted()
+                if self.bound_attrs.contains(attr)
+                    && let Some(d) = e.dotted()
                     && let Some(v) = self.attr_bindings.get(&d)
                     && let Some(q) = v.iter().find_map(|v| self.qualify_value(v, scope, depth + 1))
                 {
@@ -429,9 +437,10 @@ impl<'m, 'a> Model<'m, 'a> {
     /// `name: T` in the scope that binds it (`httpx.Client`, `httpx.Client | None`, `Optional[httpx.Client]`
     /// give `httpx.Client()`).
     fn annotated_type(&self, n: &str, scope: Option<FuncId>, depth: u32) -> Option<String> {
+        let annotated = self.annotated.get(n);
         let mut s = scope;
         loop {
-            if let Some(a) = self.annotated.get(n).and_then(|v| v.iter().rev().find(|(sc, _)| *sc == s)) {
+            if let Some(a) = annotated.and_then(|v| v.iter().rev().find(|(sc, _)| *sc == s)) {
                 return self.type_of_annotation(a.1, s, depth + 1);
             }
             let f = s?;
@@ -488,11 +497,16 @@ impl<'m, 'a> Model<'m, 'a> {
 
     /// The values assigned to `name` in `scope` or, failing that, its enclosing scopes. A parameter of the scope
     /// shadows outer bindings.
-    pub fn binding(&self, name: &str, scope: Option<FuncId>) -> Option<Vec<&'m Expr<'a>>> {
+    pub fn binding(&self, name: &'a str, scope: Option<FuncId>) -> Option<Vec<&'m Expr<'a>>> {
+        self.binding_values(name, scope).map(<[_]>::to_vec)
+    }
+
+    /// [`Model::binding`], borrowed.
+    fn binding_values(&self, name: &'a str, scope: Option<FuncId>) -> Option<&[&'m Expr<'a>]> {
         let mut s = scope;
         loop {
             if let Some(here) = self.bindings.get(&(name, s)) {
-                return Some(here.clone());
+                return Some(here);
             }
             match s {
                 Some(id) => {
@@ -515,7 +529,7 @@ impl<'m, 'a> Model<'m, 'a> {
     pub fn values_of(&self, e: &Expr<'a>, scope: Option<FuncId>) -> Vec<&'m Expr<'a>> {
         match &e.kind {
             ExprKind::Name(n) => self.binding(n, scope).unwrap_or_default(),
-            ExprKind::Attribute { .. } => {
+            ExprKind::Attribute { attr, .. } if self.bound_attrs.contains(attr) => {
                 e.dotted().and_then(|d| self.attr_bindings.get(&d).cloned()).unwrap_or_default()
             }
             _ => Vec::new(),
@@ -726,9 +740,10 @@ impl<'m, 'a> Indexer<'_, 'm, 'a> {
                     self.m.module_names.entry(n).or_default().push(value);
                 }
             }
-            ExprKind::Attribute { .. } => {
+            ExprKind::Attribute { attr, .. } => {
                 if let Some(d) = target.dotted() {
                     self.m.attr_bindings.entry(d).or_default().push(value);
+                    self.m.bound_attrs.insert(attr);
                 }
             }
             // `a, b = Path(x), Path(y)`: element by element.
