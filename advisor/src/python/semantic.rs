@@ -208,6 +208,13 @@ const BUILTINS: &[&str] = &[
     "slice",
 ];
 
+/// Whether `name` is one of [`BUILTINS`] (looked up in a set: it is asked for almost every called name).
+fn is_builtin(name: &str) -> bool {
+    static SET: std::sync::LazyLock<HashSet<&'static str>> =
+        std::sync::LazyLock::new(|| BUILTINS.iter().copied().collect());
+    SET.contains(name)
+}
+
 fn canonical(q: String) -> String {
     const MAP: &[(&str, &str)] = &[
         ("multiprocessing.pool.Pool", "multiprocessing.Pool"),
@@ -384,7 +391,7 @@ impl<'m, 'a> Model<'m, 'a> {
                 if let Some(q) = self.annotated_type(n, scope, depth + 1) {
                     return Some(q);
                 }
-                if !BUILTINS.contains(n) {
+                if !is_builtin(n) {
                     return None;
                 }
                 let defined = self.lookup_function(n, scope).is_some() || self.classes.contains_key(n);

@@ -265,12 +265,23 @@ fn blocking_in(settings: &crate::settings::Settings, q: &str) -> Option<&'static
 
 /// The family of a blocking call by its qualified name.
 fn blocking(q: &str) -> Option<&'static Family> {
-    FAMILIES.iter().find(|f| {
-        f.calls.contains(&q)
-            || q.rsplit_once('.').is_some_and(|(recv, m)| {
-                f.methods.iter().any(|(r, ms)| *r == recv && ms.contains(&m))
-            })
-    })
+    // The first family that lists `q` as a call, or as `receiver.method` (method names have no dot, so that is
+    // `q` split at its last dot), from a map made once: this is asked for every call of every function.
+    static BY_NAME: std::sync::LazyLock<HashMap<String, &'static Family>> = std::sync::LazyLock::new(|| {
+        let mut by_name = HashMap::default();
+        for f in FAMILIES {
+            for c in f.calls {
+                by_name.entry((*c).to_string()).or_insert(f);
+            }
+            for (r, ms) in f.methods {
+                for m in *ms {
+                    by_name.entry(format!("{r}.{m}")).or_insert(f);
+                }
+            }
+        }
+        by_name
+    });
+    BY_NAME.get(q).copied()
 }
 
 /// `getaddrinfo(…, flags=AI_NUMERICHOST)` and `getnameinfo(…, NI_NUMERICHOST | NI_NUMERICSERV)` resolve no
@@ -869,11 +880,44 @@ fn link(p: &Linker<'_>, facts: &[&Blocking], out: &mut Vec<Diagnostic>) {
 
 #[cfg(test)]
 mod tests {
+    use super::{FAMILIES, Family, blocking};
     use crate::settings::Settings;
     use std::path::Path;
 
     fn codes(src: &str, settings: &Settings) -> Vec<(&'static str, usize)> {
         crate::python::analyze(Path::new("t.py"), src, settings).iter().map(|d| (d.rule.code, d.span.start.line)).collect()
+    }
+
+    /// The map [`blocking`] looks names up in gives the family the list order gives: the first that names the
+    /// call, or the receiver and method the name splits into at its last dot.
+    #[test]
+    fn blocking_families_come_from_the_map_as_from_the_lists() {
+        let linear = |q: &str| {
+            FAMILIES.iter().position(|f| {
+                f.calls.contains(&q)
+                    || q.rsplit_once('.').is_some_and(|(recv, m)| {
+                        f.methods.iter().any(|(r, ms)| *r == recv && ms.contains(&m))
+                    })
+            })
+        };
+        // `FAMILIES` is a constant: compared by contents, not address.
+        let index = |f: Option<&'static Family>| {
+            f.map(|f| FAMILIES.iter().position(|g| (g.what, g.help, g.calls) == (f.what, f.help, f.calls)))
+        };
+        let mut names: Vec<String> = Vec::new();
+        for f in FAMILIES {
+            names.extend(f.calls.iter().map(|c| (*c).to_string()));
+            for (r, ms) in f.methods {
+                assert!(ms.iter().all(|m| !m.contains('.')), "{r}: a method name with a dot");
+                names.extend(ms.iter().map(|m| format!("{r}.{m}")));
+                names.push(format!("{r}.not_a_method"));
+            }
+        }
+        names.extend(["time", "time.sleepy", "os.path", "", ".", "pathlib.Path().open.x"].map(String::from));
+        assert!(names.len() > 50);
+        for q in &names {
+            assert_eq!(index(blocking(q)), linear(q).map(Some), "{q}");
+        }
     }
 
     /// Issue 13: `[python] blocking-calls` and `cpu-heavy-calls` name a project's own wrappers and libraries.
