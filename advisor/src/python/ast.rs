@@ -397,7 +397,7 @@ pub struct Comprehension<'a> {
 
 impl<'a> Expr<'a> {
     /// Calls `f` on each direct sub-expression, in source order. Lambda bodies are included.
-    pub fn for_each_child<'s>(&'s self, f: &mut dyn FnMut(&'s Expr<'a>)) {
+    pub fn for_each_child<'s, F: FnMut(&'s Expr<'a>) + ?Sized>(&'s self, f: &mut F) {
         match &self.kind {
             ExprKind::Name(_)
             | ExprKind::Int(_)
@@ -510,7 +510,7 @@ impl<'a> Expr<'a> {
 impl<'a> Stmt<'a> {
     /// Calls `f` on each expression directly in this statement (not in nested statements), in source order.
     /// A `def`'s decorators and defaults and a `class`'s bases count (they run where the statement runs).
-    pub fn for_each_expr<'s>(&'s self, f: &mut dyn FnMut(&'s Expr<'a>)) {
+    pub fn for_each_expr<'s, F: FnMut(&'s Expr<'a>) + ?Sized>(&'s self, f: &mut F) {
         match &self.kind {
             StmtKind::FunctionDef(d) => {
                 d.decorators.iter().for_each(&mut *f);
@@ -549,7 +549,7 @@ impl<'a> Stmt<'a> {
 
     /// Calls `f` on each block of statements nested in this one (loop bodies, branches, handlers), but not the
     /// body of a nested `def` or `class`.
-    pub fn for_each_block<'s>(&'s self, f: &mut dyn FnMut(&'s [Stmt<'a>])) {
+    pub fn for_each_block<'s, F: FnMut(&'s [Stmt<'a>]) + ?Sized>(&'s self, f: &mut F) {
         match &self.kind {
             StmtKind::For { body, orelse, .. }
             | StmtKind::While { body, orelse, .. }
@@ -571,7 +571,7 @@ impl<'a> Stmt<'a> {
 
 /// Calls `f` on every top-level expression of the statements of a function body, not entering nested `def`s
 /// or classes.
-pub fn walk_body_exprs<'s, 'a>(body: &'s [Stmt<'a>], f: &mut dyn FnMut(&'s Expr<'a>)) {
+pub fn walk_body_exprs<'s, 'a, F: FnMut(&'s Expr<'a>) + ?Sized>(body: &'s [Stmt<'a>], f: &mut F) {
     for s in body {
         if matches!(s.kind, StmtKind::FunctionDef(_) | StmtKind::ClassDef(_)) {
             continue;
