@@ -83,8 +83,8 @@ impl<'a> Tokens<'a> {
     fn string(&mut self, escapes: bool, hashes: usize) -> bool {
         let mut i = self.i + 1;
         loop {
-            let Some(off) =
-                self.b.get(i..).and_then(|rest| rest.iter().position(|&c| c == b'"' || (escapes && c == b'\\')))
+            let rest = self.b.get(i..).unwrap_or_default();
+            let Some(off) = (if escapes { memchr::memchr2(b'"', b'\\', rest) } else { memchr::memchr(b'"', rest) })
             else {
                 return false;
             };
@@ -155,7 +155,7 @@ impl Iterator for Tokens<'_> {
             let c = *self.b.get(start)?;
             match c {
                 b'/' if self.at(start + 1) == b'/' => {
-                    self.i = self.b[start..].iter().position(|&c| c == b'\n').map_or(self.b.len(), |n| start + n);
+                    self.i = memchr::memchr(b'\n', &self.b[start..]).map_or(self.b.len(), |n| start + n);
                     if self.comments {
                         return Some((Kind::Comment, start..self.i));
                     }
@@ -164,8 +164,7 @@ impl Iterator for Tokens<'_> {
                     let (mut i, mut depth) = (start + 2, 1usize);
                     while depth > 0 {
                         // Only `/` and `*` matter inside a block comment.
-                        let Some(off) = self.b.get(i..).and_then(|r| r.iter().position(|&c| c == b'/' || c == b'*'))
-                        else {
+                        let Some(off) = memchr::memchr2(b'/', b'*', self.b.get(i..).unwrap_or_default()) else {
                             return self.stop(start, "block comment");
                         };
                         i += off;
@@ -399,7 +398,7 @@ pub(crate) fn nesting(text: &[u8]) -> Nesting {
 /// The offset of the first carriage return of `text`: bare ones are errors in doc comments and literals, so a
 /// text holding any is left to proc-macro2's lexer.
 fn memchr_cr(text: &[u8]) -> Option<usize> {
-    text.iter().position(|&c| c == b'\r')
+    memchr::memchr(b'\r', text)
 }
 
 /// Whether proc-macro2's lexer accepts the token `kind` at `range` of `text` (a scan token other than a
@@ -419,7 +418,29 @@ fn plain_token(text: &[u8], kind: Kind, range: Range<usize>) -> bool {
             let end = start + text[start..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_').count();
             !matches!(at(end), b'\'' | b'#') && at(end) < 0x80
         }
-        Kind::Punct(c) => b"~!@#$%^&*-=+|;:,<.>/?".contains(&c),
+        Kind::Punct(c) => matches!(
+            c,
+            b'~' | b'!'
+                | b'@'
+                | b'#'
+                | b'$'
+                | b'%'
+                | b'^'
+                | b'&'
+                | b'*'
+                | b'-'
+                | b'='
+                | b'+'
+                | b'|'
+                | b';'
+                | b':'
+                | b','
+                | b'<'
+                | b'.'
+                | b'>'
+                | b'/'
+                | b'?'
+        ),
         Kind::Ident => {
             let word = &text[range.clone()];
             word.is_ascii()
@@ -477,7 +498,7 @@ enum Escapes {
 /// the string).
 fn escapes_ok(body: &[u8], mode: Escapes) -> bool {
     let mut i = 0;
-    while let Some(off) = body[i..].iter().position(|&c| c == b'\\') {
+    while let Some(off) = memchr::memchr(b'\\', &body[i..]) {
         i += off + 1;
         match body.get(i) {
             Some(b'\n') => i += 1,
