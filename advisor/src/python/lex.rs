@@ -1,5 +1,6 @@
 //! The one Python scanner of the checker, for the text passes beside ruff's parser: where the comments are
-//! (suppressions, `# noqa`) and how deep the tree can get (the guard before parsing, [`nesting`]).
+//! (suppressions, `# noqa`) and how deep the tree can get (the guard before parsing, [`nesting`], which runs only
+//! when the quicker [`surely_within`] cannot vouch for the text: it reads strings the same way, [`skip_string`]).
 //!
 //! It knows comments and string literals: single, double and triple quoted, with any prefix (`r`, `b`, `u`,
 //! `f`, `t` and their pairs: `rb"…"`, `Rb'…'`, `f"""…"""`); a backslash escapes the next character in every
