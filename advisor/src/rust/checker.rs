@@ -71,11 +71,15 @@ fn closure_value(e: &Expr) -> Option<&syn::ExprClosure> {
 
 impl<'a> Checker<'a> {
     pub(crate) fn new(path: &'a Path, settings: &'a Settings, dispatch: &'a Dispatch) -> Self {
+        let mut semantic = SemanticModel::new(path, dispatch.types);
+        if dispatch.chains {
+            semantic.link_package_lib(path);
+        }
         Checker {
             path,
             settings,
             dispatch,
-            semantic: SemanticModel::new(path, dispatch.types),
+            semantic,
             context: ContextStack::default(),
             diagnostics: Vec::new(),
             rules: dispatch.rules.iter().map(|r| r.start_file()).collect(),
@@ -337,7 +341,7 @@ impl<'a> Checker<'a> {
         }
         // An awaited call builds a future: blocking, if any, happens when it is polled, in code checked itself.
         if let Some(p) = path.as_deref()
-            && p.starts_with("crate::")
+            && self.semantic.linked(p)
         {
             let span = CallSite { expr: call, path: None, awaited }.span();
             let callee = super::callgraph::Callee::Path(p.to_string());
@@ -396,7 +400,7 @@ impl<'a> Checker<'a> {
             && d.types
             && !awaited
             && super::types::WAIT_METHODS.contains(&method.as_str())
-            && receiver.name().is_none_or(|n| n.starts_with("crate::"))
+            && receiver.name().is_none_or(|n| self.semantic.linked(n))
             && self.context.in_async()
             && let Some((root, steps)) = super::types::receiver_chain(&self.semantic, &call.receiver)
         {
@@ -421,7 +425,7 @@ impl<'a> Checker<'a> {
         let ty = if is_self {
             self.semantic.self_ty().and_then(Ty::name).map(str::to_string)
         } else {
-            receiver.deref_guards().name().filter(|n| n.starts_with("crate::")).map(str::to_string)
+            receiver.deref_guards().name().filter(|n| self.semantic.linked(n)).map(str::to_string)
         };
         if ty.is_none() && super::callgraph::AMBIGUOUS_METHODS.contains(&method) {
             return;

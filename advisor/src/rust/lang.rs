@@ -63,12 +63,16 @@ impl Language for Lang {
         for &p in paths {
             crates.entry(crate_root(p)).or_default().push(p);
         }
-        let rooted = crates
+        let rooted: Vec<(PathBuf, &Path)> = crates
             .into_par_iter()
             .filter(|(_, paths)| paths.iter().any(|p| probe(p, &|b| super::has_graph_roots(b)) == Some(true)))
-            .map(|(root, _)| root)
+            .map(|(root, paths)| (root, paths[0]))
             .collect();
-        Box::new(Rooted(rooted))
+        // The library of a package whose tests, examples or benches need the call graph: they are linked
+        // against its facts ([`super::package`]), which it gathers only when it is rooted too.
+        let libs: Vec<PathBuf> =
+            rooted.iter().filter_map(|(_, p)| super::package::lib_of(p)).map(|l| l.root.clone()).collect();
+        Box::new(Rooted(rooted.into_iter().map(|(root, _)| root).chain(libs).collect()))
     }
 
     fn analyze(&self, path: &Path, source: &str, settings: &Settings) -> Vec<Diagnostic> {
@@ -92,8 +96,12 @@ impl Language for Lang {
     }
 
     fn cache_context(&self, path: &Path, state: &RunState) -> String {
-        // Whether the file's crate needs the call graph.
-        state.downcast_ref::<Rooted>().is_some_and(|r| r.0.contains(&crate_root(path))).to_string()
+        // Whether the file's crate needs the call graph, and the package library it is linked against.
+        let graph = state.downcast_ref::<Rooted>().is_some_and(|r| r.0.contains(&crate_root(path)));
+        match super::package::lib_of(path).filter(|_| graph) {
+            Some(lib) => format!("{graph} {}", lib.name),
+            None => graph.to_string(),
+        }
     }
 
     fn encode_facts(&self, facts: &FileFacts) -> Option<Vec<u8>> {

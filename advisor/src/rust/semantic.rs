@@ -165,6 +165,9 @@ pub struct SemanticModel {
     /// Structs (by name) with a `Cell`/`RefCell`/`UnsafeCell` field, and types with an `unsafe impl Sync`.
     cell_structs: HashSet<String>,
     sync_impls: HashSet<String>,
+    /// The package's library, when this file is in another crate of the package (an integration test, an
+    /// example, a bench) and the call graph is built: its items are linked like the crate's own.
+    lib: Option<std::sync::Arc<super::package::LibCrate>>,
 }
 
 /// `Cell<..>`, `RefCell<..>`, `UnsafeCell<..>` (any path), directly.
@@ -247,7 +250,20 @@ impl SemanticModel {
             track_types,
             cell_structs: HashSet::new(),
             sync_impls: HashSet::new(),
+            lib: None,
         }
+    }
+
+    /// Links the file against its package's library ([`super::package::lib_of`]): paths and types of that
+    /// library are then [`linked`](Self::linked) like the crate's own.
+    pub(crate) fn link_package_lib(&mut self, path: &std::path::Path) {
+        self.lib = super::package::lib_of(path);
+    }
+
+    /// Whether a qualified path or type names an item the crate phase links: one of this crate
+    /// (`crate::…`), or of the package's library when this file is a test, example or bench of the package.
+    pub fn linked(&self, name: &str) -> bool {
+        name.starts_with("crate::") || self.lib.as_ref().is_some_and(|l| name.starts_with(l.prefix.as_str()))
     }
 
     /// Whether binding types are inferred.

@@ -409,7 +409,7 @@ pub fn receiver_chain(sem: &SemanticModel, e: &Expr) -> Option<(Ty, Vec<crate::r
             }
             Expr::Path(_) => {
                 let root = infer(sem, e, 0);
-                if !root.name().is_some_and(|n| n.starts_with("crate::")) {
+                if !root.name().is_some_and(|n| sem.linked(n)) {
                     return None;
                 }
                 steps.reverse();
