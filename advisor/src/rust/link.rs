@@ -317,12 +317,38 @@ mod tests {
         assert_eq!(IMPLS[0].meta(), &crate::rust::rules::blocking_sleep::META);
     }
 
+    /// Issue 12: a test crate is linked against its package's library: a library path reaches the library's
+    /// function (through a re-export), and a library path that is none of its functions (a re-export of another
+    /// crate's, futures' `future::ready`) does not reach a same-named function of the test crate.
+    #[test]
+    fn test_crates_reach_the_librarys_functions_and_only_them() {
+        let t = tempfile::TempDir::new().expect("tempdir");
+        let pkg = t.path().join("pkg");
+        std::fs::create_dir_all(pkg.join("src")).expect("mkdir");
+        std::fs::write(pkg.join("Cargo.toml"), "[package]\nname = \"my-lib\"\n").expect("write");
+        let lib = "mod io;\npub use io::load;\n";
+        std::fs::write(pkg.join("src/lib.rs"), lib).expect("write");
+        let path = |p: &str| pkg.join(p).display().to_string();
+        let test = "async fn t() { my_lib::load(); my_lib::future::ready(); }\n";
+        let other = "fn ready() { std::thread::sleep(d); }\n";
+        let files = vec![
+            facts(&path("src/lib.rs"), lib),
+            facts(&path("src/io.rs"), "pub fn load() { std::thread::sleep(d); }\n"),
+            facts(&path("tests/a.rs"), test),
+            facts(&path("tests/b.rs"), other),
+        ];
+        let out = link_all(files, IMPLS, &Settings::default());
+        let found: Vec<_> =
+            out.iter().map(|d| (d.path.display().to_string(), d.span.start.line, d.span.start.column)).collect();
+        assert_eq!(found, [(path("tests/a.rs"), 1, 16)], "{out:#?}");
+    }
+
     #[test]
     fn a_call_reaching_cfg_variants_is_reported_once() {
         let src = "#[cfg(unix)]\nfn load() { std::thread::sleep(d); }\n#[cfg(not(unix))]\nfn load() { std::thread::sleep(d); }\n\
                    async fn f() { load(); }\n";
         let files = [facts("p/src/lib.rs", src)];
-        let both = CrateGraph::new(&files).resolve(&crate::rust::callgraph::Callee::Path("crate::load".into()));
+        let both = CrateGraph::new(&files).resolve(&Callee::Path("crate::load".into()));
         assert_eq!(both.len(), 2, "the call reaches both variants");
         let out = link_crate(&files, IMPLS, &Settings::default());
         assert_eq!(out.len(), 1, "{out:#?}");
