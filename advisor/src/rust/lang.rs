@@ -63,16 +63,15 @@ impl Language for Lang {
         for &p in paths {
             crates.entry(crate_root(p)).or_default().push(p);
         }
-        let rooted: Vec<(PathBuf, &Path)> = crates
+        let rooted = crates
             .into_par_iter()
             .filter(|(_, paths)| paths.iter().any(|p| probe(p, &|b| super::has_graph_roots(b)) == Some(true)))
-            .map(|(root, paths)| (root, paths[0]))
+            .map(|(root, _)| root)
             .collect();
-        // The library of a package whose tests, examples or benches need the call graph: they are linked
-        // against its facts ([`super::package`]), which it gathers only when it is rooted too.
-        let libs: Vec<PathBuf> =
-            rooted.iter().filter_map(|(_, p)| super::package::lib_of(p)).map(|l| l.root.clone()).collect();
-        Box::new(Rooted(rooted.into_iter().map(|(root, _)| root).chain(libs).collect()))
+        // A test, example or bench crate is linked against its package's library ([`super::package`]) when the
+        // library is rooted itself: rooting every library whose tests are would visit whole the sync
+        // libraries whose tests merely spawn a thread (measured: too slow for what it finds).
+        Box::new(Rooted(rooted))
     }
 
     fn analyze(&self, path: &Path, source: &str, settings: &Settings) -> Vec<Diagnostic> {

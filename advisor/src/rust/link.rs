@@ -76,7 +76,7 @@ pub fn link_all(files: Vec<FileFacts>, rules: &[&'static dyn DynRule], settings:
         crates.entry(crate_root(&f.path)).or_default().push(f);
     }
     // The library each crate calls into, with its facts renamed for that crate (made once per library).
-    let mut libs: HashMap<PathBuf, Option<Lib>> = HashMap::new();
+    let mut libs: HashMap<PathBuf, Lib> = HashMap::new();
     let mut uses: Vec<(PathBuf, PathBuf)> = Vec::new();
     for (root, files) in &crates {
         let Some(lib) = files.first().and_then(|f| package::lib_of(&f.path)) else { continue };
@@ -84,13 +84,14 @@ pub fn link_all(files: Vec<FileFacts>, rules: &[&'static dyn DynRule], settings:
             continue;
         }
         if !libs.contains_key(&lib.root) {
-            let made = crates.get(&lib.root).map(|lib_files| Lib::new(lib_files, &lib.name));
-            libs.insert(lib.root.clone(), made);
+            // A library not in this run, or not rooted (its files hold no facts): none of its paths resolves.
+            let lib_files = crates.get(&lib.root).map_or(&[][..], Vec::as_slice);
+            libs.insert(lib.root.clone(), Lib::new(lib_files, &lib.name));
         }
         uses.push((root.clone(), lib.root.clone()));
     }
     for (root, lib_root) in uses {
-        let (Some(files), Some(Some(lib))) = (crates.get_mut(&root), libs.get(&lib_root)) else { continue };
+        let (Some(files), Some(lib)) = (crates.get_mut(&root), libs.get(&lib_root)) else { continue };
         for f in files.iter_mut() {
             lib.canonicalize(f);
         }
@@ -341,6 +342,10 @@ mod tests {
         let found: Vec<_> =
             out.iter().map(|d| (d.path.display().to_string(), d.span.start.line, d.span.start.column)).collect();
         assert_eq!(found, [(path("tests/a.rs"), 1, 16)], "{out:#?}");
+        // The library's facts absent (not in the run, or not rooted): its paths still reach nothing of the tests.
+        let tests_only = vec![facts(&path("tests/a.rs"), test), facts(&path("tests/b.rs"), other)];
+        let out = link_all(tests_only, IMPLS, &Settings::default());
+        assert!(out.is_empty(), "{out:#?}");
     }
 
     #[test]
