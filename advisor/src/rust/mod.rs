@@ -124,7 +124,11 @@ fn analyze_collect(
     let dispatch = rules::Dispatch::new(rules, settings, source, graph);
     if !dispatch.any {
         // No rule can fire here and the call graph needs nothing from it: the text is only lexed, so that
-        // unbalanced delimiters and unterminated literals are still reported.
+        // unbalanced delimiters and unterminated literals are still reported. The nesting scan has lexed it
+        // already; proc-macro2 lexes it again only where that scan cannot vouch for the text.
+        if nesting.lexes {
+            return (Vec::new(), None);
+        }
         let lexed = source.parse::<proc_macro2::TokenStream>().map(drop);
         let diags = lexed.err().map(|e| syntax_error(path, source, &syn::Error::from(e))).into_iter().collect();
         proc_macro2::extra::invalidate_current_thread_spans();

@@ -83,8 +83,8 @@ impl<'a> Tokens<'a> {
     fn string(&mut self, escapes: bool, hashes: usize) -> bool {
         let mut i = self.i + 1;
         loop {
-            let Some(off) =
-                self.b.get(i..).and_then(|rest| rest.iter().position(|&c| c == b'"' || (escapes && c == b'\\')))
+            let rest = self.b.get(i..).unwrap_or_default();
+            let Some(off) = (if escapes { memchr::memchr2(b'"', b'\\', rest) } else { memchr::memchr(b'"', rest) })
             else {
                 return false;
             };
@@ -155,7 +155,7 @@ impl Iterator for Tokens<'_> {
             let c = *self.b.get(start)?;
             match c {
                 b'/' if self.at(start + 1) == b'/' => {
-                    self.i = self.b[start..].iter().position(|&c| c == b'\n').map_or(self.b.len(), |n| start + n);
+                    self.i = memchr::memchr(b'\n', &self.b[start..]).map_or(self.b.len(), |n| start + n);
                     if self.comments {
                         return Some((Kind::Comment, start..self.i));
                     }
@@ -164,8 +164,7 @@ impl Iterator for Tokens<'_> {
                     let (mut i, mut depth) = (start + 2, 1usize);
                     while depth > 0 {
                         // Only `/` and `*` matter inside a block comment.
-                        let Some(off) = self.b.get(i..).and_then(|r| r.iter().position(|&c| c == b'/' || c == b'*'))
-                        else {
+                        let Some(off) = memchr::memchr2(b'/', b'*', self.b.get(i..).unwrap_or_default()) else {
                             return self.stop(start, "block comment");
                         };
                         i += off;
@@ -291,6 +290,10 @@ pub(crate) struct Nesting {
     pub(crate) chain: Deepest,
     /// The longest `else if` chain (`if a {} else if b {} …`).
     pub(crate) else_if: Deepest,
+    /// Whether proc-macro2's lexer (the one `syn` parses with) is sure to accept the text: the scan reached
+    /// the end, every delimiter is matched, and every token is of the plain kinds whose rules [`plain_token`]
+    /// checks. `false` means only "not sure": the text is then lexed by proc-macro2 itself.
+    pub(crate) lexes: bool,
 }
 
 /// Measures [`Nesting`] with the lexer (so brackets, operators and keywords inside comments, raw strings, byte
@@ -308,7 +311,16 @@ pub(crate) fn nesting(text: &[u8]) -> Nesting {
     // counted three times: syn's parser recurses deeper per generic level than per bracket (in a debug build,
     // 48 levels of `Result<T, …>` overflowed a 2 MiB worker stack; 24 did not).
     let mut angles = 0usize;
-    for (kind, range) in Tokens::new(text) {
+    // The open delimiters, to tell whether they match; `plain`: every token so far is one proc-macro2 accepts.
+    let mut delims: Vec<u8> = Vec::new();
+    let mut plain = memchr_cr(text).is_none();
+    let mut tokens = Tokens::new(text);
+    for (kind, range) in tokens.by_ref() {
+        match kind {
+            Kind::Open(c) => delims.push(c),
+            Kind::Close(c) => plain &= delims.pop() == Some(matching(c)),
+            _ => plain &= plain_token(text, kind, range.clone()),
+        }
         let was_after_brace = std::mem::take(&mut after_brace);
         // `x()()…` and `x[0][0]…` nest one call or index expression per link, as `.` and `?` do.
         if std::mem::replace(&mut after_close, matches!(kind, Kind::Close(_)))
@@ -379,7 +391,174 @@ pub(crate) fn nesting(text: &[u8]) -> Nesting {
             *top = 0;
         }
     }
+    n.lexes = plain && tokens.complete() && delims.is_empty();
     n
+}
+
+/// The offset of the first carriage return of `text`: bare ones are errors in doc comments and literals, so a
+/// text holding any is left to proc-macro2's lexer.
+fn memchr_cr(text: &[u8]) -> Option<usize> {
+    memchr::memchr(b'\r', text)
+}
+
+/// Whether proc-macro2's lexer accepts the token `kind` at `range` of `text` (a scan token other than a
+/// delimiter), as far as the rules below can tell; `false` when unsure. The rules follow proc-macro2's
+/// `parse.rs`: punctuation is one of ``~!@#$%^&*-=+|;:,<.>/?'``; a `'` that is no character literal starts a
+/// lifetime (an ASCII identifier not followed by `'` or `#`); an identifier is ASCII and not raw, and not a
+/// literal prefix (`r`, `b`, `br`, `c`, `cr`) followed by a quote or `#`; a literal is checked by
+/// [`plain_literal`]. Non-ASCII code (outside comments and literals) is always "unsure".
+fn plain_token(text: &[u8], kind: Kind, range: Range<usize>) -> bool {
+    let at = |i: usize| text.get(i).copied().unwrap_or(0);
+    match kind {
+        Kind::Punct(b'\'') => {
+            let start = range.end;
+            if !(at(start).is_ascii_alphabetic() || at(start) == b'_') || (at(start) == b'r' && at(start + 1) == b'#') {
+                return false;
+            }
+            let end = start + text[start..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_').count();
+            !matches!(at(end), b'\'' | b'#') && at(end) < 0x80
+        }
+        Kind::Punct(c) => matches!(
+            c,
+            b'~' | b'!'
+                | b'@'
+                | b'#'
+                | b'$'
+                | b'%'
+                | b'^'
+                | b'&'
+                | b'*'
+                | b'-'
+                | b'='
+                | b'+'
+                | b'|'
+                | b';'
+                | b':'
+                | b','
+                | b'<'
+                | b'.'
+                | b'>'
+                | b'/'
+                | b'?'
+        ),
+        Kind::Ident => {
+            let word = &text[range.clone()];
+            word.is_ascii()
+                && !word.starts_with(b"r#")
+                && !(matches!(word, b"r" | b"b" | b"br" | b"c" | b"cr") && matches!(at(range.end), b'"' | b'#' | b'\''))
+        }
+        Kind::Literal => plain_literal(&text[range]),
+        Kind::Comment | Kind::Open(_) | Kind::Close(_) => true,
+    }
+}
+
+/// Whether proc-macro2 accepts the literal `lit` (as the scan cut it): numbers whose base prefix is followed by
+/// a digit of that base (`0x`, `0o`, `0b`; decimal numbers always lex); strings, byte strings and raw strings
+/// whose escapes are valid and whose bytes are ASCII where that is required; character and byte literals of one
+/// character or one valid escape. C strings (`c"…"`, `cr"…"`) are left to proc-macro2.
+fn plain_literal(lit: &[u8]) -> bool {
+    let Some(quote) = lit.iter().position(|&c| c == b'"' || c == b'\'') else {
+        return plain_number(lit);
+    };
+    let (prefix, rest) = lit.split_at(quote);
+    let raw_hashes = |p: &[u8]| p.len() - p.iter().rposition(|&c| c != b'#').map_or(0, |i| i + 1);
+    match (prefix, rest[0]) {
+        (b"", b'"') => escapes_ok(&rest[1..rest.len() - 1], Escapes::Str),
+        (b"b", b'"') => rest.is_ascii() && escapes_ok(&rest[1..rest.len() - 1], Escapes::Byte),
+        (b"", b'\'') | (b"b", b'\'') => {
+            // The scan ends a character literal whose escape runs on at the end of the line; proc-macro2 does not.
+            if rest.len() < 3 || rest.last() != Some(&b'\'') {
+                return false;
+            }
+            let body = &rest[1..rest.len() - 1];
+            let byte = prefix == b"b";
+            if body.first() == Some(&b'\\') {
+                let mode = if byte { Escapes::Byte } else { Escapes::Str };
+                escape_len(&body[1..], mode).is_some_and(|n| n + 1 == body.len())
+            } else {
+                !body.is_empty() && (!byte || body.len() == 1 && body[0] < 0x80)
+            }
+        }
+        (p, b'"') if p.first() == Some(&b'r') || p.starts_with(b"br") => {
+            raw_hashes(p) <= 255 && (!p.starts_with(b"br") || rest.is_ascii())
+        }
+        _ => false,
+    }
+}
+
+/// What escapes a quoted literal allows: `Str` (strings, characters: `\x` up to `7F`, `\u{…}`) or `Byte`
+/// (byte strings, bytes: `\x` any two hex digits, no `\u`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Escapes {
+    Str,
+    Byte,
+}
+
+/// Whether every `\` escape in the body of a cooked string is valid (a backslash before a newline continues
+/// the string).
+fn escapes_ok(body: &[u8], mode: Escapes) -> bool {
+    let mut i = 0;
+    while let Some(off) = memchr::memchr(b'\\', &body[i..]) {
+        i += off + 1;
+        match body.get(i) {
+            Some(b'\n') => i += 1,
+            _ => match escape_len(&body[i..], mode) {
+                Some(n) => i += n,
+                None => return false,
+            },
+        }
+    }
+    true
+}
+
+/// The length of the valid escape that starts `rest` (the bytes after a `\`), or `None`.
+fn escape_len(rest: &[u8], mode: Escapes) -> Option<usize> {
+    let hex = |c: u8| c.is_ascii_hexdigit();
+    match *rest.first()? {
+        b'n' | b'r' | b't' | b'\\' | b'0' | b'\'' | b'"' => Some(1),
+        b'x' => {
+            let (a, b) = (*rest.get(1)?, *rest.get(2)?);
+            let first_ok = if mode == Escapes::Str { (b'0'..=b'7').contains(&a) } else { hex(a) };
+            (first_ok && hex(b)).then_some(3)
+        }
+        b'u' if mode == Escapes::Str && rest.get(1) == Some(&b'{') => {
+            let close = 2 + rest[2..].iter().position(|&c| c == b'}')?;
+            let digits = &rest[2..close];
+            let count = digits.iter().filter(|&&c| c != b'_').count();
+            let valid = digits.first().is_some_and(|&c| hex(c))
+                && (1..=6).contains(&count)
+                && digits.iter().all(|&c| hex(c) || c == b'_');
+            if !valid {
+                return None;
+            }
+            // At most six hex digits: no overflow.
+            let value = digits.iter().filter_map(|&c| (c as char).to_digit(16)).fold(0u32, |v, d| v * 16 + d);
+            char::from_u32(value).map(|_| close + 1)
+        }
+        _ => None,
+    }
+}
+
+/// Whether proc-macro2 accepts the number literal `lit`: a decimal number always lexes; after `0x`, `0o` or
+/// `0b` (and any `_`) a digit of that base must come, and no decimal digit outside the base may follow.
+fn plain_number(lit: &[u8]) -> bool {
+    if !lit.is_ascii() {
+        return false;
+    }
+    let base = match lit.get(..2) {
+        Some(b"0x") => 16,
+        Some(b"0o") => 8,
+        Some(b"0b") => 2,
+        _ => return true,
+    };
+    let digits: Vec<u8> = lit[2..].iter().copied().take_while(|c| c.is_ascii_alphanumeric() || *c == b'_').collect();
+    let value = |c: u8| (c as char).to_digit(16).filter(|&d| d < base);
+    let Some(first) = digits.iter().copied().find(|&c| c != b'_') else {
+        return false;
+    };
+    // Decimal digits at or above the base are an error; a letter ends the digits (the suffix starts there).
+    value(first).is_some()
+        && digits.iter().take_while(|c| c.is_ascii_digit() || **c == b'_').all(|&c| c == b'_' || value(c).is_some())
 }
 
 /// What the lexer finds wrong in a text that the parser could not tokenize, and where (byte offset): an
@@ -572,6 +751,117 @@ fn matching(close: u8) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether proc-macro2's lexer (what `syn` parses with) accepts `text`.
+    fn pm2_accepts(text: &str) -> bool {
+        let ok = text.parse::<proc_macro2::TokenStream>().is_ok();
+        proc_macro2::extra::invalidate_current_thread_spans();
+        ok
+    }
+
+    /// `nesting(text).lexes` may say "unsure" of a text proc-macro2 accepts, never "sure" of one it rejects.
+    fn assert_vouches_soundly(text: &str) {
+        if nesting(text.as_bytes()).lexes {
+            assert!(pm2_accepts(text), "the scan vouched for a text proc-macro2 rejects: {text:?}");
+        }
+    }
+
+    #[test]
+    fn the_scan_vouches_only_for_texts_proc_macro2_lexes() {
+        // Each of these is rejected by proc-macro2 (asserted), so the scan must not vouch for it.
+        let rejected = [
+            "fn f() { \"\\q\" }",
+            "fn f() { \"\\x80\" }",
+            "fn f() { \"\\u{110000}\" }",
+            "fn f() { \"\\u{1234567}\" }",
+            "fn f() { \"\\u{_1}\" }",
+            "fn f() { \"\\u{}\" }",
+            "fn f() { b\"\\u{41}\" }",
+            "fn f() { b\"é\" }",
+            "fn f() { br\"é\" }",
+            "fn f() { b'é' }",
+            "fn f() { b'\\u{41}' }",
+            "fn f() { '\\q' }",
+            "fn f() { '\\x80' }",
+            "fn f() { 0b102 }",
+            "fn f() { 0o9 }",
+            "fn f() { 0x }",
+            "fn f() { 0xg }",
+            "fn f() { 0b_ }",
+            "fn f() { r#self }",
+            "fn f() { r##x }",
+            "fn f() { b'ab }",
+            "fn f() { 'ab' }",
+            "fn f<'1>() {}",
+            "fn f() { a ` b }",
+            "fn f() { a \\ b }",
+            "fn f() { a \u{0} b }",
+            "fn f() { a \u{7f} b }",
+            "/// a\rb\nfn f() {}",
+            "fn f() { \"a\rb\" }",
+            "fn f() { '\\n\nx }",
+            "fn f() { ( }",
+            "fn f() { ) }",
+            "fn f() { (] }",
+            "fn f() { \"a }",
+            "fn f() { /* a }",
+        ];
+        for text in rejected {
+            assert!(!pm2_accepts(text), "proc-macro2 accepts {text:?}; the case tests nothing");
+            assert!(!nesting(text.as_bytes()).lexes, "the scan vouched for {text:?}, which proc-macro2 rejects");
+        }
+        // Plain texts the scan does vouch for (else the fast path never runs).
+        let accepted = [
+            "fn f() { \"a\\n\\t\\\\\\0\\'\\\"\\x7F\\u{1F600}\\u{1_0}é\" }",
+            "fn f() { \"a \\\n   b\" }",
+            "fn f() { b\"\\xFF\\n\"; b'\\''; b'\\x80'; b'a'; br#\"x\"#; r##\"é\"## }",
+            "fn f<'a>(x: &'a str) -> &'static str { 'outer: loop { break 'outer; } 'é'; '\\''; '\\u{41}'; x }",
+            "fn f() { 0x1F + 0xFFu8 + 0o17 + 0b1010_1010 + 0b1e3 + 1_000 + 1.5e-3 + 2f32 + 1e10 }",
+            "fn f() { a ~ ! @ # $ % ^ & * - = + | ; : , < . > / ? b }",
+            "/* é /* nested */ */ // é\n/// doc é\nfn f() {}",
+            "\u{feff}fn f() {}",
+        ];
+        for text in accepted {
+            assert!(pm2_accepts(text), "proc-macro2 rejects {text:?}");
+            assert!(nesting(text.as_bytes()).lexes, "the scan is unsure of plain {text:?}");
+        }
+    }
+
+    #[test]
+    fn the_scan_vouches_soundly_for_every_fixture_and_its_mutations() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let files = crate::test_support::files_under(root, "rs");
+        assert!(files.len() > 50, "fixtures not found");
+        // Bytes and pieces that make or break tokens, spliced in at pseudo-random places (a fixed LCG, so a
+        // failure reproduces).
+        let pieces = [
+            "\\", "'", "\"", "#", "r#", "b'", "0x", "0b2", "\\x", "\\u{", "}", ")", "/*", "*/", "//", "\r", "é", "`",
+            "\0", "r", "b", "_", "'a", "\n",
+        ];
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = |n: usize| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as usize % n.max(1)
+        };
+        let mut vouched = 0;
+        for file in &files {
+            let Ok(text) = std::fs::read_to_string(file) else { continue };
+            assert_vouches_soundly(&text);
+            vouched += usize::from(nesting(text.as_bytes()).lexes);
+            for _ in 0..40 {
+                let mut t = text.clone();
+                for _ in 0..1 + next(3) {
+                    let mut at = next(t.len() + 1);
+                    while !t.is_char_boundary(at) {
+                        at -= 1;
+                    }
+                    t.insert_str(at, pieces[next(pieces.len())]);
+                }
+                assert_vouches_soundly(&t);
+            }
+        }
+        assert!(vouched * 2 > files.len(), "the scan vouched for only {vouched} of {} fixtures", files.len());
+    }
 
     fn tokens(text: &str) -> Vec<(Kind, &str)> {
         Tokens::new(text.as_bytes()).map(|(k, r)| (k, &text[r])).collect()
