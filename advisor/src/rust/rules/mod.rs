@@ -665,6 +665,13 @@ fn word_index(rules: &[&'static dyn DynRule]) -> std::sync::Arc<WordIndex> {
     index
 }
 
+/// Whether `source` holds `lock()` as a whole name (not the end of a longer identifier such as `unlock()`).
+fn calls_lock(source: &str) -> bool {
+    let b = source.as_bytes();
+    memchr::memmem::find_iter(b, b"lock()")
+        .any(|at| at == 0 || !(b[at - 1].is_ascii_alphanumeric() || b[at - 1] == b'_'))
+}
+
 impl Dispatch {
     /// The table for the `rules` that `settings` enables and whose prefilter `source` passes. `graph`: whether
     /// the file's crate needs the call graph (see [`GRAPH_ROOT_IDENTS`](crate::rust::GRAPH_ROOT_IDENTS)).
@@ -758,8 +765,9 @@ impl Dispatch {
             d.types |= h.contains(Hooks::METHOD_CALL) || h.contains(Hooks::TYPES);
         }
         // `read()` and `write()` are mostly I/O: only a file that takes a mutex or names a read-write lock has
-        // functions worth visiting whole for lock chains (visiting them all costs parsing every body).
-        d.lock_fns &= source.contains("lock()") || source.contains("RwLock");
+        // functions worth visiting whole for lock chains (visiting them all costs parsing every body). A mutex is
+        // taken by a call named `lock` (`m.lock()`, `lock()`), not by `unlock()`, `block()` or `CRYPTO_dynlock()`.
+        d.lock_fns &= calls_lock(source) || source.contains("RwLock");
         d.any = d.all != 0 || d.chains;
         d
     }
@@ -818,6 +826,17 @@ crate::rule_list! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_call_named_lock_takes_a_mutex() {
+        for yes in ["m.lock().unwrap()", "lock()", "let g = lock();", "Self::lock()"] {
+            assert!(calls_lock(yes), "{yes}");
+        }
+        // Bindgen's `CRYPTO_dynlock()` made every function of aws-lc-sys's 900 kB bindings be parsed.
+        for no in ["m.unlock()", "f.block()", "fn bindgen_test_layout_CRYPTO_dynlock() {}", "lock(&m)", "clock ()"] {
+            assert!(!calls_lock(no), "{no}");
+        }
+    }
 
     /// A rule that only has words.
     struct Words(&'static [&'static str]);
