@@ -1062,6 +1062,24 @@ mod tests {
         assert!(stdin(no_call, None).is_empty());
     }
 
+    /// Issue 12: a buffer of an integration test is checked with its package's library, as in a run over the
+    /// package.
+    #[test]
+    fn a_rust_test_buffer_is_linked_with_its_packages_library() {
+        let t = tempfile::TempDir::new().expect("tempdir");
+        let root = t.path().join("proj");
+        write(&root, "app/Cargo.toml", "[package]\nname = \"app\"\n");
+        // The library holds async code itself (a library whose own files have none gathers no facts).
+        write(&root, "app/src/lib.rs", "mod config;\npub use config::load;\npub async fn serve() {}\n");
+        write(&root, "app/src/config.rs", &blocking_load("a"));
+        let test = root.join("app/tests/it.rs");
+        let text = "async fn t() {\n    let _ = app::load();\n}\n";
+        let r = crate::engine::check_buffer(&test, text, &ConfigResolver::discover(Overrides::default()), None, 2)
+            .expect("checked");
+        let found: Vec<_> = r.diagnostics.iter().map(|d| (d.span.start.line, d.rule.code)).collect();
+        assert_eq!(found, [(2, "CA102")], "{:#?}", r.diagnostics);
+    }
+
     /// The same for Python: a thread target defined in another module of the project.
     #[test]
     fn a_python_buffer_is_linked_with_its_projects_other_modules() {

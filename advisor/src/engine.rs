@@ -587,7 +587,8 @@ pub fn check_buffer(
 /// path as the walk of that directory names it (`./src/lib.rs` when the directory is the current one).
 fn buffer_scope(path: &Path, kind: SourceKind) -> (PathBuf, PathBuf) {
     let root = if kind.name() == "rust" {
-        crate::rust::callgraph::crate_root(path)
+        // A test, example or bench is linked against its package's library: the package is walked.
+        crate::rust::package::lib_of(path).map_or_else(|| crate::rust::callgraph::crate_root(path), |l| l.root.clone())
     } else {
         crate::cache::project_root(path.parent().unwrap_or(Path::new("")))
     };

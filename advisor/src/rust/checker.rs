@@ -71,11 +71,15 @@ fn closure_value(e: &Expr) -> Option<&syn::ExprClosure> {
 
 impl<'a> Checker<'a> {
     pub(crate) fn new(path: &'a Path, settings: &'a Settings, dispatch: &'a Dispatch) -> Self {
+        let mut semantic = SemanticModel::new(path, dispatch.types);
+        if dispatch.chains {
+            semantic.link_package_lib(path);
+        }
         Checker {
             path,
             settings,
             dispatch,
-            semantic: SemanticModel::new(path, dispatch.types),
+            semantic,
             context: ContextStack::default(),
             diagnostics: Vec::new(),
             rules: dispatch.rules.iter().map(|r| r.start_file()).collect(),
@@ -286,6 +290,21 @@ impl<'a> Checker<'a> {
         (format!("{owner}::{name}"), is_method)
     }
 
+    /// The type of a value bound by a pattern (`let`, `if let`, `while let`, `match`) and, when the type is
+    /// only known crate-wide, the chain it comes from ([`Binding::chain`](super::semantic::Binding::chain)).
+    fn scrutinee_type(&self, e: &Expr) -> (Ty, Option<Box<super::semantic::Chain>>) {
+        if !self.dispatch.types {
+            return (Ty::Unknown, None);
+        }
+        let ty = self.semantic.type_of(e);
+        let chain = if ty == Ty::Unknown && self.dispatch.chains && matches!(e, Expr::Field(_) | Expr::MethodCall(_)) {
+            super::types::receiver_chain(&self.semantic, e).map(Box::new)
+        } else {
+            None
+        };
+        (ty, chain)
+    }
+
     /// Records a call to a crate-local function for the call graph.
     fn record_call(&mut self, callee: super::callgraph::Callee, span: Span) {
         self.facts.on_call(&self.context, callee, span);
@@ -337,7 +356,7 @@ impl<'a> Checker<'a> {
         }
         // An awaited call builds a future: blocking, if any, happens when it is polled, in code checked itself.
         if let Some(p) = path.as_deref()
-            && p.starts_with("crate::")
+            && self.semantic.linked(p)
         {
             let span = CallSite { expr: call, path: None, awaited }.span();
             let callee = super::callgraph::Callee::Path(p.to_string());
@@ -396,7 +415,7 @@ impl<'a> Checker<'a> {
             && d.types
             && !awaited
             && super::types::WAIT_METHODS.contains(&method.as_str())
-            && receiver.name().is_none_or(|n| n.starts_with("crate::"))
+            && receiver.name().is_none_or(|n| self.semantic.linked(n))
             && self.context.in_async()
             && let Some((root, steps)) = super::types::receiver_chain(&self.semantic, &call.receiver)
         {
@@ -421,7 +440,7 @@ impl<'a> Checker<'a> {
         let ty = if is_self {
             self.semantic.self_ty().and_then(Ty::name).map(str::to_string)
         } else {
-            receiver.deref_guards().name().filter(|n| n.starts_with("crate::")).map(str::to_string)
+            receiver.deref_guards().name().filter(|n| self.semantic.linked(n)).map(str::to_string)
         };
         if ty.is_none() && super::callgraph::AMBIGUOUS_METHODS.contains(&method) {
             return;
@@ -584,17 +603,15 @@ impl<'ast> Visit<'ast> for Checker<'_> {
     }
 
     fn visit_local(&mut self, l: &'ast syn::Local) {
-        let mut ty = Ty::Unknown;
+        let (mut ty, mut chain) = (Ty::Unknown, None);
         if let Some(init) = &l.init {
             self.visit_expr(&init.expr);
             if let Some((_, diverge)) = &init.diverge {
                 self.visit_expr(diverge);
             }
-            if self.dispatch.types {
-                ty = self.semantic.type_of(&init.expr);
-            }
+            (ty, chain) = self.scrutinee_type(&init.expr);
         }
-        self.semantic.bind_pat(&l.pat, ty);
+        self.semantic.bind_pat_chain(&l.pat, ty, chain);
         let d = self.dispatch;
         self.run_hooks(&d.locals, |r, cx| r.on_local(cx, l));
     }
@@ -696,10 +713,10 @@ impl<'ast> Visit<'ast> for Checker<'_> {
 
     fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
         self.visit_expr(&m.expr);
-        let ty = if self.dispatch.types { self.semantic.type_of(&m.expr) } else { Ty::Unknown };
+        let (ty, chain) = self.scrutinee_type(&m.expr);
         for arm in &m.arms {
             self.semantic.push_scope(ScopeKind::Block);
-            self.semantic.bind_pat(&arm.pat, ty.clone());
+            self.semantic.bind_pat_chain(&arm.pat, ty.clone(), chain.clone());
             if let Some((_, guard)) = &arm.guard {
                 self.visit_expr(guard);
             }
@@ -710,8 +727,8 @@ impl<'ast> Visit<'ast> for Checker<'_> {
 
     fn visit_expr_let(&mut self, l: &'ast syn::ExprLet) {
         self.visit_expr(&l.expr);
-        let ty = if self.dispatch.types { self.semantic.type_of(&l.expr) } else { Ty::Unknown };
-        self.semantic.bind_pat(&l.pat, ty);
+        let (ty, chain) = self.scrutinee_type(&l.expr);
+        self.semantic.bind_pat_chain(&l.pat, ty, chain);
     }
 
     fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {

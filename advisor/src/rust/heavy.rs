@@ -345,7 +345,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             if RAYON_FNS.contains(&p.as_str()) && self.facts.rayon.is_none() {
                 self.facts.rayon = Some(p.clone());
             }
-            if p.starts_with("crate::") {
+            if self.sem.linked(&p) {
                 self.facts.crate_calls.push(Callee::Path(p.clone()));
                 if self.per_round {
                     self.facts.crate_calls_per_round.push(Callee::Path(p.clone()));

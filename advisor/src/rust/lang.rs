@@ -68,6 +68,9 @@ impl Language for Lang {
             .filter(|(_, paths)| paths.iter().any(|p| probe(p, &|b| super::has_graph_roots(b)) == Some(true)))
             .map(|(root, _)| root)
             .collect();
+        // A test, example or bench crate is linked against its package's library ([`super::package`]) when the
+        // library is rooted itself: rooting every library whose tests are would visit whole the sync
+        // libraries whose tests merely spawn a thread (measured: too slow for what it finds).
         Box::new(Rooted(rooted))
     }
 
@@ -92,8 +95,12 @@ impl Language for Lang {
     }
 
     fn cache_context(&self, path: &Path, state: &RunState) -> String {
-        // Whether the file's crate needs the call graph.
-        state.downcast_ref::<Rooted>().is_some_and(|r| r.0.contains(&crate_root(path))).to_string()
+        // Whether the file's crate needs the call graph, and the package library it is linked against.
+        let graph = state.downcast_ref::<Rooted>().is_some_and(|r| r.0.contains(&crate_root(path)));
+        match super::package::lib_of(path).filter(|_| graph) {
+            Some(lib) => format!("{graph} {}", lib.name),
+            None => graph.to_string(),
+        }
     }
 
     fn encode_facts(&self, facts: &FileFacts) -> Option<Vec<u8>> {

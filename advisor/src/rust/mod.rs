@@ -15,6 +15,7 @@ pub mod heavy;
 mod lang;
 pub mod link;
 pub(crate) mod macros;
+pub mod package;
 pub mod rules;
 pub(crate) mod scan;
 pub mod semantic;

@@ -106,7 +106,14 @@ pub struct Binding {
     pub span: proc_macro2::Span,
     /// Index of the scope it lives in (see [`SemanticModel::scope_id`]); it dies when that scope is popped.
     pub scope: usize,
+    /// When `ty` is unknown here but the value comes from a crate type's fields and methods declared in
+    /// another file (`let h = self.worker.take().unwrap()`, `if let Some(h) = self.worker.take()`): that type
+    /// and the steps from it, for the crate phase ([`types::receiver_chain`]).
+    pub chain: Option<Box<Chain>>,
 }
+
+/// A type and the field and method steps from it to a value (see [`Binding::chain`]).
+pub type Chain = (Ty, Vec<crate::rust::callgraph::TyStep>);
 
 /// What kind of scope the innermost scope is (see [`SemanticModel::scope_kind`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,6 +172,9 @@ pub struct SemanticModel {
     /// Structs (by name) with a `Cell`/`RefCell`/`UnsafeCell` field, and types with an `unsafe impl Sync`.
     cell_structs: HashSet<String>,
     sync_impls: HashSet<String>,
+    /// The package's library, when this file is in another crate of the package (an integration test, an
+    /// example, a bench) and the call graph is built: its items are linked like the crate's own.
+    lib: Option<std::sync::Arc<super::package::LibCrate>>,
 }
 
 /// `Cell<..>`, `RefCell<..>`, `UnsafeCell<..>` (any path), directly.
@@ -247,7 +257,20 @@ impl SemanticModel {
             track_types,
             cell_structs: HashSet::new(),
             sync_impls: HashSet::new(),
+            lib: None,
         }
+    }
+
+    /// Links the file against its package's library ([`super::package::lib_of`]): paths and types of that
+    /// library are then [`linked`](Self::linked) like the crate's own.
+    pub(crate) fn link_package_lib(&mut self, path: &std::path::Path) {
+        self.lib = super::package::lib_of(path);
+    }
+
+    /// Whether a qualified path or type names an item the crate phase links: one of this crate
+    /// (`crate::…`), or of the package's library when this file is a test, example or bench of the package.
+    pub fn linked(&self, name: &str) -> bool {
+        name.starts_with("crate::") || self.lib.as_ref().is_some_and(|l| name.starts_with(l.prefix.as_str()))
     }
 
     /// Whether binding types are inferred.
@@ -340,24 +363,32 @@ impl SemanticModel {
 
     /// Binds the identifiers of `pat` in the innermost scope, with `ty` where the pattern's shape allows.
     pub(crate) fn bind_pat(&mut self, pat: &Pat, ty: Ty) {
+        self.bind_pat_chain(pat, ty, None);
+    }
+
+    /// [`bind_pat`](Self::bind_pat), with the [`Chain`] the bound value comes from when its type is only known
+    /// crate-wide.
+    pub(crate) fn bind_pat_chain(&mut self, pat: &Pat, ty: Ty, chain: Option<Box<Chain>>) {
         match pat {
             Pat::Ident(p) => {
                 if let Some((_, sub)) = &p.subpat {
                     self.bind_pat(sub, Ty::Unknown);
                 }
                 let scope = self.scope_id();
-                let b = Binding { ty, span: p.ident.span(), scope };
+                let b = Binding { ty, span: p.ident.span(), scope, chain };
                 if let Some(s) = self.scopes.last_mut() {
                     s.locals.insert(ident_str(&p.ident), b);
                 }
             }
             Pat::Type(pt) => {
                 let t = if self.track_types { self.type_from_syn(&pt.ty) } else { Ty::Unknown };
-                let t = if t == Ty::Unknown { ty } else { t };
-                self.bind_pat(&pt.pat, t);
+                match t {
+                    Ty::Unknown => self.bind_pat_chain(&pt.pat, ty, chain),
+                    t => self.bind_pat(&pt.pat, t),
+                }
             }
-            Pat::Reference(r) => self.bind_pat(&r.pat, ty),
-            Pat::Paren(p) => self.bind_pat(&p.pat, ty),
+            Pat::Reference(r) => self.bind_pat_chain(&r.pat, ty, chain),
+            Pat::Paren(p) => self.bind_pat_chain(&p.pat, ty, chain),
             Pat::Tuple(t) => {
                 let parts = match ty {
                     Ty::Tuple(parts) if parts.len() == t.elems.len() => parts,
@@ -368,13 +399,40 @@ impl SemanticModel {
                 }
             }
             Pat::TupleStruct(t) => {
-                // `Ok(x)` / `Some(x)` of a value whose `Result`/`Option` the model already dropped.
-                let unwraps = t.qself.is_none()
-                    && t.elems.len() == 1
-                    && t.path.segments.last().is_some_and(|s| s.ident == "Ok" || s.ident == "Some");
-                let mut ty = Some(ty).filter(|_| unwraps);
+                // `Some(x)` / `Ok(x)` / `Err(e)` of an `Option<T>` / `Result<T, E>`: `T` / `E` (issue 12: `if let
+                // Some(h) = self.worker.take() { h.join() }`); `Some(x)` / `Ok(x)` of a value whose `Option` or
+                // `Result` the model already dropped (declared return types): that value's type.
+                let variant = match t.path.segments.last() {
+                    Some(s) if t.qself.is_none() && t.elems.len() == 1 => s.ident.to_string(),
+                    _ => String::new(),
+                };
+                let (inner, chain) = match (variant.as_str(), ty) {
+                    ("Some", Ty::Named(n, mut args)) if n == "std::option::Option" => {
+                        (if args.is_empty() { Ty::Unknown } else { args.swap_remove(0) }, None)
+                    }
+                    ("Ok", Ty::Named(n, mut args)) if n.ends_with("Result") => {
+                        (if args.is_empty() { Ty::Unknown } else { args.swap_remove(0) }, None)
+                    }
+                    ("Err", Ty::Named(n, mut args)) if n == "std::result::Result" && args.len() == 2 => {
+                        (args.swap_remove(1), None)
+                    }
+                    ("Some" | "Ok", Ty::Unknown) => {
+                        let unwrap = crate::rust::callgraph::TyStep::Method("unwrap".into());
+                        (
+                            Ty::Unknown,
+                            chain.map(|mut c| {
+                                c.1.push(unwrap);
+                                c
+                            }),
+                        )
+                    }
+                    ("Some" | "Ok", ty) => (ty, None),
+                    _ => (Ty::Unknown, None),
+                };
+                let mut bound = Some((inner, chain));
                 for e in &t.elems {
-                    self.bind_pat(e, ty.take().unwrap_or_default());
+                    let (ty, chain) = bound.take().unwrap_or_default();
+                    self.bind_pat_chain(e, ty, chain);
                 }
             }
             Pat::Struct(s) => s.fields.iter().for_each(|f| self.bind_pat(&f.pat, Ty::Unknown)),

@@ -384,7 +384,8 @@ pub fn infer(sem: &SemanticModel, e: &Expr, depth: u8) -> Ty {
 pub const WAIT_METHODS: &[&str] = &["join", "recv", "wait"];
 
 /// The root and the steps of a receiver expression (`self.accept_handle.take().unwrap()` → `self`, [field
-/// `accept_handle`, `take`, `unwrap`]), when the root is a binding or `self` of a crate type.
+/// `accept_handle`, `take`, `unwrap`]), when the root is a binding or `self` of a crate type, or a binding
+/// bound from such a chain ([`Binding::chain`](super::semantic::Binding::chain)).
 pub fn receiver_chain(sem: &SemanticModel, e: &Expr) -> Option<(Ty, Vec<crate::rust::callgraph::TyStep>)> {
     use crate::rust::callgraph::TyStep;
     let mut steps = Vec::new();
@@ -407,13 +408,17 @@ pub fn receiver_chain(sem: &SemanticModel, e: &Expr) -> Option<(Ty, Vec<crate::r
                 steps.push(TyStep::Method(m.method.to_string()));
                 e = &m.receiver;
             }
-            Expr::Path(_) => {
+            Expr::Path(p) => {
                 let root = infer(sem, e, 0);
-                if !root.name().is_some_and(|n| n.starts_with("crate::")) {
-                    return None;
-                }
                 steps.reverse();
-                return Some((root, steps));
+                if root.name().is_some_and(|n| sem.linked(n)) {
+                    return Some((root, steps));
+                }
+                // A binding whose value comes from such a chain (`if let Some(h) = self.worker.take()`).
+                let (root, mut before) =
+                    *p.path.get_ident().and_then(|id| sem.local(&id.to_string()))?.chain.clone()?;
+                before.extend(steps);
+                return Some((root, before));
             }
             _ => return None,
         }

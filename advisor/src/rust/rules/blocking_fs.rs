@@ -27,7 +27,8 @@ declare_rule! {
     /// (`// conc-advisor: allow(blocking-fs-in-async)`). Receivers whose type cannot be seen in this file
     /// (returned by a function in another file) are not reported. A read or write that is the scrutinee of a
     /// `match` with an `io::ErrorKind::WouldBlock` arm is taken for I/O on a descriptor set non-blocking (a
-    /// pipe, a jobserver fd), and not reported.
+    /// pipe, a jobserver fd), and not reported; so is `OpenOptions::open` with `custom_flags(O_NONBLOCK)` set
+    /// in the same function (opening a FIFO so does not wait for its other end).
     ///
     /// ## Example
     /// ```rust,ignore
@@ -153,10 +154,64 @@ fn nonblocking_io(body: &FnBody<'_>) -> Vec<Span> {
     let mut v = V(Vec::new());
     if let Some(b) = body.block {
         v.visit_block(b);
+        v.0.extend(nonblocking_opens(b));
     } else if let Some(e) = body.expr {
         v.visit_expr(e);
     }
     v.0
+}
+
+/// The `open(..)` calls (in `b`, not in closures or async blocks) of `OpenOptions` given `custom_flags(..)`
+/// with `O_NONBLOCK`, in the chain (`OpenOptions::new().custom_flags(libc::O_NONBLOCK).open(p)`) or on the
+/// binding opened (`options.custom_flags(libc::O_NONBLOCK); options.open(p)`): opening a FIFO so returns at
+/// once (issue 12: tokio's `pipe::OpenOptions::open_receiver`, made to be called from async code).
+fn nonblocking_opens(b: &syn::Block) -> Vec<Span> {
+    /// The root binding of a method chain, and whether the chain sets `O_NONBLOCK`.
+    fn chain(mut e: &Expr) -> (Option<&syn::Ident>, bool) {
+        let mut nonblock = false;
+        loop {
+            match e {
+                Expr::MethodCall(m) => {
+                    nonblock |= m.method == "custom_flags" && m.args.iter().any(names_o_nonblock);
+                    e = &m.receiver;
+                }
+                Expr::Paren(p) => e = &p.expr,
+                Expr::Reference(r) => e = &r.expr,
+                Expr::Path(p) => return (p.path.get_ident(), nonblock),
+                _ => return (None, nonblock),
+            }
+        }
+    }
+    fn names_o_nonblock(e: &Expr) -> bool {
+        use syn::visit::Visit;
+        struct W(bool);
+        impl<'a> Visit<'a> for W {
+            fn visit_path(&mut self, p: &'a syn::Path) {
+                self.0 |= p.segments.last().is_some_and(|s| s.ident == "O_NONBLOCK");
+            }
+        }
+        let mut w = W(false);
+        w.visit_expr(e);
+        w.0
+    }
+    let mut flagged: Vec<&syn::Ident> = Vec::new();
+    let mut opens: Vec<(&syn::ExprMethodCall, Option<&syn::Ident>, bool)> = Vec::new();
+    super::locking::walk_block_inline(b, &mut |x| {
+        let Expr::MethodCall(m) = x else { return };
+        if m.method == "custom_flags" {
+            if let (Some(root), true) = chain(x) {
+                flagged.push(root);
+            }
+        } else if m.method == "open" {
+            let (root, nonblock) = chain(&m.receiver);
+            opens.push((m, root, nonblock));
+        }
+    });
+    opens
+        .into_iter()
+        .filter(|(_, root, nonblock)| *nonblock || root.is_some_and(|r| flagged.contains(&r)))
+        .map(|(m, _, _)| super::locking::method_span(m))
+        .collect()
 }
 
 impl RustRule for Rule {

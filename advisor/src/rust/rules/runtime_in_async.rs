@@ -12,8 +12,9 @@ declare_rule! {
     /// `async_std::task::block_on`, `smol::block_on`.
     ///
     /// A runtime bound by `let` and consumed in the same block by `shutdown_timeout` or
-    /// `shutdown_background` is not reported where it is built: it is never dropped in async context (a
-    /// `block_on` on it still is).
+    /// `shutdown_background`, or moved into a closure handed to a thread's `spawn` (`thread::spawn(move ||
+    /// run(rt))`), is not reported where it is built: it is never dropped in async context (a `block_on` on it
+    /// still is).
     ///
     /// ## Why is this bad?
     /// tokio panics with "Cannot start a runtime from within a runtime" when `block_on` is called on a thread
@@ -74,7 +75,8 @@ const HELP: &str = "`.await` the future instead; sync code that must block on as
 pub struct Rule;
 
 /// Per file: where the runtime-building calls end whose runtime is consumed by `shutdown_timeout` /
-/// `shutdown_background` (dropping it then does not panic; using it is reported at the use).
+/// `shutdown_background` or moved into a spawned thread (dropping it then does not panic; using it is reported
+/// at the use).
 #[derive(Default)]
 pub struct State {
     consumed: Vec<crate::diagnostic::Location>,
@@ -91,15 +93,26 @@ fn consumed_runtimes(body: &FnBody<'_>) -> Vec<crate::diagnostic::Location> {
                 let syn::Stmt::Local(l) = s else { continue };
                 let (syn::Pat::Ident(id), Some(init)) = (&l.pat, &l.init) else { continue };
                 let shut_down = b.stmts[i + 1..].iter().any(|later| {
-                    let syn::Stmt::Expr(e, _) = later else { return false };
+                    let e = match later {
+                        syn::Stmt::Expr(e, _) => e,
+                        syn::Stmt::Local(syn::Local { init: Some(init), .. }) => &*init.expr,
+                        _ => return false,
+                    };
                     let mut found = false;
-                    locking::walk_inline(e, &mut |x| {
-                        if let syn::Expr::MethodCall(m) = x
-                            && matches!(m.method.to_string().as_str(), "shutdown_timeout" | "shutdown_background")
-                            && matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident(&id.ident))
+                    locking::walk_inline(e, &mut |x| match x {
+                        syn::Expr::MethodCall(m)
+                            if matches!(m.method.to_string().as_str(), "shutdown_timeout" | "shutdown_background")
+                                && matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident(&id.ident)) =>
                         {
                             found = true;
                         }
+                        // Moved into a thread: `thread::spawn(move || run(rt))` (issue 12: tokio-util's
+                        // `LocalPoolHandle::new` builds each worker's runtime, then hands it to the worker).
+                        syn::Expr::Call(c) if spawns(&c.func) => found |= moves_into(c.args.iter(), &id.ident),
+                        syn::Expr::MethodCall(m) if m.method == "spawn" || m.method == "spawn_scoped" => {
+                            found |= moves_into(m.args.iter(), &id.ident);
+                        }
+                        _ => {}
                     });
                     found
                 });
@@ -122,6 +135,34 @@ fn consumed_runtimes(body: &FnBody<'_>) -> Vec<crate::diagnostic::Location> {
         v.visit_block(b);
     }
     v.0
+}
+
+/// `thread::spawn`, `std::thread::spawn` (a path whose last segment is `spawn` after a `thread` segment).
+fn spawns(func: &syn::Expr) -> bool {
+    let syn::Expr::Path(p) = func else { return false };
+    let segs = &p.path.segments;
+    segs.len() >= 2 && segs[segs.len() - 1].ident == "spawn" && segs[segs.len() - 2].ident == "thread"
+}
+
+/// Whether one of `args` is a closure whose body names `ident`: the value is moved (or borrowed) into
+/// the thread, which drops it there.
+fn moves_into<'a>(args: impl Iterator<Item = &'a syn::Expr>, ident: &syn::Ident) -> bool {
+    use syn::visit::Visit;
+    struct Names<'i>(&'i syn::Ident, bool);
+    impl<'a> Visit<'a> for Names<'_> {
+        fn visit_expr_path(&mut self, p: &'a syn::ExprPath) {
+            self.1 |= p.path.is_ident(self.0);
+        }
+    }
+    args.filter_map(|a| match a {
+        syn::Expr::Closure(c) => Some(c),
+        _ => None,
+    })
+    .any(|c| {
+        let mut n = Names(ident, false);
+        n.visit_expr(&c.body);
+        n.1
+    })
 }
 
 impl RustRule for Rule {
