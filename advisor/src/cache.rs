@@ -39,6 +39,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use xxhash_rust::xxh3::{Xxh3, xxh3_64, xxh3_128};
 
 use crate::diagnostic::Diagnostic;
+use crate::enclosing::Items;
 use crate::settings::Settings;
 use crate::walk::SourceKind;
 
@@ -46,7 +47,7 @@ use crate::walk::SourceKind;
 pub const DEFAULT_DIR: &str = ".conc-advisor-cache";
 
 /// Bumped whenever the layout or an entry's shape changes.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// The pack's name in the cache directory.
 const PACK: &str = "pack.bin";
@@ -115,6 +116,8 @@ struct Stored {
     diags: Bytes,
     /// The facts in the language's encoding.
     facts: Option<Bytes>,
+    /// The file's items ([`Items::encode`]), stored when it has findings: placing them needs no parse.
+    items: Option<Bytes>,
     /// Used by this run.
     used: AtomicBool,
 }
@@ -130,6 +133,7 @@ impl Clone for Stored {
             last_used: self.last_used,
             diags: self.diags.clone(),
             facts: self.facts.clone(),
+            items: self.items.clone(),
             used: AtomicBool::new(self.used.load(Ordering::Relaxed)),
         }
     }
@@ -167,6 +171,8 @@ pub struct Hit {
     pub keep: bool,
     /// The identity of its analysis (for the link step's key).
     pub ident: u128,
+    /// Its items, when it has findings (and they were stored and decode).
+    pub items: Option<Items>,
 }
 
 /// An open cache directory.
@@ -319,7 +325,8 @@ impl Cache {
         let diags: Vec<Diagnostic> = serde_json::from_slice(&e.diags).ok()?;
         e.used.store(true, Ordering::Relaxed);
         self.hits.fetch_add(1, Ordering::Relaxed);
-        Some(Hit { diags, facts: e.facts.clone(), keep: e.keep, ident: Self::ident(e.meta, e.content) })
+        let items = e.items.as_deref().and_then(Items::decode);
+        Some(Hit { diags, facts: e.facts.clone(), keep: e.keep, ident: Self::ident(e.meta, e.content), items })
     }
 
     /// Stores one file's results. Entries are written to the pack by [`Cache::persist`].
@@ -333,8 +340,10 @@ impl Cache {
         keep: bool,
         diags: &[Diagnostic],
         facts: Option<Vec<u8>>,
+        items: Option<&Items>,
     ) {
         let Ok(diags) = serde_json::to_vec(diags).map(Bytes::from) else { return };
+        let items = items.and_then(Items::encode).map(Bytes::from);
         let entry = Stored {
             stamp: stamp.unwrap_or_default(),
             content,
@@ -344,6 +353,7 @@ impl Cache {
             last_used: now_secs(),
             diags,
             facts: facts.map(Bytes::from),
+            items,
             used: AtomicBool::new(true),
         };
         self.fresh.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(path.to_path_buf(), entry);
@@ -451,7 +461,13 @@ fn now_secs() -> u64 {
 /// link findings), every number little-endian, every byte string prefixed with its length.
 fn encode_pack(tool: &str, entries: &[(&Path, Stored)], links: &[(&str, &(u128, Vec<u8>))]) -> Vec<u8> {
     let mut body = Vec::with_capacity(
-        entries.iter().map(|(_, e)| 128 + e.diags.len() + e.facts.as_ref().map_or(0, |f| f.len())).sum(),
+        entries
+            .iter()
+            .map(|(_, e)| {
+                128 + e.diags.len()
+                    + [&e.facts, &e.items].iter().map(|b| b.as_ref().map_or(0, |f| f.len())).sum::<usize>()
+            })
+            .sum(),
     );
     let bytes = |out: &mut Vec<u8>, b: &[u8]| {
         out.extend_from_slice(&(b.len() as u64).to_le_bytes());
@@ -473,11 +489,13 @@ fn encode_pack(tool: &str, entries: &[(&Path, Stored)], links: &[(&str, &(u128, 
             Some(true) => 2,
         });
         bytes(&mut body, &e.diags);
-        match &e.facts {
-            None => body.push(0),
-            Some(f) => {
-                body.push(1);
-                bytes(&mut body, f);
+        for blob in [&e.facts, &e.items] {
+            match blob {
+                None => body.push(0),
+                Some(f) => {
+                    body.push(1);
+                    bytes(&mut body, f);
+                }
             }
         }
     }
@@ -539,16 +557,16 @@ fn decode_pack(buf: Vec<u8>, tool: &str) -> Option<(Entries, Links)> {
             _ => return None,
         };
         let diags = shared(&mut r)?;
-        let facts = match r.take(1)?[0] {
-            0 => None,
-            1 => Some(shared(&mut r)?),
-            _ => return None,
+        let blob = |r: &mut Reader<'_>| match r.take(1)?[0] {
+            0 => Some(None),
+            1 => Some(Some(shared(r)?)),
+            _ => None,
         };
+        let facts = blob(&mut r)?;
+        let items = blob(&mut r)?;
         let stamp = Stamp { mtime_ns, ctime_ns, size, ino };
-        entries.insert(
-            path,
-            Stored { stamp, content, meta, keep, probe, last_used, diags, facts, used: AtomicBool::new(false) },
-        );
+        let used = AtomicBool::new(false);
+        entries.insert(path, Stored { stamp, content, meta, keep, probe, last_used, diags, facts, items, used });
     }
     let n = usize::try_from(r.u64()?).ok()?;
     let mut links = HashMap::new();
@@ -700,12 +718,20 @@ mod tests {
         let meta = cache.meta_key(&src, rs(), &s, "graph");
         let content = Cache::content_key("fn f() {}");
         assert!(cache.lookup_content(&src, meta, content).is_none());
-        cache.store(&src, meta, Stamp::of(&src), content, false, &[], Some(b"facts".to_vec()));
+        // A file's items go with its findings (placing those needs no parse then).
+        let items = crate::enclosing::Items::of(rs(), "mod m {\n    #[test]\n    fn t() {}\n}\n");
+        assert_eq!(items.items().len(), 2);
+        cache.store(&src, meta, Stamp::of(&src), content, false, &[], Some(b"facts".to_vec()), Some(&items));
         cache.store_link("rust", 7, &[]);
         cache.persist().expect("persist");
         let again = Cache::open(&dir).expect("open");
         let hit = again.lookup_content(&src, meta, content).expect("hit");
         assert_eq!((hit.diags.len(), hit.facts.as_deref(), hit.keep), (0, Some(&b"facts"[..]), false));
+        let back = hit.items.expect("items stored");
+        assert_eq!(back.items(), items.items());
+        let at = crate::diagnostic::Location::new(3, 8);
+        assert_eq!(back.enclosing(at), items.enclosing(at));
+        assert_eq!(back.enclosing(at), ("m::t".to_string(), true));
         assert_eq!(again.link("rust", 7), Some(vec![]));
         assert_eq!(again.link("rust", 8), None);
         // Every input of the key changes it.
@@ -718,7 +744,7 @@ mod tests {
         assert!(again.lookup_stamp(&src, meta, Stamp::of(&src)).is_none(), "written just now");
         drop(settled(src.to_str().expect("utf-8")));
         let c = Cache::open(&dir).expect("open");
-        c.store(&src, meta, Stamp::of(&src), content, false, &[], None);
+        c.store(&src, meta, Stamp::of(&src), content, false, &[], None, None);
         c.persist().expect("persist");
         let c = Cache::open(&dir).expect("open");
         assert!(c.lookup_stamp(&src, meta, Stamp::of(&src)).is_some(), "an old stamp stands for the content");
@@ -970,6 +996,45 @@ mod tests {
 
     /// Issue 15: entries of deleted files, and older entries of files checked again, are pruned; a run over
     /// part of the project keeps the others'.
+    #[test]
+    fn a_cached_file_with_findings_is_placed_from_its_stored_items() {
+        let t = tempfile::TempDir::new().expect("tempdir");
+        let root = t.path().join("p");
+        let (rs_text, py_text) = (
+            "mod jobs {\n    async fn run() {\n        std::thread::sleep(D);\n    }\n}\n",
+            "import time\n\nclass Worker:\n    async def run(self):\n        time.sleep(1)\n",
+        );
+        write(&root, "src/lib.rs", rs_text);
+        write(&root, "app.py", py_text);
+        for f in ["src/lib.rs", "app.py"] {
+            drop(settled(root.join(f).to_str().expect("utf-8")));
+        }
+        let dir = t.path().join("cache");
+        let placed = |c: &Cache| {
+            let opts = CheckOptions { roots: vec![root.clone()], jobs: 2 };
+            let r = check_cached(&opts, &ConfigResolver::discover(Overrides::default()), Some(c));
+            let known: Vec<_> = r.items.keys().map(|p| p.strip_prefix(&root).unwrap_or(p).to_path_buf()).collect();
+            let placements: Vec<_> = r
+                .diagnostics
+                .iter()
+                .map(|d| {
+                    let p = d.placement.as_deref().expect("placed");
+                    (p.item.clone(), p.test_code, p.local_hash)
+                })
+                .collect();
+            (placements, known.len())
+        };
+        let (cold, cold_known) = placed(&Cache::open(&dir).expect("open"));
+        let names: Vec<&str> = cold.iter().map(|(item, _, _)| item.as_str()).collect();
+        assert_eq!(names, ["Worker.run", "jobs::run"]);
+        assert_eq!(cold_known, 2, "the cold run collects the items with the findings");
+        let warm_cache = reopen(&dir);
+        let (warm, warm_known) = placed(&warm_cache);
+        assert_eq!(warm_cache.hits(), 2);
+        assert_eq!(warm_known, 2, "an unchanged run takes the items from the cache, parsing nothing");
+        assert_eq!(warm, cold, "same items, test flags and fingerprints");
+    }
+
     #[test]
     fn stale_entries_are_pruned() {
         let t = tempfile::TempDir::new().expect("tempdir");

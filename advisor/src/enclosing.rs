@@ -43,7 +43,7 @@ use crate::walk::SourceKind;
 
 /// One item of a file: a function, method, module, `impl`, trait, constant or static (Rust), a function or
 /// class (Python).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Item {
     /// Its name as it appears in an item path (`it_works`, `<Pool as Drop>`, `TestPool`).
     pub name: String,
@@ -116,6 +116,19 @@ impl Items {
     pub fn items(&self) -> &[Item] {
         &self.items
     }
+
+    /// The items as the cache stores them with a file's findings (so that an unchanged file with findings is
+    /// not parsed again to place them); [`Items::decode`] reads them back.
+    pub fn encode(&self) -> Option<Vec<u8>> {
+        serde_json::to_vec(&(self.separator == ".", self.file_test, &self.items)).ok()
+    }
+
+    /// Items written by [`Items::encode`]; `None` when `bytes` are not such.
+    pub fn decode(bytes: &[u8]) -> Option<Items> {
+        let (python, file_test, items): (bool, bool, Vec<Item>) = serde_json::from_slice(bytes).ok()?;
+        let separator = if python { "." } else { "::" };
+        Some(Items { items, parents: Vec::new(), separator, file_test }.link())
+    }
 }
 
 /// Whether the path alone makes a file test code (see the module documentation).
@@ -136,10 +149,13 @@ pub fn path_is_test_code(path: &Path, kind: SourceKind) -> bool {
 
 /// Places every finding (see [`Placement`]), then applies each file's `test-code` setting: `info` lowers a
 /// finding in test code to info, `ignore` drops it. `diags` must be sorted by path (the engine's order);
-/// `sources` holds the text of every file with findings; `test_code` gives a file's setting.
+/// `sources` holds the text of every file with findings; `known` the items of files already collected (from the
+/// cache, or by the per-file phase): the other files with findings are parsed for theirs; `test_code` gives a
+/// file's setting.
 pub fn annotate(
     diags: &mut Vec<Diagnostic>,
     sources: &HashMap<PathBuf, Arc<str>>,
+    known: &HashMap<PathBuf, Items>,
     test_code: &(dyn Fn(&Path) -> TestCode + Sync),
 ) {
     let groups: Vec<&mut [Diagnostic]> = diags.chunk_by_mut(|a, b| a.path == b.path).collect();
@@ -147,7 +163,7 @@ pub fn annotate(
         .into_par_iter()
         .map(|group| {
             let path = group[0].path.clone();
-            place_file(group, sources.get(&path).map(|s| &**s));
+            place_file_with(group, sources.get(&path).map(|s| &**s), known.get(&path));
             match test_code(&path) {
                 TestCode::Report => false,
                 TestCode::Info => {
@@ -176,13 +192,26 @@ pub fn annotate(
 
 /// Places the findings of one file (all with the same path, in line order).
 pub fn place_file(group: &mut [Diagnostic], source: Option<&str>) {
+    place_file_with(group, source, None);
+}
+
+/// [`place_file`] with the file's items when they are known already (else its text is parsed for them).
+fn place_file_with(group: &mut [Diagnostic], source: Option<&str>, known: Option<&Items>) {
     let Some(first) = group.first() else { return };
     let kind = SourceKind::of(&first.path);
     let path_test = kind.is_some_and(|k| path_is_test_code(&first.path, k));
     let source = source.unwrap_or_default();
-    let items = match kind {
-        Some(k) if !source.is_empty() => Items::of(k, source),
-        _ => Items::default(),
+    let parsed;
+    let items = match (known, kind) {
+        (Some(items), _) => items,
+        (None, Some(k)) if !source.is_empty() => {
+            parsed = Items::of(k, source);
+            &parsed
+        }
+        _ => {
+            parsed = Items::default();
+            &parsed
+        }
     };
     let lines = LineStarts::new(source);
     let mut ranks: HashMap<(&'static str, String, String), u32> = HashMap::new();

@@ -48,6 +48,9 @@ pub struct CheckReport {
     pub elapsed: Duration,
     /// With `--profile`: measurements no finding explains, stale report entries (see [`crate::runtime`]).
     pub runtime: Option<crate::runtime::RuntimeSummary>,
+    /// The items of files with findings that are known already (from the cache, or collected when the file was
+    /// analysed for it), so that placing their findings parses nothing.
+    pub(crate) items: HashMap<PathBuf, crate::enclosing::Items>,
 }
 
 impl CheckReport {
@@ -277,6 +280,8 @@ struct Analysed {
     facts: Option<Facts>,
     /// With a cache: the identity of the analysis's inputs (what the link step's results are keyed by).
     ident: Option<u128>,
+    /// With a cache: the file's items, when it has findings ([`crate::enclosing::Items`]).
+    items: Option<crate::enclosing::Items>,
 }
 
 /// Reads and analyses every file in parallel (on the current rayon pool), in walk order.
@@ -336,6 +341,7 @@ fn analyse_file(
             diags: hit.diags,
             facts: hit.facts.map(Facts::Stored),
             ident: Some(hit.ident),
+            items: hit.items,
         });
     }
     let text = read_source(&file.path)?;
@@ -348,18 +354,23 @@ fn analyse_file(
             diags: hit.diags,
             facts: hit.facts.map(Facts::Stored),
             ident: Some(hit.ident),
+            items: hit.items,
         });
     }
     let (diags, facts, panicked) = analyse_guarded(file, &text, &settings, states);
+    // The items that will place the findings, collected now so that they are stored with them.
+    let items = (!diags.is_empty()).then(|| crate::enclosing::Items::of(file.kind, &text));
     if !panicked {
         let encoded = facts.as_ref().map(|f| file.kind.encode_facts(f));
         // Facts the language cannot store: the file is not cached.
         if !matches!(encoded, Some(None)) {
             let keep = !diags.is_empty() || facts.as_ref().is_some_and(|f| file.kind.may_report(f));
-            c.store(&file.path, meta, stamp, content, keep, &diags, encoded.flatten());
+            c.store(&file.path, meta, stamp, content, keep, &diags, encoded.flatten(), items.as_ref());
         }
     }
-    Ok(keep_text(file, text, diags, facts, Some(Cache::ident(meta, content))))
+    let mut analysed = keep_text(file, text, diags, facts, Some(Cache::ident(meta, content)));
+    analysed.items = items;
+    Ok(analysed)
 }
 
 /// A file's results with its text when it must be kept.
@@ -373,7 +384,7 @@ fn keep_text(
     // Keep the text only for snippets of findings and for call sites the link phases may report on: memory
     // stays bounded by the files in flight.
     let keep = !diags.is_empty() || facts.as_ref().is_some_and(|f| file.kind.may_report(f));
-    Analysed { text: keep.then_some(text), unread: false, diags, facts: facts.map(Facts::Live), ident }
+    Analysed { text: keep.then_some(text), unread: false, diags, facts: facts.map(Facts::Live), ident, items: None }
 }
 
 /// Moves the per-file findings and read errors into `report`; returns the texts kept for snippets and for the
@@ -387,6 +398,9 @@ fn gather(
         match r {
             Ok(a) => {
                 report.files_checked += 1;
+                if let Some(items) = a.items {
+                    report.items.insert(file.path.clone(), items);
+                }
                 if let Some(text) = a.text {
                     texts.insert(file.path, text);
                 } else if a.unread {
@@ -514,7 +528,7 @@ fn finish_report(
     report.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     // Enclosing items, test code (and each file's `test-code` setting), fingerprints.
     let test_code = |p: &Path| resolver.for_path(p).settings_for(p).test_code;
-    crate::enclosing::annotate(&mut report.diagnostics, &report.sources, &test_code);
+    crate::enclosing::annotate(&mut report.diagnostics, &report.sources, &report.items, &test_code);
     report
 }
 
