@@ -719,7 +719,7 @@ mod tests {
         let content = Cache::content_key("fn f() {}");
         assert!(cache.lookup_content(&src, meta, content).is_none());
         // A file's items go with its findings (placing those needs no parse then).
-        let items = crate::enclosing::Items::of(rs(), "mod m {\n    #[test]\n    fn t() {}\n}\n");
+        let items = Items::of(rs(), "mod m {\n    #[test]\n    fn t() {}\n}\n");
         assert_eq!(items.items().len(), 2);
         cache.store(&src, meta, Stamp::of(&src), content, false, &[], Some(b"facts".to_vec()), Some(&items));
         cache.store_link("rust", 7, &[]);
