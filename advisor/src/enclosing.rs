@@ -149,10 +149,18 @@ pub fn path_is_test_code(path: &Path, kind: SourceKind) -> bool {
 
 /// Places every finding (see [`Placement`]), then applies each file's `test-code` setting: `info` lowers a
 /// finding in test code to info, `ignore` drops it. `diags` must be sorted by path (the engine's order);
-/// `sources` holds the text of every file with findings; `known` the items of files already collected (from the
-/// cache, or by the per-file phase): the other files with findings are parsed for theirs; `test_code` gives a
-/// file's setting.
+/// `sources` holds the text of every file with findings; `test_code` gives a file's setting.
 pub fn annotate(
+    diags: &mut Vec<Diagnostic>,
+    sources: &HashMap<PathBuf, Arc<str>>,
+    test_code: &(dyn Fn(&Path) -> TestCode + Sync),
+) {
+    annotate_with(diags, sources, &HashMap::new(), test_code);
+}
+
+/// [`annotate`], with `known`: the items of the files whose items were collected already (from the cache, or
+/// by the per-file phase); the other files with findings are parsed for theirs.
+pub fn annotate_with(
     diags: &mut Vec<Diagnostic>,
     sources: &HashMap<PathBuf, Arc<str>>,
     known: &HashMap<PathBuf, Items>,

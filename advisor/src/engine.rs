@@ -528,7 +528,7 @@ fn finish_report(
     report.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     // Enclosing items, test code (and each file's `test-code` setting), fingerprints.
     let test_code = |p: &Path| resolver.for_path(p).settings_for(p).test_code;
-    crate::enclosing::annotate(&mut report.diagnostics, &report.sources, &report.items, &test_code);
+    crate::enclosing::annotate_with(&mut report.diagnostics, &report.sources, &report.items, &test_code);
     report
 }
 
