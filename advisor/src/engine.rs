@@ -48,9 +48,15 @@ pub struct CheckReport {
     pub elapsed: Duration,
     /// With `--profile`: measurements no finding explains, stale report entries (see [`crate::runtime`]).
     pub runtime: Option<crate::runtime::RuntimeSummary>,
-    /// The items of files with findings that are known already (from the cache, or collected when the file was
-    /// analysed for it), so that placing their findings parses nothing.
-    pub(crate) items: HashMap<PathBuf, crate::enclosing::Items>,
+}
+
+/// The texts a run keeps (files with findings, and files the link phase may report in) and the items of the
+/// files with findings that are known already (from the cache, or collected when the file was analysed for
+/// it), so that placing those findings parses nothing.
+#[derive(Default)]
+struct Kept {
+    texts: HashMap<PathBuf, Arc<str>>,
+    items: HashMap<PathBuf, crate::enclosing::Items>,
 }
 
 impl CheckReport {
@@ -134,8 +140,8 @@ pub fn check_cached(opts: &CheckOptions, resolver: &ConfigResolver, cache: Optio
     let run = || {
         let walked = walk_roots(opts, resolver);
         let mut report = CheckReport { errors: walked.errors, warnings: walked.warnings, ..CheckReport::default() };
-        let texts = analyse_and_link(walked.files, resolver, cache, None, &mut report);
-        finish_report(report, &texts, resolver)
+        let kept = analyse_and_link(walked.files, resolver, cache, None, &mut report);
+        finish_report(report, &kept, resolver)
     };
     let mut report = in_pool(opts.jobs, run);
     if let Some(c) = cache {
@@ -163,14 +169,14 @@ fn analyse_and_link(
     cache: Option<&Cache>,
     buffer: Option<&Buffer>,
     report: &mut CheckReport,
-) -> HashMap<PathBuf, Arc<str>> {
+) -> Kept {
     let states = prepare(&files, &|p: &Path, test: &dyn Fn(&[u8]) -> bool| probe(p, test, cache, buffer));
     let mut analysed = analyse_files(files, resolver, &states, cache, buffer);
     // A buffer's run covers its crate or project only: its link findings are not kept for a whole run's.
     let linked = link_phase(&mut analysed, resolver, &states, cache, buffer.is_none());
-    let (mut texts, unread) = gather(analysed, report);
-    filter_linked(linked, &mut texts, &unread, resolver, report);
-    texts
+    let (mut kept, unread) = gather(analysed, report);
+    filter_linked(linked, &mut kept.texts, &unread, resolver, report);
+    kept
 }
 
 /// The language's run-wide test of one file's bytes (see [`crate::language::Probe`]): the buffer's text for
@@ -389,20 +395,17 @@ fn keep_text(
 
 /// Moves the per-file findings and read errors into `report`; returns the texts kept for snippets and for the
 /// link phase's findings, and the files the link phase may report in whose text was not read.
-fn gather(
-    results: Vec<(SourceFile, Result<Analysed, String>)>,
-    report: &mut CheckReport,
-) -> (HashMap<PathBuf, Arc<str>>, HashSet<PathBuf>) {
-    let (mut texts, mut unread) = (HashMap::new(), HashSet::new());
+fn gather(results: Vec<(SourceFile, Result<Analysed, String>)>, report: &mut CheckReport) -> (Kept, HashSet<PathBuf>) {
+    let (mut kept, mut unread) = (Kept::default(), HashSet::new());
     for (file, r) in results {
         match r {
             Ok(a) => {
                 report.files_checked += 1;
                 if let Some(items) = a.items {
-                    report.items.insert(file.path.clone(), items);
+                    kept.items.insert(file.path.clone(), items);
                 }
                 if let Some(text) = a.text {
-                    texts.insert(file.path, text);
+                    kept.texts.insert(file.path, text);
                 } else if a.unread {
                     unread.insert(file.path);
                 }
@@ -411,7 +414,7 @@ fn gather(
             Err(e) => report.errors.push(e),
         }
     }
-    (texts, unread)
+    (kept, unread)
 }
 
 /// The link phase over the facts the files returned (no file is parsed again): each language's link step once
@@ -514,13 +517,9 @@ fn filter_linked(
 
 /// Attaches the texts of the files with findings (for snippets), lists the configuration errors and sorts the
 /// findings (path, line, column, rule, message).
-fn finish_report(
-    mut report: CheckReport,
-    texts: &HashMap<PathBuf, Arc<str>>,
-    resolver: &ConfigResolver,
-) -> CheckReport {
+fn finish_report(mut report: CheckReport, kept: &Kept, resolver: &ConfigResolver) -> CheckReport {
     for d in &report.diagnostics {
-        if let Some(text) = texts.get(&d.path) {
+        if let Some(text) = kept.texts.get(&d.path) {
             report.sources.entry(d.path.clone()).or_insert_with(|| text.clone());
         }
     }
@@ -528,7 +527,7 @@ fn finish_report(
     report.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     // Enclosing items, test code (and each file's `test-code` setting), fingerprints.
     let test_code = |p: &Path| resolver.for_path(p).settings_for(p).test_code;
-    crate::enclosing::annotate_with(&mut report.diagnostics, &report.sources, &report.items, &test_code);
+    crate::enclosing::annotate_with(&mut report.diagnostics, &report.sources, &kept.items, &test_code);
     report
 }
 
@@ -573,10 +572,10 @@ pub fn check_buffer(
         let buffer = Buffer { path: internal.clone(), text: Arc::from(text.strip_prefix(BOM).unwrap_or(text)) };
         // The other files' findings, errors and warnings are not the buffer's.
         let mut all = CheckReport::default();
-        let texts = analyse_and_link(files, resolver, cache, Some(&buffer), &mut all);
+        let kept = analyse_and_link(files, resolver, cache, Some(&buffer), &mut all);
         let mut report = CheckReport { files_checked: 1, ..CheckReport::default() };
         report.diagnostics = all.diagnostics.into_iter().filter(|d| d.path == internal).collect();
-        let mut report = finish_report(report, &texts, resolver);
+        let mut report = finish_report(report, &kept, resolver);
         report.errors.clear();
         report
     };
