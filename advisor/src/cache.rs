@@ -14,8 +14,9 @@
 //! build's identity, a checksum of the rest); a pack that is cut short, fails its checksum or was written by
 //! another build is ignored as a whole. Its entries are one per file path: the file's stamp (modification
 //! time, change time, size, inode), the xxh3 hash of its text, the key of its settings and context, its
-//! findings (JSON, checked again when read: a rule this build does not know makes the entry a miss) and its
-//! facts (each language's encoding, decoded only when a link step needs them). The link step's findings per
+//! findings (JSON, checked again when read: a rule this build does not know makes the entry a miss), its
+//! facts (each language's encoding, decoded only when a link step needs them) and, when it has findings, its
+//! items (what places the findings: an unchanged file with findings is read for their snippets, not parsed). The link step's findings per
 //! language are stored with the hash of the facts they came from.
 //!
 //! A file whose stamp is the stored one is not read at all unless its text is needed (it has findings, or the

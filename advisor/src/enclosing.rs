@@ -3,8 +3,10 @@
 //!
 //! The engine calls [`annotate`] once a run's findings are known. It works from the findings' spans against the
 //! item ranges of each file that has findings, collected once per file (its text parsed again: files with
-//! findings are few, and the rules need to know nothing of it). A file that does not parse gets no items: its
-//! findings are placed at the top level, and only its path can make it test code.
+//! findings are few, and the rules need to know nothing of it). With a cache, the per-file phase collects them
+//! and the cache stores them with the findings ([`Items::encode`]), so an unchanged file is not parsed again
+//! ([`annotate_with`]). A file that does not parse gets no items: its findings are placed at the top level, and
+//! only its path can make it test code.
 //!
 //! # Test code
 //!
