@@ -28,10 +28,6 @@ const MAX_UP: usize = 3;
 /// (a file under `tests/`, `examples/`, `benches/`, or any other directory of the package outside `src/`) and
 /// the package has a library whose file exists. Manifests are read once per directory per run.
 pub fn lib_of(path: &Path) -> Option<Arc<LibCrate>> {
-    // Files under a `src` tree are in the crate rooted above it (the library itself, or its binaries).
-    if path.iter().any(|c| c == "src") {
-        return None;
-    }
     let dir = path.parent()?.to_path_buf();
     static CACHE: OnceLock<Mutex<HashMap<PathBuf, Option<Arc<LibCrate>>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Mutex::default);
@@ -49,6 +45,11 @@ fn find(dir: &Path, own_root: &Path) -> Option<LibCrate> {
         let here = d?;
         let manifest = here.join("Cargo.toml");
         if let Ok(text) = std::fs::read_to_string(&manifest) {
+            // Files under the package's `src` tree are in the crate rooted above it (the library itself, or its
+            // binaries); a `src` above the package (`~/src/app/tests/t.rs`) does not count.
+            if dir.strip_prefix(here).ok()?.iter().next().is_some_and(|c| c == "src") {
+                return None;
+            }
             return read_manifest(here, &text, own_root);
         }
         d = here.parent();
@@ -98,5 +99,24 @@ mod tests {
         assert_eq!(read_manifest(&pkg, renamed, &pkg), None);
         // Files under `src` are never linked this way.
         assert_eq!(lib_of(&pkg.join("src/main.rs")), None);
+        assert_eq!(lib_of(&pkg.join("src/bin/tool.rs")), None);
+    }
+
+    #[test]
+    fn a_src_directory_above_the_package_is_not_its_src_tree() {
+        // A checkout under `~/src/…`, as many keep them.
+        let t = tempfile::TempDir::new().expect("tempdir");
+        let pkg = t.path().join("src/github.com/me/app");
+        std::fs::create_dir_all(pkg.join("src")).expect("mkdir");
+        std::fs::create_dir_all(pkg.join("tests")).expect("mkdir");
+        std::fs::write(pkg.join("Cargo.toml"), "[package]\nname = \"app\"\nversion = \"0.1.0\"\n").expect("write");
+        std::fs::write(pkg.join("src/lib.rs"), "pub fn f() {}\n").expect("write");
+        let test = pkg.join("tests/it.rs");
+        assert_eq!(crate_root(&test), pkg.join("tests"), "not the directory above `src/github.com`");
+        assert_eq!(crate_root(&pkg.join("src/lib.rs")), pkg);
+        assert_eq!(crate_root(&pkg.join("src/net/tcp.rs")), pkg);
+        let lib = lib_of(&test).expect("the tests are linked against the library");
+        assert_eq!((lib.name.as_str(), lib.root.as_path()), ("app", pkg.as_path()));
+        assert_eq!(lib_of(&pkg.join("src/net/tcp.rs")), None);
     }
 }

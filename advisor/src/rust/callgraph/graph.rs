@@ -288,11 +288,33 @@ fn same_key(g: &CrateGraph<'_>, ids: &[FnId]) -> bool {
 
 /// The directory that roots the crate a file belongs to: the part of its path before the last `src`
 /// component (`vendor/tokio/src/net/tcp.rs` → `vendor/tokio`), or its parent directory for files outside a
-/// `src` tree (tests, examples, loose files).
+/// `src` tree (tests, examples, loose files). A `src` above the package the file is in does not count: in
+/// `~/src/app/tests/t.rs` (`app/Cargo.toml` lies between that `src` and the file) the file is outside a `src`
+/// tree, and its crate is `~/src/app/tests`, not `~`.
 pub fn crate_root(path: &Path) -> PathBuf {
     let comps: Vec<_> = path.components().collect();
-    if let Some(i) = comps.iter().rposition(|c| c.as_os_str() == "src") {
+    if let Some(i) = comps.iter().rposition(|c| c.as_os_str() == "src")
+        && !manifest_between(&comps[..i], &comps[i + 1..comps.len().saturating_sub(1)])
+    {
         return comps[..i].iter().collect();
     }
     path.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// Whether a directory below `above/src` and above the file (`dirs`: the directories between them) holds a
+/// `Cargo.toml` while `above` holds none: then that `src` is not the file's package's. Only looked up when the
+/// `src` is not directly above the package (one `stat` per directory of such paths).
+fn manifest_between(above: &[std::path::Component<'_>], dirs: &[std::path::Component<'_>]) -> bool {
+    if dirs.is_empty() {
+        return false;
+    }
+    let root: PathBuf = above.iter().collect();
+    if root.join("Cargo.toml").is_file() {
+        return false;
+    }
+    let mut d = root.join("src");
+    dirs.iter().any(|c| {
+        d.push(c);
+        d.join("Cargo.toml").is_file()
+    })
 }
