@@ -686,9 +686,15 @@ fn cpu_bound(
     let cpu_workers: Vec<&Judged<'_>> =
         hungry.iter().copied().filter(|(_, t)| !serialised_tids.contains(&t.tid)).collect();
     if !oversubscribed && serialised_tids.is_empty() {
+        let busy = out.iter().any(|f| f.kind == FindingKind::MachineBusy);
         if cpu_workers.len() >= 2 {
-            out.push(parallel(r, &cpu_workers, out.iter().any(|f| f.kind == FindingKind::MachineBusy)));
-        } else if let [(p, t)] = cpu_workers[..] {
+            out.push(parallel(r, &cpu_workers, busy));
+        } else if let [(p, t)] = cpu_workers[..]
+            && !busy
+        {
+            // On a machine other work keeps busy, no core "stayed free": the busy-machine finding says to measure
+            // again rather than resize (seen in CI: a 2-process pool, one worker slowed by other builds, was
+            // told to use a process pool).
             out.push(single_core(r, p, t));
         }
     }
@@ -926,6 +932,13 @@ mod tests {
         // Eight spinning threads with 8 runnable on 2 cores: oversubscribed.
         let spin: Vec<ThreadReport> = (1..9).map(|t| thread(t, 2.0, 0.5, 1.5, BlockedByKind::default(), 1)).collect();
         assert_eq!(kinds(&report(spin.clone(), false, 8, 2)), vec![FindingKind::Oversubscribed]);
+        // One such thread on a busy machine: no core is known to have stayed free, so no single-core advice.
+        let one: Vec<ThreadReport> = spin.iter().take(1).cloned().collect();
+        assert_eq!(kinds(&report(one.clone(), false, 1, 2)), vec![FindingKind::MachineBusy]);
+        // On a quiet machine the same thread is CPU-bound on one core.
+        let quiet: Vec<ThreadReport> =
+            (1..2).map(|t| thread(t, 2.0, 1.95, 0.02, BlockedByKind::default(), 1)).collect();
+        assert_eq!(kinds(&report(quiet, false, 1, 2)), vec![FindingKind::SingleCore]);
         // The same run-queue wait with only 2 runnable threads of ours: the machine is busy, ours is fine.
         let two: Vec<ThreadReport> = spin.into_iter().take(2).collect();
         assert_eq!(kinds(&report(two, false, 2, 2)), vec![FindingKind::MachineBusy, FindingKind::Fine]);
