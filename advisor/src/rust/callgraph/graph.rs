@@ -183,7 +183,7 @@ impl<'f> CrateGraph<'f> {
             }
         }
         let mut summaries: HashMap<FnId, Summary> = HashMap::new();
-        // Blocking, per rule: reverse BFS from the functions that block themselves (shortest chains first).
+        // Blocking, per rule: from the functions that block themselves.
         let mut rules: Vec<&'static str> = Vec::new();
         for &id in &ids {
             for b in &self.fn_facts(id).blocks {
@@ -192,68 +192,25 @@ impl<'f> CrateGraph<'f> {
                 }
             }
         }
+        let own = |id: &FnId| !self.fn_facts(*id).is_async;
         for code in rules {
-            let mut queue = VecDeque::new();
-            for &id in &ids {
-                let f = self.fn_facts(id);
-                if f.is_async {
-                    continue;
+            let seeds = ids
+                .iter()
+                .filter(|id| own(id))
+                .filter_map(|&id| self.fn_facts(id).blocks.iter().position(|b| b.rule.code == code).map(|i| (id, i)));
+            spread(&mut summaries, &callers, seeds, |s, reach| match s.blocks.entry(code) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(reach);
+                    true
                 }
-                if let Some(i) = f.blocks.iter().position(|b| b.rule.code == code) {
-                    summaries.entry(id).or_default().blocks.insert(code, Reach { next: None, end: (id, i) });
-                    queue.push_back(id);
-                }
-            }
-            while let Some(id) = queue.pop_front() {
-                let end = summaries[&id].blocks[code].end;
-                for &(caller, span) in callers.get(&id).map_or(&[][..], Vec::as_slice) {
-                    let s = summaries.entry(caller).or_default();
-                    if let std::collections::hash_map::Entry::Vacant(v) = s.blocks.entry(code) {
-                        v.insert(Reach { next: Some(Step { callee: id, span }), end });
-                        queue.push_back(caller);
-                    }
-                }
-            }
+                std::collections::hash_map::Entry::Occupied(_) => false,
+            });
         }
-        // CPU-heavy: the same search.
-        let mut queue = VecDeque::new();
-        for &id in &ids {
-            let f = self.fn_facts(id);
-            if !f.is_async && !f.heavy.is_empty() {
-                summaries.entry(id).or_default().heavy = Some(Reach { next: None, end: (id, 0) });
-                queue.push_back(id);
-            }
-        }
-        while let Some(id) = queue.pop_front() {
-            let end = summaries[&id].heavy.as_ref().map(|r| r.end);
-            let Some(end) = end else { continue };
-            for &(caller, span) in callers.get(&id).map_or(&[][..], Vec::as_slice) {
-                let s = summaries.entry(caller).or_default();
-                if s.heavy.is_none() {
-                    s.heavy = Some(Reach { next: Some(Step { callee: id, span }), end });
-                    queue.push_back(caller);
-                }
-            }
-        }
-        // Hashing on every call: the same search.
-        let mut queue = VecDeque::new();
-        for &id in &ids {
-            let f = self.fn_facts(id);
-            if !f.is_async && !f.hashes.is_empty() {
-                summaries.entry(id).or_default().hashes = Some(Reach { next: None, end: (id, 0) });
-                queue.push_back(id);
-            }
-        }
-        while let Some(id) = queue.pop_front() {
-            let Some(end) = summaries[&id].hashes.as_ref().map(|r| r.end) else { continue };
-            for &(caller, span) in callers.get(&id).map_or(&[][..], Vec::as_slice) {
-                let s = summaries.entry(caller).or_default();
-                if s.hashes.is_none() {
-                    s.hashes = Some(Reach { next: Some(Step { callee: id, span }), end });
-                    queue.push_back(caller);
-                }
-            }
-        }
+        // CPU-heavy, and hashing on every call: the same search.
+        let heavy = ids.iter().filter(|id| own(id) && !self.fn_facts(**id).heavy.is_empty()).map(|&id| (id, 0));
+        spread(&mut summaries, &callers, heavy, |s, reach| fill(&mut s.heavy, reach));
+        let hashes = ids.iter().filter(|id| own(id) && !self.fn_facts(**id).hashes.is_empty()).map(|&id| (id, 0));
+        spread(&mut summaries, &callers, hashes, |s, reach| fill(&mut s.hashes, reach));
         summaries
     }
 
@@ -277,6 +234,40 @@ impl<'f> CrateGraph<'f> {
         }
         out
     }
+}
+
+/// Reverse breadth-first search over `callers` from `seeds` (a function and the index of the fact it holds
+/// itself): every function that reaches one gets the shortest chain to it, through `put` (which stores a reach
+/// in its summary's slot when that is still empty, and says whether it did).
+fn spread(
+    summaries: &mut HashMap<FnId, Summary>,
+    callers: &HashMap<FnId, Vec<(FnId, Span)>>,
+    seeds: impl Iterator<Item = (FnId, usize)>,
+    put: impl Fn(&mut Summary, Reach<usize>) -> bool,
+) {
+    let mut queue = VecDeque::new();
+    for (id, i) in seeds {
+        let end = (id, i);
+        if put(summaries.entry(id).or_default(), Reach { next: None, end }) {
+            queue.push_back((id, end));
+        }
+    }
+    while let Some((id, end)) = queue.pop_front() {
+        for &(caller, span) in callers.get(&id).map_or(&[][..], Vec::as_slice) {
+            if put(summaries.entry(caller).or_default(), Reach { next: Some(Step { callee: id, span }), end }) {
+                queue.push_back((caller, end));
+            }
+        }
+    }
+}
+
+/// Stores `reach` in `slot` when it is empty; whether it did.
+fn fill(slot: &mut Option<Reach<usize>>, reach: Reach<usize>) -> bool {
+    let empty = slot.is_none();
+    if empty {
+        *slot = Some(reach);
+    }
+    empty
 }
 
 fn same_key(g: &CrateGraph<'_>, ids: &[FnId]) -> bool {
