@@ -204,11 +204,14 @@ pub fn track_loop(cx: &mut Checker<'_>, e: &Expr) {
         }
         _ => return,
     };
-    let key = std::ptr::from_ref(e) as usize;
-    let span = {
-        use syn::spanned::Spanned;
-        Span::from_pm2(e.span())
-    };
+    open_loop(cx, e, class);
+}
+
+/// Opens the loop region of `node` (keyed by its address, spanning its text) with `class`, once; regions that
+/// ended before it are closed.
+fn open_loop(cx: &mut Checker<'_>, node: &impl syn::spanned::Spanned, class: LoopClass) {
+    let key = std::ptr::from_ref(node) as *const () as usize;
+    let span = Span::from_pm2(node.span());
     let st = &mut cx.thread_loops;
     if st.open.iter().any(|(k, _, _)| *k == key) {
         return;
@@ -224,17 +227,7 @@ pub fn track_range_closure(cx: &mut Checker<'_>, call: &MethodCallSite<'_>) {
     }
     let Some(n) = heavy::literal_range_len(&call.expr.receiver) else { return };
     let Some(Expr::Closure(c)) = call.expr.args.first() else { return };
-    let key = std::ptr::from_ref(c) as usize;
-    let span = {
-        use syn::spanned::Spanned;
-        Span::from_pm2(c.span())
-    };
-    let st = &mut cx.thread_loops;
-    if st.open.iter().any(|(k, _, _)| *k == key) {
-        return;
-    }
-    st.open.retain(|(_, s, _)| s.end > span.start);
-    st.open.push((key, span, LoopClass::Count { n, joined: calls_method(&c.body, &["join"]) }));
+    open_loop(cx, c, LoopClass::Count { n, joined: calls_method(&c.body, &["join"]) });
 }
 
 /// Records the scope parameter of `std::thread::scope(|s| …)` so `s.spawn(..)` is known to spawn a thread.
