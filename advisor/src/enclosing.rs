@@ -173,7 +173,7 @@ pub fn annotate_with(
         .into_par_iter()
         .map(|group| {
             let path = group[0].path.clone();
-            place_file_with(group, sources.get(&path).map(|s| &**s), known.get(&path));
+            place_file(group, sources.get(&path).map(|s| &**s), known.get(&path));
             match test_code(&path) {
                 TestCode::Report => false,
                 TestCode::Info => {
@@ -200,13 +200,9 @@ pub fn annotate_with(
     }
 }
 
-/// Places the findings of one file (all with the same path, in line order).
-pub fn place_file(group: &mut [Diagnostic], source: Option<&str>) {
-    place_file_with(group, source, None);
-}
-
-/// [`place_file`] with the file's items when they are known already (else its text is parsed for them).
-fn place_file_with(group: &mut [Diagnostic], source: Option<&str>, known: Option<&Items>) {
+/// Places the findings of one file (all with the same path, in line order), with the file's items when they are
+/// known already (else its text is parsed for them).
+pub fn place_file(group: &mut [Diagnostic], source: Option<&str>, known: Option<&Items>) {
     let Some(first) = group.first() else { return };
     let kind = SourceKind::of(&first.path);
     let path_test = kind.is_some_and(|k| path_is_test_code(&first.path, k));

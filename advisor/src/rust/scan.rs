@@ -313,7 +313,8 @@ pub(crate) fn nesting(text: &[u8]) -> Nesting {
     let mut angles = 0usize;
     // The open delimiters, to tell whether they match; `plain`: every token so far is one proc-macro2 accepts.
     let mut delims: Vec<u8> = Vec::new();
-    let mut plain = memchr_cr(text).is_none();
+    // Bare carriage returns are errors in doc comments and literals: a text holding any is left to proc-macro2.
+    let mut plain = memchr::memchr(b'\r', text).is_none();
     let mut tokens = Tokens::new(text);
     for (kind, range) in tokens.by_ref() {
         match kind {
@@ -393,12 +394,6 @@ pub(crate) fn nesting(text: &[u8]) -> Nesting {
     }
     n.lexes = plain && tokens.complete() && delims.is_empty();
     n
-}
-
-/// The offset of the first carriage return of `text`: bare ones are errors in doc comments and literals, so a
-/// text holding any is left to proc-macro2's lexer.
-fn memchr_cr(text: &[u8]) -> Option<usize> {
-    memchr::memchr(b'\r', text)
 }
 
 /// Whether proc-macro2's lexer accepts the token `kind` at `range` of `text` (a scan token other than a
